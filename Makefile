@@ -1,0 +1,97 @@
+# pickled: memoize a command's output for cron jobs and shell scripts.
+# GNU make. `make`, `make check`, `make install`, `make demo`, `make deps`.
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+CC        ?= cc
+AR        ?= ar
+PKG_CONFIG ?= pkg-config
+PKGS       = yaml-0.1 libxxhash libzstd
+
+CFLAGS    ?= -O2 -g
+WARNINGS   = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wundef -Wcast-qual -Wvla
+ifdef WERROR
+WARNINGS  += -Werror
+endif
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+             -DPK_VERSION='"$(VERSION)"' -DPK_SYSCONFDIR='"$(SYSCONFDIR)"' \
+             -Ilib $(WARNINGS) $(DEP_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS)
+LIBS       = $(DEP_LIBS) -lpthread
+
+LIB_SRC   = $(wildcard lib/*.c)
+CMD_SRC   = $(wildcard cmd/*.c)
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+LIB_OBJ   = $(LIB_SRC:.c=.o)
+CMD_OBJ   = $(CMD_SRC:.c=.o)
+UNIT_BIN  = $(UNIT_SRC:.c=)
+
+.PHONY: all check unit cli deps depcheck install uninstall clean demo bench fmt lint-man
+all: depcheck pickled
+
+depcheck:
+	@sh scripts/deps.sh --check build
+
+deps:
+	@sh scripts/deps.sh --install build test
+
+lib/libpickled.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+pickled: $(CMD_OBJ) lib/libpickled.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) lib/libpickled.a $(LIBS)
+
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/test_%: tests/unit/test_%.c lib/libpickled.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libpickled.a $(LIBS) \
+		$$($(PKG_CONFIG) --libs cmocka)
+
+# `make check` first installs missing test tools when run as root (the
+# README's second command), then runs both tiers through prove.
+check: deps
+	@$(MAKE) --no-print-directory pickled $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit cli
+
+unit: $(UNIT_BIN)
+	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BIN)
+
+cli: pickled
+	PICKLED_BIN=$(CURDIR)/pickled prove --exec 'bats --tap' tests/cli/*.bats
+
+demo: deps
+	@$(MAKE) --no-print-directory pickled
+	@sh scripts/demo.sh ./pickled
+
+bench: pickled
+	@sh bench/run.sh ./pickled
+
+install: pickled
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 pickled $(DESTDIR)$(BINDIR)/pickled
+	install -m 0644 man/pickled.1 $(DESTDIR)$(MANDIR)/man1/pickled.1
+	install -m 0644 man/pickled.conf.5 $(DESTDIR)$(MANDIR)/man5/pickled.conf.5
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pickled $(DESTDIR)$(MANDIR)/man1/pickled.1 \
+	      $(DESTDIR)$(MANDIR)/man5/pickled.conf.5
+
+lint-man:
+	mandoc -Tlint -Wwarning man/pickled.1 man/pickled.conf.5
+
+fmt:
+	clang-format -i lib/*.c lib/*.h cmd/*.c cmd/*.h tests/unit/*.c
+
+clean:
+	rm -f pickled lib/libpickled.a lib/*.o lib/*.d cmd/*.o cmd/*.d \
+	      $(UNIT_BIN) tests/unit/*.d
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:.c=.d)

@@ -1,0 +1,46 @@
+/* cli.h: what the front end's subcommands share: global options, the
+ * usage-error convention and exit statuses. */
+#ifndef PK_CLI_H
+#define PK_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses of pickled itself, as coreutils env and timeout use them. */
+#define EXIT_USAGE 125      /* pickled's own failure before the command ran */
+#define EXIT_NOEXEC 126     /* found but not executable */
+#define EXIT_NOTFOUND 127   /* not found */
+
+struct cli {
+	const char *cache_dir;   /* -C, or NULL */
+	const char *config;      /* -c, or NULL */
+};
+
+struct subcommand {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	void (*help)(void);
+	const char *summary;
+};
+
+/* Prints "pickled: <msg>" and "Try 'pickled[ CMD] --help' ..." to stderr;
+ * returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Reports a getopt_long failure (unknown option or missing value) for
+ * cmd; returns EXIT_USAGE. */
+int cli_getopt_error(const char *cmd, int argc, char **argv, int opt);
+
+/* Parses a flag's duration or size value; on failure prints the error for
+ * flag and returns -1. */
+int cli_duration(const char *cmd, const char *flag, const char *arg, int64_t *ms);
+int cli_size(const char *cmd, const char *flag, const char *arg, uint64_t *bytes);
+
+/* Appends s to a growing NULL-terminated vector; exits on out of memory. */
+void cli_push(char ***v, size_t *n, char *s);
+
+int cmd_run(struct cli *cli, int argc, char **argv);
+void help_run(void);
+
+#endif

@@ -1,0 +1,83 @@
+/* main.c: global options and the subcommand table. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct subcommand commands[] = {
+	{ "run", cmd_run, help_run, "run a command, or replay its stored result" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void help_main(void)
+{
+	printf("Usage: pickled [-C DIR] [-c FILE] COMMAND [ARGS...]\n"
+	       "\n"
+	       "Memoize a command's output for cron jobs and shell scripts.\n"
+	       "\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+	printf("  %-8s %s\n", "help", "show a command's help");
+	printf("\n"
+	       "Options:\n"
+	       "  -C, --cache-dir DIR  cache directory (default $PICKLED_CACHE_DIR,\n"
+	       "                       else $XDG_CACHE_HOME/pickled, else ~/.cache/pickled)\n"
+	       "  -c, --config FILE    configuration file\n"
+	       "  -h, --help           show this help\n"
+	       "  -V, --version        show the version\n"
+	       "\n"
+	       "Run 'pickled COMMAND --help' for a command's options; see pickled(1).\n");
+}
+
+static const struct subcommand *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cache-dir", required_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { 0 };
+	const struct subcommand *sub;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:C:c:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C': cli.cache_dir = optarg; break;
+		case 'c': cli.config = optarg; break;
+		case 'h': help_main(); return 0;
+		case 'V': printf("pickled %s\n", PK_VERSION); return 0;
+		default: return cli_getopt_error(NULL, argc, argv, c);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(NULL, "no command given");
+	if (strcmp(argv[optind], "help") == 0) {
+		if (optind + 1 >= argc) {
+			help_main();
+			return 0;
+		}
+		if ((sub = find(argv[optind + 1])) == NULL)
+			return cli_usage_error(NULL, "unknown command '%s'", argv[optind + 1]);
+		sub->help();
+		return 0;
+	}
+	if ((sub = find(argv[optind])) == NULL)
+		return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+	argc -= optind;
+	argv += optind;
+	optind = 0;   /* glibc: 0 re-initialises getopt for the subcommand */
+	return sub->fn(&cli, argc, argv);
+}

@@ -1,0 +1,221 @@
+/* capture.c: fork/exec, pipe pumping and signal forwarding. */
+#include "capture.h"
+
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (256 * 1024)
+
+/* The handler needs to know whom to pass a signal on to. */
+static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t got_signal;
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void forward_signal(int sig, siginfo_t *info, void *uctx)
+{
+	(void)uctx;
+	got_signal = sig;
+	/* A signal from the terminal already reached the whole process group,
+	 * the command included; only signals sent to pickled alone are passed
+	 * on, so the command does not get them twice. */
+	if (child_pid > 0 && info->si_code != SI_KERNEL)
+		kill((pid_t)child_pid, sig);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void child_exec(const pk_capture_opts *o, int out_w, int err_w, int report_w)
+{
+	sigset_t none;
+	int e;
+
+	/* pickled ignores SIGPIPE and SIGXFSZ for itself; the command must get
+	 * the dispositions a bare run would have. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		signal(forwarded[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (o->stdin_fd >= 0 && o->stdin_fd != 0 && dup2(o->stdin_fd, 0) < 0)
+		goto fail;
+	if (dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+		goto fail;
+	execv(o->path, o->argv);
+	if (errno == ENOEXEC) {
+		/* As execvp does: a file without a #! line is a shell script. */
+		size_t n = 0;
+		while (o->argv[n] != NULL)
+			n++;
+		char **sh = calloc(n + 2, sizeof(*sh));
+		if (sh != NULL) {
+			sh[0] = (char *)"sh";
+			sh[1] = strdup(o->path);
+			for (size_t i = 1; i < n; i++)
+				sh[i + 1] = o->argv[i];
+			execv("/bin/sh", sh);
+		}
+		errno = ENOEXEC;
+	}
+fail:
+	e = errno;
+	if (write(report_w, &e, sizeof(e)) < 0) {
+		/* the parent then sees a plain exit 127 */
+	}
+	_exit(127);
+}
+
+static int forward(int fd, const void *buf, size_t len, pk_capture_result *res)
+{
+	if (fd < 0 || res->forward_errno != 0)
+		return 0;
+	if (pk_write_all(fd, buf, len) < 0) {
+		res->forward_errno = errno;
+		return -1;
+	}
+	return 0;
+}
+
+int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *err)
+{
+	int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, rep_p[2] = { -1, -1 };
+	struct sigaction sa, old[4];
+	char *buf = NULL;
+	int recording = o->record != NULL;
+	int64_t start;
+	pid_t pid;
+	int ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	if ((buf = malloc(CHUNK)) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot run command");
+	if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
+	    pipe2(rep_p, O_CLOEXEC) < 0) {
+		pk_error_set(err, errno, "cannot create pipe");
+		goto out;
+	}
+	/* Larger pipes mean fewer wake-ups for chatty commands. */
+	fcntl(out_p[0], F_SETPIPE_SZ, 1 << 20);
+	fcntl(err_p[0], F_SETPIPE_SZ, 1 << 20);
+
+	got_signal = 0;
+	child_pid = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = forward_signal;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < 4; i++)
+		sigaction(forwarded[i], &sa, &old[i]);
+
+	start = mono_ms();
+	pid = fork();
+	if (pid < 0) {
+		pk_error_set(err, errno, "cannot start command");
+		goto restore;
+	}
+	if (pid == 0)
+		child_exec(o, out_p[1], err_p[1], rep_p[1]);
+	child_pid = pid;
+	/* A signal that arrived before the pid was known is passed on now. */
+	if (got_signal)
+		kill(pid, got_signal);
+	close(out_p[1]);
+	close(err_p[1]);
+	close(rep_p[1]);
+	out_p[1] = err_p[1] = rep_p[1] = -1;
+
+	{
+		int e;
+		ssize_t n;
+		while ((n = read(rep_p[0], &e, sizeof(e))) < 0 && errno == EINTR)
+			;
+		if (n == (ssize_t)sizeof(e))
+			res->exec_errno = e;
+	}
+
+	struct pollfd fds[2] = { { out_p[0], POLLIN, 0 }, { err_p[0], POLLIN, 0 } };
+	int open_fds = 2;
+	while (open_fds > 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || fds[i].revents == 0)
+				continue;
+			ssize_t n = read(fds[i].fd, buf, CHUNK);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (forward(i == 0 ? o->out_fd : o->err_fd, buf, (size_t)n, res) < 0 &&
+			    res->forward_errno == EPIPE) {
+				/* The reader went away, as with `| head`: stop reading so
+				 * the command meets the closed pipe as a bare run would. */
+				for (int j = 0; j < 2; j++)
+					if (fds[j].fd >= 0) {
+						close(fds[j].fd);
+						fds[j].fd = -1;
+					}
+				open_fds = 0;
+				recording = 0;
+				break;
+			}
+			if (recording && o->record(o->record_ctx, i + 1, buf, (size_t)n) != 0)
+				recording = 0;
+		}
+	}
+	out_p[0] = err_p[0] = -1;
+	while (waitpid(pid, &res->wait_status, 0) < 0) {
+		if (errno != EINTR) {
+			pk_error_set(err, errno, "cannot wait for command");
+			goto restore;
+		}
+	}
+	res->duration_ms = mono_ms() - start;
+	res->signal_received = got_signal;
+	ret = 0;
+restore:
+	child_pid = 0;
+	for (size_t i = 0; i < 4; i++)
+		sigaction(forwarded[i], &old[i], NULL);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (out_p[i] >= 0) close(out_p[i]);
+		if (err_p[i] >= 0) close(err_p[i]);
+		if (rep_p[i] >= 0) close(rep_p[i]);
+	}
+	free(buf);
+	return ret;
+}
+
+int pk_capture_status(const pk_capture_result *res)
+{
+	if (res->exec_errno != 0)
+		return res->exec_errno == ENOENT || res->exec_errno == ENOTDIR ? 127 : 126;
+	if (WIFSIGNALED(res->wait_status))
+		return 128 + WTERMSIG(res->wait_status);
+	if (WIFEXITED(res->wait_status))
+		return WEXITSTATUS(res->wait_status);
+	return 125;
+}

@@ -1,0 +1,41 @@
+/* capture.h: running the command with its stdout and stderr through pipes,
+ * forwarding every chunk live and handing it to a recorder.  Signals that
+ * ask pickled to stop (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are passed on to
+ * the command. */
+#ifndef PK_CAPTURE_H
+#define PK_CAPTURE_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pk_capture_opts {
+	const char *path;          /* program to execute (resolved) */
+	char *const *argv;         /* its argv, NULL-terminated */
+	int stdin_fd;              /* dup'd to the command's stdin; -1: inherit */
+	int out_fd, err_fd;        /* where chunks are forwarded; -1: nowhere */
+	/* Called with each chunk in arrival order (stream 1 or 2).  A non-zero
+	 * return stops further calls, not the command. NULL: no recording. */
+	int (*record)(void *ctx, int stream, const void *buf, size_t len);
+	void *record_ctx;
+} pk_capture_opts;
+
+typedef struct pk_capture_result {
+	int wait_status;           /* as from waitpid */
+	int exec_errno;            /* non-zero: the program could not be executed */
+	int signal_received;       /* a stop signal pickled received and passed on */
+	int forward_errno;         /* a write to out_fd/err_fd failed (EPIPE...) */
+	int64_t duration_ms;       /* wall time from start to exit */
+} pk_capture_result;
+
+/* Runs the command to completion (its exit and end of both pipes).
+ * Returns 0 when the command ran (see res), or -1 with err set when it
+ * could not be started at all. */
+int pk_capture_run(const pk_capture_opts *opts, pk_capture_result *res, pk_error *err);
+
+/* The shell-style exit status for res: the command's exit code, 128+N when
+ * it was killed by signal N, 126/127 when it could not be executed. */
+int pk_capture_status(const pk_capture_result *res);
+
+#endif

@@ -1,0 +1,638 @@
+/* entry.c: writing and reading entry files. */
+#include "entry.h"
+
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+#include <zstd.h>
+
+static const unsigned char MAGIC[8] = { 'P', 'K', 'L', 'D', 'E', 'N', 'T', 0 };
+
+#define OUT_BUF (256 * 1024)
+#define IO_BUF (1024 * 1024)
+/* Entries up to this size are read in one go; larger ones are streamed so
+ * that memory stays bounded whatever the output size. */
+#define SMALL_ENTRY (1024 * 1024)
+/* No single metadata block is this large; a bigger length is corruption. */
+#define MAX_META (64 * 1024 * 1024)
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+struct pk_entry_writer {
+	int fd;
+	ZSTD_CCtx *cctx;
+	unsigned char *out;
+	XXH3_state_t xs;
+	uint64_t stdio_len, files_len;
+	int in_files;          /* the stdio frame has been ended */
+	int failed;
+	uint64_t stdout_bytes, stderr_bytes;
+};
+
+static int writer_fail(pk_entry_writer *w, pk_error *err, int errnum, const char *what)
+{
+	w->failed = 1;
+	return pk_error_set(err, errnum, "%s", what);
+}
+
+static int emit(pk_entry_writer *w, const void *buf, size_t len, pk_error *err)
+{
+	if (pk_write_all(w->fd, buf, len) < 0)
+		return writer_fail(w, err, errno, "cannot write entry");
+	XXH3_64bits_update(&w->xs, buf, len);
+	if (w->in_files)
+		w->files_len += len;
+	else
+		w->stdio_len += len;
+	return 0;
+}
+
+static int compress(pk_entry_writer *w, const void *src, size_t len,
+                    ZSTD_EndDirective mode, pk_error *err)
+{
+	ZSTD_inBuffer in = { src, len, 0 };
+
+	if (w->failed)
+		return pk_error_set(err, 0, "entry writer already failed");
+	for (;;) {
+		ZSTD_outBuffer out = { w->out, OUT_BUF, 0 };
+		size_t r = ZSTD_compressStream2(w->cctx, &out, &in, mode);
+		if (ZSTD_isError(r))
+			return writer_fail(w, err, 0, ZSTD_getErrorName(r));
+		if (out.pos > 0 && emit(w, w->out, out.pos, err) < 0)
+			return -1;
+		if (mode == ZSTD_e_continue ? in.pos == in.size : r == 0)
+			return 0;
+	}
+}
+
+pk_entry_writer *pk_entry_writer_new(int fd, int level, int threads, pk_error *err)
+{
+	static const unsigned char zero[PK_ENTRY_HEADER];
+	pk_entry_writer *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		pk_error_set(err, ENOMEM, "cannot start entry");
+		return NULL;
+	}
+	w->fd = fd;
+	w->cctx = ZSTD_createCCtx();
+	w->out = malloc(OUT_BUF);
+	if (w->cctx == NULL || w->out == NULL) {
+		pk_error_set(err, ENOMEM, "cannot start entry");
+		goto fail;
+	}
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0);
+	if (threads > 0)
+		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, threads);
+	XXH3_64bits_reset(&w->xs);
+	if (pk_write_all(fd, zero, sizeof(zero)) < 0) {
+		pk_error_set(err, errno, "cannot write entry");
+		goto fail;
+	}
+	return w;
+fail:
+	pk_entry_writer_free(w);
+	return NULL;
+}
+
+int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
+                          size_t len, pk_error *err)
+{
+	unsigned char hdr[5];
+
+	if (w->in_files)
+		return pk_error_set(err, EINVAL, "output after files");
+	while (len > 0) {
+		size_t n = len > 0x40000000 ? 0x40000000 : len;
+		hdr[0] = (unsigned char)stream;
+		put_le(hdr + 1, n, 4);
+		if (compress(w, hdr, sizeof(hdr), ZSTD_e_continue, err) < 0 ||
+		    compress(w, buf, n, ZSTD_e_continue, err) < 0)
+			return -1;
+		if (stream == PK_STDOUT)
+			w->stdout_bytes += n;
+		else
+			w->stderr_bytes += n;
+		buf = (const char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Ends the stdio frame and starts the files frame, once. */
+static int start_files(pk_entry_writer *w, pk_error *err)
+{
+	if (w->in_files)
+		return 0;
+	if (compress(w, NULL, 0, ZSTD_e_end, err) < 0)
+		return -1;
+	w->in_files = 1;
+	return 0;
+}
+
+int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *err)
+{
+	unsigned char *buf;
+	uint64_t total = 0;
+	off_t off = 0;
+	int ret = -1;
+
+	if (start_files(w, err) < 0)
+		return -1;
+	if ((buf = malloc(IO_BUF)) == NULL)
+		return writer_fail(w, err, ENOMEM, "cannot store output file");
+	for (;;) {
+		ssize_t n = pread(fd, buf, IO_BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pk_error_set(err, errno, "cannot read output file");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (compress(w, buf, (size_t)n, ZSTD_e_continue, err) < 0)
+			goto out;
+		off += n;
+		total += (uint64_t)n;
+	}
+	*size = total;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err)
+{
+	unsigned char hdr[PK_ENTRY_HEADER] = { 0 };
+	unsigned char *mbuf = NULL;
+	size_t mlen = 0;
+	int ret = -1;
+
+	if (w->failed)
+		return pk_error_set(err, 0, "entry writer already failed");
+	if (!w->in_files) {
+		if (compress(w, NULL, 0, ZSTD_e_end, err) < 0)
+			return -1;
+		w->in_files = 1;
+	} else if (w->files_len > 0 || meta->nfiles > 0) {
+		if (compress(w, NULL, 0, ZSTD_e_end, err) < 0)
+			return -1;
+	}
+	meta->stdout_bytes = w->stdout_bytes;
+	meta->stderr_bytes = w->stderr_bytes;
+	if (pk_meta_encode(meta, &mbuf, &mlen) < 0)
+		return pk_error_set(err, ENOMEM, "cannot encode metadata");
+	if (pk_write_all(w->fd, mbuf, mlen) < 0) {
+		writer_fail(w, err, errno, "cannot write entry");
+		goto out;
+	}
+	XXH3_64bits_update(&w->xs, mbuf, mlen);
+	memcpy(hdr, MAGIC, 8);
+	put_le(hdr + 8, PK_ENTRY_VERSION, 4);
+	put_le(hdr + 12, PK_ENTRY_HEADER, 4);
+	put_le(hdr + 16, w->stdio_len, 8);
+	put_le(hdr + 24, w->files_len, 8);
+	put_le(hdr + 32, mlen, 8);
+	put_le(hdr + 56, XXH3_64bits_withSeed(hdr, 56, XXH3_64bits_digest(&w->xs)), 8);
+	if (pwrite(w->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+		writer_fail(w, err, errno ? errno : EIO, "cannot write entry");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(mbuf);
+	return ret;
+}
+
+void pk_entry_writer_free(pk_entry_writer *w)
+{
+	if (w == NULL)
+		return;
+	ZSTD_freeCCtx(w->cctx);
+	free(w->out);
+	free(w);
+}
+
+struct pk_entry {
+	int fd;
+	uint64_t size, stdio_len, files_len, meta_len, checksum;
+	unsigned char header[PK_ENTRY_HEADER];
+	unsigned char *whole;       /* the whole file, for small entries */
+	unsigned char *inbuf, *outbuf;
+	pk_meta meta;
+	int verified;
+};
+
+pk_entry *pk_entry_open(int fd, pk_error *err)
+{
+	pk_entry *e = calloc(1, sizeof(*e));
+	struct stat st;
+	unsigned char *mbuf = NULL;
+	ssize_t n;
+
+	if (e == NULL) {
+		pk_error_set(err, ENOMEM, "cannot open entry");
+		return NULL;
+	}
+	e->fd = fd;
+	if (fstat(fd, &st) < 0) {
+		pk_error_set(err, errno, "cannot read entry");
+		goto fail;
+	}
+	e->size = (uint64_t)st.st_size;
+	if (e->size < PK_ENTRY_HEADER) {
+		pk_error_set(err, 0, "entry truncated");
+		goto fail;
+	}
+	if (e->size <= SMALL_ENTRY) {
+		if ((e->whole = malloc(e->size)) == NULL) {
+			pk_error_set(err, ENOMEM, "cannot read entry");
+			goto fail;
+		}
+		n = pk_pread_full(fd, e->whole, e->size, 0);
+		if (n != (ssize_t)e->size) {
+			pk_error_set(err, n < 0 ? errno : 0, n < 0 ? "cannot read entry" : "entry truncated");
+			goto fail;
+		}
+		memcpy(e->header, e->whole, PK_ENTRY_HEADER);
+	} else if (pk_pread_full(fd, e->header, PK_ENTRY_HEADER, 0) != PK_ENTRY_HEADER) {
+		pk_error_set(err, errno, "cannot read entry");
+		goto fail;
+	}
+	if (memcmp(e->header, MAGIC, 8) != 0) {
+		pk_error_set(err, 0, "not a pickled entry");
+		goto fail;
+	}
+	if (get_le(e->header + 8, 4) != PK_ENTRY_VERSION ||
+	    get_le(e->header + 12, 4) != PK_ENTRY_HEADER) {
+		pk_error_set(err, 0, "entry version %u not supported",
+		             (unsigned)get_le(e->header + 8, 4));
+		goto fail;
+	}
+	e->stdio_len = get_le(e->header + 16, 8);
+	e->files_len = get_le(e->header + 24, 8);
+	e->meta_len = get_le(e->header + 32, 8);
+	e->checksum = get_le(e->header + 56, 8);
+	if (e->meta_len > MAX_META || e->stdio_len > e->size || e->files_len > e->size ||
+	    PK_ENTRY_HEADER + e->stdio_len + e->files_len + e->meta_len != e->size) {
+		pk_error_set(err, 0, "entry truncated or damaged");
+		goto fail;
+	}
+	if (e->whole) {
+		mbuf = e->whole + (e->size - e->meta_len);
+	} else {
+		if ((mbuf = malloc(e->meta_len ? e->meta_len : 1)) == NULL) {
+			pk_error_set(err, ENOMEM, "cannot read entry");
+			goto fail;
+		}
+		if (pk_pread_full(fd, mbuf, e->meta_len, (off_t)(e->size - e->meta_len)) !=
+		    (ssize_t)e->meta_len) {
+			pk_error_set(err, errno, "cannot read entry");
+			free(mbuf);
+			goto fail;
+		}
+	}
+	if (pk_meta_decode(mbuf, e->meta_len, &e->meta, err) < 0) {
+		if (!e->whole)
+			free(mbuf);
+		goto fail;
+	}
+	if (!e->whole)
+		free(mbuf);
+	return e;
+fail:
+	pk_entry_close(e);
+	return NULL;
+}
+
+const pk_meta *pk_entry_meta(const pk_entry *e)
+{
+	return &e->meta;
+}
+
+uint64_t pk_entry_stored_bytes(const pk_entry *e)
+{
+	return e->size;
+}
+
+/* Calls fn on successive pieces of the file region [off, off+len). */
+static int read_region(pk_entry *e, uint64_t off, uint64_t len,
+                       int (*fn)(void *, const unsigned char *, size_t, pk_error *),
+                       void *ctx, pk_error *err)
+{
+	if (e->whole)
+		return fn(ctx, e->whole + off, (size_t)len, err);
+	if (e->inbuf == NULL && (e->inbuf = malloc(IO_BUF)) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot read entry");
+	while (len > 0) {
+		size_t want = len > IO_BUF ? IO_BUF : (size_t)len;
+		ssize_t n = pk_pread_full(e->fd, e->inbuf, want, (off_t)off);
+		if (n < 0)
+			return pk_error_set(err, errno, "cannot read entry");
+		if ((size_t)n != want)
+			return pk_error_set(err, 0, "entry truncated");
+		if (fn(ctx, e->inbuf, want, err) < 0)
+			return -1;
+		off += want;
+		len -= want;
+	}
+	return 0;
+}
+
+static int hash_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
+{
+	(void)err;
+	XXH3_64bits_update(ctx, p, n);
+	return 0;
+}
+
+/* Decompression: feeds compressed pieces through a DCtx and hands every
+ * decompressed piece to a sink. */
+struct inflate {
+	pk_entry *e;
+	ZSTD_DCtx *dctx;
+	int (*sink)(void *, const unsigned char *, size_t, pk_error *);
+	void *sink_ctx;
+	size_t last;   /* last ZSTD_decompressStream result: 0 at frame end */
+};
+
+static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
+{
+	struct inflate *z = ctx;
+	ZSTD_inBuffer in = { p, n, 0 };
+
+	while (in.pos < in.size) {
+		ZSTD_outBuffer out = { z->e->outbuf, IO_BUF, 0 };
+		size_t r = ZSTD_decompressStream(z->dctx, &out, &in);
+		if (ZSTD_isError(r))
+			return pk_error_set(err, 0, "entry damaged: %s", ZSTD_getErrorName(r));
+		z->last = r;
+		if (out.pos > 0 && z->sink(z->sink_ctx, z->e->outbuf, out.pos, err) < 0)
+			return -1;
+		if (r == 0 && in.pos < in.size)
+			return pk_error_set(err, 0, "entry damaged: data after frame");
+	}
+	/* Drain what the decoder still holds without more input. */
+	for (;;) {
+		ZSTD_outBuffer out = { z->e->outbuf, IO_BUF, 0 };
+		ZSTD_inBuffer none = { NULL, 0, 0 };
+		size_t r;
+		if (z->last == 0)
+			break;
+		r = ZSTD_decompressStream(z->dctx, &out, &none);
+		if (ZSTD_isError(r))
+			return pk_error_set(err, 0, "entry damaged: %s", ZSTD_getErrorName(r));
+		z->last = r;
+		if (out.pos == 0)
+			break;
+		if (z->sink(z->sink_ctx, z->e->outbuf, out.pos, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
+                          int (*sink)(void *, const unsigned char *, size_t, pk_error *),
+                          void *sink_ctx, pk_error *err)
+{
+	struct inflate z = { e, NULL, sink, sink_ctx, 1 };
+	int ret;
+
+	if (len == 0)
+		return 0;
+	if (e->outbuf == NULL && (e->outbuf = malloc(IO_BUF)) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot read entry");
+	if ((z.dctx = ZSTD_createDCtx()) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot read entry");
+	ret = read_region(e, off, len, inflate_piece, &z, err);
+	if (ret == 0 && z.last != 0)
+		ret = pk_error_set(err, 0, "entry damaged: frame truncated");
+	ZSTD_freeDCtx(z.dctx);
+	return ret;
+}
+
+/* Parses stdio records across piece boundaries. */
+struct records {
+	int fds[3];
+	unsigned char hdr[5];
+	size_t have;          /* header bytes collected */
+	uint64_t left;        /* payload bytes left in the current record */
+	int stream;
+};
+
+static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
+{
+	struct records *r = ctx;
+
+	while (n > 0) {
+		if (r->left == 0) {
+			size_t take = 5 - r->have < n ? 5 - r->have : n;
+			memcpy(r->hdr + r->have, p, take);
+			r->have += take;
+			p += take;
+			n -= take;
+			if (r->have < 5)
+				break;
+			r->have = 0;
+			r->stream = r->hdr[0];
+			r->left = get_le(r->hdr + 1, 4);
+			if (r->stream != PK_STDOUT && r->stream != PK_STDERR)
+				return pk_error_set(err, 0, "entry damaged: bad record");
+			continue;
+		}
+		size_t k = r->left < n ? (size_t)r->left : n;
+		int fd = r->fds[r->stream];
+		if (fd >= 0 && pk_write_all(fd, p, k) < 0)
+			return pk_error_set(err, errno, "cannot write output");
+		p += k;
+		n -= k;
+		r->left -= k;
+	}
+	return 0;
+}
+
+static int discard_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
+{
+	(void)ctx; (void)p; (void)n; (void)err;
+	return 0;
+}
+
+int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
+{
+	XXH3_state_t xs;
+	uint64_t sum;
+
+	if (!e->verified) {
+		XXH3_64bits_reset(&xs);
+		if (read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER, hash_piece, &xs, err) < 0)
+			return -1;
+		sum = XXH3_64bits_withSeed(e->header, 56, XXH3_64bits_digest(&xs));
+		if (sum != e->checksum)
+			return pk_error_set(err, 0, "entry checksum mismatch");
+		e->verified = 1;
+	}
+	if (deep) {
+		struct records r = { { -1, -1, -1 }, { 0 }, 0, 0, 0 };
+		if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
+			return -1;
+		if (r.have != 0 || r.left != 0)
+			return pk_error_set(err, 0, "entry damaged: last record cut short");
+		if (inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
+		                   discard_piece, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err)
+{
+	struct records r = { { -1, out_fd, err_fd }, { 0 }, 0, 0, 0 };
+
+	if (!e->verified && pk_entry_verify(e, 0, err) < 0)
+		return -1;
+	if (e->size > SMALL_ENTRY)
+		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
+		return -1;
+	if (r.have != 0 || r.left != 0)
+		return pk_error_set(err, 0, "entry damaged: last record cut short");
+	return 0;
+}
+
+/* Splits the files frame into the declared files, in meta order. */
+struct splitter {
+	pk_entry *e;
+	size_t index;          /* current file */
+	uint64_t left;         /* bytes left for it */
+	int fd;                /* its temporary file */
+	char tmp[4096];
+	pk_error *err;
+};
+
+static int split_open(struct splitter *s)
+{
+	const pk_outfile *f = &s->e->meta.files[s->index];
+	char dirbuf[4096], basebuf[4096];
+	int n;
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", f->path);
+	snprintf(basebuf, sizeof(basebuf), "%s", f->path);
+	n = snprintf(s->tmp, sizeof(s->tmp), "%s/.%s.pickled-%ld", dirname(dirbuf),
+	             basename(basebuf), (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(s->tmp))
+		return pk_error_set(s->err, ENAMETOOLONG, "cannot restore %s", f->path);
+	unlink(s->tmp);   /* our own leftover from a pid reused */
+	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->fd < 0)
+		return pk_error_set(s->err, errno, "cannot restore %s", f->path);
+	s->left = f->size;
+	return 0;
+}
+
+static int split_close(struct splitter *s)
+{
+	const pk_outfile *f = &s->e->meta.files[s->index];
+	int ok = fchmod(s->fd, f->mode & 0777) == 0;
+
+	if (close(s->fd) < 0)
+		ok = 0;
+	s->fd = -1;
+	if (!ok || rename(s->tmp, f->path) < 0) {
+		int saved = errno;
+		unlink(s->tmp);
+		return pk_error_set(s->err, saved, "cannot restore %s", f->path);
+	}
+	s->index++;
+	return 0;
+}
+
+/* Opens files in turn, skipping (creating) empty ones. */
+static int split_advance(struct splitter *s)
+{
+	while (s->fd < 0 && s->index < s->e->meta.nfiles) {
+		if (split_open(s) < 0)
+			return -1;
+		if (s->left == 0 && split_close(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int split_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
+{
+	struct splitter *s = ctx;
+
+	(void)err;
+	while (n > 0) {
+		if (split_advance(s) < 0)
+			return -1;
+		if (s->fd < 0)
+			return pk_error_set(s->err, 0, "entry damaged: extra file data");
+		size_t k = s->left < n ? (size_t)s->left : n;
+		if (pk_write_all(s->fd, p, k) < 0)
+			return pk_error_set(s->err, errno, "cannot restore %s", s->e->meta.files[s->index].path);
+		p += k;
+		n -= k;
+		s->left -= k;
+		if (s->left == 0 && split_close(s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int pk_entry_restore_files(pk_entry *e, pk_error *err)
+{
+	struct splitter s = { e, 0, 0, -1, { 0 }, err };
+	int ret;
+
+	if (e->meta.nfiles == 0)
+		return 0;
+	if (!e->verified && pk_entry_verify(e, 0, err) < 0)
+		return -1;
+	ret = inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, split_piece, &s, err);
+	if (ret == 0)
+		ret = split_advance(&s);
+	if (ret == 0 && (s.fd >= 0 || s.index != e->meta.nfiles))
+		ret = pk_error_set(err, 0, "entry damaged: output file cut short");
+	if (s.fd >= 0) {
+		close(s.fd);
+		unlink(s.tmp);
+	}
+	return ret;
+}
+
+void pk_entry_close(pk_entry *e)
+{
+	if (e == NULL)
+		return;
+	pk_meta_free(&e->meta);
+	free(e->whole);
+	free(e->inbuf);
+	free(e->outbuf);
+	free(e);
+}

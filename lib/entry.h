@@ -1,0 +1,80 @@
+/* entry.h: the entry file format: writing one while a command runs, and
+ * reading one back (verify, restore output files, replay stdout/stderr).
+ *
+ * Layout, little-endian, regions back to back after a 64-byte header:
+ *   0  "PKLDENT\0"  8 u32 version (1)  12 u32 header size (64)
+ *   16 u64 stdio length   zstd frame of records, starting at 64
+ *   24 u64 files length   zstd frame of output file contents, or empty
+ *   32 u64 meta length    pk_meta encoding, last in the file
+ *   40 u64 reserved (0)   48 u64 reserved (0)   56 u64 checksum
+ * A stdio record is: u8 stream (1 stdout, 2 stderr), u32 length, bytes.
+ * The checksum is XXH3-64 over header bytes 0..55 seeded with the XXH3-64
+ * of every byte after the header; it is verified before anything is
+ * replayed, so a reader never acts on a torn or corrupt entry. */
+#ifndef PK_ENTRY_H
+#define PK_ENTRY_H
+
+#include "error.h"
+#include "meta.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PK_ENTRY_VERSION 1
+#define PK_ENTRY_HEADER 64
+
+enum { PK_STDOUT = 1, PK_STDERR = 2 };
+
+typedef struct pk_entry_writer pk_entry_writer;
+
+/* Starts an entry in fd (an empty file open for writing).  level is the
+ * zstd level, threads the number of zstd workers (0: compress inline).
+ * Returns NULL with err set on failure. */
+pk_entry_writer *pk_entry_writer_new(int fd, int level, int threads, pk_error *err);
+
+/* Appends a chunk of the command's output.  Returns 0, or -1 with err set
+ * (then the entry is unusable; later calls fail at once). */
+int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
+                          size_t len, pk_error *err);
+
+/* Appends the content of the open file fd (all of it, from offset 0) as the
+ * next output file; *size is set to the bytes stored.  After the first file,
+ * no more stdio chunks may be added.  Returns 0, or -1 with err set. */
+int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *err);
+
+/* Completes the entry: meta (stdout/stderr byte counts are filled in by the
+ * writer) and header.  Does not fsync.  Returns 0, or -1 with err set. */
+int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err);
+
+/* Frees the writer (not the fd); NULL is fine. */
+void pk_entry_writer_free(pk_entry_writer *w);
+
+typedef struct pk_entry pk_entry;
+
+/* Opens the entry in fd (the caller keeps owning fd and must keep it open
+ * while the entry is used): checks the header and decodes the metadata.
+ * The checksum is not checked yet (see pk_entry_verify).  Returns NULL
+ * with err set when the file is not a sound entry. */
+pk_entry *pk_entry_open(int fd, pk_error *err);
+
+const pk_meta *pk_entry_meta(const pk_entry *e);
+uint64_t pk_entry_stored_bytes(const pk_entry *e);
+
+/* Checks the checksum over the whole file.  With deep, also decodes every
+ * compressed byte and record.  Returns 0, or -1 with err set. */
+int pk_entry_verify(pk_entry *e, int deep, pk_error *err);
+
+/* Writes the declared output files, each through a temporary file in its
+ * own directory renamed into place, relative to the current directory.
+ * Returns 0, or -1 with err set. */
+int pk_entry_restore_files(pk_entry *e, pk_error *err);
+
+/* Writes the recorded stdout chunks to out_fd and stderr chunks to err_fd,
+ * in recorded order; a negative fd skips that stream.  Returns 0, or -1
+ * with err set (err->errnum EPIPE when a reader went away). */
+int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err);
+
+/* Frees the entry; NULL is fine. */
+void pk_entry_close(pk_entry *e);
+
+#endif

@@ -1,0 +1,324 @@
+/* inputs.c: input expansion and hashing with a stat cache. */
+#include "inputs.h"
+
+#include "io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#define HASH_BUF (256 * 1024)
+#define STAT_MAGIC 0x3174617473706bULL   /* "pkstat1" */
+
+/* A file changed twice within one timestamp tick keeps its stat; a record
+ * is only trusted for files whose times are this far in the past. */
+#define RACY_NS 2000000000LL
+
+struct stat_record {
+	uint64_t magic, dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+	unsigned char hash[16];
+};
+
+static int64_t ns_of(struct timespec ts)
+{
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int record_path(char *buf, size_t len, const char *statdir, const struct stat *st)
+{
+	int n = snprintf(buf, len, "%s/%llx-%llx", statdir,
+	                 (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int record_lookup(const char *statdir, const struct stat *st, unsigned char hash[16])
+{
+	char path[4096];
+	struct stat_record r;
+	int fd;
+	ssize_t n;
+
+	if (statdir == NULL || record_path(path, sizeof(path), statdir, st) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	n = pk_read_full(fd, &r, sizeof(r));
+	close(fd);
+	if (n != (ssize_t)sizeof(r) || r.magic != STAT_MAGIC ||
+	    r.dev != (uint64_t)st->st_dev || r.ino != (uint64_t)st->st_ino ||
+	    r.size != (uint64_t)st->st_size || r.mtime_ns != ns_of(st->st_mtim) ||
+	    r.ctime_ns != ns_of(st->st_ctim))
+		return -1;
+	memcpy(hash, r.hash, 16);
+	return 0;
+}
+
+/* Best effort: a failure here only costs a re-read next time. */
+static void record_store(const char *statdir, const struct stat *st, const unsigned char hash[16])
+{
+	char path[4096], tmp[4200];
+	struct stat_record r;
+	struct timespec now;
+	int fd, n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (statdir == NULL || ns_of(now) - ns_of(st->st_mtim) < RACY_NS ||
+	    ns_of(now) - ns_of(st->st_ctim) < RACY_NS)
+		return;
+	if (record_path(path, sizeof(path), statdir, st) < 0)
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return;
+	memset(&r, 0, sizeof(r));
+	r.magic = STAT_MAGIC;
+	r.dev = (uint64_t)st->st_dev;
+	r.ino = (uint64_t)st->st_ino;
+	r.size = (uint64_t)st->st_size;
+	r.mtime_ns = ns_of(st->st_mtim);
+	r.ctime_ns = ns_of(st->st_ctim);
+	memcpy(r.hash, hash, 16);
+	if (mkdir(statdir, 0700) < 0 && errno != EEXIST)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (pk_write_all(fd, &r, sizeof(r)) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
+                 pk_error *err)
+{
+	struct stat st;
+	XXH3_state_t xs;
+	XXH128_canonical_t c;
+	unsigned char *buf = NULL;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		return pk_error_set(err, errno, "cannot read input %s", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		pk_error_set(err, errno, "cannot read input %s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pk_error_set(err, 0, "input is not a regular file: %s", path);
+		goto out;
+	}
+	if (record_lookup(statdir, &st, hash) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if ((buf = malloc(HASH_BUF)) == NULL) {
+		pk_error_set(err, ENOMEM, "cannot hash %s", path);
+		goto out;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	XXH3_128bits_reset(&xs);
+	for (;;) {
+		ssize_t n = read(fd, buf, HASH_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pk_error_set(err, errno, "cannot read input %s", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(&xs, buf, (size_t)n);
+	}
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
+	memcpy(hash, c.digest, 16);
+	record_store(statdir, &st, hash);
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+struct list {
+	pk_input *v;
+	size_t n, cap;
+};
+
+static int list_add(struct list *l, const char *path, pk_error *err)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		pk_input *nv = realloc(l->v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return pk_error_set(err, ENOMEM, "out of memory");
+		l->v = nv;
+		l->cap = ncap;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	if ((l->v[l->n].path = strdup(path)) == NULL)
+		return pk_error_set(err, ENOMEM, "out of memory");
+	l->n++;
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds every regular file below dir.  Symbolic links to files count; links
+ * to directories are not followed (they could loop). */
+static int walk_dir(struct list *l, const char *dir, pk_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int ret = -1;
+
+	if (d == NULL)
+		return pk_error_set(err, errno, "cannot read input directory %s", dir);
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			char **nn = realloc(names, ncap * sizeof(*nn));
+			if (nn == NULL)
+				goto nomem;
+			names = nn;
+			cap = ncap;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto nomem;
+		n++;
+	}
+	if (errno != 0) {
+		pk_error_set(err, errno, "cannot read input directory %s", dir);
+		goto out;
+	}
+	qsort(names, n, sizeof(*names), cmp_name);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		struct stat st;
+		int len = snprintf(path, sizeof(path), "%s%s%s", dir,
+		                   dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
+
+		if (len < 0 || (size_t)len >= sizeof(path)) {
+			pk_error_set(err, ENAMETOOLONG, "input path too long in %s", dir);
+			goto out;
+		}
+		if (lstat(path, &st) < 0)
+			continue;   /* vanished while we looked: not an input */
+		if (S_ISDIR(st.st_mode)) {
+			if (walk_dir(l, path, err) < 0)
+				goto out;
+		} else if (S_ISREG(st.st_mode) ||
+		           (S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
+			if (list_add(l, path, err) < 0)
+				goto out;
+		}
+	}
+	ret = 0;
+	goto out;
+nomem:
+	pk_error_set(err, ENOMEM, "out of memory");
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return ret;
+}
+
+static int add_path(struct list *l, const char *path, pk_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return list_add(l, path, err);   /* absent */
+		return pk_error_set(err, errno, "cannot read input %s", path);
+	}
+	if (S_ISDIR(st.st_mode))
+		return walk_dir(l, path, err);
+	if (!S_ISREG(st.st_mode))
+		return pk_error_set(err, 0, "input is not a regular file or directory: %s", path);
+	return list_add(l, path, err);
+}
+
+static int cmp_input(const void *a, const void *b)
+{
+	return strcmp(((const pk_input *)a)->path, ((const pk_input *)b)->path);
+}
+
+int pk_inputs_expand(char *const *patterns, size_t npat, const char *statdir,
+                     pk_input **out, size_t *nout, pk_error *err)
+{
+	struct list l = { 0 };
+	size_t w = 0;
+
+	for (size_t i = 0; i < npat; i++) {
+		const char *pat = patterns[i];
+
+		if (strpbrk(pat, "*?[") != NULL) {
+			glob_t g;
+			int r = glob(pat, 0, NULL, &g);
+			if (r == GLOB_NOMATCH) {
+				if (list_add(&l, pat, err) < 0)
+					goto fail;
+				continue;
+			}
+			if (r != 0) {
+				pk_error_set(err, r == GLOB_NOSPACE ? ENOMEM : EIO, "cannot expand input %s", pat);
+				goto fail;
+			}
+			for (size_t j = 0; j < g.gl_pathc; j++) {
+				if (add_path(&l, g.gl_pathv[j], err) < 0) {
+					globfree(&g);
+					goto fail;
+				}
+			}
+			globfree(&g);
+		} else if (add_path(&l, pat, err) < 0) {
+			goto fail;
+		}
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_input);
+	for (size_t i = 0; i < l.n; i++) {
+		if (w > 0 && strcmp(l.v[w - 1].path, l.v[i].path) == 0) {
+			free(l.v[i].path);
+			continue;
+		}
+		l.v[w++] = l.v[i];
+	}
+	l.n = w;
+	for (size_t i = 0; i < l.n; i++) {
+		int r = pk_hash_file(statdir, l.v[i].path, l.v[i].hash, err);
+		if (r < 0)
+			goto fail;
+		l.v[i].present = r == 0;
+	}
+	*out = l.v;
+	*nout = l.n;
+	return 0;
+fail:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].path);
+	free(l.v);
+	return -1;
+}

@@ -1,0 +1,25 @@
+/* inputs.h: declared input files: expansion of globs and directories, and
+ * content hashing through a stat cache, so that an unchanged input is not
+ * read again (a 1 GiB input is hashed once, not on every cron run). */
+#ifndef PK_INPUTS_H
+#define PK_INPUTS_H
+
+#include "error.h"
+#include "key.h"
+
+/* XXH3-128 of the file at path.  statdir (NULL: none) is a folder where
+ * (device, inode, size, mtime, ctime) -> hash records are kept; a record
+ * that matches the file's stat is used instead of reading it.
+ * Returns 0, 1 when the file does not exist, or -1 with err set. */
+int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
+                 pk_error *err);
+
+/* Expands patterns (paths, globs, directories) into regular files, sorted
+ * by path, duplicates removed, each hashed as pk_hash_file does.  A path or
+ * glob that matches nothing is recorded as absent.  Special files (FIFOs,
+ * devices) are an error.  *out is the caller's (pk_key_parts_free frees it
+ * as part of parts).  Returns 0, or -1 with err set. */
+int pk_inputs_expand(char *const *patterns, size_t n, const char *statdir,
+                     pk_input **out, size_t *nout, pk_error *err);
+
+#endif

@@ -1,0 +1,307 @@
+/* meta.c: encoding and decoding entry metadata. */
+#include "meta.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	M_KEY = 1, M_ARG, M_PROGRAM, M_PROGRAM_CHECK, M_PROGRAM_SIZE,
+	M_PROGRAM_MTIME, M_PROGRAM_HASH, M_INPUT, M_ENV, M_CWD, M_STDIN,
+	M_EXTRA, M_OUTPUT, M_CACHE_FAILURES, M_RUN_CWD, M_EXIT, M_CREATED,
+	M_DURATION, M_TTL, M_STALE, M_STDOUT_BYTES, M_STDERR_BYTES, M_TAG,
+	M_FILE,
+};
+
+struct buf {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void grow(struct buf *b, size_t need)
+{
+	if (b->failed || b->len + need <= b->cap)
+		return;
+	size_t ncap = b->cap ? b->cap : 512;
+	while (ncap < b->len + need)
+		ncap *= 2;
+	unsigned char *np = realloc(b->p, ncap);
+	if (np == NULL) {
+		b->failed = 1;
+		return;
+	}
+	b->p = np;
+	b->cap = ncap;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
+static void field2(struct buf *b, int tag, const void *head, size_t hlen,
+                   const void *tail, size_t tlen)
+{
+	grow(b, 5 + hlen + tlen);
+	if (b->failed)
+		return;
+	b->p[b->len] = (unsigned char)tag;
+	put_le(b->p + b->len + 1, hlen + tlen, 4);
+	if (hlen)
+		memcpy(b->p + b->len + 5, head, hlen);
+	if (tlen)
+		memcpy(b->p + b->len + 5 + hlen, tail, tlen);
+	b->len += 5 + hlen + tlen;
+}
+
+static void field_str(struct buf *b, int tag, const char *s)
+{
+	field2(b, tag, s, strlen(s), NULL, 0);
+}
+
+static void field_num(struct buf *b, int tag, uint64_t v)
+{
+	unsigned char n[8];
+	put_le(n, v, 8);
+	field2(b, tag, n, 8, NULL, 0);
+}
+
+int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
+{
+	struct buf b = { 0 };
+	const pk_key_parts *p = &m->parts;
+
+	field2(&b, M_KEY, m->key.bytes, 16, NULL, 0);
+	for (size_t i = 0; i < p->argc; i++)
+		field_str(&b, M_ARG, p->argv[i]);
+	if (p->program)
+		field_str(&b, M_PROGRAM, p->program);
+	field_num(&b, M_PROGRAM_CHECK, (uint64_t)p->program_check);
+	field_num(&b, M_PROGRAM_SIZE, p->program_size);
+	field_num(&b, M_PROGRAM_MTIME, (uint64_t)p->program_mtime_ns);
+	if (p->program_check == PK_PROGRAM_CONTENT)
+		field2(&b, M_PROGRAM_HASH, p->program_hash, 16, NULL, 0);
+	for (size_t i = 0; i < p->ninputs; i++) {
+		unsigned char h[17];
+		h[0] = (unsigned char)(p->inputs[i].present != 0);
+		memcpy(h + 1, p->inputs[i].hash, 16);
+		field2(&b, M_INPUT, h, 17, p->inputs[i].path, strlen(p->inputs[i].path));
+	}
+	for (size_t i = 0; i < p->nenv; i++)
+		field_str(&b, M_ENV, p->env[i].name);
+	if (p->cwd)
+		field_str(&b, M_CWD, p->cwd);
+	if (p->has_stdin)
+		field2(&b, M_STDIN, p->stdin_hash, 16, NULL, 0);
+	if (p->extra)
+		field_str(&b, M_EXTRA, p->extra);
+	for (size_t i = 0; i < p->noutputs; i++)
+		field_str(&b, M_OUTPUT, p->outputs[i]);
+	field_num(&b, M_CACHE_FAILURES, (uint64_t)(p->cache_failures != 0));
+	if (m->run_cwd)
+		field_str(&b, M_RUN_CWD, m->run_cwd);
+	field_num(&b, M_EXIT, (uint64_t)m->exit_status);
+	field_num(&b, M_CREATED, (uint64_t)m->created_ms);
+	field_num(&b, M_DURATION, (uint64_t)m->duration_ms);
+	field_num(&b, M_TTL, (uint64_t)m->ttl_ms);
+	field_num(&b, M_STALE, (uint64_t)m->stale_ms);
+	field_num(&b, M_STDOUT_BYTES, m->stdout_bytes);
+	field_num(&b, M_STDERR_BYTES, m->stderr_bytes);
+	for (size_t i = 0; i < m->ntags; i++)
+		field_str(&b, M_TAG, m->tags[i]);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		unsigned char h[12];
+		put_le(h, m->files[i].mode, 4);
+		put_le(h + 4, m->files[i].size, 8);
+		field2(&b, M_FILE, h, 12, m->files[i].path, strlen(m->files[i].path));
+	}
+	if (b.failed) {
+		free(b.p);
+		errno = ENOMEM;
+		return -1;
+	}
+	*out = b.p;
+	*outlen = b.len;
+	return 0;
+}
+
+/* Appends a copy of (s, n) as a string to a growing array of strings. */
+static int push_str(char ***arr, size_t *n, const unsigned char *s, size_t len)
+{
+	char **na = realloc(*arr, (*n + 1) * sizeof(**arr));
+	if (na == NULL)
+		return -1;
+	*arr = na;
+	if ((na[*n] = strndup((const char *)s, len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static char *dup_field(const unsigned char *s, size_t len)
+{
+	return strndup((const char *)s, len);
+}
+
+int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *err)
+{
+	pk_key_parts *p = &m->parts;
+	size_t off = 0;
+	int have_key = 0;
+
+	memset(m, 0, sizeof(*m));
+	while (off < len) {
+		int tag;
+		size_t flen;
+		const unsigned char *f;
+		char **slot = NULL;
+
+		if (len - off < 5)
+			return pk_error_set(err, 0, "truncated metadata");
+		tag = buf[off];
+		flen = (size_t)get_le(buf + off + 1, 4);
+		if (flen > len - off - 5)
+			return pk_error_set(err, 0, "metadata field overruns");
+		f = buf + off + 5;
+		off += 5 + flen;
+		/* Strings never hold NUL: one would cut them short silently. */
+		switch (tag) {
+		case M_ARG: case M_PROGRAM: case M_ENV: case M_CWD: case M_EXTRA:
+		case M_OUTPUT: case M_RUN_CWD: case M_TAG:
+			if (memchr(f, '\0', flen) != NULL)
+				return pk_error_set(err, 0, "NUL in metadata string");
+			break;
+		case M_PROGRAM_CHECK: case M_PROGRAM_SIZE: case M_PROGRAM_MTIME:
+		case M_CACHE_FAILURES: case M_EXIT: case M_CREATED: case M_DURATION:
+		case M_TTL: case M_STALE: case M_STDOUT_BYTES: case M_STDERR_BYTES:
+			if (flen != 8)
+				return pk_error_set(err, 0, "bad metadata number");
+			break;
+		case M_KEY: case M_PROGRAM_HASH: case M_STDIN:
+			if (flen != 16)
+				return pk_error_set(err, 0, "bad metadata hash");
+			break;
+		case M_INPUT:
+			if (flen < 17 || memchr(f + 17, '\0', flen - 17) != NULL)
+				return pk_error_set(err, 0, "bad metadata input");
+			break;
+		case M_FILE:
+			if (flen < 12 || memchr(f + 12, '\0', flen - 12) != NULL)
+				return pk_error_set(err, 0, "bad metadata file");
+			break;
+		default:
+			continue;
+		}
+		switch (tag) {
+		case M_KEY: memcpy(m->key.bytes, f, 16); have_key = 1; break;
+		case M_ARG:
+			if (push_str(&p->argv, &p->argc, f, flen) < 0)
+				goto nomem;
+			break;
+		case M_PROGRAM: slot = &p->program; break;
+		case M_PROGRAM_CHECK: p->program_check = (int)(get_le(f, 8) & 3); break;
+		case M_PROGRAM_SIZE: p->program_size = get_le(f, 8); break;
+		case M_PROGRAM_MTIME: p->program_mtime_ns = (int64_t)get_le(f, 8); break;
+		case M_PROGRAM_HASH: memcpy(p->program_hash, f, 16); break;
+		case M_INPUT: {
+			pk_input *ni = realloc(p->inputs, (p->ninputs + 1) * sizeof(*ni));
+			if (ni == NULL)
+				goto nomem;
+			p->inputs = ni;
+			ni[p->ninputs].present = f[0] != 0;
+			memcpy(ni[p->ninputs].hash, f + 1, 16);
+			if ((ni[p->ninputs].path = dup_field(f + 17, flen - 17)) == NULL)
+				goto nomem;
+			p->ninputs++;
+			break;
+		}
+		case M_ENV: {
+			pk_envvar *ne = realloc(p->env, (p->nenv + 1) * sizeof(*ne));
+			if (ne == NULL)
+				goto nomem;
+			p->env = ne;
+			ne[p->nenv].value = NULL;
+			if ((ne[p->nenv].name = dup_field(f, flen)) == NULL)
+				goto nomem;
+			p->nenv++;
+			break;
+		}
+		case M_CWD: slot = &p->cwd; break;
+		case M_STDIN: p->has_stdin = 1; memcpy(p->stdin_hash, f, 16); break;
+		case M_EXTRA: slot = &p->extra; break;
+		case M_OUTPUT:
+			if (push_str(&p->outputs, &p->noutputs, f, flen) < 0)
+				goto nomem;
+			break;
+		case M_CACHE_FAILURES: p->cache_failures = get_le(f, 8) != 0; break;
+		case M_RUN_CWD: slot = &m->run_cwd; break;
+		case M_EXIT: m->exit_status = (int)(get_le(f, 8) & 255); break;
+		case M_CREATED: m->created_ms = (int64_t)get_le(f, 8); break;
+		case M_DURATION: m->duration_ms = (int64_t)get_le(f, 8); break;
+		case M_TTL: m->ttl_ms = (int64_t)get_le(f, 8); break;
+		case M_STALE: m->stale_ms = (int64_t)get_le(f, 8); break;
+		case M_STDOUT_BYTES: m->stdout_bytes = get_le(f, 8); break;
+		case M_STDERR_BYTES: m->stderr_bytes = get_le(f, 8); break;
+		case M_TAG:
+			if (push_str(&m->tags, &m->ntags, f, flen) < 0)
+				goto nomem;
+			break;
+		case M_FILE: {
+			pk_outfile *nf = realloc(m->files, (m->nfiles + 1) * sizeof(*nf));
+			if (nf == NULL)
+				goto nomem;
+			m->files = nf;
+			nf[m->nfiles].mode = (uint32_t)get_le(f, 4) & 07777;
+			nf[m->nfiles].size = get_le(f + 4, 8);
+			if ((nf[m->nfiles].path = dup_field(f + 12, flen - 12)) == NULL)
+				goto nomem;
+			m->nfiles++;
+			break;
+		}
+		}
+		if (slot != NULL) {
+			free(*slot);
+			if ((*slot = dup_field(f, flen)) == NULL)
+				goto nomem;
+		}
+	}
+	if (!have_key || p->argc == 0)
+		return pk_error_set(err, 0, "metadata lacks key or command");
+	return 0;
+nomem:
+	return pk_error_set(err, ENOMEM, "cannot decode metadata");
+}
+
+uint64_t pk_meta_raw_bytes(const pk_meta *m)
+{
+	uint64_t n = m->stdout_bytes + m->stderr_bytes;
+	for (size_t i = 0; i < m->nfiles; i++)
+		n += m->files[i].size;
+	return n;
+}
+
+void pk_meta_free(pk_meta *m)
+{
+	if (m == NULL)
+		return;
+	pk_key_parts_free(&m->parts);
+	free(m->run_cwd);
+	for (size_t i = 0; i < m->ntags; i++)
+		free(m->tags[i]);
+	free(m->tags);
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->files[i].path);
+	free(m->files);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,51 @@
+/* meta.h: what an entry records about its run, and its byte encoding.
+ * The encoding is a sequence of (tag, length, bytes) fields; unknown tags
+ * are skipped, so a newer pickled can add fields that an older one ignores.
+ * Values of environment variables are never recorded, only their names. */
+#ifndef PK_META_H
+#define PK_META_H
+
+#include "error.h"
+#include "key.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pk_outfile {
+	char *path;        /* as declared (relative to the run's directory) */
+	uint32_t mode;     /* permission bits */
+	uint64_t size;
+} pk_outfile;
+
+typedef struct pk_meta {
+	pk_key key;
+	pk_key_parts parts;       /* env[].value is always NULL here */
+	char *run_cwd;            /* working directory of the run that stored it */
+	int exit_status;          /* 0..255 */
+	int64_t created_ms;       /* Unix time in ms */
+	int64_t duration_ms;      /* the command's wall time */
+	int64_t ttl_ms;           /* as asked by the run that stored it */
+	int64_t stale_ms;         /* 0: none */
+	uint64_t stdout_bytes, stderr_bytes;
+	size_t ntags;
+	char **tags;
+	size_t nfiles;
+	pk_outfile *files;        /* restored before stdout is replayed */
+} pk_meta;
+
+/* Frees what meta owns; NULL is fine. */
+void pk_meta_free(pk_meta *meta);
+
+/* Encodes meta into a malloc'd buffer (*buf, *len; the caller frees).
+ * Returns 0, or -1 with errno ENOMEM. */
+int pk_meta_encode(const pk_meta *meta, unsigned char **buf, size_t *len);
+
+/* Decodes len bytes into *meta (zeroed first; free with pk_meta_free even
+ * on failure).  Returns 0, or -1 with err set when the bytes are not a
+ * well-formed encoding. */
+int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *meta, pk_error *err);
+
+/* Bytes of raw output the entry holds: stdout + stderr + output files. */
+uint64_t pk_meta_raw_bytes(const pk_meta *meta);
+
+#endif

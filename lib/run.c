@@ -1,0 +1,640 @@
+/* run.c: one memoized run: hit, stale hit, or miss with single-flight. */
+#include "run.h"
+
+#include "capture.h"
+#include "entry.h"
+#include "error.h"
+#include "inputs.h"
+#include "lock.h"
+#include "program.h"
+#include "spool.h"
+#include "store.h"
+#include "units.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct run {
+	const pk_run_opts *o;
+	pk_run_result *r;
+	pk_store store;
+	int have_store;
+	int cacheable;             /* key computed and store usable */
+	pk_spool spool;
+	int have_spool;
+	int detached;              /* a background warm or refresh: no output */
+	int quiet;                 /* a second lookup: explain only a hit */
+	pk_key_parts parts;
+	pk_key key;
+	char hex[PK_KEY_HEX + 1];
+	char statdir[4096];
+};
+
+enum lookup { HIT, STALE, MISS };
+
+static void warn(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* pickled says why once: the first warning is kept, later ones dropped. */
+static void warn(struct run *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (u->r->warning[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(u->r->warning, sizeof(u->r->warning), fmt, ap);
+	va_end(ap);
+}
+
+static void explain(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void explain(struct run *u, const char *fmt, ...)
+{
+	char line[4200];
+	va_list ap;
+
+	if (u->o->explain == NULL || u->detached ||
+	    (u->quiet && strncmp(fmt, "hit", 3) != 0 && strncmp(fmt, "stale", 5) != 0))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	u->o->explain(u->o->explain_ctx, line);
+}
+
+static void hex16(const unsigned char h[16], char out[33])
+{
+	pk_key k;
+	memcpy(k.bytes, h, 16);
+	pk_key_hex(&k, out);
+}
+
+static void explain_parts(struct run *u)
+{
+	const pk_key_parts *p = &u->parts;
+	char h[33];
+
+	if (u->o->explain == NULL)
+		return;
+	explain(u, "key %s", u->hex);
+	for (size_t i = 0; i < p->argc; i++)
+		explain(u, "  argv[%zu] '%s'", i, p->argv[i]);
+	if (p->program_check == PK_PROGRAM_MTIME)
+		explain(u, "  program %s size %llu mtime %lld.%09lld", p->program,
+		        (unsigned long long)p->program_size,
+		        (long long)(p->program_mtime_ns / 1000000000),
+		        (long long)(p->program_mtime_ns % 1000000000));
+	else if (p->program_check == PK_PROGRAM_CONTENT) {
+		hex16(p->program_hash, h);
+		explain(u, "  program %s xxh3 %s", p->program, h);
+	}
+	for (size_t i = 0; i < p->ninputs; i++) {
+		hex16(p->inputs[i].hash, h);
+		explain(u, "  input %s %s%s", p->inputs[i].path,
+		        p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
+	}
+	for (size_t i = 0; i < p->nenv; i++)
+		explain(u, "  env %s (%s)", p->env[i].name, p->env[i].value ? "set" : "unset");
+	if (p->cwd)
+		explain(u, "  cwd %s", p->cwd);
+	if (p->has_stdin) {
+		hex16(p->stdin_hash, h);
+		explain(u, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)u->spool.size);
+	}
+	if (p->extra)
+		explain(u, "  key text '%s'", p->extra);
+	for (size_t i = 0; i < p->noutputs; i++)
+		explain(u, "  output %s", p->outputs[i]);
+	explain(u, "  cache-failures %s", p->cache_failures ? "yes" : "no");
+}
+
+static char **dup_strv(char *const *v, size_t n)
+{
+	char **d = calloc(n + 1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((d[i] = strdup(v[i])) == NULL)
+			return d;   /* freed with the parts; caller checks */
+	return d;
+}
+
+/* Fills u->parts.  Returns 0; -1 with res->error for a missing program;
+ * -2 when the key cannot be made (the run then goes uncached). */
+static int make_key(struct run *u)
+{
+	const pk_run_opts *o = u->o;
+	pk_key_parts *p = &u->parts;
+	pk_error err = { 0 };
+	size_t argc = 0;
+	extern char **environ;
+
+	while (o->argv[argc] != NULL)
+		argc++;
+	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, &err) < 0) {
+		u->r->status = err.errnum == EACCES ? 126 : 127;
+		snprintf(u->r->error, sizeof(u->r->error), "%s: %s", o->argv[0],
+		         err.errnum == EACCES ? "permission denied" : "command not found");
+		return -1;
+	}
+	p->argc = argc;
+	p->argv = dup_strv(o->argv, argc);
+	p->noutputs = o->noutputs;
+	p->outputs = dup_strv(o->outputs, o->noutputs);
+	if (p->argv == NULL || p->outputs == NULL)
+		goto nomem;
+	for (size_t i = 0; i < argc; i++)
+		if (p->argv[i] == NULL)
+			goto nomem;
+	for (size_t i = 0; i < o->noutputs; i++)
+		if (p->outputs[i] == NULL)
+			goto nomem;
+	p->program_check = o->program_check;
+	p->cache_failures = o->cache_failures;
+	if (o->extra != NULL && (p->extra = strdup(o->extra)) == NULL)
+		goto nomem;
+	if (o->use_cwd && (p->cwd = getcwd(NULL, 0)) == NULL) {
+		warn(u, "running uncached: cannot get the working directory: %s", strerror(errno));
+		return -2;
+	}
+	if (pk_program_describe(p, u->have_store ? u->statdir : NULL, &err) < 0 ||
+	    pk_inputs_expand(o->inputs, o->ninputs, u->have_store ? u->statdir : NULL,
+	                     &p->inputs, &p->ninputs, &err) < 0) {
+		char buf[700];
+		warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+		return -2;
+	}
+	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
+		goto nomem;
+	if (u->have_spool) {
+		p->has_stdin = 1;
+		memcpy(p->stdin_hash, u->spool.hash, 16);
+	}
+	pk_key_compute(p, &u->key);
+	pk_key_hex(&u->key, u->hex);
+	return 0;
+nomem:
+	warn(u, "running uncached: out of memory");
+	return -2;
+}
+
+/* Reads stdin into the key when the mode says so.  Returns 0, or -2 when
+ * the run must go uncached (stdin too large, or not readable). */
+static int take_stdin(struct run *u)
+{
+	const pk_run_opts *o = u->o;
+	pk_error err = { 0 };
+	char path[4200];
+
+	if (o->stdin_mode == PK_STDIN_NEVER ||
+	    (o->stdin_mode == PK_STDIN_AUTO && !pk_spool_wanted(0)))
+		return 0;
+	if (u->have_store && pk_store_path(&u->store, path, sizeof(path), "tmp") < 0)
+		u->have_store = 0;
+	if (pk_spool_read(0, u->have_store ? path : NULL, o->stdin_limit, &u->spool, &err) < 0) {
+		char buf[700];
+		warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+		return -2;
+	}
+	u->have_spool = 1;
+	if (!u->spool.complete) {
+		char lim[32];
+		warn(u, "running uncached: stdin is larger than %s",
+		     pk_size_format(o->stdin_limit, lim, sizeof(lim)));
+		return -2;
+	}
+	return 0;
+}
+
+/* The command's stdin: the spool when there is one, else inherited. */
+static int command_stdin(struct run *u, pid_t *feeder)
+{
+	pk_error err = { 0 };
+
+	*feeder = -1;
+	if (!u->have_spool)
+		return u->detached ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+	if (u->spool.complete) {
+		pk_spool_rewind(&u->spool);
+		return u->spool.fd;
+	}
+	return pk_spool_feed(&u->spool, feeder, &err);
+}
+
+struct recorder {
+	pk_entry_writer *w;
+	pk_error err;
+	int failed;
+};
+
+static int record_chunk(void *ctx, int stream, const void *buf, size_t len)
+{
+	struct recorder *rec = ctx;
+
+	if (pk_entry_writer_stdio(rec->w, stream, buf, len, &rec->err) < 0) {
+		rec->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs the command, recording into rec when it is non-NULL.  Sets the
+ * result's status.  Returns 0 when the command ran to an end worth
+ * storing (not interrupted), else -1. */
+static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
+{
+	pk_capture_opts co = { 0 };
+	pk_error err = { 0 };
+	pid_t feeder;
+	int in_fd = command_stdin(u, &feeder);
+	int ret = -1;
+
+	co.path = u->parts.program ? u->parts.program : u->o->argv[0];
+	co.argv = u->o->argv;
+	co.stdin_fd = in_fd;
+	co.out_fd = u->detached ? -1 : 1;
+	co.err_fd = u->detached ? -1 : 2;
+	if (rec != NULL) {
+		co.record = record_chunk;
+		co.record_ctx = rec;
+	}
+	if (pk_capture_run(&co, cr, &err) < 0) {
+		char buf[700];
+		u->r->status = 125;
+		snprintf(u->r->error, sizeof(u->r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
+		goto out;
+	}
+	u->r->status = pk_capture_status(cr);
+	if (cr->exec_errno != 0) {
+		snprintf(u->r->error, sizeof(u->r->error), "%s: %s", u->o->argv[0],
+		         strerror(cr->exec_errno));
+		goto out;
+	}
+	if (cr->forward_errno == EPIPE) {
+		u->r->raise_signal = SIGPIPE;
+		goto out;
+	}
+	if (cr->forward_errno != 0)
+		warn(u, "cannot write output: %s", strerror(cr->forward_errno));
+	if (cr->signal_received || WIFSIGNALED(cr->wait_status))
+		goto out;
+	ret = 0;
+out:
+	if (feeder > 0) {
+		kill(feeder, SIGTERM);
+		waitpid(feeder, NULL, 0);
+		close(in_fd);
+	} else if (in_fd >= 0 && !u->have_spool) {
+		close(in_fd);
+	}
+	return ret;
+}
+
+/* Adds the declared output files to the entry.  Returns 0, or -1 after a
+ * warning. */
+static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
+{
+	pk_error err = { 0 };
+	char buf[700];
+
+	if (u->o->noutputs == 0)
+		return 0;
+	if ((m->files = calloc(u->o->noutputs, sizeof(*m->files))) == NULL) {
+		warn(u, "result not stored: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < u->o->noutputs; i++) {
+		const char *path = u->o->outputs[i];
+		struct stat st;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			if (fd >= 0)
+				close(fd);
+			warn(u, "result not stored: output not produced: %s", path);
+			return -1;
+		}
+		m->files[i].path = u->o->outputs[i];
+		m->files[i].mode = (uint32_t)(st.st_mode & 0777);
+		m->nfiles = i + 1;
+		int rc = pk_entry_writer_file(w, fd, &m->files[i].size, &err);
+		close(fd);
+		if (rc < 0) {
+			warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Runs the command and stores its result.  The command's output reaches
+ * the caller in full whatever happens to the store. */
+static void miss(struct run *u)
+{
+	const pk_run_opts *o = u->o;
+	struct recorder rec = { 0 };
+	pk_capture_result cr;
+	pk_meta m;
+	pk_error err = { 0 };
+	char tmp[256], buf[700];
+	int fd;
+	int64_t created = pk_now_ms();
+
+	fd = pk_store_tmp_create(&u->store, tmp, sizeof(tmp), &err);
+	if (fd < 0) {
+		warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+		execute(u, NULL, &cr);
+		return;
+	}
+	rec.w = pk_entry_writer_new(fd, o->level, o->threads, &rec.err);
+	if (rec.w == NULL)
+		rec.failed = 1;
+	if (execute(u, rec.failed ? NULL : &rec, &cr) < 0)
+		goto discard;
+	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures)
+		goto discard;
+	if (rec.failed) {
+		warn(u, "result not stored: %s", pk_error_str(&rec.err, buf, sizeof(buf)));
+		goto discard;
+	}
+	memset(&m, 0, sizeof(m));
+	m.key = u->key;
+	m.parts = u->parts;
+	m.run_cwd = getcwd(NULL, 0);
+	m.exit_status = WEXITSTATUS(cr.wait_status);
+	m.created_ms = created;
+	m.duration_ms = cr.duration_ms;
+	m.ttl_ms = o->ttl_ms;
+	m.stale_ms = o->stale_ms;
+	m.tags = o->tags;
+	m.ntags = o->ntags;
+	int ok = add_outputs(u, rec.w, &m) == 0;
+	if (ok && pk_entry_writer_finish(rec.w, &m, &err) < 0) {
+		warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+		ok = 0;
+	}
+	free(m.files);
+	free(m.run_cwd);
+	if (!ok)
+		goto discard;
+	pk_entry_writer_free(rec.w);
+	if (pk_store_commit(&u->store, fd, tmp, &u->key, &err) < 0)
+		warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+	close(fd);
+	return;
+discard:
+	pk_entry_writer_free(rec.w);
+	close(fd);
+	unlinkat(u->store.dirfd, tmp, 0);
+}
+
+static void refresh_in_background(struct run *u);
+
+/* Looks for a usable entry and replays it.  Returns HIT or STALE when the
+ * entry was replayed, MISS otherwise (with the reason explained). */
+static enum lookup lookup(struct run *u, int replay)
+{
+	const pk_run_opts *o = u->o;
+	pk_error err = { 0 };
+	pk_entry *e = NULL;
+	const pk_meta *m;
+	char age_s[32], buf[700];
+	enum lookup ret = MISS;
+	int64_t age;
+	int fd;
+
+	fd = pk_store_open_entry(&u->store, &u->key);
+	if (fd < 0) {
+		explain(u, "miss (no entry)");
+		return MISS;
+	}
+	if ((e = pk_entry_open(fd, &err)) == NULL)
+		goto corrupt;
+	m = pk_entry_meta(e);
+	if (memcmp(m->key.bytes, u->key.bytes, 16) != 0) {
+		pk_error_set(&err, 0, "entry holds another key");
+		goto corrupt;
+	}
+	age = pk_now_ms() - m->created_ms;
+	if (age < 0)
+		age = 0;
+	pk_duration_format(age, age_s, sizeof(age_s));
+	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms) {
+		explain(u, "miss (expired, age %s)", age_s);
+		goto out;
+	}
+	if (pk_entry_verify(e, 0, &err) < 0)
+		goto corrupt;
+	if (!replay) {
+		ret = HIT;
+		goto out;
+	}
+	if (m->nfiles > 0 && pk_entry_restore_files(e, &err) < 0) {
+		warn(u, "cannot restore output, running the command: %s",
+		     pk_error_str(&err, buf, sizeof(buf)));
+		explain(u, "miss (output not restored)");
+		goto out;
+	}
+	ret = o->stale_ms > 0 && age >= o->stale_ms ? STALE : HIT;
+	explain(u, ret == STALE ? "stale hit (age %s, refreshing in background)" : "hit (age %s)",
+	        age_s);
+	pk_store_count_hit(&u->store, &u->key);
+	u->r->status = m->exit_status;
+	if (pk_entry_replay(e, 1, 2, &err) < 0) {
+		if (err.errnum == EPIPE)
+			u->r->raise_signal = SIGPIPE;
+		else
+			warn(u, "cannot replay output: %s", pk_error_str(&err, buf, sizeof(buf)));
+	}
+	goto out;
+corrupt:
+	explain(u, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
+	warn(u, "corrupt cache entry %.12s (%s), running the command", u->hex,
+	     pk_error_str(&err, buf, sizeof(buf)));
+out:
+	pk_entry_close(e);
+	close(fd);
+	return ret;
+}
+
+static void locked_miss(struct run *u)
+{
+	pk_error err = { 0 };
+	char path[4200];
+	int lock = -1;
+
+	if (pk_store_path(&u->store, path, sizeof(path), "locks") == 0)
+		mkdir(path, 0700);
+	if (pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) == 0) {
+		lock = pk_lock_acquire(path, 0, &err);
+		if (lock < 0 && err.errnum == EWOULDBLOCK) {
+			/* An identical run is in progress: wait for its result. */
+			explain(u, "waiting for an identical run");
+			lock = pk_lock_acquire(path, u->o->lock_timeout_ms, &err);
+		}
+		/* The run we waited for, or one that ended between our lookup
+		 * and the lock, may have stored the result. */
+		if (lock >= 0 && !u->o->force) {
+			u->quiet = 1;
+			enum lookup l = lookup(u, 1);
+			u->quiet = 0;
+			if (l != MISS) {
+				pk_lock_release(lock);
+				if (l == STALE)
+					refresh_in_background(u);
+				return;
+			}
+		}
+	}
+	miss(u);
+	pk_lock_release(lock);
+}
+
+/* Starts a detached pickled that runs fn; the caller goes on at once. */
+static void detach(struct run *u, void (*fn)(struct run *))
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid != 0)
+		return;    /* parent, or fork failed: nothing more to do */
+	setsid();
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+		if (!u->have_spool)
+			dup2(null, 0);
+	}
+	u->detached = 1;
+	fn(u);
+	_exit(0);
+}
+
+static void refresh(struct run *u)
+{
+	pk_error err = { 0 };
+	char path[4200];
+	int lock;
+
+	/* At most one refresh per key: if the lock is taken, someone is on it. */
+	if (pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) < 0)
+		return;
+	if ((lock = pk_lock_acquire(path, 0, &err)) < 0)
+		return;
+	miss(u);
+	pk_lock_release(lock);
+}
+
+static void refresh_in_background(struct run *u)
+{
+	detach(u, refresh);
+}
+
+static void run_uncached(struct run *u)
+{
+	pk_capture_result cr;
+	execute(u, NULL, &cr);
+}
+
+static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r)
+{
+	pk_error err = { 0 };
+	char *dir = NULL;
+	char buf[700];
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	memset(r, 0, sizeof(*r));
+	u->o = o;
+	u->r = r;
+	u->store.dirfd = -1;
+	u->spool.fd = -1;
+	if (o->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) {
+		warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+	} else if (pk_store_open(&u->store, o->cache_dir ? o->cache_dir : dir, &err) < 0) {
+		warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+	} else if (pk_store_path(&u->store, u->statdir, sizeof(u->statdir), "inputs") == 0) {
+		u->have_store = 1;
+	}
+	free(dir);
+	if (take_stdin(u) < 0)
+		u->have_store = 0;
+	rc = make_key(u);
+	if (rc == -1)
+		return -1;
+	u->cacheable = rc == 0 && u->have_store;
+	if (rc == 0)
+		explain_parts(u);
+	return 0;
+}
+
+static void finish(struct run *u)
+{
+	pk_key_parts_free(&u->parts);
+	pk_spool_close(&u->spool);
+	pk_store_close(&u->store);
+}
+
+void pk_run(const pk_run_opts *o, pk_run_result *r)
+{
+	struct run u;
+
+	if (prepare(&u, o, r) < 0)
+		goto out;
+	if (!u.cacheable) {
+		explain(&u, "uncached");
+		run_uncached(&u);
+		goto out;
+	}
+	if (o->warm) {
+		if (!o->force && lookup(&u, 0) == HIT)
+			goto out;
+		detach(&u, locked_miss);
+		r->status = 0;
+		goto out;
+	}
+	if (o->force)
+		explain(&u, "miss (forced)");
+	else {
+		switch (lookup(&u, 1)) {
+		case HIT:
+			goto out;
+		case STALE:
+			refresh_in_background(&u);
+			goto out;
+		case MISS:
+			break;
+		}
+	}
+	locked_miss(&u);
+out:
+	finish(&u);
+}
+
+int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
+{
+	struct run u;
+	int ret = -1;
+
+	if (prepare(&u, o, r) < 0)
+		goto out;
+	if (u.hex[0] == '\0') {
+		r->status = 125;
+		snprintf(r->error, sizeof(r->error), "%s", r->warning);
+		goto out;
+	}
+	*key = u.key;
+	ret = 0;
+out:
+	finish(&u);
+	return ret;
+}

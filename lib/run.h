@@ -1,0 +1,49 @@
+/* run.h: the memoized execution of one command: key, lookup, replay, or
+ * run and store.  The caller (cmd/) prints what the result says. */
+#ifndef PK_RUN_H
+#define PK_RUN_H
+
+#include "key.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum pk_stdin_mode { PK_STDIN_AUTO, PK_STDIN_ALWAYS, PK_STDIN_NEVER };
+
+typedef struct pk_run_opts {
+	char **argv;               /* the command, NULL-terminated */
+	char **inputs;  size_t ninputs;
+	char **envs;    size_t nenvs;
+	char **outputs; size_t noutputs;
+	char **tags;    size_t ntags;
+	const char *extra;         /* -k TEXT or NULL */
+	int use_cwd;
+	int stdin_mode;            /* enum pk_stdin_mode */
+	uint64_t stdin_limit;
+	int program_check;         /* enum pk_program_check */
+	int64_t ttl_ms, stale_ms, lock_timeout_ms;
+	int cache_failures, force, warm;
+	int level, threads;        /* zstd level and workers */
+	const char *cache_dir;
+	/* Called with each --explain line (without "pickled: "); NULL: none. */
+	void (*explain)(void *ctx, const char *line);
+	void *explain_ctx;
+} pk_run_opts;
+
+typedef struct pk_run_result {
+	int status;                /* the exit status for pickled */
+	int raise_signal;          /* non-zero: end by this signal instead */
+	char error[700];           /* pickled's own failure (125/126/127), or "" */
+	char warning[700];         /* one warning for stderr, or "" */
+} pk_run_result;
+
+/* Runs (or replays) the command.  Never fails as a whole: whatever goes
+ * wrong with the cache, the command runs and its status is returned. */
+void pk_run(const pk_run_opts *opts, pk_run_result *res);
+
+/* Computes the key pk_run would use, without running anything; with
+ * opts->explain set, explains its parts.  Returns 0, or -1 with res->error
+ * and res->status set. */
+int pk_run_key(const pk_run_opts *opts, pk_key *key, pk_run_result *res);
+
+#endif

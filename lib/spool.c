@@ -1,0 +1,184 @@
+/* spool.c: stdin hashing and spooling. */
+#include "spool.h"
+
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#define BUF (256 * 1024)
+
+int pk_spool_wanted(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode);
+}
+
+static int open_tmp(const char *dir)
+{
+	const char *t = getenv("TMPDIR");
+	int fd = -1;
+
+	if (dir != NULL)
+		fd = open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = open(t && *t ? t : "/tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	return fd;
+}
+
+int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
+                  pk_error *err)
+{
+	XXH3_state_t xs;
+	XXH128_canonical_t c;
+	struct stat st;
+	unsigned char *buf;
+	int ret = -1;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->fd = -1;
+	sp->src_fd = src;
+	if (fstat(src, &st) < 0)
+		return pk_error_set(err, errno, "cannot read stdin");
+	if ((buf = malloc(BUF)) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot read stdin");
+	XXH3_128bits_reset(&xs);
+	if (S_ISREG(st.st_mode)) {
+		off_t off = lseek(src, 0, SEEK_CUR);
+		if (off < 0)
+			off = 0;
+		sp->start = off;
+		for (;;) {
+			ssize_t n = pread(src, buf, BUF, off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				pk_error_set(err, errno, "cannot read stdin");
+				goto out;
+			}
+			if (n == 0)
+				break;
+			XXH3_128bits_update(&xs, buf, (size_t)n);
+			off += n;
+			sp->size += (uint64_t)n;
+		}
+		if ((sp->fd = fcntl(src, F_DUPFD_CLOEXEC, 3)) < 0) {
+			pk_error_set(err, errno, "cannot read stdin");
+			goto out;
+		}
+		sp->complete = 1;
+	} else {
+		if ((sp->fd = open_tmp(dir)) < 0) {
+			pk_error_set(err, errno, "cannot create a file to hold stdin");
+			goto out;
+		}
+		for (;;) {
+			size_t want = BUF;
+			if (sp->size >= limit)
+				break;
+			if (limit - sp->size < want)
+				want = (size_t)(limit - sp->size);
+			ssize_t n = read(src, buf, want);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				pk_error_set(err, EIO, "cannot read stdin: %s", strerror(errno));
+				goto out;
+			}
+			if (n == 0) {
+				sp->complete = 1;
+				break;
+			}
+			if (pk_write_all(sp->fd, buf, (size_t)n) < 0) {
+				pk_error_set(err, EIO, "cannot spool stdin: %s", strerror(errno));
+				goto out;
+			}
+			XXH3_128bits_update(&xs, buf, (size_t)n);
+			sp->size += (uint64_t)n;
+		}
+		/* Exactly at the limit: one more byte tells whether it ended. */
+		if (!sp->complete) {
+			char one;
+			ssize_t n;
+			while ((n = read(src, &one, 1)) < 0 && errno == EINTR)
+				;
+			if (n == 0)
+				sp->complete = 1;
+			else if (n == 1 && pk_write_all(sp->fd, &one, 1) == 0)
+				sp->size++;
+		}
+	}
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
+	memcpy(sp->hash, c.digest, 16);
+	ret = pk_spool_rewind(sp);
+	if (ret < 0)
+		pk_error_set(err, EIO, "cannot rewind stdin");
+out:
+	free(buf);
+	if (ret < 0 && sp->fd >= 0) {
+		close(sp->fd);
+		sp->fd = -1;
+	}
+	return ret;
+}
+
+int pk_spool_rewind(pk_spool *sp)
+{
+	if (sp->fd < 0)
+		return 0;
+	return lseek(sp->fd, sp->start, SEEK_SET) < 0 ? -1 : 0;
+}
+
+int pk_spool_feed(pk_spool *sp, pid_t *feeder, pk_error *err)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return pk_error_set(err, errno, "cannot create pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return pk_error_set(err, errno, "cannot start stdin feeder");
+	}
+	if (pid == 0) {
+		char *buf = malloc(BUF);
+		int fds[2] = { sp->fd, sp->src_fd };
+		signal(SIGPIPE, SIG_DFL);
+		close(p[0]);
+		if (buf == NULL || pk_spool_rewind(sp) < 0)
+			_exit(1);
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+			while ((n = read(fds[i], buf, BUF)) != 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0 || pk_write_all(p[1], buf, (size_t)n) < 0)
+					_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	*feeder = pid;
+	return p[0];
+}
+
+void pk_spool_close(pk_spool *sp)
+{
+	if (sp != NULL && sp->fd >= 0) {
+		close(sp->fd);
+		sp->fd = -1;
+	}
+}

@@ -1,0 +1,44 @@
+/* spool.h: reading stdin into the key.  stdin is copied to an unlinked
+ * temporary file while it is hashed, so that the command later reads the
+ * very same bytes and memory stays bounded whatever its size. */
+#ifndef PK_SPOOL_H
+#define PK_SPOOL_H
+
+#include "error.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct pk_spool {
+	int fd;                   /* what the command reads; -1: none */
+	off_t start;              /* where the command starts reading in fd */
+	int complete;             /* 1: hash covers all of stdin */
+	unsigned char hash[16];   /* XXH3-128 of stdin when complete */
+	uint64_t size;            /* bytes hashed */
+	int src_fd;               /* the original stdin, for the rest */
+} pk_spool;
+
+/* Returns 1 when fd is a pipe, FIFO, socket or regular file: input worth
+ * keying on; 0 for a terminal, character device or a closed descriptor. */
+int pk_spool_wanted(int fd);
+
+/* Hashes src_fd to its end.  A regular file is hashed in place from its
+ * current offset; anything else is copied into an unlinked file in dir
+ * (NULL: $TMPDIR or /tmp) up to limit bytes.  Past the limit, complete is
+ * 0 and the caller must run uncached with pk_spool_feed.  Returns 0, or -1
+ * with err set (nothing has been read then, unless err->errnum is EIO). */
+int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
+                  pk_error *err);
+
+/* Rewinds sp->fd to where the command must start reading.  Returns 0 or -1. */
+int pk_spool_rewind(pk_spool *sp);
+
+/* For an incomplete spool: returns a pipe's read end giving the spooled
+ * bytes followed by the rest of sp->src_fd, fed by a child process whose
+ * pid goes to *feeder.  Returns -1 with err set on failure. */
+int pk_spool_feed(pk_spool *sp, pid_t *feeder, pk_error *err);
+
+/* Closes the spool; a zeroed one (fd -1) is fine. */
+void pk_spool_close(pk_spool *sp);
+
+#endif

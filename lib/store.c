@@ -1,0 +1,269 @@
+/* store.c: the cache directory.
+ *
+ * Invariants:
+ * - The directory belongs to the user running pickled and is not writable
+ *   by group or others; otherwise it is refused as a whole.
+ * - Every file is created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, in
+ *   DIR/tmp, written fully and fsync'd, then renamed into place: a reader
+ *   sees a whole entry or none, and a crash leaves only a temporary that
+ *   gc removes.
+ * - Entries are never modified in place: a newer result replaces the file
+ *   by rename, so a reader holding the old one keeps reading it whole.
+ * - Paths come from hex keys only; nothing a user types reaches a path. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t pk_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 2);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
+	return p;
+}
+
+int pk_store_default_dir(char **dir, pk_error *err)
+{
+	const char *v = getenv("PICKLED_CACHE_DIR");
+	const char *home;
+
+	if (v != NULL && *v != '\0')
+		*dir = strdup(v);
+	else if ((v = getenv("XDG_CACHE_HOME")) != NULL && v[0] == '/')
+		*dir = join(v, "pickled");
+	else {
+		home = getenv("HOME");
+		if (home == NULL || *home == '\0') {
+			struct passwd *pw = getpwuid(getuid());
+			home = pw ? pw->pw_dir : NULL;
+		}
+		if (home == NULL)
+			return pk_error_set(err, 0, "no home directory for the cache (set PICKLED_CACHE_DIR)");
+		*dir = join(home, ".cache/pickled");
+	}
+	if (*dir == NULL)
+		return pk_error_set(err, ENOMEM, "cache directory");
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for every folder it creates. */
+static int make_dirs(const char *dir)
+{
+	char *p = strdup(dir), *s;
+	int ret = -1;
+
+	if (p == NULL)
+		return -1;
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				goto out;
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	ret = 0;
+out:
+	free(p);
+	return ret;
+}
+
+int pk_store_open(pk_store *s, const char *dir, pk_error *err)
+{
+	struct stat st;
+	static const char tag[] = "Signature: 8a477f597d28d172789f06886806bc55\n"
+	                          "# This file marks a pickled cache directory.\n";
+
+	s->dir = NULL;
+	s->dirfd = -1;
+	if ((s->dir = strdup(dir)) == NULL)
+		return pk_error_set(err, ENOMEM, "%s", dir);
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0 && errno == ENOENT) {
+		if (make_dirs(dir) < 0)
+			return pk_error_set(err, errno, "%s", dir);
+		s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->dirfd >= 0) {
+			int fd = openat(s->dirfd, "CACHEDIR.TAG",
+			                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd >= 0) {
+				if (write(fd, tag, sizeof(tag) - 1) < 0) {
+					/* only a marker for backup tools */
+				}
+				close(fd);
+			}
+		}
+	}
+	if (s->dirfd < 0)
+		return pk_error_set(err, errno, "%s", dir);
+	if (fstat(s->dirfd, &st) < 0)
+		return pk_error_set(err, errno, "%s", dir);
+	if (st.st_uid != geteuid())
+		return pk_error_set(err, 0, "%s: owned by another user (uid %u), refused", dir,
+		                    (unsigned)st.st_uid);
+	if (st.st_mode & 022)
+		return pk_error_set(err, 0, "%s: writable by group or others, refused", dir);
+	if (faccessat(s->dirfd, ".", W_OK, AT_EACCESS) < 0)
+		return pk_error_set(err, errno, "%s", dir);
+	if (mkdirat(s->dirfd, "tmp", 0700) < 0 && errno != EEXIST)
+		return pk_error_set(err, errno, "%s/tmp", dir);
+	if (mkdirat(s->dirfd, "v1", 0700) < 0 && errno != EEXIST)
+		return pk_error_set(err, errno, "%s/v1", dir);
+	return 0;
+}
+
+void pk_store_close(pk_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->dirfd = -1;
+	free(s->dir);
+	s->dir = NULL;
+}
+
+int pk_store_path(const pk_store *s, char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(buf, len, "%s/", s->dir);
+
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	va_start(ap, fmt);
+	int m = vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : 0;
+}
+
+static void entry_rel(const pk_key *key, char rel[48], const char *suffix)
+{
+	char hex[PK_KEY_HEX + 1];
+	pk_key_hex(key, hex);
+	snprintf(rel, 48, "v1/%.2s/%s%s", hex, hex, suffix);
+}
+
+int pk_store_open_entry(const pk_store *s, const pk_key *key)
+{
+	char rel[48];
+	entry_rel(key, rel, "");
+	return openat(s->dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
+{
+	static unsigned counter;
+	for (int tries = 0; tries < 100; tries++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int n = snprintf(tmp, len, "tmp/%ld.%ld.%u", (long)getpid(), (long)ts.tv_nsec, counter++);
+		if (n < 0 || (size_t)n >= len)
+			return pk_error_set(err, ENAMETOOLONG, "%s/tmp", s->dir);
+		int fd = openat(s->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST) {
+			if (errno == ENOENT && mkdirat(s->dirfd, "tmp", 0700) == 0)
+				continue;
+			return pk_error_set(err, errno, "%s/tmp", s->dir);
+		}
+	}
+	return pk_error_set(err, EEXIST, "%s/tmp", s->dir);
+}
+
+int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key,
+                    pk_error *err)
+{
+	char rel[48], shard[8];
+
+	entry_rel(key, rel, "");
+	memcpy(shard, rel, 5);
+	shard[5] = '\0';
+	if (fsync(fd) < 0) {
+		pk_error_set(err, errno, "%s/%s", s->dir, tmp);
+		goto fail;
+	}
+	if (mkdirat(s->dirfd, shard, 0700) < 0 && errno != EEXIST) {
+		pk_error_set(err, errno, "%s/%s", s->dir, shard);
+		goto fail;
+	}
+	if (renameat(s->dirfd, tmp, s->dirfd, rel) < 0) {
+		pk_error_set(err, errno, "%s/%s", s->dir, rel);
+		goto fail;
+	}
+	/* A new result starts with no hits. */
+	entry_rel(key, rel, ".hits");
+	unlinkat(s->dirfd, rel, 0);
+	return 0;
+fail:
+	unlinkat(s->dirfd, tmp, 0);
+	return -1;
+}
+
+int pk_store_remove(const pk_store *s, const pk_key *key)
+{
+	char rel[48];
+	int ret, saved;
+
+	entry_rel(key, rel, "");
+	ret = unlinkat(s->dirfd, rel, 0);
+	saved = errno;
+	entry_rel(key, rel, ".hits");
+	unlinkat(s->dirfd, rel, 0);
+	errno = saved;
+	return ret;
+}
+
+void pk_store_count_hit(const pk_store *s, const pk_key *key)
+{
+	char rel[48];
+	int fd;
+
+	/* O_APPEND makes concurrent hits add up without a lock. */
+	entry_rel(key, rel, ".hits");
+	fd = openat(s->dirfd, rel, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, "h", 1) < 0) {
+		/* a lost hit count must never fail the job */
+	}
+	close(fd);
+}
+
+void pk_store_hits(const pk_store *s, const pk_key *key, uint64_t *hits, int64_t *last_ms)
+{
+	char rel[48];
+	struct stat st;
+
+	entry_rel(key, rel, ".hits");
+	if (fstatat(s->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		*hits = 0;
+		*last_ms = 0;
+		return;
+	}
+	*hits = (uint64_t)st.st_size;
+	*last_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}

@@ -1,0 +1,71 @@
+/* store.h: the cache directory: where entries live, how they are created
+ * and replaced, and the per-entry hit counters.
+ *
+ *   DIR/CACHEDIR.TAG        marks the folder for backup tools
+ *   DIR/v1/XX/KEY           entries (XX: the key's first two hex digits)
+ *   DIR/v1/XX/KEY.hits      one byte appended per hit; mtime = last hit
+ *   DIR/tmp/                entries being written
+ *   DIR/locks/KEY           per-key locks (see lock.h)
+ *   DIR/inputs/             stat cache of hashed inputs (see inputs.h)
+ */
+#ifndef PK_STORE_H
+#define PK_STORE_H
+
+#include "error.h"
+#include "key.h"
+
+#include <stdint.h>
+
+typedef struct pk_store {
+	char *dir;        /* the cache directory */
+	int dirfd;        /* open on dir */
+} pk_store;
+
+/* The cache directory to use when none is given: PICKLED_CACHE_DIR, else
+ * $XDG_CACHE_HOME/pickled, else ~/.cache/pickled.  *dir is malloc'd.
+ * Returns 0, or -1 with err set (no home directory). */
+int pk_store_default_dir(char **dir, pk_error *err);
+
+/* Opens dir, creating it (and missing parents) with mode 0700.  Refuses a
+ * directory owned by another user or writable by group or others, since
+ * whoever controls it controls what pickled replays.  Returns 0, or -1
+ * with err set; s is then safe to pk_store_close. */
+int pk_store_open(pk_store *s, const char *dir, pk_error *err);
+
+/* Closes s; a zeroed or closed store is fine. */
+void pk_store_close(pk_store *s);
+
+/* Path of a file in the store ("v1/ab/KEY", "locks/KEY"...) into buf.
+ * Returns 0, or -1 when it does not fit. */
+int pk_store_path(const pk_store *s, char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Opens the entry for key read-only.  Returns the fd, or -1 with errno
+ * (ENOENT: no entry). */
+int pk_store_open_entry(const pk_store *s, const pk_key *key);
+
+/* Creates a new temporary file for an entry (O_EXCL, O_NOFOLLOW, 0600) in
+ * DIR/tmp; its name goes to tmp (at least 64 bytes).  Returns the fd, or -1
+ * with err set. */
+int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err);
+
+/* Makes the temporary file the entry for key: fsync, then rename over any
+ * older entry.  Readers see the old entry or the new one, never a part.
+ * Returns 0, or -1 with err set (the temporary is removed either way). */
+int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key,
+                    pk_error *err);
+
+/* Removes the entry for key and its hit counter.  Returns 0, or -1 with
+ * errno (ENOENT when there was none). */
+int pk_store_remove(const pk_store *s, const pk_key *key);
+
+/* Counts a hit on key (best effort; errors are ignored). */
+void pk_store_count_hit(const pk_store *s, const pk_key *key);
+
+/* Hits recorded for key and the time of the last one (Unix ms, 0: none). */
+void pk_store_hits(const pk_store *s, const pk_key *key, uint64_t *hits, int64_t *last_ms);
+
+/* Milliseconds since the Unix epoch, wall clock. */
+int64_t pk_now_ms(void);
+
+#endif

@@ -1,0 +1,146 @@
+/* units.c: parsing and printing durations and sizes. */
+#include "units.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t unit_ms(const char *u, size_t n)
+{
+	static const struct { const char *name; int64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 }, { "w", 604800000 },
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].name) == n && strncmp(u, units[i].name, n) == 0)
+			return units[i].ms;
+	return -1;
+}
+
+int pk_duration_parse(const char *s, int64_t *ms)
+{
+	int64_t total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (strcmp(s, "forever") == 0) {
+		*ms = PK_FOREVER;
+		return 0;
+	}
+	while (*p != '\0') {
+		uint64_t n = 0;
+		const char *u;
+		int64_t mult;
+
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p)) {
+			n = n * 10 + (uint64_t)(*p - '0');
+			if (n > (uint64_t)INT64_MAX / 1000)
+				return -1;
+			p++;
+		}
+		u = p;
+		while (isalpha((unsigned char)*p))
+			p++;
+		if (p == u) {
+			/* A bare number is seconds, and only on its own. */
+			if (p != s + strspn(s, "0123456789") || *p != '\0')
+				return -1;
+			mult = 1000;
+		} else if ((mult = unit_ms(u, (size_t)(p - u))) < 0) {
+			return -1;
+		}
+		if (n > 0 && (uint64_t)mult > (uint64_t)(INT64_MAX - 1 - total) / n)
+			return -1;
+		total += (int64_t)n * mult;
+	}
+	*ms = total;
+	return 0;
+}
+
+int pk_size_parse(const char *s, uint64_t *bytes)
+{
+	char *end;
+	double v;
+	uint64_t mult = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	v = strtod(s, &end);
+	switch (toupper((unsigned char)*end)) {
+	case 'K': mult = 1ULL << 10; end++; break;
+	case 'M': mult = 1ULL << 20; end++; break;
+	case 'G': mult = 1ULL << 30; end++; break;
+	case 'T': mult = 1ULL << 40; end++; break;
+	default: break;
+	}
+	if (mult > 1 && *end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || !isfinite(v) || v < 0 || v * (double)mult >= 1.8e19)
+		return -1;
+	if (mult == 1 && strchr(s, '.') != NULL)
+		return -1;
+	*bytes = (uint64_t)(v * (double)mult);
+	return 0;
+}
+
+const char *pk_duration_format(int64_t ms, char *buf, size_t len)
+{
+	static const struct { char unit; int64_t ms; } parts[] = {
+		{ 'w', 604800000 }, { 'd', 86400000 }, { 'h', 3600000 },
+		{ 'm', 60000 }, { 's', 1000 },
+	};
+	size_t n = sizeof(parts) / sizeof(parts[0]);
+
+	if (ms == PK_FOREVER) {
+		snprintf(buf, len, "forever");
+		return buf;
+	}
+	if (ms < 0)
+		ms = 0;
+	if (ms < 1000) {
+		snprintf(buf, len, "%lldms", (long long)ms);
+		return buf;
+	}
+	/* Two most significant units, as people read an age: "3h12m". */
+	for (size_t i = 0; i < n; i++) {
+		if (ms >= parts[i].ms) {
+			long long a = (long long)(ms / parts[i].ms);
+			long long b = i + 1 < n ? (long long)((ms % parts[i].ms) / parts[i + 1].ms) : 0;
+			if (b > 0)
+				snprintf(buf, len, "%lld%c%lld%c", a, parts[i].unit, b, parts[i + 1].unit);
+			else
+				snprintf(buf, len, "%lld%c", a, parts[i].unit);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "0s");
+	return buf;
+}
+
+const char *pk_size_format(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	double v = (double)bytes;
+	int i = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	if (v < 10)
+		snprintf(buf, len, "%.1f%c", floor(v * 10) / 10, units[i]);
+	else
+		snprintf(buf, len, "%.0f%c", floor(v), units[i]);
+	return buf;
+}

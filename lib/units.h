@@ -1,0 +1,25 @@
+/* units.h: durations and sizes as people write them in flags and config.
+ * Durations: "90s", "15m", "6h", "2d", "1w", "250ms", combinations such as
+ * "1h30m", a bare number of seconds, or "forever".  Sizes: "512", "500K",
+ * "2M", "1.5G", "1T" (binary units; a trailing "B" or "iB" is allowed). */
+#ifndef PK_UNITS_H
+#define PK_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PK_FOREVER INT64_MAX   /* a duration that never ends, in ms */
+
+/* Parses s into milliseconds.  Returns 0, or -1 when s is not a duration
+ * (empty, unknown unit, overflow, negative). */
+int pk_duration_parse(const char *s, int64_t *ms);
+
+/* Parses s into bytes.  Returns 0, or -1 when s is not a size. */
+int pk_size_parse(const char *s, uint64_t *bytes);
+
+/* Short human forms: "3h12m", "45s", "2d4h", "forever"; "4.2M", "512B".
+ * Write into buf (at least 16 bytes) and return buf. */
+const char *pk_duration_format(int64_t ms, char *buf, size_t len);
+const char *pk_size_format(uint64_t bytes, char *buf, size_t len);
+
+#endif
