@@ -1,6 +1,7 @@
 /* run.c: `pickled run`: flags, then pk_run, then the exit status. */
 #include "cli.h"
 
+#include "defaults.h"
 #include "key.h"
 #include "run.h"
 #include "units.h"
@@ -13,11 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Compile-time defaults, in one place. */
-#define DEFAULT_TTL_MS (24LL * 3600 * 1000)
-#define DEFAULT_LOCK_TIMEOUT_MS (3600LL * 1000)
-#define DEFAULT_STDIN_LIMIT (1ULL << 30)
-#define DEFAULT_LEVEL 1
 
 void help_run(void)
 {
@@ -118,13 +114,17 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	const char *d;
 	int c, stale_set = 0;
 
-	o.ttl_ms = DEFAULT_TTL_MS;
-	o.lock_timeout_ms = DEFAULT_LOCK_TIMEOUT_MS;
-	o.stdin_limit = DEFAULT_STDIN_LIMIT;
+	o.ttl_ms = PK_DEFAULT_TTL_MS;
+	o.stale_ms = PK_DEFAULT_STALE_MS;
+	o.lock_timeout_ms = PK_DEFAULT_LOCK_TIMEOUT_MS;
+	o.stdin_limit = PK_DEFAULT_STDIN_LIMIT;
 	o.stdin_mode = PK_STDIN_AUTO;
 	o.program_check = PK_PROGRAM_MTIME;
-	o.level = DEFAULT_LEVEL;
+	o.level = PK_DEFAULT_LEVEL;
 	o.threads = default_threads();
+	o.max_size = PK_DEFAULT_MAX_SIZE;
+	o.auto_gc = 1;
+	o.gc_interval_ms = PK_DEFAULT_GC_INTERVAL_MS;
 	o.cache_dir = cli->cache_dir;
 
 	while ((c = getopt_long(argc, argv, "+:i:e:k:o:t:s:fwh", longopts, NULL)) != -1) {

@@ -23,7 +23,10 @@ typedef struct pk_run_opts {
 	int program_check;         /* enum pk_program_check */
 	int64_t ttl_ms, stale_ms, lock_timeout_ms;
 	int cache_failures, force, warm;
-	int level, threads;        /* zstd level and workers */
+	int level, threads;        /* zstd level and workers (0: inline) */
+	uint64_t max_size;         /* automatic gc keeps the cache under this */
+	int auto_gc;               /* gc after a store when due */
+	int64_t gc_interval_ms;    /* gc at least this often when auto_gc */
 	const char *cache_dir;
 	/* Called with each --explain line (without "pickled: "); NULL: none. */
 	void (*explain)(void *ctx, const char *line);
