@@ -558,7 +558,9 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r)
 	u->r = r;
 	u->store.dirfd = -1;
 	u->spool.fd = -1;
-	if (o->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) {
+	if (o->no_cache) {
+		/* the caller has said why */
+	} else if (o->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) {
 		warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
 	} else if (pk_store_open(&u->store, o->cache_dir ? o->cache_dir : dir, &err) < 0) {
 		warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));

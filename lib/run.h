@@ -28,6 +28,7 @@ typedef struct pk_run_opts {
 	int auto_gc;               /* gc after a store when due */
 	int64_t gc_interval_ms;    /* gc at least this often when auto_gc */
 	const char *cache_dir;
+	int no_cache;              /* run the command directly, store nothing */
 	/* Called with each --explain line (without "pickled: "); NULL: none. */
 	void (*explain)(void *ctx, const char *line);
 	void *explain_ctx;
