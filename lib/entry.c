@@ -248,8 +248,54 @@ struct pk_entry {
 	int verified;
 };
 
+/* Checks a header against the file size; fills the region lengths. */
+static int parse_header(const unsigned char *h, uint64_t size, uint64_t len[3],
+                        pk_error *err)
+{
+	if (memcmp(h, MAGIC, 8) != 0)
+		return pk_error_set(err, 0, "not a pickled entry");
+	if (get_le(h + 8, 4) != PK_ENTRY_VERSION || get_le(h + 12, 4) != PK_ENTRY_HEADER)
+		return pk_error_set(err, 0, "entry version %u not supported",
+		                    (unsigned)get_le(h + 8, 4));
+	for (int i = 0; i < 3; i++)
+		len[i] = get_le(h + 16 + 8 * i, 8);
+	if (len[2] > MAX_META || len[0] > size || len[1] > size ||
+	    PK_ENTRY_HEADER + len[0] + len[1] + len[2] != size)
+		return pk_error_set(err, 0, "entry truncated or damaged");
+	return 0;
+}
+
+int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err)
+{
+	unsigned char h[PK_ENTRY_HEADER], small[4096], *mbuf = small;
+	uint64_t len[3];
+	struct stat st;
+	int ret = -1;
+
+	memset(meta, 0, sizeof(*meta));
+	if (fstat(fd, &st) < 0)
+		return pk_error_set(err, errno, "cannot read entry");
+	*stored = (uint64_t)st.st_size;
+	if (st.st_size < PK_ENTRY_HEADER)
+		return pk_error_set(err, 0, "entry truncated");
+	if (pk_pread_full(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return pk_error_set(err, errno, "cannot read entry");
+	if (parse_header(h, *stored, len, err) < 0)
+		return -1;
+	if (len[2] > sizeof(small) && (mbuf = malloc(len[2])) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot read entry");
+	if (pk_pread_full(fd, mbuf, len[2], (off_t)(*stored - len[2])) != (ssize_t)len[2])
+		pk_error_set(err, errno, "cannot read entry");
+	else
+		ret = pk_meta_decode(mbuf, len[2], meta, err);
+	if (mbuf != small)
+		free(mbuf);
+	return ret;
+}
+
 pk_entry *pk_entry_open(int fd, pk_error *err)
 {
+	uint64_t len[3];
 	pk_entry *e = calloc(1, sizeof(*e));
 	struct stat st;
 	unsigned char *mbuf = NULL;
@@ -284,25 +330,12 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 		pk_error_set(err, errno, "cannot read entry");
 		goto fail;
 	}
-	if (memcmp(e->header, MAGIC, 8) != 0) {
-		pk_error_set(err, 0, "not a pickled entry");
+	if (parse_header(e->header, e->size, len, err) < 0)
 		goto fail;
-	}
-	if (get_le(e->header + 8, 4) != PK_ENTRY_VERSION ||
-	    get_le(e->header + 12, 4) != PK_ENTRY_HEADER) {
-		pk_error_set(err, 0, "entry version %u not supported",
-		             (unsigned)get_le(e->header + 8, 4));
-		goto fail;
-	}
-	e->stdio_len = get_le(e->header + 16, 8);
-	e->files_len = get_le(e->header + 24, 8);
-	e->meta_len = get_le(e->header + 32, 8);
+	e->stdio_len = len[0];
+	e->files_len = len[1];
+	e->meta_len = len[2];
 	e->checksum = get_le(e->header + 56, 8);
-	if (e->meta_len > MAX_META || e->stdio_len > e->size || e->files_len > e->size ||
-	    PK_ENTRY_HEADER + e->stdio_len + e->files_len + e->meta_len != e->size) {
-		pk_error_set(err, 0, "entry truncated or damaged");
-		goto fail;
-	}
 	if (e->whole) {
 		mbuf = e->whole + (e->size - e->meta_len);
 	} else {

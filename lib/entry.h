@@ -57,6 +57,11 @@ typedef struct pk_entry pk_entry;
  * with err set when the file is not a sound entry. */
 pk_entry *pk_entry_open(int fd, pk_error *err);
 
+/* Reads only the header and metadata of the entry in fd into *meta (free
+ * it with pk_meta_free, even on failure) and its size into *stored: what
+ * listing needs, without reading the output.  Returns 0, or -1 with err. */
+int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err);
+
 const pk_meta *pk_entry_meta(const pk_entry *e);
 uint64_t pk_entry_stored_bytes(const pk_entry *e);
 

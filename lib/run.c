@@ -4,10 +4,12 @@
 #include "capture.h"
 #include "entry.h"
 #include "error.h"
+#include "gc.h"
 #include "inputs.h"
 #include "lock.h"
 #include "program.h"
 #include "spool.h"
+#include "stats.h"
 #include "store.h"
 #include "units.h"
 
@@ -52,6 +54,22 @@ static void warn(struct run *u, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(u->r->warning, sizeof(u->r->warning), fmt, ap);
 	va_end(ap);
+}
+
+static void not_stored(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A result that could not be stored: said once, and counted. */
+static void not_stored(struct run *u, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warn(u, "result not stored: %s", msg);
+	if (u->have_store)
+		pk_stats_add(&u->store, PK_STAT_STORE_FAIL, 0);
 }
 
 static void explain(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -308,7 +326,7 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 	if (u->o->noutputs == 0)
 		return 0;
 	if ((m->files = calloc(u->o->noutputs, sizeof(*m->files))) == NULL) {
-		warn(u, "result not stored: out of memory");
+		not_stored(u, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < u->o->noutputs; i++) {
@@ -319,7 +337,7 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			if (fd >= 0)
 				close(fd);
-			warn(u, "result not stored: output not produced: %s", path);
+			not_stored(u, "output not produced: %s", path);
 			return -1;
 		}
 		m->files[i].path = u->o->outputs[i];
@@ -328,11 +346,24 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 		int rc = pk_entry_writer_file(w, fd, &m->files[i].size, &err);
 		close(fd);
 		if (rc < 0) {
-			warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+			not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 			return -1;
 		}
 	}
 	return 0;
+}
+
+static void detach(struct run *u, void (*fn)(struct run *));
+
+/* A background collection after a store; skipped when one is running. */
+static void auto_gc(struct run *u)
+{
+	pk_gc_opts go = { 0 };
+	pk_gc_report rep;
+	pk_error err = { 0 };
+
+	go.max_size = u->o->max_size;
+	pk_gc_run(&u->store, &go, &rep, &err);
 }
 
 /* Runs the command and stores its result.  The command's output reaches
@@ -350,19 +381,20 @@ static void miss(struct run *u)
 
 	fd = pk_store_tmp_create(&u->store, tmp, sizeof(tmp), &err);
 	if (fd < 0) {
-		warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 		execute(u, NULL, &cr);
 		return;
 	}
 	rec.w = pk_entry_writer_new(fd, o->level, o->threads, &rec.err);
 	if (rec.w == NULL)
 		rec.failed = 1;
+	pk_stats_add(&u->store, PK_STAT_MISS, 0);
 	if (execute(u, rec.failed ? NULL : &rec, &cr) < 0)
 		goto discard;
 	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures)
 		goto discard;
 	if (rec.failed) {
-		warn(u, "result not stored: %s", pk_error_str(&rec.err, buf, sizeof(buf)));
+		not_stored(u, "%s", pk_error_str(&rec.err, buf, sizeof(buf)));
 		goto discard;
 	}
 	memset(&m, 0, sizeof(m));
@@ -378,7 +410,7 @@ static void miss(struct run *u)
 	m.ntags = o->ntags;
 	int ok = add_outputs(u, rec.w, &m) == 0;
 	if (ok && pk_entry_writer_finish(rec.w, &m, &err) < 0) {
-		warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 		ok = 0;
 	}
 	free(m.files);
@@ -386,8 +418,15 @@ static void miss(struct run *u)
 	if (!ok)
 		goto discard;
 	pk_entry_writer_free(rec.w);
-	if (pk_store_commit(&u->store, fd, tmp, &u->key, &err) < 0)
-		warn(u, "result not stored: %s", pk_error_str(&err, buf, sizeof(buf)));
+	struct stat st;
+	uint64_t stored = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (pk_store_commit(&u->store, fd, tmp, &u->key, &err) < 0) {
+		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+	} else {
+		pk_gc_note_store(&u->store, stored);
+		if (o->auto_gc && pk_gc_due(&u->store, o->max_size, o->gc_interval_ms))
+			detach(u, auto_gc);
+	}
 	close(fd);
 	return;
 discard:
@@ -447,6 +486,9 @@ static enum lookup lookup(struct run *u, int replay)
 	explain(u, ret == STALE ? "stale hit (age %s, refreshing in background)" : "hit (age %s)",
 	        age_s);
 	pk_store_count_hit(&u->store, &u->key);
+	pk_stats_add(&u->store, PK_STAT_HIT, m->duration_ms);
+	if (ret == STALE)
+		pk_stats_add(&u->store, PK_STAT_STALE, 0);
 	u->r->status = m->exit_status;
 	if (pk_entry_replay(e, 1, 2, &err) < 0) {
 		if (err.errnum == EPIPE)
@@ -456,6 +498,8 @@ static enum lookup lookup(struct run *u, int replay)
 	}
 	goto out;
 corrupt:
+	if (!u->quiet)
+		pk_stats_add(&u->store, PK_STAT_CORRUPT, 0);
 	explain(u, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
 	warn(u, "corrupt cache entry %.12s (%s), running the command", u->hex,
 	     pk_error_str(&err, buf, sizeof(buf)));

@@ -1,0 +1,185 @@
+/* catalog.c: walking the entry shards. */
+#include "catalog.h"
+
+#include "entry.h"
+#include "units.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Calls fn for each entry file name (32 hex digits) in the shards whose
+ * names start with the prefix's first two digits (all shards for a
+ * shorter prefix).  fn returns non-zero to stop. */
+static int each_name(const pk_store *s, const char *prefix,
+                     int (*fn)(void *, int shardfd, const char *name), void *ctx,
+                     pk_error *err)
+{
+	int v1 = openat(s->dirfd, "v1", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *top;
+	struct dirent *sd;
+	size_t plen = strlen(prefix);
+	int ret = 0;
+
+	if (v1 < 0)
+		return errno == ENOENT ? 0 : pk_error_set(err, errno, "%s/v1", s->dir);
+	if ((top = fdopendir(v1)) == NULL) {
+		close(v1);
+		return pk_error_set(err, errno, "%s/v1", s->dir);
+	}
+	while (ret == 0 && (sd = readdir(top)) != NULL) {
+		if (strlen(sd->d_name) != 2 || !is_hex(sd->d_name, 2))
+			continue;
+		if (strncmp(sd->d_name, prefix, plen < 2 ? plen : 2) != 0)
+			continue;
+		int fd = openat(v1, sd->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *shard = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *de;
+		if (shard == NULL) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while (ret == 0 && (de = readdir(shard)) != NULL) {
+			if (strlen(de->d_name) != PK_KEY_HEX || !is_hex(de->d_name, PK_KEY_HEX) ||
+			    strncmp(de->d_name, prefix, plen) != 0)
+				continue;
+			ret = fn(ctx, dirfd(shard), de->d_name);
+		}
+		closedir(shard);
+	}
+	closedir(top);
+	return ret < 0 ? -1 : 0;
+}
+
+struct loader {
+	const pk_store *s;
+	pk_catalog *c;
+	size_t cap;
+	pk_error *err;
+};
+
+static int load_one(void *ctx, int shardfd, const char *name)
+{
+	struct loader *l = ctx;
+	pk_item *it;
+	pk_error e = { 0 };
+	int fd;
+
+	if (l->c->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 256;
+		pk_item *ni = realloc(l->c->items, ncap * sizeof(*ni));
+		if (ni == NULL)
+			return pk_error_set(l->err, ENOMEM, "cannot list the cache");
+		l->c->items = ni;
+		l->cap = ncap;
+	}
+	it = &l->c->items[l->c->n];
+	memset(it, 0, sizeof(*it));
+	memcpy(it->hex, name, PK_KEY_HEX + 1);
+	pk_key_from_hex(name, &it->key);
+	fd = openat(shardfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;   /* removed while we looked */
+	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &e) < 0 ||
+	    memcmp(it->meta.key.bytes, it->key.bytes, 16) != 0) {
+		pk_meta_free(&it->meta);
+		it->damaged = 1;
+		const char *why = e.msg[0] ? e.msg : "entry holds another key";
+		size_t k = strnlen(why, sizeof(it->reason) - 1);
+		memcpy(it->reason, why, k);
+		it->reason[k] = '\0';
+	}
+	close(fd);
+	pk_store_hits(l->s, &it->key, &it->hits, &it->last_hit_ms);
+	l->c->n++;
+	return 0;
+}
+
+int pk_catalog_load(const pk_store *s, pk_catalog *c, pk_error *err)
+{
+	struct loader l = { s, c, 0, err };
+
+	c->items = NULL;
+	c->n = 0;
+	return each_name(s, "", load_one, &l, err);
+}
+
+void pk_catalog_free(pk_catalog *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		pk_meta_free(&c->items[i].meta);
+	free(c->items);
+	c->items = NULL;
+	c->n = 0;
+}
+
+struct finder {
+	size_t found;
+	char first[PK_KEY_HEX + 1];
+};
+
+static int find_one(void *ctx, int shardfd, const char *name)
+{
+	struct finder *f = ctx;
+	(void)shardfd;
+	if (f->found++ == 0)
+		memcpy(f->first, name, PK_KEY_HEX + 1);
+	return 0;
+}
+
+int pk_catalog_find(const pk_store *s, const char *prefix, pk_key *key, pk_error *err)
+{
+	struct finder f = { 0, { 0 } };
+	char lower[PK_KEY_HEX + 1];
+	size_t n = strlen(prefix);
+
+	if (!pk_key_is_prefix(prefix))
+		return pk_error_set(err, EINVAL, "not a key: '%s'", prefix);
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (char)(prefix[i] >= 'A' && prefix[i] <= 'F' ? prefix[i] + 32 : prefix[i]);
+	if (each_name(s, lower, find_one, &f, err) < 0)
+		return -1;
+	if (f.found == 0)
+		return pk_error_set(err, ENOENT, "no entry with key %s", lower);
+	if (f.found > 1)
+		return pk_error_set(err, 0, "ambiguous key %s: %zu entries match", lower, f.found);
+	pk_key_from_hex(f.first, key);
+	return 0;
+}
+
+int64_t pk_item_last_use(const pk_item *it)
+{
+	return it->last_hit_ms > it->meta.created_ms ? it->last_hit_ms : it->meta.created_ms;
+}
+
+int64_t pk_item_age(const pk_item *it, int64_t now_ms)
+{
+	int64_t age = now_ms - it->meta.created_ms;
+	return age < 0 ? 0 : age;
+}
+
+int pk_item_expired(const pk_item *it, int64_t now_ms)
+{
+	return it->meta.ttl_ms != PK_FOREVER && pk_item_age(it, now_ms) >= it->meta.ttl_ms;
+}
+
+int pk_item_stale(const pk_item *it, int64_t now_ms)
+{
+	return !pk_item_expired(it, now_ms) && it->meta.stale_ms > 0 &&
+	       pk_item_age(it, now_ms) >= it->meta.stale_ms;
+}

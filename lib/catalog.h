@@ -1,0 +1,53 @@
+/* catalog.h: the entries in a cache, for ls, show, rm, gc and verify.
+ * Only each entry's header and metadata are read, never its output. */
+#ifndef PK_CATALOG_H
+#define PK_CATALOG_H
+
+#include "error.h"
+#include "key.h"
+#include "meta.h"
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pk_item {
+	pk_key key;
+	char hex[PK_KEY_HEX + 1];
+	pk_meta meta;              /* empty when damaged */
+	uint64_t stored;           /* bytes on disk */
+	uint64_t hits;
+	int64_t last_hit_ms;       /* 0: never hit */
+	int damaged;               /* header or metadata unreadable */
+	char reason[512];          /* why, when damaged */
+} pk_item;
+
+typedef struct pk_catalog {
+	pk_item *items;
+	size_t n;
+} pk_catalog;
+
+/* Reads every entry of s into c (in no particular order).  Returns 0, or
+ * -1 with err set.  Free c with pk_catalog_free either way. */
+int pk_catalog_load(const pk_store *s, pk_catalog *c, pk_error *err);
+
+void pk_catalog_free(pk_catalog *c);
+
+/* Finds the one entry whose key starts with prefix (1 to 32 hex digits).
+ * Returns 0 with *key set, or -1 with err set: errnum EINVAL when prefix is
+ * not hex, ENOENT when no entry matches, 0 when several do. */
+int pk_catalog_find(const pk_store *s, const char *prefix, pk_key *key, pk_error *err);
+
+/* When the entry was last used: its last hit, else its creation. */
+int64_t pk_item_last_use(const pk_item *it);
+
+/* The entry's age at now_ms (never negative). */
+int64_t pk_item_age(const pk_item *it, int64_t now_ms);
+
+/* 1 when the entry is older than the ttl it was stored with. */
+int pk_item_expired(const pk_item *it, int64_t now_ms);
+
+/* 1 when the entry is past its stale time but not expired. */
+int pk_item_stale(const pk_item *it, int64_t now_ms);
+
+#endif

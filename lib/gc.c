@@ -1,0 +1,203 @@
+/* gc.c: expiry, LRU eviction and crash leftovers. */
+#include "gc.h"
+
+#include "io.h"
+#include "lock.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STAMP "gc.stamp"        /* mtime: last gc; content: u64 bytes kept */
+#define PENDING "gc.pending"    /* u64 per entry stored since */
+#define LEFTOVER_MS (3600LL * 1000)   /* temporaries older than this are dead */
+
+void pk_gc_note_store(const pk_store *s, uint64_t bytes)
+{
+	int fd = openat(s->dirfd, PENDING, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, &bytes, sizeof(bytes)) < 0) {
+		/* only an estimate */
+	}
+	close(fd);
+}
+
+int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
+{
+	struct stat st;
+	uint64_t kept = 0, pending = 0, buf[512];
+	int fd;
+
+	fd = openat(s->dirfd, STAMP, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (fstat(fd, &st) < 0 || pk_read_full(fd, &kept, sizeof(kept)) != (ssize_t)sizeof(kept)) {
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	if (pk_now_ms() - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000) >= interval_ms)
+		return 1;
+	if (max_size == 0)
+		return 0;
+	fd = openat(s->dirfd, PENDING, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return kept > max_size;
+	for (;;) {
+		ssize_t n = pk_read_full(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (size_t i = 0; i < (size_t)n / sizeof(buf[0]); i++)
+			pending += buf[i];
+		if ((size_t)n < sizeof(buf))
+			break;
+	}
+	close(fd);
+	return kept + pending > max_size;
+}
+
+/* Removes files in dir (relative to the cache) older than LEFTOVER_MS; for
+ * locks, only those nobody holds. */
+static size_t remove_leftovers(const pk_store *s, const char *dir, int locks, int dry_run)
+{
+	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int64_t now = pk_now_ms();
+	size_t n = 0;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (now - ((int64_t)st.st_mtim.tv_sec * 1000) < LEFTOVER_MS)
+			continue;
+		if (dry_run) {
+			n++;
+			continue;
+		}
+		if (locks) {
+			int lf = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (lf < 0)
+				continue;
+			/* Unlinked while held by us: a waiter re-checks the inode. */
+			if (flock(lf, LOCK_EX | LOCK_NB) == 0 && unlinkat(fd, de->d_name, 0) == 0)
+				n++;
+			close(lf);
+		} else if (unlinkat(fd, de->d_name, 0) == 0) {
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static int cmp_last_use(const void *a, const void *b)
+{
+	int64_t x = pk_item_last_use(*(pk_item *const *)a);
+	int64_t y = pk_item_last_use(*(pk_item *const *)b);
+	if (x != y)
+		return x < y ? -1 : 1;
+	return strcmp((*(pk_item *const *)a)->hex, (*(pk_item *const *)b)->hex);
+}
+
+static void drop(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep,
+                 pk_item *it, const char *why)
+{
+	if (o->on_remove)
+		o->on_remove(o->ctx, it, why);
+	if (!o->dry_run)
+		pk_store_remove(s, &it->key);
+	rep->entries_removed++;
+	rep->bytes_freed += it->stored;
+}
+
+static void write_stamp(const pk_store *s, uint64_t kept)
+{
+	char tmp[64];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "tmp/gc.stamp.%ld", (long)getpid());
+	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (pk_write_all(fd, &kept, sizeof(kept)) < 0 || close(fd) < 0 ||
+	    renameat(s->dirfd, tmp, s->dirfd, STAMP) < 0) {
+		unlinkat(s->dirfd, tmp, 0);
+		return;
+	}
+	unlinkat(s->dirfd, PENDING, 0);
+}
+
+int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_error *err)
+{
+	pk_catalog c = { 0 };
+	pk_item **live = NULL;
+	size_t nlive = 0;
+	uint64_t total = 0;
+	int64_t now = pk_now_ms();
+	char path[4200];
+	int lock, ret = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	if (pk_store_path(s, path, sizeof(path), "gc.lock") < 0)
+		return pk_error_set(err, ENAMETOOLONG, "%s/gc.lock", s->dir);
+	if ((lock = pk_lock_acquire(path, o->wait_ms, err)) < 0) {
+		if (err->errnum == EWOULDBLOCK)
+			pk_error_set(err, EWOULDBLOCK, "another gc is running in %s", s->dir);
+		return -1;
+	}
+	if (pk_catalog_load(s, &c, err) < 0)
+		goto out;
+	if ((live = calloc(c.n ? c.n : 1, sizeof(*live))) == NULL) {
+		pk_error_set(err, ENOMEM, "gc");
+		goto out;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		pk_item *it = &c.items[i];
+		if (it->damaged)
+			drop(s, o, rep, it, "damaged");
+		else if (pk_item_expired(it, now))
+			drop(s, o, rep, it, "expired");
+		else if (o->max_age_ms > 0 && pk_item_age(it, now) >= o->max_age_ms)
+			drop(s, o, rep, it, "max-age");
+		else {
+			live[nlive++] = it;
+			total += it->stored;
+		}
+	}
+	qsort(live, nlive, sizeof(*live), cmp_last_use);
+	for (size_t i = 0; i < nlive; i++) {
+		if (o->max_size == 0 || total <= o->max_size) {
+			rep->entries_kept++;
+			rep->bytes_kept += live[i]->stored;
+			continue;
+		}
+		total -= live[i]->stored;
+		drop(s, o, rep, live[i], "size");
+	}
+	rep->temps_removed = remove_leftovers(s, "tmp", 0, o->dry_run) +
+	                     remove_leftovers(s, "locks", 1, o->dry_run);
+	if (!o->dry_run)
+		write_stamp(s, rep->bytes_kept);
+	ret = 0;
+out:
+	free(live);
+	pk_catalog_free(&c);
+	pk_lock_release(lock);
+	return ret;
+}

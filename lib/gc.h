@@ -1,0 +1,40 @@
+/* gc.h: keeping the cache within its limits.  A collection removes damaged
+ * and expired entries, then the least recently used ones until the cache
+ * fits its size limit, then temporaries and locks left by crashed runs.
+ * Only one collection runs at a time (DIR/gc.lock). */
+#ifndef PK_GC_H
+#define PK_GC_H
+
+#include "catalog.h"
+#include "error.h"
+#include "store.h"
+
+#include <stdint.h>
+
+typedef struct pk_gc_opts {
+	uint64_t max_size;         /* 0: no size limit */
+	int64_t max_age_ms;        /* 0: none; else remove entries older than this */
+	int dry_run;               /* decide, report, remove nothing */
+	int64_t wait_ms;           /* wait this long for a running gc (0: don't) */
+	/* Called for each entry removed (or that would be, in a dry run). */
+	void (*on_remove)(void *ctx, const pk_item *it, const char *why);
+	void *ctx;
+} pk_gc_opts;
+
+typedef struct pk_gc_report {
+	size_t entries_removed, entries_kept, temps_removed;
+	uint64_t bytes_freed, bytes_kept;
+} pk_gc_report;
+
+/* Runs a collection.  Returns 0, or -1 with err set (err->errnum
+ * EWOULDBLOCK: another collection is running). */
+int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_error *err);
+
+/* Notes that an entry of bytes was just stored (for pk_gc_due). */
+void pk_gc_note_store(const pk_store *s, uint64_t bytes);
+
+/* 1 when an automatic collection is due: the last one is older than
+ * interval_ms, or the cache has likely grown past max_size since. */
+int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms);
+
+#endif
