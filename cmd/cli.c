@@ -1,6 +1,7 @@
 /* cli.c: option errors and value parsing shared by the subcommands. */
 #include "cli.h"
 
+#include "store.h"
 #include "units.h"
 
 #include <stdarg.h>
@@ -68,4 +69,25 @@ void cli_push(char ***v, size_t *n, char *s)
 	nv[(*n)++] = s;
 	nv[*n] = NULL;
 	*v = nv;
+}
+
+int cli_open_store(struct cli *cli, pk_store *s)
+{
+	pk_error err = { 0 };
+	char *dir = NULL;
+	char buf[700];
+	int ret = 0;
+
+	s->dir = NULL;
+	s->dirfd = -1;
+	if (cli->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0)
+		ret = -1;
+	else if (pk_store_open(s, cli->cache_dir ? cli->cache_dir : dir, &err) < 0)
+		ret = -1;
+	if (ret < 0) {
+		fprintf(stderr, "pickled: cache unavailable: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		pk_store_close(s);
+	}
+	free(dir);
+	return ret;
 }

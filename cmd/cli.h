@@ -14,6 +14,7 @@
 struct cli {
 	const char *cache_dir;   /* -C, or NULL */
 	const char *config;      /* -c, or NULL */
+	uint64_t max_size;       /* the cache's size limit; 0: the default */
 };
 
 struct subcommand {
@@ -40,7 +41,30 @@ int cli_size(const char *cmd, const char *flag, const char *arg, uint64_t *bytes
 /* Appends s to a growing NULL-terminated vector; exits on out of memory. */
 void cli_push(char ***v, size_t *n, char *s);
 
+/* Opens the cache (-C, else the default); prints why not.  Returns 0/-1. */
+struct pk_store;
+int cli_open_store(struct cli *cli, struct pk_store *s);
+
+/* Resolves a key prefix and reads that entry's metadata; prints why not.
+ * Returns 0, or the exit status to use. */
+struct pk_item;
+int cli_load_item(struct pk_store *s, const char *arg, struct pk_item *it);
+
 int cmd_run(struct cli *cli, int argc, char **argv);
 void help_run(void);
+int cmd_ls(struct cli *cli, int argc, char **argv);
+void help_ls(void);
+int cmd_show(struct cli *cli, int argc, char **argv);
+void help_show(void);
+int cmd_cat(struct cli *cli, int argc, char **argv);
+void help_cat(void);
+int cmd_rm(struct cli *cli, int argc, char **argv);
+void help_rm(void);
+int cmd_gc(struct cli *cli, int argc, char **argv);
+void help_gc(void);
+int cmd_stats(struct cli *cli, int argc, char **argv);
+void help_stats(void);
+int cmd_verify(struct cli *cli, int argc, char **argv);
+void help_verify(void);
 
 #endif

@@ -7,6 +7,13 @@
 
 static const struct subcommand commands[] = {
 	{ "run", cmd_run, help_run, "run a command, or replay its stored result" },
+	{ "ls", cmd_ls, help_ls, "list the cache's entries" },
+	{ "show", cmd_show, help_show, "show everything recorded about one entry" },
+	{ "cat", cmd_cat, help_cat, "replay an entry's output without running it" },
+	{ "rm", cmd_rm, help_rm, "remove entries" },
+	{ "gc", cmd_gc, help_gc, "remove expired and least recently used entries" },
+	{ "stats", cmd_stats, help_stats, "show hits, misses and space used" },
+	{ "verify", cmd_verify, help_verify, "check every entry's checksum" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,0 +1,103 @@
+/* gc.c: `pickled gc`: collect expired and least recently used entries. */
+#include "cli.h"
+
+#include "defaults.h"
+#include "format.h"
+#include "gc.h"
+#include "units.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+void help_gc(void)
+{
+	printf(
+"Usage: pickled gc [--max-size SIZE] [--max-age DURATION] [--dry-run] [-v]\n"
+"\n"
+"Remove damaged and expired entries, entries older than --max-age, then the\n"
+"least recently used until the cache is under --max-size, and temporary\n"
+"files and locks left by crashed runs over an hour ago.  pickled also does\n"
+"this by itself, in the background, after storing a result once the cache\n"
+"is over its size limit or the last gc is a day old.\n"
+"\n"
+"      --max-size SIZE      size limit (default 1G)\n"
+"      --max-age DURATION   also remove entries older than this\n"
+"  -n, --dry-run            print what would be removed; remove nothing\n"
+"  -v, --verbose            print each entry removed and a summary\n"
+"  -h, --help               show this help\n");
+}
+
+struct printer {
+	int dry_run;
+};
+
+static void print_removed(void *ctx, const pk_item *it, const char *why)
+{
+	struct printer *p = ctx;
+	char size[32];
+
+	printf("%s %.12s %-7s %6s  ", p->dry_run ? "would remove" : "removed", it->hex, why,
+	       pk_size_format(it->stored, size, sizeof(size)));
+	if (!it->damaged)
+		fmt_command(stdout, it->meta.parts.argv, it->meta.parts.argc, 0);
+	putchar('\n');
+}
+
+int cmd_gc(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "max-size", required_argument, NULL, 's' },
+		{ "max-age", required_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pk_gc_opts o = { 0 };
+	pk_gc_report rep;
+	struct printer pr = { 0 };
+	pk_store s;
+	pk_error err = { 0 };
+	char buf[700], a[32], b[32];
+	int c, verbose = 0, ret = 0;
+
+	o.max_size = cli->max_size ? cli->max_size : PK_DEFAULT_MAX_SIZE;
+	o.wait_ms = 60 * 1000;
+	while ((c = getopt_long(argc, argv, "+:nvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (cli_size("gc", "--max-size", optarg, &o.max_size) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'a':
+			if (cli_duration("gc", "--max-age", optarg, &o.max_age_ms) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'n': o.dry_run = 1; break;
+		case 'v': verbose = 1; break;
+		case 'h': help_gc(); return 0;
+		default: return cli_getopt_error("gc", argc, argv, c);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("gc", "unexpected argument '%s'", argv[optind]);
+	if (cli_open_store(cli, &s) < 0)
+		return 1;
+	pr.dry_run = o.dry_run;
+	if (o.dry_run || verbose) {
+		o.on_remove = print_removed;
+		o.ctx = &pr;
+	}
+	if (pk_gc_run(&s, &o, &rep, &err) < 0) {
+		fprintf(stderr, "pickled: gc: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		ret = 1;
+	} else if (verbose || o.dry_run) {
+		printf("%s %zu entries (%s), kept %zu (%s), %zu leftover files\n",
+		       o.dry_run ? "would remove" : "removed", rep.entries_removed,
+		       pk_size_format(rep.bytes_freed, a, sizeof(a)), rep.entries_kept,
+		       pk_size_format(rep.bytes_kept, b, sizeof(b)), rep.temps_removed);
+	}
+	pk_store_close(&s);
+	return ret;
+}

@@ -1,0 +1,133 @@
+/* item.c: an entry's fields for ls and show. */
+#include "item.h"
+
+#include "format.h"
+#include "units.h"
+
+static void hex16(const unsigned char h[16], char out[33])
+{
+	pk_key k;
+	for (int i = 0; i < 16; i++)
+		k.bytes[i] = h[i];
+	pk_key_hex(&k, out);
+}
+
+const char *item_state(const pk_item *it, int64_t now_ms)
+{
+	if (pk_item_expired(it, now_ms))
+		return "expired";
+	return pk_item_stale(it, now_ms) ? "stale" : "fresh";
+}
+
+int64_t item_saved_ms(const pk_item *it)
+{
+	return (int64_t)it->hits * it->meta.duration_ms;
+}
+
+static void json_ms(FILE *f, const char *name, int64_t ms)
+{
+	fprintf(f, ",\"%s\":", name);
+	if (ms == PK_FOREVER)
+		fputs("null", f);
+	else
+		fprintf(f, "%lld", (long long)ms);
+}
+
+static void json_time(FILE *f, const char *name, int64_t ms)
+{
+	fprintf(f, ",\"%s\":", name);
+	if (ms <= 0) {
+		fputs("null", f);
+		return;
+	}
+	putc('"', f);
+	fmt_time(f, ms, 1);
+	putc('"', f);
+}
+
+static void json_strs(FILE *f, const char *name, char *const *v, size_t n)
+{
+	fprintf(f, ",\"%s\":[", name);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putc(',', f);
+		fmt_json_str(f, v[i]);
+	}
+	putc(']', f);
+}
+
+void item_json(FILE *f, const pk_item *it, int64_t now)
+{
+	const pk_meta *m = &it->meta;
+	const pk_key_parts *p = &m->parts;
+	char h[33];
+
+	fprintf(f, "{\"key\":\"%s\"", it->hex);
+	if (it->damaged) {
+		fputs(",\"damaged\":true,\"reason\":", f);
+		fmt_json_str(f, it->reason);
+		fprintf(f, ",\"stored_bytes\":%llu}", (unsigned long long)it->stored);
+		return;
+	}
+	fputs(",\"damaged\":false", f);
+	json_strs(f, "command", p->argv, p->argc);
+	fputs(",\"program\":", f);
+	fmt_json_str(f, p->program);
+	fputs(",\"cwd\":", f);
+	fmt_json_str(f, m->run_cwd);
+	json_time(f, "created", m->created_ms);
+	fprintf(f, ",\"created_ms\":%lld", (long long)m->created_ms);
+	fprintf(f, ",\"age_ms\":%lld", (long long)pk_item_age(it, now));
+	json_ms(f, "ttl_ms", m->ttl_ms);
+	json_ms(f, "stale_ms", m->stale_ms > 0 ? m->stale_ms : PK_FOREVER);
+	fprintf(f, ",\"state\":\"%s\"", item_state(it, now));
+	fprintf(f, ",\"exit_status\":%d", m->exit_status);
+	fprintf(f, ",\"duration_ms\":%lld", (long long)m->duration_ms);
+	fprintf(f, ",\"stdout_bytes\":%llu,\"stderr_bytes\":%llu",
+	        (unsigned long long)m->stdout_bytes, (unsigned long long)m->stderr_bytes);
+	fprintf(f, ",\"raw_bytes\":%llu,\"stored_bytes\":%llu",
+	        (unsigned long long)pk_meta_raw_bytes(m), (unsigned long long)it->stored);
+	fprintf(f, ",\"hits\":%llu", (unsigned long long)it->hits);
+	json_time(f, "last_hit", it->last_hit_ms);
+	fprintf(f, ",\"saved_ms\":%lld", (long long)item_saved_ms(it));
+	json_strs(f, "tags", m->tags, m->ntags);
+	fputs(",\"inputs\":[", f);
+	for (size_t i = 0; i < p->ninputs; i++) {
+		fputs(i ? ",{\"path\":" : "{\"path\":", f);
+		fmt_json_str(f, p->inputs[i].path);
+		if (p->inputs[i].present) {
+			hex16(p->inputs[i].hash, h);
+			fprintf(f, ",\"present\":true,\"xxh3\":\"%s\"}", h);
+		} else {
+			fputs(",\"present\":false,\"xxh3\":null}", f);
+		}
+	}
+	fputs("]", f);
+	fputs(",\"env\":[", f);
+	for (size_t i = 0; i < p->nenv; i++) {
+		if (i)
+			putc(',', f);
+		fmt_json_str(f, p->env[i].name);
+	}
+	fputs("]", f);
+	fputs(",\"key_cwd\":", f);
+	fmt_json_str(f, p->cwd);
+	fputs(",\"stdin_xxh3\":", f);
+	if (p->has_stdin) {
+		hex16(p->stdin_hash, h);
+		fprintf(f, "\"%s\"", h);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"key_text\":", f);
+	fmt_json_str(f, p->extra);
+	fputs(",\"outputs\":[", f);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		fputs(i ? ",{\"path\":" : "{\"path\":", f);
+		fmt_json_str(f, m->files[i].path);
+		fprintf(f, ",\"mode\":\"%04o\",\"size\":%llu}", (unsigned)m->files[i].mode,
+		        (unsigned long long)m->files[i].size);
+	}
+	fputs("]", f);
+	fprintf(f, ",\"cache_failures\":%s}", p->cache_failures ? "true" : "false");
+}

@@ -1,0 +1,210 @@
+/* ls.c: `pickled ls`: one line per entry. */
+#include "cli.h"
+
+#include "catalog.h"
+#include "format.h"
+#include "item.h"
+#include "units.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void help_ls(void)
+{
+	printf(
+"Usage: pickled ls [-l] [--json] [--sort=age|size|hits|saved|command]\n"
+"                  [--expired|--fresh|--stale] [--tag TAG]\n"
+"\n"
+"List the cache's entries, one line each: short key, age, freshness (time\n"
+"left, 'stale' or 'expired'), exit status, raw and stored size, hits, time\n"
+"saved, and the command line.\n"
+"\n"
+"  -l, --long        also show creation time, last hit and tags\n"
+"      --json        print one JSON array with every recorded field\n"
+"      --sort KEY    age (newest first, the default), size, hits, saved\n"
+"                    (largest first) or command (alphabetical)\n"
+"      --expired     only entries past their ttl\n"
+"      --fresh       only entries neither stale nor expired\n"
+"      --stale       only entries past their stale time, not expired\n"
+"      --tag TAG     only entries tagged TAG\n"
+"  -h, --help        show this help\n");
+}
+
+enum { SORT_AGE, SORT_SIZE, SORT_HITS, SORT_SAVED, SORT_COMMAND };
+static int sort_by;
+
+static int has_tag(const pk_item *it, const char *tag)
+{
+	for (size_t i = 0; i < it->meta.ntags; i++)
+		if (strcmp(it->meta.tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+	return a == b ? 0 : (a > b ? -1 : 1);
+}
+
+static int cmp_argv(const pk_item *a, const pk_item *b)
+{
+	for (size_t i = 0; i < a->meta.parts.argc && i < b->meta.parts.argc; i++) {
+		int c = strcmp(a->meta.parts.argv[i], b->meta.parts.argv[i]);
+		if (c)
+			return c;
+	}
+	return a->meta.parts.argc < b->meta.parts.argc ? -1 : a->meta.parts.argc > b->meta.parts.argc;
+}
+
+static int cmp_items(const void *pa, const void *pb)
+{
+	const pk_item *a = *(pk_item *const *)pa, *b = *(pk_item *const *)pb;
+	int c = 0;
+
+	/* Damaged entries last: they have no fields to sort by. */
+	if (a->damaged != b->damaged)
+		return a->damaged - b->damaged;
+	switch (sort_by) {
+	case SORT_AGE: c = cmp_u64_desc((uint64_t)a->meta.created_ms, (uint64_t)b->meta.created_ms); break;
+	case SORT_SIZE: c = cmp_u64_desc(a->stored, b->stored); break;
+	case SORT_HITS: c = cmp_u64_desc(a->hits, b->hits); break;
+	case SORT_SAVED: c = cmp_u64_desc((uint64_t)item_saved_ms(a), (uint64_t)item_saved_ms(b)); break;
+	case SORT_COMMAND: c = cmp_argv(a, b); break;
+	}
+	return c ? c : strcmp(a->hex, b->hex);
+}
+
+static void print_line(const pk_item *it, int64_t now, int longfmt, size_t width)
+{
+	const pk_meta *m = &it->meta;
+	char age[32], left[32], raw[32], stored[32], saved[32];
+	int n;
+
+	if (it->damaged) {
+		printf("%.12s  damaged: %s\n", it->hex, it->reason);
+		return;
+	}
+	pk_duration_format(pk_item_age(it, now), age, sizeof(age));
+	if (pk_item_expired(it, now))
+		snprintf(left, sizeof(left), "expired");
+	else if (pk_item_stale(it, now))
+		snprintf(left, sizeof(left), "stale");
+	else if (m->ttl_ms == PK_FOREVER)
+		snprintf(left, sizeof(left), "forever");
+	else
+		pk_duration_format(m->ttl_ms - pk_item_age(it, now), left, sizeof(left));
+	pk_size_format(pk_meta_raw_bytes(m), raw, sizeof(raw));
+	pk_size_format(it->stored, stored, sizeof(stored));
+	pk_duration_format(item_saved_ms(it), saved, sizeof(saved));
+	n = printf("%.12s  %-7s %-8s %3d  %6s %6s %5llu %7s  ", it->hex, age, left,
+	           m->exit_status, raw, stored, (unsigned long long)it->hits, saved);
+	if (longfmt) {
+		fmt_time(stdout, m->created_ms, 0);
+		fputs("  ", stdout);
+		if (it->last_hit_ms > 0)
+			fmt_time(stdout, it->last_hit_ms, 0);
+		else
+			fputs("-------------------", stdout);
+		fputs("  ", stdout);
+		for (size_t i = 0; i < m->ntags; i++)
+			printf("%s%s", i ? "," : "", m->tags[i]);
+		fputs(m->ntags ? "  " : "-  ", stdout);
+		n = 0;   /* the long form is not cut */
+	}
+	fmt_command(stdout, m->parts.argv, m->parts.argc,
+	            width && n > 0 && (size_t)n < width ? width - (size_t)n : 0);
+	putchar('\n');
+}
+
+int cmd_ls(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "long", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "expired", no_argument, NULL, 'E' },
+		{ "fresh", no_argument, NULL, 'F' },
+		{ "stale", no_argument, NULL, 'S' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *sorts[] = { "age", "size", "hits", "saved", "command" };
+	const char *tag = NULL, *state = NULL;
+	int c, longfmt = 0, json = 0, ret = 1;
+	pk_store s;
+	pk_catalog cat = { 0 };
+	pk_error err = { 0 };
+	char ebuf[700];
+
+	sort_by = SORT_AGE;
+	while ((c = getopt_long(argc, argv, "+:lh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': longfmt = 1; break;
+		case 'j': json = 1; break;
+		case 't': tag = optarg; break;
+		case 'E': state = "expired"; break;
+		case 'F': state = "fresh"; break;
+		case 'S': state = "stale"; break;
+		case 's': {
+			size_t i;
+			for (i = 0; i < 5 && strcmp(optarg, sorts[i]) != 0; i++)
+				;
+			if (i == 5)
+				return cli_usage_error("ls", "invalid value for --sort: '%s' (age, size, hits, saved or command)", optarg);
+			sort_by = (int)i;
+			break;
+		}
+		case 'h': help_ls(); return 0;
+		default: return cli_getopt_error("ls", argc, argv, c);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("ls", "unexpected argument '%s'", argv[optind]);
+	if (cli_open_store(cli, &s) < 0)
+		return 1;
+	if (pk_catalog_load(&s, &cat, &err) < 0) {
+		fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	int64_t now = pk_now_ms();
+	pk_item **v = malloc((cat.n ? cat.n : 1) * sizeof(*v));
+	size_t n = 0;
+	if (v == NULL)
+		goto out;
+	for (size_t i = 0; i < cat.n; i++) {
+		pk_item *it = &cat.items[i];
+		if (state && (it->damaged || strcmp(item_state(it, now), state) != 0))
+			continue;
+		if (tag && (it->damaged || !has_tag(it, tag)))
+			continue;
+		v[n++] = it;
+	}
+	qsort(v, n, sizeof(*v), cmp_items);
+	if (json) {
+		putchar('[');
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				putchar(',');
+			fputs("\n  ", stdout);
+			item_json(stdout, v[i], now);
+		}
+		fputs(n ? "\n]\n" : "]\n", stdout);
+	} else {
+		size_t width = fmt_term_width();
+		if (width)
+			printf("%-12s  %-7s %-8s %3s  %6s %6s %5s %7s  %sCOMMAND\n", "KEY", "AGE",
+			       "LEFT", "EXIT", "RAW", "STORED", "HITS", "SAVED",
+			       longfmt ? "CREATED              LAST HIT             TAGS  " : "");
+		for (size_t i = 0; i < n; i++)
+			print_line(v[i], now, longfmt, width);
+	}
+	free(v);
+	ret = fflush(stdout) == 0 ? 0 : 1;
+out:
+	pk_catalog_free(&cat);
+	pk_store_close(&s);
+	return ret;
+}

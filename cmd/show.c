@@ -1,0 +1,198 @@
+/* show.c: `pickled show KEY`: everything recorded about one entry. */
+#include "cli.h"
+
+#include "catalog.h"
+#include "entry.h"
+#include "format.h"
+#include "item.h"
+#include "units.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void help_show(void)
+{
+	printf(
+"Usage: pickled show [--json] KEY\n"
+"\n"
+"Show everything recorded about one entry.  KEY may be any unique prefix\n"
+"of the key (as ls prints it).\n"
+"\n"
+"      --json        print one JSON object (fields as in ls --json)\n"
+"  -h, --help        show this help\n");
+}
+
+/* Resolves a key argument and reads that entry's metadata into it.
+ * Prints why not; returns the exit status to use, or 0. */
+int cli_load_item(pk_store *s, const char *arg, pk_item *it)
+{
+	pk_error err = { 0 };
+	int fd;
+
+	memset(it, 0, sizeof(*it));
+	if (pk_catalog_find(s, arg, &it->key, &err) < 0) {
+		fprintf(stderr, "pickled: %s\n", err.msg);
+		return err.errnum == EINVAL ? EXIT_USAGE : 1;
+	}
+	pk_key_hex(&it->key, it->hex);
+	if ((fd = pk_store_open_entry(s, &it->key)) < 0) {
+		fprintf(stderr, "pickled: no entry with key %s\n", arg);
+		return 1;
+	}
+	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &err) < 0) {
+		it->damaged = 1;
+		snprintf(it->reason, sizeof(it->reason), "%.500s", err.msg);
+	}
+	close(fd);
+	pk_store_hits(s, &it->key, &it->hits, &it->last_hit_ms);
+	return 0;
+}
+
+static void row(const char *name)
+{
+	printf("%-15s ", name);
+}
+
+static void print_human(const pk_item *it, int64_t now)
+{
+	const pk_meta *m = &it->meta;
+	const pk_key_parts *p = &m->parts;
+	char a[32], b[32];
+
+	row("key");
+	printf("%s\n", it->hex);
+	if (it->damaged) {
+		row("damaged");
+		printf("%s\n", it->reason);
+		return;
+	}
+	row("command");
+	fmt_command(stdout, p->argv, p->argc, 0);
+	putchar('\n');
+	row("program");
+	printf("%s\n", p->program ? p->program : "-");
+	row("cwd");
+	printf("%s\n", m->run_cwd ? m->run_cwd : "-");
+	row("created");
+	fmt_time(stdout, m->created_ms, 0);
+	printf(" (%s ago)\n", pk_duration_format(pk_item_age(it, now), a, sizeof(a)));
+	row("ttl");
+	printf("%s\n", pk_duration_format(m->ttl_ms, a, sizeof(a)));
+	row("stale");
+	printf("%s\n", m->stale_ms > 0 ? pk_duration_format(m->stale_ms, a, sizeof(a)) : "none");
+	row("state");
+	if (!pk_item_expired(it, now) && m->ttl_ms != PK_FOREVER)
+		printf("%s (%s left)\n", item_state(it, now),
+		       pk_duration_format(m->ttl_ms - pk_item_age(it, now), a, sizeof(a)));
+	else
+		printf("%s\n", item_state(it, now));
+	row("exit status");
+	printf("%d\n", m->exit_status);
+	row("duration");
+	printf("%s\n", pk_duration_format(m->duration_ms, a, sizeof(a)));
+	row("stdout");
+	printf("%s\n", pk_size_format(m->stdout_bytes, a, sizeof(a)));
+	row("stderr");
+	printf("%s\n", pk_size_format(m->stderr_bytes, a, sizeof(a)));
+	row("stored");
+	printf("%s (raw %s, ratio %.2f)\n", pk_size_format(it->stored, a, sizeof(a)),
+	       pk_size_format(pk_meta_raw_bytes(m), b, sizeof(b)),
+	       it->stored ? (double)pk_meta_raw_bytes(m) / (double)it->stored : 0.0);
+	row("hits");
+	printf("%llu", (unsigned long long)it->hits);
+	if (it->last_hit_ms > 0) {
+		fputs(" (last ", stdout);
+		fmt_time(stdout, it->last_hit_ms, 0);
+		putchar(')');
+	}
+	putchar('\n');
+	row("saved");
+	printf("%s\n", pk_duration_format(item_saved_ms(it), a, sizeof(a)));
+	row("tags");
+	for (size_t i = 0; i < m->ntags; i++)
+		printf("%s%s", i ? " " : "", m->tags[i]);
+	puts(m->ntags ? "" : "-");
+	for (size_t i = 0; i < m->nfiles; i++) {
+		row("output");
+		printf("%s (%04o, %s)\n", m->files[i].path, (unsigned)m->files[i].mode,
+		       pk_size_format(m->files[i].size, a, sizeof(a)));
+	}
+	for (size_t i = 0; i < p->ninputs; i++) {
+		pk_key h;
+		char hex[33];
+		memcpy(h.bytes, p->inputs[i].hash, 16);
+		pk_key_hex(&h, hex);
+		row("input");
+		printf("%s %s%s\n", p->inputs[i].path, p->inputs[i].present ? "xxh3 " : "absent",
+		       p->inputs[i].present ? hex : "");
+	}
+	for (size_t i = 0; i < p->nenv; i++) {
+		row("env");
+		printf("%s\n", p->env[i].name);
+	}
+	if (p->cwd) {
+		row("key cwd");
+		printf("%s\n", p->cwd);
+	}
+	if (p->has_stdin) {
+		pk_key h;
+		char hex[33];
+		memcpy(h.bytes, p->stdin_hash, 16);
+		pk_key_hex(&h, hex);
+		row("stdin");
+		printf("xxh3 %s\n", hex);
+	}
+	if (p->extra) {
+		row("key text");
+		printf("%s\n", p->extra);
+	}
+	row("cache failures");
+	printf("%s\n", p->cache_failures ? "yes" : "no");
+}
+
+int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pk_store s;
+	pk_item it;
+	int c, json = 0, ret;
+
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'h': help_show(); return 0;
+		default: return cli_getopt_error("show", argc, argv, c);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("show", "no key given");
+	if (optind + 1 < argc)
+		return cli_usage_error("show", "unexpected argument '%s'", argv[optind + 1]);
+	if (!pk_key_is_prefix(argv[optind])) {
+		fprintf(stderr, "pickled: not a key: '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (cli_open_store(cli, &s) < 0)
+		return 1;
+	ret = cli_load_item(&s, argv[optind], &it);
+	if (ret == 0) {
+		if (json) {
+			item_json(stdout, &it, pk_now_ms());
+			putchar('\n');
+		} else {
+			print_human(&it, pk_now_ms());
+		}
+		ret = fflush(stdout) == 0 ? 0 : 1;
+	}
+	pk_meta_free(&it.meta);
+	pk_store_close(&s);
+	return ret;
+}

@@ -1,0 +1,84 @@
+/* verify.c: `pickled verify`: check every entry's structure and checksum. */
+#include "cli.h"
+
+#include "catalog.h"
+#include "entry.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <unistd.h>
+
+void help_verify(void)
+{
+	printf(
+"Usage: pickled verify [--fix]\n"
+"\n"
+"Check every entry: header, metadata, checksum and every compressed record.\n"
+"Print one line per damaged entry (its key and what is wrong).  Exit 0 when\n"
+"all are sound, 1 when any is not.\n"
+"\n"
+"      --fix         remove the damaged entries\n"
+"  -h, --help        show this help\n");
+}
+
+int cmd_verify(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "fix", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pk_store s;
+	pk_catalog cat = { 0 };
+	pk_error err = { 0 };
+	char buf[700];
+	int c, fix = 0, bad = 0, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': fix = 1; break;
+		case 'h': help_verify(); return 0;
+		default: return cli_getopt_error("verify", argc, argv, c);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	if (cli_open_store(cli, &s) < 0)
+		return 1;
+	if (pk_catalog_load(&s, &cat, &err) < 0) {
+		fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		goto out;
+	}
+	for (size_t i = 0; i < cat.n; i++) {
+		pk_item *it = &cat.items[i];
+		pk_error e = { 0 };
+		int ok = 0;
+
+		if (!it->damaged) {
+			int fd = pk_store_open_entry(&s, &it->key);
+			pk_entry *en = fd >= 0 ? pk_entry_open(fd, &e) : NULL;
+			if (fd < 0)
+				continue;   /* removed meanwhile */
+			ok = en != NULL && pk_entry_verify(en, 1, &e) == 0;
+			pk_entry_close(en);
+			close(fd);
+		} else {
+			snprintf(e.msg, sizeof(e.msg), "%s", it->reason);
+		}
+		if (ok)
+			continue;
+		bad++;
+		printf("%s %s: %s\n", it->hex, fix ? "removed" : "damaged",
+		       pk_error_str(&e, buf, sizeof(buf)));
+		if (fix)
+			pk_store_remove(&s, &it->key);
+	}
+	ret = bad ? 1 : 0;
+	if (fflush(stdout) != 0)
+		ret = 1;
+out:
+	pk_catalog_free(&cat);
+	pk_store_close(&s);
+	return ret;
+}
