@@ -128,10 +128,7 @@ int pk_store_open(pk_store *s, const char *dir, pk_error *err)
 		return pk_error_set(err, 0, "%s: writable by group or others, refused", dir);
 	if (faccessat(s->dirfd, ".", W_OK, AT_EACCESS) < 0)
 		return pk_error_set(err, errno, "%s", dir);
-	if (mkdirat(s->dirfd, "tmp", 0700) < 0 && errno != EEXIST)
-		return pk_error_set(err, errno, "%s/tmp", dir);
-	if (mkdirat(s->dirfd, "v1", 0700) < 0 && errno != EEXIST)
-		return pk_error_set(err, errno, "%s/v1", dir);
+	/* tmp/ and v1/ are made when first needed: a hit creates nothing. */
 	return 0;
 }
 
@@ -194,6 +191,16 @@ int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
 	return pk_error_set(err, EEXIST, "%s/tmp", s->dir);
 }
 
+/* mkdir v1/XX, and v1 first when it is missing. */
+static int make_shard(const pk_store *s, const char *shard)
+{
+	if (mkdirat(s->dirfd, shard, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT || (mkdirat(s->dirfd, "v1", 0700) < 0 && errno != EEXIST))
+		return -1;
+	return mkdirat(s->dirfd, shard, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key,
                     pk_error *err)
 {
@@ -206,7 +213,7 @@ int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *ke
 		pk_error_set(err, errno, "%s/%s", s->dir, tmp);
 		goto fail;
 	}
-	if (mkdirat(s->dirfd, shard, 0700) < 0 && errno != EEXIST) {
+	if (make_shard(s, shard) < 0) {
 		pk_error_set(err, errno, "%s/%s", s->dir, shard);
 		goto fail;
 	}
