@@ -10,7 +10,7 @@ SYSCONFDIR ?= /etc
 CC        ?= cc
 AR        ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS       = yaml-0.1 libxxhash libzstd
+PKGS       = yaml-0.1 libxxhash libzstd hiredis
 
 CFLAGS    ?= -O2 -g
 WARNINGS   = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \

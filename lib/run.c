@@ -8,6 +8,8 @@
 #include "inputs.h"
 #include "lock.h"
 #include "program.h"
+#include "remote.h"
+#include "share.h"
 #include "spool.h"
 #include "stats.h"
 #include "store.h"
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct run {
@@ -34,6 +37,8 @@ struct run {
 	int have_spool;
 	int detached;              /* a background warm or refresh: no output */
 	int quiet;                 /* a second lookup: explain only a hit */
+	pk_remote *remote;         /* connected on first use */
+	int remote_down;           /* failed once: not tried again this run */
 	pk_key_parts parts;
 	pk_key key;
 	char hex[PK_KEY_HEX + 1];
@@ -355,6 +360,66 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 
 static void detach(struct run *u, void (*fn)(struct run *));
 
+/* A remote failure is said once; the run goes on with the local cache. */
+static void remote_failed(struct run *u, const pk_error *err)
+{
+	char buf[700];
+
+	pk_stats_add(&u->store, err->errnum == ETIMEDOUT ? PK_STAT_REMOTE_TIMEOUT
+	                                                 : PK_STAT_REMOTE_ERROR, 0);
+	warn(u, "remote cache unavailable, using the local cache: %s",
+	     pk_error_str(err, buf, sizeof(buf)));
+	explain(u, "remote unavailable");
+	u->remote_down = 1;
+	pk_remote_close(u->remote);
+	u->remote = NULL;
+}
+
+static pk_remote *remote(struct run *u)
+{
+	pk_error err = { 0 };
+
+	if (u->remote != NULL || u->remote_down || u->o->remote.url == NULL)
+		return u->remote;
+	if ((u->remote = pk_remote_connect(&u->o->remote, &err)) == NULL)
+		remote_failed(u, &err);
+	return u->remote;
+}
+
+/* Fetches a usable remote entry into the local store.  Returns 1 when one
+ * was stored locally. */
+static int fetch_remote(struct run *u)
+{
+	pk_error err = { 0 };
+	char why[600];
+	pk_remote *r = remote(u);
+	int got;
+
+	if (r == NULL)
+		return 0;
+	got = pk_share_fetch(&u->store, r, &u->key, u->o->ttl_ms, why, sizeof(why), &err);
+	if (got < 0) {
+		remote_failed(u, &err);
+		return 0;
+	}
+	pk_stats_add(&u->store, got ? PK_STAT_REMOTE_HIT : PK_STAT_REMOTE_MISS, 0);
+	if (!got)
+		explain(u, "remote miss (%s)", why);
+	return got;
+}
+
+/* After a local store: the same bytes to the remote tier. */
+static void push_remote(struct run *u, int fd, uint64_t size, int64_t created)
+{
+	pk_error err = { 0 };
+	pk_remote *r;
+
+	if (u->o->remote.read_only || (r = remote(u)) == NULL)
+		return;
+	if (pk_share_push(r, &u->key, fd, size, created, u->o->ttl_ms, &err) < 0)
+		remote_failed(u, &err);
+}
+
 /* A background collection after a store; skipped when one is running. */
 static void auto_gc(struct run *u)
 {
@@ -423,6 +488,7 @@ static void miss(struct run *u)
 	if (pk_store_commit(&u->store, fd, tmp, &u->key, &err) < 0) {
 		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 	} else {
+		push_remote(u, fd, stored, created);
 		pk_gc_note_store(&u->store, stored);
 		if (o->auto_gc && pk_gc_due(&u->store, o->max_size, o->gc_interval_ms))
 			detach(u, auto_gc);
@@ -437,9 +503,9 @@ discard:
 
 static void refresh_in_background(struct run *u);
 
-/* Looks for a usable entry and replays it.  Returns HIT or STALE when the
- * entry was replayed, MISS otherwise (with the reason explained). */
-static enum lookup lookup(struct run *u, int replay)
+/* Looks for a usable local entry and replays it.  Returns HIT or STALE
+ * when the entry was replayed, MISS otherwise (with the reason explained). */
+static enum lookup lookup_local(struct run *u, int replay)
 {
 	const pk_run_opts *o = u->o;
 	pk_error err = { 0 };
@@ -509,6 +575,59 @@ out:
 	return ret;
 }
 
+/* Local first, then the remote tier, whose entry is stored locally and
+ * replayed from there like any local one. */
+static enum lookup lookup(struct run *u, int replay)
+{
+	enum lookup l = lookup_local(u, replay);
+
+	if (l != MISS || !fetch_remote(u))
+		return l;
+	explain(u, "remote hit");
+	return lookup_local(u, replay);
+}
+
+/* Distributed single-flight: hold the key's lock in Redis while running,
+ * or wait for the host that holds it and replay its result.  Returns 1
+ * when the result was replayed, 0 when this host must run the command
+ * (*held says whether it holds the remote lock). */
+static int remote_single_flight(struct run *u, int *held)
+{
+	pk_error err = { 0 };
+	pk_remote *r;
+	int64_t start = pk_now_ms();
+	int said = 0;
+
+	*held = 0;
+	if (u->o->remote.read_only || (r = remote(u)) == NULL)
+		return 0;
+	for (;;) {
+		int got = pk_remote_lock(r, &u->key, &err);
+		if (got < 0) {
+			remote_failed(u, &err);
+			return 0;
+		}
+		if (got == 1) {
+			*held = 1;
+			return 0;
+		}
+		if (!said++)
+			explain(u, "waiting for an identical run on another host");
+		struct timespec ts = { 0, 100 * 1000000 };
+		nanosleep(&ts, NULL);
+		u->quiet = 1;
+		enum lookup l = lookup(u, 1);
+		u->quiet = 0;
+		if (l != MISS) {
+			if (l == STALE)
+				refresh_in_background(u);
+			return 1;
+		}
+		if (u->remote == NULL || pk_now_ms() - start >= u->o->lock_timeout_ms)
+			return 0;
+	}
+}
+
 static void locked_miss(struct run *u)
 {
 	pk_error err = { 0 };
@@ -538,7 +657,14 @@ static void locked_miss(struct run *u)
 			}
 		}
 	}
+	int held = 0;
+	if (!u->o->force && remote_single_flight(u, &held)) {
+		pk_lock_release(lock);
+		return;
+	}
 	miss(u);
+	if (held)
+		pk_remote_unlock(u->remote);
 	pk_lock_release(lock);
 }
 
@@ -559,6 +685,10 @@ static void detach(struct run *u, void (*fn)(struct run *))
 			dup2(null, 0);
 	}
 	u->detached = 1;
+	/* The parent's Redis connection (and its renewal thread, which does
+	 * not exist here) stay the parent's: a child that needs the remote
+	 * tier connects anew. */
+	u->remote = NULL;
 	fn(u);
 	_exit(0);
 }
@@ -625,6 +755,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r)
 
 static void finish(struct run *u)
 {
+	pk_remote_close(u->remote);
 	pk_key_parts_free(&u->parts);
 	pk_spool_close(&u->spool);
 	pk_store_close(&u->store);

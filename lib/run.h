@@ -4,6 +4,7 @@
 #define PK_RUN_H
 
 #include "key.h"
+#include "remote.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@ typedef struct pk_run_opts {
 	int auto_gc;               /* gc after a store when due */
 	int64_t gc_interval_ms;    /* gc at least this often when auto_gc */
 	const char *cache_dir;
+	/* The shared tier (see remote.h); remote.url NULL: none. */
+	pk_remote_opts remote;
 	int no_cache;              /* run the command directly, store nothing */
 	/* Called with each --explain line (without "pickled: "); NULL: none. */
 	void (*explain)(void *ctx, const char *line);

@@ -64,6 +64,10 @@ int pk_stats_read(const pk_store *s, pk_stats *st, pk_error *err)
 			case PK_STAT_STALE: st->stale_refreshes++; break;
 			case PK_STAT_CORRUPT: st->corrupt++; break;
 			case PK_STAT_STORE_FAIL: st->store_failures++; break;
+			case PK_STAT_REMOTE_HIT: st->remote_hits++; break;
+			case PK_STAT_REMOTE_MISS: st->remote_misses++; break;
+			case PK_STAT_REMOTE_ERROR: st->remote_errors++; break;
+			case PK_STAT_REMOTE_TIMEOUT: st->remote_timeouts++; break;
 			default: break;
 			}
 		}

@@ -15,10 +15,15 @@ enum pk_stat_event {
 	PK_STAT_STALE,         /* a stale hit started a background refresh */
 	PK_STAT_CORRUPT,       /* a damaged entry was found */
 	PK_STAT_STORE_FAIL,    /* a result could not be stored */
+	PK_STAT_REMOTE_HIT,    /* an entry came from the remote tier */
+	PK_STAT_REMOTE_MISS,   /* the remote tier had no usable entry */
+	PK_STAT_REMOTE_ERROR,  /* the remote tier failed */
+	PK_STAT_REMOTE_TIMEOUT,/* the remote tier did not answer in time */
 };
 
 typedef struct pk_stats {
 	uint64_t hits, misses, stale_refreshes, corrupt, store_failures;
+	uint64_t remote_hits, remote_misses, remote_errors, remote_timeouts;
 	int64_t saved_ms;
 	int64_t since_ms;      /* when counting started (0: unknown) */
 	int64_t last_gc_ms;    /* 0: never */

@@ -13,6 +13,7 @@ for set in "$@"; do
 		has_pc yaml-0.1 || need="$need libyaml-dev"
 		has_pc libxxhash || need="$need libxxhash-dev"
 		has_pc libzstd || need="$need libzstd-dev"
+		has_pc hiredis || need="$need libhiredis-dev"
 		;;
 	test)
 		has_pc cmocka || need="$need libcmocka-dev"

@@ -1,0 +1,533 @@
+/* remote.c: the Redis tier (hiredis, blocking calls with timeouts). */
+#include "remote.h"
+
+#include "entry.h"
+#include "io.h"
+#include "units.h"
+
+#include <errno.h>
+#include <hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (4u * 1024 * 1024)   /* bounded memory for any entry size */
+
+struct url {
+	char host[256], path[1024], user[256], pass[256];
+	int port, db, is_unix;
+};
+
+struct pk_remote {
+	pk_remote_opts o;
+	struct url u;
+	redisContext *c;
+	int broken, timed_out;
+	/* lock renewal */
+	char lock_key[300], token[33];
+	int locked;
+	pthread_t renewer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+};
+
+/* Compare-and-delete and compare-and-extend: only the owner's token acts. */
+static const char UNLOCK_LUA[] =
+	"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+static const char RENEW_LUA[] =
+	"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+static int copy(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		return -1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int parse_db(const char *s, int *db)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 100000)
+		return -1;
+	*db = (int)v;
+	return 0;
+}
+
+static int parse_url(const char *url, struct url *u, pk_error *err)
+{
+	const char *p;
+
+	memset(u, 0, sizeof(*u));
+	u->port = 6379;
+	if (strncmp(url, "redis+unix://", 13) == 0) {
+		const char *q;
+		u->is_unix = 1;
+		p = url + 13;
+		if (*p != '/')
+			return pk_error_set(err, 0, "remote url: redis+unix:// needs an absolute socket path");
+		q = strchr(p, '?');
+		if (copy(u->path, sizeof(u->path), p, q ? (size_t)(q - p) : strlen(p)) < 0)
+			return pk_error_set(err, 0, "remote url: socket path too long");
+		if (q != NULL) {
+			if (strncmp(q, "?db=", 4) != 0 || parse_db(q + 4, &u->db) < 0)
+				return pk_error_set(err, 0, "remote url: expected ?db=N after the socket path");
+		}
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		return pk_error_set(err, 0, "remote url must start with redis:// or redis+unix://");
+	p = url + 8;
+	const char *at = strrchr(p, '@');
+	if (at != NULL) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (colon != NULL) {
+			if (copy(u->user, sizeof(u->user), p, (size_t)(colon - p)) < 0 ||
+			    copy(u->pass, sizeof(u->pass), colon + 1, (size_t)(at - colon - 1)) < 0)
+				return pk_error_set(err, 0, "remote url: credentials too long");
+		} else if (copy(u->pass, sizeof(u->pass), p, (size_t)(at - p)) < 0) {
+			return pk_error_set(err, 0, "remote url: password too long");
+		}
+		p = at + 1;
+	}
+	const char *slash = strchr(p, '/');
+	size_t hostlen = slash ? (size_t)(slash - p) : strlen(p);
+	const char *colon = memchr(p, ':', hostlen);
+	if (colon != NULL) {
+		char port[16];
+		char *end;
+		if (copy(port, sizeof(port), colon + 1, hostlen - (size_t)(colon + 1 - p)) < 0)
+			return pk_error_set(err, 0, "remote url: bad port");
+		long v = strtol(port, &end, 10);
+		if (port[0] == '\0' || *end != '\0' || v < 1 || v > 65535)
+			return pk_error_set(err, 0, "remote url: bad port '%s'", port);
+		u->port = (int)v;
+		hostlen = (size_t)(colon - p);
+	}
+	if (hostlen == 0 || copy(u->host, sizeof(u->host), p, hostlen) < 0)
+		return pk_error_set(err, 0, "remote url: missing host");
+	if (slash != NULL && slash[1] != '\0' && parse_db(slash + 1, &u->db) < 0)
+		return pk_error_set(err, 0, "remote url: bad database number '%s'", slash + 1);
+	return 0;
+}
+
+int pk_remote_parse_check(const char *url, pk_error *err)
+{
+	struct url u;
+	return parse_url(url, &u, err);
+}
+
+static struct timeval tv_of(int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	return tv;
+}
+
+static int fail(pk_remote *r, pk_error *err, const char *what)
+{
+	if (r->c != NULL && r->c->err != 0) {
+		int timeout = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+		r->timed_out = timeout;
+		r->broken = 1;
+		return pk_error_set(err, timeout ? ETIMEDOUT : 0, "%s: %s", what,
+		                    timeout ? "timed out" : r->c->errstr);
+	}
+	return pk_error_set(err, 0, "%s", what);
+}
+
+/* Runs a command; a reply of type ERROR is returned as a failure. */
+static redisReply *cmd(pk_remote *r, pk_error *err, int argc, const char **argv,
+                       const size_t *lens)
+{
+	redisReply *rep;
+
+	if (r->broken) {
+		pk_error_set(err, r->timed_out ? ETIMEDOUT : 0, "remote cache unavailable");
+		return NULL;
+	}
+	rep = redisCommandArgv(r->c, argc, argv, lens);
+	if (rep == NULL) {
+		fail(r, err, "remote cache");
+		return NULL;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		pk_error_set(err, 0, "remote cache: %s", rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+static redisReply *cmd_s(pk_remote *r, pk_error *err, int argc, const char **argv)
+{
+	size_t lens[8];
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	return cmd(r, err, argc, argv, lens);
+}
+
+pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
+{
+	pk_remote *r = calloc(1, sizeof(*r));
+	struct timeval tv = tv_of(o->timeout_ms > 0 ? o->timeout_ms : 1000);
+	redisReply *rep;
+
+	if (r == NULL) {
+		pk_error_set(err, ENOMEM, "remote cache");
+		return NULL;
+	}
+	r->o = *o;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (parse_url(o->url, &r->u, err) < 0)
+		goto fail;
+	r->c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.path, tv)
+	                    : redisConnectWithTimeout(r->u.host, r->u.port, tv);
+	if (r->c == NULL) {
+		pk_error_set(err, ENOMEM, "remote cache");
+		goto fail;
+	}
+	if (r->c->err) {
+		int timeout = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EINPROGRESS ||
+		                                            errno == ETIMEDOUT);
+		pk_error_set(err, timeout ? ETIMEDOUT : 0, "remote cache %s: %s", o->url,
+		             timeout ? "timed out" : r->c->errstr);
+		goto fail;
+	}
+	redisSetTimeout(r->c, tv);
+	if (r->u.pass[0] != '\0') {
+		const char *a[3] = { "AUTH", r->u.user, r->u.pass };
+		rep = r->u.user[0] ? cmd_s(r, err, 3, a) : cmd_s(r, err, 2, (const char *[]){ "AUTH", r->u.pass });
+		if (rep == NULL)
+			goto fail;
+		freeReplyObject(rep);
+	}
+	if (r->u.db != 0) {
+		char db[16];
+		snprintf(db, sizeof(db), "%d", r->u.db);
+		if ((rep = cmd_s(r, err, 2, (const char *[]){ "SELECT", db })) == NULL)
+			goto fail;
+		freeReplyObject(rep);
+	}
+	return r;
+fail:
+	pk_remote_close(r);
+	return NULL;
+}
+
+static void rkey(const pk_remote *r, char *buf, size_t len, char kind, const pk_key *key)
+{
+	char hex[PK_KEY_HEX + 1];
+	pk_key_hex(key, hex);
+	snprintf(buf, len, "%s%c:%s", r->o.prefix ? r->o.prefix : "", kind, hex);
+}
+
+int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
+{
+	char k[300], from[24], to[24];
+	redisReply *rep;
+	long long size, off = 0;
+
+	rkey(r, k, sizeof(k), 'e', key);
+	if ((rep = cmd_s(r, err, 2, (const char *[]){ "STRLEN", k })) == NULL)
+		return -1;
+	size = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+	freeReplyObject(rep);
+	if (size <= 0)
+		return 0;
+	/* In ranges, so memory stays bounded; a value replaced meanwhile shows
+	 * up as a checksum failure, never as a wrong replay. */
+	while (off < size) {
+		long long end = off + CHUNK - 1 < size - 1 ? off + CHUNK - 1 : size - 1;
+		snprintf(from, sizeof(from), "%lld", off);
+		snprintf(to, sizeof(to), "%lld", end);
+		if ((rep = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, from, to })) == NULL)
+			return -1;
+		if (rep->type != REDIS_REPLY_STRING || rep->len == 0) {
+			freeReplyObject(rep);
+			return 0;   /* expired or removed between calls */
+		}
+		if (pk_write_all(fd, rep->str, rep->len) < 0) {
+			freeReplyObject(rep);
+			return pk_error_set(err, errno, "cannot write remote entry");
+		}
+		off += (long long)rep->len;
+		freeReplyObject(rep);
+	}
+	return 1;
+}
+
+int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                  int64_t ttl_ms, pk_error *err)
+{
+	char k[300], tmp[400], ms[24];
+	unsigned char *buf = NULL;
+	redisReply *rep;
+	off_t off = 0;
+	int ret = -1;
+
+	if (r->o.read_only || size > r->o.max_entry)
+		return 0;
+	rkey(r, k, sizeof(k), 'e', key);
+	snprintf(tmp, sizeof(tmp), "%st:%s:%ld.%ld", r->o.prefix ? r->o.prefix : "", k + strlen(r->o.prefix ? r->o.prefix : "") + 2,
+	         (long)getpid(), (long)time(NULL));
+	if ((buf = malloc(CHUNK)) == NULL)
+		return pk_error_set(err, ENOMEM, "remote upload");
+	/* Upload under a temporary name, then RENAME: readers see all or none.
+	 * The temporary expires by itself if this host dies mid-upload. */
+	do {
+		size_t want = size - (uint64_t)off < CHUNK ? (size_t)(size - (uint64_t)off) : CHUNK;
+		ssize_t n = pk_pread_full(fd, buf, want, off);
+		if (n < 0 || (size_t)n != want) {
+			pk_error_set(err, n < 0 ? errno : EIO, "cannot read entry for upload");
+			goto out;
+		}
+		const char *argv[3] = { off == 0 ? "SET" : "APPEND", tmp, (const char *)buf };
+		size_t lens[3] = { strlen(argv[0]), strlen(tmp), want };
+		if ((rep = cmd(r, err, 3, argv, lens)) == NULL)
+			goto out;
+		freeReplyObject(rep);
+		if (off == 0) {
+			if ((rep = cmd_s(r, err, 3, (const char *[]){ "PEXPIRE", tmp, "600000" })) == NULL)
+				goto out;
+			freeReplyObject(rep);
+		}
+		off += n;
+	} while ((uint64_t)off < size);
+	if ((rep = cmd_s(r, err, 3, (const char *[]){ "RENAME", tmp, k })) == NULL)
+		goto out;
+	freeReplyObject(rep);
+	if (ttl_ms == PK_FOREVER)
+		rep = cmd_s(r, err, 2, (const char *[]){ "PERSIST", k });
+	else {
+		snprintf(ms, sizeof(ms), "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 1));
+		rep = cmd_s(r, err, 3, (const char *[]){ "PEXPIRE", k, ms });
+	}
+	if (rep == NULL)
+		goto out;
+	freeReplyObject(rep);
+	ret = 1;
+out:
+	free(buf);
+	return ret;
+}
+
+int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
+{
+	char k[300];
+	redisReply *rep;
+
+	if (r->o.read_only)
+		return 0;
+	rkey(r, k, sizeof(k), 'e', key);
+	if ((rep = cmd_s(r, err, 2, (const char *[]){ "DEL", k })) == NULL)
+		return -1;
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* The renewal thread has its own connection: hiredis contexts are not
+ * shared between threads. */
+static void *renew_loop(void *arg)
+{
+	pk_remote *r = arg;
+	struct timeval tv = tv_of(r->o.timeout_ms > 0 ? r->o.timeout_ms : 1000);
+	redisContext *c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.path, tv)
+	                               : redisConnectWithTimeout(r->u.host, r->u.port, tv);
+	char lease[24];
+	int ok = c != NULL && c->err == 0;
+
+	if (ok) {
+		redisSetTimeout(c, tv);
+		if (r->u.pass[0]) {
+			redisReply *rep = r->u.user[0] ? redisCommand(c, "AUTH %s %s", r->u.user, r->u.pass)
+			                               : redisCommand(c, "AUTH %s", r->u.pass);
+			if (rep)
+				freeReplyObject(rep);
+		}
+		if (r->u.db) {
+			redisReply *rep = redisCommand(c, "SELECT %d", r->u.db);
+			if (rep)
+				freeReplyObject(rep);
+		}
+	}
+	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t ns = (int64_t)ts.tv_nsec + (r->o.lease_ms / 3) * 1000000;
+		ts.tv_sec += (time_t)(ns / 1000000000);
+		ts.tv_nsec = (long)(ns % 1000000000);
+		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		if (r->stop || !ok)
+			continue;
+		pthread_mutex_unlock(&r->mu);
+		redisReply *rep = redisCommand(c, "EVAL %s 1 %s %s %s", RENEW_LUA, r->lock_key,
+		                               r->token, lease);
+		if (rep)
+			freeReplyObject(rep);
+		else
+			ok = 0;   /* the lease then lapses by itself */
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
+{
+	char lease[24];
+	unsigned char raw[16];
+	redisReply *rep;
+	FILE *f;
+
+	if (r->o.read_only)
+		return pk_error_set(err, 0, "remote cache is read-only");
+	if (r->locked)
+		return 1;
+	rkey(r, r->lock_key, sizeof(r->lock_key), 'l', key);
+	/* A token unique to this holder, so only it can renew or release. */
+	f = fopen("/dev/urandom", "rb");
+	if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+		if (f)
+			fclose(f);
+		return pk_error_set(err, errno, "cannot make a lock token");
+	}
+	fclose(f);
+	for (int i = 0; i < 16; i++)
+		snprintf(r->token + 2 * i, 3, "%02x", raw[i]);
+	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
+	rep = cmd_s(r, err, 6, (const char *[]){ "SET", r->lock_key, r->token, "NX", "PX", lease });
+	if (rep == NULL)
+		return -1;
+	int taken = rep->type == REDIS_REPLY_STATUS;
+	freeReplyObject(rep);
+	if (!taken)
+		return 0;
+	r->locked = 1;
+	r->stop = 0;
+	if (pthread_create(&r->renewer, NULL, renew_loop, r) != 0)
+		r->locked = 2;   /* held without renewal: it lapses after the lease */
+	return 1;
+}
+
+void pk_remote_unlock(pk_remote *r)
+{
+	redisReply *rep;
+
+	if (r == NULL || !r->locked)
+		return;
+	if (r->locked == 1) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->renewer, NULL);
+	}
+	r->locked = 0;
+	if (r->broken)
+		return;
+	rep = redisCommand(r->c, "EVAL %s 1 %s %s", UNLOCK_LUA, r->lock_key, r->token);
+	if (rep)
+		freeReplyObject(rep);
+	else
+		r->broken = 1;
+}
+
+int pk_remote_each(pk_remote *r,
+                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta,
+                             size_t meta_len, uint64_t size),
+                   void *ctx, pk_error *err)
+{
+	char cursor[32] = "0", match[300];
+	const char *pre = r->o.prefix ? r->o.prefix : "";
+	size_t plen = strlen(pre) + 2;
+
+	snprintf(match, sizeof(match), "%se:*", pre);
+	do {
+		redisReply *rep = cmd_s(r, err, 6, (const char *[]){ "SCAN", cursor, "MATCH", match,
+		                                                     "COUNT", "1000" });
+		if (rep == NULL)
+			return -1;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(rep);
+			return pk_error_set(err, 0, "remote cache: unexpected SCAN reply");
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		redisReply *keys = rep->element[1];
+		for (size_t i = 0; i < keys->elements; i++) {
+			const char *k = keys->element[i]->str;
+			unsigned char *meta = NULL;
+			size_t meta_len = 0;
+			uint64_t size = 0;
+			redisReply *h;
+
+			if (strlen(k) != plen + PK_KEY_HEX || !pk_key_is_prefix(k + plen))
+				continue;
+			h = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, "0", "63" });
+			if (h == NULL) {
+				freeReplyObject(rep);
+				return -1;
+			}
+			redisReply *sz = cmd_s(r, err, 2, (const char *[]){ "STRLEN", k });
+			if (sz != NULL && sz->type == REDIS_REPLY_INTEGER)
+				size = (uint64_t)sz->integer;
+			if (sz)
+				freeReplyObject(sz);
+			if (h->type == REDIS_REPLY_STRING && h->len == PK_ENTRY_HEADER) {
+				uint64_t ml = 0;
+				for (int b = 0; b < 8; b++)
+					ml |= (uint64_t)(unsigned char)h->str[32 + b] << (8 * b);
+				if (ml > 0 && ml < size && ml < (64u << 20)) {
+					char from[24], to[24];
+					snprintf(from, sizeof(from), "%llu", (unsigned long long)(size - ml));
+					snprintf(to, sizeof(to), "%llu", (unsigned long long)(size - 1));
+					redisReply *m = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, from, to });
+					if (m != NULL && m->type == REDIS_REPLY_STRING && m->len == ml &&
+					    (meta = malloc(ml)) != NULL) {
+						memcpy(meta, m->str, ml);
+						meta_len = ml;
+					}
+					if (m)
+						freeReplyObject(m);
+				}
+			}
+			freeReplyObject(h);
+			int stop = fn(ctx, k + plen, meta, meta_len, size);
+			free(meta);
+			if (stop) {
+				freeReplyObject(rep);
+				return 0;
+			}
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}
+
+int pk_remote_timed_out(const pk_remote *r)
+{
+	return r->timed_out;
+}
+
+void pk_remote_close(pk_remote *r)
+{
+	if (r == NULL)
+		return;
+	pk_remote_unlock(r);
+	if (r->c)
+		redisFree(r->c);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}

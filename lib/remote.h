@@ -1,0 +1,72 @@
+/* remote.h: the optional shared tier in Redis, for fleets of hosts that run
+ * the same jobs.  Entries travel as the exact bytes of the local entry file
+ * and are checked like local ones before any use.  Keys in Redis:
+ *   PREFIX e:KEY   the entry (expiring with the entry's lifetime)
+ *   PREFIX l:KEY   the per-key run lock (SET NX PX, renewed while running)
+ *   PREFIX t:KEY:TOKEN   an upload in progress, renamed onto e:KEY when whole
+ * Every call is bounded by the timeout; after an error or a timeout the
+ * connection is dropped and every later call fails at once, so a broken
+ * Redis costs one timeout at most. */
+#ifndef PK_REMOTE_H
+#define PK_REMOTE_H
+
+#include "error.h"
+#include "key.h"
+
+#include <stdint.h>
+
+typedef struct pk_remote_opts {
+	const char *url;       /* redis://[[user:]pass@]host[:port][/db] or
+	                          redis+unix:///path[?db=N] */
+	int read_only;         /* never write entries or locks */
+	int64_t timeout_ms;    /* connect and each operation */
+	const char *prefix;    /* prepended to every key */
+	uint64_t max_entry;    /* larger entries stay local only */
+	int64_t lease_ms;      /* lock lifetime; renewed every third of it */
+} pk_remote_opts;
+
+typedef struct pk_remote pk_remote;
+
+/* Checks a URL's syntax.  Returns 0, or -1 with err saying what is wrong. */
+int pk_remote_parse_check(const char *url, pk_error *err);
+
+/* Connects (and authenticates, selects the db).  Returns NULL with err set;
+ * err->errnum is ETIMEDOUT for a timeout. */
+pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err);
+
+/* Downloads the entry for key into fd (an empty file).  Returns 1 when it
+ * was there, 0 when not, -1 with err set. */
+int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err);
+
+/* Uploads size bytes of fd as the entry for key, expiring after ttl_ms
+ * (PK_FOREVER: never).  Returns 1 when stored, 0 when skipped (read-only,
+ * or larger than max_entry), -1 with err set. */
+int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                  int64_t ttl_ms, pk_error *err);
+
+/* Removes the entry for key.  Returns 0, or -1 with err set. */
+int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err);
+
+/* Tries to take the run lock for key.  Returns 1 when taken (the lock is
+ * then renewed in the background until pk_remote_unlock), 0 when another
+ * host holds it, -1 with err set. */
+int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err);
+
+/* Stops renewing and releases the lock if it is still ours. */
+void pk_remote_unlock(pk_remote *r);
+
+/* Calls fn with each entry key in Redis (SCAN, never KEYS), the entry's
+ * metadata bytes (NULL when the value is not a sound entry) and its size.
+ * fn returns non-zero to stop.  Returns 0, or -1 with err set. */
+int pk_remote_each(pk_remote *r,
+                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta,
+                             size_t meta_len, uint64_t size),
+                   void *ctx, pk_error *err);
+
+/* 1 when the last failure was a timeout. */
+int pk_remote_timed_out(const pk_remote *r);
+
+/* Closes the connection (after pk_remote_unlock); NULL is fine. */
+void pk_remote_close(pk_remote *r);
+
+#endif

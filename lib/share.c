@@ -1,0 +1,71 @@
+/* share.c: fetch from and push to the remote tier, checking like a hit. */
+#include "share.h"
+
+#include "entry.h"
+#include "units.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t ttl_ms,
+                   char *why, size_t whylen, pk_error *err)
+{
+	char tmp[256];
+	pk_error e = { 0 };
+	pk_entry *en = NULL;
+	int fd, got, ret = 0;
+
+	if ((fd = pk_store_tmp_create(s, tmp, sizeof(tmp), err)) < 0) {
+		snprintf(why, whylen, "local store: %s", err->msg);
+		return 0;
+	}
+	got = pk_remote_get(r, key, fd, err);
+	if (got <= 0) {
+		ret = got;
+		snprintf(why, whylen, "%s", got == 0 ? "no remote entry" : err->msg);
+		goto out;
+	}
+	/* A remote value is trusted no more than a local file: the same
+	 * checks, before it can ever be replayed. */
+	if ((en = pk_entry_open(fd, &e)) == NULL || pk_entry_verify(en, 0, &e) < 0) {
+		snprintf(why, whylen, "remote entry damaged: %s", e.msg);
+		goto out;
+	}
+	if (memcmp(pk_entry_meta(en)->key.bytes, key->bytes, 16) != 0) {
+		snprintf(why, whylen, "remote entry holds another key");
+		goto out;
+	}
+	int64_t age = pk_now_ms() - pk_entry_meta(en)->created_ms;
+	if (ttl_ms != PK_FOREVER && age >= ttl_ms) {
+		snprintf(why, whylen, "remote entry expired");
+		goto out;
+	}
+	pk_entry_close(en);
+	en = NULL;
+	if (pk_store_commit(s, fd, tmp, key, &e) < 0) {
+		snprintf(why, whylen, "local store: %s", e.msg);
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	return 1;
+out:
+	pk_entry_close(en);
+	close(fd);
+	unlinkat(s->dirfd, tmp, 0);
+	return ret;
+}
+
+int pk_share_push(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                  int64_t created_ms, int64_t ttl_ms, pk_error *err)
+{
+	int64_t left = PK_FOREVER;
+
+	if (ttl_ms != PK_FOREVER) {
+		left = created_ms + ttl_ms - pk_now_ms();
+		if (left <= 0)
+			return 0;
+	}
+	return pk_remote_put(r, key, fd, size, left, err);
+}
