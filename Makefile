@@ -24,7 +24,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DPK_VERSION='"$(VERSION)"' -DPK_SYSCONFDIR='"$(SYSCONFDIR)"' \
              -Ilib $(WARNINGS) $(DEP_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
-LIBS       = $(DEP_LIBS) -lpthread
+LIBS       = $(DEP_LIBS) -lpthread -lm
 
 LIB_SRC   = $(wildcard lib/*.c)
 CMD_SRC   = $(wildcard cmd/*.c)

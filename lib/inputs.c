@@ -106,12 +106,15 @@ int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
 	unsigned char *buf = NULL;
 	int fd, ret = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
+	 * refused as not a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
 		return pk_error_set(err, errno, "cannot read input %s", path);
 	}
+	fcntl(fd, F_SETFL, 0);
 	if (fstat(fd, &st) < 0) {
 		pk_error_set(err, errno, "cannot read input %s", path);
 		goto out;

@@ -10,7 +10,7 @@ enum {
 	M_PROGRAM_MTIME, M_PROGRAM_HASH, M_INPUT, M_ENV, M_CWD, M_STDIN,
 	M_EXTRA, M_OUTPUT, M_CACHE_FAILURES, M_RUN_CWD, M_EXIT, M_CREATED,
 	M_DURATION, M_TTL, M_STALE, M_STDOUT_BYTES, M_STDERR_BYTES, M_TAG,
-	M_FILE,
+	M_FILE, M_END,
 };
 
 struct buf {
@@ -126,6 +126,8 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 		put_le(h + 4, m->files[i].size, 8);
 		field2(&b, M_FILE, h, 12, m->files[i].path, strlen(m->files[i].path));
 	}
+	/* Last: a cut between two fields is then still detected. */
+	field2(&b, M_END, NULL, 0, NULL, 0);
 	if (b.failed) {
 		free(b.p);
 		errno = ENOMEM;
@@ -161,6 +163,8 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 	int have_key = 0;
 
 	memset(m, 0, sizeof(*m));
+	int ended = 0;
+
 	while (off < len) {
 		int tag;
 		size_t flen;
@@ -175,6 +179,12 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			return pk_error_set(err, 0, "metadata field overruns");
 		f = buf + off + 5;
 		off += 5 + flen;
+		if (tag == M_END) {
+			if (flen != 0 || off != len)
+				return pk_error_set(err, 0, "data after end of metadata");
+			ended = 1;
+			break;
+		}
 		/* Strings never hold NUL: one would cut them short silently. */
 		switch (tag) {
 		case M_ARG: case M_PROGRAM: case M_ENV: case M_CWD: case M_EXTRA:
@@ -276,6 +286,8 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 				goto nomem;
 		}
 	}
+	if (!ended)
+		return pk_error_set(err, 0, "truncated metadata");
 	if (!have_key || p->argc == 0)
 		return pk_error_set(err, 0, "metadata lacks key or command");
 	return 0;

@@ -67,10 +67,21 @@ int pk_size_parse(const char *s, uint64_t *bytes)
 	char *end;
 	double v;
 	uint64_t mult = 1;
+	size_t n;
 
+	/* Decimal only: strtod alone would take "0x10" and "1e3". */
 	if (s == NULL || !isdigit((unsigned char)*s))
 		return -1;
+	n = strspn(s, "0123456789");
+	if (s[n] == '.' && !isdigit((unsigned char)s[n + 1]))
+		return -1;
+	if (s[n] == '.')
+		n += 1 + strspn(s + n + 1, "0123456789");
+	if (s[n] != '\0' && !strchr("kKmMgGtTbB", s[n]))
+		return -1;
 	v = strtod(s, &end);
+	if (end != s + n)
+		return -1;
 	switch (toupper((unsigned char)*end)) {
 	case 'K': mult = 1ULL << 10; end++; break;
 	case 'M': mult = 1ULL << 20; end++; break;
@@ -130,17 +141,23 @@ const char *pk_size_format(uint64_t bytes, char *buf, size_t len)
 	double v = (double)bytes;
 	int i = -1;
 
+
 	if (bytes < 1024) {
 		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
 		return buf;
 	}
-	while (v >= 1024 && i < 5) {
+	/* Round to what is printed first, then pick the unit, as numfmt does:
+	 * 1048575 bytes is "1.0M", not "1024K". */
+	for (;;) {
 		v /= 1024;
 		i++;
+		double shown = v < 9.95 ? round(v * 10) / 10 : round(v);
+		if (shown < 1024 || i == 5) {
+			if (shown < 10)
+				snprintf(buf, len, "%.1f%c", shown, units[i]);
+			else
+				snprintf(buf, len, "%.0f%c", shown, units[i]);
+			return buf;
+		}
 	}
-	if (v < 10)
-		snprintf(buf, len, "%.1f%c", floor(v * 10) / 10, units[i]);
-	else
-		snprintf(buf, len, "%.0f%c", floor(v), units[i]);
-	return buf;
 }
