@@ -1,0 +1,203 @@
+/* test_remote.c: the Redis tier against a real redis-server, found through
+ * PICKLED_TEST_REDIS_URL (skipped when unset; .ci/run starts one). */
+#include "unit.h"
+
+#include "remote.h"
+#include "units.h"
+
+#include <pthread.h>
+
+static const char *url(void)
+{
+	const char *u = getenv("PICKLED_TEST_REDIS_URL");
+	return u && *u ? u : NULL;
+}
+
+static pk_remote_opts opts(const char *prefix)
+{
+	pk_remote_opts o = { 0 };
+	o.url = url();
+	o.timeout_ms = 1000;
+	o.prefix = prefix;
+	o.max_entry = 64u << 20;
+	o.lease_ms = 3000;
+	return o;
+}
+
+static void test_url_syntax(void **state)
+{
+	static const char *good[] = {
+		"redis://localhost", "redis://127.0.0.1:6390", "redis://:secret@host:1/2",
+		"redis://user:pw@host/0", "redis+unix:///run/redis.sock", "redis+unix:///s?db=3",
+	};
+	static const char *bad[] = {
+		"http://x", "redis://", "redis://host:0", "redis://host:70000", "redis://host:x",
+		"redis://host/x", "redis+unix://relative", "redis+unix:///s?db=x", "",
+	};
+	pk_error err;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (pk_remote_parse_check(good[i], &err) != 0)
+			fail_msg("rejected %s: %s", good[i], err.msg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		if (pk_remote_parse_check(bad[i], &err) == 0)
+			fail_msg("accepted %s", bad[i]);
+		assert_true(err.msg[0] != '\0');
+	}
+}
+
+static void test_refused_connection_fails_fast(void **state)
+{
+	pk_remote_opts o = opts("t1:");
+	pk_error err = { 0, "" };
+	(void)state;
+
+	o.url = "redis://127.0.0.1:1";
+	assert_null(pk_remote_connect(&o, &err));
+	assert_true(strstr(err.msg, "remote cache") != NULL);
+}
+
+static int tmpfile_with(const char *data, size_t len)
+{
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	int fd = dup(fileno(f));
+	fclose(f);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	return fd;
+}
+
+static void test_put_get_round_trip(void **state)
+{
+	pk_remote_opts o = opts("pickled-unit:rt:");
+	pk_error err = { 0, "" };
+	pk_key k = { { 7 } };
+	pk_remote *r;
+	(void)state;
+
+	if (url() == NULL)
+		skip();
+	assert_non_null(r = pk_remote_connect(&o, &err));
+	/* Larger than one transfer chunk, to cross the range boundaries. */
+	size_t len = 9u << 20;
+	char *data = malloc(len);
+	assert_non_null(data);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)(i * 131 + i / 7);
+	int in = tmpfile_with(data, len);
+	assert_int_equal(pk_remote_put(r, &k, in, len, 60000, &err), 1);
+
+	FILE *f = tmpfile();
+	int out = dup(fileno(f));
+	fclose(f);
+	assert_int_equal(pk_remote_get(r, &k, out, &err), 1);
+	char *back = malloc(len);
+	assert_non_null(back);
+	assert_int_equal(pread(out, back, len, 0), (ssize_t)len);
+	assert_memory_equal(back, data, len);
+
+	/* Absent, and removed. */
+	pk_key other = { { 8 } };
+	int out2 = dup(out);
+	assert_int_equal(ftruncate(out2, 0), 0);
+	assert_int_equal(pk_remote_get(r, &other, out2, &err), 0);
+	assert_int_equal(pk_remote_del(r, &k, &err), 0);
+	assert_int_equal(pk_remote_get(r, &k, out2, &err), 0);
+
+	/* Over max_entry: skipped, not an error. */
+	pk_remote_close(r);
+	o.max_entry = 100;
+	assert_non_null(r = pk_remote_connect(&o, &err));
+	assert_int_equal(pk_remote_put(r, &k, in, len, 60000, &err), 0);
+	/* Read-only: nothing written. */
+	pk_remote_close(r);
+	o.max_entry = 64u << 20;
+	o.read_only = 1;
+	assert_non_null(r = pk_remote_connect(&o, &err));
+	assert_int_equal(pk_remote_put(r, &k, in, len, 60000, &err), 0);
+	assert_int_equal(pk_remote_get(r, &k, out2, &err), 0);
+	assert_int_equal(pk_remote_lock(r, &k, &err), -1);
+	pk_remote_close(r);
+	close(in);
+	close(out);
+	close(out2);
+	free(data);
+	free(back);
+}
+
+static void test_lock_is_exclusive_and_released(void **state)
+{
+	pk_remote_opts o = opts("pickled-unit:lock:");
+	pk_error err = { 0, "" };
+	pk_key k = { { 9 } };
+	pk_remote *a, *b;
+	(void)state;
+
+	if (url() == NULL)
+		skip();
+	assert_non_null(a = pk_remote_connect(&o, &err));
+	assert_non_null(b = pk_remote_connect(&o, &err));
+	assert_int_equal(pk_remote_lock(a, &k, &err), 1);
+	assert_int_equal(pk_remote_lock(b, &k, &err), 0);
+	/* Renewed past its lease while held. */
+	sleep(4);
+	assert_int_equal(pk_remote_lock(b, &k, &err), 0);
+	pk_remote_unlock(a);
+	assert_int_equal(pk_remote_lock(b, &k, &err), 1);
+	pk_remote_unlock(b);
+	pk_remote_close(a);
+	pk_remote_close(b);
+}
+
+struct seen {
+	int n;
+	char hex[33];
+};
+
+static int count_entry(void *ctx, const char *hex, const unsigned char *meta, size_t meta_len,
+                       uint64_t size)
+{
+	struct seen *s = ctx;
+	(void)meta;
+	(void)meta_len;
+	(void)size;
+	s->n++;
+	snprintf(s->hex, sizeof(s->hex), "%s", hex);
+	return 0;
+}
+
+static void test_each_scans_prefix(void **state)
+{
+	pk_remote_opts o = opts("pickled-unit:each:");
+	pk_error err = { 0, "" };
+	pk_key k = { { 0xab } };
+	struct seen s = { 0, "" };
+	pk_remote *r;
+	(void)state;
+
+	if (url() == NULL)
+		skip();
+	assert_non_null(r = pk_remote_connect(&o, &err));
+	int in = tmpfile_with("not an entry", 12);
+	assert_int_equal(pk_remote_put(r, &k, in, 12, 60000, &err), 1);
+	assert_int_equal(pk_remote_each(r, count_entry, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.hex, "ab000000000000000000000000000000");
+	assert_int_equal(pk_remote_del(r, &k, &err), 0);
+	close(in);
+	pk_remote_close(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_url_syntax),
+		cmocka_unit_test(test_refused_connection_fails_fast),
+		cmocka_unit_test(test_put_get_round_trip),
+		cmocka_unit_test(test_lock_is_exclusive_and_released),
+		cmocka_unit_test(test_each_scans_prefix),
+	};
+	return cmocka_run_group_tests_name("remote", tests, NULL, NULL);
+}
