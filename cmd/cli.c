@@ -27,8 +27,10 @@ int cli_getopt_error(const char *cmd, int argc, char **argv, int opt)
 	extern int optind, optopt;
 	const char *bad = optind - 1 < argc ? argv[optind - 1] : "";
 
+	/* getopt_long sets optopt to a long option's short letter too: the
+	 * word as typed tells which form to name. */
 	if (opt == ':') {
-		if (optopt != 0)
+		if (optopt != 0 && strncmp(bad, "--", 2) != 0)
 			return cli_usage_error(cmd, "option '-%c' needs a value", optopt);
 		return cli_usage_error(cmd, "option '%s' needs a value", bad);
 	}

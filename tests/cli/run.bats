@@ -1,0 +1,1000 @@
+#!/usr/bin/env bats
+# run.bats: `pickled run`: what goes into the key, replay of exact bytes and
+# exit statuses, expiry, concurrency, and a cache that fails or lies.
+
+load helper
+
+# A command that counts its runs and writes to both streams.
+OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
+
+# --- hit and miss ------------------------------------------------------------
+
+@test "a miss runs the command, a hit replays stdout, stderr and status" {
+	pk run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	pk run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+}
+
+@test "pickled prints nothing of its own on a miss or a hit" {
+	pk run sh -c "$CNT; echo only-stdout"
+	assert_status 0
+	assert_out 'only-stdout\n'
+	assert_err ''
+	pk run sh -c "$CNT; echo only-stdout"
+	assert_out 'only-stdout\n'
+	assert_err ''
+	assert_count 1
+}
+
+@test "empty output is stored and replayed as empty" {
+	pk run sh -c "$CNT"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	pk run sh -c "$CNT"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_count 1
+}
+
+@test "binary output with every byte value replays byte-identical" {
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 300 + b"\0\0tail\0")' >"$TMP/bin"
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(255, -1, -1)) * 7 + b"\0")' >"$TMP/bin2"
+	local cmd="$CNT"'; cat "$TMP/bin"; cat "$TMP/bin2" >&2'
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_same "$TMP/bin" "$TMP/io/out" stdout
+	assert_same "$TMP/bin2" "$TMP/io/err" stderr
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_same "$TMP/bin" "$TMP/io/out" stdout
+	assert_same "$TMP/bin2" "$TMP/io/err" stderr
+	assert_count 1
+}
+
+@test "large output (several MB) replays byte-identical" {
+	seq 1 1000000 >"$TMP/seq"
+	pk run sh -c "$CNT; seq 1 1000000"
+	assert_status 0
+	assert_same "$TMP/seq" "$TMP/io/out"
+	pk run sh -c "$CNT; seq 1 1000000"
+	assert_same "$TMP/seq" "$TMP/io/out"
+	assert_err ''
+	assert_count 1
+}
+
+@test "interleaved stdout and stderr replay in the original order" {
+	local cmd="$CNT"'; echo 1; sleep 0.1; echo 2 >&2; sleep 0.1; echo 3; sleep 0.1; echo 4 >&2'
+	pk_merged run sh -c "$cmd"
+	assert_status 0
+	assert_out '1\n2\n3\n4\n'
+	pk_merged run sh -c "$cmd"
+	assert_status 0
+	assert_out '1\n2\n3\n4\n'
+	assert_count 1
+}
+
+@test "the exit status is returned on a miss and replayed on a hit" {
+	local cmd="$CNT"'; echo partial; echo boom >&2; exit 3'
+	pk run --cache-failures sh -c "$cmd"
+	assert_status 3
+	assert_out 'partial\n'
+	assert_err 'boom\n'
+	pk run --cache-failures sh -c "$cmd"
+	assert_status 3
+	assert_out 'partial\n'
+	assert_err 'boom\n'
+	assert_count 1
+}
+
+@test "a status above 128 from the command itself is replayed as is" {
+	pk run --cache-failures sh -c "$CNT; echo out; exit 200"
+	assert_status 200
+	assert_out 'out\n'
+	pk run --cache-failures sh -c "$CNT; echo out; exit 200"
+	assert_status 200
+	assert_out 'out\n'
+	assert_err ''
+	assert_count 1
+}
+
+@test "a non-zero exit is not stored by default" {
+	local cmd="$CNT"'; echo partial; echo boom >&2; exit 3'
+	pk run sh -c "$cmd"
+	assert_status 3
+	assert_out 'partial\n'
+	assert_err 'boom\n'
+	pk run sh -c "$cmd"
+	assert_status 3
+	assert_out 'partial\n'
+	assert_err 'boom\n'
+	assert_count 2
+	[ -z "$(entries)" ]
+}
+
+@test "a command killed by a signal exits 128+N and is never stored" {
+	local cmd="$CNT"'; echo before; kill -TERM $$'
+	pk run --cache-failures sh -c "$cmd"
+	assert_status 143
+	assert_out 'before\n'
+	assert_err ''
+	pk run --cache-failures sh -c "$cmd"
+	assert_status 143
+	assert_out 'before\n'
+	assert_count 2
+	[ -z "$(entries)" ]
+}
+
+@test "--force runs the command and replaces the stored result" {
+	local cmd="$CNT"'; wc -l <"$TMP/count" | tr -d " "'
+	pk run sh -c "$cmd"
+	assert_out '1\n'
+	pk run --force sh -c "$cmd"
+	assert_status 0
+	assert_out '2\n'
+	assert_err ''
+	pk run sh -c "$cmd"
+	assert_out '2\n'
+	assert_count 2
+}
+
+@test "options end at the first word of the command, or at --" {
+	pk run printf '%s|' --ttl -k --bogus
+	assert_status 0
+	assert_out '--ttl|-k|--bogus|'
+	assert_err ''
+	pk run -- printf '%s|' a
+	assert_status 0
+	assert_out 'a|'
+}
+
+# --- the key: argv and program -------------------------------------------------
+
+# ARGS prints its arguments in brackets, one run counted.
+ARGS="$CNT"'; printf "[%s]" "$@"; echo'
+
+@test "arguments are in the key element by element" {
+	pk run sh -c "$ARGS" sh 'a b'
+	assert_out '[a b]\n'
+	pk run sh -c "$ARGS" sh a b
+	assert_out '[a][b]\n'
+	pk run sh -c "$ARGS" sh ab c
+	assert_out '[ab][c]\n'
+	pk run sh -c "$ARGS" sh a bc
+	assert_out '[a][bc]\n'
+	pk run sh -c "$ARGS" sh "$(printf 'a\nb')"
+	assert_out '[a\nb]\n'
+	assert_count 5
+	pk run sh -c "$ARGS" sh 'a b'
+	assert_out '[a b]\n'
+	pk run sh -c "$ARGS" sh a b
+	assert_out '[a][b]\n'
+	pk run sh -c "$ARGS" sh "$(printf 'a\nb')"
+	assert_out '[a\nb]\n'
+	assert_count 5
+}
+
+@test "an empty argument counts" {
+	pk run sh -c "$ARGS" sh a
+	assert_out '[a]\n'
+	pk run sh -c "$ARGS" sh a ''
+	assert_out '[a][]\n'
+	pk run sh -c "$ARGS" sh a '' ''
+	assert_out '[a][][]\n'
+	assert_count 3
+	pk run sh -c "$ARGS" sh a ''
+	assert_out '[a][]\n'
+	assert_count 3
+}
+
+@test "the program's content and mtime are in the key" {
+	printf '#!/bin/sh\necho x >>"$TMP/count"\necho v1\n' >tool
+	chmod 0755 tool
+	pk run ./tool
+	assert_out 'v1\n'
+	pk run ./tool
+	assert_count 1
+	printf '#!/bin/sh\necho x >>"$TMP/count"\necho v22\n' >tool
+	pk run ./tool
+	assert_out 'v22\n'
+	assert_count 2
+	touch -d '2001-02-03 04:05:06' tool
+	pk run ./tool
+	assert_out 'v22\n'
+	assert_count 3
+	pk run ./tool
+	assert_count 3
+}
+
+@test "--ttl, --stale and --tag are not in the key; --cache-failures is" {
+	pk run --ttl 1h sh -c "$CNT; echo hi"
+	pk run --ttl 2h --stale 1h --tag a --tag b sh -c "$CNT; echo hi"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_count 1
+	pk run --cache-failures sh -c "$CNT; echo hi"
+	assert_out 'hi\n'
+	assert_count 2
+}
+
+# --- the key: inputs -----------------------------------------------------------
+
+@test "--input: changed content is a miss, a new mtime alone is a hit" {
+	local cmd="$CNT"'; cat "$TMP/in"'
+	printf 'v1\n' >"$TMP/in"
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out 'v1\n'
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out 'v1\n'
+	assert_count 1
+	printf 'v22\n' >"$TMP/in"
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out 'v22\n'
+	assert_count 2
+	touch -d '2001-02-03 04:05:06' "$TMP/in"
+	pk run --input "$TMP/in" sh -c "$cmd"
+	assert_status 0
+	assert_out 'v22\n'
+	assert_err ''
+	assert_count 2
+}
+
+@test "--input: same size and mtime but new content is a miss" {
+	local cmd="$CNT"'; cat "$TMP/in"'
+	printf 'aaaa\n' >"$TMP/in"
+	touch -d '2001-02-03 04:05:06' "$TMP/in"
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out 'aaaa\n'
+	printf 'bbbb\n' >"$TMP/in"
+	touch -d '2001-02-03 04:05:06' "$TMP/in"
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out 'bbbb\n'
+	assert_count 2
+}
+
+@test "--input: a missing input is recorded absent; creating it is a miss" {
+	local cmd="$CNT"'; cat "$TMP/in" 2>/dev/null || echo none'
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_status 0
+	assert_out 'none\n'
+	assert_err ''
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out 'none\n'
+	assert_count 1
+	printf '' >"$TMP/in"
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out ''
+	assert_count 2
+	rm "$TMP/in"
+	pk run -i "$TMP/in" sh -c "$cmd"
+	assert_out 'none\n'
+	assert_count 2
+}
+
+@test "--input: a directory covers every regular file below it" {
+	mkdir -p "$TMP/d/sub"
+	printf 'a\n' >"$TMP/d/a"
+	printf 'b\n' >"$TMP/d/sub/b"
+	local cmd="$CNT"'; cat "$TMP/count" | wc -l | tr -d " "'
+	pk run -i "$TMP/d" sh -c "$cmd"
+	assert_out '1\n'
+	pk run -i "$TMP/d" sh -c "$cmd"
+	assert_out '1\n'
+	printf 'B\n' >"$TMP/d/sub/b"
+	pk run -i "$TMP/d" sh -c "$cmd"
+	assert_out '2\n'
+	printf 'c\n' >"$TMP/d/sub/c"
+	pk run -i "$TMP/d" sh -c "$cmd"
+	assert_out '3\n'
+	touch -d '2001-02-03 04:05:06' "$TMP/d/a" "$TMP/d/sub/b"
+	pk run -i "$TMP/d" sh -c "$cmd"
+	assert_out '3\n'
+	mv "$TMP/d/sub/c" "$TMP/d/c"
+	pk run -i "$TMP/d" sh -c "$cmd"
+	assert_out '4\n'
+	assert_err ''
+	assert_count 4
+}
+
+@test "--input: a quoted glob is expanded by pickled" {
+	mkdir "$TMP/g"
+	printf '1\n' >"$TMP/g/a.csv"
+	local cmd="$CNT"'; cat "$TMP"/g/*.csv'
+	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
+	assert_status 0
+	assert_out '1\n'
+	printf '2\n' >"$TMP/g/b.csv"
+	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
+	assert_out '1\n2\n'
+	assert_count 2
+	printf 'x\n' >"$TMP/g/c.txt"
+	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
+	assert_out '1\n2\n'
+	assert_count 2
+	printf '3\n' >"$TMP/g/a.csv"
+	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
+	assert_out '3\n2\n'
+	assert_err ''
+	assert_count 3
+}
+
+@test "--input: a glob matching nothing, then matching a file, is a miss" {
+	mkdir "$TMP/g"
+	local cmd="$CNT"'; cat "$TMP"/g/*.csv 2>/dev/null || echo none'
+	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
+	assert_status 0
+	assert_out 'none\n'
+	assert_err ''
+	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
+	assert_count 1
+	printf '1\n' >"$TMP/g/a.csv"
+	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
+	assert_out '1\n'
+	assert_count 2
+}
+
+@test "--input: several inputs, order of the flags does not matter" {
+	printf 'a\n' >"$TMP/a"
+	printf 'b\n' >"$TMP/b"
+	pk run -i "$TMP/a" -i "$TMP/b" sh -c "$CNT; echo hi"
+	pk run -i "$TMP/b" -i "$TMP/a" sh -c "$CNT; echo hi"
+	assert_out 'hi\n'
+	assert_count 1
+	printf 'B\n' >"$TMP/b"
+	pk run -i "$TMP/a" -i "$TMP/b" sh -c "$CNT; echo hi"
+	assert_count 2
+}
+
+# --- the key: environment, namespace, cwd ---------------------------------------
+
+@test "--env: unset, empty and a value are three different keys" {
+	local cmd="$CNT"'; echo "${PK_T_VAR-unset}"'
+	unset PK_T_VAR
+	pk run -e PK_T_VAR sh -c "$cmd"
+	assert_out 'unset\n'
+	PK_T_VAR='' pk run -e PK_T_VAR sh -c "$cmd"
+	assert_out '\n'
+	PK_T_VAR=v pk run -e PK_T_VAR sh -c "$cmd"
+	assert_out 'v\n'
+	PK_T_VAR=w pk run --env PK_T_VAR sh -c "$cmd"
+	assert_out 'w\n'
+	assert_count 4
+	pk run -e PK_T_VAR sh -c "$cmd"
+	assert_out 'unset\n'
+	PK_T_VAR='' pk run -e PK_T_VAR sh -c "$cmd"
+	assert_out '\n'
+	PK_T_VAR=v pk run -e PK_T_VAR sh -c "$cmd"
+	assert_out 'v\n'
+	assert_err ''
+	assert_count 4
+}
+
+@test "an environment variable not named with -e is not in the key" {
+	PK_T_OTHER=1 pk run sh -c "$CNT; echo hi"
+	PK_T_OTHER=2 pk run sh -c "$CNT; echo hi"
+	pk run sh -c "$CNT; echo hi"
+	assert_out 'hi\n'
+	assert_count 1
+}
+
+@test "--env: a glob selects every matching variable" {
+	local cmd="$CNT; echo hi"
+	PK_T_A=1 pk run -e 'PK_T_*' sh -c "$cmd"
+	assert_out 'hi\n'
+	PK_T_A=2 pk run -e 'PK_T_*' sh -c "$cmd"
+	assert_count 2
+	PK_T_A=2 PK_T_B=1 pk run -e 'PK_T_*' sh -c "$cmd"
+	assert_count 3
+	PK_T_A=2 PK_T_B=1 pk run -e 'PK_T_*' sh -c "$cmd"
+	assert_count 3
+	PK_T_A=2 PK_T_B=1 PK_X=9 pk run -e 'PK_T_*' sh -c "$cmd"
+	assert_count 3
+	PK_T_A=1 pk run -e 'PK_T_*' sh -c "$cmd"
+	assert_out 'hi\n'
+	assert_err ''
+	assert_count 3
+}
+
+@test "-k keeps separate namespaces" {
+	pk run sh -c "$CNT; echo hi"
+	pk run -k ns1 sh -c "$CNT; echo hi"
+	pk run --key ns2 sh -c "$CNT; echo hi"
+	assert_count 3
+	pk run -k ns1 sh -c "$CNT; echo hi"
+	pk run --key ns2 sh -c "$CNT; echo hi"
+	pk run sh -c "$CNT; echo hi"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	assert_count 3
+}
+
+@test "--cwd puts the working directory in the key; without it, it is not" {
+	mkdir "$TMP/d1" "$TMP/d2"
+	local cmd="$CNT"'; basename "$PWD"'
+	cd "$TMP/d1"
+	pk run --cwd sh -c "$cmd"
+	assert_out 'd1\n'
+	cd "$TMP/d2"
+	pk run --cwd sh -c "$cmd"
+	assert_out 'd2\n'
+	assert_count 2
+	cd "$TMP/d1"
+	pk run --cwd sh -c "$cmd"
+	assert_out 'd1\n'
+	assert_count 2
+	pk run sh -c "$cmd"
+	assert_out 'd1\n'
+	assert_count 3
+	cd "$TMP/d2"
+	pk run sh -c "$cmd"
+	assert_out 'd1\n'
+	assert_count 3
+}
+
+# --- the key: stdin ----------------------------------------------------------------
+
+@test "piped stdin is in the key and reaches the command intact" {
+	local cmd="$CNT"'; cat'
+	pk_in <(printf 'A\n') run sh -c "$cmd"
+	assert_status 0
+	assert_out 'A\n'
+	pk_in <(printf 'B\n') run sh -c "$cmd"
+	assert_out 'B\n'
+	assert_count 2
+	pk_in <(printf 'A\n') run sh -c "$cmd"
+	assert_out 'A\n'
+	assert_err ''
+	assert_count 2
+}
+
+@test "binary stdin of 1 MB reaches the command byte-identical" {
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 4096)' >"$TMP/in"
+	local cmd="$CNT"'; cat >"$TMP/got"; echo ok'
+	pk_in <(cat "$TMP/in") run sh -c "$cmd"
+	assert_status 0
+	assert_out 'ok\n'
+	assert_same "$TMP/in" "$TMP/got" 'stdin seen by the command'
+	rm "$TMP/got"
+	pk_in <(cat "$TMP/in") run sh -c "$cmd"
+	assert_out 'ok\n'
+	assert_count 1
+	[ ! -e "$TMP/got" ]
+}
+
+@test "stdin from a regular file is in the key" {
+	local cmd="$CNT"'; cat'
+	printf 'one\n' >"$TMP/in"
+	pk_in "$TMP/in" run sh -c "$cmd"
+	assert_out 'one\n'
+	printf 'two\n' >"$TMP/in"
+	pk_in "$TMP/in" run sh -c "$cmd"
+	assert_out 'two\n'
+	pk_in "$TMP/in" run sh -c "$cmd"
+	assert_out 'two\n'
+	assert_count 2
+}
+
+@test "stdin from /dev/null is left alone and the run is cached" {
+	pk run sh -c "$CNT; cat; echo end"
+	assert_status 0
+	assert_out 'end\n'
+	assert_err ''
+	pk run sh -c "$CNT; cat; echo end"
+	assert_out 'end\n'
+	assert_count 1
+}
+
+@test "--no-stdin leaves stdin to the command and out of the key" {
+	local cmd="$CNT"'; cat'
+	pk_in <(printf 'A\n') run --no-stdin sh -c "$cmd"
+	assert_status 0
+	assert_out 'A\n'
+	pk_in <(printf 'B\n') run --no-stdin sh -c "$cmd"
+	assert_out 'A\n'
+	assert_err ''
+	assert_count 1
+}
+
+@test "stdin over --stdin-limit runs uncached with all its bytes" {
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 40)' >"$TMP/in"
+	local cmd="$CNT"'; cat >"$TMP/got"; echo ok'
+	pk_in <(cat "$TMP/in") run --stdin-limit 1K sh -c "$cmd"
+	assert_status 0
+	assert_out 'ok\n'
+	assert_same "$TMP/in" "$TMP/got" 'stdin seen by the command'
+	pk_in <(cat "$TMP/in") run --stdin-limit 1K sh -c "$cmd"
+	assert_status 0
+	assert_out 'ok\n'
+	assert_same "$TMP/in" "$TMP/got" 'stdin seen by the command'
+	assert_count 2
+	# one notice of pickled's own that names the reason
+	assert_lines "$TMP/io/err" 1
+	assert_match "$TMP/io/err" '^pickled: .*stdin'
+}
+
+# --- expiry ------------------------------------------------------------------------
+
+@test "--ttl is the caller's requirement: an older entry is a miss" {
+	local cmd="$CNT"'; wc -l <"$TMP/count" | tr -d " "'
+	pk run sh -c "$cmd"
+	assert_out '1\n'
+	sleep 2
+	pk run --ttl 1h sh -c "$cmd"
+	assert_out '1\n'
+	assert_count 1
+	pk run --ttl 1s --explain sh -c "$cmd"
+	assert_status 0
+	assert_out '2\n'
+	grep -q '^pickled: miss (expired, age ' "$TMP/io/err"
+	assert_count 2
+	pk run sh -c "$cmd"
+	assert_out '2\n'
+	assert_err ''
+	assert_count 2
+}
+
+@test "an entry stored with a short ttl serves a caller allowing more" {
+	pk run --ttl 1s sh -c "$CNT; echo hi"
+	pk run sh -c "$CNT; echo hi"
+	assert_out 'hi\n'
+	pk run --ttl forever sh -c "$CNT; echo hi"
+	assert_out 'hi\n'
+	pk run --ttl 1h sh -c "$CNT; echo hi"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	assert_count 1
+}
+
+@test "--stale replays the old result and refreshes it in the background" {
+	local cmd="$CNT"'; wc -l <"$TMP/count" | tr -d " "'
+	pk run --ttl 1h --stale 1s sh -c "$cmd"
+	assert_out '1\n'
+	sleep 2
+	pk run --ttl 1h --stale 1s sh -c "$cmd"
+	assert_status 0
+	assert_out '1\n'
+	assert_err ''
+	refreshed() {
+		pk run --ttl 1h sh -c "$cmd"
+		[ "$(cat "$TMP/io/out")" = 2 ]
+	}
+	poll 5 refreshed
+	assert_count 2
+	pk run --ttl 1h --stale 1s sh -c "$cmd"
+	assert_out '2\n'
+	assert_err ''
+	assert_count 2
+}
+
+# --- concurrency and crashes --------------------------------------------------------
+
+@test "16 identical runs at once run the command once" {
+	local cmd='sleep 1; '"$CNT"'; echo out; echo err >&2'
+	local i pids=()
+	for i in $(seq 1 16); do
+		"$PK" run sh -c "$cmd" </dev/null >"$TMP/io/out.$i" 2>"$TMP/io/err.$i" 3>&- &
+		pids+=("$!")
+		BG_PIDS+=("$!")
+	done
+	local failed=0
+	for i in $(seq 1 16); do
+		status=0
+		wait "${pids[$((i - 1))]}" || status=$?
+		if [ "$status" != 0 ]; then
+			echo "run $i exited $status"
+			failed=1
+		fi
+	done
+	[ "$failed" = 0 ]
+	assert_count 1
+	for i in $(seq 1 16); do
+		assert_bytes "$TMP/io/out.$i" 'out\n'
+		assert_bytes "$TMP/io/err.$i" 'err\n'
+	done
+}
+
+@test "identical runs at once replay a stored failure with its status" {
+	local cmd='sleep 1; '"$CNT"'; echo out; echo err >&2; exit 3'
+	local i pids=() st=()
+	for i in 1 2 3 4; do
+		"$PK" run --cache-failures sh -c "$cmd" </dev/null >"$TMP/io/out.$i" 2>"$TMP/io/err.$i" 3>&- &
+		pids+=("$!")
+		BG_PIDS+=("$!")
+	done
+	for i in 1 2 3 4; do
+		status=0
+		wait "${pids[$((i - 1))]}" || status=$?
+		st+=("$status")
+	done
+	[ "${st[*]}" = "3 3 3 3" ]
+	assert_count 1
+	for i in 1 2 3 4; do
+		assert_bytes "$TMP/io/out.$i" 'out\n'
+		assert_bytes "$TMP/io/err.$i" 'err\n'
+	done
+}
+
+@test "different keys never wait for each other" {
+	local cmd='sleep ${PK_T_SLEEP:-0}; '"$CNT"'; echo hi'
+	PK_T_SLEEP=2 "$PK" run -k slow sh -c "$cmd" </dev/null >/dev/null 2>&1 3>&- &
+	local slow=$!
+	BG_PIDS+=("$slow")
+	sleep 0.2
+	local t0
+	t0=$(now_ms)
+	pk run -k fast sh -c "$cmd"
+	assert_status 0
+	assert_out 'hi\n'
+	[ $(($(now_ms) - t0)) -lt 1500 ]
+	wait "$slow"
+	assert_count 2
+}
+
+@test "kill -9 of pickled during a miss leaves nothing that replays" {
+	local cmd="$CNT"'; echo out; if [ -e "$TMP/slow" ]; then echo $$ >"$TMP/cmdpid"; exec sleep 30; fi'
+	touch "$TMP/slow"
+	"$PK" run sh -c "$cmd" </dev/null >/dev/null 2>&1 3>&- &
+	local pid=$!
+	BG_PIDS+=("$pid")
+	poll 5 test -s "$TMP/cmdpid"
+	BG_PIDS+=("$(cat "$TMP/cmdpid")")
+	kill -9 "$pid"
+	wait "$pid" || true
+	kill -9 "$(cat "$TMP/cmdpid")" 2>/dev/null || true
+	rm "$TMP/slow"
+	[ -z "$(entries)" ]
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err ''
+	assert_count 2
+	pk run sh -c "$cmd"
+	assert_out 'out\n'
+	assert_count 2
+}
+
+# flip_middle FILE: inverts the byte in the middle of FILE.
+flip_middle() {
+	python3 - "$1" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+b[len(b) // 2] ^= 0xff
+open(p, 'wb').write(bytes(b))
+EOF
+}
+
+# check_corrupt_recovery: the entry was damaged; the next run re-runs with one
+# warning, the one after is a clean hit.
+check_corrupt_recovery() {
+	local cmd=$1 name=$2
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_out 'payload\n'
+	assert_count 2
+	assert_lines "$TMP/io/err" 1
+	assert_match "$TMP/io/err" '^pickled: corrupt cache entry [0-9a-f]{12} \(.+\), running the command$'
+	grep -q "^pickled: corrupt cache entry ${name:0:12} " "$TMP/io/err"
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_out 'payload\n'
+	assert_err ''
+	assert_count 2
+}
+
+@test "a corrupted entry is detected, re-run and replaced" {
+	local cmd="$CNT"'; echo payload'
+	pk run sh -c "$cmd"
+	assert_out 'payload\n'
+	local entry
+	entry=$(entries)
+	[ -n "$entry" ] && [ "$(printf '%s\n' "$entry" | wc -l)" = 1 ]
+	flip_middle "$entry"
+	check_corrupt_recovery "$cmd" "$(basename "$entry")"
+}
+
+@test "a truncated entry is detected, re-run and replaced" {
+	local cmd="$CNT"'; echo payload'
+	pk run sh -c "$cmd"
+	local entry
+	entry=$(entries)
+	[ -n "$entry" ]
+	truncate -s 40 "$entry"
+	check_corrupt_recovery "$cmd" "$(basename "$entry")"
+}
+
+@test "an entry whose last byte is flipped is detected" {
+	local cmd="$CNT"'; echo payload'
+	pk run sh -c "$cmd"
+	local entry
+	entry=$(entries)
+	python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[-1]^=1; open(p,"wb").write(bytes(b))' "$entry"
+	check_corrupt_recovery "$cmd" "$(basename "$entry")"
+}
+
+# --- an unusable cache ---------------------------------------------------------------
+
+# as_nobody_twice DIR WARNING_ERE: runs a failing command twice as nobody with
+# cache DIR; each time its output and status are intact and stderr holds its
+# own line plus exactly one warning matching WARNING_ERE.
+as_nobody_twice() {
+	local dir=$1 ere=$2 i
+	cp "$PK" "$TMP/pickled"
+	chmod 0755 "$TMP" "$TMP/pickled"
+	mkdir -p "$TMP/w"
+	chmod 0777 "$TMP/w"
+	rm -f "$TMP/w/count"
+	local cmd='echo x >>"$TMP/w/count"; echo out; echo err >&2; exit 3'
+	for i in 1 2; do
+		status=0
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$TMP/pickled" -C "$dir" run sh -c "$cmd" \
+			</dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+		assert_status 3
+		assert_out 'out\n'
+		assert_lines "$TMP/io/err" 2
+		[ "$(grep -cx 'err' "$TMP/io/err")" = 1 ]
+		grep -v -x 'err' "$TMP/io/err" >"$TMP/io/warning"
+		assert_match "$TMP/io/warning" "$ere"
+	done
+	[ "$(wc -l <"$TMP/w/count")" = 2 ]
+}
+
+@test "a cache dir the user cannot write: the command runs, one warning" {
+	mkdir -m 0500 "$TMP/cache"
+	chown nobody:nogroup "$TMP/cache"
+	as_nobody_twice "$TMP/cache" \
+		"^pickled: cache unavailable, running uncached: $TMP/cache[^:]*: Permission denied\$"
+	[ -z "$(find "$TMP/cache" -mindepth 1 -print -quit)" ]
+}
+
+@test "a cache dir that cannot be created: the command runs, one warning" {
+	mkdir -m 0755 "$TMP/ro"
+	as_nobody_twice "$TMP/ro/cache" \
+		"^pickled: cache unavailable, running uncached: $TMP/ro/cache[^:]*: Permission denied\$"
+	[ ! -e "$TMP/ro/cache" ]
+}
+
+@test "a cache dir owned by another user is refused: the command runs, one warning" {
+	mkdir -m 0755 "$TMP/cache"
+	as_nobody_twice "$TMP/cache" \
+		"^pickled: cache unavailable, running uncached: $TMP/cache: "
+	[ -z "$(find "$TMP/cache" -mindepth 1 -print -quit)" ]
+}
+
+@test "a cache dir below a regular file: the command runs, one warning" {
+	: >"$TMP/file"
+	local i
+	for i in 1 2; do
+		pk -C "$TMP/file/cache" run sh -c "$CNT; echo out; exit 4"
+		assert_status 4
+		assert_out 'out\n'
+		assert_lines "$TMP/io/err" 1
+		assert_match "$TMP/io/err" "^pickled: cache unavailable, running uncached: $TMP/file/cache[^:]*: Not a directory\$"
+	done
+	assert_count 2
+}
+
+# --- declared output files --------------------------------------------------------
+
+@test "--output: the file is restored on a hit with its bytes and mode" {
+	local cmd="$CNT"'; printf "data\000\377\n" >out.bin; chmod 0640 out.bin; echo done'
+	pk run -o out.bin sh -c "$cmd"
+	assert_status 0
+	assert_out 'done\n'
+	assert_err ''
+	assert_bytes out.bin 'data\000\377\n'
+	[ "$(stat -c %a out.bin)" = 640 ]
+	rm out.bin
+	pk run -o out.bin sh -c "$cmd"
+	assert_status 0
+	assert_out 'done\n'
+	assert_err ''
+	assert_count 1
+	assert_bytes out.bin 'data\000\377\n'
+	[ "$(stat -c %a out.bin)" = 640 ]
+	printf 'garbage, longer than the original\n' >out.bin
+	pk run --output out.bin sh -c "$cmd"
+	assert_count 1
+	assert_bytes out.bin 'data\000\377\n'
+}
+
+@test "--output: several files, in a subdirectory" {
+	mkdir sub
+	local cmd="$CNT"'; printf a >sub/a; printf bb >b; echo done'
+	pk run -o sub/a -o b sh -c "$cmd"
+	assert_out 'done\n'
+	rm sub/a b
+	pk run -o sub/a -o b sh -c "$cmd"
+	assert_status 0
+	assert_out 'done\n'
+	assert_count 1
+	assert_bytes sub/a 'a'
+	assert_bytes b 'bb'
+}
+
+@test "--output not produced: the result is not stored, with a warning" {
+	local i
+	for i in 1 2; do
+		pk run -o missing.txt sh -c "$CNT; echo out"
+		assert_status 0
+		assert_out 'out\n'
+		assert_err 'pickled: result not stored: output not produced: missing.txt\n'
+	done
+	assert_count 2
+	[ -z "$(entries)" ]
+}
+
+# --- background modes -------------------------------------------------------------
+
+@test "--warm returns at once, prints nothing, and stores the result" {
+	local cmd='sleep 1; '"$CNT"'; echo out; echo err >&2'
+	local t0
+	t0=$(now_ms)
+	pk run --warm sh -c "$cmd"
+	[ $(($(now_ms) - t0)) -lt 800 ]
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	poll 10 has_entries
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+}
+
+@test "--warm of a failing command stores nothing and still exits 0" {
+	pk run --warm sh -c "$CNT; exit 5"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	poll 5 test -s "$TMP/count"
+	sleep 0.3
+	[ -z "$(entries)" ]
+}
+
+# --- environment and cache location ------------------------------------------------
+
+@test "PICKLED_DISABLE=1 runs the command directly every time" {
+	local i
+	for i in 1 2; do
+		PICKLED_DISABLE=1 pk run sh -c "$CNT; echo out; echo err >&2; exit 2"
+		assert_status 2
+		assert_out 'out\n'
+		assert_err 'err\n'
+	done
+	PICKLED_DISABLE=1 pk run sh -c "$CNT; echo out"
+	PICKLED_DISABLE=1 pk run sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	assert_count 4
+	[ ! -e "$TMP/cache" ]
+}
+
+@test "--explain prints the key and the decision on stderr" {
+	pk run --explain -k ns sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	head -n 1 "$TMP/io/err" >"$TMP/io/key1"
+	assert_match "$TMP/io/key1" '^pickled: key [0-9a-f]{32}$'
+	assert_match "$TMP/io/err" '^pickled: '
+	grep -qxF "pickled:   argv[0] 'sh'" "$TMP/io/err"
+	grep -qxF "pickled:   key text 'ns'" "$TMP/io/err"
+	grep -qx 'pickled:   program /[^ ]*sh size [0-9]* mtime [0-9.]*' "$TMP/io/err"
+	grep -E '^pickled: (hit|miss|stale)' "$TMP/io/err" >"$TMP/io/decision"
+	assert_bytes "$TMP/io/decision" 'pickled: miss (no entry)\n'
+	pk run --explain -k ns sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	head -n 1 "$TMP/io/err" >"$TMP/io/key2"
+	assert_same "$TMP/io/key1" "$TMP/io/key2" 'key line'
+	grep -E '^pickled: (hit|miss|stale)' "$TMP/io/err" >"$TMP/io/decision"
+	assert_lines "$TMP/io/decision" 1
+	assert_match "$TMP/io/decision" '^pickled: hit \(age [0-9]+(ms|s)\)$'
+	pk run --explain --force -k ns sh -c "$CNT; echo out"
+	grep -E '^pickled: (hit|miss|stale)' "$TMP/io/err" >"$TMP/io/decision"
+	assert_bytes "$TMP/io/decision" 'pickled: miss (forced)\n'
+	assert_count 2
+}
+
+@test "--explain: the key names the hashed file in the cache" {
+	pk run --explain sh -c "$CNT; echo out"
+	local key
+	key=$(sed -n 's/^pickled: key //p' "$TMP/io/err")
+	[ "$(entries)" = "$TMP/cache/v1/${key:0:2}/$key" ]
+}
+
+@test "the cache dir is created 0700 and entries 0600, whatever the umask" {
+	(
+		umask 0
+		pk run sh -c "$CNT; echo out"
+		assert_status 0
+	)
+	[ "$(stat -c %a "$TMP/cache")" = 700 ]
+	local n=0 e
+	for e in $(entries); do
+		[ "$(stat -c %a "$e")" = 600 ]
+		n=$((n + 1))
+	done
+	[ "$n" = 1 ]
+}
+
+@test "-C overrides PICKLED_CACHE_DIR" {
+	pk -C "$TMP/other" run sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	has_entries "$TMP/other"
+	[ -z "$(entries)" ]
+	pk --cache-dir "$TMP/other" run sh -c "$CNT; echo out"
+	assert_count 1
+	pk run sh -c "$CNT; echo out"
+	assert_out 'out\n'
+	assert_count 2
+	has_entries
+}
+
+@test "without PICKLED_CACHE_DIR: XDG_CACHE_HOME, then HOME/.cache" {
+	unset PICKLED_CACHE_DIR
+	mkdir "$TMP/xdg"
+	XDG_CACHE_HOME=$TMP/xdg HOME=$TMP/home pk run sh -c "$CNT; echo out"
+	assert_status 0
+	has_entries "$TMP/xdg/pickled"
+	[ ! -e "$TMP/home/.cache" ]
+	mkdir "$TMP/home/.cache"
+	HOME=$TMP/home pk run sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	has_entries "$TMP/home/.cache/pickled"
+	assert_count 2
+}
+
+@test "a missing ~/.cache is created" {
+	unset PICKLED_CACHE_DIR
+	HOME=$TMP/home pk run sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err ''
+	has_entries "$TMP/home/.cache/pickled"
+	[ "$(stat -c %a "$TMP/home/.cache/pickled")" = 700 ]
+}
+
+# --- a reader that goes away --------------------------------------------------------
+
+@test "a hit replayed into pipes is byte-identical and in order" {
+	seq 1 300000 >"$TMP/seq"
+	local cmd="$CNT"'; seq 1 300000; sleep 0.1; echo mid >&2; sleep 0.1; echo end'
+	printf 'mid\nend\n' >>"$TMP/seq"
+	local i
+	for i in 1 2; do
+		"$PK" run sh -c "$cmd" </dev/null 2>&1 3>&- | cat >"$TMP/io/out"
+		status=${PIPESTATUS[0]}
+		assert_status 0
+		assert_same "$TMP/seq" "$TMP/io/out"
+	done
+	assert_count 1
+}
+
+@test "a hit piped into 'head -c 1' ends at once and quietly" {
+	pk run seq 1 2000000
+	assert_status 0
+	[ "$(wc -c <"$TMP/io/out")" -gt 10000000 ]
+	local t0 st
+	t0=$(now_ms)
+	timeout 10 "$PK" run seq 1 2000000 </dev/null 2>"$TMP/io/err" 3>&- | head -c 1 >"$TMP/io/head"
+	st=${PIPESTATUS[0]}
+	[ "$st" != 124 ]
+	assert_bytes "$TMP/io/head" '1'
+	assert_err ''
+	[ $(($(now_ms) - t0)) -lt 5000 ]
+}
