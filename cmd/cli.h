@@ -50,8 +50,53 @@ int cli_open_store(struct cli *cli, struct pk_store *s);
 struct pk_item;
 int cli_load_item(struct pk_store *s, const char *arg, struct pk_item *it);
 
+/* Loads the configuration (cli->config, else PICKLED_CONFIG, else the
+ * system and user files; then the PICKLED_* variables) into *c, prints
+ * every error, and fills cli->cache_dir and cli->max_size from it unless
+ * given on the command line (cli->cache_dir then points into c).  Free c
+ * with pk_config_free in any case.  Returns 0, or -1 after errors. */
+struct pk_config;
+int cli_load_config(struct cli *cli, struct pk_config *c);
+
+/* Prints each of c's errors as "pickled: <error>" on stderr. */
+void cli_config_errors(const struct pk_config *c);
+
+/* `run` and `key` share their options: run_setup parses them, loads the
+ * configuration and fills s->o.  When s->ready is 0 the command is done:
+ * return what run_setup returned (0 after --help, else a reported error). */
+#include "config.h"
+
+/* What run's command line says; the configuration fills in the rest. */
+struct run_flags {
+	char **inputs, **envs, **outputs, **tags;
+	size_t ninputs, nenvs, noutputs, ntags;
+	const char *extra, *job;
+	int use_cwd, stdin_mode, cache_failures, force, warm, explain, no_remote;
+	int64_t ttl_ms, stale_ms, lock_timeout_ms;
+	uint64_t stdin_limit;
+	int ttl_set, stale_set, lock_set, limit_set;
+};
+
+struct run_setup {
+	struct run_flags f;
+	pk_config cfg;
+	pk_run_opts o;
+	char **job_cmd;
+	int broken, disabled, ready;
+};
+
+int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, char **argv,
+              struct run_setup *s);
+void run_setup_free(struct run_setup *s);
+
 int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_key(struct cli *cli, int argc, char **argv);
+void help_key(void);
 void help_run(void);
+int cmd_config(struct cli *cli, int argc, char **argv);
+void help_config(void);
+int cmd_jobs(struct cli *cli, int argc, char **argv);
+void help_jobs(void);
 int cmd_ls(struct cli *cli, int argc, char **argv);
 void help_ls(void);
 int cmd_show(struct cli *cli, int argc, char **argv);

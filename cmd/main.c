@@ -1,6 +1,8 @@
 /* main.c: global options and the subcommand table. */
 #include "cli.h"
 
+#include "config.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,9 @@ static const struct subcommand commands[] = {
 	{ "gc", cmd_gc, help_gc, "remove expired and least recently used entries" },
 	{ "stats", cmd_stats, help_stats, "show hits, misses and space used" },
 	{ "verify", cmd_verify, help_verify, "check every entry's checksum" },
+	{ "key", cmd_key, help_key, "print the key run would use, without running" },
+	{ "config", cmd_config, help_config, "show or check the configuration" },
+	{ "jobs", cmd_jobs, help_jobs, "list the configured jobs and their freshness" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -29,9 +34,12 @@ static void help_main(void)
 	printf("  %-8s %s\n", "help", "show a command's help");
 	printf("\n"
 	       "Options:\n"
-	       "  -C, --cache-dir DIR  cache directory (default $PICKLED_CACHE_DIR,\n"
-	       "                       else $XDG_CACHE_HOME/pickled, else ~/.cache/pickled)\n"
-	       "  -c, --config FILE    configuration file\n"
+	       "  -C, --cache-dir DIR  cache directory (default $PICKLED_CACHE_DIR, else\n"
+	       "                       cache_dir in the configuration, else\n"
+	       "                       $XDG_CACHE_HOME/pickled, else ~/.cache/pickled)\n"
+	       "  -c, --config FILE    read FILE instead of /etc/pickled.conf and\n"
+	       "                       ~/.config/pickled/pickled.conf (default\n"
+	       "                       $PICKLED_CONFIG); see pickled.conf(5)\n"
 	       "  -h, --help           show this help\n"
 	       "  -V, --version        show the version\n"
 	       "\n"
@@ -56,8 +64,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli = { 0 };
+	pk_config cfg = { 0 };
 	const struct subcommand *sub;
-	int c;
+	int c, ret;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:C:c:hV", longopts, NULL)) != -1) {
@@ -86,5 +95,15 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;   /* glibc: 0 re-initialises getopt for the subcommand */
-	return sub->fn(&cli, argc, argv);
+	/* run, config and jobs read the configuration themselves, each with
+	 * its own way with errors; the others take the cache's place and size
+	 * from it, and do not go on with a broken one. */
+	if (sub->fn != cmd_run && sub->fn != cmd_config && sub->fn != cmd_jobs &&
+	    cli_load_config(&cli, &cfg) < 0) {
+		pk_config_free(&cfg);
+		return 1;
+	}
+	ret = sub->fn(&cli, argc, argv);
+	pk_config_free(&cfg);
+	return ret;
 }

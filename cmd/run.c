@@ -1,6 +1,7 @@
 /* run.c: `pickled run`: flags, then pk_run, then the exit status. */
 #include "cli.h"
 
+#include "config.h"
 #include "defaults.h"
 #include "key.h"
 #include "run.h"
@@ -19,9 +20,14 @@ void help_run(void)
 {
 	printf(
 "Usage: pickled run [OPTIONS] [--] PROGRAM [ARG...]\n"
+"       pickled run -j NAME [OPTIONS] [--] [ARG...]\n"
 "\n"
 "Run PROGRAM, or replay its stored stdout, stderr, output files and exit\n"
 "status when a result with the same key is fresh enough.\n"
+"\n"
+"  -j, --job NAME          run the job NAME of the configuration; options\n"
+"                          given here replace its settings (lists add to\n"
+"                          them) and ARGs are appended to its command\n"
 "\n"
 "What goes into the key (besides every argument and the program file):\n"
 "  -i, --input PATH        a file, directory or quoted glob whose content\n"
@@ -51,6 +57,7 @@ void help_run(void)
 "                          wait this long for an identical run in progress,\n"
 "                          then run anyway (default 1h)\n"
 "      --explain           print the key's parts and the decision to stderr\n"
+"      --no-remote         use only the local cache, not the shared one\n"
 "  -h, --help              show this help\n"
 "\n"
 "DURATION: 90s, 15m, 6h, 2d, 1w, 250ms, combinations such as 1h30m, a\n"
@@ -61,20 +68,13 @@ void help_run(void)
 
 enum {
 	OPT_CWD = 256, OPT_STDIN, OPT_NO_STDIN, OPT_STDIN_LIMIT, OPT_CACHE_FAILURES,
-	OPT_TAG, OPT_LOCK_TIMEOUT, OPT_EXPLAIN,
+	OPT_TAG, OPT_LOCK_TIMEOUT, OPT_EXPLAIN, OPT_NO_REMOTE,
 };
 
 static void print_explain(void *ctx, const char *line)
 {
 	(void)ctx;
 	fprintf(stderr, "pickled: %s\n", line);
-}
-
-static int default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	/* One core: compress inline; more: let zstd workers keep pace. */
-	return n <= 1 ? 0 : (n > 4 ? 4 : (int)n);
 }
 
 /* PICKLED_DISABLE=1: no cache at all, the command replaces pickled. */
@@ -87,9 +87,12 @@ static int run_direct(char **argv)
 	return e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 }
 
-int cmd_run(struct cli *cli, int argc, char **argv)
+/* Returns 0, or the exit status for a usage error (already reported). */
+static int parse_flags(const char *cmd, void (*help)(void), int argc, char **argv,
+                       struct run_flags *f)
 {
 	static const struct option longopts[] = {
+		{ "job", required_argument, NULL, 'j' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "cwd", no_argument, NULL, OPT_CWD },
@@ -106,89 +109,204 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		{ "tag", required_argument, NULL, OPT_TAG },
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "no-remote", no_argument, NULL, OPT_NO_REMOTE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	pk_run_opts o = { 0 };
-	pk_run_result r;
-	const char *d;
-	int c, stale_set = 0;
+	int c;
 
-	o.ttl_ms = PK_DEFAULT_TTL_MS;
-	o.stale_ms = PK_DEFAULT_STALE_MS;
-	o.lock_timeout_ms = PK_DEFAULT_LOCK_TIMEOUT_MS;
-	o.stdin_limit = PK_DEFAULT_STDIN_LIMIT;
-	o.stdin_mode = PK_STDIN_AUTO;
-	o.program_check = PK_PROGRAM_MTIME;
-	o.level = PK_DEFAULT_LEVEL;
-	o.threads = default_threads();
-	o.max_size = PK_DEFAULT_MAX_SIZE;
-	o.auto_gc = 1;
-	o.gc_interval_ms = PK_DEFAULT_GC_INTERVAL_MS;
-	o.cache_dir = cli->cache_dir;
-
-	while ((c = getopt_long(argc, argv, "+:i:e:k:o:t:s:fwh", longopts, NULL)) != -1) {
+	f->stdin_mode = -1;
+	while ((c = getopt_long(argc, argv, "+:j:i:e:k:o:t:s:fwh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'i': cli_push(&o.inputs, &o.ninputs, optarg); break;
-		case 'e': cli_push(&o.envs, &o.nenvs, optarg); break;
-		case 'k': o.extra = optarg; break;
-		case 'o': cli_push(&o.outputs, &o.noutputs, optarg); break;
-		case OPT_TAG: cli_push(&o.tags, &o.ntags, optarg); break;
-		case OPT_CWD: o.use_cwd = 1; break;
-		case OPT_STDIN: o.stdin_mode = PK_STDIN_ALWAYS; break;
-		case OPT_NO_STDIN: o.stdin_mode = PK_STDIN_NEVER; break;
-		case OPT_CACHE_FAILURES: o.cache_failures = 1; break;
-		case 'f': o.force = 1; break;
-		case 'w': o.warm = 1; break;
-		case OPT_EXPLAIN: o.explain = print_explain; break;
+		case 'j': f->job = optarg; break;
+		case 'i': cli_push(&f->inputs, &f->ninputs, optarg); break;
+		case 'e': cli_push(&f->envs, &f->nenvs, optarg); break;
+		case 'k': f->extra = optarg; break;
+		case 'o': cli_push(&f->outputs, &f->noutputs, optarg); break;
+		case OPT_TAG: cli_push(&f->tags, &f->ntags, optarg); break;
+		case OPT_CWD: f->use_cwd = 1; break;
+		case OPT_STDIN: f->stdin_mode = PK_STDIN_ALWAYS; break;
+		case OPT_NO_STDIN: f->stdin_mode = PK_STDIN_NEVER; break;
+		case OPT_CACHE_FAILURES: f->cache_failures = 1; break;
+		case 'f': f->force = 1; break;
+		case 'w': f->warm = 1; break;
+		case OPT_EXPLAIN: f->explain = 1; break;
+		case OPT_NO_REMOTE: f->no_remote = 1; break;
 		case 't':
-			if (cli_duration("run", "--ttl", optarg, &o.ttl_ms) < 0)
+			if (cli_duration(cmd, "--ttl", optarg, &f->ttl_ms) < 0)
 				return EXIT_USAGE;
+			f->ttl_set = 1;
 			break;
 		case 's':
-			if (cli_duration("run", "--stale", optarg, &o.stale_ms) < 0)
+			if (cli_duration(cmd, "--stale", optarg, &f->stale_ms) < 0)
 				return EXIT_USAGE;
-			stale_set = 1;
+			f->stale_set = 1;
 			break;
 		case OPT_LOCK_TIMEOUT:
-			if (cli_duration("run", "--lock-timeout", optarg, &o.lock_timeout_ms) < 0)
+			if (cli_duration(cmd, "--lock-timeout", optarg, &f->lock_timeout_ms) < 0)
 				return EXIT_USAGE;
+			f->lock_set = 1;
 			break;
 		case OPT_STDIN_LIMIT:
-			if (cli_size("run", "--stdin-limit", optarg, &o.stdin_limit) < 0)
+			if (cli_size(cmd, "--stdin-limit", optarg, &f->stdin_limit) < 0)
 				return EXIT_USAGE;
+			f->limit_set = 1;
 			break;
-		case 'h': help_run(); return 0;
-		default: return cli_getopt_error("run", argc, argv, c);
+		case 'h': help(); return -1;
+		default: return cli_getopt_error(cmd, argc, argv, c);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("run", "no command given");
-	if (stale_set && o.stale_ms >= o.ttl_ms) {
+	return 0;
+}
+
+/* The flags over the settings of the configuration (and job) in o:
+ * scalars replace, lists add. */
+static void apply_flags(const struct run_flags *f, pk_run_opts *o)
+{
+	for (size_t i = 0; i < f->ninputs; i++)
+		cli_push(&o->inputs, &o->ninputs, f->inputs[i]);
+	for (size_t i = 0; i < f->nenvs; i++)
+		cli_push(&o->envs, &o->nenvs, f->envs[i]);
+	for (size_t i = 0; i < f->noutputs; i++)
+		cli_push(&o->outputs, &o->noutputs, f->outputs[i]);
+	for (size_t i = 0; i < f->ntags; i++)
+		cli_push(&o->tags, &o->ntags, f->tags[i]);
+	if (f->extra != NULL)
+		o->extra = f->extra;
+	if (f->use_cwd)
+		o->use_cwd = 1;
+	if (f->stdin_mode >= 0)
+		o->stdin_mode = f->stdin_mode;
+	if (f->cache_failures)
+		o->cache_failures = 1;
+	o->force = f->force;
+	o->warm = f->warm;
+	if (f->explain)
+		o->explain = print_explain;
+	if (f->no_remote)
+		o->remote.url = NULL;
+	if (f->ttl_set)
+		o->ttl_ms = f->ttl_ms;
+	if (f->stale_set)
+		o->stale_ms = f->stale_ms;
+	if (f->lock_set)
+		o->lock_timeout_ms = f->lock_timeout_ms;
+	o->stdin_limit = f->limit_set ? f->stdin_limit : PK_DEFAULT_STDIN_LIMIT;
+}
+
+/* The job's command followed by the words after the options. */
+static char **job_argv(const pk_config_job *job, char **extra, int nextra)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < job->command.n; i++)
+		cli_push(&v, &n, job->command.v[i]);
+	for (int i = 0; i < nextra; i++)
+		cli_push(&v, &n, extra[i]);
+	return v;
+}
+
+void run_setup_free(struct run_setup *s)
+{
+	free(s->f.inputs);
+	free(s->f.envs);
+	free(s->f.outputs);
+	free(s->f.tags);
+	free(s->o.inputs);
+	free(s->o.envs);
+	free(s->o.outputs);
+	free(s->o.tags);
+	free(s->job_cmd);
+	pk_config_free(&s->cfg);
+}
+
+int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, char **argv,
+              struct run_setup *s)
+{
+	const pk_config_job *job = NULL;
+	const char *d;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	pk_config_init(&s->cfg);
+	if ((ret = parse_flags(cmd, help, argc, argv, &s->f)) != 0)
+		return ret < 0 ? 0 : ret;   /* -1: --help */
+	if (s->f.job == NULL && optind >= argc)
+		return cli_usage_error(cmd, "no command given");
+	d = getenv("PICKLED_DISABLE");
+	s->disabled = d != NULL && strcmp(d, "1") == 0;
+	if (s->disabled && s->f.job == NULL && strcmp(cmd, "run") == 0) {
+		s->o.argv = argv + optind;
+		s->ready = 1;
+		return 0;
+	}
+	pk_config_free(&s->cfg);
+	s->broken = cli_load_config(cli, &s->cfg) < 0;
+	if (s->f.job != NULL) {
+		const char *near = NULL;
+		if ((job = pk_config_job_find(&s->cfg, s->f.job, &near)) == NULL) {
+			if (near != NULL)
+				fprintf(stderr, "pickled: no job named '%s' (did you mean '%s'?)\n", s->f.job, near);
+			else
+				fprintf(stderr, "pickled: no job named '%s'\n", s->f.job);
+			return EXIT_USAGE;
+		}
+	}
+	if (pk_config_apply(&s->cfg, job, &s->o) < 0) {
+		fputs("pickled: out of memory\n", stderr);
+		return EXIT_USAGE;
+	}
+	s->o.cache_dir = cli->cache_dir;   /* -C, else the configuration's */
+	apply_flags(&s->f, &s->o);
+	if (job != NULL)
+		s->o.argv = s->job_cmd = job_argv(job, argv + optind, argc - optind);
+	else
+		s->o.argv = argv + optind;
+	if (s->f.stale_set && s->o.stale_ms >= s->o.ttl_ms) {
 		fprintf(stderr, "pickled: --stale must be shorter than --ttl\n");
 		return EXIT_USAGE;
 	}
-	o.argv = argv + optind;
-	if ((d = getenv("PICKLED_DISABLE")) != NULL && strcmp(d, "1") == 0)
-		return run_direct(o.argv);
+	s->ready = 1;
+	return 0;
+}
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	struct run_setup s;
+	pk_run_result r;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	ret = run_setup(cli, "run", help_run, argc, argv, &s);
+	if (!s.ready)
+		goto out;
+	if (s.disabled) {
+		ret = run_direct(s.o.argv);
+		goto out;
+	}
+	if (s.broken) {
+		/* A broken configuration must not fail the job. */
+		fputs("pickled: running uncached: the configuration has errors\n", stderr);
+		s.o.no_cache = 1;
+	}
 
 	/* Write errors must come back as EPIPE or EFBIG, not kill pickled in
 	 * the middle of storing; the command gets the default dispositions. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
-	pk_run(&o, &r);
+	pk_run(&s.o, &r);
 	fflush(stdout);
 	if (r.error[0] != '\0')
 		fprintf(stderr, "pickled: %s\n", r.error);
 	if (r.warning[0] != '\0')
 		fprintf(stderr, "pickled: %s\n", r.warning);
-	free(o.inputs);
-	free(o.envs);
-	free(o.outputs);
-	free(o.tags);
+	ret = r.status;
+out:
+	run_setup_free(&s);
 	if (r.raise_signal != 0) {
 		signal(r.raise_signal, SIG_DFL);
 		raise(r.raise_signal);
 	}
-	return r.status;
+	return ret;
 }

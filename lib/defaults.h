@@ -12,5 +12,10 @@
 #define PK_DEFAULT_THREADS 0                              /* 0: one per core, up to 4 */
 #define PK_DEFAULT_GC_INTERVAL_MS (24LL * 3600 * 1000)   /* 1d */
 #define PK_SYSTEM_CONFIG PK_SYSCONFDIR "/pickled.conf"
+#define PK_USER_CONFIG "pickled/pickled.conf"           /* under $XDG_CONFIG_HOME or ~/.config */
+#define PK_DEFAULT_REMOTE_TIMEOUT_MS 200LL                /* remote: see remote.h */
+#define PK_DEFAULT_REMOTE_PREFIX "pickled:"
+#define PK_DEFAULT_REMOTE_MAX_ENTRY (64ULL << 20)         /* 64M: larger stay local */
+#define PK_DEFAULT_REMOTE_LEASE_MS (30LL * 1000)          /* 30s, renewed every 10s */
 
 #endif

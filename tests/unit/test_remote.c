@@ -77,8 +77,6 @@ static void test_put_get_round_trip(void **state)
 	pk_remote *r;
 	(void)state;
 
-	if (url() == NULL)
-		skip();
 	assert_non_null(r = pk_remote_connect(&o, &err));
 	/* Larger than one transfer chunk, to cross the range boundaries. */
 	size_t len = 9u << 20;
@@ -135,8 +133,6 @@ static void test_lock_is_exclusive_and_released(void **state)
 	pk_remote *a, *b;
 	(void)state;
 
-	if (url() == NULL)
-		skip();
 	assert_non_null(a = pk_remote_connect(&o, &err));
 	assert_non_null(b = pk_remote_connect(&o, &err));
 	assert_int_equal(pk_remote_lock(a, &k, &err), 1);
@@ -177,8 +173,6 @@ static void test_each_scans_prefix(void **state)
 	pk_remote *r;
 	(void)state;
 
-	if (url() == NULL)
-		skip();
 	assert_non_null(r = pk_remote_connect(&o, &err));
 	int in = tmpfile_with("not an entry", 12);
 	assert_int_equal(pk_remote_put(r, &k, in, 12, 60000, &err), 1);
@@ -192,6 +186,10 @@ static void test_each_scans_prefix(void **state)
 
 int main(void)
 {
+	const struct CMUnitTest offline[] = {
+		cmocka_unit_test(test_url_syntax),
+		cmocka_unit_test(test_refused_connection_fails_fast),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_syntax),
 		cmocka_unit_test(test_refused_connection_fails_fast),
@@ -199,5 +197,11 @@ int main(void)
 		cmocka_unit_test(test_lock_is_exclusive_and_released),
 		cmocka_unit_test(test_each_scans_prefix),
 	};
+	/* cmocka's TAP output marks skips "not ok", which prove counts as
+	 * failures: without a server the server tests are left out instead. */
+	if (url() == NULL) {
+		printf("# PICKLED_TEST_REDIS_URL not set: Redis server tests left out\n");
+		return cmocka_run_group_tests_name("remote", offline, NULL, NULL);
+	}
 	return cmocka_run_group_tests_name("remote", tests, NULL, NULL);
 }

@@ -1,0 +1,301 @@
+/* config.c: `pickled config` (show or check the configuration), `pickled
+ * jobs` (the named jobs and their freshness), and loading the
+ * configuration for the other subcommands. */
+#include "cli.h"
+
+#include "config.h"
+#include "defaults.h"
+#include "entry.h"
+#include "format.h"
+#include "meta.h"
+#include "run.h"
+#include "store.h"
+#include "units.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+void cli_config_errors(const pk_config *c)
+{
+	for (size_t i = 0; i < c->nerrors; i++)
+		fprintf(stderr, "pickled: %s\n", c->errors[i]);
+}
+
+int cli_load_config(struct cli *cli, pk_config *c)
+{
+	int rc;
+
+	pk_config_init(c);
+	rc = pk_config_load(c, cli->config, environ);
+	cli_config_errors(c);
+	if (cli->cache_dir == NULL)
+		cli->cache_dir = c->cache_dir;
+	if (cli->max_size == 0)
+		cli->max_size = c->max_size;
+	return rc;
+}
+
+void help_config(void)
+{
+	printf(
+"Usage: pickled config [--check] [FILE]\n"
+"\n"
+"Print the effective configuration as YAML: each setting with its value\n"
+"and, in a comment, where the value comes from (default, FILE:LINE or an\n"
+"environment variable), then the named jobs.  The files read are the\n"
+"system file and the user file, or the one named with -c or PICKLED_CONFIG,\n"
+"or FILE; then the PICKLED_* variables apply.\n"
+"\n"
+"  --check    print nothing; report every error and exit 1 if there is\n"
+"             one, else exit 0.  With FILE, check that file alone,\n"
+"             without the environment\n"
+"  -h, --help show this help\n"
+"\n"
+"Exit status: 0 sound; 1 errors in the configuration; 125 bad usage.\n"
+"See pickled.conf(5).\n");
+}
+
+int cmd_config(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pk_config c;
+	const char *file;
+	char *yaml = NULL;
+	int opt, check = 0, ret = 0;
+
+	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'k': check = 1; break;
+		case 'h': help_config(); return 0;
+		default: return cli_getopt_error("config", argc, argv, opt);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error("config", "unexpected argument '%s'", argv[optind + 1]);
+	file = optind < argc ? argv[optind] : NULL;
+
+	pk_config_init(&c);
+	if (check && file != NULL) {
+		pk_config_read(&c, file, 0);
+		pk_config_validate(&c);
+	} else {
+		pk_config_load(&c, file ? file : cli->config, environ);
+	}
+	if (c.nerrors > 0) {
+		cli_config_errors(&c);
+		ret = 1;
+	} else if (!check) {
+		if (pk_config_dump(&c, &yaml) < 0) {
+			fputs("pickled: out of memory\n", stderr);
+			ret = 1;
+		} else {
+			fputs(yaml, stdout);
+		}
+	}
+	free(yaml);
+	pk_config_free(&c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("pickled: cannot write output");
+		ret = 1;
+	}
+	return ret;
+}
+
+void help_jobs(void)
+{
+	printf(
+"Usage: pickled jobs [NAME...]\n"
+"\n"
+"List the jobs of the configuration, or the named ones, one line each:\n"
+"name, state, age of the stored result, ttl, and command.  The state is\n"
+"fresh (a hit), stale (a hit refreshed in the background), expired (a\n"
+"miss: the entry is too old) or none (no entry for the job's key).  The\n"
+"key is computed as 'pickled run -j NAME' would compute it, inputs\n"
+"included, with an empty standard input.\n"
+"\n"
+"  -h, --help  show this help\n"
+"\n"
+"Exit status: 0 listed; 1 errors in the configuration or an unknown job;\n"
+"125 bad usage.  See pickled.conf(5).\n");
+}
+
+struct row {
+	const pk_config_job *job;
+	const char *state;
+	char age[32], ttl[32];
+};
+
+/* The state of the job's entry: "fresh", "stale", "expired" or "none". */
+static const char *job_state(struct cli *cli, const pk_config *c, const pk_config_job *j,
+                             int64_t *age)
+{
+	pk_run_opts o;
+	pk_run_result r;
+	pk_key key;
+	pk_store s = { NULL, -1 };
+	pk_meta m;
+	pk_error err = { 0 };
+	uint64_t stored;
+	char *dir = NULL;
+	const char *state = "none";
+	int fd = -1;
+
+	memset(&o, 0, sizeof(o));
+	memset(&m, 0, sizeof(m));
+	if (pk_config_apply(c, j, &o) < 0) {
+		fputs("pickled: out of memory\n", stderr);
+		return state;
+	}
+	if (cli->cache_dir != NULL)
+		o.cache_dir = cli->cache_dir;
+	o.stdin_limit = PK_DEFAULT_STDIN_LIMIT;
+	if (pk_run_key(&o, &key, &r) < 0) {
+		fprintf(stderr, "pickled: job %s: %s\n", j->name, r.error);
+		goto out;
+	}
+	if (o.cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0)
+		goto out;
+	if (pk_store_open(&s, o.cache_dir ? o.cache_dir : dir, &err) < 0)
+		goto out;
+	if ((fd = pk_store_open_entry(&s, &key)) < 0)
+		goto out;
+	if (pk_entry_read_meta(fd, &m, &stored, &err) < 0 ||
+	    memcmp(m.key.bytes, key.bytes, sizeof(key.bytes)) != 0)
+		goto out;
+	*age = pk_now_ms() - m.created_ms;
+	if (*age < 0)
+		*age = 0;
+	if (o.ttl_ms != PK_FOREVER && *age >= o.ttl_ms)
+		state = "expired";
+	else if (o.stale_ms > 0 && *age >= o.stale_ms)
+		state = "stale";
+	else
+		state = "fresh";
+out:
+	pk_meta_free(&m);
+	if (fd >= 0)
+		close(fd);
+	pk_store_close(&s);
+	free(dir);
+	free(o.inputs);
+	free(o.envs);
+	free(o.outputs);
+	free(o.tags);
+	return state;
+}
+
+/* The keys of `pickled jobs` see what cron gives: an empty pipe. */
+static int empty_stdin(void)
+{
+	int p[2];
+
+	if (pipe(p) < 0)
+		return -1;
+	close(p[1]);
+	if (p[0] != 0) {
+		if (dup2(p[0], 0) < 0) {
+			close(p[0]);
+			return -1;
+		}
+		close(p[0]);
+	}
+	return 0;
+}
+
+int cmd_jobs(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pk_config c;
+	struct row *rows = NULL;
+	size_t nrows = 0, wname = 4, wage = 3, wttl = 3;
+	int opt, ret = 0;
+
+	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h': help_jobs(); return 0;
+		default: return cli_getopt_error("jobs", argc, argv, opt);
+		}
+	}
+	if (cli_load_config(cli, &c) < 0) {
+		pk_config_free(&c);
+		return 1;
+	}
+	if ((rows = calloc(c.njobs + 1, sizeof(*rows))) == NULL) {
+		fputs("pickled: out of memory\n", stderr);
+		pk_config_free(&c);
+		return 1;
+	}
+	for (int i = optind; i < argc; i++) {
+		const char *near = NULL;
+		if (pk_config_job_find(&c, argv[i], &near) != NULL)
+			continue;
+		if (near != NULL)
+			fprintf(stderr, "pickled: no job named '%s' (did you mean '%s'?)\n", argv[i], near);
+		else
+			fprintf(stderr, "pickled: no job named '%s'\n", argv[i]);
+		ret = 1;
+	}
+	if (ret != 0)
+		goto out;
+	if (empty_stdin() < 0) {
+		perror("pickled: cannot make an empty standard input");
+		ret = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < c.njobs; i++) {
+		const pk_config_job *j = &c.jobs[i];
+		struct row *r = &rows[nrows];
+		int64_t age = -1;
+		int wanted = optind >= argc;
+
+		for (int k = optind; k < argc && !wanted; k++)
+			wanted = strcmp(argv[k], j->name) == 0;
+		if (!wanted)
+			continue;
+		r->job = j;
+		r->state = job_state(cli, &c, j, &age);
+		if (age >= 0)
+			pk_duration_format(age, r->age, sizeof(r->age));
+		else
+			snprintf(r->age, sizeof(r->age), "-");
+		pk_duration_format((j->set >> PK_JOB_TTL) & 1 ? j->ttl_ms : c.ttl_ms, r->ttl,
+		                   sizeof(r->ttl));
+		if (strlen(j->name) > wname)
+			wname = strlen(j->name);
+		if (strlen(r->age) > wage)
+			wage = strlen(r->age);
+		if (strlen(r->ttl) > wttl)
+			wttl = strlen(r->ttl);
+		nrows++;
+	}
+	if (nrows > 0)
+		printf("%-*s  %-7s  %-*s  %-*s  %s\n", (int)wname, "NAME", "STATE", (int)wage, "AGE",
+		       (int)wttl, "TTL", "COMMAND");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		printf("%-*s  %-7s  %-*s  %-*s  ", (int)wname, r->job->name, r->state, (int)wage, r->age,
+		       (int)wttl, r->ttl);
+		fmt_command(stdout, r->job->command.v, r->job->command.n, 0);
+		putchar('\n');
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("pickled: cannot write output");
+		ret = 1;
+	}
+out:
+	free(rows);
+	pk_config_free(&c);
+	return ret;
+}

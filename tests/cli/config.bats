@@ -1,0 +1,1018 @@
+#!/usr/bin/env bats
+# config.bats: pickled.conf: every key, the precedence of defaults, files,
+# variables and flags, every error with its place, unsafe files, named jobs
+# (`run -j`, `pickled jobs`) and `pickled config [--check]`.
+
+load helper
+
+# The helper's setup, plus a home and a user configuration directory of the
+# test's own, so that no real configuration is ever read.  /etc/pickled.conf
+# is read by default: tests that depend on its absence say so (no_system).
+eval "helper_$(declare -f setup)"
+setup() {
+	helper_setup
+	export HOME=$TMP/home XDG_CONFIG_HOME=$TMP/xdg
+	mkdir -p "$HOME" "$XDG_CONFIG_HOME/pickled"
+	UCONF=$XDG_CONFIG_HOME/pickled/pickled.conf
+	unset PICKLED_CONFIG PICKLED_TTL PICKLED_STALE PICKLED_MAX_SIZE \
+		PICKLED_COMPRESSION_LEVEL PICKLED_COMPRESSION_THREADS PICKLED_CACHE_FAILURES \
+		PICKLED_STDIN PICKLED_PROGRAM_CHECK PICKLED_LOCK_TIMEOUT PICKLED_GC \
+		PICKLED_GC_INTERVAL PICKLED_REMOTE
+}
+
+no_system() {
+	[ ! -e /etc/pickled.conf ] || skip "/etc/pickled.conf exists on this machine"
+}
+
+# refute CMD...: fails when CMD succeeds (a bare `! cmd` never fails a bats test).
+refute() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+}
+
+# conf FILE: FILE gets stdin, mode 0600.
+conf() {
+	cat >"$1"
+	chmod 600 "$1"
+}
+
+# The comment column of `pickled config`: KEY_VALUE padded to 40 columns.
+line() {
+	printf '%-38s  # %s\n' "$1" "$2"
+}
+
+EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
+
+# --- pickled config: defaults and every key ----------------------------------
+
+@test "config prints every setting with its default and origin" {
+	: | conf "$TMP/empty.conf"
+	unset PICKLED_CACHE_DIR
+	export XDG_CACHE_HOME=/nonexistent-cache
+	pk -c "$TMP/empty.conf" config
+	assert_status 0
+	assert_err ''
+	{
+		printf '# The effective configuration of pickled.  After each value, its origin:\n'
+		printf '# the built-in default, FILE:LINE, or an environment variable.\n'
+		printf '# read: %s\n' "$TMP/empty.conf"
+		line 'cache_dir: /nonexistent-cache/pickled' default
+		line 'ttl: 1d' default
+		line 'stale: 0s' default
+		line 'max_size: 1G' default
+		line 'compression_level: 1' default
+		line 'compression_threads: 0' default
+		line 'cache_failures: false' default
+		line 'env: []' default
+		line 'stdin: auto' default
+		line 'program_check: mtime' default
+		line 'lock_timeout: 1h' default
+		printf 'gc:\n'
+		line '  auto: true' default
+		line '  interval: 1d' default
+		printf 'remote:\n'
+		line '  url: null' default
+		line '  mode: read-write' default
+		line '  timeout: 200ms' default
+		line '  prefix: "pickled:"' default
+		line '  max_entry: 64M' default
+		line '  lease: 30s' default
+		line 'jobs: {}' default
+	} >"$TMP/io/expected"
+	assert_same "$TMP/io/expected" "$TMP/io/out"
+}
+
+@test "config reads every key, and names the line of each" {
+	unset PICKLED_CACHE_DIR
+	cd "$TMP"
+	conf all.conf <<'EOF'
+cache_dir: /srv/cache/pickled
+ttl: 6h
+stale: 1h30m
+max_size: 1.5G
+compression_level: 19
+compression_threads: 2
+cache_failures: yes
+env: [TZ, 'LC_*']
+stdin: never
+program_check: content
+lock_timeout: 90
+gc:
+  auto: off
+  interval: 12h
+remote:
+  url: redis://app:s3cret@cache.example:6380/2
+  mode: read-only
+  timeout: 250ms
+  prefix: "host1:"
+jobs:
+  report:
+    command: [/usr/local/bin/report, --all]
+    ttl: 2h
+    stale: 1h
+    inputs: [/srv/data/*.csv, /etc/report.conf]
+    outputs: [out/report.html]
+    env: [LANG]
+    tags: [reports, nightly]
+    key: v2
+    cwd: true
+    stdin: always
+    cache_failures: false
+    lock_timeout: 10m
+  backup:
+    command:
+      - /usr/sbin/backup
+      - "--to=/mnt/backup dir"
+EOF
+	pk -c all.conf config
+	assert_status 0
+	assert_err ''
+	{
+		printf '# The effective configuration of pickled.  After each value, its origin:\n'
+		printf '# the built-in default, FILE:LINE, or an environment variable.\n'
+		printf '# read: all.conf\n'
+		line 'cache_dir: /srv/cache/pickled' all.conf:1
+		line 'ttl: 6h' all.conf:2
+		line 'stale: 1h30m' all.conf:3
+		line 'max_size: 1536M' all.conf:4
+		line 'compression_level: 19' all.conf:5
+		line 'compression_threads: 2' all.conf:6
+		line 'cache_failures: true' all.conf:7
+		line 'env: [TZ, LC_*]' all.conf:8
+		line 'stdin: never' all.conf:9
+		line 'program_check: content' all.conf:10
+		line 'lock_timeout: 1m30s' all.conf:11
+		printf 'gc:\n'
+		line '  auto: false' all.conf:13
+		line '  interval: 12h' all.conf:14
+		printf 'remote:\n'
+		line '  url: "redis://app:***@cache.example:6380/2"' all.conf:16
+		line '  mode: read-only' all.conf:17
+		line '  timeout: 250ms' all.conf:18
+		line '  prefix: "host1:"' all.conf:19
+		line '  max_entry: 64M' default
+		line '  lease: 30s' default
+		printf 'jobs:\n'
+		line '  report:' all.conf:21
+		line '    command: [/usr/local/bin/report, --all]' all.conf:22
+		line '    ttl: 2h' all.conf:23
+		line '    stale: 1h' all.conf:24
+		line '    inputs: [/srv/data/*.csv, /etc/report.conf]' all.conf:25
+		line '    outputs: [out/report.html]' all.conf:26
+		line '    env: [LANG]' all.conf:27
+		line '    tags: [reports, nightly]' all.conf:28
+		line '    key: v2' all.conf:29
+		line '    cwd: true' all.conf:30
+		line '    stdin: always' all.conf:31
+		line '    cache_failures: false' all.conf:32
+		line '    lock_timeout: 10m' all.conf:33
+		line '  backup:' all.conf:34
+		line '    command: [/usr/sbin/backup, "--to=/mnt/backup dir"]' all.conf:35
+	} >"$TMP/io/expected"
+	assert_same "$TMP/io/expected" "$TMP/io/out"
+}
+
+@test "config output reads back as the same configuration" {
+	conf "$TMP/a.conf" <<'EOF'
+ttl: 1h30m15s
+env: ["it's", "a b", "", yes, "#x", "*glob", "-", "--all", "a,b", "tab	x"]
+remote:
+  prefix: 'p: q'
+jobs:
+  j1:
+    command: [sh, -c, 'echo "$1"; exit 0', "x\ny"]
+    key: "null"
+EOF
+	pk -c "$TMP/a.conf" config
+	assert_status 0
+	grep -v '^# read: ' "$TMP/io/out" | sed 's/ *# .*//' >"$TMP/first"
+	cp "$TMP/io/out" "$TMP/b.conf"
+	chmod 600 "$TMP/b.conf"
+	pk config --check "$TMP/b.conf"
+	assert_status 0
+	assert_err ''
+	pk -c "$TMP/b.conf" config
+	assert_status 0
+	grep -v '^# read: ' "$TMP/io/out" | sed 's/ *# .*//' >"$TMP/second"
+	assert_same "$TMP/first" "$TMP/second"
+	grep -qx 'ttl: 1h30m15s' "$TMP/first"
+	grep -qx 'env: \["it'"'"'s", "a b", "", "yes", "#x", "\*glob", "-", --all, "a,b", "tab\\tx"\]' "$TMP/first"
+}
+
+@test "config --check passes pickled.conf.example, which sets every key to its default" {
+	unset PICKLED_CACHE_DIR
+	pk config --check "$EXAMPLE"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	: | conf "$TMP/empty.conf"
+	pk -c "$TMP/empty.conf" config
+	sed -n '/^cache_dir/,/^jobs/p' "$TMP/io/out" | sed 's/ *# .*//' | grep -v '^jobs' >"$TMP/defaults"
+	cp "$EXAMPLE" "$TMP/example.conf"
+	chmod 600 "$TMP/example.conf"
+	pk -c "$TMP/example.conf" config
+	assert_status 0
+	sed -n '/^cache_dir/,/^jobs/p' "$TMP/io/out" | sed 's/ *# .*//' | grep -v '^jobs' >"$TMP/example"
+	assert_same "$TMP/defaults" "$TMP/example"
+	# Every key but cache_dir (left to follow XDG_CACHE_HOME) is in the file.
+	[ "$(grep -c '# default$' "$TMP/io/out")" = 1 ]
+	grep -q '^cache_dir: .*# default$' "$TMP/io/out"
+	grep -q '^  nightly-report: ' "$TMP/io/out"
+}
+
+@test "config --check prints nothing for a sound file and exits 0" {
+	printf 'ttl: 6h\n' | conf "$TMP/ok.conf"
+	pk config --check "$TMP/ok.conf"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+}
+
+@test "an empty file, or one with only comments, is sound" {
+	printf '# nothing yet\n\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 0
+	printf -- '---\n' | conf "$TMP/d.conf"
+	pk config --check "$TMP/d.conf"
+	assert_status 0
+	printf 'gc:\nremote:\njobs:\nenv:\n' | conf "$TMP/e.conf"
+	pk config --check "$TMP/e.conf"
+	assert_status 0
+	assert_err ''
+}
+
+@test "config rejects extra arguments and unknown options with status 125" {
+	pk config a b
+	assert_status 125
+	assert_err "pickled: unexpected argument 'b'\nTry 'pickled config --help' for more information.\n"
+	pk config --frob
+	assert_status 125
+	assert_err "pickled: unknown option '--frob'\nTry 'pickled config --help' for more information.\n"
+	pk jobs -x
+	assert_status 125
+	assert_err "pickled: unknown option '-x'\nTry 'pickled jobs --help' for more information.\n"
+}
+
+@test "config --help and jobs --help print their usage" {
+	pk config --help
+	assert_status 0
+	[ "$(head -n 1 "$TMP/io/out")" = "Usage: pickled config [--check] [FILE]" ]
+	pk help jobs
+	assert_status 0
+	[ "$(head -n 1 "$TMP/io/out")" = "Usage: pickled jobs [NAME...]" ]
+	pk --help
+	grep -q '^  config ' "$TMP/io/out"
+	grep -q '^  jobs ' "$TMP/io/out"
+}
+
+# --- precedence ----------------------------------------------------------------
+
+@test "the user file is read from XDG_CONFIG_HOME, else ~/.config" {
+	no_system
+	printf 'ttl: 6h\n' | conf "$UCONF"
+	pk config
+	assert_status 0
+	grep -qx "$(line 'ttl: 6h' "$UCONF:1")" "$TMP/io/out"
+	grep -qx "# not found: /etc/pickled.conf" "$TMP/io/out"
+	grep -qx "# read: $UCONF" "$TMP/io/out"
+	unset XDG_CONFIG_HOME
+	mkdir -p "$HOME/.config/pickled"
+	printf 'ttl: 2d\n' | conf "$HOME/.config/pickled/pickled.conf"
+	pk config
+	grep -qx "$(line 'ttl: 2d' "$HOME/.config/pickled/pickled.conf:1")" "$TMP/io/out"
+	# A relative XDG_CONFIG_HOME is ignored, as the XDG spec says.
+	export XDG_CONFIG_HOME=relative
+	pk config
+	grep -qx "$(line 'ttl: 2d' "$HOME/.config/pickled/pickled.conf:1")" "$TMP/io/out"
+}
+
+@test "-c FILE replaces the user file; PICKLED_CONFIG too; -c wins over PICKLED_CONFIG" {
+	printf 'ttl: 6h\nstale: 1h\n' | conf "$UCONF"
+	printf 'ttl: 2h\n' | conf "$TMP/c.conf"
+	printf 'ttl: 3h\n' | conf "$TMP/e.conf"
+	pk -c "$TMP/c.conf" config
+	assert_status 0
+	grep -qx "$(line 'ttl: 2h' "$TMP/c.conf:1")" "$TMP/io/out"
+	grep -qx "$(line 'stale: 0s' default)" "$TMP/io/out"
+	refute grep -q "$UCONF" "$TMP/io/out"
+	grep -c '^# read: ' "$TMP/io/out" | grep -qx 1
+	PICKLED_CONFIG=$TMP/e.conf pk config
+	grep -qx "$(line 'ttl: 3h' "$TMP/e.conf:1")" "$TMP/io/out"
+	PICKLED_CONFIG=$TMP/e.conf pk --config "$TMP/c.conf" config
+	grep -qx "$(line 'ttl: 2h' "$TMP/c.conf:1")" "$TMP/io/out"
+	# config FILE is -c FILE.
+	pk config "$TMP/e.conf"
+	grep -qx "$(line 'ttl: 3h' "$TMP/e.conf:1")" "$TMP/io/out"
+	# An empty PICKLED_CONFIG is unset.
+	PICKLED_CONFIG= pk config
+	grep -qx "$(line 'stale: 1h' "$UCONF:2")" "$TMP/io/out"
+}
+
+@test "every PICKLED_* variable overrides the file, and is named as the origin" {
+	conf "$TMP/c.conf" <<'EOF'
+cache_dir: /from/file
+ttl: 6h
+stale: 1h
+max_size: 2G
+compression_level: 3
+compression_threads: 1
+cache_failures: false
+stdin: auto
+program_check: mtime
+lock_timeout: 5m
+gc:
+  auto: true
+  interval: 2d
+remote:
+  url: redis://file-host
+EOF
+	PICKLED_CACHE_DIR=/from/env PICKLED_TTL=2h PICKLED_STALE=30m PICKLED_MAX_SIZE=500M \
+		PICKLED_COMPRESSION_LEVEL=9 PICKLED_COMPRESSION_THREADS=4 PICKLED_CACHE_FAILURES=1 \
+		PICKLED_STDIN=always PICKLED_PROGRAM_CHECK=none PICKLED_LOCK_TIMEOUT=10s \
+		PICKLED_GC=no PICKLED_GC_INTERVAL=6h PICKLED_REMOTE=redis+unix:///run/redis.sock \
+		pk -c "$TMP/c.conf" config
+	assert_status 0
+	assert_err ''
+	sed -n '/^cache_dir/,/^jobs/p' "$TMP/io/out" >"$TMP/got"
+	{
+		line 'cache_dir: /from/env' PICKLED_CACHE_DIR
+		line 'ttl: 2h' PICKLED_TTL
+		line 'stale: 30m' PICKLED_STALE
+		line 'max_size: 500M' PICKLED_MAX_SIZE
+		line 'compression_level: 9' PICKLED_COMPRESSION_LEVEL
+		line 'compression_threads: 4' PICKLED_COMPRESSION_THREADS
+		line 'cache_failures: true' PICKLED_CACHE_FAILURES
+		line 'env: []' default
+		line 'stdin: always' PICKLED_STDIN
+		line 'program_check: none' PICKLED_PROGRAM_CHECK
+		line 'lock_timeout: 10s' PICKLED_LOCK_TIMEOUT
+		printf 'gc:\n'
+		line '  auto: false' PICKLED_GC
+		line '  interval: 6h' PICKLED_GC_INTERVAL
+		printf 'remote:\n'
+		line '  url: "redis+unix:///run/redis.sock"' PICKLED_REMOTE
+		line '  mode: read-write' default
+		line '  timeout: 200ms' default
+		line '  prefix: "pickled:"' default
+		line '  max_entry: 64M' default
+		line '  lease: 30s' default
+		line 'jobs: {}' default
+	} >"$TMP/io/expected"
+	assert_same "$TMP/io/expected" "$TMP/got"
+}
+
+@test "an empty PICKLED_* variable counts as unset" {
+	printf 'ttl: 6h\n' | conf "$TMP/c.conf"
+	PICKLED_TTL= PICKLED_GC= pk -c "$TMP/c.conf" config
+	assert_status 0
+	assert_err ''
+	grep -qx "$(line 'ttl: 6h' "$TMP/c.conf:1")" "$TMP/io/out"
+}
+
+@test "precedence in a run: file ttl, then PICKLED_TTL, then --ttl" {
+	printf 'ttl: 1s\n' | conf "$UCONF"
+	pk run sh -c "$CNT; echo a"
+	assert_count 1
+	sleep 1.2
+	pk run sh -c "$CNT; echo a"
+	assert_out 'a\n'
+	assert_count 2     # the file's 1s: expired
+	sleep 1.2
+	PICKLED_TTL=1h pk run sh -c "$CNT; echo a"
+	assert_count 2     # the variable's 1h: a hit
+	PICKLED_TTL=1s pk run --ttl 1h sh -c "$CNT; echo a"
+	assert_count 2     # the flag's 1h: a hit
+	PICKLED_TTL=1h pk run --ttl 1s sh -c "$CNT; echo a"
+	assert_status 0
+	assert_err ''
+	assert_count 3     # the flag's 1s: expired
+}
+
+@test "cache_dir from the file, then PICKLED_CACHE_DIR, then -C" {
+	unset PICKLED_CACHE_DIR
+	printf 'cache_dir: %s\n' "$TMP/file-cache" | conf "$UCONF"
+	pk run echo one
+	assert_status 0
+	has_entries "$TMP/file-cache"
+	PICKLED_CACHE_DIR=$TMP/env-cache pk run echo two
+	has_entries "$TMP/env-cache"
+	PICKLED_CACHE_DIR=$TMP/env-cache pk -C "$TMP/flag-cache" run echo three
+	has_entries "$TMP/flag-cache"
+	[ "$(entries "$TMP/env-cache" | wc -l)" = 1 ]
+	[ "$(entries "$TMP/file-cache" | wc -l)" = 1 ]
+}
+
+@test "cache_dir ~/ stands for the home directory" {
+	unset PICKLED_CACHE_DIR
+	printf 'cache_dir: ~/my-cache\n' | conf "$UCONF"
+	pk run echo hi
+	assert_status 0
+	has_entries "$HOME/my-cache"
+	pk config
+	grep -qx "$(line "cache_dir: $HOME/my-cache" "$UCONF:1")" "$TMP/io/out"
+}
+
+@test "env in the file is always in the key, together with -e" {
+	printf 'env: [PK_A]\n' | conf "$UCONF"
+	PK_A=1 PK_B=1 pk run -e PK_B sh -c "$CNT"
+	PK_A=1 PK_B=1 pk run -e PK_B sh -c "$CNT"
+	assert_count 1
+	PK_A=2 PK_B=1 pk run -e PK_B sh -c "$CNT"
+	assert_count 2
+	PK_A=2 PK_B=2 pk run -e PK_B sh -c "$CNT"
+	assert_count 3
+}
+
+@test "cache_failures in the file stores a failing result" {
+	printf 'cache_failures: true\n' | conf "$UCONF"
+	pk run sh -c "$CNT; exit 3"
+	assert_status 3
+	pk run sh -c "$CNT; exit 3"
+	assert_status 3
+	assert_count 1
+	PICKLED_CACHE_FAILURES=false pk run sh -c "$CNT; exit 3"
+	PICKLED_CACHE_FAILURES=false pk run sh -c "$CNT; exit 3"
+	assert_count 3
+}
+
+@test "stdin: never in the file leaves stdin out of the key; --stdin overrides it" {
+	printf 'stdin: never\n' | conf "$UCONF"
+	pk_in <(printf one) run sh -c "$CNT; cat"
+	assert_out 'one'
+	pk_in <(printf two) run sh -c "$CNT; cat"
+	assert_out 'one'
+	assert_count 1
+	pk_in <(printf two) run --stdin sh -c "$CNT; cat"
+	assert_out 'two'
+	assert_count 2
+}
+
+@test "program_check: none keeps the key when the program changes; mtime does not" {
+	printf '#!/bin/sh\necho "$0" >>"$TMP/count"\n' >prog
+	chmod +x prog
+	printf 'program_check: none\n' | conf "$UCONF"
+	pk run ./prog
+	touch -d '2001-01-01' prog
+	pk run ./prog
+	assert_count 1
+	PICKLED_PROGRAM_CHECK=mtime pk run ./prog
+	touch -d '2002-01-01' prog
+	PICKLED_PROGRAM_CHECK=mtime pk run ./prog
+	assert_count 3
+}
+
+@test "stale from the file refreshes in the background" {
+	printf 'ttl: 1h\nstale: 1s\n' | conf "$UCONF"
+	pk run sh -c "$CNT; echo v\$(wc -l <\"\$TMP/count\")"
+	assert_out 'v1\n'
+	sleep 1.2
+	pk run sh -c "$CNT; echo v\$(wc -l <\"\$TMP/count\")"
+	assert_out 'v1\n'
+	poll 5 eval '[ "$(count)" = 2 ]'
+}
+
+# --- errors ------------------------------------------------------------------
+
+@test "every error of a file is reported with its line and column" {
+	cd "$TMP"
+	conf err.conf <<'EOF'
+tll: 6h
+stale: soon
+max_size: 2X
+compression_level: 20
+compression_threads: -1
+cache_failures: maybe
+env: TZ LANG
+stdin: allways
+program_check: sha256
+lock_timeout: [1h]
+cache_dir: relative/dir
+frobnicate: 1
+ttl: 1h
+ttl: 2h
+command: [x]
+gc:
+  auto: true
+  intervall: 1d
+remote:
+  url: http://cache
+  mode: write
+jobs:
+  ok:
+    command: [echo, ok]
+  no-command:
+    ttl: 1h
+  "bad name":
+    command: [echo]
+  ok:
+    command: [echo, again]
+  empty:
+    command: []
+  holes:
+    command: [echo, ~]
+  nested:
+    command: [echo, [a]]
+  scalar-job: echo
+  late:
+    command: [true]
+    stale: 2h
+EOF
+	pk config --check err.conf
+	assert_status 1
+	assert_out ''
+	assert_err '%s\n' \
+		"pickled: err.conf:1:1: unknown key 'tll' (did you mean 'ttl'?)" \
+		"pickled: err.conf:2:8: invalid duration for stale: 'soon'" \
+		"pickled: err.conf:3:11: invalid size for max_size: '2X'" \
+		"pickled: err.conf:4:20: invalid value for compression_level: '20' (expected 1 to 19)" \
+		"pickled: err.conf:5:22: invalid value for compression_threads: '-1' (expected 0 to 64)" \
+		"pickled: err.conf:6:17: invalid value for cache_failures: 'maybe' (expected true or false)" \
+		"pickled: err.conf:7:6: env must be a list, such as [TZ, LANG]" \
+		"pickled: err.conf:8:8: invalid value for stdin: 'allways' (did you mean 'always'?)" \
+		"pickled: err.conf:9:16: invalid value for program_check: 'sha256' (expected none, mtime or content)" \
+		"pickled: err.conf:10:15: lock_timeout must be a duration, not a list" \
+		"pickled: err.conf:11:12: invalid path for cache_dir: 'relative/dir' (expected an absolute path, or one starting with ~/)" \
+		"pickled: err.conf:12:1: unknown key 'frobnicate'" \
+		"pickled: err.conf:14:1: duplicate key 'ttl' (first at line 13)" \
+		"pickled: err.conf:15:1: unknown key 'command' (a job's settings go under jobs: NAME:)" \
+		"pickled: err.conf:18:3: unknown key 'intervall' (did you mean 'interval'?)" \
+		"pickled: err.conf:20:8: invalid URL for remote.url: 'http://cache' (remote url must start with redis:// or redis+unix://)" \
+		"pickled: err.conf:21:9: invalid value for remote.mode: 'write' (expected read-write or read-only)" \
+		"pickled: err.conf:25:3: job 'no-command' has no command" \
+		"pickled: err.conf:27:3: invalid job name 'bad name' (letters, digits, '.', '_' and '-', not starting with '-')" \
+		"pickled: err.conf:29:3: duplicate job 'ok' (first at line 23)" \
+		"pickled: err.conf:32:14: jobs.empty.command must name a program" \
+		"pickled: err.conf:34:21: empty item in jobs.holes.command" \
+		"pickled: err.conf:36:21: items of jobs.nested.command must be strings, not a list" \
+		"pickled: err.conf:37:15: jobs.scalar-job must be a mapping, not a scalar" \
+		"pickled: err.conf:40:5: job 'late': stale (2h) must be shorter than ttl (1h, from line 13)"
+}
+
+@test "pickled config prints the errors, no configuration, and exits 1" {
+	printf 'ttl: 6h\nstale: 7h\n' | conf "$UCONF"
+	pk config
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: $UCONF:2:1: stale (7h) must be shorter than ttl (6h, from line 1)\n"
+}
+
+@test "stale against a ttl from another layer names where the ttl comes from" {
+	printf 'stale: 2h\njobs:\n  j:\n    command: [true]\n    ttl: 1h\n' | conf "$TMP/c.conf"
+	PICKLED_TTL=1h pk -c "$TMP/c.conf" config --check
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/c.conf:1:1: stale (2h) must be shorter than ttl (1h, from PICKLED_TTL)" \
+		"pickled: $TMP/c.conf:5:5: job 'j': ttl (1h) must be longer than stale (2h, from line 1)"
+}
+
+@test "YAML syntax errors are reported with their place, after the errors before them" {
+	printf 'ttl: bad\nstale: [1\nmax_size: 2M\n' | conf "$TMP/a.conf"
+	pk config --check "$TMP/a.conf"
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/a.conf:1:6: invalid duration for ttl: 'bad'" \
+		"pickled: $TMP/a.conf:2:8: stale must be a duration, not a list" \
+		"pickled: $TMP/a.conf:3:9: syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 2)"
+	printf 'ttl: 6h\n\tstale: 1h\n' | conf "$TMP/b.conf"
+	pk config --check "$TMP/b.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/b.conf:2:1: syntax error: found a tab character that violates indentation (while scanning a plain scalar at line 1)\n"
+	printf 'ttl: 6h\nstale: \377\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/c.conf:2:8: syntax error: invalid leading UTF-8 octet\n"
+}
+
+@test "a file that is not a mapping, aliases and several documents are errors" {
+	printf -- '- ttl\n- 6h\n' | conf "$TMP/a.conf"
+	pk config --check "$TMP/a.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/a.conf:1:1: the configuration must be a mapping of keys to values, not a list\n"
+	printf 'ttl: &t 6h\nlock_timeout: *t\n---\nttl: 1h\n' | conf "$TMP/b.conf"
+	pk config --check "$TMP/b.conf"
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/b.conf:2:15: aliases are not supported (in lock_timeout)" \
+		"pickled: $TMP/b.conf:3:1: only one YAML document is allowed"
+	printf 'gc: true\n? [a]\n: 1\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/c.conf:1:5: gc must be a mapping, not a scalar" \
+		"pickled: $TMP/c.conf:2:3: a key must be a scalar, not a list"
+}
+
+@test "a bad PICKLED_* variable is an error naming it" {
+	: | conf "$TMP/empty.conf"
+	PICKLED_TTL=soon PICKLED_MAX_SIZE=big PICKLED_COMPRESSION_LEVEL=0 \
+		PICKLED_COMPRESSION_THREADS=x PICKLED_CACHE_FAILURES=maybe PICKLED_STDIN=sometimes \
+		PICKLED_PROGRAM_CHECK=hash PICKLED_LOCK_TIMEOUT=-1 PICKLED_GC=2 PICKLED_GC_INTERVAL=1y \
+		PICKLED_STALE=x PICKLED_REMOTE=redis://u:pw@h:0 pk -c "$TMP/empty.conf" config --check
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: invalid duration for PICKLED_TTL: 'soon'" \
+		"pickled: invalid duration for PICKLED_STALE: 'x'" \
+		"pickled: invalid size for PICKLED_MAX_SIZE: 'big'" \
+		"pickled: invalid value for PICKLED_COMPRESSION_LEVEL: '0' (expected 1 to 19)" \
+		"pickled: invalid value for PICKLED_COMPRESSION_THREADS: 'x' (expected 0 to 64)" \
+		"pickled: invalid value for PICKLED_CACHE_FAILURES: 'maybe' (expected true or false)" \
+		"pickled: invalid value for PICKLED_STDIN: 'sometimes' (expected auto, always or never)" \
+		"pickled: invalid value for PICKLED_PROGRAM_CHECK: 'hash' (expected none, mtime or content)" \
+		"pickled: invalid duration for PICKLED_LOCK_TIMEOUT: '-1'" \
+		"pickled: invalid value for PICKLED_GC: '2' (expected true or false)" \
+		"pickled: invalid duration for PICKLED_GC_INTERVAL: '1y'" \
+		"pickled: invalid URL for PICKLED_REMOTE: 'redis://u:***@h:0' (bad port '0')"
+}
+
+@test "max_size must be at least one byte" {
+	printf 'max_size: 0\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/c.conf:1:11: invalid size for max_size: '0' (must be at least 1)\n"
+}
+
+@test "config --check FILE checks the file alone; without FILE, the environment too" {
+	printf 'ttl: 6h\n' | conf "$TMP/c.conf"
+	PICKLED_TTL=soon pk config --check "$TMP/c.conf"
+	assert_status 0
+	assert_err ''
+	PICKLED_TTL=soon pk -c "$TMP/c.conf" config --check
+	assert_status 1
+	assert_err "pickled: invalid duration for PICKLED_TTL: 'soon'\n"
+}
+
+@test "a missing file named with -c or PICKLED_CONFIG is an error; a missing user file is not" {
+	no_system
+	pk config --check
+	assert_status 0
+	assert_err ''
+	pk -c "$TMP/nope.conf" config --check
+	assert_status 1
+	assert_err "pickled: cannot open configuration file: $TMP/nope.conf: No such file or directory\n"
+	PICKLED_CONFIG=$TMP/nope.conf pk config --check
+	assert_status 1
+	assert_err "pickled: cannot open configuration file: $TMP/nope.conf: No such file or directory\n"
+}
+
+@test "a file writable by group or others is refused" {
+	printf 'ttl: 6h\n' | conf "$TMP/c.conf"
+	chmod 666 "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 1
+	assert_err "pickled: refusing a configuration file writable by group or others: $TMP/c.conf\n"
+	chmod 620 "$TMP/c.conf"
+	pk -c "$TMP/c.conf" config
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: refusing a configuration file writable by group or others: $TMP/c.conf\n"
+	chmod 644 "$TMP/c.conf"
+	pk -c "$TMP/c.conf" config --check
+	assert_status 0
+}
+
+@test "the user file is refused when others can write it" {
+	printf 'ttl: 6h\n' | conf "$UCONF"
+	chmod 602 "$UCONF"
+	pk config --check
+	assert_status 1
+	assert_err "pickled: refusing a configuration file writable by group or others: $UCONF\n"
+}
+
+@test "a directory or a FIFO is refused, without waiting for a writer" {
+	mkdir "$TMP/dir.conf"
+	pk config --check "$TMP/dir.conf"
+	assert_status 1
+	assert_err "pickled: configuration file is not a regular file: $TMP/dir.conf\n"
+	mkfifo -m 600 "$TMP/fifo.conf"
+	status=0
+	timeout 10 "$PK" config --check "$TMP/fifo.conf" 2>"$TMP/io/err" || status=$?
+	assert_status 1
+	assert_err "pickled: configuration file is not a regular file: $TMP/fifo.conf\n"
+}
+
+@test "a file owned by another user is refused" {
+	[ "$(id -u)" = 0 ] || skip "needs root to give a file away"
+	printf 'ttl: 6h\n' | conf "$TMP/c.conf"
+	chown 65534 "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 1
+	assert_err "pickled: refusing a configuration file owned by another user (uid 65534): $TMP/c.conf\n"
+}
+
+@test "a broken configuration: run prints the errors, runs uncached, returns the status" {
+	printf 'ttl: bad\nfrob: 1\n' | conf "$UCONF"
+	pk run sh -c "$CNT; echo out; echo err >&2; exit 7"
+	assert_status 7
+	assert_out 'out\n'
+	assert_err '%s\n' \
+		"pickled: $UCONF:1:6: invalid duration for ttl: 'bad'" \
+		"pickled: $UCONF:2:1: unknown key 'frob'" \
+		"pickled: running uncached: the configuration has errors" \
+		"err"
+	pk run sh -c "$CNT; echo out"
+	assert_status 0
+	pk run sh -c "$CNT; echo out"
+	assert_count 3
+	refute has_entries
+}
+
+@test "an unsafe configuration: run still runs the command, uncached" {
+	printf 'ttl: 1h\n' | conf "$UCONF"
+	chmod 666 "$UCONF"
+	pk run sh -c "$CNT; echo ran"
+	assert_status 0
+	assert_out 'ran\n'
+	assert_err '%s\n' \
+		"pickled: refusing a configuration file writable by group or others: $UCONF" \
+		"pickled: running uncached: the configuration has errors"
+	refute has_entries
+}
+
+@test "a bad PICKLED_* variable: run prints it and runs uncached" {
+	PICKLED_TTL=soon pk run sh -c "$CNT; echo ran"
+	assert_status 0
+	assert_out 'ran\n'
+	assert_err '%s\n' \
+		"pickled: invalid duration for PICKLED_TTL: 'soon'" \
+		"pickled: running uncached: the configuration has errors"
+	refute has_entries
+}
+
+@test "inspection commands use cache_dir from the configuration, and stop on errors" {
+	unset PICKLED_CACHE_DIR
+	printf 'cache_dir: %s\n' "$TMP/file-cache" | conf "$UCONF"
+	pk run echo hi
+	pk ls
+	assert_status 0
+	[ "$(wc -l <"$TMP/io/out")" -ge 1 ]
+	grep -q 'echo hi' "$TMP/io/out"
+	PICKLED_TTL=soon pk ls
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: invalid duration for PICKLED_TTL: 'soon'\n"
+}
+
+# --- named jobs ----------------------------------------------------------------
+
+@test "run -j runs a job with its settings, and replays it" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  hello:
+    command: [sh, -c, 'echo x >>"$TMP/count"; echo "hello $0"', world]
+    ttl: 1h
+EOF
+	pk run -j hello
+	assert_status 0
+	assert_out 'hello world\n'
+	assert_err ''
+	pk run --job hello
+	assert_out 'hello world\n'
+	assert_count 1
+}
+
+@test "run -j: words after the options are appended to the job's command" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  greet:
+    command: [sh, -c, 'echo x >>"$TMP/count"; echo "$0 $1"', hi]
+EOF
+	pk run -j greet -- there
+	assert_out 'hi there\n'
+	pk run -j greet there
+	assert_out 'hi there\n'
+	assert_count 1
+	pk run -j greet
+	assert_out 'hi \n'
+	assert_count 2
+}
+
+@test "run -j: flags replace the job's settings, lists add to the job's" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  j:
+    command: [sh, -c, 'echo x >>"$TMP/count"']
+    ttl: 1s
+    env: [PK_A]
+EOF
+	PK_A=1 PK_B=1 pk run -j j
+	sleep 1.2
+	PK_A=1 PK_B=1 pk run -j j
+	assert_count 2            # the job's ttl of 1s
+	PK_A=1 PK_B=1 pk run -j j --ttl 1h
+	assert_count 2            # --ttl 1h: a hit
+	PK_A=1 PK_B=1 pk run -j j --ttl 1h -e PK_B
+	assert_count 3            # -e adds PK_B: another key
+	PK_A=1 PK_B=2 pk run -j j --ttl 1h -e PK_B
+	assert_count 4
+	PK_A=2 PK_B=2 pk run -j j --ttl 1h -e PK_B
+	assert_count 5            # the job's PK_A is still in the key
+}
+
+@test "a job's settings come from the top level when it leaves them out" {
+	conf "$UCONF" <<'EOF'
+ttl: 2s
+cache_failures: true
+jobs:
+  j:
+    command: [sh, -c, 'echo x >>"$TMP/count"; exit 4']
+EOF
+	pk run -j j
+	assert_status 4
+	pk run -j j
+	assert_status 4
+	assert_count 1            # cache_failures from the top
+	sleep 2.2
+	pk run -j j
+	assert_count 2            # ttl from the top
+}
+
+@test "a job ignores stdin unless it says otherwise" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  cat:
+    command: [sh, -c, 'echo x >>"$TMP/count"; cat']
+  catin:
+    command: [sh, -c, 'echo x >>"$TMP/count"; cat']
+    stdin: always
+EOF
+	pk_in <(printf one) run -j cat
+	assert_out 'one'
+	pk_in <(printf two) run -j cat
+	assert_out 'one'
+	assert_count 1
+	pk_in <(printf one) run -j catin
+	pk_in <(printf two) run -j catin
+	assert_out 'two'
+	assert_count 3
+}
+
+@test "a job's inputs, outputs, key, tags and cwd are used" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  build:
+    command: [sh, -c, 'echo x >>"$TMP/count"; cat in.txt >out.txt']
+    inputs: [in.txt]
+    outputs: [out.txt]
+    key: v1
+    tags: [builds]
+    cwd: true
+EOF
+	echo one >in.txt
+	pk run -j build
+	rm out.txt
+	pk run -j build
+	assert_count 1
+	[ "$(cat out.txt)" = one ]      # restored from the entry
+	echo two >in.txt
+	pk run -j build
+	assert_count 2
+	[ "$(cat out.txt)" = two ]
+	pk run -j build -k v2
+	assert_count 3                  # -k replaces the job's key
+	mkdir sub && cp in.txt sub && cd sub
+	pk run -j build
+	assert_count 4                  # another directory, another key
+	pk ls --tag builds
+	[ "$(wc -l <"$TMP/io/out")" -ge 1 ]
+}
+
+@test "run -j with an unknown job exits 125 and suggests a close name" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  nightly-report:
+    command: [true]
+EOF
+	pk run -j nightly-reprt
+	assert_status 125
+	assert_err "pickled: no job named 'nightly-reprt' (did you mean 'nightly-report'?)\n"
+	pk run -j zzz
+	assert_status 125
+	assert_err "pickled: no job named 'zzz'\n"
+}
+
+@test "run without a program and without -j is still a usage error" {
+	pk run --ttl 1h
+	assert_status 125
+	assert_err "pickled: no command given\nTry 'pickled run --help' for more information.\n"
+}
+
+@test "a job with a sound command in a broken configuration runs uncached" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  j:
+    command: [sh, -c, 'echo x >>"$TMP/count"; echo ran']
+    ttl: forever-ish
+EOF
+	pk run -j j
+	assert_status 0
+	assert_out 'ran\n'
+	assert_err '%s\n' \
+		"pickled: $UCONF:4:10: invalid duration for jobs.j.ttl: 'forever-ish'" \
+		"pickled: running uncached: the configuration has errors"
+	refute has_entries
+}
+
+@test "PICKLED_DISABLE=1 runs a job directly" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  j:
+    command: [sh, -c, 'echo x >>"$TMP/count"; echo ran']
+EOF
+	PICKLED_DISABLE=1 pk run -j j
+	PICKLED_DISABLE=1 pk run -j j
+	assert_out 'ran\n'
+	assert_count 2
+	refute has_entries
+}
+
+# --- pickled jobs -------------------------------------------------------------
+
+@test "jobs lists each job as none, then fresh, stale and expired" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  quick:
+    command: [sh, -c, 'echo x >>"$TMP/count"']
+    ttl: 3s
+    stale: 1s
+  never-run:
+    command: [echo, "two words"]
+EOF
+	pk jobs
+	assert_status 0
+	assert_err ''
+	assert_out '%s\n' \
+		"NAME       STATE    AGE  TTL  COMMAND" \
+		"quick      none     -    3s   sh -c 'echo x >>\"\$TMP/count\"'" \
+		"never-run  none     -    1d   echo 'two words'"
+	pk run -j quick
+	pk jobs
+	assert_status 0
+	awk '{print $1, $2}' "$TMP/io/out" >"$TMP/states"
+	assert_bytes "$TMP/states" '%s\n' "NAME STATE" "quick fresh" "never-run none"
+	assert_match "$TMP/io/out" '^(NAME       STATE    AGE +TTL  COMMAND|quick      fresh    [0-9][0-9a-z]* +3s   sh -c .*|never-run  none     - +1d   echo .two words.)$'
+	sleep 1.2
+	pk jobs quick
+	awk '{print $1, $2}' "$TMP/io/out" >"$TMP/states"
+	assert_bytes "$TMP/states" '%s\n' "NAME STATE" "quick stale"
+	sleep 2
+	pk jobs quick
+	awk '{print $1, $2, $3}' "$TMP/io/out" >"$TMP/states"
+	assert_bytes "$TMP/states" '%s\n' "NAME STATE AGE" "quick expired 3s"
+	assert_count 1
+}
+
+@test "jobs computes the key as run -j does: inputs count" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  j:
+    command: [cat, in.txt]
+    inputs: [in.txt]
+EOF
+	echo one >in.txt
+	pk run -j j
+	pk jobs
+	awk 'NR == 2 {print $2}' "$TMP/io/out" >"$TMP/state"
+	assert_bytes "$TMP/state" 'fresh\n'
+	echo two >in.txt
+	pk jobs
+	awk 'NR == 2 {print $2}' "$TMP/io/out" >"$TMP/state"
+	assert_bytes "$TMP/state" 'none\n'
+}
+
+@test "jobs with a missing program warns and shows none" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  gone:
+    command: [/nonexistent/prog]
+EOF
+	pk jobs
+	assert_status 0
+	assert_out '%s\n' "NAME  STATE    AGE  TTL  COMMAND" "gone  none     -    1d   /nonexistent/prog"
+	assert_err "pickled: job gone: /nonexistent/prog: command not found\n"
+}
+
+@test "jobs NAME with an unknown name exits 1; no jobs prints nothing" {
+	pk jobs
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	conf "$UCONF" <<'EOF'
+jobs:
+  report:
+    command: [true]
+EOF
+	pk jobs reprot
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: no job named 'reprot' (did you mean 'report'?)\n"
+}
+
+@test "jobs with a broken configuration prints the errors and exits 1" {
+	printf 'jobs:\n  a:\n    command: [true]\n    ttl: x\n' | conf "$UCONF"
+	pk jobs
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: $UCONF:4:10: invalid duration for jobs.a.ttl: 'x'\n"
+}
