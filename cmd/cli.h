@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "remote.h"
+
 /* Exit statuses of pickled itself, as coreutils env and timeout use them. */
 #define EXIT_USAGE 125      /* pickled's own failure before the command ran */
 #define EXIT_NOEXEC 126     /* found but not executable */
@@ -15,6 +17,7 @@ struct cli {
 	const char *cache_dir;   /* -C, or NULL */
 	const char *config;      /* -c, or NULL */
 	uint64_t max_size;       /* the cache's size limit; 0: the default */
+	pk_remote_opts remote;   /* the shared tier; remote.url NULL: none */
 };
 
 struct subcommand {

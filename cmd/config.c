@@ -37,6 +37,7 @@ int cli_load_config(struct cli *cli, pk_config *c)
 		cli->cache_dir = c->cache_dir;
 	if (cli->max_size == 0)
 		cli->max_size = c->max_size;
+	pk_config_remote(c, &cli->remote);
 	return rc;
 }
 

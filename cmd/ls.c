@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "format.h"
 #include "item.h"
+#include "remote.h"
 #include "units.h"
 
 #include <getopt.h>
@@ -15,7 +16,7 @@ void help_ls(void)
 {
 	printf(
 "Usage: pickled ls [-l] [--json] [--sort=age|size|hits|saved|command]\n"
-"                  [--expired|--fresh|--stale] [--tag TAG]\n"
+"                  [--expired|--fresh|--stale] [--tag TAG] [--remote]\n"
 "\n"
 "List the cache's entries, one line each: short key, age, freshness (time\n"
 "left, 'stale' or 'expired'), exit status, raw and stored size, hits, time\n"
@@ -29,6 +30,8 @@ void help_ls(void)
 "      --fresh       only entries neither stale nor expired\n"
 "      --stale       only entries past their stale time, not expired\n"
 "      --tag TAG     only entries tagged TAG\n"
+"      --remote      list the shared (Redis) tier instead of the local\n"
+"                    cache (hits are counted per host, so they show 0)\n"
 "  -h, --help        show this help\n");
 }
 
@@ -128,12 +131,13 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		{ "fresh", no_argument, NULL, 'F' },
 		{ "stale", no_argument, NULL, 'S' },
 		{ "tag", required_argument, NULL, 't' },
+		{ "remote", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *sorts[] = { "age", "size", "hits", "saved", "command" };
 	const char *tag = NULL, *state = NULL;
-	int c, longfmt = 0, json = 0, ret = 1;
+	int c, longfmt = 0, json = 0, remote = 0, ret = 1;
 	pk_store s;
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
@@ -145,6 +149,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		case 'l': longfmt = 1; break;
 		case 'j': json = 1; break;
 		case 't': tag = optarg; break;
+		case 'R': remote = 1; break;
 		case 'E': state = "expired"; break;
 		case 'F': state = "fresh"; break;
 		case 'S': state = "stale"; break;
@@ -163,11 +168,29 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("ls", "unexpected argument '%s'", argv[optind]);
-	if (cli_open_store(cli, &s) < 0)
-		return 1;
-	if (pk_catalog_load(&s, &cat, &err) < 0) {
-		fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, ebuf, sizeof(ebuf)));
-		goto out;
+	if (remote) {
+		pk_remote *r;
+		s.dir = NULL;
+		s.dirfd = -1;
+		if (cli->remote.url == NULL) {
+			fputs("pickled: no remote cache configured (remote.url or PICKLED_REMOTE)\n", stderr);
+			return 1;
+		}
+		r = pk_remote_connect(&cli->remote, &err);
+		if (r == NULL || pk_catalog_load_remote(r, &cat, &err) < 0) {
+			fprintf(stderr, "pickled: remote cache unavailable: %s\n",
+			        pk_error_str(&err, ebuf, sizeof(ebuf)));
+			pk_remote_close(r);
+			goto out;
+		}
+		pk_remote_close(r);
+	} else {
+		if (cli_open_store(cli, &s) < 0)
+			return 1;
+		if (pk_catalog_load(&s, &cat, &err) < 0) {
+			fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, ebuf, sizeof(ebuf)));
+			goto out;
+		}
 	}
 	int64_t now = pk_now_ms();
 	pk_item **v = malloc((cat.n ? cat.n : 1) * sizeof(*v));

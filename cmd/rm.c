@@ -3,6 +3,7 @@
 
 #include "catalog.h"
 #include "format.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -19,7 +20,9 @@ void help_rm(void)
 "\n"
 "Remove entries: the ones named (any unique key prefix), or every entry\n"
 "that is expired, tagged TAG (see run --tag), or whose command line\n"
-"(arguments joined by spaces) matches GLOB.  Prints nothing on success.\n"
+"(arguments joined by spaces) matches GLOB.  With a shared (Redis) tier in\n"
+"read-write mode, the same entries are removed from it too, and the\n"
+"selectors apply to the entries there as well.  Prints nothing on success.\n"
 "\n"
 "      --expired     entries past the ttl they were stored with\n"
 "      --all         every entry\n"
@@ -68,6 +71,47 @@ static int selected(const pk_item *it, int all, int expired, const char *tag,
 	int hit = cmd && fnmatch(match, cmd, 0) == 0;
 	free(cmd);
 	return hit;
+}
+
+static int shared(const struct cli *cli)
+{
+	return cli->remote.url != NULL && !cli->remote.read_only;
+}
+
+/* The same removal in the shared tier: the keys named (as resolved
+ * locally), or every remote entry the selector picks. */
+static int rm_remote(struct cli *cli, const pk_key *keys, int nkeys, int all, int expired,
+                     const char *tag, const char *match)
+{
+	pk_error err = { 0 };
+	pk_catalog cat = { 0 };
+	char buf[700];
+	pk_remote *r = pk_remote_connect(&cli->remote, &err);
+	int ret = 0;
+	int64_t now = pk_now_ms();
+
+	if (r == NULL)
+		goto fail;
+	if (nkeys > 0) {
+		for (int i = 0; i < nkeys; i++)
+			if (pk_remote_del(r, &keys[i], &err) < 0)
+				goto fail;
+	} else {
+		if (pk_catalog_load_remote(r, &cat, &err) < 0)
+			goto fail;
+		for (size_t i = 0; i < cat.n; i++)
+			if (selected(&cat.items[i], all, expired, tag, match, now) &&
+			    pk_remote_del(r, &cat.items[i].key, &err) < 0)
+				goto fail;
+	}
+	goto out;
+fail:
+	fprintf(stderr, "pickled: remote cache unavailable: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+	ret = -1;
+out:
+	pk_catalog_free(&cat);
+	pk_remote_close(r);
+	return ret;
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv)
@@ -128,6 +172,9 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 				fprintf(stderr, "pickled: cannot remove %s: %s\n", argv[i], strerror(errno));
 				ret = 1;
 			}
+		if (ret == 0 && shared(cli) &&
+		    rm_remote(cli, keys, argc - optind, 0, 0, NULL, NULL) < 0)
+			ret = 1;
 		free(keys);
 	} else {
 		pk_catalog cat = { 0 };
@@ -145,6 +192,8 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 			}
 		}
 		pk_catalog_free(&cat);
+		if (ret == 0 && shared(cli) && rm_remote(cli, NULL, 0, all, expired, tag, match) < 0)
+			ret = 1;
 	}
 	pk_store_close(&s);
 	return ret;

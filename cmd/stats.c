@@ -15,8 +15,9 @@ void help_stats(void)
 "Usage: pickled stats [--json] [--zero]\n"
 "\n"
 "Show entries, stored and raw bytes, hits, misses, stale refreshes, hit\n"
-"rate, command time saved by hits, corrupt entries found, store failures\n"
-"and the last gc.\n"
+"rate, command time saved by hits, corrupt entries found, store failures,\n"
+"the shared (Redis) tier's hits, misses, errors and timeouts, and the last\n"
+"gc.\n"
 "\n"
 "      --json        print one JSON object\n"
 "      --zero        reset the counters (entries are kept)\n"
@@ -74,11 +75,15 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		printf("{\"entries\":%zu,\"stored_bytes\":%llu,\"raw_bytes\":%llu,"
 		       "\"compression_ratio\":%.2f,\"hits\":%llu,\"misses\":%llu,"
 		       "\"stale_refreshes\":%llu,\"hit_rate\":%.4f,\"saved_ms\":%lld,"
-		       "\"corrupt\":%llu,\"store_failures\":%llu,\"last_gc\":",
+		       "\"corrupt\":%llu,\"store_failures\":%llu,\"remote_hits\":%llu,"
+		       "\"remote_misses\":%llu,\"remote_errors\":%llu,\"remote_timeouts\":%llu,"
+		       "\"last_gc\":",
 		       cat.n, (unsigned long long)stored, (unsigned long long)raw, ratio,
 		       (unsigned long long)st.hits, (unsigned long long)st.misses,
 		       (unsigned long long)st.stale_refreshes, rate / 100.0, (long long)st.saved_ms,
-		       (unsigned long long)st.corrupt, (unsigned long long)st.store_failures);
+		       (unsigned long long)st.corrupt, (unsigned long long)st.store_failures,
+		       (unsigned long long)st.remote_hits, (unsigned long long)st.remote_misses,
+		       (unsigned long long)st.remote_errors, (unsigned long long)st.remote_timeouts);
 		if (st.last_gc_ms > 0) {
 			putchar('"');
 			fmt_time(stdout, st.last_gc_ms, 1);
@@ -98,6 +103,10 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		printf("time saved       %s\n", pk_duration_format(st.saved_ms, a, sizeof(a)));
 		printf("corrupt found    %llu\n", (unsigned long long)st.corrupt);
 		printf("store failures   %llu\n", (unsigned long long)st.store_failures);
+		printf("remote hits      %llu\n", (unsigned long long)st.remote_hits);
+		printf("remote misses    %llu\n", (unsigned long long)st.remote_misses);
+		printf("remote errors    %llu\n", (unsigned long long)st.remote_errors);
+		printf("remote timeouts  %llu\n", (unsigned long long)st.remote_timeouts);
 		printf("last gc          ");
 		if (st.last_gc_ms > 0)
 			fmt_time(stdout, st.last_gc_ms, 0);

@@ -2,6 +2,7 @@
 #include "catalog.h"
 
 #include "entry.h"
+#include "remote.h"
 #include "units.h"
 
 #include <dirent.h>
@@ -71,18 +72,18 @@ struct loader {
 	pk_error *err;
 };
 
-static int load_one(void *ctx, int shardfd, const char *name)
+/* A new zeroed item at the end of the list, named by its hex key. */
+static pk_item *add_item(struct loader *l, const char *name)
 {
-	struct loader *l = ctx;
 	pk_item *it;
-	pk_error e = { 0 };
-	int fd;
 
 	if (l->c->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 256;
 		pk_item *ni = realloc(l->c->items, ncap * sizeof(*ni));
-		if (ni == NULL)
-			return pk_error_set(l->err, ENOMEM, "cannot list the cache");
+		if (ni == NULL) {
+			pk_error_set(l->err, ENOMEM, "cannot list the cache");
+			return NULL;
+		}
 		l->c->items = ni;
 		l->cap = ncap;
 	}
@@ -90,18 +91,34 @@ static int load_one(void *ctx, int shardfd, const char *name)
 	memset(it, 0, sizeof(*it));
 	memcpy(it->hex, name, PK_KEY_HEX + 1);
 	pk_key_from_hex(name, &it->key);
+	return it;
+}
+
+static void set_damaged(pk_item *it, const char *why)
+{
+	size_t k = strnlen(why, sizeof(it->reason) - 1);
+
+	pk_meta_free(&it->meta);
+	it->damaged = 1;
+	memcpy(it->reason, why, k);
+	it->reason[k] = '\0';
+}
+
+static int load_one(void *ctx, int shardfd, const char *name)
+{
+	struct loader *l = ctx;
+	pk_item *it = add_item(l, name);
+	pk_error e = { 0 };
+	int fd;
+
+	if (it == NULL)
+		return -1;
 	fd = openat(shardfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;   /* removed while we looked */
 	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &e) < 0 ||
-	    memcmp(it->meta.key.bytes, it->key.bytes, 16) != 0) {
-		pk_meta_free(&it->meta);
-		it->damaged = 1;
-		const char *why = e.msg[0] ? e.msg : "entry holds another key";
-		size_t k = strnlen(why, sizeof(it->reason) - 1);
-		memcpy(it->reason, why, k);
-		it->reason[k] = '\0';
-	}
+	    memcmp(it->meta.key.bytes, it->key.bytes, 16) != 0)
+		set_damaged(it, e.msg[0] ? e.msg : "entry holds another key");
 	close(fd);
 	pk_store_hits(l->s, &it->key, &it->hits, &it->last_hit_ms);
 	l->c->n++;
@@ -115,6 +132,34 @@ int pk_catalog_load(const pk_store *s, pk_catalog *c, pk_error *err)
 	c->items = NULL;
 	c->n = 0;
 	return each_name(s, "", load_one, &l, err);
+}
+
+static int load_remote_one(void *ctx, const char *hex, const unsigned char *meta,
+                           size_t meta_len, uint64_t size)
+{
+	struct loader *l = ctx;
+	pk_item *it = add_item(l, hex);
+	pk_error e = { 0 };
+
+	if (it == NULL)
+		return -1;
+	it->stored = size;
+	if (meta == NULL)
+		set_damaged(it, "not a pickled entry");
+	else if (pk_meta_decode(meta, meta_len, &it->meta, &e) < 0 ||
+	         memcmp(it->meta.key.bytes, it->key.bytes, 16) != 0)
+		set_damaged(it, e.msg[0] ? e.msg : "entry holds another key");
+	l->c->n++;
+	return 0;
+}
+
+int pk_catalog_load_remote(pk_remote *r, pk_catalog *c, pk_error *err)
+{
+	struct loader l = { NULL, c, 0, err };
+
+	c->items = NULL;
+	c->n = 0;
+	return pk_remote_each(r, load_remote_one, &l, err);
 }
 
 void pk_catalog_free(pk_catalog *c)

@@ -31,6 +31,11 @@ typedef struct pk_catalog {
  * -1 with err set.  Free c with pk_catalog_free either way. */
 int pk_catalog_load(const pk_store *s, pk_catalog *c, pk_error *err);
 
+/* Reads every entry of the remote tier into c: stored is the value's size,
+ * hits 0.  Returns 0, or -1 with err set.  Free c with pk_catalog_free. */
+struct pk_remote;
+int pk_catalog_load_remote(struct pk_remote *r, pk_catalog *c, pk_error *err);
+
 void pk_catalog_free(pk_catalog *c);
 
 /* Finds the one entry whose key starts with prefix (1 to 32 hex digits).

@@ -1253,6 +1253,16 @@ static int concat(char ***v, size_t *n, const pk_strv *a, const pk_strv *b)
 	return 0;
 }
 
+void pk_config_remote(const pk_config *c, pk_remote_opts *o)
+{
+	o->url = c->remote_url;
+	o->read_only = c->remote_mode == PK_REMOTE_READ_ONLY;
+	o->timeout_ms = c->remote_timeout_ms;
+	o->prefix = c->remote_prefix ? c->remote_prefix : "";
+	o->max_entry = c->remote_max_entry;
+	o->lease_ms = c->remote_lease_ms;
+}
+
 int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 {
 	unsigned set = j ? j->set : 0;
@@ -1272,12 +1282,7 @@ int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 	o->program_check = c->program_check;
 	o->auto_gc = c->auto_gc;
 	o->gc_interval_ms = c->gc_interval_ms;
-	o->remote.url = c->remote_url;
-	o->remote.read_only = c->remote_mode == PK_REMOTE_READ_ONLY;
-	o->remote.timeout_ms = c->remote_timeout_ms;
-	o->remote.prefix = c->remote_prefix ? c->remote_prefix : "";
-	o->remote.max_entry = c->remote_max_entry;
-	o->remote.lease_ms = c->remote_lease_ms;
+	pk_config_remote(c, &o->remote);
 	o->inputs = o->outputs = o->tags = NULL;
 	o->ninputs = o->noutputs = o->ntags = 0;
 	if (concat(&o->envs, &o->nenvs, &c->env, j ? &j->env : NULL) < 0)

@@ -129,6 +129,9 @@ int pk_config_load(pk_config *c, const char *file, char *const *envp);
 const pk_config_job *pk_config_job_find(const pk_config *c, const char *name,
                                         const char **suggestion);
 
+/* The remote tier's settings in c (pointers into c). */
+void pk_config_remote(const pk_config *c, pk_remote_opts *o);
+
 /* Fills o with the settings of c and, when job is not NULL, of the job over
  * them (o->argv is then the job's command).  A job's standard input mode
  * is never unless the job says otherwise.  Compression threads 0 becomes
