@@ -19,12 +19,20 @@ ifdef WERROR
 WARNINGS  += -Werror
 endif
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+# The libraries are linked statically by default: a hit is mostly process
+# start-up, and binding four shared libraries costs more than the replay.
+# STATIC_DEPS=0 links them dynamically.
+STATIC_DEPS ?= 1
+ifeq ($(STATIC_DEPS),1)
+DEP_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -Wl,-Bdynamic
+else
 DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DPK_VERSION='"$(VERSION)"' -DPK_SYSCONFDIR='"$(SYSCONFDIR)"' \
              -Ilib $(WARNINGS) $(DEP_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
-LIBS       = $(DEP_LIBS) -lpthread -lm
+LIBS       = $(DEP_LIBS) -lpthread
 
 LIB_SRC   = $(wildcard lib/*.c)
 CMD_SRC   = $(wildcard cmd/*.c)

@@ -45,7 +45,7 @@ int cli_load_item(pk_store *s, const char *arg, pk_item *it)
 	}
 	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &err) < 0) {
 		it->damaged = 1;
-		snprintf(it->reason, sizeof(it->reason), "%.500s", err.msg);
+		snprintf(it->reason, sizeof(it->reason), "%.150s", err.msg);
 	}
 	close(fd);
 	pk_store_hits(s, &it->key, &it->hits, &it->last_hit_ms);

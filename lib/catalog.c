@@ -21,17 +21,25 @@ static int is_hex(const char *s, size_t n)
 	return 1;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Calls fn for each entry file name (32 hex digits) in the shards whose
  * names start with the prefix's first two digits (all shards for a
- * shorter prefix).  fn returns non-zero to stop. */
+ * shorter prefix), telling whether its hit counter exists, so that no
+ * entry costs a failing stat.  fn returns non-zero to stop. */
 static int each_name(const pk_store *s, const char *prefix,
-                     int (*fn)(void *, int shardfd, const char *name), void *ctx,
-                     pk_error *err)
+                     int (*fn)(void *, int shardfd, const char *name, int has_hits),
+                     void *ctx, pk_error *err)
 {
 	int v1 = openat(s->dirfd, "v1", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *top;
 	struct dirent *sd;
 	size_t plen = strlen(prefix);
+	char **names = NULL;
+	size_t cap = 0;
 	int ret = 0;
 
 	if (v1 < 0)
@@ -48,19 +56,47 @@ static int each_name(const pk_store *s, const char *prefix,
 		int fd = openat(v1, sd->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		DIR *shard = fd >= 0 ? fdopendir(fd) : NULL;
 		struct dirent *de;
+		size_t n = 0;
 		if (shard == NULL) {
 			if (fd >= 0)
 				close(fd);
 			continue;
 		}
-		while (ret == 0 && (de = readdir(shard)) != NULL) {
-			if (strlen(de->d_name) != PK_KEY_HEX || !is_hex(de->d_name, PK_KEY_HEX) ||
-			    strncmp(de->d_name, prefix, plen) != 0)
+		while ((de = readdir(shard)) != NULL) {
+			size_t len = strlen(de->d_name);
+			if ((len != PK_KEY_HEX && !(len == PK_KEY_HEX + 5 &&
+			                            strcmp(de->d_name + PK_KEY_HEX, ".hits") == 0)) ||
+			    !is_hex(de->d_name, PK_KEY_HEX) || strncmp(de->d_name, prefix, plen) != 0)
 				continue;
-			ret = fn(ctx, dirfd(shard), de->d_name);
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 1024;
+				char **nn = realloc(names, ncap * sizeof(*nn));
+				if (nn == NULL) {
+					ret = pk_error_set(err, ENOMEM, "cannot list the cache");
+					break;
+				}
+				names = nn;
+				cap = ncap;
+			}
+			if ((names[n] = strdup(de->d_name)) == NULL) {
+				ret = pk_error_set(err, ENOMEM, "cannot list the cache");
+				break;
+			}
+			n++;
 		}
+		/* Sorted, "KEY.hits" comes right after "KEY". */
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t i = 0; ret == 0 && i < n; i++) {
+			if (strlen(names[i]) != PK_KEY_HEX)
+				continue;
+			int has_hits = i + 1 < n && strncmp(names[i + 1], names[i], PK_KEY_HEX) == 0;
+			ret = fn(ctx, dirfd(shard), names[i], has_hits);
+		}
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
 		closedir(shard);
 	}
+	free(names);
 	closedir(top);
 	return ret < 0 ? -1 : 0;
 }
@@ -104,7 +140,7 @@ static void set_damaged(pk_item *it, const char *why)
 	it->reason[k] = '\0';
 }
 
-static int load_one(void *ctx, int shardfd, const char *name)
+static int load_one(void *ctx, int shardfd, const char *name, int has_hits)
 {
 	struct loader *l = ctx;
 	pk_item *it = add_item(l, name);
@@ -120,7 +156,8 @@ static int load_one(void *ctx, int shardfd, const char *name)
 	    memcmp(it->meta.key.bytes, it->key.bytes, 16) != 0)
 		set_damaged(it, e.msg[0] ? e.msg : "entry holds another key");
 	close(fd);
-	pk_store_hits(l->s, &it->key, &it->hits, &it->last_hit_ms);
+	if (has_hits)
+		pk_store_hits(l->s, &it->key, &it->hits, &it->last_hit_ms);
 	l->c->n++;
 	return 0;
 }
@@ -178,10 +215,11 @@ struct finder {
 	char first[PK_KEY_HEX + 1];
 };
 
-static int find_one(void *ctx, int shardfd, const char *name)
+static int find_one(void *ctx, int shardfd, const char *name, int has_hits)
 {
 	struct finder *f = ctx;
 	(void)shardfd;
+	(void)has_hits;
 	if (f->found++ == 0)
 		memcpy(f->first, name, PK_KEY_HEX + 1);
 	return 0;

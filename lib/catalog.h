@@ -19,7 +19,7 @@ typedef struct pk_item {
 	uint64_t hits;
 	int64_t last_hit_ms;       /* 0: never hit */
 	int damaged;               /* header or metadata unreadable */
-	char reason[512];          /* why, when damaged */
+	char reason[160];          /* why, when damaged (cut short) */
 } pk_item;
 
 typedef struct pk_catalog {

@@ -278,6 +278,15 @@ int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err)
 	*stored = (uint64_t)st.st_size;
 	if (st.st_size < PK_ENTRY_HEADER)
 		return pk_error_set(err, 0, "entry truncated");
+	/* A small entry in one read: listing a large cache is mostly this. */
+	if (*stored <= sizeof(small)) {
+		if (pk_pread_full(fd, small, (size_t)*stored, 0) != (ssize_t)*stored)
+			return pk_error_set(err, errno, "cannot read entry");
+		memcpy(h, small, sizeof(h));
+		if (parse_header(h, *stored, len, err) < 0)
+			return -1;
+		return pk_meta_decode(small + (*stored - len[2]), len[2], meta, err);
+	}
 	if (pk_pread_full(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		return pk_error_set(err, errno, "cannot read entry");
 	if (parse_header(h, *stored, len, err) < 0)

@@ -2,7 +2,6 @@
 #include "units.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +92,7 @@ int pk_size_parse(const char *s, uint64_t *bytes)
 		end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
-	if (*end != '\0' || !isfinite(v) || v < 0 || v * (double)mult >= 1.8e19)
+	if (*end != '\0' || v < 0 || v * (double)mult >= 1.8e19)
 		return -1;
 	if (mult == 1 && strchr(s, '.') != NULL)
 		return -1;
@@ -151,7 +150,7 @@ const char *pk_size_format(uint64_t bytes, char *buf, size_t len)
 	for (;;) {
 		v /= 1024;
 		i++;
-		double shown = v < 9.95 ? round(v * 10) / 10 : round(v);
+		double shown = v < 9.95 ? (double)(uint64_t)(v * 10 + 0.5) / 10 : (double)(uint64_t)(v + 0.5);
 		if (shown < 1024 || i == 5) {
 			if (shown < 10)
 				snprintf(buf, len, "%.1f%c", shown, units[i]);
