@@ -1228,13 +1228,6 @@ const pk_config_job *pk_config_job_find(const pk_config *c, const char *name,
 
 /* --- applying it to a run ------------------------------------------------- */
 
-static int auto_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	/* One core: compress inline; more: let zstd workers keep pace. */
-	return n <= 1 ? 0 : (n > 4 ? 4 : (int)n);
-}
-
 /* *v (malloc'd, NULL-terminated) = a then b; the strings are borrowed. */
 static int concat(char ***v, size_t *n, const pk_strv *a, const pk_strv *b)
 {
@@ -1274,7 +1267,7 @@ int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 	o->lock_timeout_ms = HAS(PK_JOB_LOCK_TIMEOUT) ? j->lock_timeout_ms : c->lock_timeout_ms;
 	o->max_size = c->max_size;
 	o->level = c->level;
-	o->threads = c->threads != 0 ? c->threads : auto_threads();
+	o->threads = c->threads;   /* 0: chosen by pk_run when it compresses */
 	o->cache_failures = HAS(PK_JOB_CACHE_FAILURES) ? j->cache_failures : c->cache_failures;
 	/* A named job is for cron: its input is what it declares, not whatever
 	 * stdin cron or a terminal happens to give it. */

@@ -244,6 +244,7 @@ struct pk_entry {
 	unsigned char header[PK_ENTRY_HEADER];
 	unsigned char *whole;       /* the whole file, for small entries */
 	unsigned char *inbuf, *outbuf;
+	size_t outcap;
 	pk_meta meta;
 	int verified;
 };
@@ -429,7 +430,7 @@ static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 	ZSTD_inBuffer in = { p, n, 0 };
 
 	while (in.pos < in.size) {
-		ZSTD_outBuffer out = { z->e->outbuf, IO_BUF, 0 };
+		ZSTD_outBuffer out = { z->e->outbuf, z->e->outcap, 0 };
 		size_t r = ZSTD_decompressStream(z->dctx, &out, &in);
 		if (ZSTD_isError(r))
 			return pk_error_set(err, 0, "entry damaged: %s", ZSTD_getErrorName(r));
@@ -441,7 +442,7 @@ static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 	}
 	/* Drain what the decoder still holds without more input. */
 	for (;;) {
-		ZSTD_outBuffer out = { z->e->outbuf, IO_BUF, 0 };
+		ZSTD_outBuffer out = { z->e->outbuf, z->e->outcap, 0 };
 		ZSTD_inBuffer none = { NULL, 0, 0 };
 		size_t r;
 		if (z->last == 0)
@@ -467,8 +468,12 @@ static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
 
 	if (len == 0)
 		return 0;
-	if (e->outbuf == NULL && (e->outbuf = malloc(IO_BUF)) == NULL)
-		return pk_error_set(err, ENOMEM, "cannot read entry");
+	/* A small entry needs no large buffer: fewer pages to fault in. */
+	if (e->outbuf == NULL) {
+		e->outcap = e->whole ? 128 * 1024 : IO_BUF;
+		if ((e->outbuf = malloc(e->outcap)) == NULL)
+			return pk_error_set(err, ENOMEM, "cannot read entry");
+	}
 	if ((z.dctx = ZSTD_createDCtx()) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot read entry");
 	ret = read_region(e, off, len, inflate_piece, &z, err);

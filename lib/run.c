@@ -360,6 +360,14 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 
 static void detach(struct run *u, void (*fn)(struct run *));
 
+/* Asked only on a miss: a hit never needs it. */
+static int auto_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	/* One core: compress inline; more: zstd workers keep the pipes drained. */
+	return n <= 1 ? 0 : (n > 4 ? 4 : (int)n);
+}
+
 /* A remote failure is said once; the run goes on with the local cache. */
 static void remote_failed(struct run *u, const pk_error *err)
 {
@@ -450,7 +458,8 @@ static void miss(struct run *u)
 		execute(u, NULL, &cr);
 		return;
 	}
-	rec.w = pk_entry_writer_new(fd, o->level, o->threads, &rec.err);
+	rec.w = pk_entry_writer_new(fd, o->level, o->threads > 0 ? o->threads : auto_threads(),
+	                            &rec.err);
 	if (rec.w == NULL)
 		rec.failed = 1;
 	pk_stats_add(&u->store, PK_STAT_MISS, 0);

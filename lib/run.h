@@ -24,7 +24,7 @@ typedef struct pk_run_opts {
 	int program_check;         /* enum pk_program_check */
 	int64_t ttl_ms, stale_ms, lock_timeout_ms;
 	int cache_failures, force, warm;
-	int level, threads;        /* zstd level and workers (0: inline) */
+	int level, threads;        /* zstd level and workers (0: one per core, up to 4) */
 	uint64_t max_size;         /* automatic gc keeps the cache under this */
 	int auto_gc;               /* gc after a store when due */
 	int64_t gc_interval_ms;    /* gc at least this often when auto_gc */
