@@ -1061,9 +1061,18 @@ static void read_env_fields(pk_config *c, char *const *envp, const struct field 
 
 int pk_config_read_env(pk_config *c, char *const *envp)
 {
-	size_t before = c->nerrors;
+	size_t before = c->nerrors, n = 0;
+	char *mine[64];
 
-	read_env_fields(c, envp, top_fields, NELEM(top_fields));
+	/* One pass over the environment for the PICKLED_ ones: the lookups
+	 * then scan a handful of strings, not the whole environment per key
+	 * (this runs on every hit). */
+	for (char *const *e = envp; e != NULL && *e != NULL && n < NELEM(mine) - 1; e++)
+		if (strncmp(*e, "PICKLED_", 8) == 0)
+			mine[n++] = *e;
+	mine[n] = NULL;
+	if (n > 0)
+		read_env_fields(c, mine, top_fields, NELEM(top_fields));
 	return c->nerrors > before ? -1 : 0;
 }
 
