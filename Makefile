@@ -41,7 +41,7 @@ LIB_OBJ   = $(LIB_SRC:.c=.o)
 CMD_OBJ   = $(CMD_SRC:.c=.o)
 UNIT_BIN  = $(UNIT_SRC:.c=)
 
-.PHONY: all check unit cli deps depcheck install uninstall clean demo bench fmt lint-man
+.PHONY: all check unit cli stress fuzz valgrind deps depcheck install uninstall clean demo bench fmt lint-man
 all: depcheck pickled
 
 depcheck:
@@ -74,6 +74,21 @@ unit: $(UNIT_BIN)
 
 cli: pickled
 	PICKLED_BIN=$(CURDIR)/pickled prove --exec 'bats --tap' tests/cli/*.bats
+
+# Concurrency, crashes, corruption, full disks, hostile caches, signals.
+stress: pickled
+	PICKLED_BIN=$(CURDIR)/pickled prove --exec 'bats --tap' tests/stress/*.bats
+
+# libFuzzer harnesses (clang), FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 20
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# The CLI tests with pickled under valgrind's memcheck.
+valgrind: pickled
+	rm -rf /tmp/pickled-valgrind
+	PICKLED_BIN=$(CURDIR)/tests/valgrind-wrapper.sh prove --exec 'bats --tap' tests/cli/*.bats
+	sh tests/valgrind-wrapper.sh --check
 
 demo: deps
 	@$(MAKE) --no-print-directory pickled
