@@ -19,12 +19,16 @@ ifdef WERROR
 WARNINGS  += -Werror
 endif
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# The libraries are linked statically by default: a hit is mostly process
-# start-up, and binding four shared libraries costs more than the replay.
-# STATIC_DEPS=0 links them dynamically.
+# Small libraries are linked statically by default: a hit is mostly process
+# start-up, and binding shared libraries costs more than the replay.
+# libzstd stays shared: Debian's libzstd.a is built without threads, and
+# compression must run on zstd's workers to keep up with the command.
+# STATIC_DEPS=0 links everything dynamically.
 STATIC_DEPS ?= 1
+STATIC_PKGS = yaml-0.1 libxxhash hiredis
 ifeq ($(STATIC_DEPS),1)
-DEP_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -Wl,-Bdynamic
+DEP_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic \
+              $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null)
 else
 DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 endif

@@ -18,6 +18,7 @@
 static const unsigned char MAGIC[8] = { 'P', 'K', 'L', 'D', 'E', 'N', 'T', 0 };
 
 #define OUT_BUF (256 * 1024)
+#define WRITEBACK_STEP (8u * 1024 * 1024)
 #define IO_BUF (1024 * 1024)
 /* Entries up to this size are read in one go; larger ones are streamed so
  * that memory stays bounded whatever the output size. */
@@ -46,6 +47,7 @@ struct pk_entry_writer {
 	XXH3_state_t xs;
 	uint64_t stdio_len, files_len;
 	int in_files;          /* the stdio frame has been ended */
+	uint64_t written, flushed;   /* bytes written, and handed to writeback */
 	int failed;
 	uint64_t stdout_bytes, stderr_bytes;
 };
@@ -60,6 +62,14 @@ static int emit(pk_entry_writer *w, const void *buf, size_t len, pk_error *err)
 {
 	if (pk_write_all(w->fd, buf, len) < 0)
 		return writer_fail(w, err, errno, "cannot write entry");
+	/* Start writeback as we go, so the fsync before the rename has little
+	 * left to wait for. */
+	w->written += len;
+	if (w->written - w->flushed >= WRITEBACK_STEP) {
+		sync_file_range(w->fd, (off_t)(PK_ENTRY_HEADER + w->flushed),
+		                (off_t)(w->written - w->flushed), SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
+	}
 	XXH3_64bits_update(&w->xs, buf, len);
 	if (w->in_files)
 		w->files_len += len;
