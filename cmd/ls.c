@@ -218,7 +218,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 	} else {
 		size_t width = fmt_term_width();
 		if (width)
-			printf("%-12s  %-7s %-8s %3s  %6s %6s %5s %7s  %sCOMMAND\n", "KEY", "AGE",
+			printf("%-12s  %-7s %-8s%4s  %6s %6s %5s %7s  %sCOMMAND\n", "KEY", "AGE",
 			       "LEFT", "EXIT", "RAW", "STORED", "HITS", "SAVED",
 			       longfmt ? "CREATED              LAST HIT             TAGS  " : "");
 		for (size_t i = 0; i < n; i++)

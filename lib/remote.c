@@ -123,6 +123,26 @@ int pk_remote_parse_check(const char *url, pk_error *err)
 	return parse_url(url, &u, err);
 }
 
+/* The URL as messages may show it: cron mails stderr, so never the
+ * password. */
+static const char *redacted(const char *url, char *buf, size_t len)
+{
+	const char *scheme = strstr(url, "://");
+	const char *at = scheme ? strrchr(scheme + 3, '@') : NULL;
+	const char *colon;
+
+	if (at == NULL) {
+		snprintf(buf, len, "%s", url);
+		return buf;
+	}
+	colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+	if (colon != NULL)
+		snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+	else
+		snprintf(buf, len, "%.*s***%s", (int)(scheme + 3 - url), url, at);
+	return buf;
+}
+
 static struct timeval tv_of(int64_t ms)
 {
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
@@ -135,8 +155,9 @@ static int fail(pk_remote *r, pk_error *err, const char *what)
 		int timeout = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
 		r->timed_out = timeout;
 		r->broken = 1;
-		return pk_error_set(err, timeout ? ETIMEDOUT : 0, "%s: %s", what,
-		                    timeout ? "timed out" : r->c->errstr);
+		if (timeout)
+			return pk_error_set(err, ETIMEDOUT, "%s", what);
+		return pk_error_set(err, 0, "%s: %s", what, r->c->errstr);
 	}
 	return pk_error_set(err, 0, "%s", what);
 }
@@ -194,10 +215,14 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 		goto fail;
 	}
 	if (r->c->err) {
+		char shown[600];
 		int timeout = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EINPROGRESS ||
 		                                            errno == ETIMEDOUT);
-		pk_error_set(err, timeout ? ETIMEDOUT : 0, "remote cache %s: %s", o->url,
-		             timeout ? "timed out" : r->c->errstr);
+		redacted(o->url, shown, sizeof(shown));
+		if (timeout)
+			pk_error_set(err, ETIMEDOUT, "remote cache %s", shown);
+		else
+			pk_error_set(err, 0, "remote cache %s: %s", shown, r->c->errstr);
 		goto fail;
 	}
 	redisSetTimeout(r->c, tv);
@@ -236,7 +261,7 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 
 	rkey(r, k, sizeof(k), 'e', key);
 	if ((rep = cmd_s(r, err, 2, (const char *[]){ "STRLEN", k })) == NULL)
-		return -1;
+		return r->broken ? -1 : 0;   /* a value of another type: no entry */
 	size = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
 	freeReplyObject(rep);
 	if (size <= 0)
@@ -248,7 +273,7 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 		snprintf(from, sizeof(from), "%lld", off);
 		snprintf(to, sizeof(to), "%lld", end);
 		if ((rep = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, from, to })) == NULL)
-			return -1;
+			return r->broken ? -1 : 0;
 		if (rep->type != REDIS_REPLY_STRING || rep->len == 0) {
 			freeReplyObject(rep);
 			return 0;   /* expired or removed between calls */
@@ -475,9 +500,18 @@ int pk_remote_each(pk_remote *r,
 			if (strlen(k) != plen + PK_KEY_HEX || !pk_key_is_prefix(k + plen))
 				continue;
 			h = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, "0", "63" });
-			if (h == NULL) {
+			if (h == NULL && r->broken) {
 				freeReplyObject(rep);
 				return -1;
+			}
+			if (h == NULL) {
+				/* A value of another type: listed as damaged. */
+				int stop = fn(ctx, k + plen, NULL, 0, 0);
+				if (stop) {
+					freeReplyObject(rep);
+					return 0;
+				}
+				continue;
 			}
 			redisReply *sz = cmd_s(r, err, 2, (const char *[]){ "STRLEN", k });
 			if (sz != NULL && sz->type == REDIS_REPLY_INTEGER)

@@ -410,7 +410,9 @@ static int fetch_remote(struct run *u)
 		remote_failed(u, &err);
 		return 0;
 	}
-	pk_stats_add(&u->store, got ? PK_STAT_REMOTE_HIT : PK_STAT_REMOTE_MISS, 0);
+	/* A poll while waiting for another host is not a lookup of its own. */
+	if (got || !u->quiet)
+		pk_stats_add(&u->store, got ? PK_STAT_REMOTE_HIT : PK_STAT_REMOTE_MISS, 0);
 	if (!got)
 		explain(u, "remote miss (%s)", why);
 	return got;

@@ -1,0 +1,682 @@
+#!/usr/bin/env bats
+# remote.bats: the shared tier in Redis: "hosts" (cache directories) sharing
+# one server, single-flight across hosts, failures, expiry, ls/rm/stats.
+#
+# Needs a real Redis: PICKLED_TEST_REDIS_URL=redis://HOST:PORT[/DB] (every
+# test skips without it).  Each test keeps its keys under a prefix of its
+# own, removed afterwards.  The tests that stop Redis start a private
+# redis-server on a free loopback port.
+
+load helper
+
+# The helper's setup and teardown, wrapped below.
+eval "helper_$(declare -f setup)"
+eval "helper_$(declare -f teardown)"
+
+setup() {
+	if [ -z "${PICKLED_TEST_REDIS_URL:-}" ]; then
+		skip "PICKLED_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379)"
+	fi
+	command -v redis-cli >/dev/null || skip "redis-cli is not installed"
+	URL=$PICKLED_TEST_REDIS_URL   # helper_setup unsets every PICKLED_*
+	helper_setup || return 1
+	PREFIX="pickled-test:${TMP##*/}:"
+	mkdir "$TMP/hosts"
+	rcli PING >"$TMP/io/ping" 2>&1 || true
+	if [ "$(cat "$TMP/io/ping")" != PONG ]; then
+		echo "no Redis at $URL: $(cat "$TMP/io/ping")"
+		return 1
+	fi
+	host a
+	host b
+}
+
+teardown() {
+	local k pid
+	# nothing may write to Redis after its keys are removed
+	for pid in "${BG_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	if [ -n "${PREFIX:-}" ]; then
+		rkeys | while IFS= read -r k; do
+			rcli DEL "$k" >/dev/null
+		done
+	fi
+	helper_teardown
+}
+
+# rcli ARGS...: redis-cli on the test server.
+rcli() {
+	case $URL in
+	redis+unix://*)
+		local path=${URL#redis+unix://} db=0
+		case $path in *'?db='*) db=${path##*'?db='} path=${path%%'?'*} ;; esac
+		redis-cli --no-auth-warning -s "$path" -n "$db" "$@"
+		;;
+	*) redis-cli --no-auth-warning -u "$URL" "$@" ;;
+	esac
+}
+
+# rkeys: this test's keys in Redis, sorted.
+rkeys() {
+	rcli --scan --pattern "${PREFIX}*" | sort
+}
+
+# host NAME [LINE...]: a host: cache $TMP/hosts/NAME and configuration
+# $TMP/NAME.conf, whose remote block points at $HOST_URL (default the test
+# server) with this test's prefix; each LINE ("mode: read-only") is added to
+# the block.
+host() {
+	local name=$1 line
+	shift
+	{
+		printf 'remote:\n  url: "%s"\n  prefix: "%s"\n' "${HOST_URL:-$URL}" "$PREFIX"
+		for line in "$@"; do
+			printf '  %s\n' "$line"
+		done
+	} >"$TMP/$name.conf"
+	chmod 600 "$TMP/$name.conf"
+}
+
+# on HOST ARGS...: pk as HOST.
+on() {
+	local h=$1
+	shift
+	pk -c "$TMP/$h.conf" -C "$TMP/hosts/$h" "$@"
+}
+
+# on_bg HOST NAME ARGS...: pickled as HOST in the background, stdout and
+# stderr into $TMP/io/NAME.out and NAME.err; its pid in $BG.
+on_bg() {
+	local h=$1 n=$2
+	shift 2
+	"$PK" -c "$TMP/$h.conf" -C "$TMP/hosts/$h" "$@" </dev/null \
+		>"$TMP/io/$n.out" 2>"$TMP/io/$n.err" 3>&- &
+	BG=$!
+	BG_PIDS+=("$BG")
+}
+
+# key ARGS...: the key `pickled run ARGS...` uses.
+key() {
+	"$PK" key "$@" </dev/null
+}
+
+# remote_stats HOST: the remote counters of HOST's stats --json, into
+# $TMP/io/remote.
+remote_stats() {
+	on "$1" stats --json
+	assert_status 0
+	grep -o '"remote_hits":[0-9]*,"remote_misses":[0-9]*,"remote_errors":[0-9]*,"remote_timeouts":[0-9]*' \
+		"$TMP/io/out" >"$TMP/io/remote" || true
+}
+
+# assert_rkeys [KEY...]: this test's keys in Redis are exactly KEY...
+# (prefix omitted).
+assert_rkeys() {
+	local k
+	: >"$TMP/io/rkeys.expected"
+	for k in "$@"; do
+		printf '%s%s\n' "$PREFIX" "$k" >>"$TMP/io/rkeys.expected"
+	done
+	rkeys >"$TMP/io/rkeys"
+	assert_same "$TMP/io/rkeys.expected" "$TMP/io/rkeys" "keys in Redis"
+}
+
+# private_redis: a redis-server of this test's own, which it may stop, on a
+# free loopback port: $PPORT, $PURL, $PPID_REDIS.
+private_redis() {
+	command -v redis-server >/dev/null || skip "redis-server is not installed"
+	local _
+	for _ in 1 2 3 4 5 6 7 8; do
+		PPORT=$((20000 + RANDOM % 40000))
+		# a port something already answers on is not ours
+		redis-cli -p "$PPORT" PING >/dev/null 2>&1 && continue
+		redis-server --port "$PPORT" --bind 127.0.0.1 --save '' --appendonly no \
+			--dir "$TMP" </dev/null >"$TMP/redis-$PPORT.log" 2>&1 3>&- &
+		PPID_REDIS=$!
+		BG_PIDS+=("$PPID_REDIS")
+		if poll 5 pong "$PPORT" >/dev/null && kill -0 "$PPID_REDIS" 2>/dev/null; then
+			PURL=redis://127.0.0.1:$PPORT
+			return 0
+		fi
+		kill -9 "$PPID_REDIS" 2>/dev/null || true
+	done
+	echo "cannot start a redis-server"
+	return 1
+}
+
+# pong PORT: a Redis answers on PORT.
+pong() {
+	[ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]
+}
+
+# private_has KEY: the private Redis holds KEY.
+private_has() {
+	[ "$(redis-cli -p "$PPORT" EXISTS "$1" 2>/dev/null)" = 1 ]
+}
+
+# A command that counts its runs and writes to both streams.
+OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
+
+# --- two hosts, one Redis --------------------------------------------------------------
+
+@test "host A runs and stores; host B replays the same bytes and status without running" {
+	local cmd="$CNT"'; printf "out\001\n"; printf "err\n" >&2; printf tail; exit 3'
+	local k
+	k=$(key --cache-failures sh -c "$cmd")
+	on a run --cache-failures sh -c "$cmd"
+	assert_status 3
+	assert_out 'out\001\ntail'
+	assert_err 'err\n'
+	assert_count 1
+	# the entry, and nothing else: no upload left over, the lock released
+	assert_rkeys "e:$k"
+	on b run --cache-failures sh -c "$cmd"
+	assert_status 3
+	assert_out 'out\001\ntail'
+	assert_err 'err\n'
+	assert_count 1
+	# B stored it locally: it replays without Redis too
+	on b run --no-remote --cache-failures sh -c "$cmd"
+	assert_status 3
+	assert_out 'out\001\ntail'
+	assert_err 'err\n'
+	assert_count 1
+	[ -n "$(entries "$TMP/hosts/b")" ]
+}
+
+@test "PICKLED_REMOTE names the server" {
+	printf 'remote:\n  prefix: "%s"\n' "$PREFIX" >"$TMP/env.conf"
+	PICKLED_REMOTE=$URL pk -c "$TMP/env.conf" -C "$TMP/hosts/e" run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_rkeys "e:$(key sh -c "$OUTERR")"
+	on b run sh -c "$OUTERR"
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+}
+
+@test "8 hosts started at once on one key run the command once and print the same bytes" {
+	local cmd="$CNT"'; sleep 1; printf "out\n"; printf "err\n" >&2'
+	local i pids=() st=() t0
+	t0=$(now_ms)
+	for i in 1 2 3 4 5 6 7 8; do
+		host "h$i"
+		on_bg "h$i" "h$i" run --lock-timeout 30s sh -c "$cmd"
+		pids+=("$BG")
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		status=0
+		wait "${pids[$((i - 1))]}" || status=$?
+		st+=("$status")
+	done
+	[ "${st[*]}" = "0 0 0 0 0 0 0 0" ]
+	assert_count 1
+	for i in 1 2 3 4 5 6 7 8; do
+		assert_bytes "$TMP/io/h$i.out" 'out\n'
+		assert_bytes "$TMP/io/h$i.err" 'err\n'
+	done
+	# the waiters polled and replayed: no lock timeout was waited out
+	[ $(($(now_ms) - t0)) -lt 10000 ]
+	assert_rkeys "e:$(key sh -c "$cmd")"
+}
+
+# --- Redis failing -----------------------------------------------------------------------
+
+@test "Redis stopped during a run: the job completes with its output and status" {
+	private_redis
+	HOST_URL=$PURL host p
+	local cmd="$CNT"'; printf "before\n"; sleep 1; printf "after\n"; printf "err\n" >&2; exit 5'
+	local k
+	k=$(key --cache-failures sh -c "$cmd")
+	# stop it once the run holds the lock in Redis
+	(
+		poll 5 private_has "${PREFIX}l:$k" >/dev/null
+		redis-cli -p "$PPORT" SHUTDOWN NOSAVE >/dev/null 2>&1
+	) 3>&- &
+	BG_PIDS+=("$!")
+	local t0
+	t0=$(now_ms)
+	on p run --cache-failures sh -c "$cmd"
+	assert_status 5
+	assert_out 'before\nafter\n'
+	[ $(($(now_ms) - t0)) -lt 5000 ]
+	cat "$TMP/io/err"
+	# the command's stderr, then at most one warning line
+	head -n 1 "$TMP/io/err" >"$TMP/io/err1"
+	assert_bytes "$TMP/io/err1" 'err\n'
+	tail -n +2 "$TMP/io/err" >"$TMP/io/warn"
+	[ "$(wc -l <"$TMP/io/warn")" -le 1 ]
+	if [ -s "$TMP/io/warn" ]; then
+		assert_match "$TMP/io/warn" '^pickled: remote cache unavailable, using the local cache: .+$'
+		assert_lines "$TMP/io/warn" 1
+	fi
+	assert_count 1
+	if pong "$PPORT"; then
+		echo "the private Redis is still up"
+		return 1
+	fi
+	# stored locally all the same: a local hit never asks Redis
+	on p run --cache-failures sh -c "$cmd"
+	assert_status 5
+	assert_out 'before\nafter\n'
+	assert_err 'err\n'
+	assert_count 1
+}
+
+@test "Redis down from the start: one warning, the command's output and status, at once" {
+	HOST_URL=redis://127.0.0.1:1 host down
+	local t0
+	t0=$(now_ms)
+	on down run sh -c "$OUTERR"'; exit 0'
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\npickled: remote cache unavailable, using the local cache: remote cache redis://127.0.0.1:1: Connection refused\n'
+	[ $(($(now_ms) - t0)) -lt 1500 ]
+	assert_count 1
+	remote_stats down
+	assert_bytes "$TMP/io/remote" '"remote_hits":0,"remote_misses":0,"remote_errors":1,"remote_timeouts":0\n'
+	# a failure that is not stored: same warning, same status
+	on down run sh -c "$OUTERR"'; exit 7'
+	assert_status 7
+	assert_out 'out\n'
+	assert_err 'err\npickled: remote cache unavailable, using the local cache: remote cache redis://127.0.0.1:1: Connection refused\n'
+	# the first result was stored locally; a local hit never asks Redis
+	on down run sh -c "$OUTERR"'; exit 0'
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 2
+}
+
+@test "a Redis that does not answer costs one timeout, counted as such" {
+	private_redis
+	HOST_URL=$PURL host slow 'timeout: 300ms'
+	kill -STOP "$PPID_REDIS"
+	local t0
+	t0=$(now_ms)
+	on slow run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	[ $(($(now_ms) - t0)) -lt 2000 ]
+	head -n 1 "$TMP/io/err" >"$TMP/io/err1"
+	assert_bytes "$TMP/io/err1" 'err\n'
+	tail -n +2 "$TMP/io/err" >"$TMP/io/warn"
+	assert_lines "$TMP/io/warn" 1
+	assert_match "$TMP/io/warn" '^pickled: remote cache unavailable, using the local cache: .*timed out'
+	assert_count 1
+	remote_stats slow
+	assert_bytes "$TMP/io/remote" '"remote_hits":0,"remote_misses":0,"remote_errors":0,"remote_timeouts":1\n'
+	kill -CONT "$PPID_REDIS"
+}
+
+@test "the warning does not show the password of the URL" {
+	PICKLED_REMOTE=redis://app:s3cret@127.0.0.1:1 pk -C "$TMP/hosts/pw" run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_lines "$TMP/io/err" 2
+	if grep -q s3cret "$TMP/io/err"; then
+		echo "the password is in stderr:"
+		cat "$TMP/io/err"
+		return 1
+	fi
+}
+
+# --- modes and options ----------------------------------------------------------------
+
+@test "a read-only host writes nothing to Redis but replays what a read-write host stored" {
+	host ro 'mode: read-only'
+	host ro2 'mode: read-only'
+	on ro run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	# no entry, no lock, no upload
+	assert_rkeys
+	local cmd2="$CNT"'; printf "shared\n"'
+	on a run sh -c "$cmd2"
+	assert_out 'shared\n'
+	assert_count 2
+	on ro2 run sh -c "$cmd2"
+	assert_status 0
+	assert_out 'shared\n'
+	assert_err ''
+	assert_count 2
+	assert_rkeys "e:$(key sh -c "$cmd2")"
+}
+
+@test "--no-remote neither writes to Redis nor reads from it" {
+	on a run --no-remote sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_count 1
+	assert_rkeys
+	on b run sh -c "$OUTERR"
+	assert_out 'out\n'
+	assert_count 2
+	on a rm --all
+	on a run --no-remote sh -c "$OUTERR"
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 3
+	# and a dead server is never asked
+	HOST_URL=redis://127.0.0.1:1 host down
+	on down run --no-remote sh -c "$OUTERR"
+	assert_status 0
+	assert_err 'err\n'
+	assert_count 4
+}
+
+# --- what Redis holds ---------------------------------------------------------------------
+
+@test "garbage under the entry's key is a miss; the fresh result replaces it" {
+	local k i=0 v
+	k=$(key sh -c "$OUTERR")
+	# a sound entry to damage
+	on a run --no-remote sh -c "$OUTERR"
+	local f
+	f=$(entries "$TMP/hosts/a")
+	head -c 100 "$f" >"$TMP/short"
+	python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 0xff; sys.stdout.buffer.write(b)' \
+		"$f" >"$TMP/flipped"
+	printf 'garbage' >"$TMP/garbage"
+	head -c 64 /dev/zero >"$TMP/zeros"
+	head -c 5000 /dev/urandom >"$TMP/random"
+	for v in garbage zeros random short flipped; do
+		i=$((i + 1))
+		rcli -x SET "${PREFIX}e:$k" <"$TMP/$v" >/dev/null
+		[ "$(rcli STRLEN "${PREFIX}e:$k")" = "$(wc -c <"$TMP/$v" | tr -d ' ')" ]
+		host "g$i"
+		on "g$i" run sh -c "$OUTERR"
+		assert_status 0
+		assert_out 'out\n'
+		assert_err 'err\n'
+		assert_count $((i + 1))
+		# a sound entry now: another host replays it
+		host "r$i"
+		on "r$i" run sh -c "$OUTERR"
+		assert_status 0
+		assert_out 'out\n'
+		assert_err 'err\n'
+		assert_count $((i + 1))
+	done
+	assert_rkeys "e:$k"
+}
+
+@test "a sound entry of another key under the entry's key is a miss, never replayed" {
+	local k
+	k=$(key sh -c "$OUTERR")
+	on a run --no-remote sh -c "$CNT"'; printf "other\n"'
+	rcli -x SET "${PREFIX}e:$k" <"$(entries "$TMP/hosts/a")" >/dev/null
+	on b run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 2
+	host c
+	on c run sh -c "$OUTERR"
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 2
+}
+
+@test "a value of another type under the entry's key is a miss; the fresh result replaces it" {
+	local k
+	k=$(key sh -c "$OUTERR")
+	rcli RPUSH "${PREFIX}e:$k" a b >/dev/null
+	on a run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	[ "$(rcli TYPE "${PREFIX}e:$k")" = string ]
+	on b run sh -c "$OUTERR"
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+}
+
+@test "the entry expires in Redis with its ttl; a remote entry too old for this run is a miss" {
+	local k pttl
+	k=$(key sh -c "$OUTERR")
+	on a run --ttl 2s sh -c "$OUTERR"
+	assert_status 0
+	pttl=$(rcli PTTL "${PREFIX}e:$k")
+	echo "PTTL $pttl"
+	[ "$pttl" -gt 0 ]
+	[ "$pttl" -le 2000 ]
+	sleep 3
+	assert_rkeys
+	on b run --ttl 2s sh -c "$OUTERR"
+	assert_out 'out\n'
+	assert_count 2
+	# ttl forever: no expiry in Redis
+	local k2 cmd2="$CNT"'; printf "forever\n"'
+	k2=$(key sh -c "$cmd2")
+	host c
+	on c run --ttl forever sh -c "$cmd2"
+	assert_out 'forever\n'
+	[ "$(rcli PTTL "${PREFIX}e:$k2")" = -1 ]
+	# an entry a day long, 1.2 s old: a host asking for 1 s runs the command
+	local cmd3="$CNT"'; printf "young\n"'
+	host d
+	host e
+	on d run --ttl 1d sh -c "$cmd3"
+	assert_count 4
+	sleep 1.2
+	on e run --ttl 1s sh -c "$cmd3"
+	assert_out 'young\n'
+	assert_count 5
+}
+
+@test "an entry larger than remote.max_entry stays local; a smaller one is shared" {
+	host big1 'max_entry: 1K'
+	host big2 'max_entry: 1K'
+	head -c 4096 /dev/urandom >"$TMP/big"
+	local cmd="$CNT"'; cat "$TMP/big"'
+	on big1 run sh -c "$cmd"
+	assert_status 0
+	assert_same "$TMP/big" "$TMP/io/out"
+	assert_err ''
+	assert_count 1
+	assert_rkeys
+	on big2 run sh -c "$cmd"
+	assert_status 0
+	assert_same "$TMP/big" "$TMP/io/out"
+	assert_err ''
+	assert_count 2
+	# below the limit (compressed: the entry is what counts)
+	local cmd2="$CNT"'; printf "small\n"'
+	on big1 run sh -c "$cmd2"
+	assert_count 3
+	on big2 run sh -c "$cmd2"
+	assert_out 'small\n'
+	assert_err ''
+	assert_count 3
+}
+
+@test "an entry of several MiB travels whole" {
+	head -c 9000000 /dev/urandom >"$TMP/big"
+	local cmd="$CNT"'; cat "$TMP/big"'
+	on a run sh -c "$cmd"
+	assert_status 0
+	assert_count 1
+	on b run sh -c "$cmd"
+	assert_status 0
+	assert_same "$TMP/big" "$TMP/io/out"
+	assert_count 1
+}
+
+# --- single-flight -------------------------------------------------------------------------
+
+@test "a host killed while holding the lock loses it after the lease; a waiting host runs" {
+	host k1 'lease: 2s'
+	host k2 'lease: 2s'
+	local cmd="$CNT"'; if [ -e "$TMP/slow" ]; then echo $$ >"$TMP/cmdpid"; exec sleep 60; fi; printf "done\n"'
+	local k t0 holder
+	k=$(key sh -c "$cmd")
+	touch "$TMP/slow"
+	on_bg k1 k1 run sh -c "$cmd"
+	holder=$BG
+	poll 5 test -s "$TMP/cmdpid"
+	BG_PIDS+=("$(cat "$TMP/cmdpid")")
+	[ "$(rcli EXISTS "${PREFIX}l:$k")" = 1 ]
+	rm "$TMP/slow"
+	t0=$(now_ms)
+	on_bg k2 k2 run --lock-timeout 60s sh -c "$cmd"
+	local waiter=$BG
+	sleep 0.3
+	kill -9 "$holder"
+	kill -9 "$(cat "$TMP/cmdpid")"
+	wait "$holder" || true
+	status=0
+	wait "$waiter" || status=$?
+	local took=$(($(now_ms) - t0))
+	echo "the waiting host took ${took}ms"
+	[ "$status" = 0 ]
+	assert_bytes "$TMP/io/k2.out" 'done\n'
+	assert_bytes "$TMP/io/k2.err" ''
+	assert_count 2
+	# it waited for the lease to run out, and not for its lock timeout
+	[ "$took" -ge 1000 ]
+	[ "$took" -lt 8000 ]
+	assert_rkeys "e:$k"
+}
+
+@test "a lock held elsewhere is waited for up to --lock-timeout, then the host runs" {
+	local k t0
+	k=$(key sh -c "$OUTERR")
+	rcli SET "${PREFIX}l:$k" someone-else PX 60000 >/dev/null
+	t0=$(now_ms)
+	on a run --lock-timeout 1s sh -c "$OUTERR"
+	local took=$(($(now_ms) - t0))
+	echo "took ${took}ms"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	[ "$took" -ge 900 ]
+	[ "$took" -lt 5000 ]
+	# the other holder's lock is left alone
+	[ "$(rcli GET "${PREFIX}l:$k")" = someone-else ]
+}
+
+# --- ls, rm, stats ---------------------------------------------------------------------------
+
+@test "ls --remote lists the entries in Redis, not the local ones" {
+	local k
+	k=$(key echo shared)
+	on a run echo shared
+	on a run --no-remote echo local-only
+	on b ls --remote
+	assert_status 0
+	assert_err ''
+	assert_lines "$TMP/io/out" 1
+	assert_match "$TMP/io/out" "^${k:0:12}  .*  echo shared\$"
+	on b ls
+	assert_status 0
+	assert_out ''
+	on b ls --remote --json
+	assert_status 0
+	grep -q "\"key\":\"$k\"" "$TMP/io/out"
+	[ "$(grep -o '"key":' "$TMP/io/out" | wc -l)" = 1 ]
+	# without a server, or with a dead one
+	pk -C "$TMP/hosts/b" ls --remote
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: no remote cache configured (remote.url or PICKLED_REMOTE)\n'
+	HOST_URL=redis://127.0.0.1:1 host down
+	on down ls --remote
+	assert_status 1
+	assert_out ''
+	assert_match "$TMP/io/err" '^pickled: remote cache unavailable: '
+	assert_lines "$TMP/io/err" 1
+}
+
+@test "ls --remote lists a damaged value as damaged; rm --all removes it" {
+	local k bad=0123456789abcdef0123456789abcdef
+	k=$(key echo shared)
+	on a run echo shared
+	rcli SET "${PREFIX}e:$bad" garbage >/dev/null
+	on b ls --remote
+	assert_status 0
+	assert_err ''
+	assert_lines "$TMP/io/out" 2
+	head -n 1 "$TMP/io/out" >"$TMP/io/first"
+	assert_match "$TMP/io/first" "^${k:0:12}  .*  echo shared\$"
+	tail -n 1 "$TMP/io/out" >"$TMP/io/last"
+	assert_bytes "$TMP/io/last" '0123456789ab  damaged: not a pickled entry\n'
+	on b rm --all
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys
+}
+
+@test "ls --remote and rm --all get past a value of another type" {
+	local k bad=0123456789abcdef0123456789abcdef
+	k=$(key echo shared)
+	on a run echo shared
+	rcli RPUSH "${PREFIX}e:$bad" a b >/dev/null
+	on b ls --remote
+	assert_status 0
+	assert_err ''
+	grep "^${k:0:12}  " "$TMP/io/out"
+	on b rm --all
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys
+}
+
+@test "rm KEY removes the entry from Redis too, except on a read-only host" {
+	local k
+	k=$(key sh -c "$OUTERR")
+	on a run sh -c "$OUTERR"
+	on b run sh -c "$OUTERR"
+	assert_count 1
+	on a rm "$k"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys
+	[ -z "$(entries "$TMP/hosts/a")" ]
+	host c
+	on c run sh -c "$OUTERR"
+	assert_count 2
+	assert_rkeys "e:$k"
+	# read-only: the local entry goes, the shared one stays
+	host ro 'mode: read-only'
+	on ro run sh -c "$OUTERR"
+	assert_count 2
+	on ro rm "${k:0:12}"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	[ -z "$(entries "$TMP/hosts/ro")" ]
+	assert_rkeys "e:$k"
+	# a selector applies to Redis's entries, even those not held here
+	host d
+	on d rm --match 'sh -c *'
+	assert_status 0
+	assert_err ''
+	assert_rkeys
+}
+
+@test "stats counts remote hits and misses" {
+	on a run sh -c "$OUTERR"
+	on b run sh -c "$OUTERR"
+	on b run sh -c "$OUTERR"
+	on b run echo other
+	assert_count 1
+	remote_stats a
+	assert_bytes "$TMP/io/remote" '"remote_hits":0,"remote_misses":1,"remote_errors":0,"remote_timeouts":0\n'
+	remote_stats b
+	assert_bytes "$TMP/io/remote" '"remote_hits":1,"remote_misses":1,"remote_errors":0,"remote_timeouts":0\n'
+	on b stats
+	grep '^remote ' "$TMP/io/out" >"$TMP/io/remote"
+	assert_bytes "$TMP/io/remote" 'remote hits      1\nremote misses    1\nremote errors    0\nremote timeouts  0\n'
+}
