@@ -1,6 +1,6 @@
-/* config.c: pickled.conf read with libyaml's event API against a table of
- * keys, the PICKLED_* variables read against the same table, and the
- * effective configuration written back as YAML with origins.
+/* config.c: pickled.conf read with libyaml's event API against the table
+ * of keys (config_keys.c), and the PICKLED_* variables read against the
+ * same table; config_dump.c writes the result back.
  *
  * Invariants:
  * - A configuration file is opened once, checked with fstat on that open
@@ -13,6 +13,7 @@
  * - A value's type comes from the key, not from the YAML tag: "ttl: 90"
  *   and "ttl: '90'" are the same duration. */
 #include "config.h"
+#include "config_keys.h"
 
 #include "defaults.h"
 #include "io.h"
@@ -37,112 +38,6 @@
 #define MAX_FILE_SIZE (1u << 20)   /* a configuration file, not a database */
 
 static char oom_msg[] = "out of memory";
-
-/* --- the keys ------------------------------------------------------------- */
-
-enum type {
-	T_DURATION,   /* int64_t ms */
-	T_SIZE,       /* uint64_t bytes */
-	T_INT,        /* int in [min, max] */
-	T_BOOL,       /* int */
-	T_STRING,     /* char * */
-	T_PATH,       /* char *, absolute or ~/ in a file */
-	T_URL,        /* char *, redis://, rediss:// or unix:// */
-	T_ENUM,       /* int, index in words */
-	T_LIST,       /* pk_strv */
-	T_COMMAND,    /* pk_strv, not empty */
-	T_MAP,        /* a mapping of sub keys */
-	T_JOBS,       /* the jobs mapping */
-};
-
-struct field {
-	const char *name;
-	int id;                     /* index into origins; -1 for a mapping */
-	enum type type;
-	size_t off;                 /* in pk_config or pk_config_job */
-	const char *env;            /* its PICKLED_* variable, or NULL */
-	int min, max;               /* T_INT; min for T_SIZE too */
-	const char *const *words;   /* T_ENUM, NULL-terminated */
-	const struct field *sub;    /* T_MAP */
-	size_t nsub;
-	int nullable;               /* null unsets a T_STRING or T_URL */
-};
-
-#define CFG(m) offsetof(pk_config, m)
-#define JOB(m) offsetof(pk_config_job, m)
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *const stdin_words[] = { "auto", "always", "never", NULL };
-static const char *const check_words[] = { "none", "mtime", "content", NULL };
-static const char *const mode_words[] = { "read-write", "read-only", NULL };
-
-static const struct field gc_fields[] = {
-	{ .name = "auto", .id = PK_CFG_GC_AUTO, .type = T_BOOL, .off = CFG(auto_gc),
-	  .env = "PICKLED_GC" },
-	{ .name = "interval", .id = PK_CFG_GC_INTERVAL, .type = T_DURATION,
-	  .off = CFG(gc_interval_ms), .env = "PICKLED_GC_INTERVAL" },
-};
-
-static const struct field remote_fields[] = {
-	{ .name = "url", .id = PK_CFG_REMOTE_URL, .type = T_URL, .off = CFG(remote_url),
-	  .env = "PICKLED_REMOTE", .nullable = 1 },
-	{ .name = "mode", .id = PK_CFG_REMOTE_MODE, .type = T_ENUM, .off = CFG(remote_mode),
-	  .words = mode_words },
-	{ .name = "timeout", .id = PK_CFG_REMOTE_TIMEOUT, .type = T_DURATION,
-	  .off = CFG(remote_timeout_ms) },
-	{ .name = "prefix", .id = PK_CFG_REMOTE_PREFIX, .type = T_STRING,
-	  .off = CFG(remote_prefix) },
-	{ .name = "max_entry", .id = PK_CFG_REMOTE_MAX_ENTRY, .type = T_SIZE,
-	  .off = CFG(remote_max_entry), .min = 1 },
-	{ .name = "lease", .id = PK_CFG_REMOTE_LEASE, .type = T_DURATION,
-	  .off = CFG(remote_lease_ms) },
-};
-
-static const struct field top_fields[] = {
-	{ .name = "cache_dir", .id = PK_CFG_CACHE_DIR, .type = T_PATH, .off = CFG(cache_dir),
-	  .env = "PICKLED_CACHE_DIR" },
-	{ .name = "ttl", .id = PK_CFG_TTL, .type = T_DURATION, .off = CFG(ttl_ms),
-	  .env = "PICKLED_TTL" },
-	{ .name = "stale", .id = PK_CFG_STALE, .type = T_DURATION, .off = CFG(stale_ms),
-	  .env = "PICKLED_STALE" },
-	{ .name = "max_size", .id = PK_CFG_MAX_SIZE, .type = T_SIZE, .off = CFG(max_size),
-	  .env = "PICKLED_MAX_SIZE", .min = 1 },
-	{ .name = "compression_level", .id = PK_CFG_LEVEL, .type = T_INT, .off = CFG(level),
-	  .env = "PICKLED_COMPRESSION_LEVEL", .min = 1, .max = 19 },
-	{ .name = "compression_threads", .id = PK_CFG_THREADS, .type = T_INT,
-	  .off = CFG(threads), .env = "PICKLED_COMPRESSION_THREADS", .min = 0, .max = 64 },
-	{ .name = "cache_failures", .id = PK_CFG_CACHE_FAILURES, .type = T_BOOL,
-	  .off = CFG(cache_failures), .env = "PICKLED_CACHE_FAILURES" },
-	{ .name = "env", .id = PK_CFG_ENV, .type = T_LIST, .off = CFG(env) },
-	{ .name = "stdin", .id = PK_CFG_STDIN, .type = T_ENUM, .off = CFG(stdin_mode),
-	  .env = "PICKLED_STDIN", .words = stdin_words },
-	{ .name = "program_check", .id = PK_CFG_PROGRAM_CHECK, .type = T_ENUM,
-	  .off = CFG(program_check), .env = "PICKLED_PROGRAM_CHECK", .words = check_words },
-	{ .name = "lock_timeout", .id = PK_CFG_LOCK_TIMEOUT, .type = T_DURATION,
-	  .off = CFG(lock_timeout_ms), .env = "PICKLED_LOCK_TIMEOUT" },
-	{ .name = "gc", .id = -1, .type = T_MAP, .sub = gc_fields, .nsub = NELEM(gc_fields) },
-	{ .name = "remote", .id = -1, .type = T_MAP, .sub = remote_fields,
-	  .nsub = NELEM(remote_fields) },
-	{ .name = "jobs", .id = -1, .type = T_JOBS },
-};
-
-static const struct field job_fields[] = {
-	{ .name = "command", .id = PK_JOB_COMMAND, .type = T_COMMAND, .off = JOB(command) },
-	{ .name = "ttl", .id = PK_JOB_TTL, .type = T_DURATION, .off = JOB(ttl_ms) },
-	{ .name = "stale", .id = PK_JOB_STALE, .type = T_DURATION, .off = JOB(stale_ms) },
-	{ .name = "inputs", .id = PK_JOB_INPUTS, .type = T_LIST, .off = JOB(inputs) },
-	{ .name = "outputs", .id = PK_JOB_OUTPUTS, .type = T_LIST, .off = JOB(outputs) },
-	{ .name = "env", .id = PK_JOB_ENV, .type = T_LIST, .off = JOB(env) },
-	{ .name = "tags", .id = PK_JOB_TAGS, .type = T_LIST, .off = JOB(tags) },
-	{ .name = "key", .id = PK_JOB_KEY, .type = T_STRING, .off = JOB(key) },
-	{ .name = "cwd", .id = PK_JOB_CWD, .type = T_BOOL, .off = JOB(use_cwd) },
-	{ .name = "stdin", .id = PK_JOB_STDIN, .type = T_ENUM, .off = JOB(stdin_mode),
-	  .words = stdin_words },
-	{ .name = "cache_failures", .id = PK_JOB_CACHE_FAILURES, .type = T_BOOL,
-	  .off = JOB(cache_failures) },
-	{ .name = "lock_timeout", .id = PK_JOB_LOCK_TIMEOUT, .type = T_DURATION,
-	  .off = JOB(lock_timeout_ms) },
-};
 
 /* --- small helpers -------------------------------------------------------- */
 
@@ -214,20 +109,6 @@ static const char *show(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-/* A Redis URL with its password hidden: "redis://user:***@host". */
-static const char *hide_password(const char *url, char *buf, size_t len)
-{
-	const char *auth = strstr(url, "://"), *at, *colon;
-
-	if (auth == NULL || (at = strrchr(auth + 3, '@')) == NULL) {
-		snprintf(buf, len, "%s", url);
-		return buf;
-	}
-	auth += 3;
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	snprintf(buf, len, "%.*s***%s", (int)((colon ? colon + 1 : auth) - url), url, at);
-	return buf;
-}
 
 /* Optimal string alignment distance, for "did you mean"; large when the
  * strings are too long to bother. */
@@ -282,47 +163,7 @@ static const char *suggest_field(const char *s, const struct field *f, size_t n)
 	return best;
 }
 
-/* Exact forms, for output that is read back: "1h30m15s", "forever". */
-static const char *format_duration(int64_t ms, char *buf, size_t len)
-{
-	static const struct { const char *unit; int64_t ms; } units[] = {
-		{ "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 },
-		{ "m", 60000 }, { "s", 1000 }, { "ms", 1 },
-	};
-	size_t used = 0;
 
-	if (ms == PK_FOREVER)
-		return snprintf(buf, len, "forever"), buf;
-	if (ms <= 0)
-		return snprintf(buf, len, "0s"), buf;
-	buf[0] = '\0';
-	for (size_t i = 0; i < NELEM(units) && used < len; i++) {
-		if (ms >= units[i].ms) {
-			int n = snprintf(buf + used, len - used, "%lld%s",
-			                 (long long)(ms / units[i].ms), units[i].unit);
-			if (n < 0)
-				break;
-			used += (size_t)n;
-			ms %= units[i].ms;
-		}
-	}
-	return buf;
-}
-
-static const char *format_size(uint64_t b, char *buf, size_t len)
-{
-	static const char units[] = "TGMK";
-
-	for (int i = 0; i < 4 && b > 0; i++) {
-		uint64_t u = 1ULL << (10 * (4 - i));
-		if (b % u == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(b / u), units[i]);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)b);
-	return buf;
-}
 
 static int parse_bool(const char *s, int *v)
 {
@@ -481,7 +322,7 @@ static int set_scalar(const struct field *f, const char *s, int in_file, void *b
 			if (strncmp(why, "remote url: ", 12) == 0)
 				why += 12;
 			char hidden[512];
-			show(hide_password(s, hidden, sizeof(hidden)), shown, sizeof(shown));
+			show(pk_config_hide_password(s, hidden, sizeof(hidden)), shown, sizeof(shown));
 			snprintf(msg, len, "invalid URL for %s: '%s' (%s)", what, shown, why);
 			return -1;
 		}
@@ -785,7 +626,7 @@ static int walk_mapping(struct parse *p, const struct field *fields, size_t n, v
 			show(k, shown, sizeof(shown));
 			if (best != NULL)
 				perr(p, km, "unknown key '%s' (did you mean '%s'?)", shown, best);
-			else if (fields == top_fields && suggest_field(k, job_fields, NELEM(job_fields)))
+			else if (fields == pk_config_top_fields && suggest_field(k, pk_config_job_fields, pk_config_njob))
 				perr(p, km, "unknown key '%s' (a job's settings go under jobs: NAME:)", shown);
 			else
 				perr(p, km, "unknown key '%s'", shown);
@@ -895,7 +736,7 @@ static int walk_jobs(struct parse *p)
 				return -1;
 			}
 			keep = 0;
-		} else if (walk_mapping(p, job_fields, NELEM(job_fields), &j, j.origins, &j.set,
+		} else if (walk_mapping(p, pk_config_job_fields, pk_config_njob, &j, j.origins, &j.set,
 		                        what) < 0) {
 			job_free(&j);
 			return -1;
@@ -920,7 +761,7 @@ static void parse_document(struct parse *p)
 	if (next(p) < 0)
 		return;
 	if (p->ev.type == YAML_MAPPING_START_EVENT) {
-		if (walk_mapping(p, top_fields, NELEM(top_fields), p->c, p->c->origins, NULL, NULL) < 0)
+		if (walk_mapping(p, pk_config_top_fields, pk_config_ntop, p->c, p->c->origins, NULL, NULL) < 0)
 			return;
 	} else if (!is_null(&p->ev)) {
 		perr(p, p->ev.start_mark, "the configuration must be a mapping of keys to values, "
@@ -1072,7 +913,7 @@ int pk_config_read_env(pk_config *c, char *const *envp)
 			mine[n++] = *e;
 	mine[n] = NULL;
 	if (n > 0)
-		read_env_fields(c, mine, top_fields, NELEM(top_fields));
+		read_env_fields(c, mine, pk_config_top_fields, pk_config_ntop);
 	return c->nerrors > before ? -1 : 0;
 }
 
@@ -1157,8 +998,8 @@ static void check_stale(pk_config *c, const char *job, int64_t ttl, const pk_ori
 
 	if (stale <= 0 || stale < ttl)
 		return;
-	format_duration(stale, a, sizeof(a));
-	format_duration(ttl, b, sizeof(b));
+	pk_config_format_duration(stale, a, sizeof(a));
+	pk_config_format_duration(ttl, b, sizeof(b));
 	if (blame_stale)
 		add_error(c, "%s%s%sstale (%s) must be shorter than ttl (%s%s)",
 		          where(stale_o, w, sizeof(w)), job ? job : "", job ? ": " : "", a, b,
@@ -1307,250 +1148,4 @@ nomem:
 	o->envs = o->inputs = o->outputs = NULL;
 	errno = ENOMEM;
 	return -1;
-}
-
-/* --- writing it back ------------------------------------------------------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	char small[512], *big = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = 1;
-		return;
-	}
-	if ((size_t)n < sizeof(small)) {
-		buf_add(b, small, (size_t)n);
-		return;
-	}
-	if ((big = malloc((size_t)n + 1)) == NULL) {
-		b->failed = 1;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf_add(b, big, (size_t)n);
-	free(big);
-}
-
-/* Whether s can be written as a plain scalar, in block and flow context,
- * and read back as the same string by any YAML reader. */
-static int plain_ok(const char *s)
-{
-	static const char *const words[] = {
-		"null", "true", "false", "yes", "no", "on", "off", "y", "n", NULL,
-	};
-
-	if (s[0] == '\0')
-		return 0;
-	if (!isalnum((unsigned char)s[0]) && strchr("/._", s[0]) == NULL &&
-	    !(s[0] == '-' && s[1] != '\0' && s[1] != ' '))
-		return 0;
-	for (const char *q = s; *q != '\0'; q++)
-		if (!isalnum((unsigned char)*q) && strchr("_./@%+=*~-", *q) == NULL)
-			return 0;
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcasecmp(s, words[i]) == 0)
-			return 0;
-	return 1;
-}
-
-static void add_scalar(struct buf *b, const char *s)
-{
-	if (s == NULL) {
-		buf_str(b, "null");
-		return;
-	}
-	if (plain_ok(s)) {
-		buf_str(b, s);
-		return;
-	}
-	buf_str(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			buf_printf(b, "\\%c", ch);
-		else if (ch == '\n')
-			buf_str(b, "\\n");
-		else if (ch == '\t')
-			buf_str(b, "\\t");
-		else if (ch < 0x20 || ch == 0x7f)
-			buf_printf(b, "\\x%02x", ch);
-		else
-			buf_add(b, s, 1);
-	}
-	buf_str(b, "\"");
-}
-
-static void add_list(struct buf *b, const pk_strv *l)
-{
-	buf_str(b, "[");
-	for (size_t i = 0; i < l->n; i++) {
-		if (i > 0)
-			buf_str(b, ", ");
-		add_scalar(b, l->v[i]);
-	}
-	buf_str(b, "]");
-}
-
-static void add_value(struct buf *b, const struct field *f, const void *base,
-                      const char *default_dir)
-{
-	const char *p = (const char *)base + f->off;
-	char tmp[64];
-
-	switch (f->type) {
-	case T_DURATION: {
-		int64_t ms;
-		memcpy(&ms, p, sizeof(ms));
-		buf_str(b, format_duration(ms, tmp, sizeof(tmp)));
-		break;
-	}
-	case T_SIZE: {
-		uint64_t v;
-		memcpy(&v, p, sizeof(v));
-		buf_str(b, format_size(v, tmp, sizeof(tmp)));
-		break;
-	}
-	case T_INT: buf_printf(b, "%d", *(const int *)(const void *)p); break;
-	case T_BOOL: buf_str(b, *(const int *)(const void *)p ? "true" : "false"); break;
-	case T_ENUM: buf_str(b, f->words[*(const int *)(const void *)p]); break;
-	case T_PATH:
-		add_scalar(b, *(char *const *)(const void *)p ? *(char *const *)(const void *)p
-		                                              : default_dir);
-		break;
-	case T_STRING: add_scalar(b, *(char *const *)(const void *)p); break;
-	case T_URL: {
-		char *const url = *(char *const *)(const void *)p;
-		char hidden[4096];
-		add_scalar(b, url ? hide_password(url, hidden, sizeof(hidden)) : NULL);
-		break;
-	}
-	case T_LIST:
-	case T_COMMAND: add_list(b, (const pk_strv *)(const void *)p); break;
-	default: break;
-	}
-}
-
-#define COMMENT_COLUMN 40
-
-/* Ends the line that started at offset start with "# origin". */
-static void add_origin(struct buf *b, size_t start, const pk_origin *o)
-{
-	size_t w = b->len - start;
-
-	for (size_t i = w; i < COMMENT_COLUMN || i < w + 2; i++)
-		buf_str(b, " ");
-	if (o->where == NULL)
-		buf_str(b, "# default\n");
-	else if (o->line == 0)
-		buf_printf(b, "# %s\n", o->where);
-	else
-		buf_printf(b, "# %s:%u\n", o->where, o->line);
-}
-
-static void add_fields(struct buf *b, const struct field *f, size_t n, const void *base,
-                       const pk_origin *origins, unsigned set, int indent, int only_set,
-                       const char *default_dir)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t start;
-
-		if (f[i].type == T_JOBS)
-			continue;
-		if (f[i].type == T_MAP) {
-			buf_printf(b, "%*s%s:\n", indent, "", f[i].name);
-			add_fields(b, f[i].sub, f[i].nsub, base, origins, set, indent + 2, only_set,
-			           default_dir);
-			continue;
-		}
-		if (only_set && !((set >> f[i].id) & 1))
-			continue;
-		start = b->len;
-		buf_printf(b, "%*s%s: ", indent, "", f[i].name);
-		add_value(b, &f[i], base, default_dir);
-		add_origin(b, start, &origins[f[i].id]);
-	}
-}
-
-int pk_config_dump(const pk_config *c, char **out)
-{
-	struct buf b = { 0 };
-	char *dir = NULL;
-	pk_error err;
-
-	*out = NULL;
-	if (c->cache_dir == NULL)
-		pk_store_default_dir(&dir, &err);   /* NULL when there is none: dumped as null */
-	buf_str(&b, "# The effective configuration of pickled.  After each value, its origin:\n"
-	            "# the built-in default, FILE:LINE, or an environment variable.\n");
-	for (size_t i = 0; i < c->nfiles; i++)
-		buf_printf(&b, "# %s: %s\n", c->read[i] ? "read" : "not found", c->files[i]);
-	add_fields(&b, top_fields, NELEM(top_fields), c, c->origins, 0, 0, 0, dir);
-	if (c->njobs == 0) {
-		size_t start = b.len;
-		pk_origin none = { NULL, 0, 0 };
-		buf_str(&b, "jobs: {}");
-		add_origin(&b, start, &none);
-	} else {
-		buf_str(&b, "jobs:\n");
-	}
-	for (size_t i = 0; i < c->njobs; i++) {
-		const pk_config_job *j = &c->jobs[i];
-		size_t start = b.len;
-
-		buf_str(&b, "  ");
-		add_scalar(&b, j->name);
-		buf_str(&b, ":");
-		add_origin(&b, start, &j->origin);
-		add_fields(&b, job_fields, NELEM(job_fields), j, j->origins, j->set, 4, 1, NULL);
-	}
-	free(dir);
-	if (b.failed) {
-		free(b.p);
-		errno = ENOMEM;
-		return -1;
-	}
-	*out = b.p;
-	return 0;
 }

@@ -1,0 +1,260 @@
+/* config_dump.c: the effective configuration written back as YAML, each
+ * value with a comment naming where it came from. */
+#include "config.h"
+#include "config_keys.h"
+
+#include "store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* --- writing it back ------------------------------------------------------ */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char small[512], *big = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = 1;
+		return;
+	}
+	if ((size_t)n < sizeof(small)) {
+		buf_add(b, small, (size_t)n);
+		return;
+	}
+	if ((big = malloc((size_t)n + 1)) == NULL) {
+		b->failed = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf_add(b, big, (size_t)n);
+	free(big);
+}
+
+/* Whether s can be written as a plain scalar, in block and flow context,
+ * and read back as the same string by any YAML reader. */
+static int plain_ok(const char *s)
+{
+	static const char *const words[] = {
+		"null", "true", "false", "yes", "no", "on", "off", "y", "n", NULL,
+	};
+
+	if (s[0] == '\0')
+		return 0;
+	if (!isalnum((unsigned char)s[0]) && strchr("/._", s[0]) == NULL &&
+	    !(s[0] == '-' && s[1] != '\0' && s[1] != ' '))
+		return 0;
+	for (const char *q = s; *q != '\0'; q++)
+		if (!isalnum((unsigned char)*q) && strchr("_./@%+=*~-", *q) == NULL)
+			return 0;
+	for (int i = 0; words[i] != NULL; i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static void add_scalar(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		buf_str(b, "null");
+		return;
+	}
+	if (plain_ok(s)) {
+		buf_str(b, s);
+		return;
+	}
+	buf_str(b, "\"");
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			buf_printf(b, "\\%c", ch);
+		else if (ch == '\n')
+			buf_str(b, "\\n");
+		else if (ch == '\t')
+			buf_str(b, "\\t");
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_printf(b, "\\x%02x", ch);
+		else
+			buf_add(b, s, 1);
+	}
+	buf_str(b, "\"");
+}
+
+static void add_list(struct buf *b, const pk_strv *l)
+{
+	buf_str(b, "[");
+	for (size_t i = 0; i < l->n; i++) {
+		if (i > 0)
+			buf_str(b, ", ");
+		add_scalar(b, l->v[i]);
+	}
+	buf_str(b, "]");
+}
+
+static void add_value(struct buf *b, const struct field *f, const void *base,
+                      const char *default_dir)
+{
+	const char *p = (const char *)base + f->off;
+	char tmp[64];
+
+	switch (f->type) {
+	case T_DURATION: {
+		int64_t ms;
+		memcpy(&ms, p, sizeof(ms));
+		buf_str(b, pk_config_format_duration(ms, tmp, sizeof(tmp)));
+		break;
+	}
+	case T_SIZE: {
+		uint64_t v;
+		memcpy(&v, p, sizeof(v));
+		buf_str(b, pk_config_format_size(v, tmp, sizeof(tmp)));
+		break;
+	}
+	case T_INT: buf_printf(b, "%d", *(const int *)(const void *)p); break;
+	case T_BOOL: buf_str(b, *(const int *)(const void *)p ? "true" : "false"); break;
+	case T_ENUM: buf_str(b, f->words[*(const int *)(const void *)p]); break;
+	case T_PATH:
+		add_scalar(b, *(char *const *)(const void *)p ? *(char *const *)(const void *)p
+		                                              : default_dir);
+		break;
+	case T_STRING: add_scalar(b, *(char *const *)(const void *)p); break;
+	case T_URL: {
+		char *const url = *(char *const *)(const void *)p;
+		char hidden[4096];
+		add_scalar(b, url ? pk_config_hide_password(url, hidden, sizeof(hidden)) : NULL);
+		break;
+	}
+	case T_LIST:
+	case T_COMMAND: add_list(b, (const pk_strv *)(const void *)p); break;
+	default: break;
+	}
+}
+
+#define COMMENT_COLUMN 40
+
+/* Ends the line that started at offset start with "# origin". */
+static void add_origin(struct buf *b, size_t start, const pk_origin *o)
+{
+	size_t w = b->len - start;
+
+	for (size_t i = w; i < COMMENT_COLUMN || i < w + 2; i++)
+		buf_str(b, " ");
+	if (o->where == NULL)
+		buf_str(b, "# default\n");
+	else if (o->line == 0)
+		buf_printf(b, "# %s\n", o->where);
+	else
+		buf_printf(b, "# %s:%u\n", o->where, o->line);
+}
+
+static void add_fields(struct buf *b, const struct field *f, size_t n, const void *base,
+                       const pk_origin *origins, unsigned set, int indent, int only_set,
+                       const char *default_dir)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t start;
+
+		if (f[i].type == T_JOBS)
+			continue;
+		if (f[i].type == T_MAP) {
+			buf_printf(b, "%*s%s:\n", indent, "", f[i].name);
+			add_fields(b, f[i].sub, f[i].nsub, base, origins, set, indent + 2, only_set,
+			           default_dir);
+			continue;
+		}
+		if (only_set && !((set >> f[i].id) & 1))
+			continue;
+		start = b->len;
+		buf_printf(b, "%*s%s: ", indent, "", f[i].name);
+		add_value(b, &f[i], base, default_dir);
+		add_origin(b, start, &origins[f[i].id]);
+	}
+}
+
+int pk_config_dump(const pk_config *c, char **out)
+{
+	struct buf b = { 0 };
+	char *dir = NULL;
+	pk_error err;
+
+	*out = NULL;
+	if (c->cache_dir == NULL)
+		pk_store_default_dir(&dir, &err);   /* NULL when there is none: dumped as null */
+	buf_str(&b, "# The effective configuration of pickled.  After each value, its origin:\n"
+	            "# the built-in default, FILE:LINE, or an environment variable.\n");
+	for (size_t i = 0; i < c->nfiles; i++)
+		buf_printf(&b, "# %s: %s\n", c->read[i] ? "read" : "not found", c->files[i]);
+	add_fields(&b, pk_config_top_fields, pk_config_ntop, c, c->origins, 0, 0, 0, dir);
+	if (c->njobs == 0) {
+		size_t start = b.len;
+		pk_origin none = { NULL, 0, 0 };
+		buf_str(&b, "jobs: {}");
+		add_origin(&b, start, &none);
+	} else {
+		buf_str(&b, "jobs:\n");
+	}
+	for (size_t i = 0; i < c->njobs; i++) {
+		const pk_config_job *j = &c->jobs[i];
+		size_t start = b.len;
+
+		buf_str(&b, "  ");
+		add_scalar(&b, j->name);
+		buf_str(&b, ":");
+		add_origin(&b, start, &j->origin);
+		add_fields(&b, pk_config_job_fields, pk_config_njob, j, j->origins, j->set, 4, 1, NULL);
+	}
+	free(dir);
+	if (b.failed) {
+		free(b.p);
+		errno = ENOMEM;
+		return -1;
+	}
+	*out = b.p;
+	return 0;
+}
