@@ -38,6 +38,9 @@ int cli_getopt_error(const char *cmd, int argc, char **argv, int opt)
 		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
 	/* For "--name=value", name only the option. */
 	const char *eq = strchr(bad, '=');
+	/* A known long option sets optopt: then only its value was wrong. */
+	if (optopt != 0 && eq != NULL)
+		return cli_usage_error(cmd, "option '%.*s' takes no value", (int)(eq - bad), bad);
 	if (eq != NULL)
 		return cli_usage_error(cmd, "unknown option '%.*s'", (int)(eq - bad), bad);
 	return cli_usage_error(cmd, "unknown option '%s'", bad);

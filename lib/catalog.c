@@ -85,7 +85,8 @@ static int each_name(const pk_store *s, const char *prefix,
 			n++;
 		}
 		/* Sorted, "KEY.hits" comes right after "KEY". */
-		qsort(names, n, sizeof(*names), cmp_str);
+		if (n > 1)
+			qsort(names, n, sizeof(*names), cmp_str);
 		for (size_t i = 0; ret == 0 && i < n; i++) {
 			if (strlen(names[i]) != PK_KEY_HEX)
 				continue;
@@ -149,7 +150,7 @@ static int load_one(void *ctx, int shardfd, const char *name, int has_hits)
 
 	if (it == NULL)
 		return -1;
-	fd = openat(shardfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(shardfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 0;   /* removed while we looked */
 	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &e) < 0 ||

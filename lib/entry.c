@@ -286,6 +286,8 @@ int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err)
 	memset(meta, 0, sizeof(*meta));
 	if (fstat(fd, &st) < 0)
 		return pk_error_set(err, errno, "cannot read entry");
+	if (!S_ISREG(st.st_mode))
+		return pk_error_set(err, 0, "entry is not a regular file");
 	*stored = (uint64_t)st.st_size;
 	if (st.st_size < PK_ENTRY_HEADER)
 		return pk_error_set(err, 0, "entry truncated");
@@ -328,6 +330,10 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 	e->fd = fd;
 	if (fstat(fd, &st) < 0) {
 		pk_error_set(err, errno, "cannot read entry");
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pk_error_set(err, 0, "entry is not a regular file");
 		goto fail;
 	}
 	e->size = (uint64_t)st.st_size;

@@ -20,7 +20,7 @@
 
 void pk_gc_note_store(const pk_store *s, uint64_t bytes)
 {
-	int fd = openat(s->dirfd, PENDING, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = pk_store_openat(s, PENDING, O_WRONLY | O_APPEND | O_CREAT, 0600);
 	if (fd < 0)
 		return;
 	if (write(fd, &bytes, sizeof(bytes)) < 0) {
@@ -35,10 +35,10 @@ int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
 	uint64_t kept = 0, pending = 0, buf[512];
 	int fd;
 
-	fd = openat(s->dirfd, STAMP, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = pk_store_openat(s, STAMP, O_RDONLY, 0);
 	if (fd < 0)
 		return 1;
-	if (fstat(fd, &st) < 0 || pk_read_full(fd, &kept, sizeof(kept)) != (ssize_t)sizeof(kept)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || pk_read_full(fd, &kept, sizeof(kept)) != (ssize_t)sizeof(kept)) {
 		close(fd);
 		return 1;
 	}
@@ -47,9 +47,12 @@ int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
 		return 1;
 	if (max_size == 0)
 		return 0;
-	fd = openat(s->dirfd, PENDING, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	fd = pk_store_openat(s, PENDING, O_RDONLY, 0);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
 		return kept > max_size;
+	}
 	for (;;) {
 		ssize_t n = pk_read_full(fd, buf, sizeof(buf));
 		if (n <= 0)
@@ -63,9 +66,9 @@ int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
 	return kept + pending > max_size;
 }
 
-/* Removes files in dir (relative to the cache) older than LEFTOVER_MS; for
- * locks, only those nobody holds. */
-static size_t remove_leftovers(const pk_store *s, const char *dir, int locks, int dry_run)
+/* Removes files in dir (relative to the cache) older than LEFTOVER_MS that
+ * nobody holds locked. */
+static size_t remove_leftovers(const pk_store *s, const char *dir, int dry_run)
 {
 	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -90,17 +93,16 @@ static size_t remove_leftovers(const pk_store *s, const char *dir, int locks, in
 			n++;
 			continue;
 		}
-		if (locks) {
-			int lf = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (lf < 0)
-				continue;
-			/* Unlinked while held by us: a waiter re-checks the inode. */
-			if (flock(lf, LOCK_EX | LOCK_NB) == 0 && unlinkat(fd, de->d_name, 0) == 0)
-				n++;
-			close(lf);
-		} else if (unlinkat(fd, de->d_name, 0) == 0) {
+		/* Only what nobody holds: a lock a waiter has, or the temporary
+		 * of a run that is still going (quiet for an hour, as a nightly
+		 * job printing only at the end is).  Unlinked while held by us:
+		 * a waiter re-checks the lock file's inode. */
+		int lf = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (lf < 0)
+			continue;
+		if (flock(lf, LOCK_EX | LOCK_NB) == 0 && unlinkat(fd, de->d_name, 0) == 0)
 			n++;
-		}
+		close(lf);
 	}
 	closedir(d);
 	return n;
@@ -132,7 +134,7 @@ static void write_stamp(const pk_store *s, uint64_t kept)
 	int fd;
 
 	snprintf(tmp, sizeof(tmp), "tmp/gc.stamp.%ld", (long)getpid());
-	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = pk_store_openat(s, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		return;
 	if (pk_write_all(fd, &kept, sizeof(kept)) < 0 || close(fd) < 0 ||
@@ -190,8 +192,8 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 		total -= live[i]->stored;
 		drop(s, o, rep, live[i], "size");
 	}
-	rep->temps_removed = remove_leftovers(s, "tmp", 0, o->dry_run) +
-	                     remove_leftovers(s, "locks", 1, o->dry_run);
+	rep->temps_removed = remove_leftovers(s, "tmp", o->dry_run) +
+	                     remove_leftovers(s, "locks", o->dry_run);
 	if (!o->dry_run)
 		write_stamp(s, rep->bytes_kept);
 	ret = 0;

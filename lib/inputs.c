@@ -50,7 +50,7 @@ static int record_lookup(const char *statdir, const struct stat *st, unsigned ch
 
 	if (statdir == NULL || record_path(path, sizeof(path), statdir, st) < 0)
 		return -1;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -1;
 	n = pk_read_full(fd, &r, sizeof(r));
 	close(fd);
@@ -213,7 +213,8 @@ static int walk_dir(struct list *l, const char *dir, pk_error *err)
 		pk_error_set(err, errno, "cannot read input directory %s", dir);
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), cmp_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_name);
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		struct stat st;

@@ -22,10 +22,14 @@ int pk_lock_acquire(const char *path, int64_t timeout_ms, pk_error *err)
 
 	for (;;) {
 		struct stat a, b;
-		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 
 		if (fd < 0)
 			return pk_error_set(err, errno, "%s", path);
+		if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode)) {
+			close(fd);
+			return pk_error_set(err, 0, "%s: not a regular file", path);
+		}
 		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			if (errno != EWOULDBLOCK && errno != EINTR) {
 				int saved = errno;

@@ -514,6 +514,16 @@ discard:
 
 static void refresh_in_background(struct run *u);
 
+static int outputs_match(const struct run *u, const pk_meta *m)
+{
+	if (m->nfiles != u->o->noutputs)
+		return 0;
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (strcmp(m->files[i].path, u->o->outputs[i]) != 0)
+			return 0;
+	return 1;
+}
+
 /* Looks for a usable local entry and replays it.  Returns HIT or STALE
  * when the entry was replayed, MISS otherwise (with the reason explained). */
 static enum lookup lookup_local(struct run *u, int replay)
@@ -534,9 +544,20 @@ static enum lookup lookup_local(struct run *u, int replay)
 	}
 	if ((e = pk_entry_open(fd, &err)) == NULL)
 		goto corrupt;
+	/* The checksum first: a damaged creation time must not pass for an
+	 * expired entry and go unreported. */
+	if (pk_entry_verify(e, 0, &err) < 0)
+		goto corrupt;
 	m = pk_entry_meta(e);
 	if (memcmp(m->key.bytes, u->key.bytes, 16) != 0) {
 		pk_error_set(&err, 0, "entry holds another key");
+		goto corrupt;
+	}
+	/* The files a hit writes are the ones this run declares, never what
+	 * an entry says: an entry forged in a shared tier must not be able to
+	 * write anywhere it likes. */
+	if (!outputs_match(u, m)) {
+		pk_error_set(&err, 0, "entry restores files this run does not declare");
 		goto corrupt;
 	}
 	age = pk_now_ms() - m->created_ms;
@@ -547,8 +568,6 @@ static enum lookup lookup_local(struct run *u, int replay)
 		explain(u, "miss (expired, age %s)", age_s);
 		goto out;
 	}
-	if (pk_entry_verify(e, 0, &err) < 0)
-		goto corrupt;
 	if (!replay) {
 		ret = HIT;
 		goto out;
@@ -645,9 +664,8 @@ static void locked_miss(struct run *u)
 	char path[4200];
 	int lock = -1;
 
-	if (pk_store_path(&u->store, path, sizeof(path), "locks") == 0)
-		mkdir(path, 0700);
-	if (pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) == 0) {
+	if (pk_store_subdir(&u->store, "locks", &err) == 0 &&
+	    pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) == 0) {
 		lock = pk_lock_acquire(path, 0, &err);
 		if (lock < 0 && err.errnum == EWOULDBLOCK) {
 			/* An identical run is in progress: wait for its result. */
@@ -711,7 +729,8 @@ static void refresh(struct run *u)
 	int lock;
 
 	/* At most one refresh per key: if the lock is taken, someone is on it. */
-	if (pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) < 0)
+	if (pk_store_subdir(&u->store, "locks", &err) < 0 ||
+	    pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) < 0)
 		return;
 	if ((lock = pk_lock_acquire(path, 0, &err)) < 0)
 		return;

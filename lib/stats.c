@@ -21,7 +21,7 @@ struct record {
 void pk_stats_add(const pk_store *s, int event, int64_t value)
 {
 	struct record r = { (uint32_t)event, 0, value };
-	int fd = openat(s->dirfd, LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = pk_store_openat(s, LOG, O_WRONLY | O_APPEND | O_CREAT, 0600);
 
 	if (fd < 0)
 		return;
@@ -40,12 +40,15 @@ int pk_stats_read(const pk_store *s, pk_stats *st, pk_error *err)
 	memset(st, 0, sizeof(*st));
 	if (fstatat(s->dirfd, GC_STAMP, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 		st->last_gc_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
-	fd = openat(s->dirfd, LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = pk_store_openat(s, LOG, O_RDONLY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : pk_error_set(err, errno, "%s/%s", s->dir, LOG);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return pk_error_set(err, 0, "%s/%s: not a regular file", s->dir, LOG);
+	}
 	/* The log's birth is when counting started; ctime is the best proxy. */
-	if (fstat(fd, &sb) == 0)
-		st->since_ms = (int64_t)sb.st_ctim.tv_sec * 1000 + sb.st_ctim.tv_nsec / 1000000;
+	st->since_ms = (int64_t)sb.st_ctim.tv_sec * 1000 + sb.st_ctim.tv_nsec / 1000000;
 	for (;;) {
 		ssize_t n = pk_read_full(fd, buf, sizeof(buf));
 		if (n < 0) {

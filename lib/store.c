@@ -14,6 +14,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -156,6 +159,35 @@ int pk_store_path(const pk_store *s, char *buf, size_t len, const char *fmt, ...
 	return m < 0 || (size_t)m >= len - (size_t)n ? -1 : 0;
 }
 
+int pk_store_openat(const pk_store *s, const char *rel, int flags, int mode)
+{
+	struct open_how how;
+	int fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	how.mode = (flags & O_CREAT) ? (uint64_t)mode : 0;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	fd = (int)syscall(SYS_openat2, s->dirfd, rel, &how, sizeof(how));
+	if (fd >= 0 || errno != ENOSYS)
+		return fd;
+	/* Kernels before 5.6: the last component at least is not followed. */
+	return openat(s->dirfd, rel, flags | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, mode);
+}
+
+int pk_store_subdir(const pk_store *s, const char *rel, pk_error *err)
+{
+	struct stat st;
+
+	if (mkdirat(s->dirfd, rel, 0700) < 0 && errno != EEXIST)
+		return pk_error_set(err, errno, "%s/%s", s->dir, rel);
+	if (fstatat(s->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return pk_error_set(err, errno, "%s/%s", s->dir, rel);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return pk_error_set(err, 0, "%s/%s: not a directory of the cache, refused", s->dir, rel);
+	return 0;
+}
+
 static void entry_rel(const pk_key *key, char rel[48], const char *suffix)
 {
 	char hex[PK_KEY_HEX + 1];
@@ -167,7 +199,7 @@ int pk_store_open_entry(const pk_store *s, const pk_key *key)
 {
 	char rel[48];
 	entry_rel(key, rel, "");
-	return openat(s->dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return pk_store_openat(s, rel, O_RDONLY, 0);
 }
 
 int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
@@ -179,27 +211,24 @@ int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
 		int n = snprintf(tmp, len, "tmp/%ld.%ld.%u", (long)getpid(), (long)ts.tv_nsec, counter++);
 		if (n < 0 || (size_t)n >= len)
 			return pk_error_set(err, ENAMETOOLONG, "%s/tmp", s->dir);
-		int fd = openat(s->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0)
+		int fd = pk_store_openat(s, tmp, O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0) {
+			/* Held until close: gc leaves a locked temporary alone. */
+			flock(fd, LOCK_EX | LOCK_NB);
 			return fd;
-		if (errno != EEXIST) {
-			if (errno == ENOENT && mkdirat(s->dirfd, "tmp", 0700) == 0)
-				continue;
-			return pk_error_set(err, errno, "%s/tmp", s->dir);
 		}
+		if (errno == EEXIST)
+			continue;
+		if (errno == ENOENT && tries == 0) {
+			if (pk_store_subdir(s, "tmp", err) < 0)
+				return -1;
+			continue;
+		}
+		return pk_error_set(err, errno, "%s/tmp", s->dir);
 	}
 	return pk_error_set(err, EEXIST, "%s/tmp", s->dir);
 }
 
-/* mkdir v1/XX, and v1 first when it is missing. */
-static int make_shard(const pk_store *s, const char *shard)
-{
-	if (mkdirat(s->dirfd, shard, 0700) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT || (mkdirat(s->dirfd, "v1", 0700) < 0 && errno != EEXIST))
-		return -1;
-	return mkdirat(s->dirfd, shard, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
 
 int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key,
                     pk_error *err)
@@ -213,10 +242,10 @@ int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *ke
 		pk_error_set(err, errno, "%s/%s", s->dir, tmp);
 		goto fail;
 	}
-	if (make_shard(s, shard) < 0) {
-		pk_error_set(err, errno, "%s/%s", s->dir, shard);
+	/* Both checked: a rename through a planted link would put the entry
+	 * outside the cache. */
+	if (pk_store_subdir(s, "v1", err) < 0 || pk_store_subdir(s, shard, err) < 0)
 		goto fail;
-	}
 	if (renameat(s->dirfd, tmp, s->dirfd, rel) < 0) {
 		pk_error_set(err, errno, "%s/%s", s->dir, rel);
 		goto fail;
@@ -251,7 +280,7 @@ void pk_store_count_hit(const pk_store *s, const pk_key *key)
 
 	/* O_APPEND makes concurrent hits add up without a lock. */
 	entry_rel(key, rel, ".hits");
-	fd = openat(s->dirfd, rel, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = pk_store_openat(s, rel, O_WRONLY | O_APPEND | O_CREAT, 0600);
 	if (fd < 0)
 		return;
 	if (write(fd, "h", 1) < 0) {

@@ -40,13 +40,27 @@ void pk_store_close(pk_store *s);
 int pk_store_path(const pk_store *s, char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Opens the file at rel (relative to the cache) with flags (O_CLOEXEC and
+ * O_NONBLOCK added), refusing a symbolic link anywhere on the way, so that
+ * nothing planted in the cache can send pickled outside it, and never
+ * waiting on a FIFO.  Returns the fd, or -1 with errno (ELOOP, EXDEV: a
+ * link was refused). */
+int pk_store_openat(const pk_store *s, const char *rel, int flags, int mode);
+
+/* Makes sure rel is a real directory of the cache (created 0700 when
+ * missing; a symbolic link or anything else is refused).  Returns 0, or
+ * -1 with err set. */
+int pk_store_subdir(const pk_store *s, const char *rel, pk_error *err);
+
 /* Opens the entry for key read-only.  Returns the fd, or -1 with errno
  * (ENOENT: no entry). */
 int pk_store_open_entry(const pk_store *s, const pk_key *key);
 
 /* Creates a new temporary file for an entry (O_EXCL, O_NOFOLLOW, 0600) in
- * DIR/tmp; its name goes to tmp (at least 64 bytes).  Returns the fd, or -1
- * with err set. */
+ * DIR/tmp; its name goes to tmp (at least 64 bytes).  The file is locked
+ * (flock) for as long as the fd is open, so that gc never removes the
+ * temporary of a run still in progress.  Returns the fd, or -1 with err
+ * set. */
 int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err);
 
 /* Makes the temporary file the entry for key: fsync, then rename over any

@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# signals.bats: SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to pickled during a
+# miss reach the command, nothing is stored, pickled exits 128+N; a reader
+# that goes away (| head -1) ends a miss or a replay promptly and quietly.
+
+load stress
+
+# The command: says it started, then waits; on SIGNAL it writes a marker and
+# dies of that signal, as a well-behaved program does.  With $TMP/quick
+# present it just prints and exits (the run after the interrupted one).
+trapping_command() {
+	script trapper 'echo x >>"$TMP/count"
+if [ -e "$TMP/quick" ]; then echo quick; exit 0; fi
+sig=$1
+trap "echo \$sig >\"\$TMP/marker\"; kill \$sleeper 2>/dev/null; trap - \$sig; kill -\$sig \$\$" "$sig"
+echo started
+sleep 30 >/dev/null 2>&1 &
+sleeper=$!
+touch "$TMP/ready"
+wait'
+}
+
+# interrupt SIG NUMBER
+interrupt() {
+	local sig=$1 num=$2 pid st
+	trapping_command
+	"$PK" run -- "$TMP/bin/trapper" "$sig" </dev/null >"$TMP/io/int.out" \
+		2>"$TMP/io/int.err" 3>&- &
+	pid=$!
+	BG_PIDS+=("$pid")
+	for _ in $(seq 1 250); do
+		[ -e "$TMP/ready" ] && break
+		sleep 0.02
+	done
+	[ -e "$TMP/ready" ]
+	kill "-$sig" "$pid"
+	st=0
+	wait "$pid" || st=$?
+	BG_PIDS=()
+	if [ "$st" -ne $((128 + num)) ]; then
+		echo "pickled exited $st after SIG$sig, expected $((128 + num)); stderr:"
+		cat "$TMP/io/int.err"
+		return 1
+	fi
+	assert_lines "$TMP/marker" "$sig"
+	assert_lines "$TMP/io/int.out" started
+	assert_empty "$TMP/io/int.err"
+	assert_count 1
+	# Nothing was stored: the next identical run executes.
+	touch "$TMP/quick"
+	pk next run -- "$TMP/bin/trapper" "$sig"
+	assert_status 0
+	assert_lines "$TMP/io/next.out" quick
+	assert_count 2
+	[ -z "$(find "$CACHE/tmp" -type f 2>/dev/null)" ]
+}
+
+@test "SIGTERM to pickled during a miss reaches the command; nothing stored; exit 143" {
+	interrupt TERM 15
+}
+
+@test "SIGINT to pickled during a miss reaches the command; nothing stored; exit 130" {
+	interrupt INT 2
+}
+
+@test "SIGHUP to pickled during a miss reaches the command; nothing stored; exit 129" {
+	interrupt HUP 1
+}
+
+@test "SIGQUIT to pickled during a miss reaches the command; nothing stored; exit 131" {
+	interrupt QUIT 3
+}
+
+@test "a command that ignores SIGTERM and exits 0 is still not stored" {
+	script stubborn 'echo x >>"$TMP/count"
+trap "echo ignored >\"\$TMP/marker\"" TERM
+touch "$TMP/ready"
+i=0
+while [ $i -lt 20 ] && [ ! -e "$TMP/marker" ]; do sleep 0.05; i=$((i + 1)); done
+echo finished'
+	"$PK" run -- "$TMP/bin/stubborn" </dev/null >"$TMP/io/st.out" 2>"$TMP/io/st.err" 3>&- &
+	pid=$!
+	BG_PIDS+=("$pid")
+	for _ in $(seq 1 250); do
+		[ -e "$TMP/ready" ] && break
+		sleep 0.02
+	done
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	BG_PIDS=()
+	[ "$st" -eq 0 ]
+	assert_lines "$TMP/io/st.out" finished
+	assert_lines "$TMP/marker" ignored
+	pk next run -- "$TMP/bin/stubborn"
+	assert_count 2
+}
+
+# pipe_head NAME: `pickled run -- seq 1 10000000 | head -1` within 10 s;
+# sets st (pickled's status) and elapsed (ms).
+pipe_head() {
+	local start
+	start=$(now_ms)
+	set +e
+	timeout 10 "$PK" run -- seq 1 10000000 </dev/null 2>"$TMP/io/$1.err" 3>&- |
+		head -n 1 >"$TMP/io/$1.out"
+	st=${PIPESTATUS[0]}
+	set -e
+	elapsed=$(($(now_ms) - start))
+	echo "$1: status $st in $elapsed ms"
+}
+
+@test "pickled run -- seq 1 10000000 | head -1 ends promptly and quietly, miss and hit" {
+	# A miss: the reader leaves, pickled stops like the bare command would.
+	pipe_head miss
+	[ "$st" -ne 124 ]
+	[ "$elapsed" -lt 3000 ]
+	assert_lines "$TMP/io/miss.out" 1
+	assert_empty "$TMP/io/miss.err"
+	[ "$st" -eq 141 ] || [ "$st" -eq 0 ]
+
+	# Store the whole output, then a replay into a reader that leaves.
+	pk store run -- seq 1 10000000
+	assert_status 0
+	[ "$(wc -l <"$TMP/io/store.out")" -eq 10000000 ]
+	rm -f "$TMP/io/store.out"
+	pipe_head hit
+	[ "$st" -ne 124 ]
+	[ "$elapsed" -lt 3000 ]
+	assert_lines "$TMP/io/hit.out" 1
+	assert_empty "$TMP/io/hit.err"
+	[ "$st" -eq 141 ]
+}
