@@ -1,6 +1,7 @@
 /* entry.c: writing and reading entry files. */
 #include "entry.h"
 
+#include "bytes.h"
 #include "io.h"
 
 #include <errno.h>
@@ -25,20 +26,6 @@ static const unsigned char MAGIC[8] = { 'P', 'K', 'L', 'D', 'E', 'N', 'T', 0 };
 #define SMALL_ENTRY (1024 * 1024)
 /* No single metadata block is this large; a bigger length is corruption. */
 #define MAX_META (64 * 1024 * 1024)
-
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 struct pk_entry_writer {
 	int fd;
@@ -138,7 +125,7 @@ int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
 	while (len > 0) {
 		size_t n = len > 0x40000000 ? 0x40000000 : len;
 		hdr[0] = (unsigned char)stream;
-		put_le(hdr + 1, n, 4);
+		pk_put_le(hdr + 1, n, 4);
 		if (compress(w, hdr, sizeof(hdr), ZSTD_e_continue, err) < 0 ||
 		    compress(w, buf, n, ZSTD_e_continue, err) < 0)
 			return -1;
@@ -223,12 +210,12 @@ int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err)
 	}
 	XXH3_64bits_update(&w->xs, mbuf, mlen);
 	memcpy(hdr, MAGIC, 8);
-	put_le(hdr + 8, PK_ENTRY_VERSION, 4);
-	put_le(hdr + 12, PK_ENTRY_HEADER, 4);
-	put_le(hdr + 16, w->stdio_len, 8);
-	put_le(hdr + 24, w->files_len, 8);
-	put_le(hdr + 32, mlen, 8);
-	put_le(hdr + 56, XXH3_64bits_withSeed(hdr, 56, XXH3_64bits_digest(&w->xs)), 8);
+	pk_put_le(hdr + 8, PK_ENTRY_VERSION, 4);
+	pk_put_le(hdr + 12, PK_ENTRY_HEADER, 4);
+	pk_put_le(hdr + 16, w->stdio_len, 8);
+	pk_put_le(hdr + 24, w->files_len, 8);
+	pk_put_le(hdr + 32, mlen, 8);
+	pk_put_le(hdr + 56, XXH3_64bits_withSeed(hdr, 56, XXH3_64bits_digest(&w->xs)), 8);
 	if (pwrite(w->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
 		writer_fail(w, err, errno ? errno : EIO, "cannot write entry");
 		goto out;
@@ -265,11 +252,11 @@ static int parse_header(const unsigned char *h, uint64_t size, uint64_t len[3],
 {
 	if (memcmp(h, MAGIC, 8) != 0)
 		return pk_error_set(err, 0, "not a pickled entry");
-	if (get_le(h + 8, 4) != PK_ENTRY_VERSION || get_le(h + 12, 4) != PK_ENTRY_HEADER)
+	if (pk_get_le(h + 8, 4) != PK_ENTRY_VERSION || pk_get_le(h + 12, 4) != PK_ENTRY_HEADER)
 		return pk_error_set(err, 0, "entry version %u not supported",
-		                    (unsigned)get_le(h + 8, 4));
+		                    (unsigned)pk_get_le(h + 8, 4));
 	for (int i = 0; i < 3; i++)
-		len[i] = get_le(h + 16 + 8 * i, 8);
+		len[i] = pk_get_le(h + 16 + 8 * i, 8);
 	if (len[2] > MAX_META || len[0] > size || len[1] > size ||
 	    PK_ENTRY_HEADER + len[0] + len[1] + len[2] != size)
 		return pk_error_set(err, 0, "entry truncated or damaged");
@@ -361,7 +348,7 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 	e->stdio_len = len[0];
 	e->files_len = len[1];
 	e->meta_len = len[2];
-	e->checksum = get_le(e->header + 56, 8);
+	e->checksum = pk_get_le(e->header + 56, 8);
 	if (e->whole) {
 		mbuf = e->whole + (e->size - e->meta_len);
 	} else {
@@ -523,7 +510,7 @@ static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 				break;
 			r->have = 0;
 			r->stream = r->hdr[0];
-			r->left = get_le(r->hdr + 1, 4);
+			r->left = pk_get_le(r->hdr + 1, 4);
 			if (r->stream != PK_STDOUT && r->stream != PK_STDERR)
 				return pk_error_set(err, 0, "entry damaged: bad record");
 			continue;

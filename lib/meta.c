@@ -1,6 +1,8 @@
 /* meta.c: encoding and decoding entry metadata. */
 #include "meta.h"
 
+#include "bytes.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +37,6 @@ static void grow(struct buf *b, size_t need)
 	b->cap = ncap;
 }
 
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
 static void field2(struct buf *b, int tag, const void *head, size_t hlen,
                    const void *tail, size_t tlen)
@@ -57,7 +45,7 @@ static void field2(struct buf *b, int tag, const void *head, size_t hlen,
 	if (b->failed)
 		return;
 	b->p[b->len] = (unsigned char)tag;
-	put_le(b->p + b->len + 1, hlen + tlen, 4);
+	pk_put_le(b->p + b->len + 1, hlen + tlen, 4);
 	if (hlen)
 		memcpy(b->p + b->len + 5, head, hlen);
 	if (tlen)
@@ -73,7 +61,7 @@ static void field_str(struct buf *b, int tag, const char *s)
 static void field_num(struct buf *b, int tag, uint64_t v)
 {
 	unsigned char n[8];
-	put_le(n, v, 8);
+	pk_put_le(n, v, 8);
 	field2(b, tag, n, 8, NULL, 0);
 }
 
@@ -122,8 +110,8 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 		field_str(&b, M_TAG, m->tags[i]);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		unsigned char h[12];
-		put_le(h, m->files[i].mode, 4);
-		put_le(h + 4, m->files[i].size, 8);
+		pk_put_le(h, m->files[i].mode, 4);
+		pk_put_le(h + 4, m->files[i].size, 8);
 		field2(&b, M_FILE, h, 12, m->files[i].path, strlen(m->files[i].path));
 	}
 	/* Last: a cut between two fields is then still detected. */
@@ -174,7 +162,7 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		if (len - off < 5)
 			return pk_error_set(err, 0, "truncated metadata");
 		tag = buf[off];
-		flen = (size_t)get_le(buf + off + 1, 4);
+		flen = (size_t)pk_get_le(buf + off + 1, 4);
 		if (flen > len - off - 5)
 			return pk_error_set(err, 0, "metadata field overruns");
 		f = buf + off + 5;
@@ -220,9 +208,9 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 				goto nomem;
 			break;
 		case M_PROGRAM: slot = &p->program; break;
-		case M_PROGRAM_CHECK: p->program_check = (int)(get_le(f, 8) & 3); break;
-		case M_PROGRAM_SIZE: p->program_size = get_le(f, 8); break;
-		case M_PROGRAM_MTIME: p->program_mtime_ns = (int64_t)get_le(f, 8); break;
+		case M_PROGRAM_CHECK: p->program_check = (int)(pk_get_le(f, 8) & 3); break;
+		case M_PROGRAM_SIZE: p->program_size = pk_get_le(f, 8); break;
+		case M_PROGRAM_MTIME: p->program_mtime_ns = (int64_t)pk_get_le(f, 8); break;
 		case M_PROGRAM_HASH: memcpy(p->program_hash, f, 16); break;
 		case M_INPUT: {
 			pk_input *ni = realloc(p->inputs, (p->ninputs + 1) * sizeof(*ni));
@@ -254,15 +242,15 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (push_str(&p->outputs, &p->noutputs, f, flen) < 0)
 				goto nomem;
 			break;
-		case M_CACHE_FAILURES: p->cache_failures = get_le(f, 8) != 0; break;
+		case M_CACHE_FAILURES: p->cache_failures = pk_get_le(f, 8) != 0; break;
 		case M_RUN_CWD: slot = &m->run_cwd; break;
-		case M_EXIT: m->exit_status = (int)(get_le(f, 8) & 255); break;
-		case M_CREATED: m->created_ms = (int64_t)get_le(f, 8); break;
-		case M_DURATION: m->duration_ms = (int64_t)get_le(f, 8); break;
-		case M_TTL: m->ttl_ms = (int64_t)get_le(f, 8); break;
-		case M_STALE: m->stale_ms = (int64_t)get_le(f, 8); break;
-		case M_STDOUT_BYTES: m->stdout_bytes = get_le(f, 8); break;
-		case M_STDERR_BYTES: m->stderr_bytes = get_le(f, 8); break;
+		case M_EXIT: m->exit_status = (int)(pk_get_le(f, 8) & 255); break;
+		case M_CREATED: m->created_ms = (int64_t)pk_get_le(f, 8); break;
+		case M_DURATION: m->duration_ms = (int64_t)pk_get_le(f, 8); break;
+		case M_TTL: m->ttl_ms = (int64_t)pk_get_le(f, 8); break;
+		case M_STALE: m->stale_ms = (int64_t)pk_get_le(f, 8); break;
+		case M_STDOUT_BYTES: m->stdout_bytes = pk_get_le(f, 8); break;
+		case M_STDERR_BYTES: m->stderr_bytes = pk_get_le(f, 8); break;
 		case M_TAG:
 			if (push_str(&m->tags, &m->ntags, f, flen) < 0)
 				goto nomem;
@@ -272,8 +260,8 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (nf == NULL)
 				goto nomem;
 			m->files = nf;
-			nf[m->nfiles].mode = (uint32_t)get_le(f, 4) & 07777;
-			nf[m->nfiles].size = get_le(f + 4, 8);
+			nf[m->nfiles].mode = (uint32_t)pk_get_le(f, 4) & 07777;
+			nf[m->nfiles].size = pk_get_le(f + 4, 8);
 			if ((nf[m->nfiles].path = dup_field(f + 12, flen - 12)) == NULL)
 				goto nomem;
 			m->nfiles++;

@@ -1,6 +1,7 @@
 /* remote.c: the Redis tier (hiredis, blocking calls with timeouts). */
 #include "remote.h"
 
+#include "bytes.h"
 #include "entry.h"
 #include "io.h"
 #include "units.h"
@@ -519,9 +520,7 @@ int pk_remote_each(pk_remote *r,
 			if (sz)
 				freeReplyObject(sz);
 			if (h->type == REDIS_REPLY_STRING && h->len == PK_ENTRY_HEADER) {
-				uint64_t ml = 0;
-				for (int b = 0; b < 8; b++)
-					ml |= (uint64_t)(unsigned char)h->str[32 + b] << (8 * b);
+				uint64_t ml = pk_get_le((const unsigned char *)h->str + 32, 8);
 				if (ml > 0 && ml < size && ml < (64u << 20)) {
 					char from[24], to[24];
 					snprintf(from, sizeof(from), "%llu", (unsigned long long)(size - ml));
