@@ -91,7 +91,7 @@ fuzz:
 # The CLI tests with pickled under valgrind's memcheck.
 valgrind: pickled
 	rm -rf /tmp/pickled-valgrind
-	PICKLED_BIN=$(CURDIR)/tests/valgrind-wrapper.sh prove -j2 --exec 'bats --tap' tests/cli/*.bats
+	PK_SOURCE_DIR=$(CURDIR) PICKLED_BIN=$(CURDIR)/tests/valgrind-wrapper.sh prove -j2 --exec 'bats --tap' tests/cli/*.bats
 	sh tests/valgrind-wrapper.sh --check
 
 demo: deps

@@ -6,7 +6,7 @@
 #   PICKLED_BIN=$PWD/tests/valgrind-wrapper.sh prove --exec 'bats --tap' tests/cli/*.bats
 #   tests/valgrind-wrapper.sh --check
 #
-# Each process's report goes to its own file in $PICKLED_VALGRIND_LOGS
+# Each process's report goes to its own file in $PK_VALGRIND_LOGS
 # (default /tmp/pickled-valgrind), never to stderr, so the tests' exact
 # stderr assertions still hold.  valgrind's exit status 1 on an error makes
 # most tests fail by itself; --check then fails on any report at all, which
@@ -14,10 +14,23 @@
 # children (background gc, stale refresh, --warm).  The commands pickled
 # runs are not traced (--trace-children=no); pickled itself is, from start
 # to the exec of the command.
-logs=${PICKLED_VALGRIND_LOGS:-/tmp/pickled-valgrind}
+logs=${PK_VALGRIND_LOGS:-/tmp/pickled-valgrind}
+
+# valgrind 3.19 does not know openat2 (syscall 437): it answers ENOSYS,
+# pickled falls back to openat, and valgrind says so in five lines.  That
+# notice is not a memcheck report; anything else in a log is.
+reports() {
+	grep -v -e 'unhandled amd64-linux syscall: 437' \
+		-e 'You may be able to write your own handler' \
+		-e 'README_MISSING_SYSCALL_OR_IOCTL' \
+		-e 'Nevertheless we consider this a bug' \
+		-e 'valgrind.org/support/bug_reports' "$1"
+}
 
 if [ "${1:-}" = "--check" ]; then
-	bad=$(find "$logs" -type f -name '*.log' -size +0 2>/dev/null | sort)
+	bad=$(for f in $(find "$logs" -type f -name '*.log' -size +0 2>/dev/null | sort); do
+		[ -n "$(reports "$f")" ] && echo "$f"
+	done)
 	if [ -n "$bad" ]; then
 		for f in $bad; do
 			echo "=== $f"
@@ -30,11 +43,18 @@ if [ "${1:-}" = "--check" ]; then
 	exit 0
 fi
 
+# The tree comes from PK_SOURCE_DIR when set (a name the test helpers do
+# not clear, unlike PICKLED_*): some tests copy this script elsewhere.
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${PICKLED_REAL_BIN:-$here/../pickled}
-mkdir -p "$logs" || exit 125
+root=${PK_SOURCE_DIR:-$here/..}
+bin=$root/pickled
+# Some tests run pickled as nobody: they must be able to write a log too.
+if [ ! -d "$logs" ]; then
+	mkdir -p "$logs" || exit 125
+	chmod 1777 "$logs" 2>/dev/null
+fi
 exec valgrind --quiet --tool=memcheck --leak-check=full \
 	--errors-for-leak-kinds=definite,possible --show-leak-kinds=definite,possible \
 	--error-exitcode=1 --trace-children=no --track-fds=no \
-	--suppressions="$here/valgrind.supp" \
+	--suppressions="$root/tests/valgrind.supp" \
 	--log-file="$logs/pickled.%p.log" "$bin" "$@"
