@@ -39,6 +39,7 @@ struct run {
 	int quiet;                 /* a second lookup: explain only a hit */
 	pk_remote *remote;         /* connected on first use */
 	int remote_down;           /* failed once: not tried again this run */
+	int gc_due;                /* a store made an automatic gc due */
 	pk_key_parts parts;
 	pk_key key;
 	char hex[PK_KEY_HEX + 1];
@@ -359,6 +360,7 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 }
 
 static void detach(struct run *u, void (*fn)(struct run *));
+static void maybe_gc(struct run *u);
 
 /* Asked only on a miss: a hit never needs it. */
 static int auto_threads(void)
@@ -501,8 +503,9 @@ static void miss(struct run *u)
 	} else {
 		push_remote(u, fd, stored, created);
 		pk_gc_note_store(&u->store, stored);
-		if (o->auto_gc && pk_gc_due(&u->store, o->max_size, o->gc_interval_ms))
-			detach(u, auto_gc);
+		/* Started once the remote lock is released (see maybe_gc):
+		 * a fork must not copy a process with a renewal thread. */
+		u->gc_due = o->auto_gc && pk_gc_due(&u->store, o->max_size, o->gc_interval_ms);
 	}
 	close(fd);
 	return;
@@ -695,6 +698,7 @@ static void locked_miss(struct run *u)
 	if (held)
 		pk_remote_unlock(u->remote);
 	pk_lock_release(lock);
+	maybe_gc(u);
 }
 
 /* Starts a detached pickled that runs fn; the caller goes on at once. */
@@ -714,12 +718,24 @@ static void detach(struct run *u, void (*fn)(struct run *))
 			dup2(null, 0);
 	}
 	u->detached = 1;
-	/* The parent's Redis connection (and its renewal thread, which does
-	 * not exist here) stay the parent's: a child that needs the remote
-	 * tier connects anew. */
+	/* The parent's Redis connection is the parent's: closing this copy of
+	 * its socket sends nothing.  A child that needs the remote tier
+	 * connects anew.  (No renewal thread exists here: detach is never
+	 * called while the remote lock is held.) */
+	pk_remote_close(u->remote);
 	u->remote = NULL;
 	fn(u);
+	pk_remote_close(u->remote);
 	_exit(0);
+}
+
+/* The automatic gc a store made due, in the background. */
+static void maybe_gc(struct run *u)
+{
+	if (u->gc_due) {
+		u->gc_due = 0;
+		detach(u, auto_gc);
+	}
 }
 
 static void refresh(struct run *u)
@@ -736,6 +752,7 @@ static void refresh(struct run *u)
 		return;
 	miss(u);
 	pk_lock_release(lock);
+	maybe_gc(u);
 }
 
 static void refresh_in_background(struct run *u)
