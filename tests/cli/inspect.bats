@@ -969,7 +969,9 @@ gc_line() {
 	pk run echo second
 	assert_status 0
 	assert_out 'second\n'
-	[ $(($(now_ms) - t0)) -lt 2000 ]
+	# Waiting for the held lock would never end; the bound is loose
+	# enough for a run under valgrind.
+	[ $(($(now_ms) - t0)) -lt 8000 ]
 	sleep 0.5
 	[ -f "$(entry_file "$ke")" ]
 	[ -z "$(find "$PICKLED_CACHE_DIR/gc.stamp" -mmin -60)" ]
