@@ -274,7 +274,8 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_status 0
 	assert_out 'out\n'
 	assert_err 'err\npickled: remote cache unavailable, using the local cache: remote cache redis://127.0.0.1:1: Connection refused\n'
-	[ $(($(now_ms) - t0)) -lt 1500 ]
+	# Refused at once: well under a second natively; loose for valgrind.
+	[ $(($(now_ms) - t0)) -lt 3000 ]
 	assert_count 1
 	remote_stats down
 	assert_bytes "$TMP/io/remote" '"remote_hits":0,"remote_misses":0,"remote_errors":1,"remote_timeouts":0\n'
@@ -300,7 +301,8 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	on slow run sh -c "$OUTERR"
 	assert_status 0
 	assert_out 'out\n'
-	[ $(($(now_ms) - t0)) -lt 2000 ]
+	# A few timeouts of 300 ms at most, never a hang.
+	[ $(($(now_ms) - t0)) -lt 4000 ]
 	head -n 1 "$TMP/io/err" >"$TMP/io/err1"
 	assert_bytes "$TMP/io/err1" 'err\n'
 	tail -n +2 "$TMP/io/err" >"$TMP/io/warn"

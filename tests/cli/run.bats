@@ -626,7 +626,7 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 
 @test "different keys never wait for each other" {
 	local cmd='sleep ${PK_T_SLEEP:-0}; '"$CNT"'; echo hi'
-	PK_T_SLEEP=2 "$PK" run -k slow sh -c "$cmd" </dev/null >/dev/null 2>&1 3>&- &
+	PK_T_SLEEP=5 "$PK" run -k slow sh -c "$cmd" </dev/null >/dev/null 2>&1 3>&- &
 	local slow=$!
 	BG_PIDS+=("$slow")
 	sleep 0.2
@@ -635,7 +635,8 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 	pk run -k fast sh -c "$cmd"
 	assert_status 0
 	assert_out 'hi\n'
-	[ $(($(now_ms) - t0)) -lt 1500 ]
+	# Waiting would take the slow run's 5 s.
+	[ $(($(now_ms) - t0)) -lt 4000 ]
 	wait "$slow"
 	assert_count 2
 }
@@ -838,11 +839,12 @@ as_nobody_twice() {
 # --- background modes -------------------------------------------------------------
 
 @test "--warm returns at once, prints nothing, and stores the result" {
-	local cmd='sleep 1; '"$CNT"'; echo out; echo err >&2'
+	local cmd='sleep 3; '"$CNT"'; echo out; echo err >&2'
 	local t0
 	t0=$(now_ms)
 	pk run --warm sh -c "$cmd"
-	[ $(($(now_ms) - t0)) -lt 800 ]
+	# Not waiting for the command's 3 s.
+	[ $(($(now_ms) - t0)) -lt 2500 ]
 	assert_status 0
 	assert_out ''
 	assert_err ''
