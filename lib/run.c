@@ -189,9 +189,14 @@ static int make_key(struct run *u)
 		warn(u, "running uncached: cannot get the working directory: %s", strerror(errno));
 		return -2;
 	}
-	if (pk_program_describe(p, u->have_store ? u->statdir : NULL, &err) < 0 ||
-	    pk_inputs_expand(o->inputs, o->ninputs, u->have_store ? u->statdir : NULL,
-	                     &p->inputs, &p->ninputs, &err) < 0) {
+	/* The stat cache only where hashing happens, and only in a real
+	 * directory of the cache (its records decide what counts as unchanged). */
+	const char *statdir = NULL;
+	if (u->have_store && (o->ninputs > 0 || o->program_check == PK_PROGRAM_CONTENT) &&
+	    pk_store_subdir(&u->store, "inputs", &err) == 0)
+		statdir = u->statdir;
+	if (pk_program_describe(p, statdir, &err) < 0 ||
+	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, &err) < 0) {
 		char buf[700];
 		warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
 		return -2;
