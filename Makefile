@@ -68,10 +68,11 @@ tests/unit/test_%: tests/unit/test_%.c lib/libpickled.a
 		$$($(PKG_CONFIG) --libs cmocka)
 
 # `make check` first installs missing test tools when run as root (the
-# README's second command), then runs both tiers through prove.
+# README's second command), then runs both tiers through prove, with a
+# private redis-server for the Redis tier's tests (scripts/with-redis.sh).
 check: deps
 	@$(MAKE) --no-print-directory pickled $(UNIT_BIN)
-	@$(MAKE) --no-print-directory unit cli
+	@sh scripts/with-redis.sh $(MAKE) --no-print-directory unit cli
 
 unit: $(UNIT_BIN)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BIN)
