@@ -879,13 +879,14 @@ gc_line() {
 	local ko kn so
 	ko=$(key_of echo old)
 	so=$(stored_of "$ko")
-	sleep 1.5
-	# Right after the store, so that the new entry is well under 1s old.
+	sleep 4.5
+	# Right after the store, so that the new entry is well under 4s old
+	# (even under valgrind), the old one over it.
 	pk run echo new
-	pk gc -n --max-age 1s
+	pk gc -n --max-age 4s
 	assert_status 0
 	cp "$TMP/io/out" "$TMP/io/dry"
-	pk gc --max-age 1s
+	pk gc --max-age 4s
 	assert_status 0
 	assert_out ''
 	kn=$(key_of echo new)
@@ -894,7 +895,7 @@ gc_line() {
 		printf 'would remove 1 entries (%s), kept 1 (%s), 0 leftover files\n' \
 			"$(fmt_size "$so")" "$(fmt_size "$(stored_of "$kn")")"
 	} >"$TMP/io/want"
-	assert_same "$TMP/io/want" "$TMP/io/dry" "gc -n --max-age 1s"
+	assert_same "$TMP/io/want" "$TMP/io/dry" "gc -n --max-age 4s"
 	[ ! -e "$(entry_file "$ko")" ]
 	pk ls
 	assert_keys "$kn"
