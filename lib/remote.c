@@ -548,11 +548,6 @@ int pk_remote_each(pk_remote *r,
 	return 0;
 }
 
-int pk_remote_timed_out(const pk_remote *r)
-{
-	return r->timed_out;
-}
-
 void pk_remote_close(pk_remote *r)
 {
 	if (r == NULL)

@@ -63,9 +63,6 @@ int pk_remote_each(pk_remote *r,
                              size_t meta_len, uint64_t size),
                    void *ctx, pk_error *err);
 
-/* 1 when the last failure was a timeout. */
-int pk_remote_timed_out(const pk_remote *r);
-
 /* Closes the connection (after pk_remote_unlock); NULL is fine. */
 void pk_remote_close(pk_remote *r);
 
