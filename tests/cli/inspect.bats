@@ -135,7 +135,7 @@ with open(sys.argv[1], "r+b") as f:
 # wait_gc: waits for the background gc that the first store of a test
 # starts, so that it cannot act in the middle of what the test checks.
 wait_gc() {
-	poll 5 test -f "$PICKLED_CACHE_DIR/gc.stamp"
+	poll 30 test -f "$PICKLED_CACHE_DIR/gc.stamp"
 	flock "$PICKLED_CACHE_DIR/gc.lock" true
 }
 
@@ -951,8 +951,8 @@ gc_line() {
 	pk run echo third
 	assert_status 0
 	assert_out 'third\n'
-	poll 5 test ! -e "$(entry_file "$ke")"
-	poll 5 test -n "$(find "$PICKLED_CACHE_DIR/gc.stamp" -mmin -1)"
+	poll 30 test ! -e "$(entry_file "$ke")"
+	poll 30 test -n "$(find "$PICKLED_CACHE_DIR/gc.stamp" -mmin -1)"
 	pk ls
 	assert_lines "$TMP/io/out" 2
 }
