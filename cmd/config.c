@@ -28,10 +28,18 @@ void cli_config_errors(const pk_config *c)
 
 int cli_load_config(struct cli *cli, pk_config *c)
 {
+	char *dir = NULL;
+	pk_error err;
 	int rc;
 
+	/* The parsed copies of the configuration live in the cache folder
+	 * known before the files are read: -C, else PICKLED_CACHE_DIR or the
+	 * default one. */
+	if (cli->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0)
+		dir = NULL;
 	pk_config_init(c);
-	rc = pk_config_load(c, cli->config, environ);
+	rc = pk_config_load(c, cli->config, environ, cli->cache_dir ? cli->cache_dir : dir);
+	free(dir);
 	cli_config_errors(c);
 	if (cli->cache_dir == NULL)
 		cli->cache_dir = c->cache_dir;
@@ -89,7 +97,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 		pk_config_read(&c, file, 0);
 		pk_config_validate(&c);
 	} else {
-		pk_config_load(&c, file ? file : cli->config, environ);
+		pk_config_load(&c, file ? file : cli->config, environ, NULL);   /* parse, always */
 	}
 	if (c.nerrors > 0) {
 		cli_config_errors(&c);

@@ -14,6 +14,7 @@
  *   and "ttl: '90'" are the same duration. */
 #include "config.h"
 #include "config_keys.h"
+#include "config_snapshot.h"
 
 #include "defaults.h"
 #include "io.h"
@@ -793,16 +794,21 @@ static const char *add_file(pk_config *c, const char *path)
 	return f[c->nfiles++];
 }
 
-int pk_config_read(pk_config *c, const char *path, int optional)
+/* pk_config_read, leaving in src whether the file was there and its
+ * fstat, for the parsed copy's fingerprint. */
+static int read_source(pk_config *c, struct pk_config_source *src)
 {
+	const char *path = src->path;
+	int optional = src->optional;
+	struct stat *st = &src->st;
 	struct parse p;
-	struct stat st;
 	char *buf = NULL;
 	ssize_t n;
 	size_t before = c->nerrors;
 	int fd;
 
 	memset(&p, 0, sizeof(p));
+	src->present = 0;
 	p.c = c;
 	if ((p.file = add_file(c, path)) == NULL) {
 		add_error(c, "%s", oom_msg);
@@ -814,38 +820,39 @@ int pk_config_read(pk_config *c, const char *path, int optional)
 			add_error(c, "cannot open configuration file: %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		add_error(c, "cannot stat configuration file: %s: %s", path, strerror(errno));
 		goto out;
 	}
 	/* Whoever can write the file decides where the cache is and what a
 	 * job runs. */
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		add_error(c, "configuration file is not a regular file: %s", path);
 		goto out;
 	}
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
+	if (st->st_uid != geteuid() && st->st_uid != 0) {
 		add_error(c, "refusing a configuration file owned by another user (uid %lu): %s",
-		          (unsigned long)st.st_uid, path);
+		          (unsigned long)st->st_uid, path);
 		goto out;
 	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		add_error(c, "refusing a configuration file writable by group or others: %s", path);
 		goto out;
 	}
-	if (st.st_size > MAX_FILE_SIZE) {
+	if (st->st_size > MAX_FILE_SIZE) {
 		add_error(c, "configuration file larger than 1M: %s", path);
 		goto out;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
 		add_error(c, "%s", oom_msg);
 		goto out;
 	}
-	if ((n = pk_read_full(fd, buf, (size_t)st.st_size)) < 0) {
+	if ((n = pk_read_full(fd, buf, (size_t)st->st_size)) < 0) {
 		add_error(c, "cannot read configuration file: %s: %s", path, strerror(errno));
 		goto out;
 	}
 	c->read[c->nfiles - 1] = 1;
+	src->present = 1;
 	p.buf = buf;
 	p.len = (size_t)n;
 	p.nerrors = before;
@@ -863,6 +870,13 @@ out:
 		close(fd);
 	free(buf);
 	return c->nerrors > before ? -1 : 0;
+}
+
+int pk_config_read(pk_config *c, const char *path, int optional)
+{
+	struct pk_config_source src = { .path = path, .optional = optional };
+
+	return read_source(c, &src);
 }
 
 /* --- the environment ------------------------------------------------------ */
@@ -1033,27 +1047,45 @@ int pk_config_validate(pk_config *c)
 	return c->nerrors > before ? -1 : 0;
 }
 
-int pk_config_load(pk_config *c, const char *file, char *const *envp)
+int pk_config_load(pk_config *c, const char *file, char *const *envp, const char *snapshot_dir)
 {
+	struct pk_config_source src[2];
+	char path[4096];
 	const char *v;
+	size_t n = 0;
+	int rc;
 
+	memset(src, 0, sizeof(src));
 	if (file == NULL && (v = env_get(envp, "PICKLED_CONFIG")) != NULL && v[0] != '\0')
 		file = v;
 	if (file != NULL) {
-		pk_config_read(c, file, 0);
+		src[n++].path = file;
 	} else {
-		char path[4096];
-		int n = -1;
+		int len = -1;
 
-		pk_config_read(c, PK_SYSTEM_CONFIG, 1);
+		src[n].path = PK_SYSTEM_CONFIG;
+		src[n++].optional = 1;
 		if ((v = env_get(envp, "XDG_CONFIG_HOME")) != NULL && v[0] == '/')
-			n = snprintf(path, sizeof(path), "%s/%s", v, PK_USER_CONFIG);
+			len = snprintf(path, sizeof(path), "%s/%s", v, PK_USER_CONFIG);
 		else if ((v = env_get(envp, "HOME")) != NULL && v[0] != '\0')
-			n = snprintf(path, sizeof(path), "%s/.config/%s", v, PK_USER_CONFIG);
-		if (n >= (int)sizeof(path))
+			len = snprintf(path, sizeof(path), "%s/.config/%s", v, PK_USER_CONFIG);
+		if (len >= (int)sizeof(path)) {
 			add_error(c, "configuration file path too long: %s/...", v);
-		else if (n > 0)
-			pk_config_read(c, path, 1);
+			snapshot_dir = NULL;
+		} else if (len > 0) {
+			src[n].path = path;
+			src[n++].optional = 1;
+		}
+	}
+	rc = snapshot_dir != NULL ? pk_config_snapshot_load(c, snapshot_dir, src, n) : -1;
+	for (size_t i = 0; rc == 1 && i < n; i++)
+		if (add_file(c, src[i].path) == NULL)   /* absent, as stat just said */
+			add_error(c, "%s", oom_msg);
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			read_source(c, &src[i]);
+		if (snapshot_dir != NULL && c->nerrors == 0)
+			pk_config_snapshot_save(c, snapshot_dir, src, n);
 	}
 	pk_config_read_env(c, envp);
 	pk_config_validate(c);

@@ -120,9 +120,17 @@ int pk_config_validate(pk_config *c);
  * PICKLED_CONFIG from envp if set, else the system file then the user file
  * ($XDG_CONFIG_HOME/pickled/pickled.conf, else
  * $HOME/.config/pickled/pickled.conf), both optional; then the variables
- * of envp; then pk_config_validate.  Returns 0, or -1 when c->errors is
- * not empty. */
-int pk_config_load(pk_config *c, const char *file, char *const *envp);
+ * of envp; then pk_config_validate.
+ *
+ * snapshot_dir (NULL: none) is the folder of the parsed copies of the
+ * files (config-HASH.cache, one per chain of files): when the chain's copy
+ * was made from the files as they stat now, it is read instead of them (c
+ * must then hold pk_config_init's defaults and nothing else); when the
+ * files are read without errors, the copy is written for next time, best
+ * effort (a folder that does not exist or cannot be written only costs a
+ * parse next time).  Returns 0, or -1 when c->errors is not empty. */
+int pk_config_load(pk_config *c, const char *file, char *const *envp,
+                   const char *snapshot_dir);
 
 /* The job called name, or NULL; then *suggestion (when not NULL) is set to
  * the name of a job spelled closely, or NULL. */

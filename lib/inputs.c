@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -19,20 +18,11 @@
 #define HASH_BUF (256 * 1024)
 #define STAT_MAGIC 0x3174617473706bULL   /* "pkstat1" */
 
-/* A file changed twice within one timestamp tick keeps its stat; a record
- * is only trusted for files whose times are this far in the past. */
-#define RACY_NS 2000000000LL
-
 struct stat_record {
 	uint64_t magic, dev, ino, size;
 	int64_t mtime_ns, ctime_ns;
 	unsigned char hash[16];
 };
-
-static int64_t ns_of(struct timespec ts)
-{
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int record_path(char *buf, size_t len, const char *statdir, const struct stat *st)
 {
@@ -56,8 +46,8 @@ static int record_lookup(const char *statdir, const struct stat *st, unsigned ch
 	close(fd);
 	if (n != (ssize_t)sizeof(r) || r.magic != STAT_MAGIC ||
 	    r.dev != (uint64_t)st->st_dev || r.ino != (uint64_t)st->st_ino ||
-	    r.size != (uint64_t)st->st_size || r.mtime_ns != ns_of(st->st_mtim) ||
-	    r.ctime_ns != ns_of(st->st_ctim))
+	    r.size != (uint64_t)st->st_size || r.mtime_ns != pk_ns(st->st_mtim) ||
+	    r.ctime_ns != pk_ns(st->st_ctim))
 		return -1;
 	memcpy(hash, r.hash, 16);
 	return 0;
@@ -68,12 +58,9 @@ static void record_store(const char *statdir, const struct stat *st, const unsig
 {
 	char path[4096], tmp[4200];
 	struct stat_record r;
-	struct timespec now;
 	int fd, n;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (statdir == NULL || ns_of(now) - ns_of(st->st_mtim) < RACY_NS ||
-	    ns_of(now) - ns_of(st->st_ctim) < RACY_NS)
+	if (statdir == NULL || !pk_stat_settled(st))
 		return;
 	if (record_path(path, sizeof(path), statdir, st) < 0)
 		return;
@@ -85,8 +72,8 @@ static void record_store(const char *statdir, const struct stat *st, const unsig
 	r.dev = (uint64_t)st->st_dev;
 	r.ino = (uint64_t)st->st_ino;
 	r.size = (uint64_t)st->st_size;
-	r.mtime_ns = ns_of(st->st_mtim);
-	r.ctime_ns = ns_of(st->st_ctim);
+	r.mtime_ns = pk_ns(st->st_mtim);
+	r.ctime_ns = pk_ns(st->st_ctim);
 	memcpy(r.hash, hash, 16);
 	if (mkdir(statdir, 0700) < 0 && errno != EEXIST)
 		return;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 int pk_write_all(int fd, const void *buf, size_t len)
@@ -64,4 +65,16 @@ ssize_t pk_pread_full(int fd, void *buf, size_t len, off_t off)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+#define SETTLED_NS 2000000000LL
+
+int pk_stat_settled(const struct stat *st)
+{
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return 0;
+	return pk_ns(now) - pk_ns(st->st_mtim) >= SETTLED_NS &&
+	       pk_ns(now) - pk_ns(st->st_ctim) >= SETTLED_NS;
 }

@@ -1,10 +1,13 @@
 /* io.h: whole reads and writes over file descriptors, retrying on EINTR
- * and short transfers. */
+ * and short transfers; and when a file's stat may stand for its content. */
 #ifndef PK_IO_H
 #define PK_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Writes all len bytes.  Returns 0, or -1 with errno set. */
 int pk_write_all(int fd, const void *buf, size_t len);
@@ -15,5 +18,17 @@ ssize_t pk_read_full(int fd, void *buf, size_t len);
 
 /* The same at an offset, leaving the file position alone. */
 ssize_t pk_pread_full(int fd, void *buf, size_t len, off_t off);
+
+/* A time in nanoseconds since the epoch, as the stat records keep it. */
+static inline int64_t pk_ns(struct timespec ts)
+{
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Non-zero when st's modification and change times are at least two
+ * seconds in the past.  Only then may a record keyed on the stat stand for
+ * the content: a file changed twice within one timestamp tick (a second on
+ * some file systems) keeps its stat. */
+int pk_stat_settled(const struct stat *st);
 
 #endif

@@ -1,0 +1,530 @@
+/* config_snapshot.c: the parsed copy of the configuration files.
+ *
+ * The copy, all integers little-endian:
+ *   "pkconf" 0 1               magic and format
+ *   u64 checksum               XXH3-64 of all that follows
+ *   u32 length, fingerprint    format, pickled's version, a hash of the
+ *                              built-in defaults, the user, then each file:
+ *                              path, optional, present and its stat
+ *   body                       the files looked at, the top-level settings
+ *                              with their origins, the jobs
+ * A string is u32 length then its bytes (length 0xffffffff: NULL); a list
+ * is u32 count then its strings; an origin is u32 file (0: built-in, else
+ * 1 + index in the files), u32 line, u32 column.
+ *
+ * The fingerprint is compared byte for byte with one made from the files
+ * as they stat now, so every difference (a file edited, replaced, chmod'ed,
+ * created where there was none, another user, another pickled) means
+ * "parse again".  Decoding checks every length against the bytes left: a
+ * damaged copy is a miss, never a crash. */
+#include "config_snapshot.h"
+
+#include "bytes.h"
+#include "io.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#define FORMAT 1
+#define MAGIC "pkconf\0\1"
+#define HEADER 16                  /* magic, checksum */
+#define MAX_COPY (4u << 20)        /* the files are at most 1M each */
+#define NO_STRING 0xffffffffu
+
+/* --- writing -------------------------------------------------------------- */
+
+struct out {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void put(struct out *o, const void *b, size_t n)
+{
+	if (o->failed)
+		return;
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap : 1024;
+		unsigned char *p;
+
+		while (cap < o->len + n)
+			cap *= 2;
+		if ((p = realloc(o->p, cap)) == NULL) {
+			o->failed = 1;
+			return;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, b, n);
+	o->len += n;
+}
+
+static void put_u32(struct out *o, uint64_t v)
+{
+	unsigned char b[4];
+
+	pk_put_le(b, v, 4);
+	put(o, b, 4);
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+	unsigned char b[8];
+
+	pk_put_le(b, v, 8);
+	put(o, b, 8);
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n >= NO_STRING) {
+		o->failed = 1;
+		return;
+	}
+	put_u32(o, s ? n : NO_STRING);
+	if (s != NULL)
+		put(o, s, n);
+}
+
+static void put_strv(struct out *o, const pk_strv *l)
+{
+	put_u32(o, l->n);
+	for (size_t i = 0; i < l->n; i++)
+		put_str(o, l->v[i]);
+}
+
+/* Origins point into c->files; anything else (an environment variable's
+ * name) did not come from a file and has no place in the copy. */
+static void put_origin(struct out *o, const pk_config *c, const pk_origin *or)
+{
+	size_t i = 0;
+
+	if (or->where != NULL) {
+		while (i < c->nfiles && c->files[i] != or->where)
+			i++;
+		if (i == c->nfiles) {
+			o->failed = 1;
+			return;
+		}
+		i++;
+	}
+	put_u32(o, i);
+	put_u32(o, or->line);
+	put_u32(o, or->column);
+}
+
+static void put_body(struct out *o, const pk_config *c)
+{
+	put_u32(o, c->nfiles);
+	for (size_t i = 0; i < c->nfiles; i++) {
+		put_str(o, c->files[i]);
+		put_u32(o, (uint32_t)c->read[i]);
+	}
+	put_str(o, c->cache_dir);
+	put_u64(o, (uint64_t)c->ttl_ms);
+	put_u64(o, (uint64_t)c->stale_ms);
+	put_u64(o, (uint64_t)c->lock_timeout_ms);
+	put_u64(o, c->max_size);
+	put_u32(o, (uint32_t)c->level);
+	put_u32(o, (uint32_t)c->threads);
+	put_u32(o, (uint32_t)c->cache_failures);
+	put_strv(o, &c->env);
+	put_u32(o, (uint32_t)c->stdin_mode);
+	put_u32(o, (uint32_t)c->program_check);
+	put_u32(o, (uint32_t)c->auto_gc);
+	put_u64(o, (uint64_t)c->gc_interval_ms);
+	put_str(o, c->remote_url);
+	put_u32(o, (uint32_t)c->remote_mode);
+	put_u64(o, (uint64_t)c->remote_timeout_ms);
+	put_str(o, c->remote_prefix);
+	put_u64(o, c->remote_max_entry);
+	put_u64(o, (uint64_t)c->remote_lease_ms);
+	for (int k = 0; k < PK_CFG_NKEYS; k++)
+		put_origin(o, c, &c->origins[k]);
+
+	put_u32(o, c->njobs);
+	for (size_t i = 0; i < c->njobs; i++) {
+		const pk_config_job *j = &c->jobs[i];
+
+		put_str(o, j->name);
+		put_origin(o, c, &j->origin);
+		put_u32(o, j->set);
+		for (int k = 0; k < PK_JOB_NKEYS; k++)
+			put_origin(o, c, &j->origins[k]);
+		put_strv(o, &j->command);
+		put_strv(o, &j->inputs);
+		put_strv(o, &j->outputs);
+		put_strv(o, &j->env);
+		put_strv(o, &j->tags);
+		put_str(o, j->key);
+		put_u32(o, (uint32_t)j->use_cwd);
+		put_u32(o, (uint32_t)j->stdin_mode);
+		put_u32(o, (uint32_t)j->cache_failures);
+		put_u64(o, (uint64_t)j->ttl_ms);
+		put_u64(o, (uint64_t)j->stale_ms);
+		put_u64(o, (uint64_t)j->lock_timeout_ms);
+	}
+}
+
+/* The built-in defaults are in the fingerprint: a copy made by a pickled
+ * with other defaults carries them in its settings. */
+static uint64_t defaults_hash(void)
+{
+	struct out o = { 0 };
+	pk_config d;
+	uint64_t h;
+
+	pk_config_init(&d);
+	put_body(&o, &d);
+	pk_config_free(&d);
+	h = o.failed ? 0 : XXH3_64bits(o.p, o.len);
+	free(o.p);
+	return h;
+}
+
+static void put_fingerprint(struct out *o, const struct pk_config_source *src, size_t n)
+{
+	put_u32(o, FORMAT);
+	put_str(o, PK_VERSION);
+	put_u64(o, defaults_hash());
+	put_u32(o, geteuid());
+	put_u32(o, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct stat *st = &src[i].st;
+
+		put_str(o, src[i].path);
+		put_u32(o, src[i].optional != 0);
+		put_u32(o, src[i].present != 0);
+		if (!src[i].present)
+			continue;
+		put_u64(o, st->st_dev);
+		put_u64(o, st->st_ino);
+		put_u64(o, (uint64_t)st->st_size);
+		put_u64(o, (uint64_t)pk_ns(st->st_mtim));
+		put_u64(o, (uint64_t)pk_ns(st->st_ctim));
+		put_u32(o, st->st_mode);
+		put_u32(o, st->st_uid);
+	}
+}
+
+int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source *src,
+                              size_t n, unsigned char **out, size_t *len)
+{
+	struct out o = { 0 };
+	size_t fp;
+
+	put(&o, MAGIC, 8);
+	put_u64(&o, 0);   /* the checksum, once the rest is known */
+	put_u32(&o, 0);   /* the fingerprint's length */
+	fp = o.len;
+	put_fingerprint(&o, src, n);
+	if (!o.failed)
+		pk_put_le(o.p + fp - 4, o.len - fp, 4);
+	put_body(&o, c);
+	if (o.failed || o.len > MAX_COPY) {
+		free(o.p);
+		return -1;
+	}
+	pk_put_le(o.p + 8, XXH3_64bits(o.p + HEADER, o.len - HEADER), 8);
+	*out = o.p;
+	*len = o.len;
+	return 0;
+}
+
+/* --- reading -------------------------------------------------------------- */
+
+struct in {
+	const unsigned char *p, *end;
+	int bad;
+};
+
+static uint64_t get(struct in *in, int n)
+{
+	uint64_t v;
+
+	if (in->bad || in->end - in->p < n) {
+		in->bad = 1;
+		return 0;
+	}
+	v = pk_get_le(in->p, n);
+	in->p += n;
+	return v;
+}
+
+static uint32_t get_u32(struct in *in) { return (uint32_t)get(in, 4); }
+static uint64_t get_u64(struct in *in) { return get(in, 8); }
+static int get_int(struct in *in) { return (int)(int32_t)get_u32(in); }
+static int64_t get_i64(struct in *in) { return (int64_t)get_u64(in); }
+
+/* A count of items of at least min bytes each, checked against what is
+ * left, so that damage cannot ask for a huge allocation. */
+static size_t get_count(struct in *in, size_t min)
+{
+	uint32_t n = get_u32(in);
+
+	if (!in->bad && (size_t)(in->end - in->p) / min < n)
+		in->bad = 1;
+	return in->bad ? 0 : n;
+}
+
+static char *get_str(struct in *in)
+{
+	uint32_t n = get_u32(in);
+	char *s;
+
+	if (in->bad || n == NO_STRING)
+		return NULL;
+	if ((size_t)(in->end - in->p) < n || memchr(in->p, '\0', n) != NULL ||
+	    (s = malloc((size_t)n + 1)) == NULL) {
+		in->bad = 1;
+		return NULL;
+	}
+	memcpy(s, in->p, n);
+	s[n] = '\0';
+	in->p += n;
+	return s;
+}
+
+/* A string that must be there: NULL is damage. */
+static char *get_some_str(struct in *in)
+{
+	char *s = get_str(in);
+
+	if (s == NULL)
+		in->bad = 1;
+	return s;
+}
+
+static void get_strv(struct in *in, pk_strv *l)
+{
+	size_t n = get_count(in, 4);
+
+	if (in->bad || n == 0)
+		return;
+	if ((l->v = calloc(n + 1, sizeof(*l->v))) == NULL) {
+		in->bad = 1;
+		return;
+	}
+	for (; l->n < n && !in->bad; l->n++)
+		l->v[l->n] = get_some_str(in);
+}
+
+static void get_origin(struct in *in, const pk_config *c, pk_origin *or)
+{
+	uint32_t i = get_u32(in);
+
+	if (i > c->nfiles) {
+		in->bad = 1;
+		return;
+	}
+	or->where = i == 0 ? NULL : c->files[i - 1];
+	or->line = get_u32(in);
+	or->column = get_u32(in);
+}
+
+static void get_body(struct in *in, pk_config *c)
+{
+	size_t n = get_count(in, 8);
+
+	if (n > 0) {
+		c->files = calloc(n, sizeof(*c->files));
+		c->read = calloc(n, sizeof(*c->read));
+		if (c->files == NULL || c->read == NULL)
+			in->bad = 1;
+	}
+	for (; c->nfiles < n && !in->bad; c->nfiles++) {
+		c->files[c->nfiles] = get_some_str(in);
+		c->read[c->nfiles] = get_int(in);
+	}
+	c->cache_dir = get_str(in);
+	c->ttl_ms = get_i64(in);
+	c->stale_ms = get_i64(in);
+	c->lock_timeout_ms = get_i64(in);
+	c->max_size = get_u64(in);
+	c->level = get_int(in);
+	c->threads = get_int(in);
+	c->cache_failures = get_int(in);
+	get_strv(in, &c->env);
+	c->stdin_mode = get_int(in);
+	c->program_check = get_int(in);
+	c->auto_gc = get_int(in);
+	c->gc_interval_ms = get_i64(in);
+	c->remote_url = get_str(in);
+	c->remote_mode = get_int(in);
+	c->remote_timeout_ms = get_i64(in);
+	c->remote_prefix = get_str(in);
+	c->remote_max_entry = get_u64(in);
+	c->remote_lease_ms = get_i64(in);
+	for (int k = 0; k < PK_CFG_NKEYS; k++)
+		get_origin(in, c, &c->origins[k]);
+
+	n = get_count(in, 16);
+	if (n > 0 && (c->jobs = calloc(n, sizeof(*c->jobs))) == NULL)
+		in->bad = 1;
+	for (; c->njobs < n && !in->bad; c->njobs++) {
+		pk_config_job *j = &c->jobs[c->njobs];
+
+		j->name = get_some_str(in);
+		get_origin(in, c, &j->origin);
+		j->set = get_u32(in);
+		for (int k = 0; k < PK_JOB_NKEYS; k++)
+			get_origin(in, c, &j->origins[k]);
+		get_strv(in, &j->command);
+		get_strv(in, &j->inputs);
+		get_strv(in, &j->outputs);
+		get_strv(in, &j->env);
+		get_strv(in, &j->tags);
+		j->key = get_str(in);
+		j->use_cwd = get_int(in);
+		j->stdin_mode = get_int(in);
+		j->cache_failures = get_int(in);
+		j->ttl_ms = get_i64(in);
+		j->stale_ms = get_i64(in);
+		j->lock_timeout_ms = get_i64(in);
+	}
+	if (in->p != in->end)
+		in->bad = 1;
+}
+
+int pk_config_snapshot_decode(pk_config *c, const unsigned char *buf, size_t len,
+                              const struct pk_config_source *src, size_t n)
+{
+	struct out fp = { 0 };
+	struct in in;
+	pk_config t;
+	size_t fplen;
+	int ret = -1;
+
+	if (len < HEADER + 4 || memcmp(buf, MAGIC, 8) != 0 ||
+	    pk_get_le(buf + 8, 8) != XXH3_64bits(buf + HEADER, len - HEADER))
+		return -1;
+	fplen = (size_t)pk_get_le(buf + HEADER, 4);
+	put_fingerprint(&fp, src, n);
+	if (fp.failed || fplen != fp.len || len - HEADER - 4 < fplen ||
+	    memcmp(buf + HEADER + 4, fp.p, fplen) != 0)
+		goto out;
+	memset(&t, 0, sizeof(t));
+	in.p = buf + HEADER + 4 + fplen;
+	in.end = buf + len;
+	in.bad = 0;
+	get_body(&in, &t);
+	if (in.bad) {
+		pk_config_free(&t);
+		goto out;
+	}
+	pk_config_free(c);
+	*c = t;
+	ret = 0;
+out:
+	free(fp.p);
+	return ret;
+}
+
+/* --- the file ------------------------------------------------------------- */
+
+/* One copy per chain of files, so that runs with different -c files
+ * sharing a cache folder do not overwrite each other's. */
+static int copy_path(char *buf, size_t len, const char *dir, const struct pk_config_source *src,
+                     size_t n)
+{
+	XXH3_state_t st;
+	int w;
+
+	XXH3_64bits_reset(&st);
+	for (size_t i = 0; i < n; i++)
+		XXH3_64bits_update(&st, src[i].path, strlen(src[i].path) + 1);
+	w = snprintf(buf, len, "%s/config-%016llx.cache", dir,
+	             (unsigned long long)XXH3_64bits_digest(&st));
+	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src,
+                            size_t n)
+{
+	unsigned char *buf = NULL;
+	char path[4096];
+	struct stat st;
+	ssize_t got;
+	int fd, ret = -1, any = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		src[i].present = stat(src[i].path, &src[i].st) == 0;
+		if (src[i].present ? !S_ISREG(src[i].st.st_mode) : errno != ENOENT || !src[i].optional)
+			return -1;   /* reading it says what is wrong */
+		any |= src[i].present;
+	}
+	if (!any)
+		return 1;
+	if (copy_path(path, sizeof(path), dir, src, n) < 0)
+		return -1;
+	/* O_NONBLOCK: a FIFO planted here must not hang the run. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size < HEADER || st.st_size > MAX_COPY)
+		goto out;
+	if ((buf = malloc((size_t)st.st_size)) == NULL)
+		goto out;
+	got = pk_read_full(fd, buf, (size_t)st.st_size);
+	if (got == st.st_size)
+		ret = pk_config_snapshot_decode(c, buf, (size_t)got, src, n);
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+void pk_config_snapshot_save(const pk_config *c, const char *dir,
+                             const struct pk_config_source *src, size_t n)
+{
+	unsigned char *buf = NULL;
+	char path[4096], tmp[4200];
+	const char *name;
+	pk_store store = { 0 };
+	pk_error err;
+	size_t len;
+	int fd, w, any = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (src[i].present && !pk_stat_settled(&src[i].st))
+			return;
+		any |= src[i].present;
+	}
+	if (!any || copy_path(path, sizeof(path), dir, src, n) < 0)
+		return;
+	name = strrchr(path, '/') + 1;
+	w = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", name, (long)getpid());
+	if (w < 0 || (size_t)w >= sizeof(tmp) || pk_config_snapshot_encode(c, src, n, &buf, &len) < 0)
+		return;
+	/* The store's checks on the folder (ours, not writable by others),
+	 * and it is created as the cache would be. */
+	if (pk_store_open(&store, dir, &err) < 0)
+		goto out;
+	fd = openat(store.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* Left by a process that had our pid and died: nobody else
+		 * can be writing it now. */
+		unlinkat(store.dirfd, tmp, 0);
+		fd = openat(store.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd >= 0) {
+		int failed = pk_write_all(fd, buf, len) < 0;
+
+		if (close(fd) < 0 || failed || renameat(store.dirfd, tmp, store.dirfd, name) < 0)
+			unlinkat(store.dirfd, tmp, 0);
+	}
+out:
+	pk_store_close(&store);
+	free(buf);
+}
