@@ -20,6 +20,7 @@
 #include "config_snapshot.h"
 
 #include "bytes.h"
+#include "config_keys.h"
 #include "io.h"
 #include "store.h"
 
@@ -396,6 +397,65 @@ static void get_body(struct in *in, pk_config *c)
 		in->bad = 1;
 }
 
+/* Values as the reader could have set them: a damaged copy whose checksum
+ * happens to agree must not hand the rest of pickled an index out of range
+ * or a job without a command. */
+static int valid_fields(const struct field *f, size_t n, const void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *p = (const char *)base + f[i].off;
+		int64_t d;
+		uint64_t u;
+		int v, words = 0;
+
+		switch (f[i].type) {
+		case T_MAP:
+			if (!valid_fields(f[i].sub, f[i].nsub, base))
+				return 0;
+			break;
+		case T_DURATION:
+			memcpy(&d, p, sizeof(d));
+			if (d < 0)
+				return 0;
+			break;
+		case T_SIZE:
+			memcpy(&u, p, sizeof(u));
+			if (u < (uint64_t)f[i].min)
+				return 0;
+			break;
+		case T_INT:
+		case T_BOOL:
+		case T_ENUM:
+			memcpy(&v, p, sizeof(v));
+			if (f[i].type == T_ENUM)
+				while (f[i].words[words] != NULL)
+					words++;
+			if (f[i].type == T_INT ? v < f[i].min || v > f[i].max :
+			    f[i].type == T_BOOL ? v != 0 && v != 1 : v < 0 || v >= words)
+				return 0;
+			break;
+		case T_COMMAND:
+			if (((const pk_strv *)(const void *)p)->n == 0)
+				return 0;
+			break;
+		default:
+			break;
+		}
+	}
+	return 1;
+}
+
+static int valid(const pk_config *c)
+{
+	if (!valid_fields(pk_config_top_fields, pk_config_ntop, c))
+		return 0;
+	for (size_t i = 0; i < c->njobs; i++)
+		if (c->jobs[i].set >> PK_JOB_NKEYS != 0 ||
+		    !valid_fields(pk_config_job_fields, pk_config_njob, &c->jobs[i]))
+			return 0;
+	return 1;
+}
+
 int pk_config_snapshot_decode(pk_config *c, const unsigned char *buf, size_t len,
                               const struct pk_config_source *src, size_t n)
 {
@@ -418,7 +478,7 @@ int pk_config_snapshot_decode(pk_config *c, const unsigned char *buf, size_t len
 	in.end = buf + len;
 	in.bad = 0;
 	get_body(&in, &t);
-	if (in.bad) {
+	if (in.bad || !valid(&t)) {
 		pk_config_free(&t);
 		goto out;
 	}

@@ -1018,3 +1018,196 @@ EOF
 	assert_out ''
 	assert_err "pickled: $UCONF:4:10: invalid duration for jobs.a.ttl: 'x'\n"
 }
+
+# --- the parsed copy of the configuration (DIR/config-HASH.cache) -------------
+
+# copies: the parsed copies in the cache folder, one name per line.
+copies() {
+	find "$PICKLED_CACHE_DIR" -maxdepth 1 -name 'config-*' -printf '%f\n' 2>/dev/null | sort
+}
+
+# settle: waits until every file written so far is two seconds old; only
+# then is a configuration kept parsed (a file changed twice within one
+# timestamp tick keeps its stat).
+settle() {
+	sleep 2.1
+}
+
+# one_copy: the path of the only parsed copy, else fails.
+one_copy() {
+	local c
+	c=$(copies)
+	if [ -z "$c" ] || [ "$(printf '%s\n' "$c" | wc -l)" != 1 ]; then
+		echo "expected one parsed copy in $PICKLED_CACHE_DIR, found: ${c:-none}" >&2
+		return 1
+	fi
+	printf '%s\n' "$PICKLED_CACHE_DIR/$c"
+}
+
+@test "a configuration is kept parsed once two seconds old, one copy per chain of files" {
+	printf 'ttl: 1h\n' | conf "$TMP/a.conf"
+	printf 'ttl: 2h\n' | conf "$TMP/b.conf"
+	mkdir -p "$PICKLED_CACHE_DIR"
+	PICKLED_CONFIG=$TMP/a.conf pk run -- echo hi
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	[ -z "$(copies)" ]   # just written: not kept yet
+	settle
+	PICKLED_CONFIG=$TMP/a.conf pk run -- echo hi
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	copy=$(one_copy)
+	[ "$(stat -c '%a %u %F' "$copy")" = "600 $(id -u) regular file" ]
+	PICKLED_CONFIG=$TMP/b.conf pk run -- echo hi
+	assert_status 0
+	assert_err ''
+	[ "$(copies | wc -l)" = 2 ]
+	# each chain keeps reading its own
+	PICKLED_CONFIG=$TMP/a.conf pk run -- sh -c "$CNT; echo a"
+	PICKLED_CONFIG=$TMP/b.conf pk run -- sh -c "$CNT; echo b"
+	assert_count 2
+	pk ls --json
+	assert_status 0
+	grep -q '"ttl_ms":3600000' "$TMP/io/out"
+	grep -q '"ttl_ms":7200000' "$TMP/io/out"
+}
+
+@test "a run with a parsed copy reads the copy, not the file; pickled config reads the file" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	printf 'env: [AAA]\n' | conf "$TMP/a.conf"
+	export PICKLED_CONFIG=$TMP/a.conf
+	mkdir -p "$PICKLED_CACHE_DIR"
+	settle
+	pk key -- true
+	assert_status 0
+	copy=$(one_copy)
+	strace -f -e trace=open,openat -o "$TMP/trace" "$PK" key -- true >"$TMP/io/out2" 2>"$TMP/io/err"
+	assert_err ''
+	assert_same "$TMP/io/out" "$TMP/io/out2"
+	grep -qF "\"$copy\"" "$TMP/trace"
+	refute grep -qF "\"$TMP/a.conf\"" "$TMP/trace"
+	strace -f -e trace=open,openat -o "$TMP/trace" "$PK" config >/dev/null 2>"$TMP/io/err"
+	assert_err ''
+	grep -qF "\"$TMP/a.conf\"" "$TMP/trace"
+}
+
+@test "an edit that keeps the size and the mtime is read at once" {
+	printf 'env: [AAA]\n' | conf "$TMP/a.conf"
+	export PICKLED_CONFIG=$TMP/a.conf
+	mkdir -p "$PICKLED_CACHE_DIR"
+	settle
+	pk key -- true
+	assert_status 0
+	one_copy >/dev/null
+	cp "$TMP/io/out" "$TMP/key.aaa"
+	mtime=$(stat -c %y "$TMP/a.conf")
+	printf 'env: [BBB]\n' >"$TMP/a.conf"   # in place: same inode, same size
+	touch -d "$mtime" "$TMP/a.conf"
+	pk key -- true
+	assert_status 0
+	assert_err ''
+	cp "$TMP/io/out" "$TMP/key.bbb"
+	refute cmp -s "$TMP/key.aaa" "$TMP/key.bbb"
+	# the same as parsing without any copy
+	PICKLED_CACHE_DIR=$TMP/other pk key -- true
+	assert_status 0
+	assert_same "$TMP/key.bbb" "$TMP/io/out"
+	# the edit is kept once it settles, and reads back the same
+	settle
+	pk key -- true
+	pk key -- true
+	assert_same "$TMP/key.bbb" "$TMP/io/out"
+}
+
+@test "a damaged parsed copy is ignored, silently, and written again" {
+	printf 'env: [AAA]\nttl: 1h\n' | conf "$TMP/a.conf"
+	export PICKLED_CONFIG=$TMP/a.conf
+	mkdir -p "$PICKLED_CACHE_DIR"
+	settle
+	pk key -- true
+	copy=$(one_copy)
+	cp "$copy" "$TMP/good"
+	cp "$TMP/io/out" "$TMP/key"
+	printf 'XXXX' | dd of="$copy" bs=1 seek=40 conv=notrunc status=none
+	refute cmp -s "$TMP/good" "$copy"
+	pk key -- true
+	assert_status 0
+	assert_err ''
+	assert_same "$TMP/key" "$TMP/io/out"
+	assert_same "$TMP/good" "$copy"
+	head -c 30 "$TMP/good" >"$copy"
+	pk key -- true
+	assert_status 0
+	assert_err ''
+	assert_same "$TMP/key" "$TMP/io/out"
+	assert_same "$TMP/good" "$copy"
+}
+
+@test "a parsed copy not the user's own, or not a regular file, is not read" {
+	printf 'ttl: 1h\n' | conf "$TMP/a.conf"
+	export PICKLED_CONFIG=$TMP/a.conf
+	mkdir -p "$PICKLED_CACHE_DIR"
+	settle
+	pk run -- echo hi
+	copy=$(one_copy)
+	cp "$copy" "$TMP/good"
+	# Each is refused and replaced by a sound copy; the run is unaffected.
+	chmod 620 "$copy"
+	pk run -- echo hi
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	[ "$(stat -c %a "$copy")" = 600 ]
+	chown nobody "$copy"
+	pk run -- echo hi
+	assert_err ''
+	[ "$(stat -c %u "$copy")" = "$(id -u)" ]
+	mv "$copy" "$TMP/elsewhere"
+	ln -s "$TMP/elsewhere" "$copy"
+	pk run -- echo hi
+	assert_err ''
+	[ -f "$copy" ] && [ ! -L "$copy" ]
+	assert_same "$TMP/good" "$TMP/elsewhere"
+	rm "$copy"
+	mkfifo "$copy"
+	timeout 10 "$PK" run -- echo hi >"$TMP/io/out" 2>"$TMP/io/err"
+	assert_out 'hi\n'
+	assert_err ''
+	[ -f "$copy" ] && [ ! -p "$copy" ]
+	assert_same "$TMP/good" "$copy"
+}
+
+@test "a configuration with errors is never kept: each run reports them" {
+	printf 'ttl: bad\n' | conf "$TMP/a.conf"
+	export PICKLED_CONFIG=$TMP/a.conf
+	mkdir -p "$PICKLED_CACHE_DIR"
+	settle
+	for _ in 1 2; do
+		pk run -- echo hi
+		assert_status 0
+		assert_out 'hi\n'
+		assert_err '%s\n' "pickled: $TMP/a.conf:1:6: invalid duration for ttl: 'bad'" \
+			"pickled: running uncached: the configuration has errors"
+	done
+	[ -z "$(copies)" ]
+}
+
+@test "no configuration file: nothing to keep; -C names the copies' folder" {
+	no_system
+	unset PICKLED_CONFIG
+	mkdir -p "$PICKLED_CACHE_DIR" "$TMP/other"
+	settle
+	pk run -- echo hi
+	assert_status 0
+	assert_err ''
+	[ -z "$(copies)" ]
+	printf 'ttl: 1h\n' | conf "$UCONF"
+	settle
+	pk -C "$TMP/other" run -- echo hi
+	assert_status 0
+	assert_err ''
+	[ -z "$(copies)" ]
+	PICKLED_CACHE_DIR=$TMP/other one_copy >/dev/null
+}
