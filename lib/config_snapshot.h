@@ -1,7 +1,8 @@
 /* config_snapshot.h: a parsed copy of the configuration files, so that a
  * run does not parse YAML every time (libyaml spends on a 50-line
- * pickled.conf about as long as the rest of a hit takes).  Internal to
- * lib/: config.c's pk_config_load is its only user.
+ * pickled.conf more instructions than the rest of a hit, about a tenth of
+ * its time).  Internal to lib/: config.c's pk_config_load is its only
+ * user.
  *
  * The copy holds what the files set, and a fingerprint of everything that
  * decided it: the stat of each file (or that it was absent), the user,
