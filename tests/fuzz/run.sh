@@ -42,7 +42,7 @@ if [ $# -gt 0 ]; then
 	harnesses=$*
 else
 	harnesses="fuzz_entry fuzz_meta"
-	[ -f "$root/lib/config.c" ] && harnesses="$harnesses fuzz_config"
+	[ -f "$root/lib/config.c" ] && harnesses="$harnesses fuzz_config fuzz_config_copy"
 fi
 
 # -max_len per harness: entries hold records and compressed frames, so they
