@@ -1,11 +1,18 @@
 /* config_keys.c: every configuration key, its type, its PICKLED_*
- * variable and where it lands; and the exact value formats. */
+ * variable and where it lands; setting a key from its text, the same for
+ * a file and a variable, with "did you mean" suggestions; and the exact
+ * value formats. */
 #include "config_keys.h"
 
+#include "remote.h"
 #include "units.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const stdin_words[] = { "auto", "always", "never", NULL };
 static const char *const check_words[] = { "none", "mtime", "content", NULL };
@@ -137,4 +144,247 @@ const char *pk_config_format_size(uint64_t b, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%llu", (unsigned long long)b);
 	return buf;
+}
+
+/* --- setting one scalar from its text ------------------------------------ */
+
+const char *pk_config_show(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0' && i + 1 < len && i < 60; i++)
+		buf[i] = iscntrl((unsigned char)s[i]) ? '?' : s[i];
+	buf[i] = '\0';
+	if (s[i] != '\0' && i >= 3)
+		memcpy(buf + i - 3, "...", 3);
+	return buf;
+}
+
+
+/* Optimal string alignment distance, for "did you mean"; large when the
+ * strings are too long to bother. */
+static unsigned distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned d[33][33];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			unsigned v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+void pk_config_closest(const char *s, const char *cand, const char **best, unsigned *bestd)
+{
+	size_t len = strlen(s);
+	unsigned limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	unsigned d = distance(s, cand);
+
+	if (d <= limit && d < *bestd) {
+		*best = cand;
+		*bestd = d;
+	}
+}
+
+const char *pk_config_suggest_field(const char *s, const struct field *f, size_t n)
+{
+	const char *best = NULL;
+	unsigned bestd = 99;
+
+	for (size_t i = 0; i < n; i++)
+		pk_config_closest(s, f[i].name, &best, &bestd);
+	return best;
+}
+
+
+
+static int parse_bool(const char *s, int *v)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+	static const char *const no[] = { "false", "no", "off", "0", NULL };
+
+	for (int i = 0; yes[i] != NULL; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*v = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*v = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *pk_config_type_name(enum type t)
+{
+	switch (t) {
+	case T_DURATION: return "a duration";
+	case T_SIZE: return "a size";
+	case T_INT: return "an integer";
+	case T_BOOL: return "true or false";
+	case T_STRING: return "a string";
+	case T_PATH: return "a path";
+	case T_URL: return "a URL";
+	case T_ENUM: return "one word";
+	case T_LIST:
+	case T_COMMAND: return "a list";
+	case T_MAP:
+	case T_JOBS: return "a mapping";
+	}
+	return "a value";
+}
+
+int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void *base,
+                      const char *what, char *msg, size_t len)
+{
+	char *p = (char *)base + f->off;
+	char shown[64], *copy = NULL;
+
+	if (s == NULL) {
+		if (!f->nullable) {
+			snprintf(msg, len, "missing value for %s", what);
+			return -1;
+		}
+		free(*(char **)p);
+		*(char **)p = NULL;
+		return 0;
+	}
+	pk_config_show(s, shown, sizeof(shown));
+	switch (f->type) {
+	case T_DURATION: {
+		int64_t ms;
+		if (pk_duration_parse(s, &ms) < 0) {
+			snprintf(msg, len, "invalid duration for %s: '%s'", what, shown);
+			return -1;
+		}
+		memcpy(p, &ms, sizeof(ms));
+		return 0;
+	}
+	case T_SIZE: {
+		uint64_t b;
+		if (pk_size_parse(s, &b) < 0) {
+			snprintf(msg, len, "invalid size for %s: '%s'", what, shown);
+			return -1;
+		}
+		if (b < (uint64_t)f->min) {
+			snprintf(msg, len, "invalid size for %s: '%s' (must be at least %d)", what,
+			         shown, f->min);
+			return -1;
+		}
+		memcpy(p, &b, sizeof(b));
+		return 0;
+	}
+	case T_INT: {
+		char *end;
+		long v;
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 ||
+		    v < f->min || v > f->max) {
+			snprintf(msg, len, "invalid value for %s: '%s' (expected %d to %d)", what,
+			         shown, f->min, f->max);
+			return -1;
+		}
+		*(int *)p = (int)v;
+		return 0;
+	}
+	case T_BOOL:
+		if (parse_bool(s, (int *)p) < 0) {
+			snprintf(msg, len, "invalid value for %s: '%s' (expected true or false)", what,
+			         shown);
+			return -1;
+		}
+		return 0;
+	case T_ENUM: {
+		const char *best = NULL;
+		unsigned bestd = 99;
+		for (int i = 0; f->words[i] != NULL; i++) {
+			if (strcmp(s, f->words[i]) == 0) {
+				*(int *)p = i;
+				return 0;
+			}
+			pk_config_closest(s, f->words[i], &best, &bestd);
+		}
+		if (best != NULL) {
+			snprintf(msg, len, "invalid value for %s: '%s' (did you mean '%s'?)", what,
+			         shown, best);
+		} else {
+			size_t n = 0;
+			int used = snprintf(msg, len, "invalid value for %s: '%s' (expected ", what, shown);
+			while (f->words[n] != NULL)
+				n++;
+			for (size_t i = 0; i < n && used > 0 && (size_t)used < len; i++)
+				used += snprintf(msg + used, len - (size_t)used, "%s%s",
+				                 i == 0 ? "" : i + 1 == n ? " or " : ", ", f->words[i]);
+			if (used > 0 && (size_t)used < len)
+				snprintf(msg + used, len - (size_t)used, ")");
+		}
+		return -1;
+	}
+	case T_PATH:
+		if (in_file && s[0] == '~' && s[1] == '/') {
+			const char *home = getenv("HOME");
+			size_t n;
+			if (home == NULL || home[0] != '/') {
+				snprintf(msg, len, "cannot expand '~' in %s: HOME is not set", what);
+				return -1;
+			}
+			n = strlen(home) + strlen(s);
+			if ((copy = malloc(n)) == NULL)
+				goto nomem;
+			snprintf(copy, n, "%s%s", home, s + 1);
+		} else if (in_file && s[0] != '/') {
+			snprintf(msg, len, "invalid path for %s: '%s' (expected an absolute path, or one "
+			         "starting with ~/)", what, shown);
+			return -1;
+		} else if (s[0] == '\0') {
+			snprintf(msg, len, "missing value for %s", what);
+			return -1;
+		}
+		break;
+	case T_URL: {
+		pk_error err = { 0 };
+		if (pk_remote_parse_check(s, &err) < 0) {
+			const char *why = err.msg;
+			if (strncmp(why, "remote url: ", 12) == 0)
+				why += 12;
+			char hidden[512];
+			pk_config_show(pk_config_hide_password(s, hidden, sizeof(hidden)), shown, sizeof(shown));
+			snprintf(msg, len, "invalid URL for %s: '%s' (%s)", what, shown, why);
+			return -1;
+		}
+		break;
+	}
+	case T_STRING:
+		break;
+	default:
+		snprintf(msg, len, "%s must be %s", what, pk_config_type_name(f->type));
+		return -1;
+	}
+	if (copy == NULL && (copy = strdup(s)) == NULL)
+		goto nomem;
+	free(*(char **)p);
+	*(char **)p = copy;
+	return 0;
+nomem:
+	snprintf(msg, len, "out of memory");
+	return -1;
 }

@@ -1,10 +1,13 @@
-/* config_keys.h: the table of configuration keys that the reader
- * (config.c) and the writer (config_dump.c) share, and the value formats
- * both use.  Internal to lib/: not part of config.h's contract. */
+/* config_keys.h: the table of configuration keys and the helpers that the
+ * parts of the configuration share: the whole (config.c), the YAML reader
+ * (config_yaml.c), the writer (config_dump.c) and the parsed copy
+ * (config_snapshot.c).  Internal to lib/: not part of config.h's
+ * contract. */
 #ifndef PK_CONFIG_KEYS_H
 #define PK_CONFIG_KEYS_H
 
 #include "config.h"
+#include "config_snapshot.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -52,5 +55,39 @@ const char *pk_config_hide_password(const char *url, char *buf, size_t len);
 /* Exact forms that read back the same: "1h30m15s", "forever"; "1536K". */
 const char *pk_config_format_duration(int64_t ms, char *buf, size_t len);
 const char *pk_config_format_size(uint64_t b, char *buf, size_t len);
+
+/* --- shared by config.c and config_yaml.c --------------------------------- */
+
+/* Adds a message to c->errors (an allocation failure keeps a fixed one). */
+void pk_config_add_error(pk_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records path in c->files (not read, so far); returns c's copy, or NULL. */
+const char *pk_config_add_file(pk_config *c, const char *path);
+
+void pk_config_strv_free(pk_strv *l);
+/* Appends a copy of s.  Returns 0, or -1 when out of memory. */
+int pk_config_strv_push(pk_strv *l, const char *s);
+/* Frees what j owns and zeroes it. */
+void pk_config_job_free(pk_config_job *j);
+
+/* Reads the file of src over c as pk_config_read does, leaving in src
+ * whether it was there and its fstat (for the parsed copy). */
+int pk_config_read_source(pk_config *c, struct pk_config_source *src);
+
+/* Sets the scalar field f of base from s (NULL: a YAML null).  what names
+ * the setting in messages; in_file is 0 for an environment variable.
+ * Returns 0, or -1 with the message in msg (the field is then unchanged). */
+int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void *base,
+                         const char *what, char *msg, size_t len);
+
+/* A value as it can be quoted in a message: at most 60 bytes, control
+ * characters as '?'. */
+const char *pk_config_show(const char *s, char *buf, size_t len);
+/* Keeps in *best the candidate closest to s, if close enough to suggest. */
+void pk_config_closest(const char *s, const char *cand, const char **best, unsigned *bestd);
+/* The name in f[0..n) closest to s, or NULL. */
+const char *pk_config_suggest_field(const char *s, const struct field *f, size_t n);
+/* "a duration", "a list"... */
+const char *pk_config_type_name(enum type t);
 
 #endif
