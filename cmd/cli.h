@@ -18,6 +18,8 @@ struct cli {
 	const char *config;      /* -c, or NULL */
 	uint64_t max_size;       /* the cache's size limit; 0: the default */
 	pk_remote_opts remote;   /* the shared tier; remote.url NULL: none */
+	int cache_off;           /* PICKLED_DISABLE=1: nothing is read from or
+	                            written to the cache folder */
 };
 
 struct subcommand {

@@ -35,10 +35,11 @@ int cli_load_config(struct cli *cli, pk_config *c)
 	/* The parsed copies of the configuration live in the cache folder
 	 * known before the files are read: -C, else PICKLED_CACHE_DIR or the
 	 * default one. */
-	if (cli->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0)
+	if (!cli->cache_off && cli->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0)
 		dir = NULL;
 	pk_config_init(c);
-	rc = pk_config_load(c, cli->config, environ, cli->cache_dir ? cli->cache_dir : dir);
+	rc = pk_config_load(c, cli->config, environ,
+	                    cli->cache_off ? NULL : cli->cache_dir ? cli->cache_dir : dir);
 	free(dir);
 	cli_config_errors(c);
 	if (cli->cache_dir == NULL)

@@ -242,6 +242,7 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		return 0;
 	}
 	pk_config_free(&s->cfg);
+	cli->cache_off = s->disabled;
 	s->broken = cli_load_config(cli, &s->cfg) < 0;
 	if (s->f.job != NULL) {
 		const char *near = NULL;

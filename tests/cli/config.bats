@@ -925,6 +925,12 @@ EOF
 	assert_out 'ran\n'
 	assert_count 2
 	refute has_entries
+	# nothing is written to the cache folder, not even the parsed copy
+	sleep 2.1
+	PICKLED_DISABLE=1 pk run -j j
+	assert_out 'ran\n'
+	assert_err ''
+	[ ! -e "$PICKLED_CACHE_DIR" ]
 }
 
 # --- pickled jobs -------------------------------------------------------------
