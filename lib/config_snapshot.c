@@ -549,40 +549,32 @@ void pk_config_snapshot_save(const pk_config *c, const char *dir,
                              const struct pk_config_source *src, size_t n)
 {
 	unsigned char *buf = NULL;
-	char path[4096], tmp[4200];
+	char path[4096], tmp[128];
 	const char *name;
 	pk_store store = { 0 };
 	pk_error err;
 	size_t len;
-	int fd, w, any = 0;
+	int fd, any = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (src[i].present && !pk_stat_settled(&src[i].st))
 			return;
 		any |= src[i].present;
 	}
-	if (!any || copy_path(path, sizeof(path), dir, src, n) < 0)
+	if (!any || copy_path(path, sizeof(path), dir, src, n) < 0 ||
+	    pk_config_snapshot_encode(c, src, n, &buf, &len) < 0)
 		return;
 	name = strrchr(path, '/') + 1;
-	w = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", name, (long)getpid());
-	if (w < 0 || (size_t)w >= sizeof(tmp) || pk_config_snapshot_encode(c, src, n, &buf, &len) < 0)
-		return;
-	/* The store's checks on the folder (ours, not writable by others),
-	 * and it is created as the cache would be. */
-	if (pk_store_open(&store, dir, &err) < 0)
+	/* The store's checks on the folder (ours, not writable by others), and
+	 * its temporaries, which gc removes if a crash leaves one behind. */
+	if (pk_store_open(&store, dir, &err) < 0 ||
+	    (fd = pk_store_tmp_create(&store, tmp, sizeof(tmp), &err)) < 0)
 		goto out;
-	fd = openat(store.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		/* Left by a process that had our pid and died: nobody else
-		 * can be writing it now. */
+	if (pk_write_all(fd, buf, len) < 0) {
+		close(fd);
 		unlinkat(store.dirfd, tmp, 0);
-		fd = openat(store.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	}
-	if (fd >= 0) {
-		int failed = pk_write_all(fd, buf, len) < 0;
-
-		if (close(fd) < 0 || failed || renameat(store.dirfd, tmp, store.dirfd, name) < 0)
-			unlinkat(store.dirfd, tmp, 0);
+	} else if (close(fd) < 0 || renameat(store.dirfd, tmp, store.dirfd, name) < 0) {
+		unlinkat(store.dirfd, tmp, 0);
 	}
 out:
 	pk_store_close(&store);

@@ -17,6 +17,9 @@
 #define STAMP "gc.stamp"        /* mtime: last gc; content: u64 bytes kept */
 #define PENDING "gc.pending"    /* u64 per entry stored since */
 #define LEFTOVER_MS (3600LL * 1000)   /* temporaries older than this are dead */
+/* Parsed configuration copies not written for this long: their files may
+ * be gone; if not, the next run parses them and writes the copy again. */
+#define COPY_MAX_AGE_MS (30LL * 24 * 3600 * 1000)
 
 void pk_gc_note_store(const pk_store *s, uint64_t bytes)
 {
@@ -66,9 +69,11 @@ int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
 	return kept + pending > max_size;
 }
 
-/* Removes files in dir (relative to the cache) older than LEFTOVER_MS that
- * nobody holds locked. */
-static size_t remove_leftovers(const pk_store *s, const char *dir, int dry_run)
+/* Removes the files in dir (relative to the cache) whose names start with
+ * prefix (NULL: any), not modified for max_age_ms, that nobody holds
+ * locked. */
+static size_t remove_old(const pk_store *s, const char *dir, const char *prefix,
+                         int64_t max_age_ms, int dry_run)
 {
 	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -83,11 +88,12 @@ static size_t remove_leftovers(const pk_store *s, const char *dir, int dry_run)
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' ||
+		    (prefix != NULL && strncmp(de->d_name, prefix, strlen(prefix)) != 0))
 			continue;
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (now - ((int64_t)st.st_mtim.tv_sec * 1000) < LEFTOVER_MS)
+		if (now - ((int64_t)st.st_mtim.tv_sec * 1000) < max_age_ms)
 			continue;
 		if (dry_run) {
 			n++;
@@ -192,8 +198,9 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 		total -= live[i]->stored;
 		drop(s, o, rep, live[i], "size");
 	}
-	rep->temps_removed = remove_leftovers(s, "tmp", o->dry_run) +
-	                     remove_leftovers(s, "locks", o->dry_run);
+	rep->temps_removed = remove_old(s, "tmp", NULL, LEFTOVER_MS, o->dry_run) +
+	                     remove_old(s, "locks", NULL, LEFTOVER_MS, o->dry_run) +
+	                     remove_old(s, ".", "config-", COPY_MAX_AGE_MS, o->dry_run);
 	if (!o->dry_run)
 		write_stamp(s, rep->bytes_kept);
 	ret = 0;

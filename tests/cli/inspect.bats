@@ -923,6 +923,26 @@ gc_line() {
 	[ -f "$c/tmp/entry.new" ] && [ -f "$c/locks/fedcba9876543210fedcba9876543210" ]
 }
 
+@test "gc removes parsed configuration copies not written for 30 days" {
+	pk ls
+	local c=$PICKLED_CACHE_DIR
+	echo copy >"$c/config-0123456789abcdef.cache"
+	echo copy >"$c/config-fedcba9876543210.cache"
+	echo other >"$c/other-file"
+	touch -d '31 days ago' "$c/config-0123456789abcdef.cache" "$c/other-file"
+	touch -d '29 days ago' "$c/config-fedcba9876543210.cache"
+	pk gc --dry-run
+	assert_status 0
+	assert_out 'would remove 0 entries (0B), kept 0 (0B), 1 leftover files\n'
+	[ -f "$c/config-0123456789abcdef.cache" ]
+	pk gc
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	[ ! -e "$c/config-0123456789abcdef.cache" ]
+	[ -f "$c/config-fedcba9876543210.cache" ] && [ -f "$c/other-file" ]
+}
+
 @test "gc keeps an old lock that a running command holds" {
 	pk ls
 	local lock=$PICKLED_CACHE_DIR/locks/0123456789abcdef0123456789abcdef
