@@ -4,8 +4,9 @@
  *   "pkconf" 0 1               magic and format
  *   u64 checksum               XXH3-64 of all that follows
  *   u32 length, fingerprint    format, pickled's version, a hash of the
- *                              built-in defaults, the user, then each file:
- *                              path, optional, present and its stat
+ *                              built-in defaults, the user, $HOME, then
+ *                              each file: path, optional, present and its
+ *                              stat
  *   body                       the files looked at, the top-level settings
  *                              with their origins, the jobs
  * A string is u32 length then its bytes (length 0xffffffff: NULL); a list
@@ -199,6 +200,7 @@ static void put_fingerprint(struct out *o, const struct pk_config_source *src, s
 	put_str(o, PK_VERSION);
 	put_u64(o, defaults_hash());
 	put_u32(o, geteuid());
+	put_str(o, getenv("HOME"));   /* "~/" in a path was expanded with it */
 	put_u32(o, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct stat *st = &src[i].st;

@@ -6,7 +6,8 @@
  *
  * The copy holds what the files set, and a fingerprint of everything that
  * decided it: the stat of each file (or that it was absent), the user,
- * pickled's version and its built-in defaults.  It is used only while
+ * $HOME (which "~/" in a path expands to), pickled's version and its
+ * built-in defaults.  It is used only while
  * every part of the fingerprint is the same, so an edited, replaced,
  * re-owned or chmod'ed file is read again. */
 #ifndef PK_CONFIG_SNAPSHOT_H

@@ -1217,3 +1217,23 @@ one_copy() {
 	[ -z "$(copies)" ]
 	PICKLED_CACHE_DIR=$TMP/other one_copy >/dev/null
 }
+
+@test "a parsed copy is not used under another HOME, which ~/ in a path expands to" {
+	unset PICKLED_CACHE_DIR
+	export XDG_CACHE_HOME=$TMP/xdg-cache
+	printf 'cache_dir: ~/c\n' | conf "$TMP/a.conf"
+	export PICKLED_CONFIG=$TMP/a.conf
+	mkdir -p "$TMP/h1" "$TMP/h2"
+	settle
+	HOME=$TMP/h1 pk run -- echo hi
+	assert_status 0
+	assert_err ''
+	HOME=$TMP/h1 pk run -- echo hi
+	PICKLED_CACHE_DIR=$XDG_CACHE_HOME/pickled one_copy >/dev/null
+	has_entries "$TMP/h1/c"
+	HOME=$TMP/h2 pk run -- echo hi
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	has_entries "$TMP/h2/c"
+}
