@@ -21,14 +21,20 @@ void help_rm(void)
 "Remove entries: the ones named (any unique key prefix), or every entry\n"
 "that is expired, tagged TAG (see run --tag), or whose command line\n"
 "(arguments joined by spaces) matches GLOB.  With a shared (Redis) tier in\n"
-"read-write mode, the same entries are removed from it too, and the\n"
-"selectors apply to the entries there as well.  Prints nothing on success.\n"
+"read-write mode, the entries are removed from it too: a KEY is looked up\n"
+"in both tiers, so it may name an entry only Redis holds, and the\n"
+"selectors apply to the entries there as well.  A read-only host looks up\n"
+"and removes local entries only.  Prints nothing on success.\n"
 "\n"
 "      --expired     entries past the ttl they were stored with\n"
 "      --all         every entry\n"
 "      --tag TAG     entries tagged TAG\n"
 "      --match GLOB  entries whose command line matches GLOB\n"
-"  -h, --help        show this help\n");
+"  -h, --help        show this help\n"
+"\n"
+"Exit status: 0 removed; 1 a KEY matching no entry or several (nothing is\n"
+"removed), or a cache that cannot be read, or Redis failing (one warning;\n"
+"the local entries are removed all the same); 125 bad usage.\n");
 }
 
 /* The command line as --match sees it: arguments joined by spaces. */
@@ -73,45 +79,104 @@ static int selected(const pk_item *it, int all, int expired, const char *tag,
 	return hit;
 }
 
-static int shared(const struct cli *cli)
+/* The shared tier as rm uses it: connected once, given up at its first
+ * failure, which is reported once. */
+struct tier {
+	pk_remote *r;
+	int failed;
+};
+
+static void tier_fail(struct tier *t, const pk_error *err)
 {
-	return cli->remote.url != NULL && !cli->remote.read_only;
+	char buf[700];
+
+	fprintf(stderr, "pickled: remote cache unavailable: %s\n", pk_error_str(err, buf, sizeof(buf)));
+	pk_remote_close(t->r);
+	t->r = NULL;
+	t->failed = 1;
 }
 
-/* The same removal in the shared tier: the keys named (as resolved
- * locally), or every remote entry the selector picks. */
-static int rm_remote(struct cli *cli, const pk_key *keys, int nkeys, int all, int expired,
-                     const char *tag, const char *match)
+/* Connects in read-write mode only: a read-only host neither looks keys up
+ * in the shared tier nor removes anything from it. */
+static void tier_open(const struct cli *cli, struct tier *t)
 {
 	pk_error err = { 0 };
-	pk_catalog cat = { 0 };
-	char buf[700];
-	pk_remote *r = pk_remote_connect(&cli->remote, &err);
-	int ret = 0;
-	int64_t now = pk_now_ms();
 
-	if (r == NULL)
-		goto fail;
-	if (nkeys > 0) {
-		for (int i = 0; i < nkeys; i++)
-			if (pk_remote_del(r, &keys[i], &err) < 0)
-				goto fail;
-	} else {
-		if (pk_catalog_load_remote(r, &cat, &err) < 0)
-			goto fail;
-		for (size_t i = 0; i < cat.n; i++)
-			if (selected(&cat.items[i], all, expired, tag, match, now) &&
-			    pk_remote_del(r, &cat.items[i].key, &err) < 0)
-				goto fail;
+	if (cli->remote.url == NULL || cli->remote.read_only)
+		return;
+	if ((t->r = pk_remote_connect(&cli->remote, &err)) == NULL)
+		tier_fail(t, &err);
+}
+
+/* rm KEY...: each key is looked up in both tiers, all of them before any
+ * entry goes, so that a typo removes nothing. */
+static int rm_keys(const struct cli *cli, pk_store *s, struct tier *t, char **args, int n)
+{
+	pk_key *keys = calloc((size_t)n, sizeof(*keys));
+	pk_error err = { 0 }, rerr;
+	int ret = 0;
+
+	if (keys == NULL) {
+		fprintf(stderr, "pickled: cannot look up the keys: %s\n", strerror(errno));
+		return 1;
 	}
-	goto out;
-fail:
-	fprintf(stderr, "pickled: remote cache unavailable: %s\n", pk_error_str(&err, buf, sizeof(buf)));
-	ret = -1;
-out:
-	pk_catalog_free(&cat);
-	pk_remote_close(r);
+	tier_open(cli, t);
+	for (int i = 0; i < n; i++) {
+		int found = pk_catalog_find_shared(s, t->r, args[i], &keys[i], &err, &rerr);
+		if (rerr.msg[0] != '\0')
+			tier_fail(t, &rerr);
+		if (found < 0) {
+			fprintf(stderr, "pickled: %s\n", err.msg);
+			ret = 1;
+		}
+	}
+	for (int i = 0; ret == 0 && i < n; i++)
+		if (pk_store_remove(s, &keys[i]) < 0 && errno != ENOENT) {
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", args[i], strerror(errno));
+			ret = 1;
+		}
+	for (int i = 0; ret == 0 && t->r != NULL && i < n; i++)
+		if (pk_remote_del(t->r, &keys[i], &err) < 0)
+			tier_fail(t, &err);
+	free(keys);
 	return ret;
+}
+
+/* rm --expired|--all|--tag|--match: the entries selected in the local
+ * cache, then those selected among the shared tier's own. */
+static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int all, int expired,
+                       const char *tag, const char *match)
+{
+	pk_catalog cat = { 0 };
+	pk_error err = { 0 };
+	char buf[700];
+	int64_t now = pk_now_ms();
+	int ret = 0;
+
+	if (pk_catalog_load(s, &cat, &err) < 0) {
+		fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		ret = 1;
+	}
+	for (size_t i = 0; ret == 0 && i < cat.n; i++) {
+		if (!selected(&cat.items[i], all, expired, tag, match, now))
+			continue;
+		if (pk_store_remove(s, &cat.items[i].key) < 0 && errno != ENOENT) {
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", cat.items[i].hex, strerror(errno));
+			ret = 1;
+		}
+	}
+	pk_catalog_free(&cat);
+	if (ret != 0)
+		return ret;
+	tier_open(cli, t);
+	if (t->r != NULL && pk_catalog_load_remote(t->r, &cat, &err) < 0)
+		tier_fail(t, &err);
+	for (size_t i = 0; t->r != NULL && i < cat.n; i++)
+		if (selected(&cat.items[i], all, expired, tag, match, now) &&
+		    pk_remote_del(t->r, &cat.items[i].key, &err) < 0)
+			tier_fail(t, &err);
+	pk_catalog_free(&cat);
+	return 0;
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv)
@@ -125,10 +190,9 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *tag = NULL, *match = NULL;
-	int c, all = 0, expired = 0, ret = 0;
+	int c, all = 0, expired = 0, ret;
 	pk_store s;
-	pk_error err = { 0 };
-	char buf[700];
+	struct tier t = { NULL, 0 };
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -154,47 +218,11 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 		}
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
-	if (selectors == 0) {
-		/* Resolve every key first: a typo removes nothing. */
-		pk_key *keys = calloc((size_t)(argc - optind), sizeof(*keys));
-		if (keys == NULL) {
-			pk_store_close(&s);
-			return 1;
-		}
-		for (int i = optind; i < argc; i++) {
-			if (pk_catalog_find(&s, argv[i], &keys[i - optind], &err) < 0) {
-				fprintf(stderr, "pickled: %s\n", err.msg);
-				ret = 1;
-			}
-		}
-		for (int i = optind; ret == 0 && i < argc; i++)
-			if (pk_store_remove(&s, &keys[i - optind]) < 0 && errno != ENOENT) {
-				fprintf(stderr, "pickled: cannot remove %s: %s\n", argv[i], strerror(errno));
-				ret = 1;
-			}
-		if (ret == 0 && shared(cli) &&
-		    rm_remote(cli, keys, argc - optind, 0, 0, NULL, NULL) < 0)
-			ret = 1;
-		free(keys);
-	} else {
-		pk_catalog cat = { 0 };
-		int64_t now = pk_now_ms();
-		if (pk_catalog_load(&s, &cat, &err) < 0) {
-			fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, buf, sizeof(buf)));
-			ret = 1;
-		}
-		for (size_t i = 0; ret == 0 && i < cat.n; i++) {
-			if (!selected(&cat.items[i], all, expired, tag, match, now))
-				continue;
-			if (pk_store_remove(&s, &cat.items[i].key) < 0 && errno != ENOENT) {
-				fprintf(stderr, "pickled: cannot remove %s: %s\n", cat.items[i].hex, strerror(errno));
-				ret = 1;
-			}
-		}
-		pk_catalog_free(&cat);
-		if (ret == 0 && shared(cli) && rm_remote(cli, NULL, 0, all, expired, tag, match) < 0)
-			ret = 1;
-	}
+	if (selectors == 0)
+		ret = rm_keys(cli, &s, &t, argv + optind, argc - optind);
+	else
+		ret = rm_selected(cli, &s, &t, all, expired, tag, match);
+	pk_remote_close(t.r);
 	pk_store_close(&s);
-	return ret;
+	return ret != 0 || t.failed;
 }

@@ -26,6 +26,20 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Room for one more element of size bytes in v, which holds n and has room
+ * for *cap.  Returns v, moved or not, or NULL (v untouched) out of memory. */
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 256;
+	if ((v = realloc(v, ncap * size)) != NULL)
+		*cap = ncap;
+	return v;
+}
+
 /* Calls fn for each entry file name (32 hex digits) in the shards whose
  * names start with the prefix's first two digits (all shards for a
  * shorter prefix), telling whether its hit counter exists, so that no
@@ -68,16 +82,12 @@ static int each_name(const pk_store *s, const char *prefix,
 			                            strcmp(de->d_name + PK_KEY_HEX, ".hits") == 0)) ||
 			    !is_hex(de->d_name, PK_KEY_HEX) || strncmp(de->d_name, prefix, plen) != 0)
 				continue;
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 1024;
-				char **nn = realloc(names, ncap * sizeof(*nn));
-				if (nn == NULL) {
-					ret = pk_error_set(err, ENOMEM, "cannot list the cache");
-					break;
-				}
-				names = nn;
-				cap = ncap;
+			char **nn = grow(names, &cap, n, sizeof(*names));
+			if (nn == NULL) {
+				ret = pk_error_set(err, ENOMEM, "cannot list the cache");
+				break;
 			}
+			names = nn;
 			if ((names[n] = strdup(de->d_name)) == NULL) {
 				ret = pk_error_set(err, ENOMEM, "cannot list the cache");
 				break;
@@ -112,19 +122,14 @@ struct loader {
 /* A new zeroed item at the end of the list, named by its hex key. */
 static pk_item *add_item(struct loader *l, const char *name)
 {
-	pk_item *it;
+	pk_item *it = grow(l->c->items, &l->cap, l->c->n, sizeof(*it));
 
-	if (l->c->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 256;
-		pk_item *ni = realloc(l->c->items, ncap * sizeof(*ni));
-		if (ni == NULL) {
-			pk_error_set(l->err, ENOMEM, "cannot list the cache");
-			return NULL;
-		}
-		l->c->items = ni;
-		l->cap = ncap;
+	if (it == NULL) {
+		pk_error_set(l->err, ENOMEM, "cannot list the cache");
+		return NULL;
 	}
-	it = &l->c->items[l->c->n];
+	l->c->items = it;
+	it += l->c->n;
 	memset(it, 0, sizeof(*it));
 	memcpy(it->hex, name, PK_KEY_HEX + 1);
 	pk_key_from_hex(name, &it->key);
@@ -211,39 +216,85 @@ void pk_catalog_free(pk_catalog *c)
 	c->n = 0;
 }
 
+/* The keys found for a prefix: every match of each tier, so a key that
+ * both tiers hold is there twice. */
 struct finder {
-	size_t found;
-	char first[PK_KEY_HEX + 1];
+	char (*hex)[PK_KEY_HEX + 1];
+	size_t n, cap;
+	pk_error *err;
+	int oom;
 };
 
-static int find_one(void *ctx, int shardfd, const char *name, int has_hits)
+static int add_match(void *ctx, const char *hex)
 {
 	struct finder *f = ctx;
+	char (*nh)[PK_KEY_HEX + 1] = grow(f->hex, &f->cap, f->n, sizeof(*nh));
+
+	if (nh == NULL) {
+		f->oom = 1;
+		return pk_error_set(f->err, ENOMEM, "cannot look up a key");
+	}
+	f->hex = nh;
+	memcpy(f->hex[f->n++], hex, PK_KEY_HEX + 1);
+	return 0;
+}
+
+static int add_local_match(void *ctx, int shardfd, const char *name, int has_hits)
+{
 	(void)shardfd;
 	(void)has_hits;
-	if (f->found++ == 0)
-		memcpy(f->first, name, PK_KEY_HEX + 1);
-	return 0;
+	return add_match(ctx, name);
+}
+
+static int cmp_hex(const void *a, const void *b)
+{
+	return memcmp(a, b, PK_KEY_HEX);
 }
 
 int pk_catalog_find(const pk_store *s, const char *prefix, pk_key *key, pk_error *err)
 {
-	struct finder f = { 0, { 0 } };
-	char lower[PK_KEY_HEX + 1];
-	size_t n = strlen(prefix);
+	return pk_catalog_find_shared(s, NULL, prefix, key, err, NULL);
+}
 
+int pk_catalog_find_shared(const pk_store *s, pk_remote *r, const char *prefix, pk_key *key,
+                           pk_error *err, pk_error *remote_err)
+{
+	struct finder f = { NULL, 0, 0, err, 0 };
+	char lower[PK_KEY_HEX + 1];
+	size_t n = strlen(prefix), found = 0;
+	int ret = -1;
+
+	if (remote_err != NULL)
+		*remote_err = (pk_error){ 0, "" };
 	if (!pk_key_is_prefix(prefix))
 		return pk_error_set(err, EINVAL, "not a key: '%s'", prefix);
 	for (size_t i = 0; i <= n; i++)
 		lower[i] = (char)(prefix[i] >= 'A' && prefix[i] <= 'F' ? prefix[i] + 32 : prefix[i]);
-	if (each_name(s, lower, find_one, &f, err) < 0)
-		return -1;
-	if (f.found == 0)
-		return pk_error_set(err, ENOENT, "no entry with key %s", lower);
-	if (f.found > 1)
-		return pk_error_set(err, 0, "ambiguous key %s: %zu entries match", lower, f.found);
-	pk_key_from_hex(f.first, key);
-	return 0;
+	if (each_name(s, lower, add_local_match, &f, err) < 0)
+		goto out;
+	if (r != NULL) {
+		size_t local = f.n;
+		if (pk_remote_keys(r, lower, add_match, &f, remote_err) < 0) {
+			if (f.oom)
+				goto out;   /* err says so; remote_err is empty */
+			f.n = local;   /* the local cache alone decides */
+		}
+	}
+	if (f.n > 1)
+		qsort(f.hex, f.n, sizeof(*f.hex), cmp_hex);
+	for (size_t i = 0; i < f.n; i++)
+		found += i == 0 || cmp_hex(f.hex[i], f.hex[i - 1]) != 0;
+	if (found == 0)
+		pk_error_set(err, ENOENT, "no entry with key %s", lower);
+	else if (found > 1)
+		pk_error_set(err, 0, "ambiguous key %s: %zu entries match", lower, found);
+	else {
+		pk_key_from_hex(f.hex[0], key);
+		ret = 0;
+	}
+out:
+	free(f.hex);
+	return ret;
 }
 
 int64_t pk_item_last_use(const pk_item *it)

@@ -38,10 +38,18 @@ int pk_catalog_load_remote(struct pk_remote *r, pk_catalog *c, pk_error *err);
 
 void pk_catalog_free(pk_catalog *c);
 
-/* Finds the one entry whose key starts with prefix (1 to 32 hex digits).
- * Returns 0 with *key set, or -1 with err set: errnum EINVAL when prefix is
- * not hex, ENOENT when no entry matches, 0 when several do. */
+/* Finds the one entry whose key starts with prefix (1 to 32 hex digits, in
+ * either case).  Returns 0 with *key set, or -1 with err set: errnum EINVAL
+ * when prefix is not hex, ENOENT when no entry matches, 0 when several do. */
 int pk_catalog_find(const pk_store *s, const char *prefix, pk_key *key, pk_error *err);
+
+/* pk_catalog_find over the entries of s and, when r is not NULL, those of
+ * the remote tier r (only their keys are read): an entry that both hold
+ * counts once.  When r fails, the entries of s alone decide and remote_err
+ * (which may be NULL only when r is) says why; otherwise remote_err->msg is
+ * empty.  Returns as pk_catalog_find. */
+int pk_catalog_find_shared(const pk_store *s, struct pk_remote *r, const char *prefix,
+                           pk_key *key, pk_error *err, pk_error *remote_err);
 
 /* When the entry was last used: its last hit, else its creation. */
 int64_t pk_item_last_use(const pk_item *it);

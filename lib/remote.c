@@ -469,83 +469,123 @@ void pk_remote_unlock(pk_remote *r)
 		r->broken = 1;
 }
 
-int pk_remote_each(pk_remote *r,
-                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta,
-                             size_t meta_len, uint64_t size),
+/* Appends s to buf (len bytes, *n used) with the glob characters of Redis
+ * patterns escaped, so that it matches only itself.  Returns 0, or -1 when
+ * it does not fit. */
+static int glob_literal(char *buf, size_t len, size_t *n, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*n + 2 >= len)
+			return -1;
+		if (strchr("*?[]\\", *s) != NULL)
+			buf[(*n)++] = '\\';
+		buf[(*n)++] = *s;
+	}
+	buf[*n] = '\0';
+	return 0;
+}
+
+int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const char *hex),
                    void *ctx, pk_error *err)
 {
-	char cursor[32] = "0", match[300];
+	char cursor[32] = "0", match[700];
 	const char *pre = r->o.prefix ? r->o.prefix : "";
-	size_t plen = strlen(pre) + 2;
+	size_t plen = strlen(pre), n = 0;
+	int ret = 0;
 
-	snprintf(match, sizeof(match), "%se:*", pre);
+	if (glob_literal(match, sizeof(match), &n, pre) < 0 ||
+	    glob_literal(match, sizeof(match), &n, "e:") < 0 ||
+	    glob_literal(match, sizeof(match), &n, prefix) < 0 || n + 2 > sizeof(match))
+		return pk_error_set(err, 0, "remote cache: prefix too long");
+	match[n++] = '*';
+	match[n] = '\0';
 	do {
 		redisReply *rep = cmd_s(r, err, 6, (const char *[]){ "SCAN", cursor, "MATCH", match,
 		                                                     "COUNT", "1000" });
 		if (rep == NULL)
 			return -1;
 		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING) {
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
 			freeReplyObject(rep);
 			return pk_error_set(err, 0, "remote cache: unexpected SCAN reply");
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		redisReply *keys = rep->element[1];
-		for (size_t i = 0; i < keys->elements; i++) {
+		for (size_t i = 0; ret == 0 && i < keys->elements; i++) {
 			const char *k = keys->element[i]->str;
-			unsigned char *meta = NULL;
-			size_t meta_len = 0;
-			uint64_t size = 0;
-			redisReply *h;
-
-			if (strlen(k) != plen + PK_KEY_HEX || !pk_key_is_prefix(k + plen))
+			/* The pattern chose them; only the exact shape is used. */
+			if (keys->element[i]->type != REDIS_REPLY_STRING ||
+			    strlen(k) != plen + 2 + PK_KEY_HEX || strncmp(k, pre, plen) != 0 ||
+			    strncmp(k + plen, "e:", 2) != 0 || !pk_key_is_prefix(k + plen + 2))
 				continue;
-			h = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, "0", "63" });
-			if (h == NULL && r->broken) {
-				freeReplyObject(rep);
-				return -1;
-			}
-			if (h == NULL) {
-				/* A value of another type: listed as damaged. */
-				int stop = fn(ctx, k + plen, NULL, 0, 0);
-				if (stop) {
-					freeReplyObject(rep);
-					return 0;
-				}
-				continue;
-			}
-			redisReply *sz = cmd_s(r, err, 2, (const char *[]){ "STRLEN", k });
-			if (sz != NULL && sz->type == REDIS_REPLY_INTEGER)
-				size = (uint64_t)sz->integer;
-			if (sz)
-				freeReplyObject(sz);
-			if (h->type == REDIS_REPLY_STRING && h->len == PK_ENTRY_HEADER) {
-				uint64_t ml = pk_get_le((const unsigned char *)h->str + 32, 8);
-				if (ml > 0 && ml < size && ml < (64u << 20)) {
-					char from[24], to[24];
-					snprintf(from, sizeof(from), "%llu", (unsigned long long)(size - ml));
-					snprintf(to, sizeof(to), "%llu", (unsigned long long)(size - 1));
-					redisReply *m = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, from, to });
-					if (m != NULL && m->type == REDIS_REPLY_STRING && m->len == ml &&
-					    (meta = malloc(ml)) != NULL) {
-						memcpy(meta, m->str, ml);
-						meta_len = ml;
-					}
-					if (m)
-						freeReplyObject(m);
-				}
-			}
-			freeReplyObject(h);
-			int stop = fn(ctx, k + plen, meta, meta_len, size);
-			free(meta);
-			if (stop) {
-				freeReplyObject(rep);
-				return 0;
-			}
+			ret = fn(ctx, k + plen + 2);
 		}
 		freeReplyObject(rep);
-	} while (strcmp(cursor, "0") != 0);
-	return 0;
+	} while (ret == 0 && strcmp(cursor, "0") != 0);
+	return ret < 0 ? -1 : 0;
+}
+
+struct each {
+	pk_remote *r;
+	int (*fn)(void *ctx, const char *hex, const unsigned char *meta, size_t meta_len,
+	          uint64_t size);
+	void *ctx;
+	pk_error *err;
+};
+
+/* pk_remote_each's step: reads one entry's size and metadata. */
+static int each_one(void *ctx, const char *hex)
+{
+	struct each *e = ctx;
+	pk_remote *r = e->r;
+	char k[700];
+	unsigned char *meta = NULL;
+	size_t meta_len = 0;
+	uint64_t size = 0;
+	redisReply *h;
+	int ret;
+
+	if (snprintf(k, sizeof(k), "%se:%s", r->o.prefix ? r->o.prefix : "", hex) >= (int)sizeof(k))
+		return pk_error_set(e->err, 0, "remote cache: prefix too long");
+	h = cmd_s(r, e->err, 4, (const char *[]){ "GETRANGE", k, "0", "63" });
+	if (h == NULL)   /* a value of another type is listed as damaged */
+		return r->broken ? -1 : e->fn(e->ctx, hex, NULL, 0, 0);
+	redisReply *sz = cmd_s(r, e->err, 2, (const char *[]){ "STRLEN", k });
+	if (sz != NULL && sz->type == REDIS_REPLY_INTEGER)
+		size = (uint64_t)sz->integer;
+	if (sz)
+		freeReplyObject(sz);
+	if (h->type == REDIS_REPLY_STRING && h->len == PK_ENTRY_HEADER) {
+		uint64_t ml = pk_get_le((const unsigned char *)h->str + 32, 8);
+		if (ml > 0 && ml < size && ml < (64u << 20)) {
+			char from[24], to[24];
+			snprintf(from, sizeof(from), "%llu", (unsigned long long)(size - ml));
+			snprintf(to, sizeof(to), "%llu", (unsigned long long)(size - 1));
+			redisReply *m = cmd_s(r, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
+			if (m != NULL && m->type == REDIS_REPLY_STRING && m->len == ml &&
+			    (meta = malloc(ml)) != NULL) {
+				memcpy(meta, m->str, ml);
+				meta_len = ml;
+			}
+			if (m)
+				freeReplyObject(m);
+		}
+	}
+	freeReplyObject(h);
+	ret = e->fn(e->ctx, hex, meta, meta_len, size);
+	free(meta);
+	return ret;
+}
+
+int pk_remote_each(pk_remote *r,
+                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta,
+                             size_t meta_len, uint64_t size),
+                   void *ctx, pk_error *err)
+{
+	struct each e = { r, fn, ctx, err };
+
+	return pk_remote_keys(r, "", each_one, &e, err);
 }
 
 void pk_remote_close(pk_remote *r)

@@ -55,9 +55,18 @@ int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err);
 /* Stops renewing and releases the lock if it is still ours. */
 void pk_remote_unlock(pk_remote *r);
 
-/* Calls fn with each entry key in Redis (SCAN, never KEYS), the entry's
- * metadata bytes (NULL when the value is not a sound entry) and its size.
- * fn returns non-zero to stop.  Returns 0, or -1 with err set. */
+/* Calls fn with each entry key in Redis whose hex digits start with prefix
+ * (lower-case hex digits; "" for every entry), without reading the values
+ * (SCAN, never KEYS; the configured prefix is matched literally, glob
+ * characters included).  fn returns 0 to go on, 1 to stop, or -1 after
+ * setting err, which makes the call fail.  Returns 0, or -1 with err set. */
+int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const char *hex),
+                   void *ctx, pk_error *err);
+
+/* Calls fn with each entry key in Redis, as pk_remote_keys does, with the
+ * entry's metadata bytes (NULL when the value is not a sound entry) and its
+ * size.  fn returns 0 to go on, 1 to stop, or -1 after setting err, which
+ * makes the call fail.  Returns 0, or -1 with err set. */
 int pk_remote_each(pk_remote *r,
                    int (*fn)(void *ctx, const char *hex, const unsigned char *meta,
                              size_t meta_len, uint64_t size),

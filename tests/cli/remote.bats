@@ -64,13 +64,13 @@ rkeys() {
 
 # host NAME [LINE...]: a host: cache $TMP/hosts/NAME and configuration
 # $TMP/NAME.conf, whose remote block points at $HOST_URL (default the test
-# server) with this test's prefix; each LINE ("mode: read-only") is added to
-# the block.
+# server) with the prefix $HOST_PREFIX (default this test's); each LINE
+# ("mode: read-only") is added to the block.
 host() {
 	local name=$1 line
 	shift
 	{
-		printf 'remote:\n  url: "%s"\n  prefix: "%s"\n' "${HOST_URL:-$URL}" "$PREFIX"
+		printf 'remote:\n  url: "%s"\n  prefix: "%s"\n' "${HOST_URL:-$URL}" "${HOST_PREFIX:-$PREFIX}"
 		for line in "$@"; do
 			printf '  %s\n' "$line"
 		done
@@ -111,13 +111,12 @@ remote_stats() {
 }
 
 # assert_rkeys [KEY...]: this test's keys in Redis are exactly KEY...
-# (prefix omitted).
+# (prefix omitted), in any order.
 assert_rkeys() {
 	local k
-	: >"$TMP/io/rkeys.expected"
 	for k in "$@"; do
-		printf '%s%s\n' "$PREFIX" "$k" >>"$TMP/io/rkeys.expected"
-	done
+		printf '%s%s\n' "$PREFIX" "$k"
+	done | sort >"$TMP/io/rkeys.expected"
 	rkeys >"$TMP/io/rkeys"
 	assert_same "$TMP/io/rkeys.expected" "$TMP/io/rkeys" "keys in Redis"
 }
@@ -666,6 +665,193 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_status 0
 	assert_err ''
 	assert_rkeys
+}
+
+# other_prefix KEY N: an N-digit prefix that KEY does not start with.
+other_prefix() {
+	local d=0
+	[ "${1:0:1}" != 0 ] || d=1
+	printf '%s%s\n' "$d" "${1:1:$(($2 - 1))}"
+}
+
+@test "rm KEY finds an entry that only Redis holds, by any unique prefix in either case" {
+	local k1 k2 k3 cmd2="$CNT"'; printf "two\n"' cmd3="$CNT"'; printf "three\n"'
+	k1=$(key sh -c "$OUTERR")
+	k2=$(key sh -c "$cmd2")
+	k3=$(key sh -c "$cmd3")
+	on a run sh -c "$OUTERR"
+	on a run sh -c "$cmd2"
+	on a run sh -c "$cmd3"
+	assert_count 3
+	assert_rkeys "e:$k1" "e:$k2" "e:$k3"
+	# b holds nothing locally
+	on b rm "${k1:0:12}"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys "e:$k2" "e:$k3"
+	on b rm "$(printf '%s' "$k2" | tr a-f A-F)"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys "e:$k3"
+	# A's local entries are A's to remove
+	[ "$(entries "$TMP/hosts/a" | wc -l)" = 3 ]
+	# gone from Redis: a second rm finds nothing, and removes nothing
+	on b rm "${k1:0:12}"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: no entry with key %s\n' "${k1:0:12}"
+	assert_rkeys "e:$k3"
+	# an entry only B holds and one only Redis holds, in one call
+	local k4 cmd4="$CNT"'; printf "four\n"'
+	k4=$(key sh -c "$cmd4")
+	on b run --no-remote sh -c "$cmd4"
+	assert_count 4
+	on b rm "${k4:0:8}" "${k3:0:8}"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys
+	[ -z "$(entries "$TMP/hosts/b")" ]
+	# and a host that never ran anything, on a key Redis does not hold
+	host c
+	on c rm "$(other_prefix "$k1" 12)"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: no entry with key %s\n' "$(other_prefix "$k1" 12)"
+}
+
+@test "rm KEY: a prefix matching entries in both tiers, or two in Redis, is ambiguous and removes nothing" {
+	local k p other
+	k=$(key sh -c "$OUTERR")
+	on a run --no-remote sh -c "$OUTERR"
+	# Redis holds another key with the same first 6 digits (any value
+	# counts, as a damaged file does in the local cache)
+	p=$(other_prefix "${k:6}" 1)
+	other=${k:0:6}$p${k:7}
+	rcli SET "${PREFIX}e:$other" garbage >/dev/null
+	on a rm "${k:0:6}"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: ambiguous key %s: 2 entries match\n' "${k:0:6}"
+	[ -n "$(entries "$TMP/hosts/a")" ]
+	assert_rkeys "e:$other"
+	# with a key that is not ambiguous, nothing at all goes either
+	on a rm "${k:0:7}" "${k:0:6}"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: ambiguous key %s: 2 entries match\n' "${k:0:6}"
+	[ -n "$(entries "$TMP/hosts/a")" ]
+	assert_rkeys "e:$other"
+	# one more digit tells them apart
+	on a rm "${k:0:7}"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	[ -z "$(entries "$TMP/hosts/a")" ]
+	assert_rkeys "e:$other"
+	# two keys in Redis alone
+	rcli SET "${PREFIX}e:${other:0:31}$(other_prefix "${other:31}" 1)" garbage >/dev/null
+	on b rm "${other:0:31}"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: ambiguous key %s: 2 entries match\n' "${other:0:31}"
+	on b rm "$other"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys "e:${other:0:31}$(other_prefix "${other:31}" 1)"
+}
+
+@test "rm KEY on a read-only host looks only at the local cache" {
+	local k
+	k=$(key sh -c "$OUTERR")
+	on a run sh -c "$OUTERR"
+	host ro 'mode: read-only'
+	on ro rm "${k:0:12}"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: no entry with key %s\n' "${k:0:12}"
+	assert_rkeys "e:$k"
+	# as the selectors do
+	on ro rm --all
+	assert_status 0
+	assert_err ''
+	assert_rkeys "e:$k"
+}
+
+@test "rm KEY with Redis down: one warning, the local entry removed all the same, exit 1" {
+	local k unknown
+	k=$(key sh -c "$OUTERR")
+	unknown=$(other_prefix "$k" 8)
+	HOST_URL=redis://127.0.0.1:1 host down
+	on down run --no-remote sh -c "$OUTERR"
+	on down rm "${k:0:12}"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: remote cache unavailable: remote cache redis://127.0.0.1:1: Connection refused\n'
+	[ -z "$(entries "$TMP/hosts/down")" ]
+	# a key found nowhere still removes nothing
+	on down run --no-remote sh -c "$OUTERR"
+	assert_count 2
+	on down rm "${k:0:12}" "$unknown"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: remote cache unavailable: remote cache redis://127.0.0.1:1: Connection refused\npickled: no entry with key %s\n' "$unknown"
+	[ -n "$(entries "$TMP/hosts/down")" ]
+}
+
+@test "rm KEY with a Redis that stops answering: one timeout, one warning, the local entry removed" {
+	private_redis
+	HOST_URL=$PURL host slow 'timeout: 300ms'
+	local k t0
+	k=$(key sh -c "$OUTERR")
+	on slow run --no-remote sh -c "$OUTERR"
+	on slow run --no-remote sh -c "$CNT"'; printf "two\n"'
+	assert_count 2
+	kill -STOP "$PPID_REDIS"
+	t0=$(now_ms)
+	on slow rm "${k:0:12}" "$(key sh -c "$CNT"'; printf "two\n"')"
+	local took=$(($(now_ms) - t0))
+	kill -CONT "$PPID_REDIS"
+	echo "took ${took}ms"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: remote cache unavailable: remote cache: Connection timed out\n'
+	[ -z "$(entries "$TMP/hosts/slow")" ]
+	# one timeout of 300 ms, not one per key; loose for valgrind
+	[ "$took" -lt 3000 ]
+}
+
+@test "a remote prefix with glob characters reaches only its own keys" {
+	local k
+	k=$(key sh -c "$OUTERR")
+	HOST_PREFIX=${PREFIX}x: host x
+	HOST_PREFIX=${PREFIX}'*': host star
+	on x run sh -c "$OUTERR"
+	assert_rkeys "x:e:$k"
+	on star ls --remote
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	on star rm "${k:0:12}"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: no entry with key %s\n' "${k:0:12}"
+	on star rm --all
+	assert_status 0
+	assert_err ''
+	assert_rkeys "x:e:$k"
+	# its own entries it does reach
+	on star run sh -c "$OUTERR"
+	assert_count 2
+	assert_rkeys "*:e:$k" "x:e:$k"
+	on star rm "${k:0:12}"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_rkeys "x:e:$k"
 }
 
 @test "stats counts remote hits and misses" {

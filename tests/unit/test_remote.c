@@ -184,6 +184,63 @@ static void test_each_scans_prefix(void **state)
 	pk_remote_close(r);
 }
 
+static int count_key(void *ctx, const char *hex)
+{
+	struct seen *s = ctx;
+	s->n++;
+	snprintf(s->hex, sizeof(s->hex), "%s", hex);
+	return 0;
+}
+
+static int stop_key(void *ctx, const char *hex)
+{
+	(void)hex;
+	return *(int *)ctx;
+}
+
+/* Only the keys under the prefix given, and under the configured prefix
+ * as written: its glob characters are not patterns. */
+static void test_keys_match_prefixes_literally(void **state)
+{
+	pk_remote_opts o = opts("pickled-unit:keys?:"), ox = opts("pickled-unit:keysX:");
+	pk_error err = { 0, "" };
+	pk_key ab = { { 0xab } }, ac = { { 0xac } };
+	struct seen s = { 0, "" };
+	pk_remote *r, *rx;
+	int in = tmpfile_with("not an entry", 12), verdict = 1;
+	(void)state;
+
+	assert_non_null(r = pk_remote_connect(&o, &err));
+	assert_non_null(rx = pk_remote_connect(&ox, &err));
+	assert_int_equal(pk_remote_put(r, &ab, in, 12, 60000, &err), 1);
+	assert_int_equal(pk_remote_put(r, &ac, in, 12, 60000, &err), 1);
+	assert_int_equal(pk_remote_put(rx, &ab, in, 12, 60000, &err), 1);
+	assert_int_equal(pk_remote_keys(r, "ab", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.hex, "ab000000000000000000000000000000");
+	s.n = 0;
+	assert_int_equal(pk_remote_keys(r, "a", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	s.n = 0;
+	assert_int_equal(pk_remote_keys(r, "", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	s.n = 0;
+	assert_int_equal(pk_remote_keys(r, "b", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(pk_remote_keys(rx, "", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	/* 1 stops without an error; -1 is the callback's failure. */
+	assert_int_equal(pk_remote_keys(r, "", stop_key, &verdict, &err), 0);
+	verdict = -1;
+	assert_int_equal(pk_remote_keys(r, "", stop_key, &verdict, &err), -1);
+	assert_int_equal(pk_remote_del(r, &ab, &err), 0);
+	assert_int_equal(pk_remote_del(r, &ac, &err), 0);
+	assert_int_equal(pk_remote_del(rx, &ab, &err), 0);
+	close(in);
+	pk_remote_close(r);
+	pk_remote_close(rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest offline[] = {
@@ -196,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_put_get_round_trip),
 		cmocka_unit_test(test_lock_is_exclusive_and_released),
 		cmocka_unit_test(test_each_scans_prefix),
+		cmocka_unit_test(test_keys_match_prefixes_literally),
 	};
 	/* cmocka's TAP output marks skips "not ok", which prove counts as
 	 * failures: without a server the server tests are left out instead. */
