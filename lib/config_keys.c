@@ -33,7 +33,7 @@ static const struct field remote_fields[] = {
 	{ .name = "timeout", .id = PK_CFG_REMOTE_TIMEOUT, .type = T_DURATION,
 	  .off = CFG(remote_timeout_ms) },
 	{ .name = "prefix", .id = PK_CFG_REMOTE_PREFIX, .type = T_STRING,
-	  .off = CFG(remote_prefix) },
+	  .off = CFG(remote_prefix), .max = PK_REMOTE_MAX_PREFIX },
 	{ .name = "max_entry", .id = PK_CFG_REMOTE_MAX_ENTRY, .type = T_SIZE,
 	  .off = CFG(remote_max_entry), .min = 1 },
 	{ .name = "lease", .id = PK_CFG_REMOTE_LEASE, .type = T_DURATION,
@@ -374,6 +374,10 @@ int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void
 		break;
 	}
 	case T_STRING:
+		if (f->max > 0 && strlen(s) > (size_t)f->max) {
+			snprintf(msg, len, "%s longer than %d bytes: '%s'", what, f->max, shown);
+			return -1;
+		}
 		break;
 	default:
 		snprintf(msg, len, "%s must be %s", what, pk_config_type_name(f->type));

@@ -33,7 +33,8 @@ struct field {
 	enum type type;
 	size_t off;                 /* in pk_config or pk_config_job */
 	const char *env;            /* its PICKLED_* variable, or NULL */
-	int min, max;               /* T_INT; min for T_SIZE too */
+	int min, max;               /* T_INT; min for T_SIZE too; max: the
+	                               longest T_STRING (0: any) */
 	const char *const *words;   /* T_ENUM, NULL-terminated */
 	const struct field *sub;    /* T_MAP */
 	size_t nsub;

@@ -207,6 +207,11 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 	r->o = *o;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
+	/* Keys are built in fixed buffers sized for this. */
+	if (o->prefix != NULL && strlen(o->prefix) > PK_REMOTE_MAX_PREFIX) {
+		pk_error_set(err, EINVAL, "remote prefix longer than %d bytes", PK_REMOTE_MAX_PREFIX);
+		goto fail;
+	}
 	if (parse_url(o->url, &r->u, err) < 0)
 		goto fail;
 	r->c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.path, tv)

@@ -15,12 +15,15 @@
 
 #include <stdint.h>
 
+#define PK_REMOTE_MAX_PREFIX 200
+
 typedef struct pk_remote_opts {
 	const char *url;       /* redis://[[user:]pass@]host[:port][/db] or
 	                          redis+unix:///path[?db=N] */
 	int read_only;         /* never write entries or locks */
 	int64_t timeout_ms;    /* connect and each operation */
-	const char *prefix;    /* prepended to every key */
+	const char *prefix;    /* prepended to every key; at most
+	                          PK_REMOTE_MAX_PREFIX bytes */
 	uint64_t max_entry;    /* larger entries stay local only */
 	int64_t lease_ms;      /* lock lifetime; renewed every third of it */
 } pk_remote_opts;
@@ -30,7 +33,8 @@ typedef struct pk_remote pk_remote;
 /* Checks a URL's syntax.  Returns 0, or -1 with err saying what is wrong. */
 int pk_remote_parse_check(const char *url, pk_error *err);
 
-/* Connects (and authenticates, selects the db).  Returns NULL with err set;
+/* Connects (and authenticates, selects the db).  Returns NULL with err set
+ * (a prefix longer than PK_REMOTE_MAX_PREFIX is refused, EINVAL);
  * err->errnum is ETIMEDOUT for a timeout. */
 pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err);
 

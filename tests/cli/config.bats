@@ -475,6 +475,20 @@ EOF
 
 # --- errors ------------------------------------------------------------------
 
+@test "remote.prefix is at most 200 bytes" {
+	cd "$TMP"
+	p200=$(printf 'p%.0s' $(seq 200))
+	printf 'remote:\n  prefix: "%s"\n' "$p200" | conf ok.conf
+	pk config --check ok.conf
+	assert_status 0
+	assert_err ''
+	printf 'remote:\n  prefix: "%sq"\n' "$p200" | conf long.conf
+	pk config --check long.conf
+	assert_status 1
+	assert_err 'pickled: long.conf:2:11: remote.prefix longer than 200 bytes: '"'"'%s...'"'"'\n' \
+		"$(printf 'p%.0s' $(seq 57))"
+}
+
 @test "every error of a file is reported with its line and column" {
 	cd "$TMP"
 	conf err.conf <<'EOF'

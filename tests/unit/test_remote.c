@@ -59,6 +59,22 @@ static void test_refused_connection_fails_fast(void **state)
 	assert_true(strstr(err.msg, "remote cache") != NULL);
 }
 
+static void test_overlong_prefix_refused(void **state)
+{
+	char prefix[PK_REMOTE_MAX_PREFIX + 2];
+	pk_remote_opts o = opts("t1:");
+	pk_error err = { 0, "" };
+	(void)state;
+
+	memset(prefix, 'p', sizeof(prefix) - 1);
+	prefix[sizeof(prefix) - 1] = '\0';
+	o.prefix = prefix;
+	o.url = "redis://127.0.0.1:1";   /* refused before connecting */
+	assert_null(pk_remote_connect(&o, &err));
+	assert_int_equal(err.errnum, EINVAL);
+	assert_string_equal(err.msg, "remote prefix longer than 200 bytes");
+}
+
 static int tmpfile_with(const char *data, size_t len)
 {
 	FILE *f = tmpfile();
@@ -246,10 +262,12 @@ int main(void)
 	const struct CMUnitTest offline[] = {
 		cmocka_unit_test(test_url_syntax),
 		cmocka_unit_test(test_refused_connection_fails_fast),
+		cmocka_unit_test(test_overlong_prefix_refused),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_syntax),
 		cmocka_unit_test(test_refused_connection_fails_fast),
+		cmocka_unit_test(test_overlong_prefix_refused),
 		cmocka_unit_test(test_put_get_round_trip),
 		cmocka_unit_test(test_lock_is_exclusive_and_released),
 		cmocka_unit_test(test_each_scans_prefix),
