@@ -61,7 +61,12 @@ pickled: $(CMD_OBJ) lib/libpickled.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) lib/libpickled.a $(LIBS)
 
 %.o: %.c
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(FILE_CFLAGS) -c -o $@ $<
+
+# XXH3's AVX2 code for hash.c to pick at run time (see lib/hash.h).
+ifeq ($(shell uname -m),x86_64)
+lib/hash_avx2.o: FILE_CFLAGS = -mavx2
+endif
 
 tests/unit/test_%: tests/unit/test_%.c lib/libpickled.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libpickled.a $(LIBS) \

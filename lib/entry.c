@@ -2,6 +2,7 @@
 #include "entry.h"
 
 #include "bytes.h"
+#include "hash.h"
 #include "io.h"
 
 #include <errno.h>
@@ -12,8 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#define XXH_STATIC_LINKING_ONLY
-#include <xxhash.h>
 #include <zstd.h>
 
 static const unsigned char MAGIC[8] = { 'P', 'K', 'L', 'D', 'E', 'N', 'T', 0 };
@@ -57,7 +56,7 @@ static int emit(pk_entry_writer *w, const void *buf, size_t len, pk_error *err)
 		                (off_t)(w->written - w->flushed), SYNC_FILE_RANGE_WRITE);
 		w->flushed = w->written;
 	}
-	XXH3_64bits_update(&w->xs, buf, len);
+	pk_hash_update(&w->xs, buf, len);
 	if (w->in_files)
 		w->files_len += len;
 	else
@@ -208,7 +207,7 @@ int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err)
 		writer_fail(w, err, errno, "cannot write entry");
 		goto out;
 	}
-	XXH3_64bits_update(&w->xs, mbuf, mlen);
+	pk_hash_update(&w->xs, mbuf, mlen);
 	memcpy(hdr, MAGIC, 8);
 	pk_put_le(hdr + 8, PK_ENTRY_VERSION, 4);
 	pk_put_le(hdr + 12, PK_ENTRY_HEADER, 4);
@@ -413,7 +412,7 @@ static int read_region(pk_entry *e, uint64_t off, uint64_t len,
 static int hash_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
 {
 	(void)err;
-	XXH3_64bits_update(ctx, p, n);
+	pk_hash_update(ctx, p, n);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* inputs.c: input expansion and hashing with a stat cache. */
 #include "inputs.h"
 
+#include "hash.h"
 #include "io.h"
 
 #include <dirent.h>
@@ -12,8 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#define XXH_STATIC_LINKING_ONLY
-#include <xxhash.h>
 
 #define HASH_BUF (256 * 1024)
 #define STAT_MAGIC 0x3174617473706bULL   /* "pkstat1" */
@@ -130,7 +129,7 @@ int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
 		}
 		if (n == 0)
 			break;
-		XXH3_128bits_update(&xs, buf, (size_t)n);
+		pk_hash_update(&xs, buf, (size_t)n);
 	}
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
 	memcpy(hash, c.digest, 16);

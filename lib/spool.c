@@ -1,6 +1,7 @@
 /* spool.c: stdin hashing and spooling. */
 #include "spool.h"
 
+#include "hash.h"
 #include "io.h"
 
 #include <errno.h>
@@ -10,8 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#define XXH_STATIC_LINKING_ONLY
-#include <xxhash.h>
 
 #define BUF (256 * 1024)
 
@@ -68,7 +67,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 			}
 			if (n == 0)
 				break;
-			XXH3_128bits_update(&xs, buf, (size_t)n);
+			pk_hash_update(&xs, buf, (size_t)n);
 			off += n;
 			sp->size += (uint64_t)n;
 		}
@@ -103,7 +102,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 				pk_error_set(err, EIO, "cannot spool stdin: %s", strerror(errno));
 				goto out;
 			}
-			XXH3_128bits_update(&xs, buf, (size_t)n);
+			pk_hash_update(&xs, buf, (size_t)n);
 			sp->size += (uint64_t)n;
 		}
 		/* Exactly at the limit: one more byte tells whether it ended. */
