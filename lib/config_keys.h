@@ -41,6 +41,8 @@ struct field {
 	int nullable;               /* null unsets a T_STRING or T_URL */
 };
 
+#define PK_CONFIG_MAX_FILE (1 << 20)   /* a configuration file, not a database */
+
 #define CFG(m) offsetof(pk_config, m)
 #define JOB(m) offsetof(pk_config_job, m)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -3,10 +3,10 @@
  * The copy, all integers little-endian:
  *   "pkconf" 0 1               magic and format
  *   u64 checksum               XXH3-64 of all that follows
- *   u32 length, fingerprint    format, pickled's version, a hash of the
- *                              built-in defaults, the user, $HOME, then
- *                              each file: path, optional, present and its
- *                              stat
+ *   u32 length, fingerprint    format, pickled's version, the stat of
+ *                              the binary, the user, $HOME, then each
+ *                              file: path, optional, present, owner, mode,
+ *                              size and an XXH3-128 of its content
  *   body                       the files looked at, the top-level settings
  *                              with their origins, the jobs
  * A string is u32 length then its bytes (length 0xffffffff: NULL); a list
@@ -14,15 +14,17 @@
  * 1 + index in the files), u32 line, u32 column.
  *
  * The fingerprint is compared byte for byte with one made from the files
- * as they stat now, so every difference (a file edited, replaced, chmod'ed,
- * created where there was none, another user, another pickled) means
- * "parse again".  Decoding checks every length against the bytes left: a
+ * as they are now, so every difference (a file edited, chmod'ed, created
+ * where there was none, another user, another pickled binary) means
+ * "parse again".  Reading and hashing a few kilobytes costs little next
+ * to libyaml; it also checks that the user may still read each file.  Decoding checks every length against the bytes left: a
  * damaged copy is a miss, never a crash. */
 #include "config_snapshot.h"
 
 #include "bytes.h"
 #include "config_keys.h"
 #include "io.h"
+#include "remote.h"
 #include "store.h"
 
 #include <errno.h>
@@ -178,45 +180,42 @@ static void put_body(struct out *o, const pk_config *c)
 	}
 }
 
-/* The built-in defaults are in the fingerprint: a copy made by a pickled
- * with other defaults carries them in its settings. */
-static uint64_t defaults_hash(void)
+static void put_stat(struct out *o, const struct stat *st)
 {
-	struct out o = { 0 };
-	pk_config d;
-	uint64_t h;
-
-	pk_config_init(&d);
-	put_body(&o, &d);
-	pk_config_free(&d);
-	h = o.failed ? 0 : XXH3_64bits(o.p, o.len);
-	free(o.p);
-	return h;
+	put_u64(o, st->st_dev);
+	put_u64(o, st->st_ino);
+	put_u64(o, (uint64_t)st->st_size);
+	put_u64(o, (uint64_t)pk_ns(st->st_mtim));
+	put_u64(o, (uint64_t)pk_ns(st->st_ctim));
 }
 
 static void put_fingerprint(struct out *o, const struct pk_config_source *src, size_t n)
 {
+	struct stat self;
+
 	put_u32(o, FORMAT);
 	put_str(o, PK_VERSION);
-	put_u64(o, defaults_hash());
+	/* Another build may parse otherwise (a new check, a new default) with
+	 * the same version: the binary itself is in the fingerprint. */
+	if (stat("/proc/self/exe", &self) < 0) {
+		o->failed = 1;
+		return;
+	}
+	put_stat(o, &self);
 	put_u32(o, geteuid());
 	put_str(o, getenv("HOME"));   /* "~/" in a path was expanded with it */
 	put_u32(o, n);
 	for (size_t i = 0; i < n; i++) {
-		const struct stat *st = &src[i].st;
-
 		put_str(o, src[i].path);
 		put_u32(o, src[i].optional != 0);
 		put_u32(o, src[i].present != 0);
 		if (!src[i].present)
 			continue;
-		put_u64(o, st->st_dev);
-		put_u64(o, st->st_ino);
-		put_u64(o, (uint64_t)st->st_size);
-		put_u64(o, (uint64_t)pk_ns(st->st_mtim));
-		put_u64(o, (uint64_t)pk_ns(st->st_ctim));
-		put_u32(o, st->st_mode);
-		put_u32(o, st->st_uid);
+		/* Owner and mode decide whether the file is refused. */
+		put_u32(o, src[i].st.st_uid);
+		put_u32(o, src[i].st.st_mode);
+		put_u64(o, (uint64_t)src[i].st.st_size);
+		put(o, src[i].hash, sizeof(src[i].hash));
 	}
 }
 
@@ -371,7 +370,7 @@ static void get_body(struct in *in, pk_config *c)
 	for (int k = 0; k < PK_CFG_NKEYS; k++)
 		get_origin(in, c, &c->origins[k]);
 
-	n = get_count(in, 16);
+	n = get_count(in, 200);   /* a job takes over 200 bytes (its origins alone 156) */
 	if (n > 0 && (c->jobs = calloc(n, sizeof(*c->jobs))) == NULL)
 		in->bad = 1;
 	for (; c->njobs < n && !in->bad; c->njobs++) {
@@ -436,10 +435,27 @@ static int valid_fields(const struct field *f, size_t n, const void *base)
 			    f[i].type == T_BOOL ? v != 0 && v != 1 : v < 0 || v >= words)
 				return 0;
 			break;
-		case T_COMMAND:
-			if (((const pk_strv *)(const void *)p)->n == 0)
+		case T_COMMAND: {
+			const pk_strv *l = (const pk_strv *)(const void *)p;
+
+			if (l->n == 0 || l->v[0][0] == '\0')
 				return 0;
 			break;
+		}
+		case T_STRING:
+		case T_PATH:
+		case T_URL: {
+			const char *str = *(char *const *)(const void *)p;
+			pk_error err;
+
+			if (str == NULL)
+				break;
+			if ((f[i].type == T_STRING && f[i].max > 0 && strlen(str) > (size_t)f[i].max) ||
+			    (f[i].type == T_PATH && str[0] != '/') ||
+			    (f[i].type == T_URL && pk_remote_parse_check(str, &err) < 0))
+				return 0;
+			break;
+		}
 		default:
 			break;
 		}
@@ -510,6 +526,39 @@ static int copy_path(char *buf, size_t len, const char *dir, const struct pk_con
 	return w < 0 || (size_t)w >= len ? -1 : 0;
 }
 
+void pk_config_hash_content(const void *buf, size_t len, unsigned char hash[16])
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, XXH3_128bits(buf, len));
+	memcpy(hash, c.digest, 16);
+}
+
+/* Reads and hashes the file of src as the reader would see it.  Returns 0
+ * (present set), or -1 when reading it would be an error. */
+static int hash_source(struct pk_config_source *src)
+{
+	unsigned char *buf = NULL;
+	ssize_t got = -1;
+	int fd;
+
+	src->present = 0;
+	fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT && src->optional ? 0 : -1;
+	if (fstat(fd, &src->st) == 0 && S_ISREG(src->st.st_mode) &&
+	    src->st.st_size <= PK_CONFIG_MAX_FILE &&
+	    (buf = malloc((size_t)src->st.st_size + 1)) != NULL)
+		got = pk_read_full(fd, buf, (size_t)src->st.st_size);
+	close(fd);
+	if (got >= 0) {
+		pk_config_hash_content(buf, (size_t)got, src->hash);
+		src->present = 1;
+	}
+	free(buf);
+	return got >= 0 ? 0 : -1;
+}
+
 int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src,
                             size_t n)
 {
@@ -520,8 +569,7 @@ int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_sour
 	int fd, ret = -1, any = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		src[i].present = stat(src[i].path, &src[i].st) == 0;
-		if (src[i].present ? !S_ISREG(src[i].st.st_mode) : errno != ENOENT || !src[i].optional)
+		if (hash_source(&src[i]) < 0)
 			return -1;   /* reading it says what is wrong */
 		any |= src[i].present;
 	}
@@ -558,18 +606,17 @@ void pk_config_snapshot_save(const pk_config *c, const char *dir,
 	size_t len;
 	int fd, any = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (src[i].present && !pk_stat_settled(&src[i].st))
-			return;
+	for (size_t i = 0; i < n; i++)
 		any |= src[i].present;
-	}
 	if (!any || copy_path(path, sizeof(path), dir, src, n) < 0 ||
 	    pk_config_snapshot_encode(c, src, n, &buf, &len) < 0)
 		return;
 	name = strrchr(path, '/') + 1;
 	/* The store's checks on the folder (ours, not writable by others), and
-	 * its temporaries, which gc removes if a crash leaves one behind. */
-	if (pk_store_open(&store, dir, &err) < 0 ||
+	 * its temporaries, which gc removes if a crash leaves one behind.  No
+	 * folder is created: not where the cache is not (a cache_dir set in
+	 * the configuration), nor as root in a home that sudo kept. */
+	if (pk_store_open_existing(&store, dir, &err) < 0 ||
 	    (fd = pk_store_tmp_create(&store, tmp, sizeof(tmp), &err)) < 0)
 		goto out;
 	if (pk_write_all(fd, buf, len) < 0) {

@@ -5,11 +5,12 @@
  * user.
  *
  * The copy holds what the files set, and a fingerprint of everything that
- * decided it: the stat of each file (or that it was absent), the user,
- * $HOME (which "~/" in a path expands to), pickled's version and its
- * built-in defaults.  It is used only while
- * every part of the fingerprint is the same, so an edited, replaced,
- * re-owned or chmod'ed file is read again. */
+ * decided it: the content of each file (an XXH3-128 hash of the bytes that
+ * were parsed), its owner, mode and size, or that it was absent; the user,
+ * $HOME (which "~/" in a path expands to), and the pickled binary itself
+ * (the stat of /proc/self/exe: another build may parse differently).  It
+ * is used only while every part is the same, so any edit, however it
+ * leaves the file's times, is read at once. */
 #ifndef PK_CONFIG_SNAPSHOT_H
 #define PK_CONFIG_SNAPSHOT_H
 
@@ -21,30 +22,34 @@
 /* One configuration file of the chain, in the order it is read. */
 struct pk_config_source {
 	const char *path;
-	int optional;       /* its absence is not an error */
-	int present;        /* it was there (st is its fstat) */
-	struct stat st;
+	int optional;                /* its absence is not an error */
+	int present;                 /* it was there: st and hash are set */
+	struct stat st;              /* its fstat */
+	unsigned char hash[16];      /* XXH3-128 of its content */
 };
 
 /* Loads the copy kept in the folder dir for the chain of files src into c,
- * if it was made from the files as they stat now (each src's present and
- * st are set here).  c must hold pk_config_init's defaults and nothing
- * else.  Returns 0 when c holds what the files set; 1 when none of the
- * files exists (there is nothing to read; c is untouched); or -1 with c
- * untouched: no copy, a stale or damaged one, one not owned by the user,
- * or a file that cannot be stat'ed or is not a regular file (reading it
- * will say why). */
+ * if it was made from the files as they are now (each file is read and
+ * hashed here; src's present, st and hash are set).  c must hold
+ * pk_config_init's defaults and nothing else.  Returns 0 when c holds what
+ * the files set; 1 when none of the files exists (there is nothing to
+ * read; c is untouched); or -1 with c untouched: no copy, a stale or
+ * damaged one, one not owned by the user, or a file that cannot be read
+ * or is not a regular file (reading it will say why). */
 int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src,
                             size_t n);
 
-/* Writes c, as the files of src (present and st from their reading) left
- * it without errors, as the copy for that chain in the folder dir: a
- * temporary then rename, mode 0600.  Best effort, nothing is reported: a
- * copy not written only costs a parse next time.  Nothing is written when
- * no file exists, nor while one is less than two seconds old, since a file
- * changed twice within one timestamp tick would keep its stat. */
+/* Writes c, as the files of src (present, st and hash from their reading)
+ * left it without errors, as the copy for that chain in the folder dir:
+ * a temporary then rename, mode 0600.  Best effort, nothing is reported:
+ * a copy not written only costs a parse next time.  Nothing is written
+ * when no file exists, and no folder is created: dir must exist, be the
+ * user's and not be writable by others. */
 void pk_config_snapshot_save(const pk_config *c, const char *dir,
                              const struct pk_config_source *src, size_t n);
+
+/* The XXH3-128 of a file's content, as the fingerprint keeps it. */
+void pk_config_hash_content(const void *buf, size_t len, unsigned char hash[16]);
 
 /* The copy's bytes, as pk_config_snapshot_save writes them: *out is
  * malloc'd, the caller's.  Returns 0, or -1 (out of memory, or c holds a

@@ -29,8 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_FILE_SIZE (1u << 20)   /* a configuration file, not a database */
-
 struct parse {
 	pk_config *c;
 	const char *file;          /* owned by c */
@@ -509,7 +507,7 @@ int pk_config_read_source(pk_config *c, struct pk_config_source *src)
 		pk_config_add_error(c, "refusing a configuration file writable by group or others: %s", path);
 		goto out;
 	}
-	if (st->st_size > MAX_FILE_SIZE) {
+	if (st->st_size > PK_CONFIG_MAX_FILE) {
 		pk_config_add_error(c, "configuration file larger than 1M: %s", path);
 		goto out;
 	}
@@ -523,6 +521,7 @@ int pk_config_read_source(pk_config *c, struct pk_config_source *src)
 	}
 	c->read[c->nfiles - 1] = 1;
 	src->present = 1;
+	pk_config_hash_content(buf, (size_t)n, src->hash);
 	p.buf = buf;
 	p.len = (size_t)n;
 	p.nerrors = before;

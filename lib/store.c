@@ -94,7 +94,7 @@ out:
 	return ret;
 }
 
-int pk_store_open(pk_store *s, const char *dir, pk_error *err)
+static int open_store(pk_store *s, const char *dir, int create, pk_error *err)
 {
 	struct stat st;
 	static const char tag[] = "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -105,7 +105,7 @@ int pk_store_open(pk_store *s, const char *dir, pk_error *err)
 	if ((s->dir = strdup(dir)) == NULL)
 		return pk_error_set(err, ENOMEM, "%s", dir);
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0 && errno == ENOENT) {
+	if (s->dirfd < 0 && errno == ENOENT && create) {
 		if (make_dirs(dir) < 0)
 			return pk_error_set(err, errno, "%s", dir);
 		s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -133,6 +133,16 @@ int pk_store_open(pk_store *s, const char *dir, pk_error *err)
 		return pk_error_set(err, errno, "%s", dir);
 	/* tmp/ and v1/ are made when first needed: a hit creates nothing. */
 	return 0;
+}
+
+int pk_store_open(pk_store *s, const char *dir, pk_error *err)
+{
+	return open_store(s, dir, 1, err);
+}
+
+int pk_store_open_existing(pk_store *s, const char *dir, pk_error *err)
+{
+	return open_store(s, dir, 0, err);
 }
 
 void pk_store_close(pk_store *s)

@@ -32,6 +32,10 @@ int pk_store_default_dir(char **dir, pk_error *err);
  * with err set; s is then safe to pk_store_close. */
 int pk_store_open(pk_store *s, const char *dir, pk_error *err);
 
+/* The same for a directory that must already exist (ENOENT otherwise):
+ * for what is worth keeping only where the cache already is. */
+int pk_store_open_existing(pk_store *s, const char *dir, pk_error *err);
+
 /* Closes s; a zeroed or closed store is fine. */
 void pk_store_close(pk_store *s);
 

@@ -1,7 +1,7 @@
 /* test_config_snapshot.c: unit tests for lib/config_snapshot.c, the parsed
  * copy of the configuration: it reads back exactly what was parsed, only
- * for the files as they were, and damaged bytes are refused, never
- * trusted or crashed on. */
+ * for the files with the content, owner and mode they had, and damaged
+ * bytes are refused, never trusted or crashed on. */
 #include "unit.h"
 
 #include "config.h"
@@ -72,6 +72,7 @@ static int setup(void **state)
 	f->src.path = f->path;
 	f->src.present = 1;
 	assert_int_equal(stat(f->path, &f->src.st), 0);
+	pk_config_hash_content(rich, sizeof(rich) - 1, f->src.hash);
 	assert_int_equal(pk_config_snapshot_encode(&f->c, &f->src, 1, &f->copy, &f->len), 0);
 	*state = f;
 	return 0;
@@ -139,20 +140,14 @@ static void test_reads_back_what_was_parsed(void **state)
 	free(got);
 }
 
-static void test_refused_when_a_file_stats_otherwise(void **state)
+static void test_refused_when_a_file_is_otherwise(void **state)
 {
 	struct fixture *f = *state;
 	struct pk_config_source s;
 
-	s = f->src; s.st.st_mtim.tv_nsec ^= 1;
-	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.st.st_ctim.tv_sec -= 1;
+	s = f->src; s.hash[7] ^= 1;   /* the content */
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
 	s = f->src; s.st.st_size += 1;
-	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.st.st_ino += 1;
-	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.st.st_dev += 1;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
 	s = f->src; s.st.st_mode |= S_IWGRP;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
@@ -164,8 +159,10 @@ static void test_refused_when_a_file_stats_otherwise(void **state)
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
 	s = f->src; s.path = "/etc/other.conf";
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	/* and the untouched source still matches */
-	assert_int_equal(decode(f, f->copy, f->len, &f->src, NULL), 0);
+	/* Times and inode do not decide: the content does (a copy of the
+	 * file, or one touched, parses the same). */
+	s = f->src; s.st.st_mtim.tv_sec -= 100; s.st.st_ctim.tv_nsec ^= 1; s.st.st_ino += 1;
+	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), 0);
 }
 
 static void test_refused_for_another_chain_of_files(void **state)
@@ -265,25 +262,82 @@ static size_t count_copies(const char *dir)
 	return n;
 }
 
-static void test_a_fresh_file_is_not_kept(void **state)
+static void test_kept_where_the_cache_is_and_read_back(void **state)
 {
 	struct fixture *f = *state;
 	char *cache = unit_path(f->dir, "cache");
 	char *envp[] = { NULL };
+	char *want = dump(&f->c), *got;
+	static const char edited[] = "ttl: 7h";   /* the size of "ttl: 6h" */
 	pk_config d;
 
-	/* The file was written just now: within two seconds a second change
-	 * could keep its stat, so no copy is made. */
+	/* No folder: none is created for the copy. */
 	pk_config_init(&d);
 	assert_int_equal(pk_config_load(&d, f->path, envp, cache), 0);
 	pk_config_free(&d);
 	assert_int_equal(access(cache, F_OK), -1);
+	/* Kept at once, and read back the same. */
 	assert_int_equal(mkdir(cache, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		pk_config_init(&d);
+		assert_int_equal(pk_config_load(&d, f->path, envp, cache), 0);
+		got = dump(&d);
+		assert_string_equal(got, want);
+		free(got);
+		pk_config_free(&d);
+		assert_int_equal(count_copies(cache), 1);
+	}
+	/* An edit of the same size within the same second is read at once. */
+	{
+		int fd = open(f->path, O_WRONLY | O_CLOEXEC);
+		const char *at = strstr(rich, "ttl: 6h");
+
+		assert_true(fd >= 0 && at != NULL);
+		assert_int_equal(pwrite(fd, edited, sizeof(edited) - 1, at - rich),
+		                 (ssize_t)sizeof(edited) - 1);
+		close(fd);
+	}
 	pk_config_init(&d);
 	assert_int_equal(pk_config_load(&d, f->path, envp, cache), 0);
-	assert_int_equal(d.ttl_ms, 6 * 3600 * 1000);
+	assert_int_equal(d.ttl_ms, 7 * 3600 * 1000);
 	pk_config_free(&d);
-	assert_int_equal(count_copies(cache), 0);
+	free(want);
+	free(cache);
+}
+
+/* A copy that says something else than the file, but with the file's
+ * fingerprint: loading must give the copy's values, which shows that a
+ * matching copy is read instead of the file. */
+static void test_a_matching_copy_is_read_instead_of_the_file(void **state)
+{
+	struct fixture *f = *state;
+	char *cache = unit_path(f->dir, "cache"), name[64], *copy;
+	char *envp[] = { NULL };
+	unsigned char *b = NULL;
+	size_t n = 0;
+	pk_config x, d;
+
+	assert_int_equal(mkdir(cache, 0700), 0);
+	pk_config_init(&x);
+	x.ttl_ms = 12345;
+	assert_int_equal(pk_config_snapshot_encode(&x, &f->src, 1, &b, &n), 0);
+	pk_config_free(&x);
+	snprintf(name, sizeof(name), "config-%016llx.cache",
+	         (unsigned long long)XXH3_64bits(f->path, strlen(f->path) + 1));
+	copy = unit_path(cache, name);
+	unit_write_file(copy, b, n, 0600);
+	pk_config_init(&d);
+	assert_int_equal(pk_config_load(&d, f->path, envp, cache), 0);
+	assert_int_equal(d.ttl_ms, 12345);
+	pk_config_free(&d);
+	/* Once the file says otherwise, the file wins. */
+	unit_write_file(f->path, "ttl: 2h\n", 8, 0600);
+	pk_config_init(&d);
+	assert_int_equal(pk_config_load(&d, f->path, envp, cache), 0);
+	assert_int_equal(d.ttl_ms, 2 * 3600 * 1000);
+	pk_config_free(&d);
+	free(b);
+	free(copy);
 	free(cache);
 }
 
@@ -291,12 +345,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reads_back_what_was_parsed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_when_a_file_stats_otherwise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_when_a_file_is_otherwise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_for_another_chain_of_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_truncation_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_bytes_are_refused_or_harmless, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_values_from_the_environment_are_not_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_fresh_file_is_not_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_where_the_cache_is_and_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_matching_copy_is_read_instead_of_the_file, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests_name("config_snapshot", tests, NULL, NULL);
 }
