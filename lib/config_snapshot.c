@@ -3,8 +3,8 @@
  * The copy, all integers little-endian:
  *   "pkconf" 0 1               magic and format
  *   u64 checksum               XXH3-64 of all that follows
- *   u32 length, fingerprint    format, pickled's version, the stat of
- *                              the binary, the user, $HOME, then each
+ *   u32 length, fingerprint    format, pickled's version, the binary's
+ *                              build-id, the user, $HOME, then each
  *                              file: path, optional, present, owner, mode,
  *                              size and an XXH3-128 of its content
  *   body                       the files looked at, the top-level settings
@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,19 +190,76 @@ static void put_stat(struct out *o, const struct stat *st)
 	put_u64(o, (uint64_t)pk_ns(st->st_ctim));
 }
 
-static void put_fingerprint(struct out *o, const struct pk_config_source *src, size_t n)
+struct build_id {
+	unsigned char id[64];
+	size_t len;
+};
+
+/* The GNU build-id note of the program (the first object listed), read
+ * from memory: no system call. */
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
 {
+	struct build_id *b = data;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const unsigned char *p, *end;
+		size_t align = ph->p_align > 4 ? 8 : 4;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		end = p + ph->p_memsz;
+		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)p;
+			size_t name = (nh->n_namesz + align - 1) & ~(align - 1);
+			size_t desc = (nh->n_descsz + align - 1) & ~(align - 1);
+
+			p += sizeof(*nh);
+			if ((size_t)(end - p) < name + desc)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    memcmp(p, "GNU", 4) == 0 && nh->n_descsz <= sizeof(b->id)) {
+				memcpy(b->id, p + name, nh->n_descsz);
+				b->len = nh->n_descsz;
+				return 1;
+			}
+			p += name + desc;
+		}
+	}
+	return 1;   /* only the program itself */
+}
+
+/* Another build may parse otherwise (a new check, a new default) with the
+ * same version: the binary itself is in the fingerprint, by its build-id,
+ * else by the stat of /proc/self/exe. */
+static void put_binary(struct out *o)
+{
+	static struct build_id b;
+	static int looked;
 	struct stat self;
 
+	if (!looked) {
+		dl_iterate_phdr(find_build_id, &b);
+		looked = 1;
+	}
+	if (b.len > 0) {
+		put_u32(o, b.len);
+		put(o, b.id, b.len);
+	} else if (stat("/proc/self/exe", &self) == 0) {
+		put_u32(o, 0);
+		put_stat(o, &self);
+	} else {
+		o->failed = 1;
+	}
+}
+
+static void put_fingerprint(struct out *o, const struct pk_config_source *src, size_t n)
+{
 	put_u32(o, FORMAT);
 	put_str(o, PK_VERSION);
-	/* Another build may parse otherwise (a new check, a new default) with
-	 * the same version: the binary itself is in the fingerprint. */
-	if (stat("/proc/self/exe", &self) < 0) {
-		o->failed = 1;
-		return;
-	}
-	put_stat(o, &self);
+	put_binary(o);
 	put_u32(o, geteuid());
 	put_str(o, getenv("HOME"));   /* "~/" in a path was expanded with it */
 	put_u32(o, n);

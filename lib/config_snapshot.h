@@ -8,7 +8,7 @@
  * decided it: the content of each file (an XXH3-128 hash of the bytes that
  * were parsed), its owner, mode and size, or that it was absent; the user,
  * $HOME (which "~/" in a path expands to), and the pickled binary itself
- * (the stat of /proc/self/exe: another build may parse differently).  It
+ * (its build-id: another build may parse differently).  It
  * is used only while every part is the same, so any edit, however it
  * leaves the file's times, is read at once. */
 #ifndef PK_CONFIG_SNAPSHOT_H
