@@ -390,8 +390,13 @@ if "$PK" -c "$CONF" config 2> /dev/null | grep -qF "$CONF"; then
 	    "$PK -c $CONF -C $C run -k config -- true"
 	ratio_row "hit with a $NLINES-line config (\`-c FILE\`)" "hit without a config file" 1.05
 	# For the record, not a target: the first run after an edit parses the
-	# YAML (touched before each run, so no copy is used or kept).
-	BASE_PREP="touch $W/untouched" PK_PREP="touch $CONF"
+	# YAML (and keeps a new copy).  The last line, a comment, is rewritten
+	# before each run: the content changes, so the copy never matches.
+	printf '#!/bin/sh\nsed -i '"'"'$d'"'"' "$1" && date +"# %%N" >> "$1"\n' > "$W/edit-conf"
+	chmod +x "$W/edit-conf"
+	echo '# 0' >> "$CONF"
+	cp "$CONF" "$W/unread.conf"   # the baseline's prepare does the same work
+	BASE_PREP="$W/edit-conf $W/unread.conf" PK_PREP="$W/edit-conf $CONF"
 	compare "$T_ROUNDS" 5 "$R_TINY" "no config file" "$PK -C $C run -k config -- true" \
 	    "$PK -c $CONF -C $C run -k config -- true"
 	BASE_PREP='' PK_PREP=''
