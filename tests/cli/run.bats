@@ -557,10 +557,12 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 
 @test "--stale replays the old result and refreshes it in the background" {
 	local cmd="$CNT"'; wc -l <"$TMP/count" | tr -d " "'
-	pk run --ttl 1h --stale 1s sh -c "$cmd"
+	# A window of 3 s: under valgrind a run takes about 0.5 s, and the
+	# refreshed entry must still be fresh at the last run below.
+	pk run --ttl 1h --stale 3s sh -c "$cmd"
 	assert_out '1\n'
-	sleep 2
-	pk run --ttl 1h --stale 1s sh -c "$cmd"
+	sleep 3.3
+	pk run --ttl 1h --stale 3s sh -c "$cmd"
 	assert_status 0
 	assert_out '1\n'
 	assert_err ''
@@ -570,7 +572,7 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 	}
 	poll 5 refreshed
 	assert_count 2
-	pk run --ttl 1h --stale 1s sh -c "$cmd"
+	pk run --ttl 1h --stale 3s sh -c "$cmd"
 	assert_out '2\n'
 	assert_err ''
 	assert_count 2
