@@ -252,9 +252,10 @@ for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65
 }
 
 @test "ls --sort orders by age, size, hits, saved or command" {
-	# x: oldest, largest, 1 hit of 0.5s; y: 2 hits of 0.1s, smallest;
-	# z: newest, no hit.  Command order: env < head < sh.
-	local x=(sh -c 'sleep 0.5; head -c 3000 /dev/urandom')
+	# x: oldest, largest, 1 hit of 1s; y: 2 hits of 0.1s, smallest;
+	# z: newest, no hit.  Command order: env < head < sh.  (x's second
+	# is so that y stays behind in saved time even on a loaded machine.)
+	local x=(sh -c 'sleep 1; head -c 3000 /dev/urandom')
 	local y=(env sh -c 'sleep 0.1; head -c 1000 /dev/urandom')
 	local z=(head -c 2000 /dev/urandom)
 	pk run "${x[@]}"
