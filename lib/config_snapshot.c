@@ -8,7 +8,9 @@
  *                              file: path, optional, present, owner, mode,
  *                              size and an XXH3-128 of its content
  *   body                       the files looked at, the top-level settings
- *                              with their origins, the jobs
+ *                              (in the key table's order, config_keys.c)
+ *                              and their origins, the jobs (name, origin,
+ *                              keys set, origins, settings)
  * A string is u32 length then its bytes (length 0xffffffff: NULL); a list
  * is u32 count then its strings; an origin is u32 file (0: built-in, else
  * 1 + index in the files), u32 line, u32 column.
@@ -17,8 +19,10 @@
  * as they are now, so every difference (a file edited, chmod'ed, created
  * where there was none, another user, another pickled binary) means
  * "parse again".  Reading and hashing a few kilobytes costs little next
- * to libyaml; it also checks that the user may still read each file.  Decoding checks every length against the bytes left: a
- * damaged copy is a miss, never a crash. */
+ * to libyaml; it also checks that the user may still read each file.
+ * Decoding checks every length and count against the bytes left, and
+ * every value as the reader would: a damaged copy is a miss, never a
+ * crash. */
 #include "config_snapshot.h"
 
 #include "bytes.h"
@@ -37,7 +41,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#define FORMAT 1
+#define FORMAT 2                   /* 2: settings in the key table's order */
 #define MAGIC "pkconf\0\1"
 #define HEADER 16                  /* magic, checksum */
 #define MAX_COPY (4u << 20)        /* the files are at most 1M each */
@@ -128,6 +132,46 @@ static void put_origin(struct out *o, const pk_config *c, const pk_origin *or)
 	put_u32(o, or->column);
 }
 
+/* The settings of base (a pk_config or a pk_config_job) in the order of
+ * the key table: a key added to the table is in the copy with no more
+ * code. */
+static void put_fields(struct out *o, const struct field *f, size_t n, const void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *p = (const char *)base + f[i].off;
+		uint64_t u;
+		int v;
+
+		switch (f[i].type) {
+		case T_MAP:
+			put_fields(o, f[i].sub, f[i].nsub, base);
+			break;
+		case T_JOBS:
+			break;   /* after the top level's origins */
+		case T_DURATION:
+		case T_SIZE:
+			memcpy(&u, p, sizeof(u));
+			put_u64(o, u);
+			break;
+		case T_INT:
+		case T_BOOL:
+		case T_ENUM:
+			memcpy(&v, p, sizeof(v));
+			put_u32(o, (uint32_t)v);
+			break;
+		case T_STRING:
+		case T_PATH:
+		case T_URL:
+			put_str(o, *(char *const *)(const void *)p);
+			break;
+		case T_LIST:
+		case T_COMMAND:
+			put_strv(o, (const pk_strv *)(const void *)p);
+			break;
+		}
+	}
+}
+
 static void put_body(struct out *o, const pk_config *c)
 {
 	put_u32(o, c->nfiles);
@@ -135,25 +179,7 @@ static void put_body(struct out *o, const pk_config *c)
 		put_str(o, c->files[i]);
 		put_u32(o, (uint32_t)c->read[i]);
 	}
-	put_str(o, c->cache_dir);
-	put_u64(o, (uint64_t)c->ttl_ms);
-	put_u64(o, (uint64_t)c->stale_ms);
-	put_u64(o, (uint64_t)c->lock_timeout_ms);
-	put_u64(o, c->max_size);
-	put_u32(o, (uint32_t)c->level);
-	put_u32(o, (uint32_t)c->threads);
-	put_u32(o, (uint32_t)c->cache_failures);
-	put_strv(o, &c->env);
-	put_u32(o, (uint32_t)c->stdin_mode);
-	put_u32(o, (uint32_t)c->program_check);
-	put_u32(o, (uint32_t)c->auto_gc);
-	put_u64(o, (uint64_t)c->gc_interval_ms);
-	put_str(o, c->remote_url);
-	put_u32(o, (uint32_t)c->remote_mode);
-	put_u64(o, (uint64_t)c->remote_timeout_ms);
-	put_str(o, c->remote_prefix);
-	put_u64(o, c->remote_max_entry);
-	put_u64(o, (uint64_t)c->remote_lease_ms);
+	put_fields(o, pk_config_top_fields, pk_config_ntop, c);
 	for (int k = 0; k < PK_CFG_NKEYS; k++)
 		put_origin(o, c, &c->origins[k]);
 
@@ -166,18 +192,7 @@ static void put_body(struct out *o, const pk_config *c)
 		put_u32(o, j->set);
 		for (int k = 0; k < PK_JOB_NKEYS; k++)
 			put_origin(o, c, &j->origins[k]);
-		put_strv(o, &j->command);
-		put_strv(o, &j->inputs);
-		put_strv(o, &j->outputs);
-		put_strv(o, &j->env);
-		put_strv(o, &j->tags);
-		put_str(o, j->key);
-		put_u32(o, (uint32_t)j->use_cwd);
-		put_u32(o, (uint32_t)j->stdin_mode);
-		put_u32(o, (uint32_t)j->cache_failures);
-		put_u64(o, (uint64_t)j->ttl_ms);
-		put_u64(o, (uint64_t)j->stale_ms);
-		put_u64(o, (uint64_t)j->lock_timeout_ms);
+		put_fields(o, pk_config_job_fields, pk_config_njob, j);
 	}
 }
 
@@ -324,7 +339,6 @@ static uint64_t get(struct in *in, int n)
 static uint32_t get_u32(struct in *in) { return (uint32_t)get(in, 4); }
 static uint64_t get_u64(struct in *in) { return get(in, 8); }
 static int get_int(struct in *in) { return (int)(int32_t)get_u32(in); }
-static int64_t get_i64(struct in *in) { return (int64_t)get_u64(in); }
 
 /* A count of items of at least min bytes each, checked against what is
  * left, so that damage cannot ask for a huge allocation. */
@@ -392,6 +406,43 @@ static void get_origin(struct in *in, const pk_config *c, pk_origin *or)
 	or->column = get_u32(in);
 }
 
+static void get_fields(struct in *in, const struct field *f, size_t n, void *base)
+{
+	for (size_t i = 0; i < n && !in->bad; i++) {
+		char *p = (char *)base + f[i].off;
+		uint64_t u;
+		int v;
+
+		switch (f[i].type) {
+		case T_MAP:
+			get_fields(in, f[i].sub, f[i].nsub, base);
+			break;
+		case T_JOBS:
+			break;
+		case T_DURATION:
+		case T_SIZE:
+			u = get_u64(in);
+			memcpy(p, &u, sizeof(u));
+			break;
+		case T_INT:
+		case T_BOOL:
+		case T_ENUM:
+			v = get_int(in);
+			memcpy(p, &v, sizeof(v));
+			break;
+		case T_STRING:
+		case T_PATH:
+		case T_URL:
+			*(char **)(void *)p = get_str(in);
+			break;
+		case T_LIST:
+		case T_COMMAND:
+			get_strv(in, (pk_strv *)(void *)p);
+			break;
+		}
+	}
+}
+
 static void get_body(struct in *in, pk_config *c)
 {
 	size_t n = get_count(in, 8);
@@ -406,25 +457,7 @@ static void get_body(struct in *in, pk_config *c)
 		c->files[c->nfiles] = get_some_str(in);
 		c->read[c->nfiles] = get_int(in);
 	}
-	c->cache_dir = get_str(in);
-	c->ttl_ms = get_i64(in);
-	c->stale_ms = get_i64(in);
-	c->lock_timeout_ms = get_i64(in);
-	c->max_size = get_u64(in);
-	c->level = get_int(in);
-	c->threads = get_int(in);
-	c->cache_failures = get_int(in);
-	get_strv(in, &c->env);
-	c->stdin_mode = get_int(in);
-	c->program_check = get_int(in);
-	c->auto_gc = get_int(in);
-	c->gc_interval_ms = get_i64(in);
-	c->remote_url = get_str(in);
-	c->remote_mode = get_int(in);
-	c->remote_timeout_ms = get_i64(in);
-	c->remote_prefix = get_str(in);
-	c->remote_max_entry = get_u64(in);
-	c->remote_lease_ms = get_i64(in);
+	get_fields(in, pk_config_top_fields, pk_config_ntop, c);
 	for (int k = 0; k < PK_CFG_NKEYS; k++)
 		get_origin(in, c, &c->origins[k]);
 
@@ -439,18 +472,7 @@ static void get_body(struct in *in, pk_config *c)
 		j->set = get_u32(in);
 		for (int k = 0; k < PK_JOB_NKEYS; k++)
 			get_origin(in, c, &j->origins[k]);
-		get_strv(in, &j->command);
-		get_strv(in, &j->inputs);
-		get_strv(in, &j->outputs);
-		get_strv(in, &j->env);
-		get_strv(in, &j->tags);
-		j->key = get_str(in);
-		j->use_cwd = get_int(in);
-		j->stdin_mode = get_int(in);
-		j->cache_failures = get_int(in);
-		j->ttl_ms = get_i64(in);
-		j->stale_ms = get_i64(in);
-		j->lock_timeout_ms = get_i64(in);
+		get_fields(in, pk_config_job_fields, pk_config_njob, j);
 	}
 	if (in->p != in->end)
 		in->bad = 1;
