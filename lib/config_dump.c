@@ -3,6 +3,8 @@
 #include "config.h"
 #include "config_keys.h"
 
+#include "buf.h"
+
 #include "store.h"
 
 #include <ctype.h>
@@ -15,41 +17,14 @@
 
 /* --- writing it back ------------------------------------------------------ */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
+static void buf_str(pk_buf *b, const char *s)
 {
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	pk_buf_add(b, s, strlen(s));
 }
 
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
+static void buf_printf(pk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(struct buf *b, const char *fmt, ...)
+static void buf_printf(pk_buf *b, const char *fmt, ...)
 {
 	char small[512], *big = NULL;
 	va_list ap;
@@ -63,7 +38,7 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 		return;
 	}
 	if ((size_t)n < sizeof(small)) {
-		buf_add(b, small, (size_t)n);
+		pk_buf_add(b, small, (size_t)n);
 		return;
 	}
 	if ((big = malloc((size_t)n + 1)) == NULL) {
@@ -73,7 +48,7 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	buf_add(b, big, (size_t)n);
+	pk_buf_add(b, big, (size_t)n);
 	free(big);
 }
 
@@ -99,7 +74,7 @@ static int plain_ok(const char *s)
 	return 1;
 }
 
-static void add_scalar(struct buf *b, const char *s)
+static void add_scalar(pk_buf *b, const char *s)
 {
 	if (s == NULL) {
 		buf_str(b, "null");
@@ -121,12 +96,12 @@ static void add_scalar(struct buf *b, const char *s)
 		else if (ch < 0x20 || ch == 0x7f)
 			buf_printf(b, "\\x%02x", ch);
 		else
-			buf_add(b, s, 1);
+			pk_buf_add(b, s, 1);
 	}
 	buf_str(b, "\"");
 }
 
-static void add_list(struct buf *b, const pk_strv *l)
+static void add_list(pk_buf *b, const pk_strv *l)
 {
 	buf_str(b, "[");
 	for (size_t i = 0; i < l->n; i++) {
@@ -137,7 +112,7 @@ static void add_list(struct buf *b, const pk_strv *l)
 	buf_str(b, "]");
 }
 
-static void add_value(struct buf *b, const struct field *f, const void *base,
+static void add_value(pk_buf *b, const struct field *f, const void *base,
                       const char *default_dir)
 {
 	const char *p = (const char *)base + f->off;
@@ -179,7 +154,7 @@ static void add_value(struct buf *b, const struct field *f, const void *base,
 #define COMMENT_COLUMN 40
 
 /* Ends the line that started at offset start with "# origin". */
-static void add_origin(struct buf *b, size_t start, const pk_origin *o)
+static void add_origin(pk_buf *b, size_t start, const pk_origin *o)
 {
 	size_t w = b->len - start;
 
@@ -193,7 +168,7 @@ static void add_origin(struct buf *b, size_t start, const pk_origin *o)
 		buf_printf(b, "# %s:%u\n", o->where, o->line);
 }
 
-static void add_fields(struct buf *b, const struct field *f, size_t n, const void *base,
+static void add_fields(pk_buf *b, const struct field *f, size_t n, const void *base,
                        const pk_origin *origins, unsigned set, int indent, int only_set,
                        const char *default_dir)
 {
@@ -219,7 +194,7 @@ static void add_fields(struct buf *b, const struct field *f, size_t n, const voi
 
 int pk_config_dump(const pk_config *c, char **out)
 {
-	struct buf b = { 0 };
+	pk_buf b = { 0 };
 	char *dir = NULL;
 	pk_error err;
 
@@ -255,6 +230,6 @@ int pk_config_dump(const pk_config *c, char **out)
 		errno = ENOMEM;
 		return -1;
 	}
-	*out = b.p;
+	*out = (char *)b.p;
 	return 0;
 }

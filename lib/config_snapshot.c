@@ -25,6 +25,7 @@
  * crash. */
 #include "config_snapshot.h"
 
+#include "buf.h"
 #include "bytes.h"
 #include "config_keys.h"
 #include "io.h"
@@ -49,50 +50,23 @@
 
 /* --- writing -------------------------------------------------------------- */
 
-struct out {
-	unsigned char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct out *o, const void *b, size_t n)
-{
-	if (o->failed)
-		return;
-	if (o->len + n > o->cap) {
-		size_t cap = o->cap ? o->cap : 1024;
-		unsigned char *p;
-
-		while (cap < o->len + n)
-			cap *= 2;
-		if ((p = realloc(o->p, cap)) == NULL) {
-			o->failed = 1;
-			return;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, b, n);
-	o->len += n;
-}
-
-static void put_u32(struct out *o, uint64_t v)
+static void put_u32(pk_buf *o, uint64_t v)
 {
 	unsigned char b[4];
 
 	pk_put_le(b, v, 4);
-	put(o, b, 4);
+	pk_buf_add(o, b, 4);
 }
 
-static void put_u64(struct out *o, uint64_t v)
+static void put_u64(pk_buf *o, uint64_t v)
 {
 	unsigned char b[8];
 
 	pk_put_le(b, v, 8);
-	put(o, b, 8);
+	pk_buf_add(o, b, 8);
 }
 
-static void put_str(struct out *o, const char *s)
+static void put_str(pk_buf *o, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
@@ -102,10 +76,10 @@ static void put_str(struct out *o, const char *s)
 	}
 	put_u32(o, s ? n : NO_STRING);
 	if (s != NULL)
-		put(o, s, n);
+		pk_buf_add(o, s, n);
 }
 
-static void put_strv(struct out *o, const pk_strv *l)
+static void put_strv(pk_buf *o, const pk_strv *l)
 {
 	put_u32(o, l->n);
 	for (size_t i = 0; i < l->n; i++)
@@ -114,7 +88,7 @@ static void put_strv(struct out *o, const pk_strv *l)
 
 /* Origins point into c->files; anything else (an environment variable's
  * name) did not come from a file and has no place in the copy. */
-static void put_origin(struct out *o, const pk_config *c, const pk_origin *or)
+static void put_origin(pk_buf *o, const pk_config *c, const pk_origin *or)
 {
 	size_t i = 0;
 
@@ -135,7 +109,7 @@ static void put_origin(struct out *o, const pk_config *c, const pk_origin *or)
 /* The settings of base (a pk_config or a pk_config_job) in the order of
  * the key table: a key added to the table is in the copy with no more
  * code. */
-static void put_fields(struct out *o, const struct field *f, size_t n, const void *base)
+static void put_fields(pk_buf *o, const struct field *f, size_t n, const void *base)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *p = (const char *)base + f[i].off;
@@ -172,7 +146,7 @@ static void put_fields(struct out *o, const struct field *f, size_t n, const voi
 	}
 }
 
-static void put_body(struct out *o, const pk_config *c)
+static void put_body(pk_buf *o, const pk_config *c)
 {
 	put_u32(o, c->nfiles);
 	for (size_t i = 0; i < c->nfiles; i++) {
@@ -196,7 +170,7 @@ static void put_body(struct out *o, const pk_config *c)
 	}
 }
 
-static void put_stat(struct out *o, const struct stat *st)
+static void put_stat(pk_buf *o, const struct stat *st)
 {
 	put_u64(o, st->st_dev);
 	put_u64(o, st->st_ino);
@@ -249,7 +223,7 @@ static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
 /* Another build may parse otherwise (a new check, a new default) with the
  * same version: the binary itself is in the fingerprint, by its build-id,
  * else by the stat of /proc/self/exe. */
-static void put_binary(struct out *o)
+static void put_binary(pk_buf *o)
 {
 	static struct build_id b;
 	static int looked;
@@ -261,7 +235,7 @@ static void put_binary(struct out *o)
 	}
 	if (b.len > 0) {
 		put_u32(o, b.len);
-		put(o, b.id, b.len);
+		pk_buf_add(o, b.id, b.len);
 	} else if (stat("/proc/self/exe", &self) == 0) {
 		put_u32(o, 0);
 		put_stat(o, &self);
@@ -270,7 +244,7 @@ static void put_binary(struct out *o)
 	}
 }
 
-static void put_fingerprint(struct out *o, const struct pk_config_source *src, size_t n)
+static void put_fingerprint(pk_buf *o, const struct pk_config_source *src, size_t n)
 {
 	put_u32(o, FORMAT);
 	put_str(o, PK_VERSION);
@@ -288,17 +262,17 @@ static void put_fingerprint(struct out *o, const struct pk_config_source *src, s
 		put_u32(o, src[i].st.st_uid);
 		put_u32(o, src[i].st.st_mode);
 		put_u64(o, (uint64_t)src[i].st.st_size);
-		put(o, src[i].hash, sizeof(src[i].hash));
+		pk_buf_add(o, src[i].hash, sizeof(src[i].hash));
 	}
 }
 
 int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source *src,
                               size_t n, unsigned char **out, size_t *len)
 {
-	struct out o = { 0 };
+	pk_buf o = { 0 };
 	size_t fp;
 
-	put(&o, MAGIC, 8);
+	pk_buf_add(&o, MAGIC, 8);
 	put_u64(&o, 0);   /* the checksum, once the rest is known */
 	put_u32(&o, 0);   /* the fingerprint's length */
 	fp = o.len;
@@ -557,7 +531,7 @@ static int valid(const pk_config *c)
 int pk_config_snapshot_decode(pk_config *c, const unsigned char *buf, size_t len,
                               const struct pk_config_source *src, size_t n)
 {
-	struct out fp = { 0 };
+	pk_buf fp = { 0 };
 	struct in in;
 	pk_config t;
 	size_t fplen;

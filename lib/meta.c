@@ -1,6 +1,7 @@
 /* meta.c: encoding and decoding entry metadata. */
 #include "meta.h"
 
+#include "buf.h"
 #include "bytes.h"
 
 #include <errno.h>
@@ -15,34 +16,11 @@ enum {
 	M_FILE, M_END,
 };
 
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void grow(struct buf *b, size_t need)
-{
-	if (b->failed || b->len + need <= b->cap)
-		return;
-	size_t ncap = b->cap ? b->cap : 512;
-	while (ncap < b->len + need)
-		ncap *= 2;
-	unsigned char *np = realloc(b->p, ncap);
-	if (np == NULL) {
-		b->failed = 1;
-		return;
-	}
-	b->p = np;
-	b->cap = ncap;
-}
-
 /* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
-static void field2(struct buf *b, int tag, const void *head, size_t hlen,
+static void field2(pk_buf *b, int tag, const void *head, size_t hlen,
                    const void *tail, size_t tlen)
 {
-	grow(b, 5 + hlen + tlen);
-	if (b->failed)
+	if (pk_buf_reserve(b, 5 + hlen + tlen) < 0)
 		return;
 	b->p[b->len] = (unsigned char)tag;
 	pk_put_le(b->p + b->len + 1, hlen + tlen, 4);
@@ -53,12 +31,12 @@ static void field2(struct buf *b, int tag, const void *head, size_t hlen,
 	b->len += 5 + hlen + tlen;
 }
 
-static void field_str(struct buf *b, int tag, const char *s)
+static void field_str(pk_buf *b, int tag, const char *s)
 {
 	field2(b, tag, s, strlen(s), NULL, 0);
 }
 
-static void field_num(struct buf *b, int tag, uint64_t v)
+static void field_num(pk_buf *b, int tag, uint64_t v)
 {
 	unsigned char n[8];
 	pk_put_le(n, v, 8);
@@ -67,7 +45,7 @@ static void field_num(struct buf *b, int tag, uint64_t v)
 
 int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 {
-	struct buf b = { 0 };
+	pk_buf b = { 0 };
 	const pk_key_parts *p = &m->parts;
 
 	field2(&b, M_KEY, m->key.bytes, 16, NULL, 0);

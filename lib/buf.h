@@ -1,0 +1,25 @@
+/* buf.h: a growing byte buffer for the encoders (entry metadata, the
+ * parsed configuration copy, the YAML dump).  Appends do not report
+ * failure one by one: a failed allocation is remembered in failed, and
+ * the encoder checks it once at the end. */
+#ifndef PK_BUF_H
+#define PK_BUF_H
+
+#include <stddef.h>
+
+/* Zero-initialize; p is malloc'd, the owner frees it. */
+typedef struct pk_buf {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+} pk_buf;
+
+/* Makes room for need more bytes, and one more after them, so that a text
+ * can be kept NUL-terminated.  Returns 0, or -1 with b->failed set (also
+ * when it already was). */
+int pk_buf_reserve(pk_buf *b, size_t need);
+
+/* Appends the n bytes at s, followed by a NUL that len does not count. */
+void pk_buf_add(pk_buf *b, const void *s, size_t n);
+
+#endif
