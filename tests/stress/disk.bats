@@ -45,15 +45,19 @@ open_tmp_to_nobody() {
 	chmod 0777 "$TMP/io"   # nobody writes its captures there
 	touch "$TMP/count"
 	chmod 0666 "$TMP/count"
+	# A copy nobody can run: the build tree may be in a 0700 folder (a
+	# clone in a mktemp -d).
+	cp "$PK" "$TMP/bin/pickled"
+	chmod 0755 "$TMP/bin/pickled"
 }
 
 # pk_nobody NAME ARGS...: pk without privileges (HOME pointing nowhere, so
-# that root's configuration is not looked up).
+# that root's configuration is not looked up), after open_tmp_to_nobody.
 pk_nobody() {
 	local name=$1
 	shift
 	status=0
-	as_nobody env HOME=/nonexistent "$PK" "$@" </dev/null >"$TMP/io/$name.out" \
+	as_nobody env HOME=/nonexistent "$TMP/bin/pickled" "$@" </dev/null >"$TMP/io/$name.out" \
 		2>"$TMP/io/$name.err" 3>&- || status=$?
 	echo "$status" >"$TMP/io/$name.status"
 }
