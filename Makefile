@@ -114,7 +114,12 @@ VALGRIND_JOBS ?= 2
 PK_VALGRIND_LOGS ?= /tmp/pickled-valgrind
 valgrind: pickled
 	rm -rf $(PK_VALGRIND_LOGS)
+	install -d -m 1777 $(PK_VALGRIND_LOGS)
+	install -d -m 0755 $(PK_VALGRIND_LOGS)/bin
+	install -m 0755 pickled $(PK_VALGRIND_LOGS)/bin/pickled
+	install -m 0644 tests/valgrind.supp $(PK_VALGRIND_LOGS)/bin/valgrind.supp
 	@export PK_VALGRIND_LOGS=$(PK_VALGRIND_LOGS) PK_SOURCE_DIR=$(CURDIR) \
+		PK_VALGRIND_BIN_DIR=$(PK_VALGRIND_LOGS)/bin \
 		PICKLED_BIN=$(CURDIR)/tests/valgrind-wrapper.sh; \
 	if parallel --version 2>/dev/null | grep -q 'GNU parallel'; then \
 		set -x; sh scripts/with-redis.sh bats --jobs $(VALGRIND_JOBS) --tap tests/cli/*.bats; \

@@ -48,6 +48,14 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=${PK_SOURCE_DIR:-$here/..}
 bin=$root/pickled
+supp=$root/tests/valgrind.supp
+# Tests that run pickled as nobody need a binary and suppressions nobody can
+# read, wherever the tree is (a clone in a 0700 mktemp -d): `make valgrind`
+# copies them to PK_VALGRIND_BIN_DIR.
+if [ -n "${PK_VALGRIND_BIN_DIR:-}" ]; then
+	bin=$PK_VALGRIND_BIN_DIR/pickled
+	supp=$PK_VALGRIND_BIN_DIR/valgrind.supp
+fi
 # Some tests run pickled as nobody: they must be able to write a log too.
 if [ ! -d "$logs" ]; then
 	mkdir -p "$logs" || exit 125
@@ -56,5 +64,5 @@ fi
 exec valgrind --quiet --tool=memcheck --leak-check=full \
 	--errors-for-leak-kinds=definite,possible --show-leak-kinds=definite,possible \
 	--error-exitcode=1 --trace-children=no --track-fds=no \
-	--suppressions="$root/tests/valgrind.supp" \
+	--suppressions="$supp" \
 	--log-file="$logs/pickled.%p.log" "$bin" "$@"
