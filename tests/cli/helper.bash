@@ -8,6 +8,8 @@
 #   $TMP/count   one line per execution of a wrapped command (see $CNT)
 #   $TMP/home    $HOME; $PICKLED_CONFIG is the empty $TMP/pickled.conf
 
+source "$BATS_TEST_DIRNAME/../common.bash"
+
 setup() {
 	PK=${PICKLED_BIN:-$BATS_TEST_DIRNAME/../../pickled}
 	PK=$(cd "$(dirname "$PK")" && pwd)/$(basename "$PK")
@@ -39,7 +41,7 @@ teardown() {
 	done
 	cd / || true
 	chmod -R u+rwX "$TMP" 2>/dev/null || true
-	rm -rf "$TMP"
+	remove_tree "$TMP"
 }
 
 # A shell fragment that counts executions: sh -c "$CNT; printf hi".

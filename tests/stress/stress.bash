@@ -9,6 +9,8 @@
 #   $TMP/bin     scripts the tests wrap
 #   $TMP/count   one line per execution of a counting command
 
+source "$BATS_TEST_DIRNAME/../common.bash"
+
 setup() {
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/pickled-stress.XXXXXX")
 	export TMP
@@ -36,8 +38,7 @@ teardown() {
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
 	chmod -R u+rwX "$TMP" 2>/dev/null || true
-	# A detached background gc may still be writing in the cache.
-	rm -rf "$TMP" 2>/dev/null || { sleep 0.5; rm -rf "$TMP"; }
+	remove_tree "$TMP"
 }
 
 # script NAME BODY: writes an executable sh script $TMP/bin/NAME.
