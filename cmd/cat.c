@@ -58,7 +58,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
 	if (pk_catalog_find(&s, argv[optind], &key, &err) < 0) {
-		fprintf(stderr, "pickled: %s\n", err.msg);
+		ret = cli_lookup_failed(&err);
 		goto out;
 	}
 	if ((fd = pk_store_open_entry(&s, &key)) < 0) {

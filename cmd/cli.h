@@ -50,6 +50,11 @@ void cli_push(char ***v, size_t *n, char *s);
 struct pk_store;
 int cli_open_store(struct cli *cli, struct pk_store *s);
 
+/* Prints why pk_catalog_find failed: its verdict, or the system's reason
+ * the cache could not be read.  Returns the exit status to use. */
+struct pk_error;
+int cli_lookup_failed(const struct pk_error *err);
+
 /* Resolves a key prefix and reads that entry's metadata; prints why not.
  * Returns 0, or the exit status to use. */
 struct pk_item;

@@ -188,7 +188,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		if (cli_open_store(cli, &s) < 0)
 			return 1;
 		if (pk_catalog_load(&s, &cat, &err) < 0) {
-			fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, ebuf, sizeof(ebuf)));
+			fprintf(stderr, "pickled: %s\n", pk_error_str(&err, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 	}

@@ -125,10 +125,8 @@ static int rm_keys(const struct cli *cli, pk_store *s, struct tier *t, char **ar
 		int found = pk_catalog_find_shared(s, t->r, args[i], &keys[i], &err, &rerr);
 		if (rerr.msg[0] != '\0')
 			tier_fail(t, &rerr);
-		if (found < 0) {
-			fprintf(stderr, "pickled: %s\n", err.msg);
-			ret = 1;
-		}
+		if (found < 0)
+			ret = cli_lookup_failed(&err);
 	}
 	for (int i = 0; ret == 0 && i < n; i++)
 		if (pk_store_remove(s, &keys[i]) < 0 && errno != ENOENT) {
@@ -154,7 +152,7 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 	int ret = 0;
 
 	if (pk_catalog_load(s, &cat, &err) < 0) {
-		fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		fprintf(stderr, "pickled: %s\n", pk_error_str(&err, buf, sizeof(buf)));
 		ret = 1;
 	}
 	for (size_t i = 0; ret == 0 && i < cat.n; i++) {

@@ -26,6 +26,15 @@ void help_show(void)
 "  -h, --help        show this help\n");
 }
 
+int cli_lookup_failed(const pk_error *err)
+{
+	char buf[700];
+	int verdict = err->errnum == 0 || err->errnum == EINVAL || err->errnum == ENOENT;
+
+	fprintf(stderr, "pickled: %s\n", verdict ? err->msg : pk_error_str(err, buf, sizeof(buf)));
+	return err->errnum == EINVAL ? EXIT_USAGE : 1;
+}
+
 /* Resolves a key argument and reads that entry's metadata into it.
  * Prints why not; returns the exit status to use, or 0. */
 int cli_load_item(pk_store *s, const char *arg, pk_item *it)
@@ -34,10 +43,8 @@ int cli_load_item(pk_store *s, const char *arg, pk_item *it)
 	int fd;
 
 	memset(it, 0, sizeof(*it));
-	if (pk_catalog_find(s, arg, &it->key, &err) < 0) {
-		fprintf(stderr, "pickled: %s\n", err.msg);
-		return err.errnum == EINVAL ? EXIT_USAGE : 1;
-	}
+	if (pk_catalog_find(s, arg, &it->key, &err) < 0)
+		return cli_lookup_failed(&err);
 	pk_key_hex(&it->key, it->hex);
 	if ((fd = pk_store_open_entry(s, &it->key)) < 0) {
 		fprintf(stderr, "pickled: no entry with key %s\n", arg);

@@ -47,7 +47,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
 	if (pk_catalog_load(&s, &cat, &err) < 0) {
-		fprintf(stderr, "pickled: cannot list the cache: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		fprintf(stderr, "pickled: %s\n", pk_error_str(&err, buf, sizeof(buf)));
 		goto out;
 	}
 	for (size_t i = 0; i < cat.n; i++) {

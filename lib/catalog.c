@@ -57,10 +57,10 @@ static int each_name(const pk_store *s, const char *prefix,
 	int ret = 0;
 
 	if (v1 < 0)
-		return errno == ENOENT ? 0 : pk_error_set(err, errno, "%s/v1", s->dir);
+		return errno == ENOENT ? 0 : pk_error_set(err, errno, "cannot list the cache: %s/v1", s->dir);
 	if ((top = fdopendir(v1)) == NULL) {
 		close(v1);
-		return pk_error_set(err, errno, "%s/v1", s->dir);
+		return pk_error_set(err, errno, "cannot list the cache: %s/v1", s->dir);
 	}
 	while (ret == 0 && (sd = readdir(top)) != NULL) {
 		if (strlen(sd->d_name) != 2 || !is_hex(sd->d_name, 2))

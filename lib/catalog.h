@@ -39,8 +39,10 @@ int pk_catalog_load_remote(struct pk_remote *r, pk_catalog *c, pk_error *err);
 void pk_catalog_free(pk_catalog *c);
 
 /* Finds the one entry whose key starts with prefix (1 to 32 hex digits, in
- * either case).  Returns 0 with *key set, or -1 with err set: errnum EINVAL
- * when prefix is not hex, ENOENT when no entry matches, 0 when several do. */
+ * either case).  Returns 0 with *key set, or -1 with err set.  The lookup's
+ * own verdicts have a whole message and errnum EINVAL when prefix is not
+ * hex, ENOENT when no entry matches, 0 when several do; any other errnum is
+ * the system's reason the cache could not be read. */
 int pk_catalog_find(const pk_store *s, const char *prefix, pk_key *key, pk_error *err);
 
 /* pk_catalog_find over the entries of s and, when r is not NULL, those of

@@ -624,6 +624,25 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	[ "$(entries)" = "$before" ]
 }
 
+@test "a cache that cannot be read: show, cat, rm, ls, stats, verify say why, exit 1" {
+	pk run echo one
+	local k cmd
+	k=$(key_of echo one)
+	mv "$PICKLED_CACHE_DIR/v1" "$PICKLED_CACHE_DIR/v1.away"
+	touch "$PICKLED_CACHE_DIR/v1"
+	for cmd in "show ${k:0:8}" "cat ${k:0:8}" "rm ${k:0:8}" ls stats verify; do
+		pk $cmd
+		assert_status 1
+		assert_out ''
+		assert_err 'pickled: cannot list the cache: %s/v1: Not a directory\n' "$PICKLED_CACHE_DIR"
+	done
+	rm "$PICKLED_CACHE_DIR/v1"
+	mv "$PICKLED_CACHE_DIR/v1.away" "$PICKLED_CACHE_DIR/v1"
+	pk cat "${k:0:8}"
+	assert_status 0
+	assert_out 'one\n'
+}
+
 # --- cat -----------------------------------------------------------------------
 
 @test "cat replays the stored bytes in recorded order and exits with the stored status" {

@@ -13,12 +13,19 @@ static const char *url(void)
 	return u && *u ? u : NULL;
 }
 
+/* The prefix gets this process's id in front, so that two runs of the
+ * suite against one Redis database (CI's lanes) never share a key. */
 static pk_remote_opts opts(const char *prefix)
 {
+	static char bufs[4][128];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
 	pk_remote_opts o = { 0 };
+
+	snprintf(b, sizeof(bufs[0]), "pickled-unit:%ld:%s", (long)getpid(), prefix);
 	o.url = url();
 	o.timeout_ms = 1000;
-	o.prefix = prefix;
+	o.prefix = b;
 	o.max_entry = 64u << 20;
 	o.lease_ms = 3000;
 	return o;
@@ -87,7 +94,7 @@ static int tmpfile_with(const char *data, size_t len)
 
 static void test_put_get_round_trip(void **state)
 {
-	pk_remote_opts o = opts("pickled-unit:rt:");
+	pk_remote_opts o = opts("rt:");
 	pk_error err = { 0, "" };
 	pk_key k = { { 7 } };
 	pk_remote *r;
@@ -143,7 +150,7 @@ static void test_put_get_round_trip(void **state)
 
 static void test_lock_is_exclusive_and_released(void **state)
 {
-	pk_remote_opts o = opts("pickled-unit:lock:");
+	pk_remote_opts o = opts("lock:");
 	pk_error err = { 0, "" };
 	pk_key k = { { 9 } };
 	pk_remote *a, *b;
@@ -182,7 +189,7 @@ static int count_entry(void *ctx, const char *hex, const unsigned char *meta, si
 
 static void test_each_scans_prefix(void **state)
 {
-	pk_remote_opts o = opts("pickled-unit:each:");
+	pk_remote_opts o = opts("each:");
 	pk_error err = { 0, "" };
 	pk_key k = { { 0xab } };
 	struct seen s = { 0, "" };
@@ -218,7 +225,7 @@ static int stop_key(void *ctx, const char *hex)
  * as written: its glob characters are not patterns. */
 static void test_keys_match_prefixes_literally(void **state)
 {
-	pk_remote_opts o = opts("pickled-unit:keys?:"), ox = opts("pickled-unit:keysX:");
+	pk_remote_opts o = opts("keys?:"), ox = opts("keysX:");
 	pk_error err = { 0, "" };
 	pk_key ab = { { 0xab } }, ac = { { 0xac } };
 	struct seen s = { 0, "" };
