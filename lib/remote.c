@@ -498,6 +498,20 @@ int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const 
 	size_t plen = strlen(pre), n = 0;
 	int ret = 0;
 
+	/* A whole key names one Redis key: no need to walk the keyspace. */
+	if (strlen(prefix) == PK_KEY_HEX && pk_key_is_prefix(prefix)) {
+		pk_key key;
+		long long exists;
+		redisReply *rep;
+
+		pk_key_from_hex(prefix, &key);
+		rkey(r, match, sizeof(match), 'e', &key);
+		if ((rep = cmd_s(r, err, 2, (const char *[]){ "EXISTS", match })) == NULL)
+			return -1;
+		exists = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+		freeReplyObject(rep);
+		return exists > 0 && fn(ctx, prefix) < 0 ? -1 : 0;
+	}
 	if (glob_literal(match, sizeof(match), &n, pre) < 0 ||
 	    glob_literal(match, sizeof(match), &n, "e:") < 0 ||
 	    glob_literal(match, sizeof(match), &n, prefix) < 0 || n + 2 > sizeof(match))

@@ -62,7 +62,7 @@ void pk_remote_unlock(pk_remote *r);
 /* Calls fn with each entry key in Redis whose hex digits start with prefix
  * (lower-case hex digits; "" for every entry), without reading the values
  * (SCAN, never KEYS; the configured prefix is matched literally, glob
- * characters included).  fn returns 0 to go on, 1 to stop, or -1 after
+ * characters included; a whole key is one EXISTS).  fn returns 0 to go on, 1 to stop, or -1 after
  * setting err, which makes the call fail.  Returns 0, or -1 with err set. */
 int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const char *hex),
                    void *ctx, pk_error *err);

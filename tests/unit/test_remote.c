@@ -252,7 +252,20 @@ static void test_keys_match_prefixes_literally(void **state)
 	assert_int_equal(s.n, 0);
 	assert_int_equal(pk_remote_keys(rx, "", count_key, &s, &err), 0);
 	assert_int_equal(s.n, 1);
+	/* A whole key: found under its own prefix only. */
+	s.n = 0;
+	assert_int_equal(pk_remote_keys(r, "ac000000000000000000000000000000", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.hex, "ac000000000000000000000000000000");
+	s.n = 0;
+	assert_int_equal(pk_remote_keys(rx, "ac000000000000000000000000000000", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(pk_remote_keys(r, "ad000000000000000000000000000000", count_key, &s, &err), 0);
+	assert_int_equal(s.n, 0);
+	verdict = -1;
+	assert_int_equal(pk_remote_keys(r, "ac000000000000000000000000000000", stop_key, &verdict, &err), -1);
 	/* 1 stops without an error; -1 is the callback's failure. */
+	verdict = 1;
 	assert_int_equal(pk_remote_keys(r, "", stop_key, &verdict, &err), 0);
 	verdict = -1;
 	assert_int_equal(pk_remote_keys(r, "", stop_key, &verdict, &err), -1);
