@@ -1,13 +1,11 @@
 /* run.c: one memoized run: hit, stale hit, or miss with single-flight. */
-#include "run.h"
+#include "run_impl.h"
 
 #include "capture.h"
 #include "entry.h"
 #include "error.h"
 #include "gc.h"
-#include "inputs.h"
 #include "lock.h"
-#include "program.h"
 #include "remote.h"
 #include "share.h"
 #include "spool.h"
@@ -27,31 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-struct run {
-	const pk_run_opts *o;
-	pk_run_result *r;
-	pk_store store;
-	int have_store;
-	int cacheable;             /* key computed and store usable */
-	pk_spool spool;
-	int have_spool;
-	int detached;              /* a background warm or refresh: no output */
-	int quiet;                 /* a second lookup: explain only a hit */
-	pk_remote *remote;         /* connected on first use */
-	int remote_down;           /* failed once: not tried again this run */
-	int gc_due;                /* a store made an automatic gc due */
-	pk_key_parts parts;
-	pk_key key;
-	char hex[PK_KEY_HEX + 1];
-	char statdir[4096];
-};
-
 enum lookup { HIT, STALE, MISS };
 
-static void warn(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* pickled says why once: the first warning is kept, later ones dropped. */
-static void warn(struct run *u, const char *fmt, ...)
+void run_warn(struct run *u, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -73,14 +49,12 @@ static void not_stored(struct run *u, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	warn(u, "result not stored: %s", msg);
+	run_warn(u, "result not stored: %s", msg);
 	if (u->have_store)
 		pk_stats_add(&u->store, PK_STAT_STORE_FAIL, 0);
 }
 
-static void explain(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void explain(struct run *u, const char *fmt, ...)
+void run_explain(struct run *u, const char *fmt, ...)
 {
 	char line[4200];
 	va_list ap;
@@ -92,155 +66,6 @@ static void explain(struct run *u, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	u->o->explain(u->o->explain_ctx, line);
-}
-
-static void hex16(const unsigned char h[16], char out[33])
-{
-	pk_key k;
-	memcpy(k.bytes, h, 16);
-	pk_key_hex(&k, out);
-}
-
-static void explain_parts(struct run *u)
-{
-	const pk_key_parts *p = &u->parts;
-	char h[33];
-
-	if (u->o->explain == NULL)
-		return;
-	explain(u, "key %s", u->hex);
-	for (size_t i = 0; i < p->argc; i++)
-		explain(u, "  argv[%zu] '%s'", i, p->argv[i]);
-	if (p->program_check == PK_PROGRAM_MTIME)
-		explain(u, "  program %s size %llu mtime %lld.%09lld", p->program,
-		        (unsigned long long)p->program_size,
-		        (long long)(p->program_mtime_ns / 1000000000),
-		        (long long)(p->program_mtime_ns % 1000000000));
-	else if (p->program_check == PK_PROGRAM_CONTENT) {
-		hex16(p->program_hash, h);
-		explain(u, "  program %s xxh3 %s", p->program, h);
-	}
-	for (size_t i = 0; i < p->ninputs; i++) {
-		hex16(p->inputs[i].hash, h);
-		explain(u, "  input %s %s%s", p->inputs[i].path,
-		        p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
-	}
-	for (size_t i = 0; i < p->nenv; i++)
-		explain(u, "  env %s (%s)", p->env[i].name, p->env[i].value ? "set" : "unset");
-	if (p->cwd)
-		explain(u, "  cwd %s", p->cwd);
-	if (p->has_stdin) {
-		hex16(p->stdin_hash, h);
-		explain(u, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)u->spool.size);
-	}
-	if (p->extra)
-		explain(u, "  key text '%s'", p->extra);
-	for (size_t i = 0; i < p->noutputs; i++)
-		explain(u, "  output %s", p->outputs[i]);
-	explain(u, "  cache-failures %s", p->cache_failures ? "yes" : "no");
-}
-
-static char **dup_strv(char *const *v, size_t n)
-{
-	char **d = calloc(n + 1, sizeof(*d));
-	if (d == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if ((d[i] = strdup(v[i])) == NULL)
-			return d;   /* freed with the parts; caller checks */
-	return d;
-}
-
-/* Fills u->parts.  Returns 0; -1 with res->error for a missing program;
- * -2 when the key cannot be made (the run then goes uncached). */
-static int make_key(struct run *u)
-{
-	const pk_run_opts *o = u->o;
-	pk_key_parts *p = &u->parts;
-	pk_error err = { 0 };
-	size_t argc = 0;
-	extern char **environ;
-
-	while (o->argv[argc] != NULL)
-		argc++;
-	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, &err) < 0) {
-		u->r->status = err.errnum == EACCES ? 126 : 127;
-		snprintf(u->r->error, sizeof(u->r->error), "%s: %s", o->argv[0],
-		         err.errnum == EACCES ? "permission denied" : "command not found");
-		return -1;
-	}
-	p->argc = argc;
-	p->argv = dup_strv(o->argv, argc);
-	p->noutputs = o->noutputs;
-	p->outputs = dup_strv(o->outputs, o->noutputs);
-	if (p->argv == NULL || p->outputs == NULL)
-		goto nomem;
-	for (size_t i = 0; i < argc; i++)
-		if (p->argv[i] == NULL)
-			goto nomem;
-	for (size_t i = 0; i < o->noutputs; i++)
-		if (p->outputs[i] == NULL)
-			goto nomem;
-	p->program_check = o->program_check;
-	p->cache_failures = o->cache_failures;
-	if (o->extra != NULL && (p->extra = strdup(o->extra)) == NULL)
-		goto nomem;
-	if (o->use_cwd && (p->cwd = getcwd(NULL, 0)) == NULL) {
-		warn(u, "running uncached: cannot get the working directory: %s", strerror(errno));
-		return -2;
-	}
-	/* The stat cache only where hashing happens, and only in a real
-	 * directory of the cache (its records decide what counts as unchanged). */
-	const char *statdir = NULL;
-	if (u->have_store && (o->ninputs > 0 || o->program_check == PK_PROGRAM_CONTENT) &&
-	    pk_store_subdir(&u->store, "inputs", &err) == 0)
-		statdir = u->statdir;
-	if (pk_program_describe(p, statdir, &err) < 0 ||
-	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, &err) < 0) {
-		char buf[700];
-		warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
-		return -2;
-	}
-	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
-		goto nomem;
-	if (u->have_spool) {
-		p->has_stdin = 1;
-		memcpy(p->stdin_hash, u->spool.hash, 16);
-	}
-	pk_key_compute(p, &u->key);
-	pk_key_hex(&u->key, u->hex);
-	return 0;
-nomem:
-	warn(u, "running uncached: out of memory");
-	return -2;
-}
-
-/* Reads stdin into the key when the mode says so.  Returns 0, or -2 when
- * the run must go uncached (stdin too large, or not readable). */
-static int take_stdin(struct run *u)
-{
-	const pk_run_opts *o = u->o;
-	pk_error err = { 0 };
-	char path[4200];
-
-	if (o->stdin_mode == PK_STDIN_NEVER ||
-	    (o->stdin_mode == PK_STDIN_AUTO && !pk_spool_wanted(0)))
-		return 0;
-	if (u->have_store && pk_store_path(&u->store, path, sizeof(path), "tmp") < 0)
-		u->have_store = 0;
-	if (pk_spool_read(0, u->have_store ? path : NULL, o->stdin_limit, &u->spool, &err) < 0) {
-		char buf[700];
-		warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
-		return -2;
-	}
-	u->have_spool = 1;
-	if (!u->spool.complete) {
-		char lim[32];
-		warn(u, "running uncached: stdin is larger than %s",
-		     pk_size_format(o->stdin_limit, lim, sizeof(lim)));
-		return -2;
-	}
-	return 0;
 }
 
 /* The command's stdin: the spool when there is one, else inherited. */
@@ -312,7 +137,7 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 		goto out;
 	}
 	if (cr->forward_errno != 0)
-		warn(u, "cannot write output: %s", strerror(cr->forward_errno));
+		run_warn(u, "cannot write output: %s", strerror(cr->forward_errno));
 	if (cr->signal_received || WIFSIGNALED(cr->wait_status))
 		goto out;
 	ret = 0;
@@ -382,9 +207,9 @@ static void remote_failed(struct run *u, const pk_error *err)
 
 	pk_stats_add(&u->store, err->errnum == ETIMEDOUT ? PK_STAT_REMOTE_TIMEOUT
 	                                                 : PK_STAT_REMOTE_ERROR, 0);
-	warn(u, "remote cache unavailable, using the local cache: %s",
-	     pk_error_str(err, buf, sizeof(buf)));
-	explain(u, "remote unavailable");
+	run_warn(u, "remote cache unavailable, using the local cache: %s",
+	         pk_error_str(err, buf, sizeof(buf)));
+	run_explain(u, "remote unavailable");
 	u->remote_down = 1;
 	pk_remote_close(u->remote);
 	u->remote = NULL;
@@ -421,7 +246,7 @@ static int fetch_remote(struct run *u)
 	if (got || !u->quiet)
 		pk_stats_add(&u->store, got ? PK_STAT_REMOTE_HIT : PK_STAT_REMOTE_MISS, 0);
 	if (!got)
-		explain(u, "remote miss (%s)", why);
+		run_explain(u, "remote miss (%s)", why);
 	return got;
 }
 
@@ -547,7 +372,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 
 	fd = pk_store_open_entry(&u->store, &u->key);
 	if (fd < 0) {
-		explain(u, "miss (no entry)");
+		run_explain(u, "miss (no entry)");
 		return MISS;
 	}
 	if ((e = pk_entry_open(fd, &err)) == NULL)
@@ -573,7 +398,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 		age = 0;
 	pk_duration_format(age, age_s, sizeof(age_s));
 	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms) {
-		explain(u, "miss (expired, age %s)", age_s);
+		run_explain(u, "miss (expired, age %s)", age_s);
 		goto out;
 	}
 	if (!replay) {
@@ -581,14 +406,14 @@ static enum lookup lookup_local(struct run *u, int replay)
 		goto out;
 	}
 	if (m->nfiles > 0 && pk_entry_restore_files(e, &err) < 0) {
-		warn(u, "cannot restore output, running the command: %s",
-		     pk_error_str(&err, buf, sizeof(buf)));
-		explain(u, "miss (output not restored)");
+		run_warn(u, "cannot restore output, running the command: %s",
+		         pk_error_str(&err, buf, sizeof(buf)));
+		run_explain(u, "miss (output not restored)");
 		goto out;
 	}
 	ret = o->stale_ms > 0 && age >= o->stale_ms ? STALE : HIT;
-	explain(u, ret == STALE ? "stale hit (age %s, refreshing in background)" : "hit (age %s)",
-	        age_s);
+	run_explain(u, ret == STALE ? "stale hit (age %s, refreshing in background)" : "hit (age %s)",
+	            age_s);
 	pk_store_count_hit(&u->store, &u->key);
 	pk_stats_add(&u->store, PK_STAT_HIT, m->duration_ms);
 	if (ret == STALE)
@@ -598,15 +423,15 @@ static enum lookup lookup_local(struct run *u, int replay)
 		if (err.errnum == EPIPE)
 			u->r->raise_signal = SIGPIPE;
 		else
-			warn(u, "cannot replay output: %s", pk_error_str(&err, buf, sizeof(buf)));
+			run_warn(u, "cannot replay output: %s", pk_error_str(&err, buf, sizeof(buf)));
 	}
 	goto out;
 corrupt:
 	if (!u->quiet)
 		pk_stats_add(&u->store, PK_STAT_CORRUPT, 0);
-	explain(u, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
-	warn(u, "corrupt cache entry %.12s (%s), running the command", u->hex,
-	     pk_error_str(&err, buf, sizeof(buf)));
+	run_explain(u, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
+	run_warn(u, "corrupt cache entry %.12s (%s), running the command", u->hex,
+	         pk_error_str(&err, buf, sizeof(buf)));
 out:
 	pk_entry_close(e);
 	close(fd);
@@ -621,7 +446,7 @@ static enum lookup lookup(struct run *u, int replay)
 
 	if (l != MISS || !fetch_remote(u))
 		return l;
-	explain(u, "remote hit");
+	run_explain(u, "remote hit");
 	return lookup_local(u, replay);
 }
 
@@ -650,7 +475,7 @@ static int remote_single_flight(struct run *u, int *held)
 			return 0;
 		}
 		if (!said++)
-			explain(u, "waiting for an identical run on another host");
+			run_explain(u, "waiting for an identical run on another host");
 		struct timespec ts = { 0, 100 * 1000000 };
 		nanosleep(&ts, NULL);
 		u->quiet = 1;
@@ -677,7 +502,7 @@ static void locked_miss(struct run *u)
 		lock = pk_lock_acquire(path, 0, &err);
 		if (lock < 0 && err.errnum == EWOULDBLOCK) {
 			/* An identical run is in progress: wait for its result. */
-			explain(u, "waiting for an identical run");
+			run_explain(u, "waiting for an identical run");
 			lock = pk_lock_acquire(path, u->o->lock_timeout_ms, &err);
 		}
 		/* The run we waited for, or one that ended between our lookup
@@ -787,21 +612,21 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r)
 	if (o->no_cache) {
 		/* the caller has said why */
 	} else if (o->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) {
-		warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+		run_warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
 	} else if (pk_store_open(&u->store, o->cache_dir ? o->cache_dir : dir, &err) < 0) {
-		warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+		run_warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
 	} else if (pk_store_path(&u->store, u->statdir, sizeof(u->statdir), "inputs") == 0) {
 		u->have_store = 1;
 	}
 	free(dir);
-	if (take_stdin(u) < 0)
+	if (run_take_stdin(u) < 0)
 		u->have_store = 0;
-	rc = make_key(u);
+	rc = run_make_key(u);
 	if (rc == -1)
 		return -1;
 	u->cacheable = rc == 0 && u->have_store;
 	if (rc == 0)
-		explain_parts(u);
+		run_explain_parts(u);
 	return 0;
 }
 
@@ -820,7 +645,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	if (prepare(&u, o, r) < 0)
 		goto out;
 	if (!u.cacheable) {
-		explain(&u, "uncached");
+		run_explain(&u, "uncached");
 		run_uncached(&u);
 		goto out;
 	}
@@ -832,7 +657,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		goto out;
 	}
 	if (o->force)
-		explain(&u, "miss (forced)");
+		run_explain(&u, "miss (forced)");
 	else {
 		switch (lookup(&u, 1)) {
 		case HIT:

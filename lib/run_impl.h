@@ -1,0 +1,49 @@
+/* run_impl.h: what run.c and run_key.c share about one run in progress.
+ * Internal to those two files; pk_run in run.h is the contract. */
+#ifndef PK_RUN_IMPL_H
+#define PK_RUN_IMPL_H
+
+#include "key.h"
+#include "remote.h"
+#include "run.h"
+#include "spool.h"
+#include "store.h"
+
+struct run {
+	const pk_run_opts *o;
+	pk_run_result *r;
+	pk_store store;
+	int have_store;
+	int cacheable;             /* key computed and store usable */
+	pk_spool spool;
+	int have_spool;
+	int detached;              /* a background warm or refresh: no output */
+	int quiet;                 /* a second lookup: explain only a hit */
+	pk_remote *remote;         /* connected on first use */
+	int remote_down;           /* failed once: not tried again this run */
+	int gc_due;                /* a store made an automatic gc due */
+	pk_key_parts parts;
+	pk_key key;
+	char hex[PK_KEY_HEX + 1];
+	char statdir[4096];
+};
+
+/* pickled says why once: the first warning is kept, later ones dropped. */
+void run_warn(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line for --explain, when asked for. */
+void run_explain(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads stdin into the key when the mode says so.  Returns 0, or -2 when
+ * the run must go uncached (stdin too large, or not readable). */
+int run_take_stdin(struct run *u);
+
+/* Fills u->parts, u->key and u->hex.  Returns 0; -1 with u->r->error for a
+ * missing program; -2 when the key cannot be made (the run then goes
+ * uncached, with a warning). */
+int run_make_key(struct run *u);
+
+/* --explain: the key and every part that went into it. */
+void run_explain_parts(struct run *u);
+
+#endif

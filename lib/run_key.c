@@ -1,0 +1,162 @@
+/* run_key.c: a run's key, from its arguments, program, inputs,
+ * environment, working directory and stdin, and --explain's account of it. */
+#include "run_impl.h"
+
+#include "inputs.h"
+#include "program.h"
+#include "units.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void hex16(const unsigned char h[16], char out[33])
+{
+	pk_key k;
+	memcpy(k.bytes, h, 16);
+	pk_key_hex(&k, out);
+}
+
+void run_explain_parts(struct run *u)
+{
+	const pk_key_parts *p = &u->parts;
+	char h[33];
+
+	if (u->o->explain == NULL)
+		return;
+	run_explain(u, "key %s", u->hex);
+	for (size_t i = 0; i < p->argc; i++)
+		run_explain(u, "  argv[%zu] '%s'", i, p->argv[i]);
+	if (p->program_check == PK_PROGRAM_MTIME)
+		run_explain(u, "  program %s size %llu mtime %lld.%09lld", p->program,
+		            (unsigned long long)p->program_size,
+		            (long long)(p->program_mtime_ns / 1000000000),
+		            (long long)(p->program_mtime_ns % 1000000000));
+	else if (p->program_check == PK_PROGRAM_CONTENT) {
+		hex16(p->program_hash, h);
+		run_explain(u, "  program %s xxh3 %s", p->program, h);
+	}
+	for (size_t i = 0; i < p->ninputs; i++) {
+		hex16(p->inputs[i].hash, h);
+		run_explain(u, "  input %s %s%s", p->inputs[i].path,
+		            p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
+	}
+	for (size_t i = 0; i < p->nenv; i++)
+		run_explain(u, "  env %s (%s)", p->env[i].name, p->env[i].value ? "set" : "unset");
+	if (p->cwd)
+		run_explain(u, "  cwd %s", p->cwd);
+	if (p->has_stdin) {
+		hex16(p->stdin_hash, h);
+		run_explain(u, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)u->spool.size);
+	}
+	if (p->extra)
+		run_explain(u, "  key text '%s'", p->extra);
+	for (size_t i = 0; i < p->noutputs; i++)
+		run_explain(u, "  output %s", p->outputs[i]);
+	run_explain(u, "  cache-failures %s", p->cache_failures ? "yes" : "no");
+}
+
+static char **dup_strv(char *const *v, size_t n)
+{
+	char **d = calloc(n + 1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((d[i] = strdup(v[i])) == NULL)
+			return d;   /* freed with the parts; caller checks */
+	return d;
+}
+
+/* Fills u->parts.  Returns 0; -1 with res->error for a missing program;
+ * -2 when the key cannot be made (the run then goes uncached). */
+int run_make_key(struct run *u)
+{
+	const pk_run_opts *o = u->o;
+	pk_key_parts *p = &u->parts;
+	pk_error err = { 0 };
+	size_t argc = 0;
+	extern char **environ;
+
+	while (o->argv[argc] != NULL)
+		argc++;
+	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, &err) < 0) {
+		u->r->status = err.errnum == EACCES ? 126 : 127;
+		snprintf(u->r->error, sizeof(u->r->error), "%s: %s", o->argv[0],
+		         err.errnum == EACCES ? "permission denied" : "command not found");
+		return -1;
+	}
+	p->argc = argc;
+	p->argv = dup_strv(o->argv, argc);
+	p->noutputs = o->noutputs;
+	p->outputs = dup_strv(o->outputs, o->noutputs);
+	if (p->argv == NULL || p->outputs == NULL)
+		goto nomem;
+	for (size_t i = 0; i < argc; i++)
+		if (p->argv[i] == NULL)
+			goto nomem;
+	for (size_t i = 0; i < o->noutputs; i++)
+		if (p->outputs[i] == NULL)
+			goto nomem;
+	p->program_check = o->program_check;
+	p->cache_failures = o->cache_failures;
+	if (o->extra != NULL && (p->extra = strdup(o->extra)) == NULL)
+		goto nomem;
+	if (o->use_cwd && (p->cwd = getcwd(NULL, 0)) == NULL) {
+		run_warn(u, "running uncached: cannot get the working directory: %s", strerror(errno));
+		return -2;
+	}
+	/* The stat cache only where hashing happens, and only in a real
+	 * directory of the cache (its records decide what counts as unchanged). */
+	const char *statdir = NULL;
+	if (u->have_store && (o->ninputs > 0 || o->program_check == PK_PROGRAM_CONTENT) &&
+	    pk_store_subdir(&u->store, "inputs", &err) == 0)
+		statdir = u->statdir;
+	if (pk_program_describe(p, statdir, &err) < 0 ||
+	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, &err) < 0) {
+		char buf[700];
+		run_warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+		return -2;
+	}
+	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
+		goto nomem;
+	if (u->have_spool) {
+		p->has_stdin = 1;
+		memcpy(p->stdin_hash, u->spool.hash, 16);
+	}
+	pk_key_compute(p, &u->key);
+	pk_key_hex(&u->key, u->hex);
+	return 0;
+nomem:
+	run_warn(u, "running uncached: out of memory");
+	return -2;
+}
+
+/* Reads stdin into the key when the mode says so.  Returns 0, or -2 when
+ * the run must go uncached (stdin too large, or not readable). */
+int run_take_stdin(struct run *u)
+{
+	const pk_run_opts *o = u->o;
+	pk_error err = { 0 };
+	char path[4200];
+
+	if (o->stdin_mode == PK_STDIN_NEVER ||
+	    (o->stdin_mode == PK_STDIN_AUTO && !pk_spool_wanted(0)))
+		return 0;
+	if (u->have_store && pk_store_path(&u->store, path, sizeof(path), "tmp") < 0)
+		u->have_store = 0;
+	if (pk_spool_read(0, u->have_store ? path : NULL, o->stdin_limit, &u->spool, &err) < 0) {
+		char buf[700];
+		run_warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+		return -2;
+	}
+	u->have_spool = 1;
+	if (!u->spool.complete) {
+		char lim[32];
+		run_warn(u, "running uncached: stdin is larger than %s",
+		         pk_size_format(o->stdin_limit, lim, sizeof(lim)));
+		return -2;
+	}
+	return 0;
+}
