@@ -61,8 +61,13 @@ if [ ! -d "$logs" ]; then
 	mkdir -p "$logs" || exit 125
 	chmod 1777 "$logs" 2>/dev/null
 fi
+# Log names must never repeat: over a whole suite pids are reused, and a
+# forked child of a run as nobody cannot open a root-owned log of the same
+# pid in the sticky folder (valgrind then exits 1 before the command runs),
+# while a writable one would be overwritten, report and all.
+run=$(date +%s%N).$$
 exec valgrind --quiet --tool=memcheck --leak-check=full \
 	--errors-for-leak-kinds=definite,possible --show-leak-kinds=definite,possible \
 	--error-exitcode=1 --trace-children=no --track-fds=no \
 	--suppressions="$supp" \
-	--log-file="$logs/pickled.%p.log" "$bin" "$@"
+	--log-file="$logs/pickled.$run.%p.log" "$bin" "$@"
