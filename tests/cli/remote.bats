@@ -805,14 +805,15 @@ other_prefix() {
 @test "rm KEY with a Redis that stops answering: one timeout, one warning, the local entry removed" {
 	private_redis
 	HOST_URL=$PURL host slow 'timeout: 300ms'
-	local k t0
+	local k k2 t0
 	k=$(key sh -c "$OUTERR")
+	k2=$(key sh -c "$CNT"'; printf "two\n"')
 	on slow run --no-remote sh -c "$OUTERR"
 	on slow run --no-remote sh -c "$CNT"'; printf "two\n"'
 	assert_count 2
 	kill -STOP "$PPID_REDIS"
 	t0=$(now_ms)
-	on slow rm "${k:0:12}" "$(key sh -c "$CNT"'; printf "two\n"')"
+	on slow rm "${k:0:12}" "$k2"
 	local took=$(($(now_ms) - t0))
 	kill -CONT "$PPID_REDIS"
 	echo "took ${took}ms"
