@@ -179,7 +179,7 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 	if ((fd = pk_store_open_entry(&s, &key)) < 0)
 		goto out;
 	if (pk_entry_read_meta(fd, &m, &stored, &err) < 0 ||
-	    memcmp(m.key.bytes, key.bytes, sizeof(key.bytes)) != 0)
+	    !pk_key_equal(&m.key, &key))
 		goto out;
 	*age = pk_now_ms() - m.created_ms;
 	if (*age < 0)

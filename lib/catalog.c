@@ -159,7 +159,7 @@ static int load_one(void *ctx, int shardfd, const char *name, int has_hits)
 	if (fd < 0)
 		return 0;   /* removed while we looked */
 	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &e) < 0 ||
-	    memcmp(it->meta.key.bytes, it->key.bytes, 16) != 0)
+	    !pk_key_equal(&it->meta.key, &it->key))
 		set_damaged(it, e.msg[0] ? e.msg : "entry holds another key");
 	close(fd);
 	if (has_hits)
@@ -190,7 +190,7 @@ static int load_remote_one(void *ctx, const char *hex, const unsigned char *meta
 	if (meta == NULL)
 		set_damaged(it, "not a pickled entry");
 	else if (pk_meta_decode(meta, meta_len, &it->meta, &e) < 0 ||
-	         memcmp(it->meta.key.bytes, it->key.bytes, 16) != 0)
+	         !pk_key_equal(&it->meta.key, &it->key))
 		set_damaged(it, e.msg[0] ? e.msg : "entry holds another key");
 	l->c->n++;
 	return 0;

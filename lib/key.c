@@ -116,6 +116,11 @@ static int hexval(int c)
 	return -1;
 }
 
+int pk_key_equal(const pk_key *a, const pk_key *b)
+{
+	return memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
+}
+
 int pk_key_from_hex(const char *hex, pk_key *key)
 {
 	if (strlen(hex) != PK_KEY_HEX)

@@ -61,6 +61,9 @@ void pk_key_compute(const pk_key_parts *parts, pk_key *key);
 /* 32 lowercase hex digits and a NUL into hex. */
 void pk_key_hex(const pk_key *key, char hex[PK_KEY_HEX + 1]);
 
+/* 1 when a and b are the same key. */
+int pk_key_equal(const pk_key *a, const pk_key *b);
+
 /* Parses exactly 32 hex digits.  Returns 0, or -1. */
 int pk_key_from_hex(const char *hex, pk_key *key);
 

@@ -382,7 +382,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	if (pk_entry_verify(e, 0, &err) < 0)
 		goto corrupt;
 	m = pk_entry_meta(e);
-	if (memcmp(m->key.bytes, u->key.bytes, 16) != 0) {
+	if (!pk_key_equal(&m->key, &u->key)) {
 		pk_error_set(&err, 0, "entry holds another key");
 		goto corrupt;
 	}

@@ -32,7 +32,7 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 		snprintf(why, whylen, "remote entry damaged: %s", e.msg);
 		goto out;
 	}
-	if (memcmp(pk_entry_meta(en)->key.bytes, key->bytes, 16) != 0) {
+	if (!pk_key_equal(&pk_entry_meta(en)->key, key)) {
 		snprintf(why, whylen, "remote entry holds another key");
 		goto out;
 	}

@@ -680,6 +680,30 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	assert_err "pickled: corrupt cache entry ${k:0:7}: entry checksum mismatch\n"
 }
 
+@test "cat and show refuse an entry that holds another key's result" {
+	pk run echo six
+	pk run echo seven
+	local ks kt
+	ks=$(key_of echo six)
+	kt=$(key_of echo seven)
+	cp "$(entry_file "$ks")" "$(entry_file "$kt")"
+	pk cat "${kt:0:12}"
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: corrupt cache entry ${kt:0:12}: entry holds another key\n"
+	pk show "${kt:0:12}"
+	assert_status 0
+	assert_out 'key             %s\ndamaged         entry holds another key\n' "$kt"
+	assert_err ''
+	pk show --json "${kt:0:12}"
+	assert_out '{"key":"%s","damaged":true,"reason":"entry holds another key","stored_bytes":%s}\n' \
+		"$kt" "$(stat -c %s "$(entry_file "$kt")")"
+	# The other entry is untouched.
+	pk cat "${ks:0:12}"
+	assert_status 0
+	assert_out 'six\n'
+}
+
 # --- rm ------------------------------------------------------------------------
 
 @test "rm KEY... removes those entries and their hit counts, printing nothing" {
