@@ -92,12 +92,21 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	if (pk_gc_run(&s, &o, &rep, &err) < 0) {
 		fprintf(stderr, "pickled: gc: %s\n", pk_error_str(&err, buf, sizeof(buf)));
 		ret = 1;
-	} else if (verbose || o.dry_run) {
+		goto out;
+	}
+	if (verbose || o.dry_run)
 		printf("%s %zu entries (%s), kept %zu (%s), %zu leftover files\n",
 		       o.dry_run ? "would remove" : "removed", rep.entries_removed,
 		       pk_size_format(rep.bytes_freed, a, sizeof(a)), rep.entries_kept,
 		       pk_size_format(rep.bytes_kept, b, sizeof(b)), rep.temps_removed);
+	if (rep.entries_failed > 0) {
+		fprintf(stderr, "pickled: gc: %s", pk_error_str(&rep.failure, buf, sizeof(buf)));
+		if (rep.entries_failed > 1)
+			fprintf(stderr, " (and %zu more)", rep.entries_failed - 1);
+		fputc('\n', stderr);
+		ret = 1;
 	}
+out:
 	pk_store_close(&s);
 	return ret;
 }

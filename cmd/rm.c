@@ -128,12 +128,17 @@ static int rm_keys(const struct cli *cli, pk_store *s, struct tier *t, char **ar
 		if (found < 0)
 			ret = cli_lookup_failed(&err);
 	}
-	for (int i = 0; ret == 0 && i < n; i++)
+	if (ret != 0) {
+		free(keys);
+		return ret;
+	}
+	/* Every key was found: one that cannot go does not keep the others. */
+	for (int i = 0; i < n; i++)
 		if (pk_store_remove(s, &keys[i]) < 0 && errno != ENOENT) {
 			fprintf(stderr, "pickled: cannot remove %s: %s\n", args[i], strerror(errno));
 			ret = 1;
 		}
-	for (int i = 0; ret == 0 && t->r != NULL && i < n; i++)
+	for (int i = 0; t->r != NULL && i < n; i++)
 		if (pk_remote_del(t->r, &keys[i], &err) < 0)
 			tier_fail(t, &err);
 	free(keys);
@@ -153,9 +158,10 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 
 	if (pk_catalog_load(s, &cat, &err) < 0) {
 		fprintf(stderr, "pickled: %s\n", pk_error_str(&err, buf, sizeof(buf)));
-		ret = 1;
+		return 1;
 	}
-	for (size_t i = 0; ret == 0 && i < cat.n; i++) {
+	/* One entry that cannot go does not keep the others. */
+	for (size_t i = 0; i < cat.n; i++) {
 		if (!selected(&cat.items[i], all, expired, tag, match, now))
 			continue;
 		if (pk_store_remove(s, &cat.items[i].key) < 0 && errno != ENOENT) {
@@ -164,8 +170,6 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 		}
 	}
 	pk_catalog_free(&cat);
-	if (ret != 0)
-		return ret;
 	tier_open(cli, t);
 	if (t->r != NULL && pk_catalog_load_remote(t->r, &cat, &err) < 0)
 		tier_fail(t, &err);
@@ -174,7 +178,7 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 		    pk_remote_del(t->r, &cat.items[i].key, &err) < 0)
 			tier_fail(t, &err);
 	pk_catalog_free(&cat);
-	return 0;
+	return ret;
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv)

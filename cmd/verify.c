@@ -5,8 +5,10 @@
 #include "entry.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 void help_verify(void)
@@ -53,7 +55,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < cat.n; i++) {
 		pk_item *it = &cat.items[i];
 		pk_error e = { 0 };
-		int ok = 0;
+		int ok = 0, removed, why;
 
 		if (!it->damaged) {
 			int fd = pk_store_open_entry(&s, &it->key);
@@ -69,10 +71,12 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		if (ok)
 			continue;
 		bad++;
-		printf("%s %s: %s\n", it->hex, fix ? "removed" : "damaged",
+		removed = fix && (pk_store_remove(&s, &it->key) == 0 || errno == ENOENT);
+		why = errno;
+		printf("%s %s: %s\n", it->hex, removed ? "removed" : "damaged",
 		       pk_error_str(&e, buf, sizeof(buf)));
-		if (fix)
-			pk_store_remove(&s, &it->key);
+		if (fix && !removed)
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", it->hex, strerror(why));
 	}
 	ret = bad ? 1 : 0;
 	if (fflush(stdout) != 0)

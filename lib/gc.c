@@ -123,15 +123,22 @@ static int cmp_last_use(const void *a, const void *b)
 	return strcmp((*(pk_item *const *)a)->hex, (*(pk_item *const *)b)->hex);
 }
 
-static void drop(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep,
-                 pk_item *it, const char *why)
+/* Removes one entry.  Returns 0, or -1 when it is still there. */
+static int drop(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep,
+                pk_item *it, const char *why)
 {
+	if (!o->dry_run && pk_store_remove(s, &it->key) < 0 && errno != ENOENT) {
+		if (rep->entries_failed++ == 0)
+			pk_error_set(&rep->failure, errno, "cannot remove %s", it->hex);
+		rep->entries_kept++;
+		rep->bytes_kept += it->stored;
+		return -1;
+	}
 	if (o->on_remove)
 		o->on_remove(o->ctx, it, why);
-	if (!o->dry_run)
-		pk_store_remove(s, &it->key);
 	rep->entries_removed++;
 	rep->bytes_freed += it->stored;
+	return 0;
 }
 
 static void write_stamp(const pk_store *s, uint64_t kept)
@@ -195,8 +202,8 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 			rep->bytes_kept += live[i]->stored;
 			continue;
 		}
-		total -= live[i]->stored;
-		drop(s, o, rep, live[i], "size");
+		if (drop(s, o, rep, live[i], "size") == 0)
+			total -= live[i]->stored;
 	}
 	rep->temps_removed = remove_old(s, "tmp", NULL, LEFTOVER_MS, o->dry_run) +
 	                     remove_old(s, "locks", NULL, LEFTOVER_MS, o->dry_run) +

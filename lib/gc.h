@@ -24,10 +24,13 @@ typedef struct pk_gc_opts {
 typedef struct pk_gc_report {
 	size_t entries_removed, entries_kept, temps_removed;
 	uint64_t bytes_freed, bytes_kept;
+	size_t entries_failed;     /* could not be removed; counted as kept */
+	pk_error failure;          /* why the first of them could not */
 } pk_gc_report;
 
 /* Runs a collection.  Returns 0, or -1 with err set (err->errnum
- * EWOULDBLOCK: another collection is running). */
+ * EWOULDBLOCK: another collection is running).  An entry that cannot be
+ * removed does not stop it: rep says how many, and why. */
 int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_error *err);
 
 /* Notes that an entry of bytes was just stored (for pk_gc_due). */

@@ -276,6 +276,10 @@ int pk_store_remove(const pk_store *s, const pk_key *key)
 
 	entry_rel(key, rel, "");
 	ret = unlinkat(s->dirfd, rel, 0);
+	/* Only pickled names things here: an empty directory in an entry's
+	 * place is junk to clear; one with contents is left, and said so. */
+	if (ret < 0 && errno == EISDIR)
+		ret = unlinkat(s->dirfd, rel, AT_REMOVEDIR);
 	saved = errno;
 	entry_rel(key, rel, ".hits");
 	unlinkat(s->dirfd, rel, 0);

@@ -73,8 +73,9 @@ int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
 int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key,
                     pk_error *err);
 
-/* Removes the entry for key and its hit counter.  Returns 0, or -1 with
- * errno (ENOENT when there was none). */
+/* Removes the entry for key and its hit counter (an empty directory in the
+ * entry's place too).  Returns 0, or -1 with errno (ENOENT when there was
+ * none). */
 int pk_store_remove(const pk_store *s, const pk_key *key);
 
 /* Counts a hit on key (best effort; errors are ignored). */

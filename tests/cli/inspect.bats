@@ -766,6 +766,40 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	assert_out ''
 }
 
+@test "an entry that cannot be removed: verify --fix, gc, rm say so, exit 1, and remove the rest" {
+	local i kd ke
+	for i in 1 2 3 4 5 6; do
+		pk run echo "w$i"
+	done
+	wait_gc
+	kd=$(key_of echo w1)
+	ke=$(key_of echo w2)
+	# A directory with contents where an entry should be, and an empty one.
+	rm "$(entry_file "$kd")" "$(entry_file "$ke")"
+	mkdir "$(entry_file "$kd")" "$(entry_file "$ke")"
+	: >"$(entry_file "$kd")/x"
+	pk verify --fix
+	assert_status 1
+	assert_lines "$TMP/io/out" 2
+	grep -qx "$kd damaged: entry is not a regular file" "$TMP/io/out"
+	grep -qx "$ke removed: entry is not a regular file" "$TMP/io/out"
+	assert_err 'pickled: cannot remove %s: Directory not empty\n' "$kd"
+	[ ! -e "$(entry_file "$ke")" ]
+	pk gc -v
+	assert_status 1
+	assert_out 'removed 0 entries (0B), kept 5 (%s), 0 leftover files\n' "$(fmt_size "$(stored_of \
+		"$(key_of echo w3)" "$(key_of echo w4)" "$(key_of echo w5)" "$(key_of echo w6)")")"
+	assert_err 'pickled: gc: cannot remove %s: Directory not empty\n' "$kd"
+	pk rm --all
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: cannot remove %s: Directory not empty\n' "$kd"
+	[ -z "$(entries)" ] && [ -d "$(entry_file "$kd")" ]
+	pk rm "${kd:0:10}"
+	assert_status 1
+	assert_err 'pickled: cannot remove %s: Directory not empty\n' "${kd:0:10}"
+}
+
 @test "rm --tag removes the entries tagged so, and no other" {
 	pk run --tag reports --tag daily echo a
 	pk run --tag daily echo b
