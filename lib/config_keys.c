@@ -30,14 +30,17 @@ static const struct field remote_fields[] = {
 	  .env = "PICKLED_REMOTE", .nullable = 1 },
 	{ .name = "mode", .id = PK_CFG_REMOTE_MODE, .type = T_ENUM, .off = CFG(remote_mode),
 	  .words = mode_words },
+	/* 0 or forever would let one Redis that stops answering hang a job. */
 	{ .name = "timeout", .id = PK_CFG_REMOTE_TIMEOUT, .type = T_DURATION,
-	  .off = CFG(remote_timeout_ms) },
+	  .off = CFG(remote_timeout_ms), .min = 1, .max = 3600000 },
 	{ .name = "prefix", .id = PK_CFG_REMOTE_PREFIX, .type = T_STRING,
 	  .off = CFG(remote_prefix), .max = PK_REMOTE_MAX_PREFIX },
 	{ .name = "max_entry", .id = PK_CFG_REMOTE_MAX_ENTRY, .type = T_SIZE,
 	  .off = CFG(remote_max_entry), .min = 1 },
+	/* Renewed every third: shorter than a second floods Redis; forever
+	 * would keep a dead host's lock for good. */
 	{ .name = "lease", .id = PK_CFG_REMOTE_LEASE, .type = T_DURATION,
-	  .off = CFG(remote_lease_ms) },
+	  .off = CFG(remote_lease_ms), .min = 1000, .max = 86400000 },
 };
 
 const struct field pk_config_top_fields[] = {
@@ -129,6 +132,11 @@ const char *pk_config_format_duration(int64_t ms, char *buf, size_t len)
 		}
 	}
 	return buf;
+}
+
+int pk_config_duration_ok(const struct field *f, int64_t ms)
+{
+	return ms >= 0 && (f->max == 0 || (ms >= f->min && ms <= f->max));
 }
 
 const char *pk_config_format_size(uint64_t b, char *buf, size_t len)
@@ -273,6 +281,13 @@ int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void
 		int64_t ms;
 		if (pk_duration_parse(s, &ms) < 0) {
 			snprintf(msg, len, "invalid duration for %s: '%s'", what, shown);
+			return -1;
+		}
+		if (!pk_config_duration_ok(f, ms)) {
+			char lo[32], hi[32];
+			snprintf(msg, len, "invalid duration for %s: '%s' (must be %s to %s)", what,
+			         shown, pk_config_format_duration(f->min, lo, sizeof(lo)),
+			         pk_config_format_duration(f->max, hi, sizeof(hi)));
 			return -1;
 		}
 		memcpy(p, &ms, sizeof(ms));

@@ -33,8 +33,9 @@ struct field {
 	enum type type;
 	size_t off;                 /* in pk_config or pk_config_job */
 	const char *env;            /* its PICKLED_* variable, or NULL */
-	int min, max;               /* T_INT; min for T_SIZE too; max: the
-	                               longest T_STRING (0: any) */
+	int min, max;               /* T_INT; min for T_SIZE too; for
+	                               T_DURATION, bounds in ms when max > 0;
+	                               max: the longest T_STRING (0: any) */
 	const char *const *words;   /* T_ENUM, NULL-terminated */
 	const struct field *sub;    /* T_MAP */
 	size_t nsub;
@@ -57,6 +58,9 @@ const char *pk_config_hide_password(const char *url, char *buf, size_t len);
 
 /* Exact forms that read back the same: "1h30m15s", "forever"; "1536K". */
 const char *pk_config_format_duration(int64_t ms, char *buf, size_t len);
+
+/* 1 when ms is within f's bounds (a T_DURATION without them takes any). */
+int pk_config_duration_ok(const struct field *f, int64_t ms);
 const char *pk_config_format_size(uint64_t b, char *buf, size_t len);
 
 /* --- shared by config.c and config_yaml.c --------------------------------- */

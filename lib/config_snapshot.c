@@ -470,7 +470,7 @@ static int valid_fields(const struct field *f, size_t n, const void *base)
 			break;
 		case T_DURATION:
 			memcpy(&d, p, sizeof(d));
-			if (d < 0)
+			if (!pk_config_duration_ok(&f[i], d))
 				return 0;
 			break;
 		case T_SIZE:

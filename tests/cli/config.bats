@@ -647,6 +647,35 @@ EOF
 	assert_err "pickled: $TMP/c.conf:1:11: invalid size for max_size: '0' (must be at least 1)\n"
 }
 
+@test "remote.lease is 1s to 1d and remote.timeout 1ms to 1h" {
+	local v
+	for v in 0 999ms 25h forever; do
+		printf 'remote:\n  lease: %s\n' "$v" | conf "$TMP/c.conf"
+		pk config --check "$TMP/c.conf"
+		assert_status 1
+		assert_err "pickled: $TMP/c.conf:2:10: invalid duration for remote.lease: '$v' (must be 1s to 1d)\n"
+	done
+	for v in 0 61m forever; do
+		printf 'remote:\n  timeout: %s\n' "$v" | conf "$TMP/c.conf"
+		pk config --check "$TMP/c.conf"
+		assert_status 1
+		assert_err "pickled: $TMP/c.conf:2:12: invalid duration for remote.timeout: '$v' (must be 1ms to 1h)\n"
+	done
+	printf 'remote:\n  lease: 1s\n  timeout: 1ms\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 0
+	printf 'remote:\n  lease: 1d\n  timeout: 1h\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 0
+	assert_err ''
+	# A run with such a file reports it and still runs the command.
+	printf 'remote:\n  url: redis://127.0.0.1:1\n  lease: 0\n' | conf "$TMP/c.conf"
+	pk -c "$TMP/c.conf" run echo hi
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err "pickled: $TMP/c.conf:3:10: invalid duration for remote.lease: '0' (must be 1s to 1d)\npickled: running uncached: the configuration has errors\n"
+}
+
 @test "config --check FILE checks the file alone; without FILE, the environment too" {
 	printf 'ttl: 6h\n' | conf "$TMP/c.conf"
 	PICKLED_TTL=soon pk config --check "$TMP/c.conf"
