@@ -66,13 +66,24 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	o.wait_ms = 60 * 1000;
 	while ((c = getopt_long(argc, argv, "+:nvh", longopts, NULL)) != -1) {
 		switch (c) {
+		/* 0 would read as "no limit" to the library: refused, as
+		 * max_size: 0 is in the configuration, so that a slip never
+		 * means the opposite of what was typed. */
 		case 's':
 			if (cli_size("gc", "--max-size", optarg, &o.max_size) < 0)
 				return EXIT_USAGE;
+			if (o.max_size == 0) {
+				fprintf(stderr, "pickled: invalid size for --max-size: '%s' (must be at least 1)\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'a':
 			if (cli_duration("gc", "--max-age", optarg, &o.max_age_ms) < 0)
 				return EXIT_USAGE;
+			if (o.max_age_ms == 0) {
+				fprintf(stderr, "pickled: invalid duration for --max-age: '%s' (must be at least 1ms)\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'n': o.dry_run = 1; break;
 		case 'v': verbose = 1; break;

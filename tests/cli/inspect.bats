@@ -1294,6 +1294,27 @@ assert d['hit_rate'] == 0 and d['saved_ms'] == 0, d"
 	assert_err "pickled: invalid duration for --max-age: '3q'\n"
 }
 
+@test "gc: --max-size 0 and --max-age 0 are refused, not read as no limit" {
+	pk run echo one
+	wait_gc
+	local before
+	before=$(entries)
+	pk gc --max-size 0
+	assert_status 125
+	assert_out ''
+	assert_err "pickled: invalid size for --max-size: '0' (must be at least 1)\n"
+	pk gc --max-age 0s
+	assert_status 125
+	assert_out ''
+	assert_err "pickled: invalid duration for --max-age: '0s' (must be at least 1ms)\n"
+	[ "$(entries)" = "$before" ]
+	# The smallest limits are taken at their word.
+	sleep 0.01
+	pk gc -v --max-age 1ms
+	assert_status 0
+	[ -z "$(entries)" ]
+}
+
 # --- the cache they look at ----------------------------------------------------
 
 @test "-C DIR selects the cache the commands look at" {
