@@ -124,8 +124,7 @@ static void print_human(const pk_item *it, int64_t now)
 	row("saved");
 	printf("%s\n", pk_duration_format(item_saved_ms(it), a, sizeof(a)));
 	row("tags");
-	for (size_t i = 0; i < m->ntags; i++)
-		printf("%s%s", i ? " " : "", m->tags[i]);
+	fmt_command(stdout, m->tags, m->ntags, 0);
 	puts(m->ntags ? "" : "-");
 	for (size_t i = 0; i < m->nfiles; i++) {
 		row("output");

@@ -208,6 +208,22 @@ hold_lock() {
 	assert_match "$TMP/io/got" '^KEY  '
 }
 
+@test "ls -l cuts its line to the terminal's width too, and quotes tags as words" {
+	pk run --tag "$(printf 'bad\001tag')" --tag "two words" --tag ok echo $(seq 60)
+	local k
+	k=$(key_of echo $(seq 60))
+	pty_pk 150 ls -l
+	assert_lines "$TMP/io/out" 2
+	tail -n 1 "$TMP/io/out" >"$TMP/io/got"
+	assert_match "$TMP/io/got" '^.{150}$'
+	assert_match "$TMP/io/got" "^${k:0:12} .* \\\$'bad\\\\x01tag','two words',ok  echo 1 2 3 "
+	# Off a terminal, the whole line.
+	pk ls -l
+	assert_match "$TMP/io/out" " echo $(seq 60 | tr '\n' ' ' | sed 's/ $//')\$"
+	pk show "${k:0:12}"
+	grep -x "tags            \$'bad\\\\x01tag' 'two words' ok" "$TMP/io/out"
+}
+
 @test "ls's header on a terminal names the columns above them" {
 	pk run echo hi
 	pty_pk 200 ls -l
