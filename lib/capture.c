@@ -80,15 +80,20 @@ fail:
 	_exit(127);
 }
 
-static int forward(int fd, const void *buf, size_t len, pk_capture_result *res)
+/* Passes a chunk on to *fd.  A write that fails gives up that stream
+ * alone (*fd = -1): the other still gets all its bytes.  Returns 0, or the
+ * errno of the failed write. */
+static int forward(int *fd, const void *buf, size_t len, pk_capture_result *res)
 {
-	if (fd < 0 || res->forward_errno != 0)
+	int e;
+
+	if (*fd < 0 || pk_write_all(*fd, buf, len) == 0)
 		return 0;
-	if (pk_write_all(fd, buf, len) < 0) {
-		res->forward_errno = errno;
-		return -1;
-	}
-	return 0;
+	e = errno;
+	if (res->forward_errno == 0)
+		res->forward_errno = e;
+	*fd = -1;
+	return e;
 }
 
 int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *err)
@@ -149,6 +154,7 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 	}
 
 	struct pollfd fds[2] = { { out_p[0], POLLIN, 0 }, { err_p[0], POLLIN, 0 } };
+	int to[2] = { o->out_fd, o->err_fd };
 	int open_fds = 2;
 	while (open_fds > 0) {
 		if (poll(fds, 2, -1) < 0) {
@@ -168,18 +174,16 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 				open_fds--;
 				continue;
 			}
-			if (forward(i == 0 ? o->out_fd : o->err_fd, buf, (size_t)n, res) < 0 &&
-			    res->forward_errno == EPIPE) {
-				/* The reader went away, as with `| head`: stop reading so
-				 * the command meets the closed pipe as a bare run would. */
-				for (int j = 0; j < 2; j++)
-					if (fds[j].fd >= 0) {
-						close(fds[j].fd);
-						fds[j].fd = -1;
-					}
-				open_fds = 0;
+			if (forward(&to[i], buf, (size_t)n, res) == EPIPE) {
+				/* The reader of this stream went away, as with `| head`:
+				 * stop reading it, so that the command meets the closed
+				 * pipe as a bare run would; the other stream goes on.
+				 * The output is cut short: nothing more is recorded. */
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
 				recording = 0;
-				break;
+				continue;
 			}
 			if (recording && o->record(o->record_ctx, i + 1, buf, (size_t)n) != 0)
 				recording = 0;

@@ -25,7 +25,10 @@ typedef struct pk_capture_result {
 	int wait_status;           /* as from waitpid */
 	int exec_errno;            /* non-zero: the program could not be executed */
 	int signal_received;       /* a stop signal pickled received and passed on */
-	int forward_errno;         /* a write to out_fd/err_fd failed (EPIPE...) */
+	int forward_errno;         /* the first write to out_fd/err_fd that failed
+	                              (EPIPE...); that stream was given up, the
+	                              other went on.  After EPIPE the command's
+	                              output was not all read, nor recorded. */
 	int64_t duration_ms;       /* wall time from start to exit */
 } pk_capture_result;
 

@@ -492,7 +492,18 @@ struct records {
 	size_t have;          /* header bytes collected */
 	uint64_t left;        /* payload bytes left in the current record */
 	int stream;
+	uint64_t rest[3];     /* bytes of each stream not yet replayed */
+	int failed;           /* errno of the first write that failed */
 };
+
+/* 1 once a failed write leaves nothing more to replay anywhere. */
+static int records_done(const struct records *r)
+{
+	for (int s = PK_STDOUT; s <= PK_STDERR; s++)
+		if (r->fds[s] >= 0 && r->rest[s] > 0)
+			return 0;
+	return 1;
+}
 
 static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
 {
@@ -516,8 +527,16 @@ static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 		}
 		size_t k = r->left < n ? (size_t)r->left : n;
 		int fd = r->fds[r->stream];
-		if (fd >= 0 && pk_write_all(fd, p, k) < 0)
-			return pk_error_set(err, errno, "cannot write output");
+		/* A stream that cannot be written is given up alone: the other
+		 * still gets every byte, as it would from the bare command. */
+		if (fd >= 0 && pk_write_all(fd, p, k) < 0) {
+			if (r->failed == 0)
+				r->failed = errno;
+			r->fds[r->stream] = -1;
+		}
+		r->rest[r->stream] -= k < r->rest[r->stream] ? k : r->rest[r->stream];
+		if (r->failed != 0 && records_done(r))
+			return pk_error_set(err, r->failed, "cannot write output");
 		p += k;
 		n -= k;
 		r->left -= k;
@@ -546,7 +565,7 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 		e->verified = 1;
 	}
 	if (deep) {
-		struct records r = { { -1, -1, -1 }, { 0 }, 0, 0, 0 };
+		struct records r = { .fds = { -1, -1, -1 } };
 		if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
 			return -1;
 		if (r.have != 0 || r.left != 0)
@@ -560,16 +579,20 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 
 int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err)
 {
-	struct records r = { { -1, out_fd, err_fd }, { 0 }, 0, 0, 0 };
+	struct records r = { .fds = { -1, out_fd, err_fd } };
 
 	if (!e->verified && pk_entry_verify(e, 0, err) < 0)
 		return -1;
+	r.rest[PK_STDOUT] = e->meta.stdout_bytes;
+	r.rest[PK_STDERR] = e->meta.stderr_bytes;
 	if (e->size > SMALL_ENTRY)
 		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
 		return -1;
 	if (r.have != 0 || r.left != 0)
 		return pk_error_set(err, 0, "entry damaged: last record cut short");
+	if (r.failed != 0)
+		return pk_error_set(err, r.failed, "cannot write output");
 	return 0;
 }
 

@@ -75,8 +75,10 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err);
 int pk_entry_restore_files(pk_entry *e, pk_error *err);
 
 /* Writes the recorded stdout chunks to out_fd and stderr chunks to err_fd,
- * in recorded order; a negative fd skips that stream.  Returns 0, or -1
- * with err set (err->errnum EPIPE when a reader went away). */
+ * in recorded order; a negative fd skips that stream.  A stream whose
+ * write fails is given up, and the other still gets all its bytes.
+ * Returns 0, or -1 with err set (err->errnum: the first failed write's,
+ * EPIPE when a reader went away). */
 int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err);
 
 /* Frees the entry; NULL is fine. */

@@ -132,10 +132,11 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 		         strerror(cr->exec_errno));
 		goto out;
 	}
-	if (cr->forward_errno == EPIPE) {
-		u->r->raise_signal = SIGPIPE;
+	/* A reader that went away (`| head`) is the caller's choice, not a
+	 * failure: the status is the command's own, as in a bare run; what it
+	 * printed was not all read, so nothing is stored. */
+	if (cr->forward_errno == EPIPE)
 		goto out;
-	}
 	if (cr->forward_errno != 0)
 		run_warn(u, "cannot write output: %s", strerror(cr->forward_errno));
 	if (cr->signal_received || WIFSIGNALED(cr->wait_status))

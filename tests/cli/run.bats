@@ -989,6 +989,53 @@ as_nobody_twice() {
 	assert_count 1
 }
 
+@test "a stream that cannot be written costs the other nothing, miss and hit" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	local cmd="$CNT"'; printf "err1\n" >&2; sleep 0.1; printf "out\n"; sleep 0.1; printf "err2\n" >&2; exit 3'
+	local i
+	for i in miss hit; do
+		status=0
+		"$PK" run --cache-failures sh -c "$cmd" </dev/null >"$TMP/io/out" 2>/dev/full 3>&- || status=$?
+		assert_status 3
+		assert_out 'out\n'
+	done
+	assert_count 1
+	cmd="$CNT"'; printf "out1\n"; sleep 0.1; printf "err\n" >&2; sleep 0.1; printf "out2\n"; exit 4'
+	status=0
+	"$PK" run --cache-failures sh -c "$cmd" </dev/null >/dev/full 2>"$TMP/io/err" 3>&- || status=$?
+	assert_status 4
+	assert_err 'err\npickled: cannot write output: No space left on device\n'
+	status=0
+	"$PK" run --cache-failures sh -c "$cmd" </dev/null >/dev/full 2>"$TMP/io/err" 3>&- || status=$?
+	assert_status 4
+	assert_err 'err\npickled: cannot replay output: cannot write output: No space left on device\n'
+	assert_count 2
+}
+
+@test "a reader that leaves stdout (| head) costs stderr nothing; a miss returns the command's status" {
+	local cmd="$CNT"'; seq 1 200000; echo done-err >&2; exit 0'
+	local i st
+	for i in 1 2; do
+		"$PK" run sh -c "$cmd" </dev/null 2>"$TMP/io/err" 3>&- | head -n 1 >"$TMP/io/head"
+		st=${PIPESTATUS[0]}
+		[ "$st" = 0 ]
+		assert_bytes "$TMP/io/head" '1\n'
+		assert_err 'done-err\n'
+	done
+	# Cut short, the output was not stored: each run was a miss.
+	assert_count 2
+	[ -z "$(entries)" ]
+	pk run sh -c "$cmd"
+	assert_status 0
+	# A hit replays all of stderr, then ends as a SIGPIPE'd producer would.
+	"$PK" run sh -c "$cmd" </dev/null 2>"$TMP/io/err" 3>&- | head -n 1 >"$TMP/io/head"
+	st=${PIPESTATUS[0]}
+	[ "$st" = 141 ]
+	assert_bytes "$TMP/io/head" '1\n'
+	assert_err 'done-err\n'
+	assert_count 3
+}
+
 @test "a hit piped into 'head -c 1' ends at once and quietly" {
 	pk run seq 1 2000000
 	assert_status 0

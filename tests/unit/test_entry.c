@@ -274,6 +274,20 @@ static void test_replay_reader_gone(void **state)
 	close(p[0]);
 	assert_int_equal(pk_entry_replay(e, p[1], -1, &err), -1);
 	assert_int_equal(err.errnum, EPIPE);
+	/* The other stream still gets every byte, either way round. */
+	for (int gone = PK_STDOUT; gone <= PK_STDERR; gone++) {
+		int other = unit_tmpfile(f->dir);
+		size_t len;
+		unsigned char *want = expected(small_chunks, NSMALL, gone == PK_STDOUT ? PK_STDERR : PK_STDOUT, &len);
+
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(pk_entry_replay(e, gone == PK_STDOUT ? p[1] : other,
+		                                 gone == PK_STDOUT ? other : p[1], &err), -1);
+		assert_int_equal(err.errnum, EPIPE);
+		assert_fd_holds(other, want, len);
+		free(want);
+		close(other);
+	}
 	close(p[1]);
 	pk_entry_close(e);
 	close(fd);
