@@ -983,8 +983,8 @@ EOF
 jobs:
   quick:
     command: [sh, -c, 'echo x >>"$TMP/count"']
-    ttl: 3s
-    stale: 1s
+    ttl: 8s
+    stale: 4s
   never-run:
     command: [echo, "two words"]
 EOF
@@ -993,24 +993,25 @@ EOF
 	assert_err ''
 	assert_out '%s\n' \
 		"NAME       STATE    AGE  TTL  COMMAND" \
-		"quick      none     -    3s   sh -c 'echo x >>\"\$TMP/count\"'" \
+		"quick      none     -    8s   sh -c 'echo x >>\"\$TMP/count\"'" \
 		"never-run  none     -    1d   echo 'two words'"
 	pk run -j quick
+	# Windows of 4 s: wide enough for a slow run under valgrind.
 	pk jobs
 	assert_status 0
 	awk '{print $1, $2}' "$TMP/io/out" >"$TMP/states"
 	assert_bytes "$TMP/states" '%s\n' "NAME STATE" "quick fresh" "never-run none"
-	assert_match "$TMP/io/out" '^(NAME       STATE    AGE +TTL  COMMAND|quick      fresh    [0-9][0-9a-z]* +3s   sh -c .*|never-run  none     - +1d   echo .two words.)$'
-	sleep 1.2
+	assert_match "$TMP/io/out" '^(NAME       STATE    AGE +TTL  COMMAND|quick      fresh    [0-9][0-9a-z]* +8s   sh -c .*|never-run  none     - +1d   echo .two words.)$'
+	sleep 4.2
 	pk jobs quick
 	awk '{print $1, $2}' "$TMP/io/out" >"$TMP/states"
 	assert_bytes "$TMP/states" '%s\n' "NAME STATE" "quick stale"
-	sleep 2
+	sleep 4
 	pk jobs quick
 	awk '{print $1, $2}' "$TMP/io/out" >"$TMP/states"
 	assert_bytes "$TMP/states" '%s\n' "NAME STATE" "quick expired"
-	# The age is at least the 3.2 s slept; a slow run (valgrind) adds to it.
-	awk 'NR == 2 { print $3 }' "$TMP/io/out" | grep -Eqx '[3-9]s'
+	# The age is at least the 8.2 s slept; a slow run (valgrind) adds to it.
+	awk 'NR == 2 { print $3 }' "$TMP/io/out" | grep -Eqx '([89]|[1-5][0-9])s'
 	assert_count 1
 }
 
