@@ -76,7 +76,7 @@ static int command_stdin(struct run *u, pid_t *feeder)
 	*feeder = -1;
 	if (!u->have_spool)
 		return u->detached ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
-	if (u->spool.complete) {
+	if (u->spool.complete || u->spool.in_place) {
 		pk_spool_rewind(&u->spool);
 		return u->spool.fd;
 	}

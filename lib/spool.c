@@ -57,7 +57,10 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 		if (off < 0)
 			off = 0;
 		sp->start = off;
-		for (;;) {
+		sp->in_place = 1;
+		/* Larger than the limit: not worth reading to hash. */
+		int over = st.st_size > off && (uint64_t)(st.st_size - off) > limit;
+		while (!over) {
 			ssize_t n = pread(src, buf, BUF, off);
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -65,17 +68,19 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 				pk_error_set(err, errno, "cannot read stdin");
 				goto out;
 			}
-			if (n == 0)
+			if (n == 0) {
+				sp->complete = 1;
 				break;
+			}
 			pk_hash_update(&xs, buf, (size_t)n);
 			off += n;
 			sp->size += (uint64_t)n;
+			over = sp->size > limit;   /* it grew while we read */
 		}
 		if ((sp->fd = fcntl(src, F_DUPFD_CLOEXEC, 3)) < 0) {
 			pk_error_set(err, errno, "cannot read stdin");
 			goto out;
 		}
-		sp->complete = 1;
 	} else {
 		if ((sp->fd = open_tmp(dir)) < 0) {
 			pk_error_set(err, errno, "cannot create a file to hold stdin");

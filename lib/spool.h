@@ -16,6 +16,8 @@ typedef struct pk_spool {
 	unsigned char hash[16];   /* XXH3-128 of stdin when complete */
 	uint64_t size;            /* bytes hashed */
 	int src_fd;               /* the original stdin, for the rest */
+	int in_place;             /* fd is stdin itself, a regular file: the
+	                             command reads it from start, complete or not */
 } pk_spool;
 
 /* Returns 1 when fd is a pipe, FIFO, socket or regular file: input worth
@@ -23,9 +25,10 @@ typedef struct pk_spool {
 int pk_spool_wanted(int fd);
 
 /* Hashes src_fd to its end.  A regular file is hashed in place from its
- * current offset; anything else is copied into an unlinked file in dir
- * (NULL: $TMPDIR or /tmp) up to limit bytes.  Past the limit, complete is
- * 0 and the caller must run uncached with pk_spool_feed.  Returns 0, or -1
+ * current offset (in_place); anything else is copied into an unlinked file
+ * in dir (NULL: $TMPDIR or /tmp).  Either way, past limit bytes complete
+ * is 0 and the caller must run uncached, feeding the command with
+ * pk_spool_feed, or from sp->fd rewound when in_place.  Returns 0, or -1
  * with err set (nothing has been read then, unless err->errnum is EIO). */
 int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
                   pk_error *err);

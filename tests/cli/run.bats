@@ -521,6 +521,31 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 	assert_match "$TMP/io/err" '^pickled: .*stdin'
 }
 
+@test "a regular file on stdin over --stdin-limit runs uncached too, read from its offset" {
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 40)' >"$TMP/in"
+	local cmd="$CNT"'; cat >"$TMP/got"; echo ok'
+	local i
+	for i in 1 2; do
+		pk_in "$TMP/in" run --stdin-limit 1K sh -c "$cmd"
+		assert_status 0
+		assert_out 'ok\n'
+		assert_err 'pickled: running uncached: stdin is larger than 1.0K\n'
+		assert_same "$TMP/in" "$TMP/got" 'stdin seen by the command'
+	done
+	assert_count 2
+	[ -z "$(entries)" ]
+	# From where the caller left the offset: 10000 bytes left are over 1K,
+	# 1000 are not.
+	tail -c 1000 "$TMP/in" >"$TMP/tail"
+	for i in 1 2; do
+		{ head -c 9240 >/dev/null; "$PK" run --stdin-limit 1K sh -c "$cmd" >"$TMP/io/out" 2>"$TMP/io/err" 3>&-; } <"$TMP/in"
+		assert_out 'ok\n'
+		assert_err ''
+	done
+	assert_same "$TMP/tail" "$TMP/got" 'stdin seen by the command'
+	assert_count 3
+}
+
 # --- expiry ------------------------------------------------------------------------
 
 @test "--ttl is the caller's requirement: an older entry is a miss" {
