@@ -4,6 +4,7 @@
 #include "inputs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,27 @@ static int check_file(const char *path, int *eacces)
 	return 0;
 }
 
+/* The working directory before a relative path; rel itself when there is
+ * none (the directory was removed).  Takes rel; NULL only when out of
+ * memory. */
+static char *absolute(char *rel)
+{
+	const char *r = rel;
+	char *cwd, *abs;
+	size_t len;
+
+	if (rel[0] == '/' || (cwd = getcwd(NULL, 0)) == NULL)
+		return rel;
+	while (r[0] == '.' && r[1] == '/')
+		r += 2;
+	len = strlen(cwd) + strlen(r) + 2;
+	if ((abs = malloc(len)) != NULL)
+		snprintf(abs, len, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, r);
+	free(cwd);
+	free(rel);
+	return abs;
+}
+
 int pk_program_resolve(const char *name, const char *path_env, char **path,
                        pk_error *err)
 {
@@ -38,7 +60,7 @@ int pk_program_resolve(const char *name, const char *path_env, char **path,
 			return pk_error_set(err, errno == ENOENT || errno == ENOTDIR ? ENOENT : errno, "%s", name);
 		if (S_ISDIR(st.st_mode) || access(name, X_OK) < 0)
 			return pk_error_set(err, EACCES, "%s", name);
-		if ((*path = strdup(name)) == NULL)
+		if ((*path = strdup(name)) == NULL || (*path = absolute(*path)) == NULL)
 			return pk_error_set(err, ENOMEM, "%s", name);
 		return 0;
 	}
@@ -65,7 +87,8 @@ int pk_program_resolve(const char *name, const char *path_env, char **path,
 			memcpy(cand + dlen + 1, name, nlen + 1);
 		}
 		if (check_file(cand, &eacces) == 0) {
-			*path = cand;
+			if ((*path = absolute(cand)) == NULL)
+				return pk_error_set(err, ENOMEM, "%s", name);
 			return 0;
 		}
 		free(cand);

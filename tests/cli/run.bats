@@ -546,6 +546,27 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 	assert_count 3
 }
 
+@test "./job in two folders are two programs, even with the same size and mtime" {
+	mkdir "$TMP/a" "$TMP/b"
+	printf '#!/bin/sh\necho AAA\n' >"$TMP/a/job"
+	printf '#!/bin/sh\necho BBB\n' >"$TMP/b/job"
+	chmod +x "$TMP/a/job" "$TMP/b/job"
+	touch -d @1577836800 "$TMP/a/job" "$TMP/b/job"
+	cd "$TMP/a"
+	pk run ./job
+	assert_out 'AAA\n'
+	cd "$TMP/b"
+	pk run ./job
+	assert_status 0
+	assert_out 'BBB\n'
+	PATH=.:$PATH pk run --explain job
+	assert_out 'BBB\n'
+	grep -qx "pickled:   program $(pwd -P)/job size 19 mtime 1577836800.000000000" "$TMP/io/err"
+	cd "$TMP/a"
+	pk run ./job
+	assert_out 'AAA\n'
+}
+
 # --- expiry ------------------------------------------------------------------------
 
 @test "--ttl is the caller's requirement: an older entry is a miss" {

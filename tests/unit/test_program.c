@@ -110,21 +110,38 @@ static void test_later_executable_wins(void **state)
 	free(c_tool);
 }
 
-/* An empty PATH element is the current directory. */
-static void test_empty_element_is_cwd(void **state)
+/* An empty PATH element is the current directory; whatever is found
+ * through a relative path gets the working directory in front, so that
+ * ./tool in two folders are two programs to the key. */
+static void test_relative_is_made_absolute(void **state)
 {
 	const char *dir = *state;
-	char *tool = unit_path(dir, "tool");
+	char *tool = unit_path(dir, "tool"), *sub = unit_path(dir, "sub");
+	char *real = realpath(dir, NULL), *want, up[4200];
 	int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	assert_true(cwd >= 0);
+	assert_non_null(real);
+	want = unit_path(real, "tool");
 	unit_write_file(tool, "#!/bin/sh\n", 10, 0755);
+	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_equal(chdir(dir), 0);
-	assert_resolves("tool", "/nonexistent:", "./tool");
-	assert_resolves("tool", ":/nonexistent", "./tool");
+	assert_resolves("tool", "/nonexistent:", want);
+	assert_resolves("tool", ":/nonexistent", want);
+	assert_resolves("tool", ".", want);
+	assert_resolves("./tool", NULL, want);
+	assert_resolves("././tool", NULL, want);
+	assert_resolves(tool, NULL, tool);
+	assert_int_equal(chdir(sub), 0);
+	snprintf(up, sizeof(up), "%s/sub/../tool", real);
+	assert_resolves("../tool", NULL, up);
+	assert_resolves("tool", "..", up);
 	assert_int_equal(fchdir(cwd), 0);
 	close(cwd);
 	free(tool);
+	free(sub);
+	free(real);
+	free(want);
 }
 
 static void test_describe(void **state)
@@ -183,7 +200,7 @@ int main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test_setup_teardown(test_not_executable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_later_executable_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_element_is_cwd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_is_made_absolute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("program", tests, NULL, NULL);
