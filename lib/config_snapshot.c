@@ -588,6 +588,18 @@ void pk_config_hash_content(const void *buf, size_t len, unsigned char hash[16])
 	memcpy(hash, c.digest, 16);
 }
 
+int pk_config_source_missing(const struct pk_config_source *src, int errnum)
+{
+	struct stat st;
+
+	if (!src->optional)
+		return 0;
+	if (errnum == ENOENT || errnum == ENOTDIR)
+		return 1;
+	/* EACCES from the file itself (stat works) is a file to report. */
+	return errnum == EACCES && stat(src->path, &st) < 0 && errno == EACCES;
+}
+
 /* Reads and hashes the file of src as the reader would see it.  Returns 0
  * (present set), or -1 when reading it would be an error. */
 static int hash_source(struct pk_config_source *src)
@@ -599,7 +611,7 @@ static int hash_source(struct pk_config_source *src)
 	src->present = 0;
 	fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return errno == ENOENT && src->optional ? 0 : -1;
+		return pk_config_source_missing(src, errno) ? 0 : -1;
 	if (fstat(fd, &src->st) == 0 && S_ISREG(src->st.st_mode) &&
 	    src->st.st_size <= PK_CONFIG_MAX_FILE &&
 	    (buf = malloc((size_t)src->st.st_size + 1)) != NULL)

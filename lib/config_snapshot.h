@@ -28,6 +28,12 @@ struct pk_config_source {
 	unsigned char hash[16];      /* XXH3-128 of its content */
 };
 
+/* 1 when opening src failed with errnum only because there is no file of
+ * the user's there: src is optional and the file is missing, a folder on
+ * the way is a file, or a folder on the way cannot be searched (a HOME
+ * not the user's own, as a job run with another user's HOME has). */
+int pk_config_source_missing(const struct pk_config_source *src, int errnum);
+
 /* Loads the copy kept in the folder dir for the chain of files src into c,
  * if it was made from the files as they are now (each file is read and
  * hashed here; src's present, st and hash are set).  c must hold

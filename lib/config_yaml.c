@@ -467,7 +467,6 @@ static void parse_document(struct parse *p)
 int pk_config_read_source(pk_config *c, struct pk_config_source *src)
 {
 	const char *path = src->path;
-	int optional = src->optional;
 	struct stat *st = &src->st;
 	struct parse p;
 	char *buf = NULL;
@@ -484,8 +483,9 @@ int pk_config_read_source(pk_config *c, struct pk_config_source *src)
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);   /* a FIFO must not hang us */
 	if (fd < 0) {
-		if (errno != ENOENT || !optional)
-			pk_config_add_error(c, "cannot open configuration file: %s: %s", path, strerror(errno));
+		int e = errno;
+		if (!pk_config_source_missing(src, e))
+			pk_config_add_error(c, "cannot open configuration file: %s: %s", path, strerror(e));
 		goto out;
 	}
 	if (fstat(fd, st) < 0) {

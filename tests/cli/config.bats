@@ -1286,6 +1286,55 @@ one_copy() {
 	PICKLED_CACHE_DIR=$XDG_CACHE_HOME/pickled one_copy >/dev/null
 }
 
+@test "a user configuration folder that cannot be searched or is a file counts as no file" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change users"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	no_system
+	cp "$PK" "$TMP/pickled"
+	chmod 0755 "$TMP" "$TMP/pickled"
+	# Another user's HOME, as a job run as nobody with HOME=/root has.
+	mkdir -m 0700 "$TMP/roothome"
+	mkdir -p "$TMP/roothome/.config/pickled"
+	printf 'ttl: 1s\n' >"$TMP/roothome/.config/pickled/pickled.conf"
+	mkdir -m 0777 "$TMP/nc"
+	: >"$TMP/count"
+	chmod 0666 "$TMP/count"
+	local i
+	for i in 1 2; do
+		status=0
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			env -u XDG_CONFIG_HOME HOME="$TMP/roothome" PICKLED_CACHE_DIR="$TMP/nc/c" \
+			"$TMP/pickled" run sh -c "$CNT; echo hi" \
+			</dev/null >"$TMP/io/out" 2>"$TMP/io/err" || status=$?
+		assert_status 0
+		assert_out 'hi\n'
+		assert_err ''
+	done
+	# Cached: the second run was a hit.
+	assert_count 1
+	# A file where a folder should be.
+	XDG_CONFIG_HOME=/etc/passwd pk run echo hi
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	# A file there that the user may not read is still reported.
+	mkdir -m 0755 "$TMP/nh"
+	mkdir -p "$TMP/nh/.config/pickled"
+	chmod -R 0755 "$TMP/nh"
+	printf 'ttl: 1s\n' >"$TMP/nh/.config/pickled/pickled.conf"
+	chmod 0000 "$TMP/nh/.config/pickled/pickled.conf"
+	chown nobody "$TMP/nh/.config/pickled/pickled.conf"
+	status=0
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env -u XDG_CONFIG_HOME HOME="$TMP/nh" PICKLED_CACHE_DIR="$TMP/nc/c" \
+		"$TMP/pickled" run echo hi </dev/null >"$TMP/io/out" 2>"$TMP/io/err" || status=$?
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err '%s\n' \
+		"pickled: cannot open configuration file: $TMP/nh/.config/pickled/pickled.conf: Permission denied" \
+		"pickled: running uncached: the configuration has errors"
+}
+
 @test "a parsed copy is not used once the user may no longer read the file" {
 	[ "$(id -u)" = 0 ] || skip "needs root to change users and groups"
 	command -v setpriv >/dev/null || skip "setpriv is not installed"
