@@ -3,9 +3,12 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct subcommand commands[] = {
 	{ "run", cmd_run, help_run, "run a command, or replay its stored result" },
@@ -54,6 +57,18 @@ static const struct subcommand *find(const char *name)
 	return NULL;
 }
 
+/* A descriptor 0, 1 or 2 left closed by the caller would be taken by the
+ * first file pickled opens (the cache folder, an entry being written), and
+ * "stdin" read from it or the command's output written into it: such a
+ * stream gets /dev/null instead, as daemons do. */
+static void open_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
+			_exit(EXIT_USAGE);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -68,6 +83,7 @@ int main(int argc, char **argv)
 	const struct subcommand *sub;
 	int c, ret;
 
+	open_standard_fds();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:C:c:hV", longopts, NULL)) != -1) {
 		switch (c) {

@@ -567,6 +567,32 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 	assert_out 'AAA\n'
 }
 
+@test "stdin, stdout or stderr left closed: /dev/null stands in, nothing else is used" {
+	local cmd="$CNT"'; cat; printf "out\n"; printf "err\n" >&2'
+	status=0
+	"$PK" run --stdin sh -c "$cmd" <&- >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	status=0
+	"$PK" run sh -c "$cmd" </dev/null >&- 2>"$TMP/io/err" 3>&- || status=$?
+	assert_status 0
+	assert_err 'err\n'
+	status=0
+	"$PK" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>&- 3>&- || status=$?
+	assert_status 0
+	assert_out 'out\n'
+	# The entry holds the command's output, whole: a hit replays it.
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 2
+	pk verify
+	assert_status 0
+	assert_out ''
+}
+
 # --- expiry ------------------------------------------------------------------------
 
 @test "--ttl is the caller's requirement: an older entry is a miss" {
