@@ -97,7 +97,10 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(NULL, "no command given");
 	if (strcmp(argv[optind], "help") == 0) {
-		if (optind + 1 >= argc) {
+		const char *what = optind + 1 < argc ? argv[optind + 1] : NULL;
+		/* 'pickled help --help' and 'pickled help help' ask about help. */
+		if (what == NULL || strcmp(what, "help") == 0 || strcmp(what, "--help") == 0 ||
+		    strcmp(what, "-h") == 0) {
 			help_main();
 			return 0;
 		}

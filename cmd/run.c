@@ -61,7 +61,7 @@ void help_run(void)
 "  -h, --help              show this help\n"
 "\n"
 "DURATION: 90s, 15m, 6h, 2d, 1w, 250ms, combinations such as 1h30m, a\n"
-"number of seconds, or forever.  SIZE: 512, 500K, 2M, 1.5G.\n"
+"number of seconds, or forever.  SIZE: 512, 500K, 2M, 1.5G, 1T.\n"
 "Exit status: the command's; 125 pickled's own error before the command\n"
 "ran; 126 not executable; 127 not found; 128+N killed by signal N.\n");
 }

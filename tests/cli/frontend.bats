@@ -4,8 +4,12 @@
 
 load helper
 
-@test "--version prints the version alone" {
+@test "--version and -V print the version alone" {
 	pk --version
+	assert_status 0
+	assert_out 'pickled 0.1.0\n'
+	assert_err ''
+	pk -V
 	assert_status 0
 	assert_out 'pickled 0.1.0\n'
 	assert_err ''
@@ -22,6 +26,14 @@ load helper
 	assert_status 0
 	assert_err ''
 	assert_same "$TMP/io/help" "$TMP/io/out"
+	# and help about help
+	local a
+	for a in '' help --help -h; do
+		pk help $a
+		assert_status 0
+		assert_err ''
+		assert_same "$TMP/io/help" "$TMP/io/out"
+	done
 }
 
 @test "'pickled help run' is 'pickled run --help'" {
