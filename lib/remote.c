@@ -294,10 +294,30 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 	return 1;
 }
 
+/* 32 random hex digits: a name or a lock that no other host can share,
+ * whatever its pid (containers repeat them) and clock. */
+static int random_token(char out[33])
+{
+	unsigned char raw[16];
+	FILE *f = fopen("/dev/urandom", "rb");
+
+	if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+		if (f)
+			fclose(f);
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	fclose(f);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
 int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
                   int64_t ttl_ms, pk_error *err)
 {
-	char k[300], tmp[400], ms[24];
+	char k[300], tmp[400], ms[24], token[33];
 	unsigned char *buf = NULL;
 	redisReply *rep;
 	off_t off = 0;
@@ -306,12 +326,15 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 	if (r->o.read_only || size > r->o.max_entry)
 		return 0;
 	rkey(r, k, sizeof(k), 'e', key);
-	snprintf(tmp, sizeof(tmp), "%st:%s:%ld.%ld", r->o.prefix ? r->o.prefix : "", k + strlen(r->o.prefix ? r->o.prefix : "") + 2,
-	         (long)getpid(), (long)time(NULL));
+	if (random_token(token) < 0)
+		return pk_error_set(err, errno, "cannot make an upload name");
+	snprintf(tmp, sizeof(tmp), "%st:%s:%s", r->o.prefix ? r->o.prefix : "",
+	         k + strlen(r->o.prefix ? r->o.prefix : "") + 2, token);
 	if ((buf = malloc(CHUNK)) == NULL)
 		return pk_error_set(err, ENOMEM, "remote upload");
 	/* Upload under a temporary name, then RENAME: readers see all or none.
-	 * The temporary expires by itself if this host dies mid-upload. */
+	 * The temporary expires by itself if this host dies mid-upload: it is
+	 * born with its expiry (SET PX), so no timeout can leave it without. */
 	do {
 		size_t want = size - (uint64_t)off < CHUNK ? (size_t)(size - (uint64_t)off) : CHUNK;
 		ssize_t n = pk_pread_full(fd, buf, want, off);
@@ -319,30 +342,32 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 			pk_error_set(err, n < 0 ? errno : EIO, "cannot read entry for upload");
 			goto out;
 		}
-		const char *argv[3] = { off == 0 ? "SET" : "APPEND", tmp, (const char *)buf };
-		size_t lens[3] = { strlen(argv[0]), strlen(tmp), want };
-		if ((rep = cmd(r, err, 3, argv, lens)) == NULL)
+		const char *argv[5] = { off == 0 ? "SET" : "APPEND", tmp, (const char *)buf, "PX", "600000" };
+		size_t lens[5] = { strlen(argv[0]), strlen(tmp), want, 2, 6 };
+		if ((rep = cmd(r, err, off == 0 ? 5 : 3, argv, lens)) == NULL)
 			goto out;
 		freeReplyObject(rep);
-		if (off == 0) {
-			if ((rep = cmd_s(r, err, 3, (const char *[]){ "PEXPIRE", tmp, "600000" })) == NULL)
-				goto out;
-			freeReplyObject(rep);
-		}
 		off += n;
 	} while ((uint64_t)off < size);
+	/* The entry's own expiry before the RENAME, which keeps it: the entry
+	 * appears with it.  (forever: PERSIST after, so that a host dying in
+	 * between leaves a temporary that still expires.)  At least a second,
+	 * so that the temporary cannot lapse before the RENAME; a reader
+	 * checks an entry's age itself. */
+	if (ttl_ms != PK_FOREVER) {
+		snprintf(ms, sizeof(ms), "%lld", (long long)(ttl_ms > 1000 ? ttl_ms : 1000));
+		if ((rep = cmd_s(r, err, 3, (const char *[]){ "PEXPIRE", tmp, ms })) == NULL)
+			goto out;
+		freeReplyObject(rep);
+	}
 	if ((rep = cmd_s(r, err, 3, (const char *[]){ "RENAME", tmp, k })) == NULL)
 		goto out;
 	freeReplyObject(rep);
-	if (ttl_ms == PK_FOREVER)
-		rep = cmd_s(r, err, 2, (const char *[]){ "PERSIST", k });
-	else {
-		snprintf(ms, sizeof(ms), "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 1));
-		rep = cmd_s(r, err, 3, (const char *[]){ "PEXPIRE", k, ms });
+	if (ttl_ms == PK_FOREVER) {
+		if ((rep = cmd_s(r, err, 2, (const char *[]){ "PERSIST", k })) == NULL)
+			goto out;
+		freeReplyObject(rep);
 	}
-	if (rep == NULL)
-		goto out;
-	freeReplyObject(rep);
 	ret = 1;
 out:
 	free(buf);
@@ -417,9 +442,7 @@ static void *renew_loop(void *arg)
 int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
 {
 	char lease[24];
-	unsigned char raw[16];
 	redisReply *rep;
-	FILE *f;
 
 	if (r->o.read_only)
 		return pk_error_set(err, 0, "remote cache is read-only");
@@ -427,15 +450,8 @@ int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
 		return 1;
 	rkey(r, r->lock_key, sizeof(r->lock_key), 'l', key);
 	/* A token unique to this holder, so only it can renew or release. */
-	f = fopen("/dev/urandom", "rb");
-	if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
-		if (f)
-			fclose(f);
+	if (random_token(r->token) < 0)
 		return pk_error_set(err, errno, "cannot make a lock token");
-	}
-	fclose(f);
-	for (int i = 0; i < 16; i++)
-		snprintf(r->token + 2 * i, 3, "%02x", raw[i]);
 	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
 	rep = cmd_s(r, err, 6, (const char *[]){ "SET", r->lock_key, r->token, "NX", "PX", lease });
 	if (rep == NULL)

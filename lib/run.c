@@ -227,9 +227,9 @@ static pk_remote *remote(struct run *u)
 	return u->remote;
 }
 
-/* Fetches a usable remote entry into the local store.  Returns 1 when one
- * was stored locally. */
-static int fetch_remote(struct run *u)
+/* Fetches the remote entry into the local store when it is younger than
+ * max_age_ms.  Returns 1 when one was stored locally. */
+static int fetch_remote(struct run *u, int64_t max_age_ms)
 {
 	pk_error err = { 0 };
 	char why[600];
@@ -238,7 +238,7 @@ static int fetch_remote(struct run *u)
 
 	if (r == NULL)
 		return 0;
-	got = pk_share_fetch(&u->store, r, &u->key, u->o->ttl_ms, why, sizeof(why), &err);
+	got = pk_share_fetch(&u->store, r, &u->key, max_age_ms, why, sizeof(why), &err);
 	if (got < 0) {
 		remote_failed(u, &err);
 		return 0;
@@ -445,7 +445,7 @@ static enum lookup lookup(struct run *u, int replay)
 {
 	enum lookup l = lookup_local(u, replay);
 
-	if (l != MISS || !fetch_remote(u))
+	if (l != MISS || !fetch_remote(u, u->o->ttl_ms))
 		return l;
 	run_explain(u, "remote hit");
 	return lookup_local(u, replay);
@@ -581,7 +581,20 @@ static void refresh(struct run *u)
 		return;
 	if ((lock = pk_lock_acquire(path, 0, &err)) < 0)
 		return;
-	miss(u);
+	/* And one per fleet: another host may have refreshed it already, or be
+	 * doing so now (its result then reaches us on a later run). */
+	u->quiet = 1;
+	if (fetch_remote(u, u->o->stale_ms)) {
+		pk_lock_release(lock);
+		return;
+	}
+	u->quiet = 0;
+	pk_remote *r = u->o->remote.read_only ? NULL : remote(u);
+	int held = r != NULL ? pk_remote_lock(r, &u->key, &err) : -1;
+	if (held != 0)
+		miss(u);   /* the lock is ours, or Redis is out of the picture */
+	if (held == 1)
+		pk_remote_unlock(r);
 	pk_lock_release(lock);
 	maybe_gc(u);
 }

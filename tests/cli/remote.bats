@@ -869,3 +869,75 @@ other_prefix() {
 	grep '^remote ' "$TMP/io/out" >"$TMP/io/remote"
 	assert_bytes "$TMP/io/remote" 'remote hits      1\nremote misses    1\nremote errors    0\nremote timeouts  0\n'
 }
+
+# --- stale refreshes and uploads across hosts -------------------------------------
+
+# fleet_has: every host's next run prints $1 (their stale runs fetch it).
+fleet_has() {
+	local h
+	for h in a b c; do
+		on "$h" run --ttl 1h --stale 5s sh -c "$cmd"
+		grep -qx "$1" "$TMP/io/out" || return 1
+	done
+}
+
+@test "a stale result is refreshed once for the fleet, not once per host" {
+	host c
+	cmd="$CNT"'; sleep 1; echo "run $(wc -l <"$TMP/count")"'
+	local h pids=()
+	for h in a b c; do
+		on "$h" run --ttl 1h --stale 5s sh -c "$cmd"
+		assert_out 'run 1\n'
+	done
+	assert_count 1
+	sleep 5.2
+	# Each host serves its stale copy and refreshes in the background, all
+	# at once: one of them runs the command, the others find its lock in
+	# Redis, or its fresh result there.
+	for h in a b c; do
+		on_bg "$h" "$h" run --ttl 1h --stale 5s sh -c "$cmd"
+		pids+=("$BG")
+	done
+	wait "${pids[@]}"
+	for h in a b c; do
+		assert_bytes "$TMP/io/$h.out" 'run 1\n'
+	done
+	poll 20 eval '[ "$(count)" = 2 ] && [ -z "$(rkeys | grep ":l:")" ]'
+	# The refreshed result reaches the other hosts from Redis, not by a run.
+	poll 20 fleet_has 'run 2'
+	assert_count 2
+}
+
+@test "an upload cut short by a stalled Redis leaves no key without an expiry" {
+	private_redis
+	HOST_URL=$PURL host slow 'timeout: 300ms'
+	(sleep 0.6; kill -STOP "$PPID_REDIS"; sleep 2; kill -CONT "$PPID_REDIS") &
+	BG_PIDS+=("$!")
+	on slow run sh -c 'sleep 1; head -c 3000000 /dev/urandom | od -An | head -c 20000000; echo end'
+	assert_status 0
+	grep -q 'pickled: remote cache unavailable' "$TMP/io/err"
+	wait "${BG_PIDS[-1]}" || true
+	sleep 0.5
+	local k
+	redis-cli -p "$PPORT" --scan >"$TMP/io/pkeys"
+	while IFS= read -r k; do
+		[ "$(redis-cli -p "$PPORT" PTTL "$k")" != -1 ] || { echo "no expiry: $k"; return 1; }
+	done <"$TMP/io/pkeys"
+}
+
+@test "two hosts with the same pid uploading one key at once leave a sound entry" {
+	unshare -pf --mount-proc true 2>/dev/null || skip "cannot make a pid namespace here"
+	host c
+	local cmd='sleep 0.5; head -c 6000000 /dev/urandom' h
+	for h in a b; do
+		unshare -pf "$PK" -c "$TMP/$h.conf" -C "$TMP/hosts/$h" run --force sh -c "$cmd" \
+			</dev/null >/dev/null 2>"$TMP/io/$h.err" 3>&- &
+		BG_PIDS+=("$!")
+	done
+	wait "${BG_PIDS[-1]}" "${BG_PIDS[-2]}"
+	assert_bytes "$TMP/io/a.err" ''
+	assert_bytes "$TMP/io/b.err" ''
+	on c run --explain sh -c "$cmd"
+	assert_status 0
+	grep -qx 'pickled: remote hit' "$TMP/io/err"
+}
