@@ -38,6 +38,16 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 ALL_LDFLAGS = $(LDFLAGS)
 LIBS       = $(DEP_LIBS) -lpthread
 
+# What the objects are built with, warnings aside, kept in .build-flags:
+# objects depend on it, so that `make SYSCONFDIR=/opt/etc` (or another CC or
+# CFLAGS) after a build rebuilds rather than ship the old path.  Warnings
+# are left out: `WERROR=1 make check` and `make stress` share one tree in
+# CI, at the same time, and must not rebuild under each other.
+BUILD_FLAGS := $(CC) $(CFLAGS) $(LDFLAGS) $(DEP_CFLAGS) $(LIBS) $(VERSION) $(SYSCONFDIR)
+ifneq ($(BUILD_FLAGS),$(file <.build-flags))
+$(file >.build-flags,$(BUILD_FLAGS))
+endif
+
 LIB_SRC   = $(wildcard lib/*.c)
 CMD_SRC   = $(wildcard cmd/*.c)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
@@ -53,6 +63,8 @@ depcheck:
 
 deps:
 	@sh scripts/deps.sh --install build test
+
+$(LIB_OBJ) $(CMD_OBJ): .build-flags
 
 lib/libpickled.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -153,6 +165,6 @@ fmt:
 
 clean:
 	rm -f pickled lib/libpickled.a lib/*.o lib/*.d cmd/*.o cmd/*.d \
-	      $(UNIT_BIN) tests/unit/*.d
+	      $(UNIT_BIN) tests/unit/*.d .build-flags
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:.c=.d)
