@@ -61,6 +61,15 @@ if [ ! -d "$logs" ]; then
 	mkdir -p "$logs" || exit 125
 	chmod 1777 "$logs" 2>/dev/null
 fi
+# valgrind takes a closed descriptor 0, 1 or 2 for itself and then refuses
+# the program its use (EBADF), so pickled's own handling of a closed one
+# (/dev/null in its place) cannot be seen under valgrind: the wrapper does
+# the same first.
+[ -e /proc/$$/fd/0 ] || exec </dev/null
+[ -e /proc/$$/fd/1 ] || exec >/dev/null
+[ -e /proc/$$/fd/2 ] || exec 2>/dev/null
+# --vgdb=no: no gdbserver FIFOs in /tmp, which a run as pid 1 of a pid
+# namespace (remote.bats' same-pid test) could not remove, and said so.
 # Log names must never repeat: over a whole suite pids are reused, and a
 # forked child of a run as nobody cannot open a root-owned log of the same
 # pid in the sticky folder (valgrind then exits 1 before the command runs),
@@ -68,6 +77,6 @@ fi
 run=$(date +%s%N).$$
 exec valgrind --quiet --tool=memcheck --leak-check=full \
 	--errors-for-leak-kinds=definite,possible --show-leak-kinds=definite,possible \
-	--error-exitcode=1 --trace-children=no --track-fds=no \
+	--error-exitcode=1 --trace-children=no --track-fds=no --vgdb=no \
 	--suppressions="$supp" \
 	--log-file="$logs/pickled.$run.%p.log" "$bin" "$@"
