@@ -876,7 +876,7 @@ other_prefix() {
 fleet_has() {
 	local h
 	for h in a b c; do
-		on "$h" run --ttl 1h --stale 5s sh -c "$cmd"
+		on "$h" run --ttl 1h --stale 8s sh -c "$cmd"
 		grep -qx "$1" "$TMP/io/out" || return 1
 	done
 }
@@ -886,16 +886,18 @@ fleet_has() {
 	cmd="$CNT"'; sleep 1; echo "run $(wc -l <"$TMP/count")"'
 	local h pids=()
 	for h in a b c; do
-		on "$h" run --ttl 1h --stale 5s sh -c "$cmd"
+		on "$h" run --ttl 1h --stale 8s sh -c "$cmd"
 		assert_out 'run 1\n'
 	done
+	# 8 s: the three runs above take a few seconds under valgrind, and none
+	# may find its copy stale yet.
 	assert_count 1
-	sleep 5.2
+	sleep 8.2
 	# Each host serves its stale copy and refreshes in the background, all
 	# at once: one of them runs the command, the others find its lock in
 	# Redis, or its fresh result there.
 	for h in a b c; do
-		on_bg "$h" "$h" run --ttl 1h --stale 5s sh -c "$cmd"
+		on_bg "$h" "$h" run --ttl 1h --stale 8s sh -c "$cmd"
 		pids+=("$BG")
 	done
 	wait "${pids[@]}"
