@@ -169,12 +169,18 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 	for (size_t i = 0; i < u->o->noutputs; i++) {
 		const char *path = u->o->outputs[i];
 		struct stat st;
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO in an output's place must not hang the job. */
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			if (fd < 0 && errno == ENOENT)
+				not_stored(u, "output not produced: %s", path);
+			else if (fd < 0)
+				not_stored(u, "cannot read output: %s: %s", path, strerror(errno));
+			else
+				not_stored(u, "output is not a regular file: %s", path);
 			if (fd >= 0)
 				close(fd);
-			not_stored(u, "output not produced: %s", path);
 			return -1;
 		}
 		m->files[i].path = u->o->outputs[i];

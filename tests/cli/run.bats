@@ -910,6 +910,22 @@ as_nobody_twice() {
 	[ -z "$(entries)" ]
 }
 
+@test "--output that is a FIFO or a folder: not stored, said so, and no hang" {
+	mkfifo fifo
+	mkdir dir
+	local o
+	for o in fifo dir; do
+		status=0
+		timeout 10 "$PK" run -o "$o" sh -c "$CNT; echo out" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- ||
+			status=$?
+		assert_status 0
+		assert_out 'out\n'
+		assert_err 'pickled: result not stored: output is not a regular file: %s\n' "$o"
+	done
+	assert_count 2
+	[ -z "$(entries)" ]
+}
+
 # --- background modes -------------------------------------------------------------
 
 @test "--warm returns at once, prints nothing, and stores the result" {
