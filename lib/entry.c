@@ -609,17 +609,16 @@ struct splitter {
 static int split_open(struct splitter *s)
 {
 	const pk_outfile *f = &s->e->meta.files[s->index];
-	char dirbuf[4096], basebuf[4096];
+	char dirbuf[4096];
 	int n;
 
+	/* A short name of its own, not the output's name with more around it:
+	 * that could go past NAME_MAX for a long but valid output name. */
 	snprintf(dirbuf, sizeof(dirbuf), "%s", f->path);
-	snprintf(basebuf, sizeof(basebuf), "%s", f->path);
-	n = snprintf(s->tmp, sizeof(s->tmp), "%s/.%s.pickled-%ld", dirname(dirbuf),
-	             basename(basebuf), (long)getpid());
+	n = snprintf(s->tmp, sizeof(s->tmp), "%s/.pickled-XXXXXX", dirname(dirbuf));
 	if (n < 0 || (size_t)n >= sizeof(s->tmp))
 		return pk_error_set(s->err, ENAMETOOLONG, "cannot restore %s", f->path);
-	unlink(s->tmp);   /* our own leftover from a pid reused */
-	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	s->fd = mkostemp(s->tmp, O_CLOEXEC);
 	if (s->fd < 0)
 		return pk_error_set(s->err, errno, "cannot restore %s", f->path);
 	s->left = f->size;

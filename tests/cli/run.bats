@@ -910,6 +910,22 @@ as_nobody_twice() {
 	[ -z "$(entries)" ]
 }
 
+@test "--output with a name of 250 bytes is restored on a hit" {
+	local name
+	name=$(printf 'n%.0s' $(seq 246)).txt
+	local cmd="$CNT"'; printf "%s\n" "$(wc -l <"$TMP/count")" >"$1"; echo ran'
+	pk run -o "$name" sh -c "$cmd" sh "$name"
+	assert_out 'ran\n'
+	rm "$name"
+	pk run -o "$name" sh -c "$cmd" sh "$name"
+	assert_status 0
+	assert_out 'ran\n'
+	assert_err ''
+	assert_bytes "$name" '1\n'
+	assert_count 1
+	[ -z "$(ls -A | grep -v "^$name\$")" ]
+}
+
 @test "--output that is a FIFO or a folder: not stored, said so, and no hang" {
 	mkfifo fifo
 	mkdir dir
