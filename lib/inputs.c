@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,12 +170,15 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* Adds every regular file below dir.  Symbolic links to files count; links
- * to directories are not followed (they could loop). */
+ * to directories are not followed (they could loop, or reach /).  The
+ * depth is bounded by the length of a path; each level holds no open
+ * directory and only a pointer on the stack, so a deep tree is a long
+ * walk, never a crash. */
 static int walk_dir(struct list *l, const char *dir, pk_error *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char **names = NULL;
+	char **names = NULL, *path = NULL;
 	size_t n = 0, cap = 0;
 	int ret = -1;
 
@@ -199,15 +203,18 @@ static int walk_dir(struct list *l, const char *dir, pk_error *err)
 		pk_error_set(err, errno, "cannot read input directory %s", dir);
 		goto out;
 	}
+	closedir(d);
+	d = NULL;
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_name);
+	if ((path = malloc(PATH_MAX)) == NULL)
+		goto nomem;
 	for (size_t i = 0; i < n; i++) {
-		char path[4096];
 		struct stat st;
-		int len = snprintf(path, sizeof(path), "%s%s%s", dir,
+		int len = snprintf(path, PATH_MAX, "%s%s%s", dir,
 		                   dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
 
-		if (len < 0 || (size_t)len >= sizeof(path)) {
+		if (len < 0 || len >= PATH_MAX) {
 			pk_error_set(err, ENAMETOOLONG, "input path too long in %s", dir);
 			goto out;
 		}
@@ -230,7 +237,9 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	closedir(d);
+	free(path);
+	if (d != NULL)
+		closedir(d);
 	return ret;
 }
 
@@ -267,8 +276,11 @@ int pk_inputs_expand(char *const *patterns, size_t npat, const char *statdir,
 		if (strpbrk(pat, "*?[") != NULL) {
 			glob_t g;
 			int r = glob(pat, 0, NULL, &g);
+			/* No match: the pattern as a plain path, as if it had no
+			 * glob characters: "a[1].txt" that exists is that file or
+			 * folder, else it is recorded absent. */
 			if (r == GLOB_NOMATCH) {
-				if (list_add(&l, pat, err) < 0)
+				if (add_path(&l, pat, err) < 0)
 					goto fail;
 				continue;
 			}

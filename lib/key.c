@@ -213,17 +213,20 @@ int pk_key_select_env(char *const *names, size_t nnames, char *const *envp,
 		for (char *const *e = envp; e && *e; e++) {
 			const char *eq = strchr(*e, '=');
 			size_t len;
-			char name[256];
 
 			if (eq == NULL)
 				continue;
 			len = (size_t)(eq - *e);
 			if (glob) {
-				if (len >= sizeof(name))
-					continue;
-				memcpy(name, *e, len);
-				name[len] = '\0';
-				if (fnmatch(pat, name, 0) != 0)
+				/* The name alone, however long: a long one left out
+				 * would be a change the key does not see. */
+				char *name = strndup(*e, len);
+				int match;
+				if (name == NULL)
+					goto fail;
+				match = fnmatch(pat, name, 0) == 0;
+				free(name);
+				if (!match)
 					continue;
 			} else if (strlen(pat) != len || memcmp(pat, *e, len) != 0) {
 				continue;

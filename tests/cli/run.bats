@@ -304,6 +304,42 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 	assert_count 4
 }
 
+@test "--input: a directory 2000 levels deep is walked, not a crash" {
+	python3 -c '
+import os, sys
+os.chdir(sys.argv[1]); os.mkdir("t"); os.chdir("t")
+for i in range(2000):
+    os.mkdir("a"); os.chdir("a")
+open("f", "w").write("x")' "$TMP"
+	local cmd="$CNT; echo hi"
+	pk run -i "$TMP/t" sh -c "$cmd"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	pk run -i "$TMP/t" sh -c "$cmd"
+	assert_count 1
+	printf 'y' >"$TMP/t$(printf '/a%.0s' $(seq 2000))/f"
+	pk run -i "$TMP/t" sh -c "$cmd"
+	assert_out 'hi\n'
+	assert_count 2
+}
+
+@test "--input: a pattern that matches nothing is the plain path, file or folder" {
+	mkdir 'd[x]'
+	printf 'q\n' >'d[x]/f'
+	local cmd="$CNT; echo hi"
+	pk run -i 'd[x]' sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	pk run -i 'd[x]' sh -c "$cmd"
+	assert_count 1
+	printf 'r\n' >'d[x]/f'
+	pk run -i 'd[x]' sh -c "$cmd"
+	assert_count 2
+	pk run --explain -i 'd[x]' sh -c "$cmd"
+	grep -q "^pickled:   input d\[x\]/f xxh3 " "$TMP/io/err"
+}
+
 @test "--input: a quoted glob is expanded by pickled" {
 	mkdir "$TMP/g"
 	printf '1\n' >"$TMP/g/a.csv"
@@ -401,6 +437,16 @@ ARGS="$CNT"'; printf "[%s]" "$@"; echo'
 	assert_out 'hi\n'
 	assert_err ''
 	assert_count 3
+}
+
+@test "--env: a glob sees a variable whose name is 300 bytes long" {
+	local cmd="$CNT; echo hi" long
+	long=PK_T_$(printf 'X%.0s' $(seq 300))
+	env "$long=one" "$PK" run -e 'PK_T_*' sh -c "$cmd" </dev/null >/dev/null 2>&1 3>&-
+	env "$long=one" "$PK" run -e 'PK_T_*' sh -c "$cmd" </dev/null >/dev/null 2>&1 3>&-
+	assert_count 1
+	env "$long=two" "$PK" run -e 'PK_T_*' sh -c "$cmd" </dev/null >/dev/null 2>&1 3>&-
+	assert_count 2
 }
 
 @test "-k keeps separate namespaces" {
