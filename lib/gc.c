@@ -21,6 +21,11 @@
  * be gone; if not, the next run parses them and writes the copy again. */
 #define COPY_MAX_AGE_MS (30LL * 24 * 3600 * 1000)
 
+/* Hash records of declared inputs (DIR/inputs) not written for this long:
+ * inputs come and go (a glob over daily files), and records of files long
+ * gone would pile up; one still in use costs one hashing of its file. */
+#define RECORD_MAX_AGE_MS (30LL * 24 * 3600 * 1000)
+
 void pk_gc_note_store(const pk_store *s, uint64_t bytes)
 {
 	int fd = pk_store_openat(s, PENDING, O_WRONLY | O_APPEND | O_CREAT, 0600);
@@ -207,7 +212,8 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 	}
 	rep->temps_removed = remove_old(s, "tmp", NULL, LEFTOVER_MS, o->dry_run) +
 	                     remove_old(s, "locks", NULL, LEFTOVER_MS, o->dry_run) +
-	                     remove_old(s, ".", "config-", COPY_MAX_AGE_MS, o->dry_run);
+	                     remove_old(s, ".", "config-", COPY_MAX_AGE_MS, o->dry_run) +
+	                     remove_old(s, "inputs", NULL, RECORD_MAX_AGE_MS, o->dry_run);
 	if (!o->dry_run)
 		write_stamp(s, rep->bytes_kept);
 	ret = 0;

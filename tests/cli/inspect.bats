@@ -1037,6 +1037,28 @@ gc_line() {
 	[ -f "$c/config-fedcba9876543210.cache" ] && [ -f "$c/other-file" ]
 }
 
+@test "gc removes input hash records not written for 30 days" {
+	printf 'a\n' >in1
+	printf 'b\n' >in2
+	sleep 2.2   # settled (ctime included): worth a record
+	pk run -i in1 -i in2 cat in1 in2
+	local recs
+	recs=$(find "$PICKLED_CACHE_DIR/inputs" -type f | sort)
+	[ "$(echo "$recs" | wc -l)" = 2 ]
+	touch -d '31 days ago' $(echo "$recs" | head -n 1)
+	pk gc --dry-run
+	assert_out 'would remove 0 entries (0B), kept 1 (%s), 1 leftover files\n' \
+		"$(fmt_size "$(stored_of "$(key_of cat in1 in2)")")"
+	pk gc
+	assert_status 0
+	assert_err ''
+	[ "$(find "$PICKLED_CACHE_DIR/inputs" -type f | sort)" = "$(echo "$recs" | tail -n 1)" ]
+	# The input is hashed again, and the result is still a hit.
+	pk run -i in1 -i in2 cat in1 in2
+	assert_out 'a\nb\n'
+	[ "$(find "$PICKLED_CACHE_DIR/inputs" -type f | wc -l)" = 2 ]
+}
+
 @test "gc keeps an old lock that a running command holds" {
 	pk ls
 	local lock=$PICKLED_CACHE_DIR/locks/0123456789abcdef0123456789abcdef
