@@ -152,6 +152,10 @@ int run_take_stdin(struct run *u)
 		return -2;
 	}
 	u->have_spool = 1;
+	if (!u->spool.complete && u->spool.spool_errno != 0) {
+		run_warn(u, "running uncached: cannot keep stdin: %s", strerror(u->spool.spool_errno));
+		return -2;
+	}
 	if (!u->spool.complete) {
 		char lim[32];
 		run_warn(u, "running uncached: stdin is larger than %s",

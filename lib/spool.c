@@ -96,30 +96,43 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				pk_error_set(err, EIO, "cannot read stdin: %s", strerror(errno));
-				goto out;
+				sp->spool_errno = errno;   /* what was read is still fed */
+				break;
 			}
 			if (n == 0) {
 				sp->complete = 1;
 				break;
 			}
 			if (pk_write_all(sp->fd, buf, (size_t)n) < 0) {
-				pk_error_set(err, EIO, "cannot spool stdin: %s", strerror(errno));
-				goto out;
+				/* Keep the chunk: the command must get every byte. */
+				sp->spool_errno = errno;
+				if (ftruncate(sp->fd, (off_t)sp->size) < 0) {
+					pk_error_set(err, errno, "cannot spool stdin");
+					goto out;
+				}
+				sp->pending = buf;
+				sp->pending_len = (size_t)n;
+				buf = NULL;
+				break;
 			}
 			pk_hash_update(&xs, buf, (size_t)n);
 			sp->size += (uint64_t)n;
 		}
 		/* Exactly at the limit: one more byte tells whether it ended. */
-		if (!sp->complete) {
-			char one;
+		if (!sp->complete && sp->spool_errno == 0) {
+			unsigned char one;
 			ssize_t n;
 			while ((n = read(src, &one, 1)) < 0 && errno == EINTR)
 				;
 			if (n == 0)
 				sp->complete = 1;
-			else if (n == 1 && pk_write_all(sp->fd, &one, 1) == 0)
-				sp->size++;
+			else if (n == 1 && (sp->pending = malloc(1)) != NULL) {
+				sp->pending[0] = one;
+				sp->pending_len = 1;
+			} else if (n == 1) {
+				pk_error_set(err, ENOMEM, "cannot spool stdin");
+				goto out;
+			}
 		}
 	}
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
@@ -171,6 +184,9 @@ int pk_spool_feed(pk_spool *sp, pid_t *feeder, pk_error *err)
 				if (n < 0 || pk_write_all(p[1], buf, (size_t)n) < 0)
 					_exit(1);
 			}
+			if (i == 0 && sp->pending_len > 0 &&
+			    pk_write_all(p[1], sp->pending, sp->pending_len) < 0)
+				_exit(1);
 		}
 		_exit(0);
 	}
@@ -181,8 +197,13 @@ int pk_spool_feed(pk_spool *sp, pid_t *feeder, pk_error *err)
 
 void pk_spool_close(pk_spool *sp)
 {
-	if (sp != NULL && sp->fd >= 0) {
+	if (sp == NULL)
+		return;
+	if (sp->fd >= 0) {
 		close(sp->fd);
 		sp->fd = -1;
 	}
+	free(sp->pending);
+	sp->pending = NULL;
+	sp->pending_len = 0;
 }

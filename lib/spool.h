@@ -18,6 +18,10 @@ typedef struct pk_spool {
 	int src_fd;               /* the original stdin, for the rest */
 	int in_place;             /* fd is stdin itself, a regular file: the
 	                             command reads it from start, complete or not */
+	unsigned char *pending;   /* read from stdin but not in fd (the spool
+	                             could not take it): fed after fd's bytes */
+	size_t pending_len;
+	int spool_errno;          /* why the spool stopped short, or 0 */
 } pk_spool;
 
 /* Returns 1 when fd is a pipe, FIFO, socket or regular file: input worth
@@ -28,8 +32,11 @@ int pk_spool_wanted(int fd);
  * current offset (in_place); anything else is copied into an unlinked file
  * in dir (NULL: $TMPDIR or /tmp).  Either way, past limit bytes complete
  * is 0 and the caller must run uncached, feeding the command with
- * pk_spool_feed, or from sp->fd rewound when in_place.  Returns 0, or -1
- * with err set (nothing has been read then, unless err->errnum is EIO). */
+ * pk_spool_feed, or from sp->fd rewound when in_place.  A spool that cannot
+ * be written (a full disk, ulimit -f) or a stdin that fails to read also
+ * leaves complete 0, with spool_errno set: no byte read is ever lost, the
+ * feed gives them all.  Returns 0, or -1 with err set (nothing has been
+ * read then). */
 int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
                   pk_error *err);
 
@@ -37,7 +44,7 @@ int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
 int pk_spool_rewind(pk_spool *sp);
 
 /* For an incomplete spool: returns a pipe's read end giving the spooled
- * bytes followed by the rest of sp->src_fd, fed by a child process whose
+ * bytes, the pending ones, then the rest of sp->src_fd, fed by a child process whose
  * pid goes to *feeder.  Returns -1 with err set on failure. */
 int pk_spool_feed(pk_spool *sp, pid_t *feeder, pk_error *err);
 

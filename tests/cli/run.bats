@@ -567,6 +567,20 @@ open("f", "w").write("x")' "$TMP"
 	assert_match "$TMP/io/err" '^pickled: .*stdin'
 }
 
+@test "stdin that the cache cannot hold (ulimit -f) still reaches the command whole" {
+	seq 1 200000 >"$TMP/in"
+	# The limit binds the command too: it only sums what it reads.
+	local cmd="$CNT"'; md5sum'
+	status=0
+	cat "$TMP/in" | (ulimit -f 100; exec "$PK" run sh -c "$cmd" >"$TMP/io/out" 2>"$TMP/io/err" 3>&-) ||
+		status=$?
+	assert_status 0
+	assert_out '%s\n' "$(md5sum <"$TMP/in")"
+	assert_err 'pickled: running uncached: cannot keep stdin: File too large\n'
+	assert_count 1
+	[ -z "$(entries)" ]
+}
+
 @test "a regular file on stdin over --stdin-limit runs uncached too, read from its offset" {
 	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 40)' >"$TMP/in"
 	local cmd="$CNT"'; cat >"$TMP/got"; echo ok'
