@@ -605,9 +605,26 @@ static void refresh(struct run *u)
 	maybe_gc(u);
 }
 
+/* A detached run reads stdin after pickled has returned: a regular file
+ * read in place could have changed by then, and the new content's output
+ * be stored under the old content's key.  It gets a copy, checked against
+ * the key's hash.  Returns 0, or -1 with err set. */
+static int keep_stdin(struct run *u, pk_error *err)
+{
+	char path[4200];
+
+	if (!u->have_spool)
+		return 0;
+	return pk_spool_own(&u->spool, u->have_store &&
+	                    pk_store_path(&u->store, path, sizeof(path), "tmp") == 0 ? path : NULL, err);
+}
+
 static void refresh_in_background(struct run *u)
 {
-	detach(u, refresh);
+	pk_error err = { 0 };
+
+	if (keep_stdin(u, &err) == 0)
+		detach(u, refresh);
 }
 
 static void run_uncached(struct run *u)
@@ -670,10 +687,17 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		goto out;
 	}
 	if (o->warm) {
+		pk_error err = { 0 };
+		char buf[700];
+
+		r->status = 0;
 		if (!o->force && lookup(&u, 0) == HIT)
 			goto out;
+		if (keep_stdin(&u, &err) < 0) {
+			not_stored(&u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+			goto out;
+		}
 		detach(&u, locked_miss);
-		r->status = 0;
 		goto out;
 	}
 	if (o->force)

@@ -149,6 +149,60 @@ out:
 	return ret;
 }
 
+int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err)
+{
+	XXH3_state_t xs;
+	XXH128_canonical_t c;
+	unsigned char *buf;
+	uint64_t copied = 0;
+	off_t off = sp->start;
+	int fd, ret = -1;
+
+	if (!sp->in_place || !sp->complete)
+		return 0;
+	if ((buf = malloc(BUF)) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot copy stdin");
+	if ((fd = open_tmp(dir)) < 0) {
+		pk_error_set(err, errno, "cannot copy stdin");
+		goto out;
+	}
+	XXH3_128bits_reset(&xs);
+	for (;;) {
+		ssize_t n = pread(sp->fd, buf, BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && pk_write_all(fd, buf, (size_t)n) < 0)) {
+			pk_error_set(err, errno, "cannot copy stdin");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		pk_hash_update(&xs, buf, (size_t)n);
+		off += n;
+		copied += (uint64_t)n;
+	}
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
+	if (copied != sp->size || memcmp(c.digest, sp->hash, 16) != 0) {
+		pk_error_set(err, 0, "stdin changed since it was read");
+		goto out;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		pk_error_set(err, errno, "cannot copy stdin");
+		goto out;
+	}
+	close(sp->fd);
+	sp->fd = fd;
+	fd = -1;
+	sp->start = 0;
+	sp->in_place = 0;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
 int pk_spool_rewind(pk_spool *sp)
 {
 	if (sp->fd < 0)

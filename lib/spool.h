@@ -40,6 +40,14 @@ int pk_spool_wanted(int fd);
 int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
                   pk_error *err);
 
+/* Gives a complete in-place spool a copy of its own, in an unlinked file in
+ * dir (NULL: $TMPDIR or /tmp), checked against sp->hash: for a command run
+ * after pickled returns (--warm, a stale refresh), when the caller may
+ * already have changed its file.  Nothing to do for other spools.  Returns
+ * 0, or -1 with err set (the file changed since it was hashed, or cannot
+ * be copied); sp is unchanged then. */
+int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err);
+
 /* Rewinds sp->fd to where the command must start reading.  Returns 0 or -1. */
 int pk_spool_rewind(pk_spool *sp);
 

@@ -1022,6 +1022,32 @@ as_nobody_twice() {
 	assert_count 1
 }
 
+@test "--warm and a stale refresh run on a copy of a stdin file, not on what it becomes" {
+	local cmd="$CNT"'; sleep 1; tr a-z A-Z'
+	printf 'aaaa\n' >"$TMP/in"
+	pk_in "$TMP/in" run --warm sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	# The caller goes on and reuses its file while the warm run sleeps.
+	printf 'bbbb\n' >"$TMP/in"
+	poll 15 eval '[ -n "$(entries)" ]'
+	printf 'aaaa\n' >"$TMP/in"
+	pk_in "$TMP/in" run sh -c "$cmd"
+	assert_out 'AAAA\n'
+	assert_count 1
+	# A stale hit's refresh, the same.
+	sleep 1.2
+	pk_in "$TMP/in" run --ttl 1h --stale 1s sh -c "$cmd"
+	assert_out 'AAAA\n'
+	printf 'cccc\n' >"$TMP/in"
+	poll 15 eval '[ "$(count)" = 2 ]'
+	sleep 1.5
+	printf 'aaaa\n' >"$TMP/in"
+	pk_in "$TMP/in" run --ttl 1h sh -c "$cmd"
+	assert_out 'AAAA\n'
+	assert_count 2
+}
+
 @test "--warm of a failing command stores nothing and still exits 0" {
 	pk run --warm sh -c "$CNT; exit 5"
 	assert_status 0
