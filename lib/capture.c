@@ -155,13 +155,26 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 
 	struct pollfd fds[2] = { { out_p[0], POLLIN, 0 }, { err_p[0], POLLIN, 0 } };
 	int to[2] = { o->out_fd, o->err_fd };
-	int open_fds = 2;
+	int open_fds = 2, reaped = 0;
+	int64_t reaped_at = 0;
 	while (open_fds > 0) {
-		if (poll(fds, 2, -1) < 0) {
+		/* After a stop signal, the command's own end is what counts: a
+		 * process it left behind holding the pipes (a shell's child, a
+		 * background job) must not keep pickled alive, as it would not
+		 * keep the caller of a bare run.  What is in the pipes then is
+		 * still passed on, for up to 200 ms. */
+		if (got_signal && !reaped && waitpid(pid, &res->wait_status, WNOHANG) == pid) {
+			reaped = 1;
+			reaped_at = mono_ms();
+		}
+		int ready = poll(fds, 2, reaped ? 0 : got_signal ? 50 : -1);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (reaped && (ready == 0 || mono_ms() - reaped_at > 200))
+			break;
 		for (int i = 0; i < 2; i++) {
 			if (fds[i].fd < 0 || fds[i].revents == 0)
 				continue;
@@ -189,8 +202,11 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 				recording = 0;
 		}
 	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i].fd >= 0)
+			close(fds[i].fd);
 	out_p[0] = err_p[0] = -1;
-	while (waitpid(pid, &res->wait_status, 0) < 0) {
+	while (!reaped && waitpid(pid, &res->wait_status, 0) < 0) {
 		if (errno != EINTR) {
 			pk_error_set(err, errno, "cannot wait for command");
 			goto restore;

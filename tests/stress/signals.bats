@@ -131,3 +131,28 @@ pipe_head() {
 	assert_empty "$TMP/io/hit.err"
 	[ "$st" -eq 141 ]
 }
+
+@test "SIGTERM to pickled: it ends with its command, not with what the command left holding the pipes" {
+	local pid st start elapsed
+	# sh dies of SIGTERM at once; its child sleep, holding stdout and
+	# stderr, lives on, as it would without pickled.
+	"$PK" run -- sh -c 'echo started; touch "$TMP/ready"; sleep 8; echo done' </dev/null \
+		>"$TMP/io/t.out" 2>"$TMP/io/t.err" 3>&- &
+	pid=$!
+	BG_PIDS+=("$pid")
+	for _ in $(seq 1 250); do
+		[ -e "$TMP/ready" ] && break
+		sleep 0.02
+	done
+	start=$(now_ms)
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	elapsed=$(($(now_ms) - start))
+	echo "status $st in $elapsed ms"
+	[ "$st" -eq 143 ]
+	[ "$elapsed" -lt 4000 ]
+	assert_lines "$TMP/io/t.out" started
+	assert_empty "$TMP/io/t.err"
+	[ -z "$(find "$CACHE/v1" -type f 2>/dev/null)" ]
+}
