@@ -156,3 +156,17 @@ pipe_head() {
 	assert_empty "$TMP/io/t.err"
 	[ -z "$(find "$CACHE/v1" -type f 2>/dev/null)" ]
 }
+
+@test "SIGTERM during a hit that restores an output leaves no partial file" {
+	head -c 100000000 /dev/urandom >"$TMP/big"
+	cd "$TMP/wd"
+	pk first run -o big.out -- cp "$TMP/big" big.out
+	assert_status 0
+	local d
+	for d in 0.02 0.05 0.1 0.15 0.2 0.3; do
+		timeout -s TERM "$d" "$PK" run -o big.out -- cp "$TMP/big" big.out \
+			</dev/null >/dev/null 2>&1 3>&- || true
+		[ -z "$(find . -name '.pickled-*')" ] || { ls -la; return 1; }
+		[ ! -e big.out ] || cmp big.out "$TMP/big"
+	done
+}
