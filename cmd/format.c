@@ -149,7 +149,7 @@ void fmt_json_str(FILE *f, const char *s)
 	putc('"', f);
 }
 
-void fmt_time(FILE *f, int64_t ms, int iso)
+size_t fmt_time(FILE *f, int64_t ms, int iso)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -163,6 +163,7 @@ void fmt_time(FILE *f, int64_t ms, int iso)
 		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
 	}
 	fputs(buf, f);
+	return strlen(buf);
 }
 
 size_t fmt_term_width(void)

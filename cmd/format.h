@@ -17,8 +17,8 @@ size_t fmt_command(FILE *f, char *const *argv, size_t argc, size_t max);
 void fmt_json_str(FILE *f, const char *s);
 
 /* Writes a Unix time in ms as local "2026-11-25 20:30:01", or as UTC
- * "2026-11-25T20:30:01Z" when iso is set. */
-void fmt_time(FILE *f, int64_t ms, int iso);
+ * "2026-11-25T20:30:01Z" when iso is set.  Returns the bytes written. */
+size_t fmt_time(FILE *f, int64_t ms, int iso);
 
 /* The width of the terminal on stdout, or 0 when stdout is not one. */
 size_t fmt_term_width(void);

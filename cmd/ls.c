@@ -104,25 +104,22 @@ static void print_line(const pk_item *it, int64_t now, int longfmt, size_t width
 	n = printf("%.12s  %-7s %-8s %3d  %6s %6s %5llu %7s  ", it->hex, age, left,
 	           m->exit_status, raw, stored, (unsigned long long)it->hits, saved);
 	if (longfmt) {
-		size_t tags = 0;
+		size_t w = fmt_time(stdout, m->created_ms, 0);
 
-		fmt_time(stdout, m->created_ms, 0);
-		fputs("  ", stdout);
+		w += (size_t)printf("  ");
 		if (it->last_hit_ms > 0)
-			fmt_time(stdout, it->last_hit_ms, 0);
+			w += fmt_time(stdout, it->last_hit_ms, 0);
 		else
-			fputs("-------------------", stdout);
-		fputs("  ", stdout);
+			w += (size_t)printf("-------------------");
+		w += (size_t)printf("  ");
 		/* Quoted as command words are: a tag is the user's text. */
 		for (size_t i = 0; i < m->ntags; i++) {
-			if (i > 0) {
-				putchar(',');
-				tags++;
-			}
-			tags += fmt_command(stdout, &m->tags[i], 1, 0);
+			if (i > 0)
+				w += (size_t)printf(",");
+			w += fmt_command(stdout, &m->tags[i], 1, 0);
 		}
-		fputs(m->ntags ? "  " : "-  ", stdout);
-		n += 2 * (19 + 2) + (int)(m->ntags ? tags : 1) + 2;
+		w += (size_t)printf("%s", m->ntags ? "  " : "-  ");
+		n += (int)w;
 	}
 	fmt_command(stdout, m->parts.argv, m->parts.argc,
 	            width && n > 0 && (size_t)n < width ? width - (size_t)n : 0);

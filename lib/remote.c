@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -299,16 +300,9 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 static int random_token(char out[33])
 {
 	unsigned char raw[16];
-	FILE *f = fopen("/dev/urandom", "rb");
 
-	if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
-		if (f)
-			fclose(f);
-		if (errno == 0)
-			errno = EIO;
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		return -1;
-	}
-	fclose(f);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 	return 0;

@@ -35,6 +35,32 @@ static int open_tmp(const char *dir)
 	return fd;
 }
 
+/* Hashes the regular file src from off into xs, copying it to dst (-1:
+ * no copy), until its end (*ended set) or once more than limit bytes are
+ * read.  Returns the bytes read, or -1 with errno. */
+static int64_t hash_file(int src, off_t off, uint64_t limit, int dst, unsigned char *buf,
+                         XXH3_state_t *xs, int *ended)
+{
+	uint64_t total = 0;
+
+	*ended = 0;
+	while (total <= limit) {
+		ssize_t n = pread(src, buf, BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && dst >= 0 && pk_write_all(dst, buf, (size_t)n) < 0))
+			return -1;
+		if (n == 0) {
+			*ended = 1;
+			break;
+		}
+		pk_hash_update(xs, buf, (size_t)n);
+		off += n;
+		total += (uint64_t)n;
+	}
+	return (int64_t)total;
+}
+
 int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
                   pk_error *err)
 {
@@ -58,24 +84,15 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 			off = 0;
 		sp->start = off;
 		sp->in_place = 1;
-		/* Larger than the limit: not worth reading to hash. */
-		int over = st.st_size > off && (uint64_t)(st.st_size - off) > limit;
-		while (!over) {
-			ssize_t n = pread(src, buf, BUF, off);
-			if (n < 0 && errno == EINTR)
-				continue;
+		/* Larger than the limit: not worth reading to hash (and if it
+		 * grows while read, hash_file stops past the limit). */
+		if (st.st_size <= off || (uint64_t)(st.st_size - off) <= limit) {
+			int64_t n = hash_file(src, off, limit, -1, buf, &xs, &sp->complete);
 			if (n < 0) {
 				pk_error_set(err, errno, "cannot read stdin");
 				goto out;
 			}
-			if (n == 0) {
-				sp->complete = 1;
-				break;
-			}
-			pk_hash_update(&xs, buf, (size_t)n);
-			off += n;
-			sp->size += (uint64_t)n;
-			over = sp->size > limit;   /* it grew while we read */
+			sp->size = (uint64_t)n;
 		}
 		if ((sp->fd = fcntl(src, F_DUPFD_CLOEXEC, 3)) < 0) {
 			pk_error_set(err, errno, "cannot read stdin");
@@ -154,9 +171,8 @@ int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err)
 	XXH3_state_t xs;
 	XXH128_canonical_t c;
 	unsigned char *buf;
-	uint64_t copied = 0;
-	off_t off = sp->start;
-	int fd, ret = -1;
+	int64_t copied;
+	int fd, ended, ret = -1;
 
 	if (!sp->in_place || !sp->complete)
 		return 0;
@@ -167,22 +183,12 @@ int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err)
 		goto out;
 	}
 	XXH3_128bits_reset(&xs);
-	for (;;) {
-		ssize_t n = pread(sp->fd, buf, BUF, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (n > 0 && pk_write_all(fd, buf, (size_t)n) < 0)) {
-			pk_error_set(err, errno, "cannot copy stdin");
-			goto out;
-		}
-		if (n == 0)
-			break;
-		pk_hash_update(&xs, buf, (size_t)n);
-		off += n;
-		copied += (uint64_t)n;
+	if ((copied = hash_file(sp->fd, sp->start, sp->size, fd, buf, &xs, &ended)) < 0) {
+		pk_error_set(err, errno, "cannot copy stdin");
+		goto out;
 	}
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
-	if (copied != sp->size || memcmp(c.digest, sp->hash, 16) != 0) {
+	if (!ended || (uint64_t)copied != sp->size || memcmp(c.digest, sp->hash, 16) != 0) {
 		pk_error_set(err, 0, "stdin changed since it was read");
 		goto out;
 	}

@@ -20,6 +20,16 @@ touch "$TMP/ready"
 wait'
 }
 
+# wait_ready: until the command has made $TMP/ready, for up to 5 s;
+# fails if it has not.
+wait_ready() {
+	for _ in $(seq 1 250); do
+		[ -e "$TMP/ready" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 # interrupt SIG NUMBER
 interrupt() {
 	local sig=$1 num=$2 pid st
@@ -28,11 +38,7 @@ interrupt() {
 		2>"$TMP/io/int.err" 3>&- &
 	pid=$!
 	BG_PIDS+=("$pid")
-	for _ in $(seq 1 250); do
-		[ -e "$TMP/ready" ] && break
-		sleep 0.02
-	done
-	[ -e "$TMP/ready" ]
+	wait_ready
 	kill "-$sig" "$pid"
 	st=0
 	wait "$pid" || st=$?
@@ -81,10 +87,7 @@ echo finished'
 	"$PK" run -- "$TMP/bin/stubborn" </dev/null >"$TMP/io/st.out" 2>"$TMP/io/st.err" 3>&- &
 	pid=$!
 	BG_PIDS+=("$pid")
-	for _ in $(seq 1 250); do
-		[ -e "$TMP/ready" ] && break
-		sleep 0.02
-	done
+	wait_ready || true
 	kill -TERM "$pid"
 	st=0
 	wait "$pid" || st=$?
@@ -140,10 +143,7 @@ pipe_head() {
 		>"$TMP/io/t.out" 2>"$TMP/io/t.err" 3>&- &
 	pid=$!
 	BG_PIDS+=("$pid")
-	for _ in $(seq 1 250); do
-		[ -e "$TMP/ready" ] && break
-		sleep 0.02
-	done
+	wait_ready || true
 	start=$(now_ms)
 	kill -TERM "$pid"
 	st=0
