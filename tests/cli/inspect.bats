@@ -699,6 +699,7 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 @test "cat and show refuse an entry that holds another key's result" {
 	pk run echo six
 	pk run echo seven
+	wait_gc   # it would remove the damaged entry made below
 	local ks kt
 	ks=$(key_of echo six)
 	kt=$(key_of echo seven)
@@ -1042,6 +1043,9 @@ gc_line() {
 	printf 'b\n' >in2
 	sleep 2.2   # settled (ctime included): worth a record
 	pk run -i in1 -i in2 cat in1 in2
+	# The background gc of that first store must not take the record aged
+	# below before the dry run looks.
+	wait_gc
 	local recs
 	recs=$(find "$PICKLED_CACHE_DIR/inputs" -type f | sort)
 	[ "$(echo "$recs" | wc -l)" = 2 ]
