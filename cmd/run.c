@@ -77,7 +77,7 @@ static void print_explain(void *ctx, const char *line)
 	fprintf(stderr, "pickled: %s\n", line);
 }
 
-/* PICKLED_DISABLE=1: no cache at all, the command replaces pickled. */
+/* PICKLED_DISABLE true: no cache at all, the command replaces pickled. */
 static int run_direct(char **argv)
 {
 	execvp(argv[0], argv);
@@ -226,7 +226,7 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 {
 	const pk_config_job *job = NULL;
 	const char *d;
-	int ret;
+	int ret, bad_disable = 0;
 
 	memset(s, 0, sizeof(*s));
 	pk_config_init(&s->cfg);
@@ -234,8 +234,15 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		return ret < 0 ? 0 : ret;   /* -1: --help */
 	if (s->f.job == NULL && optind >= argc)
 		return cli_usage_error(cmd, "no command given");
+	/* The same booleans as every variable and key (an empty one is
+	 * unset); a bad one is a configuration error: reported, and the
+	 * command runs uncached. */
 	d = getenv("PICKLED_DISABLE");
-	s->disabled = d != NULL && strcmp(d, "1") == 0;
+	if (d != NULL && d[0] != '\0' && pk_bool_parse(d, &s->disabled) < 0) {
+		fprintf(stderr, "pickled: invalid value for PICKLED_DISABLE: '%s' (expected true or false)\n", d);
+		s->disabled = 0;
+		bad_disable = 1;
+	}
 	if (s->disabled && s->f.job == NULL && strcmp(cmd, "run") == 0) {
 		s->o.argv = argv + optind;
 		s->ready = 1;
@@ -243,7 +250,7 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 	}
 	pk_config_free(&s->cfg);
 	cli->cache_off = s->disabled;
-	s->broken = cli_load_config(cli, &s->cfg) < 0;
+	s->broken = cli_load_config(cli, &s->cfg) < 0 || bad_disable;
 	if (s->f.job != NULL) {
 		const char *near = NULL;
 		if ((job = pk_config_job_find(&s->cfg, s->f.job, &near)) == NULL) {

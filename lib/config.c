@@ -117,7 +117,7 @@ static void read_env_fields(pk_config *c, char *const *envp, const struct field 
 		}
 		if (f[i].env == NULL || (v = env_get(envp, f[i].env)) == NULL || v[0] == '\0')
 			continue;
-		if (pk_config_set_scalar(&f[i], v, 0, c, f[i].env, msg, sizeof(msg)) < 0) {
+		if (pk_config_set_scalar(&f[i], v, c, f[i].env, msg, sizeof(msg)) < 0) {
 			pk_config_add_error(c, "%s", msg);
 			continue;
 		}

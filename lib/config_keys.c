@@ -5,6 +5,7 @@
 #include "config_keys.h"
 
 #include "remote.h"
+#include "store.h"
 #include "units.h"
 
 #include <ctype.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char *const stdin_words[] = { "auto", "always", "never", NULL };
 static const char *const check_words[] = { "none", "mtime", "content", NULL };
@@ -223,24 +223,6 @@ const char *pk_config_suggest_field(const char *s, const struct field *f, size_t
 
 
 
-static int parse_bool(const char *s, int *v)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1", NULL };
-	static const char *const no[] = { "false", "no", "off", "0", NULL };
-
-	for (int i = 0; yes[i] != NULL; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*v = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*v = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 const char *pk_config_type_name(enum type t)
 {
 	switch (t) {
@@ -260,7 +242,7 @@ const char *pk_config_type_name(enum type t)
 	return "a value";
 }
 
-int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void *base,
+int pk_config_set_scalar(const struct field *f, const char *s, void *base,
                       const char *what, char *msg, size_t len)
 {
 	char *p = (char *)base + f->off;
@@ -322,7 +304,7 @@ int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void
 		return 0;
 	}
 	case T_BOOL:
-		if (parse_bool(s, (int *)p) < 0) {
+		if (pk_bool_parse(s, (int *)p) < 0) {
 			snprintf(msg, len, "invalid value for %s: '%s' (expected true or false)", what,
 			         shown);
 			return -1;
@@ -355,23 +337,19 @@ int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void
 		return -1;
 	}
 	case T_PATH:
-		if (in_file && s[0] == '~' && s[1] == '/') {
-			const char *home = getenv("HOME");
-			size_t n;
-			if (home == NULL || home[0] != '/') {
-				snprintf(msg, len, "cannot expand '~' in %s: HOME is not set", what);
-				return -1;
-			}
-			n = strlen(home) + strlen(s);
-			if ((copy = malloc(n)) == NULL)
-				goto nomem;
-			snprintf(copy, n, "%s%s", home, s + 1);
-		} else if (in_file && s[0] != '/') {
-			snprintf(msg, len, "invalid path for %s: '%s' (expected an absolute path, or one "
-			         "starting with ~/)", what, shown);
-			return -1;
-		} else if (s[0] == '\0') {
+		/* One rule for the file and the variable (pk_store_dir_expand). */
+		if (s[0] == '\0') {
 			snprintf(msg, len, "missing value for %s", what);
+			return -1;
+		}
+		if (pk_store_dir_expand(s, &copy) < 0) {
+			if (errno == ENOMEM)
+				goto nomem;
+			if (errno == ENOENT)
+				snprintf(msg, len, "cannot expand '~' in %s: HOME is not set", what);
+			else
+				snprintf(msg, len, "invalid path for %s: '%s' (expected an absolute path, "
+				         "or one starting with ~/)", what, shown);
 			return -1;
 		}
 		break;

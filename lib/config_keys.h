@@ -82,9 +82,9 @@ void pk_config_job_free(pk_config_job *j);
 int pk_config_read_source(pk_config *c, struct pk_config_source *src);
 
 /* Sets the scalar field f of base from s (NULL: a YAML null).  what names
- * the setting in messages; in_file is 0 for an environment variable.
+ * the setting in messages; a file and a variable take the same values.
  * Returns 0, or -1 with the message in msg (the field is then unchanged). */
-int pk_config_set_scalar(const struct field *f, const char *s, int in_file, void *base,
+int pk_config_set_scalar(const struct field *f, const char *s, void *base,
                          const char *what, char *msg, size_t len);
 
 /* A value as it can be quoted in a message: at most 60 bytes, control

@@ -278,7 +278,7 @@ static int read_value(struct parse *p, const struct field *f, void *base, pk_ori
 		if (p->ev.type != YAML_SCALAR_EVENT)
 			return wrong_shape(p, what, f->type) < 0 ? -1 : 1;
 		rc = 0;
-		if (pk_config_set_scalar(f, is_null(&p->ev) ? NULL : (const char *)p->ev.data.scalar.value, 1,
+		if (pk_config_set_scalar(f, is_null(&p->ev) ? NULL : (const char *)p->ev.data.scalar.value,
 		               base, what, msg, sizeof(msg)) < 0) {
 			perr(p, p->ev.start_mark, "%s", msg);
 			rc = 1;

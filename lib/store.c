@@ -45,14 +45,40 @@ static char *join(const char *a, const char *b)
 	return p;
 }
 
+int pk_store_dir_expand(const char *s, char **dir)
+{
+	const char *home;
+
+	*dir = NULL;
+	if (s[0] == '/') {
+		*dir = strdup(s);
+	} else if (s[0] == '~' && s[1] == '/') {
+		if ((home = getenv("HOME")) == NULL || home[0] != '/') {
+			errno = ENOENT;
+			return -1;
+		}
+		*dir = join(home, s + 2);
+	} else {
+		errno = EINVAL;
+		return -1;
+	}
+	return *dir == NULL ? -1 : 0;
+}
+
 int pk_store_default_dir(char **dir, pk_error *err)
 {
 	const char *v = getenv("PICKLED_CACHE_DIR");
 	const char *home;
 
-	if (v != NULL && *v != '\0')
-		*dir = strdup(v);
-	else if ((v = getenv("XDG_CACHE_HOME")) != NULL && v[0] == '/')
+	if (v != NULL && *v != '\0') {
+		if (pk_store_dir_expand(v, dir) < 0)
+			return pk_error_set(err, errno == ENOMEM ? ENOMEM : 0,
+			                    "PICKLED_CACHE_DIR: '%s': %s", v,
+			                    errno == ENOENT ? "cannot expand '~': HOME is not set"
+			                    : "expected an absolute path, or one starting with ~/");
+		return 0;
+	}
+	if ((v = getenv("XDG_CACHE_HOME")) != NULL && v[0] == '/')
 		*dir = join(v, "pickled");
 	else {
 		home = getenv("HOME");

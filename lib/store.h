@@ -21,10 +21,18 @@ typedef struct pk_store {
 	int dirfd;        /* open on dir */
 } pk_store;
 
-/* The cache directory to use when none is given: PICKLED_CACHE_DIR, else
- * $XDG_CACHE_HOME/pickled, else ~/.cache/pickled.  *dir is malloc'd.
- * Returns 0, or -1 with err set (no home directory). */
+/* The cache directory to use when none is given: PICKLED_CACHE_DIR (as
+ * pk_store_dir_expand takes it), else $XDG_CACHE_HOME/pickled, else
+ * ~/.cache/pickled.  *dir is malloc'd.  Returns 0, or -1 with err set (no
+ * home directory, a relative PICKLED_CACHE_DIR). */
 int pk_store_default_dir(char **dir, pk_error *err);
+
+/* A cache directory as the configuration and PICKLED_CACHE_DIR give it:
+ * an absolute path, or one starting with ~/ (under $HOME).  A relative
+ * path would depend on the working directory of each run.  *dir is
+ * malloc'd.  Returns 0, or -1 with errno EINVAL (not absolute), ENOENT
+ * (~/ and no absolute HOME) or ENOMEM. */
+int pk_store_dir_expand(const char *s, char **dir);
 
 /* Opens dir, creating it (and missing parents) with mode 0700.  Refuses a
  * directory owned by another user or writable by group or others, since

@@ -1,10 +1,11 @@
-/* units.c: parsing and printing durations and sizes. */
+/* units.c: parsing and printing durations and sizes; parsing booleans. */
 #include "units.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int64_t unit_ms(const char *u, size_t n)
 {
@@ -159,4 +160,22 @@ const char *pk_size_format(uint64_t bytes, char *buf, size_t len)
 			return buf;
 		}
 	}
+}
+
+int pk_bool_parse(const char *s, int *v)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+	static const char *const no[] = { "false", "no", "off", "0", NULL };
+
+	for (int i = 0; s != NULL && yes[i] != NULL; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*v = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*v = 0;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -414,6 +414,35 @@ EOF
 	grep -qx "$(line "cache_dir: $HOME/my-cache" "$UCONF:1")" "$TMP/io/out"
 }
 
+@test "PICKLED_CACHE_DIR follows the file's rule: absolute or ~/, never relative" {
+	no_system
+	# relative: refused as in the file; the job runs uncached, nothing is created
+	PICKLED_CACHE_DIR=rel/dir pk run sh -c "$CNT; echo hi"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err '%s\n' \
+		"pickled: invalid path for PICKLED_CACHE_DIR: 'rel/dir' (expected an absolute path, or one starting with ~/)" \
+		"pickled: running uncached: the configuration has errors"
+	[ ! -e rel ]
+	PICKLED_CACHE_DIR=rel/dir pk ls
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: invalid path for PICKLED_CACHE_DIR: 'rel/dir' (expected an absolute path, or one starting with ~/)\n"
+	[ ! -e rel ]
+	# ~/ (as a crontab line writes it, unexpanded) is under HOME
+	PICKLED_CACHE_DIR='~/env-cache' pk run echo hi
+	assert_status 0
+	assert_err ''
+	has_entries "$HOME/env-cache"
+	[ ! -e '~' ]
+	PICKLED_CACHE_DIR='~/env-cache' pk config
+	grep -qx "$(line "cache_dir: $HOME/env-cache" PICKLED_CACHE_DIR)" "$TMP/io/out"
+	# -C stays a command-line path: relative to the working directory
+	pk -C flag-cache run echo hi
+	assert_status 0
+	has_entries "$PWD/flag-cache"
+}
+
 @test "env in the file is always in the key, together with -e" {
 	printf 'env: [PK_A]\n' | conf "$UCONF"
 	PK_A=1 PK_B=1 pk run -e PK_B sh -c "$CNT"

@@ -1076,6 +1076,40 @@ as_nobody_twice() {
 	[ ! -e "$TMP/cache" ]
 }
 
+@test "PICKLED_DISABLE takes the booleans every variable takes" {
+	local v
+	for v in yes true ON 1; do
+		PICKLED_DISABLE=$v pk run sh -c "$CNT; echo out"
+		assert_status 0
+		assert_out 'out\n'
+		assert_err ''
+	done
+	assert_count 4
+	[ ! -e "$TMP/cache" ]
+	# false, no, off, 0 and empty leave the cache on: one run, then hits
+	for v in no FALSE off 0 ''; do
+		PICKLED_DISABLE=$v pk run sh -c "$CNT; echo out"
+		assert_status 0
+		assert_out 'out\n'
+		assert_err ''
+	done
+	assert_count 5
+}
+
+@test "a bad PICKLED_DISABLE is a configuration error: the command runs uncached" {
+	PICKLED_DISABLE=maybe pk run sh -c "$CNT; echo out; exit 3"
+	assert_status 3
+	assert_out 'out\n'
+	assert_err '%s\n' \
+		"pickled: invalid value for PICKLED_DISABLE: 'maybe' (expected true or false)" \
+		"pickled: running uncached: the configuration has errors"
+	[ -z "$(entries)" ]
+	PICKLED_DISABLE=maybe pk key echo hi
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: invalid value for PICKLED_DISABLE: 'maybe' (expected true or false)\n"
+}
+
 @test "--explain prints the key and the decision on stderr" {
 	pk run --explain -k ns sh -c "$CNT; echo out"
 	assert_status 0

@@ -160,6 +160,26 @@ static void test_size_format_fits_16_bytes(void **state)
 	assert_string_equal(buf, "16E");
 }
 
+static void test_bool_parse(void **state)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1", "TRUE", "Yes", "oN" };
+	static const char *const no[] = { "false", "no", "off", "0", "FALSE", "No", "OFF" };
+	static const char *const bad[] = { "", "2", "y", "n", "truee", " true", "enabled" };
+	int v;
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		v = -1;
+		assert_int_equal(pk_bool_parse(yes[i], &v), 0);
+		assert_int_equal(v, 1);
+		v = -1;
+		assert_int_equal(pk_bool_parse(no[i], &v), 0);
+		assert_int_equal(v, 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pk_bool_parse(bad[i], &v) == 0)
+			fail_msg("\"%s\" accepted", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_size_format),
 		cmocka_unit_test(test_size_format_fits_16_bytes),
+		cmocka_unit_test(test_bool_parse),
 	};
 	return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
