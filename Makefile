@@ -19,6 +19,7 @@ ifdef WERROR
 WARNINGS  += -Werror
 endif
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+YAML_VERSION := $(shell $(PKG_CONFIG) --modversion yaml-0.1 2>/dev/null)
 # Small libraries are linked statically by default: a hit is mostly process
 # start-up, and binding shared libraries costs more than the replay.
 # libzstd stays shared: Debian's libzstd.a is built without threads, and
@@ -43,7 +44,8 @@ LIBS       = $(DEP_LIBS) -lpthread
 # CFLAGS) after a build rebuilds rather than ship the old path.  Warnings
 # are left out: `WERROR=1 make check` and `make stress` share one tree in
 # CI, at the same time, and must not rebuild under each other.
-BUILD_FLAGS := $(CC) $(CFLAGS) $(LDFLAGS) $(DEP_CFLAGS) $(LIBS) $(VERSION) $(SYSCONFDIR)
+BUILD_FLAGS := $(CC) $(CFLAGS) $(LDFLAGS) $(DEP_CFLAGS) $(LIBS) $(VERSION) $(SYSCONFDIR) \
+               $(YAML_VERSION)
 ifneq ($(BUILD_FLAGS),$(file <.build-flags))
 $(file >.build-flags,$(BUILD_FLAGS))
 endif
@@ -74,6 +76,10 @@ pickled: $(CMD_OBJ) lib/libpickled.a
 
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) $(FILE_CFLAGS) -c -o $@ $<
+
+# `pickled --version` names the libraries linked in and their versions
+# (libyaml's headers carry none: YAML_VERSION, from pkg-config, above).
+lib/version.o: FILE_CFLAGS = -DPK_STATIC_DEPS=$(STATIC_DEPS) -DPK_YAML_BUILT='"$(YAML_VERSION)"'
 
 # XXH3's AVX2 code for hash.c to pick at run time (see lib/hash.h).
 ifeq ($(shell uname -m),x86_64)

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "config.h"
+#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,9 +45,25 @@ static void help_main(void)
 	       "                       ~/.config/pickled/pickled.conf (default\n"
 	       "                       $PICKLED_CONFIG); see pickled.conf(5)\n"
 	       "  -h, --help           show this help\n"
-	       "  -V, --version        show the version\n"
+	       "  -V, --version        show the version and the libraries' versions\n"
 	       "\n"
 	       "Run 'pickled COMMAND --help' for a command's options; see pickled(1).\n");
+}
+
+/* The version, then each library's versions, for bug reports: the first
+ * line alone is what scripts read. */
+static void print_version(void)
+{
+	pk_libversion libs[8];
+	size_t n = pk_version_libs(libs, sizeof(libs) / sizeof(libs[0]));
+
+	if (n > sizeof(libs) / sizeof(libs[0]))
+		n = sizeof(libs) / sizeof(libs[0]);
+	printf("pickled %s\n", PK_VERSION);
+	printf("%-9s %-11s %s\n", "library", "built with", "running with");
+	for (size_t i = 0; i < n; i++)
+		printf("%-9s %-11s %s%s\n", libs[i].name, libs[i].built, libs[i].running,
+		       libs[i].is_static ? " (static)" : "");
 }
 
 static const struct subcommand *find(const char *name)
@@ -90,7 +107,7 @@ int main(int argc, char **argv)
 		case 'C': cli.cache_dir = optarg; break;
 		case 'c': cli.config = optarg; break;
 		case 'h': help_main(); return 0;
-		case 'V': printf("pickled %s\n", PK_VERSION); return 0;
+		case 'V': print_version(); return 0;
 		default: return cli_getopt_error(NULL, argc, argv, c);
 		}
 	}

@@ -4,14 +4,54 @@
 
 load helper
 
-@test "--version and -V print the version alone" {
+# The libraries' versions as this machine's packages give them: built with
+# is the -dev package's (pkg-config), running with what the shared library
+# says (zstd; the others are linked in statically unless STATIC_DEPS=0).
+expected_version() {
+	local real=${PK_VALGRIND_BIN_DIR:+$PK_VALGRIND_BIN_DIR/pickled}
+	local zstd_run static=' (static)' hiredis_run
+	real=${real:-$PK}
+	zstd_run=${1:-$(python3 -c 'import ctypes
+z = ctypes.CDLL("libzstd.so.1"); z.ZSTD_versionString.restype = ctypes.c_char_p
+print(z.ZSTD_versionString().decode())')}
+	hiredis_run=$(pkg-config --modversion hiredis)
+	if ldd "$real" | grep -q libyaml; then
+		static=''
+		hiredis_run=$(ldd "$real" | sed -n 's/.*=> \(.*libhiredis[^ ]*\) .*/\1/p' |
+			xargs realpath | sed 's/.*libhiredis\.so\.//')
+	fi
+	printf 'pickled 0.1.0\n'
+	printf '%-9s %-11s %s\n' library 'built with' 'running with' \
+		zstd "$(pkg-config --modversion libzstd)" "$zstd_run" \
+		xxhash "$(pkg-config --modversion libxxhash)" "$(pkg-config --modversion libxxhash)$static" \
+		libyaml "$(pkg-config --modversion yaml-0.1)" "$(pkg-config --modversion yaml-0.1)$static" \
+		hiredis "$(pkg-config --modversion hiredis)" "$hiredis_run$static"
+}
+
+@test "--version and -V print the version, then each library's built and running versions" {
+	expected_version >"$TMP/io/want"
 	pk --version
 	assert_status 0
-	assert_out 'pickled 0.1.0\n'
+	assert_same "$TMP/io/want" "$TMP/io/out"
 	assert_err ''
 	pk -V
 	assert_status 0
-	assert_out 'pickled 0.1.0\n'
+	assert_same "$TMP/io/want" "$TMP/io/out"
+	assert_err ''
+	# The first line alone is the version, for scripts.
+	[ "$(head -n 1 "$TMP/io/out")" = 'pickled 0.1.0' ]
+}
+
+@test "--version asks the shared zstd for its version, not the headers" {
+	# A zstd whose ZSTD_versionString says 9.9.9, loaded first: the running
+	# column follows the library in the process.
+	printf 'const char *ZSTD_versionString(void) { return "9.9.9"; }\n' >"$TMP/fake.c"
+	"${CC:-cc}" -shared -fPIC -o "$TMP/fakezstd.so" "$TMP/fake.c"
+	expected_version 9.9.9 >"$TMP/io/want"
+	LD_PRELOAD=$TMP/fakezstd.so ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		pk --version
+	assert_status 0
+	assert_same "$TMP/io/want" "$TMP/io/out"
 	assert_err ''
 }
 
