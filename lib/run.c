@@ -69,6 +69,14 @@ void run_explain(struct run *u, const char *fmt, ...)
 	u->o->explain(u->o->explain_ctx, line);
 }
 
+/* Some output could not be delivered (EPIPE aside): the exit status says
+ * so, as a bare command's failed write would. */
+static void output_lost(struct run *u)
+{
+	if (u->r->status == 0)
+		u->r->status = 1;
+}
+
 /* The command's stdin: the spool when there is one, else inherited. */
 static int command_stdin(struct run *u, pid_t *feeder)
 {
@@ -138,8 +146,13 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 	 * printed was not all read, so nothing is stored. */
 	if (cr->forward_errno == EPIPE)
 		goto out;
-	if (cr->forward_errno != 0)
+	/* Not every byte reached the caller: pickled fails as the bare
+	 * command would have (its own status when it failed, else 1), while
+	 * the result, captured whole, may still be stored. */
+	if (cr->forward_errno != 0) {
 		run_warn(u, "cannot write output: %s", strerror(cr->forward_errno));
+		output_lost(u);
+	}
 	if (cr->signal_received || WIFSIGNALED(cr->wait_status))
 		goto out;
 	ret = 0;
@@ -451,8 +464,10 @@ static enum lookup lookup_local(struct run *u, int replay)
 	if (pk_entry_replay(e, 1, 2, &err) < 0) {
 		if (err.errnum == EPIPE)
 			u->r->raise_signal = SIGPIPE;
-		else
+		else {
 			run_warn(u, "cannot replay output: %s", pk_error_str(&err, buf, sizeof(buf)));
+			output_lost(u);
+		}
 	}
 	goto out;
 corrupt:

@@ -1273,3 +1273,28 @@ as_nobody_twice() {
 	assert_err ''
 	[ $(($(now_ms) - t0)) -lt 5000 ]
 }
+
+@test "a stream that cannot be written makes a successful run exit 1, miss and hit; the result is stored" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	local cmd="$CNT"'; printf "out\n"; printf "err\n" >&2'
+	status=0
+	"$PK" run sh -c "$cmd" </dev/null >/dev/full 2>"$TMP/io/err" 3>&- || status=$?
+	assert_status 1
+	assert_err 'err\npickled: cannot write output: No space left on device\n'
+	status=0
+	"$PK" run sh -c "$cmd" </dev/null >/dev/full 2>"$TMP/io/err" 3>&- || status=$?
+	assert_status 1
+	assert_err 'err\npickled: cannot replay output: cannot write output: No space left on device\n'
+	# The miss captured the result whole and stored it.
+	assert_count 1
+	pk run sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	# stderr that cannot be written: stdout still gets every byte.
+	status=0
+	"$PK" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>/dev/full 3>&- || status=$?
+	assert_status 1
+	assert_out 'out\n'
+}

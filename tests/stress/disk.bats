@@ -166,3 +166,18 @@ pk_nobody() {
 		fi
 	done
 }
+
+@test "stdout to a full file system: exit 1 on a miss and a hit, the result still stored" {
+	mount_tmpfs "$TMP/small" size=64k,mode=0755
+	for i in miss hit; do
+		status=0
+		"$PK" run -- seq 1 100000 </dev/null >"$TMP/small/out.txt" 2>"$TMP/io/$i.err" 3>&- || status=$?
+		[ "$status" = 1 ] || { echo "$i: status $status"; cat "$TMP/io/$i.err"; return 1; }
+		[ "$(wc -l <"$TMP/io/$i.err")" = 1 ]
+		grep -Eq '^pickled: (cannot write output|cannot replay output: cannot write output): No space left on device$' "$TMP/io/$i.err"
+	done
+	# The miss stored the whole result: a hit to a writable place has it all.
+	"$PK" run -- seq 1 100000 </dev/null >"$TMP/io/whole.out" 2>"$TMP/io/whole.err" 3>&-
+	seq 1 100000 | cmp - "$TMP/io/whole.out"
+	[ ! -s "$TMP/io/whole.err" ]
+}
