@@ -68,6 +68,9 @@ int cli_load_item(struct pk_store *s, const char *arg, struct pk_item *it);
 struct pk_config;
 int cli_load_config(struct cli *cli, struct pk_config *c);
 
+/* cli_load_config without printing the errors. */
+int cli_read_config(struct cli *cli, struct pk_config *c);
+
 /* Prints each of c's errors as "pickled: <error>" on stderr. */
 void cli_config_errors(const struct pk_config *c);
 

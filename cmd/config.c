@@ -28,6 +28,14 @@ void cli_config_errors(const pk_config *c)
 
 int cli_load_config(struct cli *cli, pk_config *c)
 {
+	int rc = cli_read_config(cli, c);
+
+	cli_config_errors(c);
+	return rc;
+}
+
+int cli_read_config(struct cli *cli, pk_config *c)
+{
 	char *dir = NULL;
 	pk_error err;
 	int rc;
@@ -41,7 +49,6 @@ int cli_load_config(struct cli *cli, pk_config *c)
 	rc = pk_config_load(c, cli->config, environ,
 	                    cli->cache_off ? NULL : cli->cache_dir ? cli->cache_dir : dir);
 	free(dir);
-	cli_config_errors(c);
 	if (cli->cache_dir == NULL)
 		cli->cache_dir = c->cache_dir;
 	if (cli->max_size == 0)

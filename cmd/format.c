@@ -6,13 +6,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static int plain(const char *s)
+/* A word that needs no quotes; in a list of tags, a comma does. */
+static int plain(const char *s, int in_list)
 {
 	if (*s == '\0')
 		return 0;
 	for (; *s; s++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		            "0123456789_@%+=:,./-", *s))
+		            "0123456789_@%+=:,./-", *s) || (in_list && *s == ','))
 			return 0;
 	return 1;
 }
@@ -40,9 +41,9 @@ static void put(struct out *o, const char *s, size_t len)
 	o->n += len;
 }
 
-static void put_word(struct out *o, const char *w)
+static void put_word(struct out *o, const char *w, int in_list)
 {
-	if (plain(w)) {
+	if (plain(w, in_list)) {
 		put(o, w, strlen(w));
 	} else if (!has_control(w)) {
 		put(o, "'", 1);
@@ -82,7 +83,19 @@ size_t fmt_command(FILE *f, char *const *argv, size_t argc, size_t max)
 	for (size_t i = 0; i < argc; i++) {
 		if (i > 0)
 			put(&o, " ", 1);
-		put_word(&o, argv[i]);
+		put_word(&o, argv[i], 0);
+	}
+	return o.n;
+}
+
+size_t fmt_tags(FILE *f, char *const *tags, size_t n)
+{
+	struct out o = { f, 0, 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			put(&o, ",", 1);
+		put_word(&o, tags[i], 1);
 	}
 	return o.n;
 }

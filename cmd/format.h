@@ -12,6 +12,11 @@
  * bytes written, stopping once max bytes are out (0: no limit). */
 size_t fmt_command(FILE *f, char *const *argv, size_t argc, size_t max);
 
+/* Writes tags comma-separated, each quoted as fmt_command quotes a word,
+ * and a tag holding a comma (stored by an older pickled) in quotes, so
+ * that it never looks like two.  Returns the number of bytes written. */
+size_t fmt_tags(FILE *f, char *const *tags, size_t n);
+
 /* Writes s as a JSON string: control characters escaped, invalid UTF-8
  * bytes replaced by U+FFFD. */
 void fmt_json_str(FILE *f, const char *s);

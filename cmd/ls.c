@@ -113,11 +113,7 @@ static void print_line(const pk_item *it, int64_t now, int longfmt, size_t width
 			w += (size_t)printf("-------------------");
 		w += (size_t)printf("  ");
 		/* Quoted as command words are: a tag is the user's text. */
-		for (size_t i = 0; i < m->ntags; i++) {
-			if (i > 0)
-				w += (size_t)printf(",");
-			w += fmt_command(stdout, &m->tags[i], 1, 0);
-		}
+		w += fmt_tags(stdout, m->tags, m->ntags);
 		w += (size_t)printf("%s", m->ntags ? "  " : "-  ");
 		n += (int)w;
 	}

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "defaults.h"
 #include "key.h"
+#include "meta.h"
 #include "run.h"
 #include "units.h"
 
@@ -52,7 +53,8 @@ void help_run(void)
 "                          exit 0 at once\n"
 "\n"
 "Other:\n"
-"      --tag TAG           record TAG on the entry (repeatable)\n"
+"      --tag TAG           record TAG on the entry (repeatable, one tag each:\n"
+"                          no commas)\n"
 "      --lock-timeout DURATION\n"
 "                          wait this long for an identical run in progress,\n"
 "                          then run anyway (default 1h)\n"
@@ -113,6 +115,7 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *why;
 	int c;
 
 	f->stdin_mode = -1;
@@ -123,7 +126,13 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		case 'e': cli_push(&f->envs, &f->nenvs, optarg); break;
 		case 'k': f->extra = optarg; break;
 		case 'o': cli_push(&f->outputs, &f->noutputs, optarg); break;
-		case OPT_TAG: cli_push(&f->tags, &f->ntags, optarg); break;
+		case OPT_TAG:
+			if ((why = pk_meta_tag_problem(optarg)) != NULL) {
+				fprintf(stderr, "pickled: invalid tag for --tag: '%s' (%s)\n", optarg, why);
+				return EXIT_USAGE;
+			}
+			cli_push(&f->tags, &f->ntags, optarg);
+			break;
 		case OPT_CWD: f->use_cwd = 1; break;
 		case OPT_STDIN: f->stdin_mode = PK_STDIN_ALWAYS; break;
 		case OPT_NO_STDIN: f->stdin_mode = PK_STDIN_NEVER; break;
@@ -207,6 +216,18 @@ static char **job_argv(const pk_config_job *job, char **extra, int nextra)
 	return v;
 }
 
+/* The errors of c, each refused file's as "job 'NAME': FILE refused: why". */
+static void job_refused(const pk_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nerrors; i++) {
+		int refusal = 0;
+		for (size_t k = 0; k < c->nrefused && !refusal; k++)
+			refusal = c->refused[k] == i;
+		fprintf(stderr, "pickled: %s%s%s%s\n", refusal ? "job '" : "", refusal ? name : "",
+		        refusal ? "': " : "", c->errors[i]);
+	}
+}
+
 void run_setup_free(struct run_setup *s)
 {
 	free(s->f.inputs);
@@ -250,7 +271,15 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 	}
 	pk_config_free(&s->cfg);
 	cli->cache_off = s->disabled;
-	s->broken = cli_load_config(cli, &s->cfg) < 0 || bad_disable;
+	s->broken = cli_read_config(cli, &s->cfg) < 0 || bad_disable;
+	if (s->f.job != NULL &&
+	    (job = pk_config_job_find(&s->cfg, s->f.job, NULL)) == NULL && s->cfg.nrefused > 0) {
+		/* The job may be in a file that was refused: say so, rather than
+		 * that it does not exist. */
+		job_refused(&s->cfg, s->f.job);
+		return EXIT_USAGE;
+	}
+	cli_config_errors(&s->cfg);
 	if (s->f.job != NULL) {
 		const char *near = NULL;
 		if ((job = pk_config_job_find(&s->cfg, s->f.job, &near)) == NULL) {

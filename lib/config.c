@@ -74,6 +74,18 @@ void pk_config_add_error(pk_config *c, const char *fmt, ...)
 	c->nerrors++;
 }
 
+void pk_config_refuse(pk_config *c, const char *path, const char *why)
+{
+	size_t before = c->nerrors, *r;
+
+	pk_config_add_error(c, "%s refused: %s", path, why);
+	if (c->nerrors == before ||
+	    (r = realloc(c->refused, (c->nrefused + 1) * sizeof(*r))) == NULL)
+		return;   /* still an error, only not known as a refusal */
+	c->refused = r;
+	r[c->nrefused++] = before;
+}
+
 /* Records path in c->files; returns c's copy, or NULL. */
 const char *pk_config_add_file(pk_config *c, const char *path)
 {
@@ -182,6 +194,7 @@ void pk_config_free(pk_config *c)
 		if (c->errors[i] != oom_msg)
 			free(c->errors[i]);
 	free(c->errors);
+	free(c->refused);
 	for (size_t i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);

@@ -87,6 +87,9 @@ typedef struct pk_config {
 
 	char **errors;             /* "FILE:LINE:COLUMN: what" or "NAME: what" */
 	size_t nerrors;
+	size_t *refused;           /* indexes in errors of "FILE refused: why",
+	                              files not read for their owner or mode */
+	size_t nrefused;
 
 	char **files;              /* files looked at, in order; see read[] */
 	int *read;                 /* 1: read; 0: absent */
@@ -102,7 +105,9 @@ void pk_config_free(pk_config *c);
 /* Reads the file at path over what c holds.  A file that does not exist is
  * skipped when optional is non-zero, an error otherwise.  The file must be
  * a regular file owned by the user or root and not writable by group or
- * others.  Every problem is added to c->errors.  Returns 0 when the file
+ * others (even a group of the owner alone); else it is refused: "FILE
+ * refused: why" in c->errors, its index in c->refused.  Every problem is
+ * added to c->errors.  Returns 0 when the file
  * was sound or absent, -1 when it added errors. */
 int pk_config_read(pk_config *c, const char *path, int optional);
 

@@ -78,7 +78,7 @@ const struct field pk_config_job_fields[] = {
 	{ .name = "inputs", .id = PK_JOB_INPUTS, .type = T_LIST, .off = JOB(inputs) },
 	{ .name = "outputs", .id = PK_JOB_OUTPUTS, .type = T_LIST, .off = JOB(outputs) },
 	{ .name = "env", .id = PK_JOB_ENV, .type = T_LIST, .off = JOB(env) },
-	{ .name = "tags", .id = PK_JOB_TAGS, .type = T_LIST, .off = JOB(tags) },
+	{ .name = "tags", .id = PK_JOB_TAGS, .type = T_LIST, .off = JOB(tags), .tags = 1 },
 	{ .name = "key", .id = PK_JOB_KEY, .type = T_STRING, .off = JOB(key) },
 	{ .name = "cwd", .id = PK_JOB_CWD, .type = T_BOOL, .off = JOB(use_cwd) },
 	{ .name = "stdin", .id = PK_JOB_STDIN, .type = T_ENUM, .off = JOB(stdin_mode),

@@ -40,9 +40,13 @@ struct field {
 	const struct field *sub;    /* T_MAP */
 	size_t nsub;
 	int nullable;               /* null unsets a T_STRING or T_URL */
+	int tags;                   /* a T_LIST of tags (pk_meta_tag_problem) */
 };
 
 #define PK_CONFIG_MAX_FILE (1 << 20)   /* a configuration file, not a database */
+/* Mappings and lists inside one another: the configuration needs 4
+ * (top, jobs, a job, its command); more is a mistake or an attack. */
+#define PK_CONFIG_MAX_DEPTH 8
 
 #define CFG(m) offsetof(pk_config, m)
 #define JOB(m) offsetof(pk_config_job, m)
@@ -67,6 +71,9 @@ const char *pk_config_format_size(uint64_t b, char *buf, size_t len);
 
 /* Adds a message to c->errors (an allocation failure keeps a fixed one). */
 void pk_config_add_error(pk_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Adds "PATH refused: WHY" to c->errors and records it in c->refused. */
+void pk_config_refuse(pk_config *c, const char *path, const char *why);
 
 /* Records path in c->files (not read, so far); returns c's copy, or NULL. */
 const char *pk_config_add_file(pk_config *c, const char *path);

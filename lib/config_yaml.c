@@ -10,11 +10,18 @@
  *   parsing goes on, so that every error of the file is reported.  Only a
  *   YAML syntax error ends the file, since libyaml cannot go on after one.
  * - A value's type comes from the key, not from the YAML tag: "ttl: 90"
- *   and "ttl: '90'" are the same duration. */
+ *   and "ttl: '90'" are the same duration.
+ * - A string holding a NUL character ends the file too: C strings would
+ *   cut it short, so that "a\0b" would silently mean "a".
+ * - Nesting deeper than PK_CONFIG_MAX_DEPTH ends the file at the first
+ *   level too deep, as a syntax error does: libyaml's work grows with the
+ *   square of the depth (100000 '[' take minutes), and the events come one
+ *   at a time, so it never gets to go that deep. */
 #include "config.h"
 #include "config_keys.h"
 
 #include "io.h"
+#include "meta.h"
 
 #include <yaml.h>
 
@@ -37,6 +44,7 @@ struct parse {
 	yaml_parser_t yp;
 	yaml_event_t ev;           /* the current event */
 	int have;                  /* ev must be deleted */
+	int depth;                 /* mappings and lists open at ev */
 	size_t nerrors;            /* errors in c before this file */
 };
 
@@ -92,6 +100,19 @@ static int next(struct parse *p)
 		return -1;
 	}
 	p->have = 1;
+	/* "a\0b" would be cut to "a" by every C string that holds it. */
+	if (p->ev.type == YAML_SCALAR_EVENT &&
+	    memchr(p->ev.data.scalar.value, '\0', p->ev.data.scalar.length) != NULL) {
+		perr(p, p->ev.start_mark, "a NUL character (\\0) in a string is not allowed");
+		return -1;
+	}
+	if (p->ev.type == YAML_MAPPING_END_EVENT || p->ev.type == YAML_SEQUENCE_END_EVENT) {
+		p->depth--;
+	} else if ((p->ev.type == YAML_MAPPING_START_EVENT ||
+	            p->ev.type == YAML_SEQUENCE_START_EVENT) && ++p->depth > PK_CONFIG_MAX_DEPTH) {
+		perr(p, p->ev.start_mark, "nested deeper than %d levels", PK_CONFIG_MAX_DEPTH);
+		return -1;
+	}
 	return 0;
 }
 
@@ -199,6 +220,8 @@ static int read_list(struct parse *p, const struct field *f, pk_strv *l, const c
 {
 	yaml_mark_t start = p->ev.start_mark;
 	pk_strv v = { 0 };
+	const char *why;
+	char shown[64];
 	int bad = 0;
 
 	if (f->type == T_LIST && is_null(&p->ev)) {
@@ -231,6 +254,12 @@ static int read_list(struct parse *p, const struct field *f, pk_strv *l, const c
 				pk_config_strv_free(&v);
 				return -1;
 			}
+			continue;
+		}
+		if (f->tags && (why = pk_meta_tag_problem((const char *)p->ev.data.scalar.value)) != NULL) {
+			perr(p, p->ev.start_mark, "invalid tag in %s: '%s' (%s)", what,
+			     pk_config_show((const char *)p->ev.data.scalar.value, shown, sizeof(shown)), why);
+			bad = 1;
 			continue;
 		}
 		if (!bad && pk_config_strv_push(&v, (const char *)p->ev.data.scalar.value) < 0) {
@@ -495,16 +524,23 @@ int pk_config_read_source(pk_config *c, struct pk_config_source *src)
 	/* Whoever can write the file decides where the cache is and what a
 	 * job runs. */
 	if (!S_ISREG(st->st_mode)) {
-		pk_config_add_error(c, "configuration file is not a regular file: %s", path);
+		pk_config_refuse(c, path, "not a regular file");
 		goto out;
 	}
 	if (st->st_uid != geteuid() && st->st_uid != 0) {
-		pk_config_add_error(c, "refusing a configuration file owned by another user (uid %lu): %s",
-		          (unsigned long)st->st_uid, path);
+		char why[64];
+		snprintf(why, sizeof(why), "owned by another user (uid %lu)", (unsigned long)st->st_uid);
+		pk_config_refuse(c, path, why);
 		goto out;
 	}
+	/* Group-writable is refused even when the group has no member but
+	 * the owner (OpenSSH's exception): a member added later gets the
+	 * file without it changing, and asking NSS on every run costs time
+	 * and can fail in cron. */
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		pk_config_add_error(c, "refusing a configuration file writable by group or others: %s", path);
+		pk_config_refuse(c, path, (st->st_mode & S_IWGRP) == 0 ? "writable by others"
+		                          : (st->st_mode & S_IWOTH) ? "writable by group and others"
+		                          : "writable by group");
 		goto out;
 	}
 	if (st->st_size > PK_CONFIG_MAX_FILE) {

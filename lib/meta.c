@@ -261,6 +261,15 @@ nomem:
 	return pk_error_set(err, ENOMEM, "cannot decode metadata");
 }
 
+const char *pk_meta_tag_problem(const char *tag)
+{
+	if (tag[0] == '\0')
+		return "a tag cannot be empty";
+	if (strchr(tag, ',') != NULL)
+		return "a tag cannot contain a comma (give one tag at a time)";
+	return NULL;
+}
+
 uint64_t pk_meta_raw_bytes(const pk_meta *m)
 {
 	uint64_t n = m->stdout_bytes + m->stderr_bytes;

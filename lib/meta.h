@@ -45,6 +45,10 @@ int pk_meta_encode(const pk_meta *meta, unsigned char **buf, size_t *len);
  * well-formed encoding. */
 int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *meta, pk_error *err);
 
+/* NULL when tag can be recorded, else why not.  `ls -l` shows the tags
+ * as one comma-separated word: a tag is neither empty nor holds a comma. */
+const char *pk_meta_tag_problem(const char *tag);
+
 /* Bytes of raw output the entry holds: stdout + stderr + output files. */
 uint64_t pk_meta_raw_bytes(const pk_meta *meta);
 

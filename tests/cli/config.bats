@@ -628,6 +628,81 @@ EOF
 	assert_err "pickled: $TMP/c.conf:2:8: syntax error: invalid leading UTF-8 octet\n"
 }
 
+@test "nesting deeper than 8 levels ends the file at once, with its place" {
+	# 100000 '[' took libyaml minutes; the error comes at the ninth level
+	{ printf 'ttl: '; head -c 100000 /dev/zero | tr '\0' '['; echo; } | conf "$TMP/a.conf"
+	pk config --check "$TMP/a.conf"
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/a.conf:1:6: ttl must be a duration, not a list" \
+		"pickled: $TMP/a.conf:1:13: nested deeper than 8 levels"
+	# a run with it still runs its command, uncached
+	PICKLED_CONFIG=$TMP/a.conf pk run sh -c "$CNT; echo ran"
+	assert_status 0
+	assert_out 'ran\n'
+	assert_err '%s\n' \
+		"pickled: $TMP/a.conf:1:6: ttl must be a duration, not a list" \
+		"pickled: $TMP/a.conf:1:13: nested deeper than 8 levels" \
+		"pickled: running uncached: the configuration has errors"
+	# block mappings and flow mappings count the same
+	printf 'jobs:\n  a:\n   b:\n    c:\n     d:\n      e:\n       f:\n        g:\n         h: 1\n' |
+		conf "$TMP/b.conf"
+	pk config --check "$TMP/b.conf"
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/b.conf:3:4: unknown key 'b'" \
+		"pickled: $TMP/b.conf:9:10: nested deeper than 8 levels"
+	printf 'env: [{a: {b: {c: {d: {e: {f: {g: 1}}}}}}}]\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/c.conf:1:7: items of env must be strings, not a mapping" \
+		"pickled: $TMP/c.conf:1:31: nested deeper than 8 levels"
+	# 8 levels are fine (and wrong here, for other reasons)
+	printf 'env: [{a: {b: {c: {d: {e: {f: 1}}}}}}]\n' | conf "$TMP/d.conf"
+	pk config --check "$TMP/d.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/d.conf:1:7: items of env must be strings, not a mapping\n"
+}
+
+@test "a NUL character in a string is an error, not a cut" {
+	printf 'jobs:\n  j:\n    command: [echo, "a\\u0000b"]\n' | conf "$TMP/a.conf"
+	pk config --check "$TMP/a.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/a.conf:3:21: a NUL character (\\\\0) in a string is not allowed\n"
+	PICKLED_CONFIG=$TMP/a.conf pk run -j j
+	assert_status 125
+	assert_err '%s\n' \
+		"pickled: $TMP/a.conf:3:21: a NUL character (\\0) in a string is not allowed" \
+		"pickled: no job named 'j'"
+	printf 'remote:\n  prefix: "x\\0y"\n' | conf "$TMP/b.conf"
+	pk config --check "$TMP/b.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/b.conf:2:11: a NUL character (\\\\0) in a string is not allowed\n"
+	# in a key too: "ttl\0x" is not ttl
+	printf '"ttl\\0x": 6h\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 1
+	assert_err "pickled: $TMP/c.conf:1:1: a NUL character (\\\\0) in a string is not allowed\n"
+}
+
+@test "a tag holding a comma, or empty, is refused in the file and with --tag" {
+	printf 'jobs:\n  j:\n    command: [echo, hi]\n    tags: [a, "b,c", ""]\n' | conf "$TMP/a.conf"
+	pk config --check "$TMP/a.conf"
+	assert_status 1
+	assert_err '%s\n' \
+		"pickled: $TMP/a.conf:4:15: invalid tag in jobs.j.tags: 'b,c' (a tag cannot contain a comma (give one tag at a time))" \
+		"pickled: $TMP/a.conf:4:22: invalid tag in jobs.j.tags: '' (a tag cannot be empty)"
+	pk run --tag a,b echo hi
+	assert_status 125
+	assert_out ''
+	assert_err "pickled: invalid tag for --tag: 'a,b' (a tag cannot contain a comma (give one tag at a time))\n"
+	pk run --tag '' echo hi
+	assert_status 125
+	assert_err "pickled: invalid tag for --tag: '' (a tag cannot be empty)\n"
+	[ -z "$(entries)" ]
+}
+
 @test "a file that is not a mapping, aliases and several documents are errors" {
 	printf -- '- ttl\n- 6h\n' | conf "$TMP/a.conf"
 	pk config --check "$TMP/a.conf"
@@ -733,12 +808,12 @@ EOF
 	chmod 666 "$TMP/c.conf"
 	pk config --check "$TMP/c.conf"
 	assert_status 1
-	assert_err "pickled: refusing a configuration file writable by group or others: $TMP/c.conf\n"
+	assert_err "pickled: $TMP/c.conf refused: writable by group and others\n"
 	chmod 620 "$TMP/c.conf"
 	pk -c "$TMP/c.conf" config
 	assert_status 1
 	assert_out ''
-	assert_err "pickled: refusing a configuration file writable by group or others: $TMP/c.conf\n"
+	assert_err "pickled: $TMP/c.conf refused: writable by group\n"
 	chmod 644 "$TMP/c.conf"
 	pk -c "$TMP/c.conf" config --check
 	assert_status 0
@@ -749,19 +824,19 @@ EOF
 	chmod 602 "$UCONF"
 	pk config --check
 	assert_status 1
-	assert_err "pickled: refusing a configuration file writable by group or others: $UCONF\n"
+	assert_err "pickled: $UCONF refused: writable by others\n"
 }
 
 @test "a directory or a FIFO is refused, without waiting for a writer" {
 	mkdir "$TMP/dir.conf"
 	pk config --check "$TMP/dir.conf"
 	assert_status 1
-	assert_err "pickled: configuration file is not a regular file: $TMP/dir.conf\n"
+	assert_err "pickled: $TMP/dir.conf refused: not a regular file\n"
 	mkfifo -m 600 "$TMP/fifo.conf"
 	status=0
 	timeout 10 "$PK" config --check "$TMP/fifo.conf" 2>"$TMP/io/err" || status=$?
 	assert_status 1
-	assert_err "pickled: configuration file is not a regular file: $TMP/fifo.conf\n"
+	assert_err "pickled: $TMP/fifo.conf refused: not a regular file\n"
 }
 
 @test "a file owned by another user is refused" {
@@ -770,7 +845,7 @@ EOF
 	chown 65534 "$TMP/c.conf"
 	pk config --check "$TMP/c.conf"
 	assert_status 1
-	assert_err "pickled: refusing a configuration file owned by another user (uid 65534): $TMP/c.conf\n"
+	assert_err "pickled: $TMP/c.conf refused: owned by another user (uid 65534)\n"
 }
 
 @test "a broken configuration: run prints the errors, runs uncached, returns the status" {
@@ -797,9 +872,42 @@ EOF
 	assert_status 0
 	assert_out 'ran\n'
 	assert_err '%s\n' \
-		"pickled: refusing a configuration file writable by group or others: $UCONF" \
+		"pickled: $UCONF refused: writable by group and others" \
 		"pickled: running uncached: the configuration has errors"
 	refute has_entries
+}
+
+@test "run -j with its file refused says so, and why, as config --check does" {
+	conf "$UCONF" <<'EOF'
+jobs:
+  j:
+    command: [sh, -c, 'echo x >>"$TMP/count"; echo ran']
+EOF
+	# group-writable (install -m 664), even though the group is the owner's own
+	chmod 664 "$UCONF"
+	pk run -j j
+	assert_status 125
+	assert_out ''
+	assert_err "pickled: job 'j': $UCONF refused: writable by group\n"
+	assert_count 0
+	pk config --check
+	assert_status 1
+	assert_err "pickled: $UCONF refused: writable by group\n"
+	pk run -j j -- more
+	assert_status 125
+	assert_err "pickled: job 'j': $UCONF refused: writable by group\n"
+	# the job defined in a sound file runs, whatever the refused one
+	cp "$UCONF" "$TMP/sound.conf"
+	chmod 600 "$TMP/sound.conf"
+	pk -c "$TMP/sound.conf" run -j j
+	assert_status 0
+	assert_out 'ran\n'
+	assert_err ''
+	# a job that no file defines, with nothing refused, is still unknown
+	chmod 600 "$UCONF"
+	pk run -j nope
+	assert_status 125
+	assert_err "pickled: no job named 'nope'\n"
 }
 
 @test "a bad PICKLED_* variable: run prints it and runs uncached" {

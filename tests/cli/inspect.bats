@@ -224,6 +224,25 @@ hold_lock() {
 	grep -x "tags            \$'bad\\\\x01tag' 'two words' ok" "$TMP/io/out"
 }
 
+@test "ls -l quotes a stored tag that holds a comma, so it never looks like two" {
+	pk run --tag zqzqz --tag other echo hi
+	local k f
+	k=$(key_of echo hi)
+	f=$(entry_file "$k")
+	# as an older pickled (or another host) could have stored it
+	python3 -c '
+import sys
+p = sys.argv[1]
+b = open(p, "rb").read()
+assert b.count(b"zqzqz") == 1
+open(p, "wb").write(b.replace(b"zqzqz", b"zq,zq"))' "$f"
+	pk ls -l
+	assert_status 0
+	assert_match "$TMP/io/out" "^${k:0:12} .*  'zq,zq',other  echo hi\$"
+	pk ls -l --tag zq,zq
+	assert_match "$TMP/io/out" "^${k:0:12} "
+}
+
 @test "ls's header on a terminal names the columns above them" {
 	pk run echo hi
 	pty_pk 200 ls -l
