@@ -10,6 +10,7 @@
 #include "config_snapshot.h"
 
 #include "defaults.h"
+#include "store.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -139,6 +140,39 @@ static void read_env_fields(pk_config *c, char *const *envp, const struct field 
 	}
 }
 
+/* systemd gives a unit with CacheDirectory= its folder, made with the
+ * unit's user as owner, in CACHE_DIRECTORY: that is where the unit's runs
+ * belong, before the files' cache_dir (which a dynamic user could not
+ * write), but after PICKLED_CACHE_DIR, which is pickled's own and set on
+ * purpose.  mine: the PICKLED_ variables. */
+static void read_systemd_cache_dir(pk_config *c, char *const *envp, char *const *mine)
+{
+	const char *v = env_get(mine, "PICKLED_CACHE_DIR");
+	char msg[700], *dir;
+
+	if (v != NULL && v[0] != '\0')
+		return;
+	if ((dir = pk_store_systemd_dir(env_get(envp, "CACHE_DIRECTORY"))) == NULL) {
+		if (errno == ENOMEM)
+			pk_config_add_error(c, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < pk_config_ntop; i++) {
+		const struct field *f = &pk_config_top_fields[i];
+
+		if (f->id != PK_CFG_CACHE_DIR)
+			continue;
+		if (pk_config_set_scalar(f, dir, c, "CACHE_DIRECTORY", msg, sizeof(msg)) < 0) {
+			pk_config_add_error(c, "%s", msg);
+			break;
+		}
+		c->origins[f->id].where = "CACHE_DIRECTORY";
+		c->origins[f->id].line = 0;
+		c->origins[f->id].column = 0;
+	}
+	free(dir);
+}
+
 int pk_config_read_env(pk_config *c, char *const *envp)
 {
 	size_t before = c->nerrors, n = 0;
@@ -153,6 +187,7 @@ int pk_config_read_env(pk_config *c, char *const *envp)
 	mine[n] = NULL;
 	if (n > 0)
 		read_env_fields(c, mine, pk_config_top_fields, pk_config_ntop);
+	read_systemd_cache_dir(c, envp, mine);
 	return c->nerrors > before ? -1 : 0;
 }
 

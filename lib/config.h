@@ -112,8 +112,10 @@ void pk_config_free(pk_config *c);
 int pk_config_read(pk_config *c, const char *path, int optional);
 
 /* Applies the PICKLED_* variables of envp (a NULL-terminated "NAME=value"
- * list) over what c holds; an empty value counts as unset.  Returns 0, or
- * -1 when it added errors. */
+ * list) over what c holds; an empty value counts as unset.  Without
+ * PICKLED_CACHE_DIR, the first directory of CACHE_DIRECTORY (systemd's
+ * CacheDirectory=) is the cache_dir.  Returns 0, or -1 when it added
+ * errors. */
 int pk_config_read_env(pk_config *c, char *const *envp);
 
 /* Checks what no single value can: that every stale duration, the top

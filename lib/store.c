@@ -65,18 +65,43 @@ int pk_store_dir_expand(const char *s, char **dir)
 	return *dir == NULL ? -1 : 0;
 }
 
+char *pk_store_systemd_dir(const char *v)
+{
+	size_t n;
+	char *dir;
+
+	if (v == NULL || (n = strcspn(v, ":")) == 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if ((dir = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(dir, v, n);
+	dir[n] = '\0';
+	return dir;
+}
+
 int pk_store_default_dir(char **dir, pk_error *err)
 {
-	const char *v = getenv("PICKLED_CACHE_DIR");
+	const char *v = getenv("PICKLED_CACHE_DIR"), *name = "PICKLED_CACHE_DIR";
+	char *first = NULL;
 	const char *home;
+	int rc;
 
-	if (v != NULL && *v != '\0') {
+	if (v == NULL || *v == '\0') {
+		if ((first = pk_store_systemd_dir(getenv("CACHE_DIRECTORY"))) == NULL && errno == ENOMEM)
+			return pk_error_set(err, ENOMEM, "cache directory");
+		v = first;
+		name = "CACHE_DIRECTORY";
+	}
+	if (v != NULL) {
+		rc = 0;
 		if (pk_store_dir_expand(v, dir) < 0)
-			return pk_error_set(err, errno == ENOMEM ? ENOMEM : 0,
-			                    "PICKLED_CACHE_DIR: '%s': %s", v,
-			                    errno == ENOENT ? "cannot expand '~': HOME is not set"
-			                    : "expected an absolute path, or one starting with ~/");
-		return 0;
+			rc = pk_error_set(err, errno == ENOMEM ? ENOMEM : 0, "%s: '%s': %s", name, v,
+			                  errno == ENOENT ? "cannot expand '~': HOME is not set"
+			                  : "expected an absolute path, or one starting with ~/");
+		free(first);
+		return rc;
 	}
 	if ((v = getenv("XDG_CACHE_HOME")) != NULL && v[0] == '/')
 		*dir = join(v, "pickled");

@@ -22,10 +22,19 @@ typedef struct pk_store {
 } pk_store;
 
 /* The cache directory to use when none is given: PICKLED_CACHE_DIR (as
- * pk_store_dir_expand takes it), else $XDG_CACHE_HOME/pickled, else
- * ~/.cache/pickled.  *dir is malloc'd.  Returns 0, or -1 with err set (no
- * home directory, a relative PICKLED_CACHE_DIR). */
+ * pk_store_dir_expand takes it), else the first directory of
+ * CACHE_DIRECTORY (systemd's CacheDirectory=), else $XDG_CACHE_HOME/pickled,
+ * else ~/.cache/pickled.  (The configuration's cache_dir comes between
+ * CACHE_DIRECTORY and XDG_CACHE_HOME: see pk_config_read_env.)  *dir is
+ * malloc'd.  Returns 0, or -1 with err set (no home directory, a relative
+ * PICKLED_CACHE_DIR or CACHE_DIRECTORY). */
 int pk_store_default_dir(char **dir, pk_error *err);
+
+/* The first directory of v, a value of CACHE_DIRECTORY: systemd sets it
+ * for a unit with CacheDirectory=, joining several with ':'.  Returns it
+ * malloc'd, or NULL with errno ENOENT (v NULL, empty or starting with ':')
+ * or ENOMEM. */
+char *pk_store_systemd_dir(const char *v);
 
 /* A cache directory as the configuration and PICKLED_CACHE_DIR give it:
  * an absolute path, or one starting with ~/ (under $HOME).  A relative

@@ -1438,11 +1438,8 @@ one_copy() {
 	chmod 0666 "$TMP/count"
 	local i
 	for i in 1 2; do
-		status=0
-		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-			env -u XDG_CONFIG_HOME HOME="$TMP/roothome" PICKLED_CACHE_DIR="$TMP/nc/c" \
-			"$TMP/pickled" run sh -c "$CNT; echo hi" \
-			</dev/null >"$TMP/io/out" 2>"$TMP/io/err" || status=$?
+		pk_as_nobody -u XDG_CONFIG_HOME HOME="$TMP/roothome" PICKLED_CACHE_DIR="$TMP/nc/c" -- \
+			run sh -c "$CNT; echo hi"
 		assert_status 0
 		assert_out 'hi\n'
 		assert_err ''
@@ -1461,10 +1458,7 @@ one_copy() {
 	printf 'ttl: 1s\n' >"$TMP/nh/.config/pickled/pickled.conf"
 	chmod 0000 "$TMP/nh/.config/pickled/pickled.conf"
 	chown nobody "$TMP/nh/.config/pickled/pickled.conf"
-	status=0
-	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		env -u XDG_CONFIG_HOME HOME="$TMP/nh" PICKLED_CACHE_DIR="$TMP/nc/c" \
-		"$TMP/pickled" run echo hi </dev/null >"$TMP/io/out" 2>"$TMP/io/err" || status=$?
+	pk_as_nobody -u XDG_CONFIG_HOME HOME="$TMP/nh" PICKLED_CACHE_DIR="$TMP/nc/c" -- run echo hi
 	assert_status 0
 	assert_out 'hi\n'
 	assert_err '%s\n' \

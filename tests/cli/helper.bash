@@ -22,6 +22,8 @@ setup() {
 	# no PICKLED_* setting of the caller's applies
 	# shellcheck disable=SC2046
 	unset $(compgen -e PICKLED_)
+	# nor the cache folder systemd gives a unit (systemd.bats sets it)
+	unset CACHE_DIRECTORY
 	export PICKLED_CACHE_DIR=$TMP/cache
 	# no configuration file of the machine or the user applies
 	: >"$TMP/pickled.conf"
@@ -60,6 +62,21 @@ pk_in() {
 	shift
 	status=0
 	"$PK" "$@" <"$in" >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+}
+
+# pk_as_nobody [ENV_ARG...] -- ARGS...: like pk, as the user nobody (group
+# nogroup, no others) through `env ENV_ARG...`, running $TMP/pickled: a copy
+# of pickled that nobody may execute, which the test makes.
+pk_as_nobody() {
+	local envargs=()
+	while [ "$1" != -- ]; do
+		envargs+=("$1")
+		shift
+	done
+	shift
+	status=0
+	setpriv --reuid=nobody --regid=nogroup --clear-groups env "${envargs[@]}" \
+		"$TMP/pickled" "$@" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
 }
 
 # pk_merged ARGS...: like pk, with stdout and stderr both into $TMP/io/out.
