@@ -107,7 +107,7 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
-	if ((buf = malloc(CHUNK)) == NULL)
+	if ((buf = pk_io_alloc(CHUNK)) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot run command");
 	if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0 ||
 	    pipe2(rep_p, O_CLOEXEC) < 0) {
@@ -225,7 +225,7 @@ out:
 		if (err_p[i] >= 0) close(err_p[i]);
 		if (rep_p[i] >= 0) close(rep_p[i]);
 	}
-	free(buf);
+	pk_io_free(buf);
 	return ret;
 }
 

@@ -94,7 +94,7 @@ pk_entry_writer *pk_entry_writer_new(int fd, int level, int threads, pk_error *e
 	}
 	w->fd = fd;
 	w->cctx = ZSTD_createCCtx();
-	w->out = malloc(OUT_BUF);
+	w->out = pk_io_alloc(OUT_BUF);
 	if (w->cctx == NULL || w->out == NULL) {
 		pk_error_set(err, ENOMEM, "cannot start entry");
 		goto fail;
@@ -158,7 +158,7 @@ int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *e
 
 	if (start_files(w, err) < 0)
 		return -1;
-	if ((buf = malloc(IO_BUF)) == NULL)
+	if ((buf = pk_io_alloc(IO_BUF)) == NULL)
 		return writer_fail(w, err, ENOMEM, "cannot store output file");
 	for (;;) {
 		ssize_t n = pread(fd, buf, IO_BUF, off);
@@ -178,7 +178,7 @@ int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *e
 	*size = total;
 	ret = 0;
 out:
-	free(buf);
+	pk_io_free(buf);
 	return ret;
 }
 
@@ -230,7 +230,7 @@ void pk_entry_writer_free(pk_entry_writer *w)
 	if (w == NULL)
 		return;
 	ZSTD_freeCCtx(w->cctx);
-	free(w->out);
+	pk_io_free(w->out);
 	free(w);
 }
 
@@ -328,7 +328,7 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 		goto fail;
 	}
 	if (e->size <= SMALL_ENTRY) {
-		if ((e->whole = malloc(e->size)) == NULL) {
+		if ((e->whole = pk_io_alloc(e->size)) == NULL) {
 			pk_error_set(err, ENOMEM, "cannot read entry");
 			goto fail;
 		}
@@ -392,7 +392,7 @@ static int read_region(pk_entry *e, uint64_t off, uint64_t len,
 {
 	if (e->whole)
 		return fn(ctx, e->whole + off, (size_t)len, err);
-	if (e->inbuf == NULL && (e->inbuf = malloc(IO_BUF)) == NULL)
+	if (e->inbuf == NULL && (e->inbuf = pk_io_alloc(IO_BUF)) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot read entry");
 	while (len > 0) {
 		size_t want = len > IO_BUF ? IO_BUF : (size_t)len;
@@ -473,7 +473,7 @@ static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
 	/* A small entry needs no large buffer: fewer pages to fault in. */
 	if (e->outbuf == NULL) {
 		e->outcap = e->whole ? 128 * 1024 : IO_BUF;
-		if ((e->outbuf = malloc(e->outcap)) == NULL)
+		if ((e->outbuf = pk_io_alloc(e->outcap)) == NULL)
 			return pk_error_set(err, ENOMEM, "cannot read entry");
 	}
 	if ((z.dctx = ZSTD_createDCtx()) == NULL)
@@ -702,8 +702,8 @@ void pk_entry_close(pk_entry *e)
 	if (e == NULL)
 		return;
 	pk_meta_free(&e->meta);
-	free(e->whole);
-	free(e->inbuf);
-	free(e->outbuf);
+	pk_io_free(e->whole);
+	pk_io_free(e->inbuf);
+	pk_io_free(e->outbuf);
 	free(e);
 }

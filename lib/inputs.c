@@ -114,7 +114,7 @@ int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
 		ret = 0;
 		goto out;
 	}
-	if ((buf = malloc(HASH_BUF)) == NULL) {
+	if ((buf = pk_io_alloc(HASH_BUF)) == NULL) {
 		pk_error_set(err, ENOMEM, "cannot hash %s", path);
 		goto out;
 	}
@@ -137,7 +137,7 @@ int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
 	record_store(statdir, &st, hash);
 	ret = 0;
 out:
-	free(buf);
+	pk_io_free(buf);
 	close(fd);
 	return ret;
 }

@@ -1,10 +1,38 @@
-/* io.c: read/write loops that survive signals and short transfers. */
+/* io.c: read/write loops that survive signals and short transfers, and
+ * their buffers. */
 #include "io.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+
+void *pk_io_alloc(size_t size)
+{
+	long ps = sysconf(_SC_PAGESIZE);   /* glibc's stored value: cheap */
+	size_t page = ps > 0 ? (size_t)ps : 4096;
+	void *p;
+	int e;
+
+	/* Whole pages too, so that the last read into the buffer ends on a
+	 * page boundary as well. */
+	if (size > SIZE_MAX - page) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size = (size + page - 1) / page * page;
+	if ((e = posix_memalign(&p, page, size ? size : page)) != 0) {
+		errno = e;
+		return NULL;
+	}
+	return p;
+}
+
+void pk_io_free(void *buf)
+{
+	free(buf);
+}
 
 int pk_write_all(int fd, const void *buf, size_t len)
 {

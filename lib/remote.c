@@ -324,7 +324,7 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 		return pk_error_set(err, errno, "cannot make an upload name");
 	snprintf(tmp, sizeof(tmp), "%st:%s:%s", r->o.prefix ? r->o.prefix : "",
 	         k + strlen(r->o.prefix ? r->o.prefix : "") + 2, token);
-	if ((buf = malloc(CHUNK)) == NULL)
+	if ((buf = pk_io_alloc(CHUNK)) == NULL)
 		return pk_error_set(err, ENOMEM, "remote upload");
 	/* Upload under a temporary name, then RENAME: readers see all or none.
 	 * The temporary expires by itself if this host dies mid-upload: it is
@@ -364,7 +364,7 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 	}
 	ret = 1;
 out:
-	free(buf);
+	pk_io_free(buf);
 	return ret;
 }
 

@@ -75,7 +75,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 	sp->src_fd = src;
 	if (fstat(src, &st) < 0)
 		return pk_error_set(err, errno, "cannot read stdin");
-	if ((buf = malloc(BUF)) == NULL)
+	if ((buf = pk_io_alloc(BUF)) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot read stdin");
 	XXH3_128bits_reset(&xs);
 	if (S_ISREG(st.st_mode)) {
@@ -143,7 +143,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 				;
 			if (n == 0)
 				sp->complete = 1;
-			else if (n == 1 && (sp->pending = malloc(1)) != NULL) {
+			else if (n == 1 && (sp->pending = pk_io_alloc(1)) != NULL) {
 				sp->pending[0] = one;
 				sp->pending_len = 1;
 			} else if (n == 1) {
@@ -158,7 +158,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 	if (ret < 0)
 		pk_error_set(err, EIO, "cannot rewind stdin");
 out:
-	free(buf);
+	pk_io_free(buf);
 	if (ret < 0 && sp->fd >= 0) {
 		close(sp->fd);
 		sp->fd = -1;
@@ -176,7 +176,7 @@ int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err)
 
 	if (!sp->in_place || !sp->complete)
 		return 0;
-	if ((buf = malloc(BUF)) == NULL)
+	if ((buf = pk_io_alloc(BUF)) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot copy stdin");
 	if ((fd = open_tmp(dir)) < 0) {
 		pk_error_set(err, errno, "cannot copy stdin");
@@ -205,7 +205,7 @@ int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err)
 out:
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	pk_io_free(buf);
 	return ret;
 }
 
@@ -230,7 +230,7 @@ int pk_spool_feed(pk_spool *sp, pid_t *feeder, pk_error *err)
 		return pk_error_set(err, errno, "cannot start stdin feeder");
 	}
 	if (pid == 0) {
-		char *buf = malloc(BUF);
+		char *buf = pk_io_alloc(BUF);
 		int fds[2] = { sp->fd, sp->src_fd };
 		signal(SIGPIPE, SIG_DFL);
 		close(p[0]);
@@ -263,7 +263,7 @@ void pk_spool_close(pk_spool *sp)
 		close(sp->fd);
 		sp->fd = -1;
 	}
-	free(sp->pending);
+	pk_io_free(sp->pending);
 	sp->pending = NULL;
 	sp->pending_len = 0;
 }

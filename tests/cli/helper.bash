@@ -194,3 +194,61 @@ has_entries() {
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
+
+# can_trace: whether pk_traced can trace pickled's own transfers (strace is
+# installed and pickled is run directly, not through valgrind or a wrapper,
+# whose own reads would be traced too); when not, $CANNOT_TRACE says why.
+can_trace() {
+	CANNOT_TRACE=''
+	if ! command -v strace >/dev/null; then
+		CANNOT_TRACE="strace is not installed"
+	elif ! head -c 4 "$PK" | grep -q ELF; then
+		CANNOT_TRACE="pickled is not run directly ($PK)"
+	fi
+	[ -z "$CANNOT_TRACE" ]
+}
+
+# pk_traced FILE ARGS...: like pk_in, under strace: every read, pread64 and
+# write of pickled and its children, arguments in hex, into $TMP/trace.
+pk_traced() {
+	local in=$1
+	shift
+	status=0
+	# LeakSanitizer cannot run under ptrace (an ASan build of pickled)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	strace -f -qq -e trace=read,pread64,write -e raw=read,pread64,write \
+		-o "$TMP/trace" "$PK" "$@" <"$in" >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+}
+
+# assert_aligned MIN_COUNT [CALLS]: the trace has at least MIN_COUNT calls
+# named in CALLS (a regular expression; default read|pread64) that move
+# 64 KiB or more, every one with a page-aligned buffer address.
+assert_aligned() {
+	awk -v page="$(getconf PAGESIZE)" -v min="$1" -v calls="^(${2:-read|pread64})[(]" '
+		function hex(s,   v, i) {   # mawk has no strtonum
+			v = 0
+			for (i = 3; i <= length(s); i++)
+				v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return v
+		}
+		match($0, /[a-z0-9]+\(0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+/) {
+			call = substr($0, RSTART, RLENGTH)
+			if (call !~ calls)
+				next
+			split(call, a, /[(, ]+/)
+			if (hex(a[4]) < 65536)
+				next
+			big++
+			if (hex(a[3]) % page != 0 && bad++ < 5)
+				print "not page-aligned: " $0
+		}
+		END {
+			if (big < min) {
+				printf "only %d calls of 64 KiB or more traced, expected %d\n", big, min
+				exit 1
+			}
+			if (bad > 0)
+				printf "%d of %d calls of 64 KiB or more not page-aligned\n", bad, big
+			exit bad > 0
+		}' "$TMP/trace"
+}

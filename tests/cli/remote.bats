@@ -511,6 +511,21 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_count 1
 }
 
+@test "an upload reads the entry into a page-aligned buffer" {
+	can_trace || skip "$CANNOT_TRACE"
+	head -c 9000000 /dev/urandom >"$TMP/big"
+	pk_traced /dev/null -c "$TMP/a.conf" -C "$TMP/hosts/a" run -- dd if="$TMP/big" bs=4096 status=none
+	assert_status 0
+	assert_err ''
+	assert_same "$TMP/big" "$TMP/io/out"
+	# the upload's reads: the entry, 4 MiB at a time (see buffers.bats)
+	grep -q 'pread64([^,]*, 0x[0-9a-f]*, 0x400000,' "$TMP/trace"
+	assert_aligned 3
+	on b run -- dd if="$TMP/big" bs=4096 status=none
+	assert_status 0
+	assert_same "$TMP/big" "$TMP/io/out"
+}
+
 # --- single-flight -------------------------------------------------------------------------
 
 @test "a host killed while holding the lock loses it after the lease; a waiting host runs" {
