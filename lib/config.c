@@ -200,6 +200,7 @@ void pk_config_init(pk_config *c)
 	c->stale_ms = PK_DEFAULT_STALE_MS;
 	c->lock_timeout_ms = PK_DEFAULT_LOCK_TIMEOUT_MS;
 	c->max_size = PK_DEFAULT_MAX_SIZE;
+	c->max_entry = PK_DEFAULT_MAX_ENTRY;
 	c->level = PK_DEFAULT_LEVEL;
 	c->threads = PK_DEFAULT_THREADS;
 	c->cache_failures = 0;
@@ -409,6 +410,7 @@ int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 	o->stale_ms = HAS(PK_JOB_STALE) ? j->stale_ms : c->stale_ms;
 	o->lock_timeout_ms = HAS(PK_JOB_LOCK_TIMEOUT) ? j->lock_timeout_ms : c->lock_timeout_ms;
 	o->max_size = c->max_size;
+	o->max_entry = c->max_entry;
 	o->level = c->level;
 	o->threads = c->threads;   /* 0: chosen by pk_run when it compresses */
 	o->cache_failures = HAS(PK_JOB_CACHE_FAILURES) ? j->cache_failures : c->cache_failures;

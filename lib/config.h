@@ -16,7 +16,7 @@
 
 /* The settings of the top level, as indexes into pk_config.origins. */
 enum pk_config_key {
-	PK_CFG_CACHE_DIR, PK_CFG_TTL, PK_CFG_STALE, PK_CFG_MAX_SIZE,
+	PK_CFG_CACHE_DIR, PK_CFG_TTL, PK_CFG_STALE, PK_CFG_MAX_SIZE, PK_CFG_MAX_ENTRY,
 	PK_CFG_LEVEL, PK_CFG_THREADS, PK_CFG_CACHE_FAILURES, PK_CFG_ENV,
 	PK_CFG_STDIN, PK_CFG_PROGRAM_CHECK, PK_CFG_LOCK_TIMEOUT,
 	PK_CFG_GC_AUTO, PK_CFG_GC_INTERVAL,
@@ -66,6 +66,7 @@ typedef struct pk_config {
 	char *cache_dir;           /* NULL: the default, see pk_store_default_dir */
 	int64_t ttl_ms, stale_ms, lock_timeout_ms;
 	uint64_t max_size;
+	uint64_t max_entry;        /* the largest result stored locally */
 	int level;                 /* zstd level, 1..19 */
 	int threads;               /* zstd workers; 0: automatic */
 	int cache_failures;

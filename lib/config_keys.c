@@ -52,6 +52,8 @@ const struct field pk_config_top_fields[] = {
 	  .env = "PICKLED_STALE" },
 	{ .name = "max_size", .id = PK_CFG_MAX_SIZE, .type = T_SIZE, .off = CFG(max_size),
 	  .env = "PICKLED_MAX_SIZE", .min = 1 },
+	{ .name = "max_entry", .id = PK_CFG_MAX_ENTRY, .type = T_SIZE, .off = CFG(max_entry),
+	  .env = "PICKLED_MAX_ENTRY", .min = 1 },
 	{ .name = "compression_level", .id = PK_CFG_LEVEL, .type = T_INT, .off = CFG(level),
 	  .env = "PICKLED_COMPRESSION_LEVEL", .min = 1, .max = 19 },
 	{ .name = "compression_threads", .id = PK_CFG_THREADS, .type = T_INT,

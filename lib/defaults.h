@@ -8,6 +8,9 @@
 #define PK_DEFAULT_LOCK_TIMEOUT_MS (3600LL * 1000)       /* 1h */
 #define PK_DEFAULT_STDIN_LIMIT (1ULL << 30)               /* 1G */
 #define PK_DEFAULT_MAX_SIZE (1ULL << 30)                  /* 1G */
+/* As large as the default cache: a tenth would stop caching results that
+ * are cached today (a 200 MiB report).  max_size bounds it as well. */
+#define PK_DEFAULT_MAX_ENTRY (1ULL << 30)                 /* 1G */
 #define PK_DEFAULT_LEVEL 1
 #define PK_DEFAULT_THREADS 0                              /* 0: one per core, up to 4 */
 #define PK_DEFAULT_GC_INTERVAL_MS (24LL * 3600 * 1000)   /* 1d */

@@ -35,6 +35,8 @@ struct pk_entry_writer {
 	int in_files;          /* the stdio frame has been ended */
 	uint64_t written, flushed;   /* bytes written, and handed to writeback */
 	int failed;
+	uint64_t limit;        /* the entry file's bound, header included; 0: none */
+	uint64_t over;         /* non-zero: the size that passed it */
 	uint64_t stdout_bytes, stderr_bytes;
 };
 
@@ -46,6 +48,12 @@ static int writer_fail(pk_entry_writer *w, pk_error *err, int errnum, const char
 
 static int emit(pk_entry_writer *w, const void *buf, size_t len, pk_error *err)
 {
+	/* Checked before the write: a result too large for the cache must not
+	 * fill the disk on its way to being refused. */
+	if (w->limit > 0 && PK_ENTRY_HEADER + w->written + len > w->limit) {
+		w->over = PK_ENTRY_HEADER + w->written + len;
+		return writer_fail(w, err, EFBIG, "entry larger than its limit");
+	}
 	if (pk_write_all(w->fd, buf, len) < 0)
 		return writer_fail(w, err, errno, "cannot write entry");
 	/* Start writeback as we go, so the fsync before the rename has little
@@ -112,6 +120,19 @@ pk_entry_writer *pk_entry_writer_new(int fd, int level, int threads, pk_error *e
 fail:
 	pk_entry_writer_free(w);
 	return NULL;
+}
+
+void pk_entry_writer_limit(pk_entry_writer *w, uint64_t limit)
+{
+	w->limit = limit;
+}
+
+int pk_entry_writer_over_limit(const pk_entry_writer *w, uint64_t *size)
+{
+	if (w == NULL || w->over == 0)
+		return 0;
+	*size = w->over;
+	return 1;
 }
 
 int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
@@ -203,6 +224,11 @@ int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err)
 	meta->stderr_bytes = w->stderr_bytes;
 	if (pk_meta_encode(meta, &mbuf, &mlen) < 0)
 		return pk_error_set(err, ENOMEM, "cannot encode metadata");
+	if (w->limit > 0 && PK_ENTRY_HEADER + w->written + mlen > w->limit) {
+		w->over = PK_ENTRY_HEADER + w->written + mlen;
+		writer_fail(w, err, EFBIG, "entry larger than its limit");
+		goto out;
+	}
 	if (pk_write_all(w->fd, mbuf, mlen) < 0) {
 		writer_fail(w, err, errno, "cannot write entry");
 		goto out;

@@ -32,6 +32,15 @@ typedef struct pk_entry_writer pk_entry_writer;
  * Returns NULL with err set on failure. */
 pk_entry_writer *pk_entry_writer_new(int fd, int level, int threads, pk_error *err);
 
+/* Bounds the entry file at limit bytes, header included (0: no bound).  A
+ * write that would pass it fails with EFBIG and makes the writer unusable,
+ * as a full disk does; pk_entry_writer_over_limit then says so. */
+void pk_entry_writer_limit(pk_entry_writer *w, uint64_t limit);
+
+/* 1 when the writer failed because the entry passed its limit; *size is
+ * then set to the bytes it would have had by then (more than the limit). */
+int pk_entry_writer_over_limit(const pk_entry_writer *w, uint64_t *size);
+
 /* Appends a chunk of the command's output.  Returns 0, or -1 with err set
  * (then the entry is unusable; later calls fail at once). */
 int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,

@@ -96,17 +96,63 @@ struct recorder {
 	pk_entry_writer *w;
 	pk_error err;
 	int failed;
+	const pk_store *store;
+	int fd;                    /* the temporary entry */
+	const char *tmp;           /* its name in the store */
+	int unlinked;              /* the temporary is already gone */
 };
+
+/* The entry cannot be completed (a full disk, a file size limit, a result
+ * larger than the cache allows): its temporary goes at once, emptied
+ * first since an open file keeps its blocks, so that a command still
+ * printing does not keep the disk full until it ends. */
+static void recording_failed(struct recorder *rec)
+{
+	rec->failed = 1;
+	if (rec->fd >= 0 && ftruncate(rec->fd, 0) < 0) {
+		/* unlinked below all the same; closed at the end of the run */
+	}
+	if (rec->fd >= 0 && !rec->unlinked)
+		unlinkat(rec->store->dirfd, rec->tmp, 0);
+	rec->unlinked = 1;
+}
 
 static int record_chunk(void *ctx, int stream, const void *buf, size_t len)
 {
 	struct recorder *rec = ctx;
 
 	if (pk_entry_writer_stdio(rec->w, stream, buf, len, &rec->err) < 0) {
-		rec->failed = 1;
+		recording_failed(rec);
 		return -1;
 	}
 	return 0;
+}
+
+/* The largest entry this run may store: max_entry, and never more than the
+ * whole cache (an entry over max_size would make gc evict every other
+ * one, then it).  Sets *which to the setting's name; 0: no bound. */
+static uint64_t entry_limit(const pk_run_opts *o, const char **which)
+{
+	*which = "max_entry";
+	if (o->max_size > 0 && (o->max_entry == 0 || o->max_size <= o->max_entry)) {
+		*which = "max_size";
+		return o->max_size;
+	}
+	return o->max_entry;
+}
+
+/* Says why the entry in rec could not be written. */
+static void entry_not_stored(struct run *u, struct recorder *rec, const pk_error *err)
+{
+	char buf[700];
+	const char *which;
+	uint64_t size, limit = entry_limit(u->o, &which);
+
+	if (pk_entry_writer_over_limit(rec->w, &size))
+		not_stored(u, "%llu bytes is more than %s %llu", (unsigned long long)size, which,
+		           (unsigned long long)limit);
+	else
+		not_stored(u, "%s", pk_error_str(err, buf, sizeof(buf)));
 }
 
 /* Runs the command, recording into rec when it is non-NULL.  Sets the
@@ -169,10 +215,10 @@ out:
 
 /* Adds the declared output files to the entry.  Returns 0, or -1 after a
  * warning. */
-static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
+static int add_outputs(struct run *u, struct recorder *rec, pk_meta *m)
 {
+	pk_entry_writer *w = rec->w;
 	pk_error err = { 0 };
-	char buf[700];
 
 	if (u->o->noutputs == 0)
 		return 0;
@@ -203,7 +249,7 @@ static int add_outputs(struct run *u, pk_entry_writer *w, pk_meta *m)
 		int rc = pk_entry_writer_file(w, fd, &m->files[i].size, &err);
 		close(fd);
 		if (rc < 0) {
-			not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+			entry_not_stored(u, rec, &err);
 			return -1;
 		}
 	}
@@ -304,6 +350,7 @@ static void miss(struct run *u)
 	pk_meta m;
 	pk_error err = { 0 };
 	char tmp[256], buf[700];
+	const char *which;
 	int fd;
 	int64_t created = pk_now_ms();
 
@@ -313,17 +360,22 @@ static void miss(struct run *u)
 		execute(u, NULL, &cr);
 		return;
 	}
+	rec.store = &u->store;
+	rec.fd = fd;
+	rec.tmp = tmp;
 	rec.w = pk_entry_writer_new(fd, o->level, o->threads > 0 ? o->threads : auto_threads(),
 	                            &rec.err);
 	if (rec.w == NULL)
-		rec.failed = 1;
+		recording_failed(&rec);
+	else
+		pk_entry_writer_limit(rec.w, entry_limit(o, &which));
 	pk_stats_add(&u->store, PK_STAT_MISS, 0);
 	if (execute(u, rec.failed ? NULL : &rec, &cr) < 0)
 		goto discard;
 	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures)
 		goto discard;
 	if (rec.failed) {
-		not_stored(u, "%s", pk_error_str(&rec.err, buf, sizeof(buf)));
+		entry_not_stored(u, &rec, &rec.err);
 		goto discard;
 	}
 	memset(&m, 0, sizeof(m));
@@ -337,9 +389,9 @@ static void miss(struct run *u)
 	m.stale_ms = o->stale_ms;
 	m.tags = o->tags;
 	m.ntags = o->ntags;
-	int ok = add_outputs(u, rec.w, &m) == 0;
+	int ok = add_outputs(u, &rec, &m) == 0;
 	if (ok && pk_entry_writer_finish(rec.w, &m, &err) < 0) {
-		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+		entry_not_stored(u, &rec, &err);
 		ok = 0;
 	}
 	free(m.files);
@@ -363,7 +415,8 @@ static void miss(struct run *u)
 discard:
 	pk_entry_writer_free(rec.w);
 	close(fd);
-	unlinkat(u->store.dirfd, tmp, 0);
+	if (!rec.unlinked)
+		unlinkat(u->store.dirfd, tmp, 0);
 }
 
 static void refresh_in_background(struct run *u);

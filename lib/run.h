@@ -26,6 +26,8 @@ typedef struct pk_run_opts {
 	int cache_failures, force, warm;
 	int level, threads;        /* zstd level and workers (0: one per core, up to 4) */
 	uint64_t max_size;         /* automatic gc keeps the cache under this */
+	uint64_t max_entry;        /* a larger result is not stored (0: none);
+	                              never more than max_size either */
 	int auto_gc;               /* gc after a store when due */
 	int64_t gc_interval_ms;    /* gc at least this often when auto_gc */
 	const char *cache_dir;

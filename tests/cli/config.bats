@@ -14,7 +14,7 @@ setup() {
 	export HOME=$TMP/home XDG_CONFIG_HOME=$TMP/xdg
 	mkdir -p "$HOME" "$XDG_CONFIG_HOME/pickled"
 	UCONF=$XDG_CONFIG_HOME/pickled/pickled.conf
-	unset PICKLED_CONFIG PICKLED_TTL PICKLED_STALE PICKLED_MAX_SIZE \
+	unset PICKLED_CONFIG PICKLED_TTL PICKLED_STALE PICKLED_MAX_SIZE PICKLED_MAX_ENTRY \
 		PICKLED_COMPRESSION_LEVEL PICKLED_COMPRESSION_THREADS PICKLED_CACHE_FAILURES \
 		PICKLED_STDIN PICKLED_PROGRAM_CHECK PICKLED_LOCK_TIMEOUT PICKLED_GC \
 		PICKLED_GC_INTERVAL PICKLED_REMOTE
@@ -62,6 +62,7 @@ EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
 		line 'ttl: 1d' default
 		line 'stale: 0s' default
 		line 'max_size: 1G' default
+		line 'max_entry: 1G' default
 		line 'compression_level: 1' default
 		line 'compression_threads: 0' default
 		line 'cache_failures: false' default
@@ -137,6 +138,7 @@ EOF
 		line 'ttl: 6h' all.conf:2
 		line 'stale: 1h30m' all.conf:3
 		line 'max_size: 1536M' all.conf:4
+		line 'max_entry: 1G' default
 		line 'compression_level: 19' all.conf:5
 		line 'compression_threads: 2' all.conf:6
 		line 'cache_failures: true' all.conf:7
@@ -332,7 +334,7 @@ EOF
 		PICKLED_COMPRESSION_LEVEL=9 PICKLED_COMPRESSION_THREADS=4 PICKLED_CACHE_FAILURES=1 \
 		PICKLED_STDIN=always PICKLED_PROGRAM_CHECK=none PICKLED_LOCK_TIMEOUT=10s \
 		PICKLED_GC=no PICKLED_GC_INTERVAL=6h PICKLED_REMOTE=redis+unix:///run/redis.sock \
-		pk -c "$TMP/c.conf" config
+		PICKLED_MAX_ENTRY=20M pk -c "$TMP/c.conf" config
 	assert_status 0
 	assert_err ''
 	sed -n '/^cache_dir/,/^jobs/p' "$TMP/io/out" >"$TMP/got"
@@ -341,6 +343,7 @@ EOF
 		line 'ttl: 2h' PICKLED_TTL
 		line 'stale: 30m' PICKLED_STALE
 		line 'max_size: 500M' PICKLED_MAX_SIZE
+		line 'max_entry: 20M' PICKLED_MAX_ENTRY
 		line 'compression_level: 9' PICKLED_COMPRESSION_LEVEL
 		line 'compression_threads: 4' PICKLED_COMPRESSION_THREADS
 		line 'cache_failures: true' PICKLED_CACHE_FAILURES

@@ -1298,3 +1298,54 @@ as_nobody_twice() {
 	assert_status 1
 	assert_out 'out\n'
 }
+
+@test "a result larger than max_size is not stored, counted, and the other entries stay" {
+	pk run sh -c 'echo a'
+	pk run sh -c 'echo b'
+	[ "$(entries | wc -l)" = 2 ]
+	head -c 300000 /dev/urandom >"$TMP/big"
+	local i
+	for i in 1 2; do
+		PICKLED_MAX_SIZE=200K pk run sh -c "$CNT; cat '$TMP/big'"
+		assert_status 0
+		assert_same "$TMP/big" "$TMP/io/out"
+		assert_match "$TMP/io/err" '^pickled: result not stored: [0-9]+ bytes is more than max_size 204800$'
+		assert_lines "$TMP/io/err" 1
+	done
+	assert_count 2
+	[ "$(entries | wc -l)" = 2 ]
+	pk run sh -c 'echo a'
+	assert_out 'a\n'
+	pk stats
+	grep -qx 'store failures   2' "$TMP/io/out"
+}
+
+@test "max_entry: the temporary is gone while the command still runs, output whole" {
+	head -c 8000000 /dev/urandom >"$TMP/big"
+	mkfifo "$TMP/fifo"
+	PICKLED_MAX_ENTRY=100K "$PK" run sh -c "$CNT; cat '$TMP/big'; read x <'$TMP/fifo'; echo end" \
+		</dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- &
+	BG_PIDS+=($!)
+	local pid=$!
+	big_out() { [ "$(wc -c <"$TMP/io/out")" -ge 8000000 ]; }
+	poll 20 big_out
+	# The command is still running, blocked on the FIFO: nothing of its
+	# entry is left in the cache (8 MB is past what zstd's workers hold
+	# back before they write).
+	[ -z "$(find "$TMP/cache/tmp" -type f)" ]
+	echo go >"$TMP/fifo"
+	status=0
+	wait "$pid" || status=$?
+	assert_status 0
+	{ cat "$TMP/big"; echo end; } >"$TMP/io/expected"
+	assert_same "$TMP/io/expected" "$TMP/io/out"
+	assert_match "$TMP/io/err" '^pickled: result not stored: [0-9]+ bytes is more than max_entry 102400$'
+	assert_lines "$TMP/io/err" 1
+	[ -z "$(entries)" ]
+	# Below the limit, the same result is stored.
+	echo go >"$TMP/fifo" &
+	PICKLED_MAX_ENTRY=9M pk run sh -c "$CNT; cat '$TMP/big'; read x <'$TMP/fifo'; echo end"
+	assert_status 0
+	assert_err ''
+	[ "$(entries | wc -l)" = 1 ]
+}

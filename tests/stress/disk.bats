@@ -181,3 +181,29 @@ pk_nobody() {
 	seq 1 100000 | cmp - "$TMP/io/whole.out"
 	[ ! -s "$TMP/io/whole.err" ]
 }
+
+@test "full file system: the temporary is removed at the first ENOSPC, while the command runs" {
+	mount_tmpfs "$CACHE" size=256k,mode=0700
+	make_data "$TMP/big" 8000000 7
+	mkfifo "$TMP/fifo"
+	"$PK" run -- sh -c "cat '$TMP/big'; read x <'$TMP/fifo'; echo end" \
+		</dev/null >"$TMP/io/full.out" 2>"$TMP/io/full.err" 3>&- &
+	local pid=$!
+	BG_PIDS+=("$pid")
+	local i=0
+	# Up to 20 s for the output to pass through (not a timed assertion).
+	while [ "$(wc -c <"$TMP/io/full.out")" -lt 8000000 ] && [ $i -lt 400 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	# Blocked on the FIFO: the entry's temporary is gone, its blocks freed.
+	[ -z "$(find "$CACHE/tmp" -type f)" ]
+	[ "$(df -k --output=used "$CACHE" | tail -n 1 | tr -d ' ')" -lt 64 ]
+	echo go >"$TMP/fifo"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" = 0 ]
+	{ cat "$TMP/big"; echo end; } | cmp - "$TMP/io/full.out"
+	[ "$(wc -l <"$TMP/io/full.err")" = 1 ]
+	grep -Eq '^pickled: result not stored: .*No space left on device$' "$TMP/io/full.err"
+}
