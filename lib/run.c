@@ -182,6 +182,12 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 		goto out;
 	}
 	u->r->status = pk_capture_status(cr);
+	/* A command killed by a signal makes pickled end by the same signal,
+	 * whatever the path that ran it: a shell loop around pickled must see
+	 * what it would see around the bare command (bash stops a script
+	 * whose child died of SIGINT, not one whose child exited 130). */
+	if (cr->exec_errno == 0 && WIFSIGNALED(cr->wait_status))
+		u->r->raise_signal = WTERMSIG(cr->wait_status);
 	if (cr->exec_errno != 0) {
 		snprintf(u->r->error, sizeof(u->r->error), "%s: %s", u->o->argv[0],
 		         strerror(cr->exec_errno));

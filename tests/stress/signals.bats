@@ -1,9 +1,57 @@
 #!/usr/bin/env bats
 # signals.bats: SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to pickled during a
-# miss reach the command, nothing is stored, pickled exits 128+N; a reader
+# miss reach the command, nothing is stored, and pickled ends by the signal
+# its command died of; signals ignored at the start stay ignored; a reader
 # that goes away (| head -1) ends a miss or a replay promptly and quietly.
 
 load stress
+
+# pickled is started through sigrun.py, which gives it the default
+# disposition of the stop signals (a background job of bats, a
+# non-interactive shell, would ignore SIGINT and SIGQUIT), or ignores those
+# named with -i, and tells a death by signal N from an exit with 128+N.
+SIGRUN=$BATS_TEST_DIRNAME/sigrun.py
+
+# spawn NAME [-i SIGS] -- ARGS...: runs pickled ARGS in the background,
+# stdin from /dev/null, stdout and stderr to $TMP/io/NAME.out and .err;
+# pickled's pid in $pid once it has started.  finish NAME then waits for it
+# and puts how it ended ("exit N", "signal NAME") in $how.
+spawn() {
+	local name=$1
+	shift
+	local opts=()
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	"$PYTHON" "$SIGRUN" "${opts[@]}" -p "$TMP/io/$name.pid" -r "$TMP/io/$name.how" -- \
+		"$PK" "$@" </dev/null >"$TMP/io/$name.out" 2>"$TMP/io/$name.err" 3>&- &
+	BG_PIDS+=("$!")
+	for _ in $(seq 1 250); do
+		[ -s "$TMP/io/$name.pid" ] && break
+		sleep 0.02
+	done
+	pid=$(cat "$TMP/io/$name.pid")
+}
+
+# ended NAME [-i SIGS] -- ARGS...: spawn, then finish.
+ended() {
+	spawn "$@"
+	finish "$1"
+}
+
+finish() {
+	wait "${BG_PIDS[@]}" || true
+	BG_PIDS=()
+	how=$(cat "$TMP/io/$1.how")
+}
+
+# assert_how EXPECTED: how the last run ended; shows its stderr when not.
+assert_how() {
+	if [ "$how" != "$1" ]; then
+		echo "pickled ended with '$how', expected '$1'; stderr:"
+		cat "$TMP/io/"*.err
+		return 1
+	fi
+}
 
 # The command: says it started, then waits; on SIGNAL it writes a marker and
 # dies of that signal, as a well-behaved program does.  With $TMP/quick
@@ -30,24 +78,15 @@ wait_ready() {
 	return 1
 }
 
-# interrupt SIG NUMBER
+# interrupt SIG: SIG sent to pickled during a miss; pickled dies of it too.
 interrupt() {
-	local sig=$1 num=$2 pid st
+	local sig=$1
 	trapping_command
-	"$PK" run -- "$TMP/bin/trapper" "$sig" </dev/null >"$TMP/io/int.out" \
-		2>"$TMP/io/int.err" 3>&- &
-	pid=$!
-	BG_PIDS+=("$pid")
+	spawn int -- run -- "$TMP/bin/trapper" "$sig"
 	wait_ready
 	kill "-$sig" "$pid"
-	st=0
-	wait "$pid" || st=$?
-	BG_PIDS=()
-	if [ "$st" -ne $((128 + num)) ]; then
-		echo "pickled exited $st after SIG$sig, expected $((128 + num)); stderr:"
-		cat "$TMP/io/int.err"
-		return 1
-	fi
+	finish int
+	assert_how "signal $sig"
 	assert_lines "$TMP/marker" "$sig"
 	assert_lines "$TMP/io/int.out" started
 	assert_empty "$TMP/io/int.err"
@@ -61,20 +100,65 @@ interrupt() {
 	[ -z "$(find "$CACHE/tmp" -type f 2>/dev/null)" ]
 }
 
-@test "SIGTERM to pickled during a miss reaches the command; nothing stored; exit 143" {
-	interrupt TERM 15
+@test "SIGTERM to pickled during a miss reaches the command; nothing stored; pickled dies of SIGTERM" {
+	interrupt TERM
 }
 
-@test "SIGINT to pickled during a miss reaches the command; nothing stored; exit 130" {
-	interrupt INT 2
+@test "SIGINT to pickled during a miss reaches the command; nothing stored; pickled dies of SIGINT" {
+	interrupt INT
 }
 
-@test "SIGHUP to pickled during a miss reaches the command; nothing stored; exit 129" {
-	interrupt HUP 1
+@test "SIGHUP to pickled during a miss reaches the command; nothing stored; pickled dies of SIGHUP" {
+	interrupt HUP
 }
 
-@test "SIGQUIT to pickled during a miss reaches the command; nothing stored; exit 131" {
-	interrupt QUIT 3
+@test "SIGQUIT to pickled during a miss reaches the command; nothing stored; pickled dies of SIGQUIT" {
+	interrupt QUIT
+}
+
+@test "a command that dies of a signal makes pickled die of it: miss, forced, uncached, broken config" {
+	local cmd='echo x >>"$TMP/count"; echo before; kill -INT $$'
+	ended miss -- run -- sh -c "$cmd"
+	assert_how "signal INT"
+	assert_lines "$TMP/io/miss.out" before
+	assert_empty "$TMP/io/miss.err"
+	ended force -- run --force --cache-failures -- sh -c "$cmd"
+	assert_how "signal INT"
+	assert_lines "$TMP/io/force.out" before
+	assert_empty "$TMP/io/force.err"
+	ended nocache -- -C /proc/version/x run -- sh -c "$cmd"
+	assert_how "signal INT"
+	assert_lines "$TMP/io/nocache.out" before
+	grep -q '^pickled: cache unavailable, running uncached: ' "$TMP/io/nocache.err"
+	printf 'ttl: [\n' >"$TMP/broken.conf"
+	ended broken -- -c "$TMP/broken.conf" run -- sh -c "$cmd"
+	assert_how "signal INT"
+	assert_lines "$TMP/io/broken.out" before
+	assert_count 4
+	[ -z "$(find "$CACHE/v1" -type f 2>/dev/null)" ]
+	# SIGTERM and SIGPIPE alike; an exit with 130 stays an exit.
+	ended term -- run -- sh -c 'kill -TERM $$'
+	assert_how "signal TERM"
+	ended pipe -- run -- sh -c 'kill -PIPE $$'
+	assert_how "signal PIPE"
+	ended exit -- run -- sh -c 'exit 130'
+	assert_how "exit 130"
+}
+
+@test "a command that dumps core makes pickled die of the same signal without a core of its own" {
+	local pattern
+	pattern=$(cat /proc/sys/kernel/core_pattern)
+	ulimit -c unlimited
+	ended segv -- run -- sh -c 'echo before; kill -SEGV $$'
+	# Where the kernel writes cores to a file, pickled must not add its own
+	# (with the pattern "core", over the command's); a pipe's helper is
+	# given every core and decides itself.
+	case $pattern in
+	'|'*) [ "$how" = "signal SEGV" ] || assert_how "signal SEGV core" ;;
+	*) assert_how "signal SEGV" ;;
+	esac
+	assert_lines "$TMP/io/segv.out" before
+	assert_empty "$TMP/io/segv.err"
 }
 
 @test "a command that ignores SIGTERM and exits 0 is still not stored" {
