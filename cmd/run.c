@@ -348,9 +348,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	}
 
 	/* Write errors must come back as EPIPE or EFBIG, not kill pickled in
-	 * the middle of storing; the command gets the default dispositions. */
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
+	 * the middle of storing; the command gets the dispositions pickled was
+	 * started with. */
+	sigemptyset(&s.o.ignored);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_IGN)
+		sigaddset(&s.o.ignored, SIGPIPE);
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_IGN)
+		sigaddset(&s.o.ignored, SIGXFSZ);
 	pk_run(&s.o, &r);
 	fflush(stdout);
 	if (r.error[0] != '\0')

@@ -20,6 +20,15 @@ static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t got_signal;
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+/* Which of them pickled ignores: no handler is put over those. */
+static int stop_ignored[NFORWARDED];
+
+/* Gives sig its default action in the command, unless it is in ignored. */
+static void reset_signal(int sig, const sigset_t *ignored)
+{
+	signal(sig, ignored != NULL && sigismember(ignored, sig) == 1 ? SIG_IGN : SIG_DFL);
+}
 
 static void forward_signal(int sig, siginfo_t *info, void *uctx)
 {
@@ -44,12 +53,15 @@ static void child_exec(const pk_capture_opts *o, int out_w, int err_w, int repor
 	sigset_t none;
 	int e;
 
-	/* pickled ignores SIGPIPE and SIGXFSZ for itself; the command must get
-	 * the dispositions a bare run would have. */
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGXFSZ, SIG_DFL);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		signal(forwarded[i], SIG_DFL);
+	/* pickled ignores SIGPIPE and SIGXFSZ for itself, and handles the stop
+	 * signals it does not ignore; the command must get the dispositions a
+	 * bare run would have: the default, or ignored when pickled was started
+	 * with the signal ignored, as env and nice pass it on. */
+	reset_signal(SIGPIPE, o->ignored);
+	reset_signal(SIGXFSZ, o->ignored);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		if (!stop_ignored[i])
+			signal(forwarded[i], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (o->stdin_fd >= 0 && o->stdin_fd != 0 && dup2(o->stdin_fd, 0) < 0)
@@ -99,7 +111,7 @@ static int forward(int *fd, const void *buf, size_t len, pk_capture_result *res)
 int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *err)
 {
 	int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, rep_p[2] = { -1, -1 };
-	struct sigaction sa, old[4];
+	struct sigaction sa, old[NFORWARDED];
 	char *buf = NULL;
 	int recording = o->record != NULL;
 	int64_t start;
@@ -124,8 +136,12 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 	sa.sa_sigaction = forward_signal;
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < 4; i++)
-		sigaction(forwarded[i], &sa, &old[i]);
+	for (size_t i = 0; i < NFORWARDED; i++) {
+		sigaction(forwarded[i], NULL, &old[i]);
+		stop_ignored[i] = old[i].sa_handler == SIG_IGN;
+		if (!stop_ignored[i])
+			sigaction(forwarded[i], &sa, NULL);
+	}
 
 	start = mono_ms();
 	pid = fork();
@@ -217,8 +233,9 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 	ret = 0;
 restore:
 	child_pid = 0;
-	for (size_t i = 0; i < 4; i++)
-		sigaction(forwarded[i], &old[i], NULL);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		if (!stop_ignored[i])
+			sigaction(forwarded[i], &old[i], NULL);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (out_p[i] >= 0) close(out_p[i]);

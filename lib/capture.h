@@ -1,12 +1,14 @@
 /* capture.h: running the command with its stdout and stderr through pipes,
  * forwarding every chunk live and handing it to a recorder.  Signals that
  * ask pickled to stop (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are passed on to
- * the command. */
+ * the command, except those pickled ignores: those it leaves ignored, in
+ * itself and in the command (nohup, a background job of a script). */
 #ifndef PK_CAPTURE_H
 #define PK_CAPTURE_H
 
 #include "error.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +16,10 @@ typedef struct pk_capture_opts {
 	const char *path;          /* program to execute (resolved) */
 	char *const *argv;         /* its argv, NULL-terminated */
 	int stdin_fd;              /* dup'd to the command's stdin; -1: inherit */
+	/* Signals to leave ignored in the command: those ignored when pickled
+	 * started, among the ones it changes for itself (SIGPIPE, SIGXFSZ);
+	 * the others start at their default action.  NULL: none. */
+	const sigset_t *ignored;
 	int out_fd, err_fd;        /* where chunks are forwarded; -1: nowhere */
 	/* Called with each chunk in arrival order (stream 1 or 2).  A non-zero
 	 * return stops further calls, not the command. NULL: no recording. */

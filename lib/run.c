@@ -169,6 +169,7 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 	co.path = u->parts.program ? u->parts.program : u->o->argv[0];
 	co.argv = u->o->argv;
 	co.stdin_fd = in_fd;
+	co.ignored = &u->o->ignored;
 	co.out_fd = u->detached ? -1 : 1;
 	co.err_fd = u->detached ? -1 : 2;
 	if (rec != NULL) {

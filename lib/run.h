@@ -6,6 +6,7 @@
 #include "key.h"
 #include "remote.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ typedef struct pk_run_opts {
 	/* The shared tier (see remote.h); remote.url NULL: none. */
 	pk_remote_opts remote;
 	int no_cache;              /* run the command directly, store nothing */
+	sigset_t ignored;          /* ignored when pickled started: kept so in
+	                              the command (see capture.h) */
 	/* Called with each --explain line (without "pickled: "); NULL: none. */
 	void (*explain)(void *ctx, const char *line);
 	void *explain_ctx;

@@ -254,3 +254,54 @@ pipe_head() {
 		[ ! -e big.out ] || cmp big.out "$TMP/big"
 	done
 }
+
+@test "signals ignored at the start stay ignored in the command: nohup, a script's background job" {
+	# nohup: the command may be sent SIGHUP and lives on, as without pickled.
+	status=0
+	nohup "$PK" run -- sh -c 'kill -HUP $$; echo survived' </dev/null \
+		>"$TMP/io/nohup.out" 2>"$TMP/io/nohup.err" 3>&- || status=$?
+	assert_status 0
+	assert_lines "$TMP/io/nohup.out" survived
+	assert_empty "$TMP/io/nohup.err"
+	# A background job of a non-interactive shell ignores SIGINT and SIGQUIT.
+	status=0
+	sh -c '"$0" run -- sh -c "kill -INT \$\$; kill -QUIT \$\$; echo survived" & wait $!' "$PK" \
+		</dev/null >"$TMP/io/bg.out" 2>"$TMP/io/bg.err" 3>&- || status=$?
+	assert_status 0
+	assert_lines "$TMP/io/bg.out" survived
+	assert_empty "$TMP/io/bg.err"
+	# SIGTERM, SIGPIPE and SIGXFSZ alike (pickled ignores the last two for
+	# itself: the command still gets them as they were).
+	ended term -i TERM,PIPE,XFSZ -- run -- sh -c 'kill -TERM $$; kill -PIPE $$; kill -XFSZ $$; echo survived'
+	assert_how "exit 0"
+	assert_lines "$TMP/io/term.out" survived
+	# Not ignored: the default action, whatever pickled does for itself.
+	ulimit -c 0
+	ended xfsz -- run -- sh -c 'kill -XFSZ $$; echo survived'
+	assert_how "signal XFSZ"
+	assert_empty "$TMP/io/xfsz.out"
+}
+
+@test "signals ignored at the start stay ignored in pickled: SIGHUP under nohup does not end a miss" {
+	script waiter 'echo x >>"$TMP/count"
+touch "$TMP/ready"
+while [ ! -e "$TMP/go" ]; do sleep 0.02; done
+echo done'
+	spawn miss -i HUP,INT,QUIT -- run -- "$TMP/bin/waiter"
+	wait_ready
+	kill -HUP "$pid"
+	kill -INT "$pid"
+	kill -QUIT "$pid"
+	# Long enough for pickled to have acted on a signal it did not ignore.
+	sleep 0.3
+	touch "$TMP/go"
+	finish miss
+	assert_how "exit 0"
+	assert_lines "$TMP/io/miss.out" done
+	assert_empty "$TMP/io/miss.err"
+	# It was stored: the next run replays it.
+	pk hit run -- "$TMP/bin/waiter"
+	assert_status 0
+	assert_lines "$TMP/io/hit.out" done
+	assert_count 1
+}
