@@ -6,6 +6,13 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+# Shell completions go where the system's shells look for them, whatever
+# PREFIX: the directories bash-completion's and fish's pkg-config files
+# name, and Debian's zsh vendor directory.  Override for a user install
+# (e.g. BASHCOMPDIR=~/.local/share/bash-completion/completions).
+BASHCOMPDIR ?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir bash-completion 2>/dev/null),/usr/share/bash-completion/completions)
+FISHCOMPDIR ?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir fish 2>/dev/null),/usr/share/fish/vendor_completions.d)
+ZSHCOMPDIR ?= /usr/share/zsh/vendor-completions
 
 CC        ?= cc
 AR        ?= ar
@@ -154,14 +161,19 @@ bench: pickled
 	@sh bench/run.sh ./pickled
 
 install: pickled
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 pickled $(DESTDIR)$(BINDIR)/pickled
 	install -m 0644 man/pickled.1 $(DESTDIR)$(MANDIR)/man1/pickled.1
 	install -m 0644 man/pickled.conf.5 $(DESTDIR)$(MANDIR)/man5/pickled.conf.5
+	install -m 0644 completions/pickled.bash $(DESTDIR)$(BASHCOMPDIR)/pickled
+	install -m 0644 completions/_pickled $(DESTDIR)$(ZSHCOMPDIR)/_pickled
+	install -m 0644 completions/pickled.fish $(DESTDIR)$(FISHCOMPDIR)/pickled.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pickled $(DESTDIR)$(MANDIR)/man1/pickled.1 \
-	      $(DESTDIR)$(MANDIR)/man5/pickled.conf.5
+	      $(DESTDIR)$(MANDIR)/man5/pickled.conf.5 $(DESTDIR)$(BASHCOMPDIR)/pickled \
+	      $(DESTDIR)$(ZSHCOMPDIR)/_pickled $(DESTDIR)$(FISHCOMPDIR)/pickled.fish
 
 lint-man:
 	mandoc -Tlint -Wwarning man/pickled.1 man/pickled.conf.5

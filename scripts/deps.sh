@@ -26,6 +26,10 @@ for set in "$@"; do
 		has_cmd strace || need="$need strace"
 		has_cmd redis-server || need="$need redis-server"
 		has_cmd redis-cli || need="$need redis-tools"
+		[ -f /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
+		has_cmd zsh || need="$need zsh"
+		has_cmd fish || need="$need fish"
+		has_cmd systemd-analyze || need="$need systemd"
 		;;
 	esac
 done
