@@ -84,8 +84,9 @@ static void record_store(const char *statdir, const struct stat *st, const unsig
 		unlink(tmp);
 }
 
-int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
-                 pk_error *err)
+/* pk_hash_file, also filling in's stat fields when in is not NULL. */
+static int hash_file(const char *statdir, const char *path, unsigned char hash[16],
+                     pk_input *in, pk_error *err)
 {
 	struct stat st;
 	XXH3_state_t xs;
@@ -109,6 +110,14 @@ int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
 	if (!S_ISREG(st.st_mode)) {
 		pk_error_set(err, 0, "input is not a regular file: %s", path);
 		goto out;
+	}
+	if (in != NULL) {
+		in->dev = (uint64_t)st.st_dev;
+		in->ino = (uint64_t)st.st_ino;
+		in->size = (uint64_t)st.st_size;
+		in->mtime_ns = pk_ns(st.st_mtim);
+		in->ctime_ns = pk_ns(st.st_ctim);
+		in->settled = pk_stat_settled(&st);
 	}
 	if (record_lookup(statdir, &st, hash) == 0) {
 		ret = 0;
@@ -140,6 +149,54 @@ out:
 	pk_io_free(buf);
 	close(fd);
 	return ret;
+}
+
+int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
+                 pk_error *err)
+{
+	return hash_file(statdir, path, hash, NULL, err);
+}
+
+static int skipped(const char *path, char *const *skip, size_t n_skip)
+{
+	for (size_t i = 0; i < n_skip; i++)
+		if (strcmp(path, skip[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when the input at in->path is no longer what was hashed. */
+static int input_changed(const pk_input *in)
+{
+	struct stat st;
+	unsigned char now[16];
+	pk_error err = { 0 };
+
+	if (stat(in->path, &st) < 0)
+		return in->present;   /* gone, or still absent */
+	if (!in->present || !S_ISREG(st.st_mode))
+		return 1;
+	if ((uint64_t)st.st_dev != in->dev || (uint64_t)st.st_ino != in->ino ||
+	    (uint64_t)st.st_size != in->size || pk_ns(st.st_mtim) != in->mtime_ns ||
+	    pk_ns(st.st_ctim) != in->ctime_ns)
+		return 1;
+	if (in->settled)
+		return 0;
+	/* Written within a timestamp's granularity of the hashing: a change
+	 * since may have left the stat as it was.  The content decides. */
+	return hash_file(NULL, in->path, now, NULL, &err) != 0 || memcmp(now, in->hash, 16) != 0;
+}
+
+int pk_inputs_changed(const pk_input *v, size_t n, char *const *skip, size_t n_skip,
+                      size_t *which)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (skipped(v[i].path, skip, n_skip) || !input_changed(&v[i]))
+			continue;
+		*which = i;
+		return 1;
+	}
+	return 0;
 }
 
 struct list {
@@ -310,7 +367,7 @@ int pk_inputs_expand(char *const *patterns, size_t npat, const char *statdir,
 	}
 	l.n = w;
 	for (size_t i = 0; i < l.n; i++) {
-		int r = pk_hash_file(statdir, l.v[i].path, l.v[i].hash, err);
+		int r = hash_file(statdir, l.v[i].path, l.v[i].hash, &l.v[i], err);
 		if (r < 0)
 			goto fail;
 		l.v[i].present = r == 0;

@@ -14,6 +14,17 @@
 int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
                  pk_error *err);
 
+/* Checks again, after the command ran, every input in v (as filled by
+ * pk_inputs_expand): one whose device, inode, size, mtime or ctime differ
+ * from when it was hashed, that appeared or went away, changed.  A stat that
+ * was not settled when taken proves nothing: that file's content is hashed
+ * again and compared.  Paths in skip (n_skip of them, NULL: none) are not
+ * checked (the run's declared outputs: the command is meant to write them).
+ * Returns 1 with *which set to the first input that changed, 0 when none
+ * did. */
+int pk_inputs_changed(const pk_input *v, size_t n, char *const *skip, size_t n_skip,
+                      size_t *which);
+
 /* Expands patterns (paths, globs, directories) into regular files, sorted
  * by path, duplicates removed, each hashed as pk_hash_file does.  A path or
  * glob that matches nothing is recorded as absent.  Special files (FIFOs,

@@ -23,6 +23,13 @@ typedef struct pk_input {
 	char *path;                /* as expanded; relative stays relative */
 	int present;               /* 0: did not exist when the key was made */
 	unsigned char hash[16];    /* XXH3-128 of the content when present */
+	/* Not in the key: the stat the hash was taken with, for
+	 * pk_inputs_changed.  settled: mtime and ctime were older than the
+	 * moment of the stat (with a margin for coarse timestamps), so an
+	 * equal stat later proves equal content. */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+	int settled;
 } pk_input;
 
 typedef struct pk_envvar {

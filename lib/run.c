@@ -5,6 +5,7 @@
 #include "entry.h"
 #include "error.h"
 #include "gc.h"
+#include "inputs.h"
 #include "lock.h"
 #include "remote.h"
 #include "share.h"
@@ -381,6 +382,16 @@ static void miss(struct run *u)
 		goto discard;
 	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures)
 		goto discard;
+	/* The key holds the inputs as they were hashed: one that changed
+	 * while the command ran may have given it other content, whose output
+	 * must not be stored under the old content's key. */
+	size_t changed;
+	if (pk_inputs_changed(u->parts.inputs, u->parts.ninputs, o->outputs, o->noutputs, &changed)) {
+		run_explain(u, "not stored: input changed during the run: %s",
+		            u->parts.inputs[changed].path);
+		not_stored(u, "input changed during the run: %s", u->parts.inputs[changed].path);
+		goto discard;
+	}
 	if (rec.failed) {
 		entry_not_stored(u, &rec, &rec.err);
 		goto discard;

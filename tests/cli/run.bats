@@ -1349,3 +1349,38 @@ as_nobody_twice() {
 	assert_err ''
 	[ "$(entries | wc -l)" = 1 ]
 }
+
+@test "--input rewritten while the command runs: not stored, said once, --explain names it" {
+	printf 'a,b\n' >export.csv
+	# A writer truncates and rewrites the input, same final content, while
+	# the command runs.
+	local rewrite="$CNT; cat export.csv; : >export.csv; printf 'a,b\\n' >export.csv"
+	local i
+	for i in 1 2; do
+		pk run -i export.csv sh -c "$rewrite"
+		assert_status 0
+		assert_out 'a,b\n'
+		assert_err 'pickled: result not stored: input changed during the run: export.csv\n'
+	done
+	assert_count 2
+	[ -z "$(entries)" ]
+	pk run --explain -i export.csv sh -c "$rewrite"
+	grep -qx 'pickled: not stored: input changed during the run: export.csv' "$TMP/io/err"
+	# Left alone during the run, the same input is stored, then replayed.
+	pk run -i export.csv sh -c "$CNT; cat export.csv"
+	assert_err ''
+	pk run -i export.csv sh -c "$CNT; cat export.csv"
+	assert_out 'a,b\n'
+	assert_err ''
+	assert_count 4
+	pk stats
+	grep -qx 'store failures   3' "$TMP/io/out"
+}
+
+@test "--input that is also an --output may change during the run" {
+	printf 'v1\n' >state
+	pk run -i state -o state sh -c "$CNT; printf 'v2\\n' >state"
+	assert_status 0
+	assert_err ''
+	[ "$(entries | wc -l)" = 1 ]
+}

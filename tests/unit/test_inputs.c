@@ -391,6 +391,72 @@ static void test_stat_cache_records_and_is_used(void **state)
 	free(statdir);
 }
 
+/* After the run: a file rewritten (new ctime), removed, or created where
+ * an absent input was, changed; an untouched one did not; a declared
+ * output is not looked at. */
+static void test_changed_by_stat(void **state)
+{
+	char *a = unit_path(*state, "in/a.txt"), *b = unit_path(*state, "in/b.txt");
+	char *gone = unit_path(*state, "in/none");
+	char *pats[] = { a, b, gone }, *skip[] = { b };
+	struct timespec pause = { 0, 20 * 1000000L };
+	pk_error err = { 0, "" };
+	pk_input *v;
+	size_t n, which = 99;
+
+	assert_int_equal(pk_inputs_expand(pats, 3, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(pk_inputs_changed(v, n, NULL, 0, &which), 0);
+	/* The same bytes written again: the stat says it changed. */
+	nanosleep(&pause, NULL);
+	unit_write_file(b, "in/b.txt", 8, 0600);
+	assert_int_equal(pk_inputs_changed(v, n, NULL, 0, &which), 1);
+	assert_string_equal(v[which].path, b);
+	assert_int_equal(pk_inputs_changed(v, n, skip, 1, &which), 0);
+	unit_write_file(gone, "x", 1, 0600);
+	assert_int_equal(pk_inputs_changed(v, n, skip, 1, &which), 1);
+	assert_string_equal(v[which].path, gone);
+	assert_int_equal(unlink(gone), 0);
+	assert_int_equal(unlink(a), 0);
+	assert_int_equal(pk_inputs_changed(v, n, skip, 1, &which), 1);
+	assert_string_equal(v[which].path, a);
+	free_inputs(v, n);
+	free(a);
+	free(b);
+	free(gone);
+}
+
+/* A stat taken less than a timestamp tick after the file's last change
+ * proves nothing: a same-size write in that tick leaves it equal.  Such a
+ * file's content is compared; a settled one's stat is trusted. */
+static void test_unsettled_stat_is_not_trusted(void **state)
+{
+	char *a = unit_path(*state, "in/a.txt");
+	char *pats[] = { a };
+	pk_error err = { 0, "" };
+	struct stat st;
+	pk_input *v;
+	size_t n, which = 99;
+
+	assert_int_equal(pk_inputs_expand(pats, 1, NULL, &v, &n, &err), 0);
+	assert_int_equal(v[0].settled, 0);   /* written by setup just now */
+	/* Another content of the same size, and the stat made to match, as a
+	 * write within the same tick would leave it. */
+	unit_write_file(a, "IN/A.TXT", 8, 0600);
+	assert_int_equal(stat(a, &st), 0);
+	v[0].dev = (uint64_t)st.st_dev;
+	v[0].ino = (uint64_t)st.st_ino;
+	v[0].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	v[0].ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	assert_int_equal(pk_inputs_changed(v, n, NULL, 0, &which), 1);
+	assert_int_equal(which, 0);
+	/* Trusted once settled: the stat alone decides. */
+	v[0].settled = 1;
+	assert_int_equal(pk_inputs_changed(v, n, NULL, 0, &which), 0);
+	free_inputs(v, n);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +471,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hash_fifo_does_not_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_cache_skips_recent_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_cache_records_and_is_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_by_stat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsettled_stat_is_not_trusted, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("inputs", tests, NULL, NULL);
 }
