@@ -42,7 +42,7 @@ DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DPK_VERSION='"$(VERSION)"' -DPK_SYSCONFDIR='"$(SYSCONFDIR)"' \
-             -Ilib $(WARNINGS) $(DEP_CFLAGS) $(CFLAGS) -MMD -MP
+             -Ilib $(WARNINGS) $(DEP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 LIBS       = $(DEP_LIBS) -lpthread
 
@@ -51,7 +51,7 @@ LIBS       = $(DEP_LIBS) -lpthread
 # CFLAGS) after a build rebuilds rather than ship the old path.  Warnings
 # are left out: `WERROR=1 make check` and `make stress` share one tree in
 # CI, at the same time, and must not rebuild under each other.
-BUILD_FLAGS := $(CC) $(CFLAGS) $(LDFLAGS) $(DEP_CFLAGS) $(LIBS) $(VERSION) $(SYSCONFDIR) \
+BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEP_CFLAGS) $(LIBS) $(VERSION) $(SYSCONFDIR) \
                $(YAML_VERSION)
 ifneq ($(BUILD_FLAGS),$(file <.build-flags))
 $(file >.build-flags,$(BUILD_FLAGS))
@@ -64,7 +64,7 @@ LIB_OBJ   = $(LIB_SRC:.c=.o)
 CMD_OBJ   = $(CMD_SRC:.c=.o)
 UNIT_BIN  = $(UNIT_SRC:.c=)
 
-.PHONY: all check unit cli stress fuzz valgrind deps depcheck install uninstall clean demo bench fmt lint-man
+.PHONY: all check unit cli stress fuzz valgrind deps depcheck install uninstall clean demo bench fmt lint-man deb
 all: depcheck pickled
 
 depcheck:
@@ -174,6 +174,20 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pickled $(DESTDIR)$(MANDIR)/man1/pickled.1 \
 	      $(DESTDIR)$(MANDIR)/man5/pickled.conf.5 $(DESTDIR)$(BASHCOMPDIR)/pickled \
 	      $(DESTDIR)$(ZSHCOMPDIR)/_pickled $(DESTDIR)$(FISHCOMPDIR)/pickled.fish
+
+# The Debian package (debian/, dh): dpkg-buildpackage -us -uc -b in a copy
+# of the tree, so that this tree's build is left alone; the .deb, .changes
+# and .buildinfo end up in DEBBUILD.
+DEBBUILD ?= build-deb
+deb:
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || { \
+		echo "pickled: debian/changelog says $$v, the Makefile $(VERSION)" >&2; exit 1; }
+	rm -rf $(DEBBUILD)/pickled-$(VERSION)
+	mkdir -p $(DEBBUILD)/pickled-$(VERSION)
+	tar --exclude=./.git --exclude=./$(DEBBUILD) -cf - . | tar -C $(DEBBUILD)/pickled-$(VERSION) -xf -
+	cd $(DEBBUILD)/pickled-$(VERSION) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEBBUILD)/pickled-$(VERSION)
+	@ls $(DEBBUILD)/pickled_$(VERSION)_*.deb
 
 lint-man:
 	mandoc -Tlint -Wwarning man/pickled.1 man/pickled.conf.5
