@@ -2,6 +2,11 @@
  * Built and run by bench/run.sh; not part of pickled.
  *
  *   gen log SEED BYTES [RATE]   log-like text, optionally paced at RATE bytes/s
+ *   gen log SEED BYTES BURST/PAUSE
+ *                               the same text, in writes of BURST bytes at once
+ *                               (the last one smaller) with PAUSE seconds of
+ *                               sleep between them: a job that computes, then
+ *                               writes a large block, then computes again
  *   gen bin SEED BYTES          random (incompressible) bytes
  *
  * The same SEED and BYTES always give the same bytes, on any machine. */
@@ -100,23 +105,64 @@ static int write_all(const char *buf, size_t len)
 	return 0;
 }
 
+static void sleep_s(double s)
+{
+	struct timespec d;
+
+	d.tv_sec = (time_t)s;
+	d.tv_nsec = (long)((s - (double)d.tv_sec) * 1e9);
+	while (nanosleep(&d, &d) < 0 && errno == EINTR)
+		;
+}
+
 /* Waits until written bytes are due at rate bytes/s since start. */
 static void pace(double start, uint64_t written, double rate)
 {
 	double due = start + (double)written / rate, t = now_s();
 
-	if (due > t) {
-		struct timespec d;
-		d.tv_sec = (time_t)(due - t);
-		d.tv_nsec = (long)((due - t - (double)d.tv_sec) * 1e9);
-		while (nanosleep(&d, &d) < 0 && errno == EINTR)
-			;
+	if (due > t)
+		sleep_s(due - t);
+}
+
+/* Burst mode: text is gathered in bbuf until burst bytes are there, then
+ * written at once; a pause comes before every burst but the first. */
+static char *bbuf;
+static size_t burst, bhave;
+static double pause_s;
+static int bursts_written;
+
+static int burst_flush(void)
+{
+	if (bhave == 0)
+		return 0;
+	if (bursts_written++ > 0)
+		sleep_s(pause_s);
+	if (write_all(bbuf, bhave) < 0)
+		return -1;
+	bhave = 0;
+	return 0;
+}
+
+/* Writes len bytes: at once, or gathered into bursts. */
+static int emit(const char *p, size_t len)
+{
+	if (bbuf == NULL)
+		return write_all(p, len);
+	while (len > 0) {
+		size_t k = burst - bhave < len ? burst - bhave : len;
+		memcpy(bbuf + bhave, p, k);
+		bhave += k;
+		p += k;
+		len -= k;
+		if (bhave == burst && burst_flush() < 0)
+			return -1;
 	}
+	return 0;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: gen log SEED BYTES [RATE] | gen bin SEED BYTES\n");
+	fprintf(stderr, "usage: gen log SEED BYTES [RATE | BURST/PAUSE] | gen bin SEED BYTES\n");
 	return 2;
 }
 
@@ -137,8 +183,19 @@ int main(int argc, char **argv)
 		return usage();
 	rng_state = strtoull(argv[2], NULL, 10);
 	total = strtoull(argv[3], NULL, 10);
-	if (argc == 5 && (rate = strtod(argv[4], NULL)) <= 0)
+	if (argc == 5 && strchr(argv[4], '/') != NULL) {
+		char *end;
+		burst = strtoull(argv[4], &end, 10);
+		pause_s = strtod(end + 1, NULL);
+		if (!text || burst == 0 || *end != '/' || pause_s < 0)
+			return usage();
+		if ((bbuf = malloc(burst)) == NULL) {
+			fprintf(stderr, "gen: %s\n", strerror(errno));
+			return 1;
+		}
+	} else if (argc == 5 && (rate = strtod(argv[4], NULL)) <= 0) {
 		return usage();
+	}
 	while (written < total) {
 		size_t len = 0;
 		if (text) {
@@ -152,13 +209,17 @@ int main(int argc, char **argv)
 		}
 		if (len > total - written)
 			len = (size_t)(total - written);
-		if (write_all(buf, len) < 0) {
+		if (emit(buf, len) < 0) {
 			fprintf(stderr, "gen: write: %s\n", strerror(errno));
 			return 1;
 		}
 		written += len;
 		if (rate > 0)
 			pace(start, written, rate);
+	}
+	if (burst_flush() < 0) {
+		fprintf(stderr, "gen: write: %s\n", strerror(errno));
+		return 1;
 	}
 	return 0;
 }

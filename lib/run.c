@@ -7,6 +7,7 @@
 #include "gc.h"
 #include "inputs.h"
 #include "lock.h"
+#include "relay.h"
 #include "remote.h"
 #include "share.h"
 #include "spool.h"
@@ -93,9 +94,26 @@ static int command_stdin(struct run *u, pid_t *feeder)
 	return pk_spool_feed(&u->spool, feeder, &err);
 }
 
+/* The output buffered between the pipes and the compression (see relay.h):
+ * a burst this large is taken in at memory speed while the command runs,
+ * and compressed during its next pause.  Weighed against the 32 MiB a miss
+ * may use at most: without the buffer a miss peaks at about 15 MiB, most
+ * of it zstd's buffers for its two workers at level 1 (bench/README.md);
+ * a buffer filled by a fast producer adds its whole size, so 12 MiB brings
+ * the peak to about 27 MiB, leaving 5 MiB for another zstd version or
+ * more workers.  (16 MiB measured 31 MiB: too close.)  A 10 MiB burst fits
+ * with room to spare, compression draining it as it comes.  A command the
+ * compression keeps up with uses only the buffer's first pages. */
+#define RELAY_BYTES (12u * 1024 * 1024)
+
+/* While the command runs, everything below but relay and put_err belongs
+ * to the relay's thread (the sink); the reader looks again only once
+ * pk_relay_finish or pk_relay_free has ended that thread. */
 struct recorder {
 	pk_entry_writer *w;
+	pk_relay *relay;
 	pk_error err;
+	pk_error put_err;          /* the reader's */
 	int failed;
 	const pk_store *store;
 	int fd;                    /* the temporary entry */
@@ -118,7 +136,9 @@ static void recording_failed(struct recorder *rec)
 	rec->unlinked = 1;
 }
 
-static int record_chunk(void *ctx, int stream, const void *buf, size_t len)
+/* The relay's sink, on its thread: compresses into the entry.  A failure
+ * frees the disk at once; the reader learns of it at its next put. */
+static int record_sink(void *ctx, int stream, const void *buf, size_t len)
 {
 	struct recorder *rec = ctx;
 
@@ -127,6 +147,28 @@ static int record_chunk(void *ctx, int stream, const void *buf, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* The capture's recorder, on the thread that reads the pipes. */
+static int record_chunk(void *ctx, int stream, const void *buf, size_t len)
+{
+	struct recorder *rec = ctx;
+
+	return pk_relay_put(rec->relay, stream, buf, len, &rec->put_err);
+}
+
+/* Waits until all the output is compressed.  Returns 0, or -1 with
+ * rec->failed set and rec->err saying why. */
+static int record_finish(struct recorder *rec)
+{
+	if (pk_relay_finish(rec->relay) == 0)
+		return 0;
+	if (!rec->failed) {
+		/* the thread could not be started */
+		rec->err = rec->put_err;
+		recording_failed(rec);
+	}
+	return -1;
 }
 
 /* The largest entry this run may store: max_entry, and never more than the
@@ -373,13 +415,16 @@ static void miss(struct run *u)
 	rec.tmp = tmp;
 	rec.w = pk_entry_writer_new(fd, o->level, o->threads > 0 ? o->threads : auto_threads(),
 	                            &rec.err);
-	if (rec.w == NULL)
+	if (rec.w == NULL ||
+	    (rec.relay = pk_relay_new(RELAY_BYTES, record_sink, &rec, &rec.err)) == NULL)
 		recording_failed(&rec);
 	else
 		pk_entry_writer_limit(rec.w, entry_limit(o, &which));
 	pk_stats_add(&u->store, PK_STAT_MISS, 0);
 	if (execute(u, rec.failed ? NULL : &rec, &cr) < 0)
 		goto discard;
+	if (!rec.failed)
+		record_finish(&rec);
 	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures)
 		goto discard;
 	/* The key holds the inputs as they were hashed: one that changed
@@ -416,6 +461,7 @@ static void miss(struct run *u)
 	free(m.run_cwd);
 	if (!ok)
 		goto discard;
+	pk_relay_free(rec.relay);
 	pk_entry_writer_free(rec.w);
 	struct stat st;
 	uint64_t stored = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -431,6 +477,7 @@ static void miss(struct run *u)
 	close(fd);
 	return;
 discard:
+	pk_relay_free(rec.relay);   /* first: its thread uses the writer */
 	pk_entry_writer_free(rec.w);
 	close(fd);
 	if (!rec.unlinked)
