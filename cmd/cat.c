@@ -19,8 +19,9 @@ void help_cat(void)
 "exit with its stored status, without running anything (expired entries\n"
 "too).  KEY may be any unique prefix.\n"
 "\n"
-"      --stdout      only the stored stdout\n"
-"      --stderr      only the stored stderr\n"
+"      --stdout      the stored stdout\n"
+"      --stderr      the stored stderr\n"
+"Without either, or with both, both streams, interleaved as recorded.\n"
 "  -h, --help        show this help\n");
 }
 
@@ -32,21 +33,24 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, want_out = 1, want_err = 1, ret = 1, fd = -1;
+	int c, want_out = 0, want_err = 0, ret = 1, fd = -1;
 	pk_store s;
 	pk_key key;
 	pk_entry *e = NULL;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[700], hex[PK_KEY_HEX + 1];
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o': want_err = 0; want_out = 1; break;
-		case 'e': want_out = 0; want_err = 1; break;
+		case 'o': want_out = 1; break;
+		case 'e': want_err = 1; break;
 		case 'h': help_cat(); return 0;
 		default: return cli_getopt_error("cat", argc, argv, c);
 		}
 	}
+	/* The streams asked for; none named is both, and so are both. */
+	if (!want_out && !want_err)
+		want_out = want_err = 1;
 	if (optind >= argc)
 		return cli_usage_error("cat", "no key given");
 	if (optind + 1 < argc)
@@ -61,14 +65,17 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 		ret = cli_lookup_failed(&err);
 		goto out;
 	}
+	/* The whole key from here on: the prefix typed may match another
+	 * entry tomorrow. */
+	pk_key_hex(&key, hex);
 	if ((fd = pk_store_open_entry(&s, &key)) < 0) {
-		fprintf(stderr, "pickled: no entry with key %s\n", argv[optind]);
+		fprintf(stderr, "pickled: no entry with key %s\n", hex);
 		goto out;
 	}
 	if ((e = pk_entry_open(fd, &err)) == NULL || pk_entry_verify(e, 0, &err) < 0 ||
 	    (!pk_key_equal(&pk_entry_meta(e)->key, &key) &&
 	     pk_error_set(&err, 0, "entry holds another key") < 0)) {
-		fprintf(stderr, "pickled: corrupt cache entry %s: %s\n", argv[optind],
+		fprintf(stderr, "pickled: corrupt cache entry %s: %s\n", hex,
 		        pk_error_str(&err, buf, sizeof(buf)));
 		goto out;
 	}

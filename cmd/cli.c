@@ -4,6 +4,7 @@
 #include "store.h"
 #include "units.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,14 +86,17 @@ int cli_open_store(struct cli *cli, pk_store *s)
 
 	s->dir = NULL;
 	s->dirfd = -1;
+	/* Only run makes a cache: a mistyped -C must not create one. */
 	if (cli->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0)
 		ret = -1;
-	else if (pk_store_open(s, cli->cache_dir ? cli->cache_dir : dir, &err) < 0)
+	else if (pk_store_open_existing(s, cli->cache_dir ? cli->cache_dir : dir, &err) < 0)
 		ret = -1;
-	if (ret < 0) {
+	if (ret < 0 && err.errnum == ENOENT)
+		fprintf(stderr, "pickled: no cache at %s\n", cli->cache_dir ? cli->cache_dir : dir);
+	else if (ret < 0)
 		fprintf(stderr, "pickled: cache unavailable: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+	if (ret < 0)
 		pk_store_close(s);
-	}
 	free(dir);
 	return ret;
 }

@@ -46,7 +46,8 @@ int cli_size(const char *cmd, const char *flag, const char *arg, uint64_t *bytes
 /* Appends s to a growing NULL-terminated vector; exits on out of memory. */
 void cli_push(char ***v, size_t *n, char *s);
 
-/* Opens the cache (-C, else the default); prints why not.  Returns 0/-1. */
+/* Opens the cache (-C, else the default), which must exist ("no cache at
+ * DIR" otherwise: only run creates one); prints why not.  Returns 0/-1. */
 struct pk_store;
 int cli_open_store(struct cli *cli, struct pk_store *s);
 

@@ -12,6 +12,7 @@
 #include "store.h"
 #include "units.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,7 @@ void help_config(void)
 {
 	printf(
 "Usage: pickled config [--check] [FILE]\n"
+"       pickled config get [--show-origin] KEY\n"
 "\n"
 "Print the effective configuration as YAML: each setting with its value\n"
 "and, in a comment, where the value comes from (default, FILE:LINE or an\n"
@@ -73,8 +75,76 @@ void help_config(void)
 "             without the environment\n"
 "  -h, --help show this help\n"
 "\n"
-"Exit status: 0 sound; 1 errors in the configuration; 125 bad usage.\n"
+"'config get KEY' prints the effective value of one setting, for scripts:\n"
+"KEY as in pickled.conf, dotted (ttl, gc.auto, remote.url,\n"
+"jobs.NAME.ttl); a string as it is, a list as [a, b].\n"
+"  --show-origin  print where the value comes from first, then a tab:\n"
+"                 default, FILE:LINE or the variable's name\n"
+"\n"
+"Exit status: 0 sound (get: printed); 1 errors in the configuration (get:\n"
+"or the setting is not set); 125 bad usage (get: not a setting, no such\n"
+"job).\n"
 "See pickled.conf(5).\n");
+}
+
+/* `config get [--show-origin] KEY`: argv[0] is "get". */
+static int config_get(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "show-origin", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pk_config c;
+	pk_origin o;
+	char *value = NULL;
+	int opt, show_origin = 0, ret = 1;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': show_origin = 1; break;
+		case 'h': help_config(); return 0;
+		default: return cli_getopt_error("config", argc, argv, opt);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("config", "no key given");
+	if (argc - optind > 1)
+		return cli_usage_error("config", "unexpected argument '%s'", argv[optind + 1]);
+	pk_config_init(&c);
+	if (pk_config_load(&c, cli->config, environ, NULL) < 0) {
+		cli_config_errors(&c);
+		goto out;
+	}
+	if (pk_config_get(&c, argv[optind], &value, &o) < 0) {
+		if (errno == EINVAL) {
+			ret = cli_usage_error("config", "not a setting: '%s'", argv[optind]);
+		} else if (errno == ENOENT) {
+			ret = cli_usage_error("config", "no job named '%.*s'",
+			                      (int)(strrchr(argv[optind], '.') - argv[optind] - 5),
+			                      argv[optind] + 5);
+		} else if (errno != ENODATA) {
+			perror("pickled: config get");
+		}
+		goto out;   /* ENODATA: not set, nothing to print */
+	}
+	if (show_origin && o.where == NULL)
+		fputs("default\t", stdout);
+	else if (show_origin && o.line == 0)
+		printf("%s\t", o.where);
+	else if (show_origin)
+		printf("%s:%u\t", o.where, o.line);
+	printf("%s\n", value);
+	ret = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("pickled: cannot write output");
+		ret = 1;
+	}
+out:
+	free(value);
+	pk_config_free(&c);
+	return ret;
 }
 
 int cmd_config(struct cli *cli, int argc, char **argv)
@@ -89,6 +159,9 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	char *yaml = NULL;
 	int opt, check = 0, ret = 0;
 
+	/* A file called get is ./get. */
+	if (argc > 1 && strcmp(argv[1], "get") == 0)
+		return config_get(cli, argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'k': check = 1; break;
@@ -181,7 +254,7 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 	}
 	if (o.cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0)
 		goto out;
-	if (pk_store_open(&s, o.cache_dir ? o.cache_dir : dir, &err) < 0)
+	if (pk_store_open_existing(&s, o.cache_dir ? o.cache_dir : dir, &err) < 0)
 		goto out;
 	if ((fd = pk_store_open_entry(&s, &key)) < 0)
 		goto out;

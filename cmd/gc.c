@@ -106,10 +106,12 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (verbose || o.dry_run)
-		printf("%s %zu entries (%s), kept %zu (%s), %zu leftover files\n",
+		printf("%s %zu %s (%s), kept %zu (%s), %zu leftover %s\n",
 		       o.dry_run ? "would remove" : "removed", rep.entries_removed,
+		       rep.entries_removed == 1 ? "entry" : "entries",
 		       pk_size_format(rep.bytes_freed, a, sizeof(a)), rep.entries_kept,
-		       pk_size_format(rep.bytes_kept, b, sizeof(b)), rep.temps_removed);
+		       pk_size_format(rep.bytes_kept, b, sizeof(b)), rep.temps_removed,
+		       rep.temps_removed == 1 ? "file" : "files");
 	if (rep.entries_failed > 0) {
 		fprintf(stderr, "pickled: gc: %s", pk_error_str(&rep.failure, buf, sizeof(buf)));
 		if (rep.entries_failed > 1)

@@ -15,8 +15,9 @@
 void help_ls(void)
 {
 	printf(
-"Usage: pickled ls [-l] [--json] [--sort=age|size|hits|saved|command]\n"
-"                  [--expired|--fresh|--stale] [--tag TAG] [--remote]\n"
+"Usage: pickled ls [-l] [--json] [--header|--no-header]\n"
+"                  [--sort=age|size|hits|saved|command]\n"
+"                  [--fresh] [--stale] [--expired] [--tag TAG] [--remote]\n"
 "\n"
 "List the cache's entries, one line each: short key, age, freshness (time\n"
 "left, 'stale' or 'expired'), exit status, raw and stored size, hits, time\n"
@@ -24,11 +25,15 @@ void help_ls(void)
 "\n"
 "  -l, --long        also show creation time, last hit and tags\n"
 "      --json        print one JSON array with every recorded field\n"
+"      --header      print the line naming the columns (by default only\n"
+"                    when stdout is a terminal); not with --json\n"
+"      --no-header   never print it\n"
 "      --sort KEY    age (newest first, the default), size, hits, saved\n"
 "                    (largest first) or command (alphabetical)\n"
-"      --expired     only entries past their ttl\n"
 "      --fresh       only entries neither stale nor expired\n"
 "      --stale       only entries past their stale time, not expired\n"
+"      --expired     only entries past their ttl\n"
+"                    (given together: the entries in any of those states)\n"
 "      --tag TAG     only entries tagged TAG\n"
 "      --remote      list the shared (Redis) tier instead of the local\n"
 "                    cache (hits are counted per host, so they show 0)\n"
@@ -37,6 +42,20 @@ void help_ls(void)
 
 enum { SORT_AGE, SORT_SIZE, SORT_HITS, SORT_SAVED, SORT_COMMAND };
 static int sort_by;
+
+/* The state filters, as bits: 1 << index in state_names. */
+static const char *const state_names[] = { "fresh", "stale", "expired" };
+enum { STATE_FRESH, STATE_STALE, STATE_EXPIRED };
+
+static int state_bit(const pk_item *it, int64_t now)
+{
+	const char *s = item_state(it, now);
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return 1 << i;
+	return 0;
+}
 
 static int has_tag(const pk_item *it, const char *tag)
 {
@@ -133,12 +152,14 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		{ "stale", no_argument, NULL, 'S' },
 		{ "tag", required_argument, NULL, 't' },
 		{ "remote", no_argument, NULL, 'R' },
+		{ "header", no_argument, NULL, 'H' },
+		{ "no-header", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *sorts[] = { "age", "size", "hits", "saved", "command" };
-	const char *tag = NULL, *state = NULL;
-	int c, longfmt = 0, json = 0, remote = 0, ret = 1;
+	const char *tag = NULL;
+	int c, longfmt = 0, json = 0, remote = 0, header = -1, states = 0, ret = 1;
 	pk_store s;
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
@@ -151,9 +172,13 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 't': tag = optarg; break;
 		case 'R': remote = 1; break;
-		case 'E': state = "expired"; break;
-		case 'F': state = "fresh"; break;
-		case 'S': state = "stale"; break;
+		/* Several states: the entries in any of them. */
+		case 'F': states |= 1 << STATE_FRESH; break;
+		case 'S': states |= 1 << STATE_STALE; break;
+		case 'E': states |= 1 << STATE_EXPIRED; break;
+		/* Of the two, the last wins, as with every --no- form. */
+		case 'H': header = 1; break;
+		case 'N': header = 0; break;
 		case 's': {
 			size_t i;
 			for (i = 0; i < 5 && strcmp(optarg, sorts[i]) != 0; i++)
@@ -169,6 +194,8 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("ls", "unexpected argument '%s'", argv[optind]);
+	if (json && header == 1)
+		return cli_usage_error("ls", "--header and --json cannot be used together");
 	if (remote) {
 		pk_remote *r;
 		s.dir = NULL;
@@ -200,7 +227,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		goto out;
 	for (size_t i = 0; i < cat.n; i++) {
 		pk_item *it = &cat.items[i];
-		if (state && (it->damaged || strcmp(item_state(it, now), state) != 0))
+		if (states && (it->damaged || !(states & state_bit(it, now))))
 			continue;
 		if (tag && (it->damaged || !has_tag(it, tag)))
 			continue;
@@ -218,7 +245,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		fputs(n ? "\n]\n" : "]\n", stdout);
 	} else {
 		size_t width = fmt_term_width();
-		if (width)
+		if (header == 1 || (header < 0 && width))
 			printf("%-12s  %-7s %-8s%4s  %6s %6s %5s %7s  %sCOMMAND\n", "KEY", "AGE",
 			       "LEFT", "EXIT", "RAW", "STORED", "HITS", "SAVED",
 			       longfmt ? "CREATED              LAST HIT             TAGS  " : "");

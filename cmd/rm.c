@@ -135,7 +135,10 @@ static int rm_keys(const struct cli *cli, pk_store *s, struct tier *t, char **ar
 	/* Every key was found: one that cannot go does not keep the others. */
 	for (int i = 0; i < n; i++)
 		if (pk_store_remove(s, &keys[i]) < 0 && errno != ENOENT) {
-			fprintf(stderr, "pickled: cannot remove %s: %s\n", args[i], strerror(errno));
+			char hex[PK_KEY_HEX + 1];
+			int e = errno;
+			pk_key_hex(&keys[i], hex);
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", hex, strerror(e));
 			ret = 1;
 		}
 	for (int i = 0; t->r != NULL && i < n; i++)

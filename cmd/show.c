@@ -47,7 +47,7 @@ int cli_load_item(pk_store *s, const char *arg, pk_item *it)
 		return cli_lookup_failed(&err);
 	pk_key_hex(&it->key, it->hex);
 	if ((fd = pk_store_open_entry(s, &it->key)) < 0) {
-		fprintf(stderr, "pickled: no entry with key %s\n", arg);
+		fprintf(stderr, "pickled: no entry with key %s\n", it->hex);
 		return 1;
 	}
 	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &err) < 0) {

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "catalog.h"
+#include "defaults.h"
 #include "format.h"
 #include "stats.h"
 #include "units.h"
@@ -14,13 +15,14 @@ void help_stats(void)
 	printf(
 "Usage: pickled stats [--json] [--zero]\n"
 "\n"
-"Show entries, stored and raw bytes, hits, misses, stale refreshes, hit\n"
-"rate, command time saved by hits, corrupt entries found, store failures,\n"
-"the shared (Redis) tier's hits, misses, errors and timeouts, and the last\n"
-"gc.\n"
+"Show entries, stored and raw bytes, the size limit (max_size) and how\n"
+"full the cache is, hits, misses, stale refreshes, hit rate, command time\n"
+"saved by hits, corrupt entries found, store failures, the shared (Redis)\n"
+"tier's hits, misses, errors and timeouts, and the last gc.\n"
 "\n"
 "      --json        print one JSON object\n"
-"      --zero        reset the counters (entries are kept)\n"
+"      --zero        reset the counters (entries are kept); prints nothing,\n"
+"                    and not with --json\n"
 "  -h, --help        show this help\n");
 }
 
@@ -50,6 +52,10 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
+	/* Reading then zeroing would lose what happens in between: a script
+	 * that wants both asks for them one after the other. */
+	if (json && zero)
+		return cli_usage_error("stats", "--json and --zero cannot be used together");
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
 	if (zero) {
@@ -71,16 +77,20 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	uint64_t lookups = st.hits + st.misses;
 	double rate = lookups ? 100.0 * (double)st.hits / (double)lookups : 0.0;
 	double ratio = stored ? (double)raw / (double)stored : 0.0;
+	uint64_t max = cli->max_size ? cli->max_size : PK_DEFAULT_MAX_SIZE;
+	double full = 100.0 * (double)stored / (double)max;
 	if (json) {
 		printf("{\"entries\":%zu,\"stored_bytes\":%llu,\"raw_bytes\":%llu,"
-		       "\"compression_ratio\":%.2f,\"hits\":%llu,\"misses\":%llu,"
-		       "\"stale_refreshes\":%llu,\"hit_rate\":%.4f,\"saved_ms\":%lld,"
+		       "\"compression_ratio\":%.2f,\"max_size_bytes\":%llu,\"full_percent\":%.1f,"
+		       "\"hits\":%llu,\"misses\":%llu,\"stale_refreshes\":%llu,"
+		       "\"hit_rate\":%.4f,\"hit_rate_percent\":%.1f,\"saved_ms\":%lld,"
 		       "\"corrupt\":%llu,\"store_failures\":%llu,\"remote_hits\":%llu,"
 		       "\"remote_misses\":%llu,\"remote_errors\":%llu,\"remote_timeouts\":%llu,"
 		       "\"last_gc\":",
 		       cat.n, (unsigned long long)stored, (unsigned long long)raw, ratio,
+		       (unsigned long long)max, full,
 		       (unsigned long long)st.hits, (unsigned long long)st.misses,
-		       (unsigned long long)st.stale_refreshes, rate / 100.0, (long long)st.saved_ms,
+		       (unsigned long long)st.stale_refreshes, rate / 100.0, rate, (long long)st.saved_ms,
 		       (unsigned long long)st.corrupt, (unsigned long long)st.store_failures,
 		       (unsigned long long)st.remote_hits, (unsigned long long)st.remote_misses,
 		       (unsigned long long)st.remote_errors, (unsigned long long)st.remote_timeouts);
@@ -96,6 +106,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		printf("entries          %zu\n", cat.n);
 		printf("stored           %s (raw %s, ratio %.2f)\n", pk_size_format(stored, a, sizeof(a)),
 		       pk_size_format(raw, b, sizeof(b)), ratio);
+		printf("max size         %s (%.1f%% full)\n", pk_size_format(max, a, sizeof(a)), full);
 		printf("hits             %llu\n", (unsigned long long)st.hits);
 		printf("misses           %llu\n", (unsigned long long)st.misses);
 		printf("stale refreshes  %llu\n", (unsigned long long)st.stale_refreshes);

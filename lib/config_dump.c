@@ -112,8 +112,9 @@ static void add_list(pk_buf *b, const pk_strv *l)
 	buf_str(b, "]");
 }
 
+/* raw: a string as it is, for `config get`; else as YAML reads it back. */
 static void add_value(pk_buf *b, const struct field *f, const void *base,
-                      const char *default_dir)
+                      const char *default_dir, int raw)
 {
 	const char *p = (const char *)base + f->off;
 	char tmp[64];
@@ -135,14 +136,15 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_BOOL: buf_str(b, *(const int *)(const void *)p ? "true" : "false"); break;
 	case T_ENUM: buf_str(b, f->words[*(const int *)(const void *)p]); break;
 	case T_PATH:
-		add_scalar(b, *(char *const *)(const void *)p ? *(char *const *)(const void *)p
-		                                              : default_dir);
+		(raw ? buf_str : add_scalar)(b, *(char *const *)(const void *)p
+		                                ? *(char *const *)(const void *)p : default_dir);
 		break;
-	case T_STRING: add_scalar(b, *(char *const *)(const void *)p); break;
+	case T_STRING: (raw ? buf_str : add_scalar)(b, *(char *const *)(const void *)p); break;
 	case T_URL: {
 		char *const url = *(char *const *)(const void *)p;
 		char hidden[4096];
-		add_scalar(b, url ? pk_config_hide_password(url, hidden, sizeof(hidden)) : NULL);
+		(raw ? buf_str : add_scalar)(b, url ? pk_config_hide_password(url, hidden, sizeof(hidden))
+		                                    : NULL);
 		break;
 	}
 	case T_LIST:
@@ -187,7 +189,7 @@ static void add_fields(pk_buf *b, const struct field *f, size_t n, const void *b
 			continue;
 		start = b->len;
 		buf_printf(b, "%*s%s: ", indent, "", f[i].name);
-		add_value(b, &f[i], base, default_dir);
+		add_value(b, &f[i], base, default_dir, 0);
 		add_origin(b, start, &origins[f[i].id]);
 	}
 }
@@ -231,5 +233,91 @@ int pk_config_dump(const pk_config *c, char **out)
 		return -1;
 	}
 	*out = (char *)b.p;
+	return 0;
+}
+
+/* --- one value ------------------------------------------------------------ */
+
+/* The field called name (dotted: "gc.auto") in f[0..n), or NULL. */
+static const struct field *find_field(const struct field *f, size_t n, const char *name)
+{
+	const char *dot = strchr(name, '.');
+	size_t len = dot ? (size_t)(dot - name) : strlen(name);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(f[i].name) != len || strncmp(f[i].name, name, len) != 0)
+			continue;
+		if (f[i].type == T_MAP)
+			return dot ? find_field(f[i].sub, f[i].nsub, dot + 1) : NULL;
+		if (f[i].type == T_JOBS)
+			return NULL;
+		return dot ? NULL : &f[i];
+	}
+	return NULL;
+}
+
+int pk_config_get(const pk_config *c, const char *name, char **value, pk_origin *origin)
+{
+	static const pk_origin dflt = { NULL, 0, 0 };
+	const struct field *f;
+	const void *base = c;
+	const pk_origin *o;
+	pk_buf b = { 0 };
+	char *dir = NULL;
+	pk_error err;
+
+	*value = NULL;
+	if (strncmp(name, "jobs.", 5) == 0) {
+		const char *job = name + 5, *dot = strrchr(job, '.');
+		const pk_config_job *j = NULL;
+
+		if (dot == NULL || dot == job)
+			return errno = EINVAL, -1;
+		for (size_t i = 0; i < c->njobs && j == NULL; i++)
+			if (strlen(c->jobs[i].name) == (size_t)(dot - job) &&
+			    strncmp(c->jobs[i].name, job, (size_t)(dot - job)) == 0)
+				j = &c->jobs[i];
+		if (j == NULL)
+			return errno = ENOENT, -1;
+		if ((f = find_field(pk_config_job_fields, pk_config_njob, dot + 1)) == NULL)
+			return errno = EINVAL, -1;
+		base = j;
+		o = &j->origins[f->id];
+		/* Not set in the job: what the job runs with, from the top. */
+		if (!((j->set >> f->id) & 1)) {
+			const struct field *top = find_field(pk_config_top_fields, pk_config_ntop, f->name);
+			if (f->id == PK_JOB_STDIN) {
+				/* never, whatever the top level says (pk_config_apply) */
+				*origin = dflt;
+				return (*value = strdup("never")) == NULL ? -1 : 0;
+			} else if (top == NULL || top->type == T_LIST) {
+				o = &dflt;   /* the job's default; a list: nothing added */
+			} else {
+				f = top;
+				base = c;
+				o = &c->origins[f->id];
+			}
+		}
+	} else {
+		if ((f = find_field(pk_config_top_fields, pk_config_ntop, name)) == NULL)
+			return errno = EINVAL, -1;
+		o = &c->origins[f->id];
+	}
+	if (f->type == T_PATH && c->cache_dir == NULL)
+		pk_store_default_dir(&dir, &err);
+	if ((f->type == T_URL || f->type == T_STRING || f->type == T_PATH) &&
+	    *(char *const *)(const void *)((const char *)base + f->off) == NULL && dir == NULL) {
+		free(dir);
+		return errno = ENODATA, -1;   /* null: not set */
+	}
+	add_value(&b, f, base, dir, 1);
+	free(dir);
+	pk_buf_add(&b, "", 1);
+	if (b.failed) {
+		free(b.p);
+		return errno = ENOMEM, -1;
+	}
+	*value = (char *)b.p;
+	*origin = *o;
 	return 0;
 }

@@ -788,7 +788,9 @@ static void run_uncached(struct run *u)
 	execute(u, NULL, &cr);
 }
 
-static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r)
+/* create: the cache directory is made when missing (a run); else (only a
+ * key is wanted) a missing one is used as no cache, silently. */
+static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int create)
 {
 	pk_error err = { 0 };
 	char *dir = NULL;
@@ -805,8 +807,11 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r)
 		/* the caller has said why */
 	} else if (o->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) {
 		run_warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
-	} else if (pk_store_open(&u->store, o->cache_dir ? o->cache_dir : dir, &err) < 0) {
-		run_warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+	} else if ((create ? pk_store_open : pk_store_open_existing)(&u->store,
+	                    o->cache_dir ? o->cache_dir : dir, &err) < 0) {
+		if (create || err.errnum != ENOENT)
+			run_warn(u, "cache unavailable, running uncached: %s",
+			         pk_error_str(&err, buf, sizeof(buf)));
 	} else if (pk_store_path(&u->store, u->statdir, sizeof(u->statdir), "inputs") == 0) {
 		u->have_store = 1;
 	}
@@ -834,7 +839,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 {
 	struct run u;
 
-	if (prepare(&u, o, r) < 0)
+	if (prepare(&u, o, r, 1) < 0)
 		goto out;
 	if (!u.cacheable) {
 		run_explain(&u, "uncached");
@@ -878,7 +883,7 @@ int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
 	struct run u;
 	int ret = -1;
 
-	if (prepare(&u, o, r) < 0)
+	if (prepare(&u, o, r, 0) < 0)
 		goto out;
 	if (u.hex[0] == '\0') {
 		r->status = 125;

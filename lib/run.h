@@ -54,7 +54,8 @@ typedef struct pk_run_result {
 void pk_run(const pk_run_opts *opts, pk_run_result *res);
 
 /* Computes the key pk_run would use, without running anything; with
- * opts->explain set, explains its parts.  Returns 0, or -1 with res->error
+ * opts->explain set, explains its parts.  Creates no cache directory: a
+ * missing one only means input hashes are not kept.  Returns 0, or -1 with res->error
  * and res->status set. */
 int pk_run_key(const pk_run_opts *opts, pk_key *key, pk_run_result *res);
 

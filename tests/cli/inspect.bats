@@ -149,6 +149,7 @@ hold_lock() {
 # --- ls ------------------------------------------------------------------------
 
 @test "ls on an empty cache prints nothing; ls --json prints an empty array" {
+	mkdir -m 700 "$PICKLED_CACHE_DIR"
 	pk ls
 	assert_status 0
 	assert_out ''
@@ -158,6 +159,39 @@ hold_lock() {
 	assert_out '[]\n'
 	assert_err ''
 	json 'assert d == []'
+}
+
+@test "only run creates a cache: the other commands say there is none, exit 1" {
+	local d=$TMP/typo/cache cmd
+	for cmd in ls 'ls --json' stats 'stats --json' 'stats --zero' verify 'verify --fix' gc \
+		'gc --dry-run' 'rm --all' 'rm --expired' 'rm 0123' 'show 0123' 'cat 0123'; do
+		# shellcheck disable=SC2086
+		pk -C "$d" $cmd
+		assert_status 1
+		assert_out ''
+		assert_err 'pickled: no cache at %s\n' "$d"
+		# shellcheck disable=SC2086
+		PICKLED_CACHE_DIR=$d pk $cmd
+		assert_status 1
+		assert_err 'pickled: no cache at %s\n' "$d"
+	done
+	# key computes a key, jobs shows none: neither makes a cache
+	printf 'abc\n' >in.txt
+	pk -C "$d" key -i in.txt echo hi
+	assert_status 0
+	assert_err ''
+	[ ! -e "$TMP/typo" ]
+	printf 'jobs:\n  j:\n    command: [echo, hi]\n' >"$PICKLED_CONFIG"
+	pk -C "$d" jobs
+	assert_status 0
+	assert_match "$TMP/io/out" '^(NAME +STATE .*|j +none +- .*)$'
+	[ ! -e "$TMP/typo" ]
+	# run makes it
+	pk -C "$d" run echo hi
+	assert_status 0
+	[ -f "$d/CACHEDIR.TAG" ]
+	pk -C "$d" ls --json
+	assert_status 0
 }
 
 @test "ls prints one line per entry: key, age, left, exit, sizes, hits, saved, command" {
@@ -264,6 +298,47 @@ for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65
             if head.index(label) + len(label) != end]
     assert not bad, ("label, its column, the data column", bad, head, line)
 ' "$TMP/io/out" "$TMP/io/long"
+}
+
+@test "ls --header and --no-header: what is asked for, terminal or not" {
+	pk run echo hi
+	local k head='KEY           AGE     LEFT    EXIT     RAW STORED  HITS   SAVED  COMMAND'
+	local headl='KEY           AGE     LEFT    EXIT     RAW STORED  HITS   SAVED  CREATED              LAST HIT             TAGS  COMMAND'
+	k=$(key_of echo hi)
+	# off a terminal: no header unless asked
+	pk ls
+	assert_lines "$TMP/io/out" 1
+	pk ls --header
+	assert_status 0
+	assert_lines "$TMP/io/out" 2
+	head -n 1 "$TMP/io/out" >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" '%s\n' "$head"
+	tail -n 1 "$TMP/io/out" >"$TMP/io/got"
+	assert_match "$TMP/io/got" "^${k:0:12} .* echo hi\$"
+	pk ls -l --header
+	head -n 1 "$TMP/io/out" >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" '%s\n' "$headl"
+	# on a terminal: a header unless told not to
+	pty_pk 200 ls --no-header
+	assert_lines "$TMP/io/out" 1
+	assert_match "$TMP/io/out" "^${k:0:12} "
+	pty_pk 200 ls --header
+	assert_lines "$TMP/io/out" 2
+	# the last of the two wins; an empty cache prints the header alone
+	pk ls --header --no-header
+	assert_lines "$TMP/io/out" 1
+	pk ls --no-header --header
+	assert_lines "$TMP/io/out" 2
+	pk ls --header --tag none
+	assert_out '%s\n' "$head"
+	# JSON has no header line
+	pk ls --json --header
+	assert_status 125
+	assert_out ''
+	assert_err "pickled: --header and --json cannot be used together\nTry 'pickled ls --help' for more information.\n"
+	pk ls --json --no-header
+	assert_status 0
+	json "assert len(d) == 1"
 }
 
 @test "ls -l adds creation time, last hit and tags" {
@@ -395,6 +470,12 @@ for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65
 	assert_out ''
 	pk ls --tag a --fresh
 	assert_keys "$kf"
+	# several states: the entries in any of them
+	pk ls --fresh --expired
+	assert_status 0
+	assert_keys "$ke" "$kf"
+	pk ls --stale --expired --fresh
+	assert_keys "$ke" "$ks" "$kf"
 	pk ls --json
 	json "
 s = {e['key']: e['state'] for e in d}
@@ -701,6 +782,13 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	assert_status 3
 	assert_out ''
 	assert_err 'e1\000\n'
+	# both: both streams, in their order, as without either
+	pk_merged cat --stdout --stderr "$k"
+	assert_status 3
+	assert_out 'o1\ne1\000\no2\377'
+	pk_merged cat --stderr --stdout "$k"
+	assert_status 3
+	assert_out 'o1\ne1\000\no2\377'
 	assert_count 1
 }
 
@@ -712,7 +800,7 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	pk cat "${k:0:7}"
 	assert_status 1
 	assert_out ''
-	assert_err "pickled: corrupt cache entry ${k:0:7}: entry checksum mismatch\n"
+	assert_err "pickled: corrupt cache entry $k: entry checksum mismatch\n"
 }
 
 @test "cat and show refuse an entry that holds another key's result" {
@@ -726,7 +814,7 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	pk cat "${kt:0:12}"
 	assert_status 1
 	assert_out ''
-	assert_err "pickled: corrupt cache entry ${kt:0:12}: entry holds another key\n"
+	assert_err "pickled: corrupt cache entry $kt: entry holds another key\n"
 	pk show "${kt:0:12}"
 	assert_status 0
 	assert_out 'key             %s\ndamaged         entry holds another key\n' "$kt"
@@ -833,7 +921,7 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	[ -z "$(entries)" ] && [ -d "$(entry_file "$kd")" ]
 	pk rm "${kd:0:10}"
 	assert_status 1
-	assert_err 'pickled: cannot remove %s: Directory not empty\n' "${kd:0:10}"
+	assert_err 'pickled: cannot remove %s: Directory not empty\n' "$kd"
 }
 
 @test "rm --tag removes the entries tagged so, and no other" {
@@ -935,7 +1023,7 @@ gc_line() {
 	assert_status 0
 	{
 		gc_line 'would remove' "$ke" expired 'echo expired'
-		printf 'would remove 1 entries (%s), kept 3 (%s), 0 leftover files\n' \
+		printf 'would remove 1 entry (%s), kept 3 (%s), 0 leftover files\n' \
 			"$(fmt_size "$(stored_of "$ke")")" "$(fmt_size "$(stored_of "$ka" "$kb" "$kc")")"
 	} >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/out" "gc -n"
@@ -1006,7 +1094,7 @@ gc_line() {
 	kn=$(key_of echo new)
 	{
 		printf 'would remove %.12s max-age %6s  echo old\n' "$ko" "$(fmt_size "$so")"
-		printf 'would remove 1 entries (%s), kept 1 (%s), 0 leftover files\n' \
+		printf 'would remove 1 entry (%s), kept 1 (%s), 0 leftover files\n' \
 			"$(fmt_size "$so")" "$(fmt_size "$(stored_of "$kn")")"
 	} >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/dry" "gc -n --max-age 4s"
@@ -1038,7 +1126,7 @@ gc_line() {
 }
 
 @test "gc removes parsed configuration copies not written for 30 days" {
-	pk ls
+	mkdir -m 700 "$PICKLED_CACHE_DIR"
 	local c=$PICKLED_CACHE_DIR
 	echo copy >"$c/config-0123456789abcdef.cache"
 	echo copy >"$c/config-fedcba9876543210.cache"
@@ -1047,7 +1135,7 @@ gc_line() {
 	touch -d '29 days ago' "$c/config-fedcba9876543210.cache"
 	pk gc --dry-run
 	assert_status 0
-	assert_out 'would remove 0 entries (0B), kept 0 (0B), 1 leftover files\n'
+	assert_out 'would remove 0 entries (0B), kept 0 (0B), 1 leftover file\n'
 	[ -f "$c/config-0123456789abcdef.cache" ]
 	pk gc
 	assert_status 0
@@ -1070,7 +1158,7 @@ gc_line() {
 	[ "$(echo "$recs" | wc -l)" = 2 ]
 	touch -d '31 days ago' $(echo "$recs" | head -n 1)
 	pk gc --dry-run
-	assert_out 'would remove 0 entries (0B), kept 1 (%s), 1 leftover files\n' \
+	assert_out 'would remove 0 entries (0B), kept 1 (%s), 1 leftover file\n' \
 		"$(fmt_size "$(stored_of "$(key_of cat in1 in2)")")"
 	pk gc
 	assert_status 0
@@ -1158,6 +1246,7 @@ gc_line() {
 		printf 'entries          2\n'
 		printf 'stored           %s (raw 7B, ratio %s)\n' "$(fmt_size "$stored")" \
 			"$(awk -v s="$stored" 'BEGIN { printf "%.2f", 7 / s }')"
+		printf 'max size         1.0G (0.0%% full)\n'
 		printf 'hits             3\n'
 		printf 'misses           2\n'
 		printf 'stale refreshes  0\n'
@@ -1181,10 +1270,13 @@ gc_line() {
 	json "
 import re
 ls = json.load(open('$TMP/io/ls.json'))
-assert list(d) == ['entries', 'stored_bytes', 'raw_bytes', 'compression_ratio', 'hits',
-                   'misses', 'stale_refreshes', 'hit_rate', 'saved_ms', 'corrupt',
+assert list(d) == ['entries', 'stored_bytes', 'raw_bytes', 'compression_ratio',
+                   'max_size_bytes', 'full_percent', 'hits', 'misses', 'stale_refreshes',
+                   'hit_rate', 'hit_rate_percent', 'saved_ms', 'corrupt',
                    'store_failures', 'remote_hits', 'remote_misses', 'remote_errors',
                    'remote_timeouts', 'last_gc'], list(d)
+assert d['max_size_bytes'] == 1 << 30 and d['full_percent'] == 0.0, d
+assert d['hit_rate_percent'] == 60.0, d
 assert d['entries'] == 2 and d['hits'] == 3 and d['misses'] == 2, d
 assert d['hit_rate'] == 0.6 and d['stale_refreshes'] == 0, d
 assert d['stored_bytes'] == $stored and d['raw_bytes'] == 7, d
@@ -1202,7 +1294,7 @@ assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', d['last_gc']), d"
 assert d['entries'] == 2 and d['hits'] == 0 and d['misses'] == 0, d
 assert d['hit_rate'] == 0 and d['saved_ms'] == 0, d"
 	pk stats
-	sed -n '3,6p' "$TMP/io/out" >"$TMP/io/norm"
+	sed -n '4,7p' "$TMP/io/out" >"$TMP/io/norm"
 	assert_bytes "$TMP/io/norm" 'hits             0\nmisses           0\nstale refreshes  0\nhit rate         0.0%%\n'
 	# Counting starts again.
 	pk run echo aaa
@@ -1211,14 +1303,53 @@ assert d['hit_rate'] == 0 and d['saved_ms'] == 0, d"
 }
 
 @test "stats on an empty cache" {
+	mkdir -m 700 "$PICKLED_CACHE_DIR"
 	pk stats
 	assert_status 0
 	assert_err ''
-	assert_out 'entries          0\nstored           0B (raw 0B, ratio 0.00)\nhits             0\nmisses           0\nstale refreshes  0\nhit rate         0.0%%\ntime saved       0ms\ncorrupt found    0\nstore failures   0\nremote hits      0\nremote misses    0\nremote errors    0\nremote timeouts  0\nlast gc          never\n'
+	assert_out 'entries          0\nstored           0B (raw 0B, ratio 0.00)\nmax size         1.0G (0.0%% full)\nhits             0\nmisses           0\nstale refreshes  0\nhit rate         0.0%%\ntime saved       0ms\ncorrupt found    0\nstore failures   0\nremote hits      0\nremote misses    0\nremote errors    0\nremote timeouts  0\nlast gc          never\n'
 	pk stats --json
 	assert_status 0
-	assert_out '{"entries":0,"stored_bytes":0,"raw_bytes":0,"compression_ratio":0.00,"hits":0,"misses":0,"stale_refreshes":0,"hit_rate":0.0000,"saved_ms":0,"corrupt":0,"store_failures":0,"remote_hits":0,"remote_misses":0,"remote_errors":0,"remote_timeouts":0,"last_gc":null}\n'
+	assert_out '{"entries":0,"stored_bytes":0,"raw_bytes":0,"compression_ratio":0.00,"max_size_bytes":1073741824,"full_percent":0.0,"hits":0,"misses":0,"stale_refreshes":0,"hit_rate":0.0000,"hit_rate_percent":0.0,"saved_ms":0,"corrupt":0,"store_failures":0,"remote_hits":0,"remote_misses":0,"remote_errors":0,"remote_timeouts":0,"last_gc":null}\n'
 	json 'assert d["last_gc"] is None'
+}
+
+@test "stats shows the size against max_size, how full, the hit rate and the time saved" {
+	pk run sh -c 'sleep 0.2; head -c 3000 /dev/urandom'
+	pk run sh -c 'sleep 0.2; head -c 3000 /dev/urandom'
+	wait_gc
+	local k stored
+	k=$(key_of sh -c 'sleep 0.2; head -c 3000 /dev/urandom')
+	stored=$(stored_of "$k")
+	PICKLED_MAX_SIZE=4K pk stats
+	assert_status 0
+	grep -qx "$(printf 'max size         4.0K (%s%% full)' \
+		"$(awk -v s="$stored" 'BEGIN { printf "%.1f", 100 * s / 4096 }')")" "$TMP/io/out"
+	grep -qx 'hit rate         50.0%' "$TMP/io/out"
+	grep -Eqx "time saved       (2[0-9]{2}|[3-9][0-9]{2})ms|time saved       [0-9]+s" "$TMP/io/out"
+	PICKLED_MAX_SIZE=4K pk stats --json
+	json "
+assert d['max_size_bytes'] == 4096, d
+assert d['full_percent'] == round(100 * $stored / 4096, 1), d
+assert d['hit_rate_percent'] == 50.0 and d['hit_rate'] == 0.5, d
+assert d['saved_ms'] >= 200, d"
+	# max_size from the -c file counts as gc's does
+	printf 'max_size: 2K\n' >"$TMP/c.conf"
+	chmod 600 "$TMP/c.conf"
+	pk -c "$TMP/c.conf" stats
+	grep -qx "$(printf 'max size         2.0K (%s%% full)' \
+		"$(awk -v s="$stored" 'BEGIN { printf "%.1f", 100 * s / 2048 }')")" "$TMP/io/out"
+}
+
+@test "stats --json --zero is refused: reading then zeroing would lose counts" {
+	pk run echo aaa
+	pk run echo aaa
+	pk stats --json --zero
+	assert_status 125
+	assert_out ''
+	assert_err "pickled: --json and --zero cannot be used together\nTry 'pickled stats --help' for more information.\n"
+	pk stats --json
+	json "assert d['hits'] == 1, d"
 }
 
 @test "stats counts a corrupt entry that a run found" {
