@@ -79,6 +79,11 @@ void cli_push(char ***v, size_t *n, char *s)
 
 int cli_open_store(struct cli *cli, pk_store *s)
 {
+	return cli_open_store_or_none(cli, s, 0) == 0 ? 0 : -1;
+}
+
+int cli_open_store_or_none(struct cli *cli, pk_store *s, int none_ok)
+{
 	pk_error err = { 0 };
 	char *dir = NULL;
 	char buf[700];
@@ -91,11 +96,13 @@ int cli_open_store(struct cli *cli, pk_store *s)
 		ret = -1;
 	else if (pk_store_open_existing(s, cli->cache_dir ? cli->cache_dir : dir, &err) < 0)
 		ret = -1;
-	if (ret < 0 && err.errnum == ENOENT)
+	if (ret < 0 && err.errnum == ENOENT && none_ok)
+		ret = 1;
+	else if (ret < 0 && err.errnum == ENOENT)
 		fprintf(stderr, "pickled: no cache at %s\n", cli->cache_dir ? cli->cache_dir : dir);
 	else if (ret < 0)
 		fprintf(stderr, "pickled: cache unavailable: %s\n", pk_error_str(&err, buf, sizeof(buf)));
-	if (ret < 0)
+	if (ret != 0)
 		pk_store_close(s);
 	free(dir);
 	return ret;

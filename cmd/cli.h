@@ -51,6 +51,10 @@ void cli_push(char ***v, size_t *n, char *s);
 struct pk_store;
 int cli_open_store(struct cli *cli, struct pk_store *s);
 
+/* The same, but when none_ok is set a cache that does not exist is no
+ * error: returns 1, s closed (it holds no entries), nothing printed. */
+int cli_open_store_or_none(struct cli *cli, struct pk_store *s, int none_ok);
+
 /* Prints why pk_catalog_find failed: its verdict, or the system's reason
  * the cache could not be read.  Returns the exit status to use. */
 struct pk_error;

@@ -15,9 +15,11 @@ void help_gc(void)
 	printf(
 "Usage: pickled gc [--max-size SIZE] [--max-age DURATION] [--dry-run] [-v]\n"
 "\n"
-"Remove damaged and expired entries, entries older than --max-age, then the\n"
-"least recently used until the cache is under --max-size, and temporary\n"
-"files and locks left by crashed runs over an hour ago.  pickled also does\n"
+"Remove the files under v1/ that are not entries (foreign: pickled never\n"
+"makes them; their size counts until they go), damaged and expired\n"
+"entries, entries older than --max-age, then the least recently used until\n"
+"the cache is under --max-size, and temporary files and locks left by\n"
+"crashed runs over an hour ago and not held.  pickled also does\n"
 "this by itself, in the background, after storing a result once the cache\n"
 "is over its size limit or the last gc is a day old.\n"
 "\n"
@@ -42,6 +44,15 @@ static void print_removed(void *ctx, const pk_item *it, const char *why)
 	if (!it->damaged)
 		fmt_command(stdout, it->meta.parts.argv, it->meta.parts.argc, 0);
 	putchar('\n');
+}
+
+static void print_foreign(void *ctx, const pk_foreign *f)
+{
+	struct printer *p = ctx;
+	char size[32];
+
+	printf("%s %s %s %6s\n", p->dry_run ? "would remove" : "removed", f->rel, "foreign",
+	       pk_size_format(f->bytes, size, sizeof(size)));
 }
 
 int cmd_gc(struct cli *cli, int argc, char **argv)
@@ -98,6 +109,7 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	pr.dry_run = o.dry_run;
 	if (o.dry_run || verbose) {
 		o.on_remove = print_removed;
+		o.on_foreign = print_foreign;
 		o.ctx = &pr;
 	}
 	if (pk_gc_run(&s, &o, &rep, &err) < 0) {
@@ -110,8 +122,9 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 		       o.dry_run ? "would remove" : "removed", rep.entries_removed,
 		       rep.entries_removed == 1 ? "entry" : "entries",
 		       pk_size_format(rep.bytes_freed, a, sizeof(a)), rep.entries_kept,
-		       pk_size_format(rep.bytes_kept, b, sizeof(b)), rep.temps_removed,
-		       rep.temps_removed == 1 ? "file" : "files");
+		       pk_size_format(rep.bytes_kept, b, sizeof(b)),
+		       rep.temps_removed + rep.foreign_removed,
+		       rep.temps_removed + rep.foreign_removed == 1 ? "file" : "files");
 	if (rep.entries_failed > 0) {
 		fprintf(stderr, "pickled: gc: %s", pk_error_str(&rep.failure, buf, sizeof(buf)));
 		if (rep.entries_failed > 1)

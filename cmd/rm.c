@@ -27,7 +27,7 @@ void help_rm(void)
 "and removes local entries only.  Prints nothing on success.\n"
 "\n"
 "      --expired     entries past the ttl they were stored with\n"
-"      --all         every entry\n"
+"      --all         every entry, and the files under v1/ that are none\n"
 "      --tag TAG     entries tagged TAG\n"
 "      --match GLOB  entries whose command line matches GLOB\n"
 "  -h, --help        show this help\n"
@@ -133,7 +133,7 @@ static int rm_keys(const struct cli *cli, pk_store *s, struct tier *t, char **ar
 		return ret;
 	}
 	/* Every key was found: one that cannot go does not keep the others. */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; s->dirfd >= 0 && i < n; i++)
 		if (pk_store_remove(s, &keys[i]) < 0 && errno != ENOENT) {
 			char hex[PK_KEY_HEX + 1];
 			int e = errno;
@@ -172,6 +172,13 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 			ret = 1;
 		}
 	}
+	/* --all empties v1/: the files that are no entries go too. */
+	for (size_t i = 0; all && i < cat.nforeign; i++)
+		if (pk_catalog_remove_foreign(s, &cat.foreign[i]) < 0) {
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", cat.foreign[i].rel,
+			        strerror(errno));
+			ret = 1;
+		}
 	pk_catalog_free(&cat);
 	tier_open(cli, t);
 	if (t->r != NULL && pk_catalog_load_remote(t->r, &cat, &err) < 0)
@@ -221,7 +228,8 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "pickled: not a key: '%s'\n", argv[i]);
 			return EXIT_USAGE;
 		}
-	if (cli_open_store(cli, &s) < 0)
+	/* A host with no local cache still removes from the shared tier. */
+	if (cli_open_store_or_none(cli, &s, cli->remote.url != NULL && !cli->remote.read_only) < 0)
 		return 1;
 	if (selectors == 0)
 		ret = rm_keys(cli, &s, &t, argv + optind, argc - optind);

@@ -38,7 +38,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	pk_catalog cat = { 0 };
 	pk_stats st;
 	pk_error err = { 0 };
-	uint64_t stored = 0, raw = 0;
+	uint64_t stored = 0, raw = 0, foreign = 0;
 	char buf[700], a[32], b[32];
 	int c, json = 0, zero = 0, ret = 1;
 
@@ -74,11 +74,14 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		if (!cat.items[i].damaged)
 			raw += pk_meta_raw_bytes(&cat.items[i].meta);
 	}
+	/* Files that are no entries take room all the same, as gc counts. */
+	for (size_t i = 0; i < cat.nforeign; i++)
+		foreign += cat.foreign[i].bytes;
 	uint64_t lookups = st.hits + st.misses;
 	double rate = lookups ? 100.0 * (double)st.hits / (double)lookups : 0.0;
 	double ratio = stored ? (double)raw / (double)stored : 0.0;
 	uint64_t max = cli->max_size ? cli->max_size : PK_DEFAULT_MAX_SIZE;
-	double full = 100.0 * (double)stored / (double)max;
+	double full = 100.0 * (double)(stored + foreign) / (double)max;
 	if (json) {
 		printf("{\"entries\":%zu,\"stored_bytes\":%llu,\"raw_bytes\":%llu,"
 		       "\"compression_ratio\":%.2f,\"max_size_bytes\":%llu,\"full_percent\":%.1f,"

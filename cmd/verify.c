@@ -3,6 +3,7 @@
 
 #include "catalog.h"
 #include "entry.h"
+#include "units.h"
 
 #include <fcntl.h>
 #include <errno.h>
@@ -17,10 +18,12 @@ void help_verify(void)
 "Usage: pickled verify [--fix]\n"
 "\n"
 "Check every entry: header, metadata, checksum and every compressed record.\n"
-"Print one line per damaged entry (its key and what is wrong).  Exit 0 when\n"
-"all are sound, 1 when any is not.\n"
+"Print one line per damaged entry (its key and what is wrong), and one per\n"
+"foreign file under v1/ (anything that is not an entry or its hit count:\n"
+"its path, what it is and its size).  Exit 0 when all are sound, 1 when\n"
+"any is not.\n"
 "\n"
-"      --fix         remove the damaged entries\n"
+"      --fix         remove the damaged entries and the foreign files\n"
 "  -h, --help        show this help\n");
 }
 
@@ -77,6 +80,17 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		       pk_error_str(&e, buf, sizeof(buf)));
 		if (fix && !removed)
 			fprintf(stderr, "pickled: cannot remove %s: %s\n", it->hex, strerror(why));
+	}
+	for (size_t i = 0; i < cat.nforeign; i++) {
+		const pk_foreign *f = &cat.foreign[i];
+		int removed = fix && pk_catalog_remove_foreign(&s, f) == 0, why = errno;
+		char size[32];
+
+		bad++;
+		printf("%s %s: %s, not an entry (%s)\n", f->rel, removed ? "removed" : "foreign",
+		       f->what, pk_size_format(f->bytes, size, sizeof(size)));
+		if (fix && !removed)
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", f->rel, strerror(why));
 	}
 	ret = bad ? 1 : 0;
 	if (fflush(stdout) != 0)

@@ -22,14 +22,34 @@ typedef struct pk_item {
 	char reason[160];          /* why, when damaged (cut short) */
 } pk_item;
 
+/* A file under v1/ that is not an entry or its hit counter: a stray file,
+ * a link, a directory, a key in the wrong shard.  pickled never makes one;
+ * it is reported by verify, removed by verify --fix, gc and rm --all, and
+ * its size counts toward the cache's size until then. */
+typedef struct pk_foreign {
+	char rel[272];             /* "v1/ab/junk", relative to the cache */
+	const char *what;          /* "file", "symbolic link", "directory"... */
+	uint64_t bytes;            /* its size; a directory's files summed */
+} pk_foreign;
+
 typedef struct pk_catalog {
 	pk_item *items;
 	size_t n;
+	pk_foreign *foreign;       /* local caches only */
+	size_t nforeign;
 } pk_catalog;
 
-/* Reads every entry of s into c (in no particular order).  Returns 0, or
- * -1 with err set.  Free c with pk_catalog_free either way. */
+/* Reads every entry of s into c (in no particular order), and every
+ * foreign file under v1/.  An entry's name that is not a regular file (a
+ * link) is a damaged entry.  A closed store (dirfd -1: no cache) holds
+ * nothing.  Returns 0, or -1 with err set.  Free c with pk_catalog_free
+ * either way. */
 int pk_catalog_load(const pk_store *s, pk_catalog *c, pk_error *err);
+
+/* Removes the foreign file f of s, a directory with everything in it,
+ * never following a link and never entering a directory that is not the
+ * user's.  Returns 0 (also when it was gone already), or -1 with errno. */
+int pk_catalog_remove_foreign(const pk_store *s, const pk_foreign *f);
 
 /* Reads every entry of the remote tier into c: stored is the value's size,
  * hits 0.  Returns 0, or -1 with err set.  Free c with pk_catalog_free. */

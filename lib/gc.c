@@ -1,4 +1,4 @@
-/* gc.c: expiry, LRU eviction and crash leftovers. */
+/* gc.c: foreign files, expiry, LRU eviction and crash leftovers. */
 #include "gc.h"
 
 #include "io.h"
@@ -168,7 +168,7 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 	pk_catalog c = { 0 };
 	pk_item **live = NULL;
 	size_t nlive = 0;
-	uint64_t total = 0;
+	uint64_t total = 0, foreign_kept = 0;
 	int64_t now = pk_now_ms();
 	char path[4200];
 	int lock, ret = -1;
@@ -187,6 +187,21 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 		pk_error_set(err, ENOMEM, "gc");
 		goto out;
 	}
+	/* Files pickled never makes: first, and while one stays it takes room
+	 * from the entries. */
+	for (size_t i = 0; i < c.nforeign; i++) {
+		const pk_foreign *f = &c.foreign[i];
+		if (!o->dry_run && pk_catalog_remove_foreign(s, f) < 0) {
+			if (rep->entries_failed++ == 0)
+				pk_error_set(&rep->failure, errno, "cannot remove %s", f->rel);
+			foreign_kept += f->bytes;
+			continue;
+		}
+		if (o->on_foreign)
+			o->on_foreign(o->ctx, f);
+		rep->foreign_removed++;
+	}
+	total = foreign_kept;
 	for (size_t i = 0; i < c.n; i++) {
 		pk_item *it = &c.items[i];
 		if (it->damaged)
@@ -215,7 +230,7 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 	                     remove_old(s, ".", "config-", COPY_MAX_AGE_MS, o->dry_run) +
 	                     remove_old(s, "inputs", NULL, RECORD_MAX_AGE_MS, o->dry_run);
 	if (!o->dry_run)
-		write_stamp(s, rep->bytes_kept);
+		write_stamp(s, rep->bytes_kept + foreign_kept);
 	ret = 0;
 out:
 	free(live);

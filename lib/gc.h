@@ -1,6 +1,8 @@
-/* gc.h: keeping the cache within its limits.  A collection removes damaged
- * and expired entries, then the least recently used ones until the cache
- * fits its size limit, then temporaries and locks left by crashed runs.
+/* gc.h: keeping the cache within its limits.  A collection removes the
+ * foreign files under v1/ (see pk_foreign), damaged and expired entries,
+ * then the least recently used ones until the cache fits its size limit
+ * (a foreign file that could not be removed counts toward it), then
+ * temporaries and locks left by crashed runs.
  * Only one collection runs at a time (DIR/gc.lock). */
 #ifndef PK_GC_H
 #define PK_GC_H
@@ -18,13 +20,17 @@ typedef struct pk_gc_opts {
 	int64_t wait_ms;           /* wait this long for a running gc (0: don't) */
 	/* Called for each entry removed (or that would be, in a dry run). */
 	void (*on_remove)(void *ctx, const pk_item *it, const char *why);
+	/* The same for each foreign file. */
+	void (*on_foreign)(void *ctx, const pk_foreign *f);
 	void *ctx;
 } pk_gc_opts;
 
 typedef struct pk_gc_report {
 	size_t entries_removed, entries_kept, temps_removed;
+	size_t foreign_removed;    /* foreign files under v1/ */
 	uint64_t bytes_freed, bytes_kept;
-	size_t entries_failed;     /* could not be removed; counted as kept */
+	size_t entries_failed;     /* entries or foreign files that could not be
+	                              removed; entries are counted as kept */
 	pk_error failure;          /* why the first of them could not */
 } pk_gc_report;
 

@@ -1394,6 +1394,130 @@ assert d['saved_ms'] >= 200, d"
 	assert_keys "$(key_of echo small)" "$kgood"
 }
 
+# plant_foreign: next to the entry of `echo one`, what pickled never makes:
+# a 5000-byte file and a link in its shard, a link under a key's name, a
+# file in v1/, a directory tree (with a link up) where a shard would be, a
+# copy of the entry in the wrong shard.  Sets $k, $other and $tree.
+plant_foreign() {
+	local c=$PICKLED_CACHE_DIR
+	pk run echo one
+	k=$(key_of echo one)
+	other=${k:0:2}ffffffffffffffffffffffffffffff
+	printf 'secret\n' >"$TMP/target"
+	head -c 5000 /dev/zero >"$c/v1/${k:0:2}/junk"
+	ln -s ../../../target "$c/v1/${k:0:2}/link"
+	ln -s ../../../target "$c/v1/${k:0:2}/$other"
+	head -c 1000 /dev/zero >"$c/v1/stray"
+	mkdir -p "$c/v1/zz/dir/sub"
+	head -c 2000 /dev/zero >"$c/v1/zz/dir/sub/f"
+	ln -s ../../.. "$c/v1/zz/dir/up"
+	mkdir -m 700 "$c/v1/ee"
+	cp "$(entry_file "$k")" "$c/v1/ee/$k"
+	tree=2.0K   # 2000 bytes and a link of 8
+}
+
+@test "foreign files under v1/: verify reports each (exit 1), --fix removes them, no link followed" {
+	local k other tree
+	plant_foreign
+	pk verify
+	assert_status 1
+	assert_err ''
+	sort "$TMP/io/out" >"$TMP/io/got"
+	{
+		printf '%s damaged: entry is a symbolic link\n' "$other"
+		printf 'v1/%s/junk foreign: file, not an entry (4.9K)\n' "${k:0:2}"
+		printf 'v1/%s/link foreign: symbolic link, not an entry (15B)\n' "${k:0:2}"
+		printf 'v1/ee/%s foreign: file, not an entry (%s)\n' "$k" "$(fmt_size "$(stored_of "$k")")"
+		printf 'v1/stray foreign: file, not an entry (1000B)\n'
+		printf 'v1/zz foreign: directory, not an entry (%s)\n' "$tree"
+	} | sort >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "verify (sorted)"
+	# ls lists the entries only (the link under a key's name as damaged)
+	pk ls
+	assert_status 0
+	assert_lines "$TMP/io/out" 2
+	pk verify --fix
+	assert_status 1
+	assert_err ''
+	sed 's/ foreign: / removed: /; s/ damaged: / removed: /' "$TMP/io/want" >"$TMP/io/want2"
+	sort "$TMP/io/out" >"$TMP/io/got"
+	assert_same "$TMP/io/want2" "$TMP/io/got" "verify --fix (sorted)"
+	# only the entry is left, and nothing a link pointed to was touched
+	[ "$(cd "$PICKLED_CACHE_DIR/v1" && find . -mindepth 1 | sort | tr '\n' ' ')" = \
+		"./${k:0:2} ./${k:0:2}/$k ./ee " ]
+	[ "$(cat "$TMP/target")" = secret ]
+	[ -d "$TMP/wd" ] && [ -d "$TMP/io" ]
+	pk verify
+	assert_status 0
+	assert_out ''
+	pk cat "$k"
+	assert_out 'one\n'
+}
+
+@test "gc removes foreign files under v1/; until then their size counts toward max_size" {
+	local k other tree
+	plant_foreign
+	# stats: the foreign bytes fill the cache as the entries do
+	local total
+	total=$(($(stored_of "$k") * 2 + 5000 + 15 + 15 + 1000 + 2008))
+	PICKLED_MAX_SIZE=64K pk stats
+	grep -qx "$(printf 'max size         64K (%s%% full)' \
+		"$(awk -v s="$total" 'BEGIN { printf "%.1f", 100 * s / 65536 }')")" "$TMP/io/out"
+	pk gc --dry-run
+	assert_status 0
+	assert_err ''
+	sort "$TMP/io/out" >"$TMP/io/got"
+	{
+		printf 'would remove %s damaged    15B  \n' "${other:0:12}"
+		printf 'would remove 1 entry (15B), kept 1 (%s), 5 leftover files\n' "$(fmt_size "$(stored_of "$k")")"
+		printf 'would remove v1/%s/junk foreign   4.9K\n' "${k:0:2}"
+		printf 'would remove v1/%s/link foreign    15B\n' "${k:0:2}"
+		printf 'would remove v1/ee/%s foreign %6s\n' "$k" "$(fmt_size "$(stored_of "$k")")"
+		printf 'would remove v1/stray foreign  1000B\n'
+		printf 'would remove v1/zz foreign %6s\n' "$tree"
+	} | sort >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "gc --dry-run (sorted)"
+	[ -f "$PICKLED_CACHE_DIR/v1/stray" ]
+	pk gc
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	pk verify
+	assert_status 0
+	[ "$(cat "$TMP/target")" = secret ]
+	pk cat "$k"
+	assert_out 'one\n'
+}
+
+@test "a foreign file gc cannot remove keeps counting: the entries make room" {
+	[ "$(id -u)" = 0 ] || skip "needs root to give a directory away"
+	local c=$PICKLED_CACHE_DIR k
+	pk run echo one
+	k=$(key_of echo one)
+	mkdir -p "$c/v1/zz/theirs"
+	head -c 3000 /dev/zero >"$c/v1/zz/theirs/big"
+	chown nobody "$c/v1/zz/theirs"
+	# the entry alone fits; with the 3000 bytes that stay, it does not
+	pk gc -v --max-size 2K
+	assert_status 1
+	assert_err 'pickled: gc: cannot remove v1/zz: Operation not permitted\n'
+	grep -v '^removed [0-9]' "$TMP/io/out" | sed 's/ \+/ /g' >"$TMP/io/got"
+	assert_match "$TMP/io/got" "^removed ${k:0:12} size [0-9]+B echo one\$"
+	[ -z "$(entries)" ]
+	[ -d "$c/v1/zz/theirs" ]
+}
+
+@test "rm --all removes the foreign files under v1/ too" {
+	local k other tree
+	plant_foreign
+	pk rm --all
+	assert_status 0
+	assert_err ''
+	[ -z "$(find "$PICKLED_CACHE_DIR/v1" -mindepth 2)" ]
+	[ ! -e "$PICKLED_CACHE_DIR/v1/stray" ] && [ ! -e "$PICKLED_CACHE_DIR/v1/zz" ]
+	[ "$(cat "$TMP/target")" = secret ]
+}
+
 @test "verify lists an entry with damaged metadata too" {
 	pk run echo one
 	pk run echo two

@@ -592,9 +592,11 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_err ''
 	assert_lines "$TMP/io/out" 1
 	assert_match "$TMP/io/out" "^${k:0:12}  .*  echo shared\$"
+	# b has no local cache (only run makes one)
 	on b ls
-	assert_status 0
+	assert_status 1
 	assert_out ''
+	assert_err 'pickled: no cache at %s\n' "$TMP/hosts/b"
 	on b ls --remote --json
 	assert_status 0
 	grep -q "\"key\":\"$k\"" "$TMP/io/out"
@@ -784,6 +786,7 @@ other_prefix() {
 	k=$(key sh -c "$OUTERR")
 	on a run sh -c "$OUTERR"
 	host ro 'mode: read-only'
+	on ro run --no-remote true   # a local cache, without the entry
 	on ro rm "${k:0:12}"
 	assert_status 1
 	assert_out ''
