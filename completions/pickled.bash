@@ -11,14 +11,15 @@ _pickled_flags() {
 		echo '-j --job -i --input -e --env --cwd --stdin --no-stdin --stdin-limit
 			-k --key -o --output --cache-failures -t --ttl -s --stale -f --force
 			-w --warm --tag --lock-timeout --explain --no-remote -h --help' ;;
-	ls) echo '-l --long --json --sort --expired --fresh --stale --tag --remote -h --help' ;;
+	ls) echo '-l --long --json --header --no-header --sort --fresh --stale --expired --tag
+		--remote -h --help' ;;
 	show) echo '--json -h --help' ;;
 	cat) echo '--stdout --stderr -h --help' ;;
 	rm) echo '--expired --all --tag --match -h --help' ;;
 	gc) echo '--max-size --max-age -n --dry-run -v --verbose -h --help' ;;
 	stats) echo '--json --zero -h --help' ;;
 	verify) echo '--fix -h --help' ;;
-	config) echo '--check -h --help' ;;
+	config) echo '--check --show-origin -h --help' ;;
 	jobs) echo '-h --help' ;;
 	esac
 }

@@ -183,6 +183,8 @@ complete -c pickled -n '__pickled_at jobargs run key' -F
 set -l ls '__pickled_at options ls'
 complete -c pickled -n $ls -s l -l long -d 'Also show creation time, last hit and tags'
 complete -c pickled -n $ls -l json -d 'Print one JSON array with every recorded field'
+complete -c pickled -n $ls -l header -d 'Print the line naming the columns'
+complete -c pickled -n $ls -l no-header -d 'Never print the line naming the columns'
 complete -c pickled -n $ls -l sort -x -a 'age size hits saved command' -d 'The order'
 complete -c pickled -n $ls -l expired -d 'Only entries past their ttl'
 complete -c pickled -n $ls -l fresh -d 'Only entries neither stale nor expired'
@@ -193,8 +195,8 @@ complete -c pickled -n $ls -s h -l help -d 'Show this help'
 
 # show, cat, rm: keys.
 complete -c pickled -n '__pickled_at options show' -l json -d 'Print one JSON object'
-complete -c pickled -n '__pickled_at options cat' -l stdout -d 'Only the stored stdout'
-complete -c pickled -n '__pickled_at options cat' -l stderr -d 'Only the stored stderr'
+complete -c pickled -n '__pickled_at options cat' -l stdout -d 'The stored stdout'
+complete -c pickled -n '__pickled_at options cat' -l stderr -d 'The stored stderr'
 complete -c pickled -n '__pickled_at options rm' -l expired -d 'Entries past the ttl they were stored with'
 complete -c pickled -n '__pickled_at options rm' -l all -d 'Every entry'
 complete -c pickled -n '__pickled_at options rm' -l tag -x -a '(__pickled_tags)' -d 'Entries tagged TAG'
@@ -215,6 +217,8 @@ complete -c pickled -n '__pickled_at options gc stats verify' -s h -l help -d 'S
 
 # config, jobs, help.
 complete -c pickled -n '__pickled_at options config' -l check -d 'Print nothing; report every error'
+complete -c pickled -n '__pickled_at options config' -l show-origin -d 'With get: print where the value comes from'
+complete -c pickled -n '__pickled_at options config' -a get -d 'Print one setting'
 complete -c pickled -n '__pickled_at options config' -F
 complete -c pickled -n '__pickled_at options config jobs' -s h -l help -d 'Show this help'
 complete -c pickled -n '__pickled_at options jobs' -a '(__pickled_jobs)'
