@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,20 @@ static void die_by(int sig)
 	sigaddset(&set, sig);
 	raise(sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Prints "pickled: MSG" on stderr (nothing for ""). After a stop signal,
+ * pickled must end promptly: a line that stderr cannot take at once (its
+ * reader does not read) is dropped rather than waited for. */
+static void say(const char *msg, int stopped)
+{
+	struct pollfd pfd = { 2, POLLOUT, 0 };
+
+	if (msg[0] == '\0')
+		return;
+	if (stopped && (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)))
+		return;
+	fprintf(stderr, "pickled: %s\n", msg);
 }
 
 /* Returns 0, or the exit status for a usage error (already reported). */
@@ -357,10 +372,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		sigaddset(&s.o.ignored, SIGXFSZ);
 	pk_run(&s.o, &r);
 	fflush(stdout);
-	if (r.error[0] != '\0')
-		fprintf(stderr, "pickled: %s\n", r.error);
-	if (r.warning[0] != '\0')
-		fprintf(stderr, "pickled: %s\n", r.warning);
+	say(r.error, r.stop_signal);
+	say(r.warning, r.stop_signal);
 	ret = r.status;
 out:
 	run_setup_free(&s);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +31,91 @@ static void reset_signal(int sig, const sigset_t *ignored)
 	signal(sig, ignored != NULL && sigismember(ignored, sig) == 1 ? SIG_IGN : SIG_DFL);
 }
 
+/* After a stop signal, pickled passes on what the command still writes
+ * for as long as its readers take it, but no longer than GRACE_MS without
+ * progress: a reader that does not read must not keep it alive.  A write
+ * blocked on such a reader is woken every TICK_MS by SIGALRM from a timer
+ * that the stop signal starts (the stop signal itself may come just before
+ * the write begins, and would then not interrupt it). */
+#define GRACE_MS 200
+#define TICK_MS 50
+static timer_t tick;
+static volatile sig_atomic_t have_tick;
+static int alarm_ignored;      /* SIGALRM's disposition, for the command */
+
+static void on_tick(int sig)
+{
+	(void)sig;   /* only there to interrupt a blocked write */
+}
+
 static void forward_signal(int sig, siginfo_t *info, void *uctx)
 {
+	static const struct itimerspec every = { { 0, TICK_MS * 1000000 },
+	                                         { 0, TICK_MS * 1000000 } };
+
 	(void)uctx;
 	got_signal = sig;
+	if (have_tick)
+		timer_settime(tick, 0, &every, NULL);
 	/* A signal from the terminal already reached the whole process group,
 	 * the command included; only signals sent to pickled alone are passed
 	 * on, so the command does not get them twice. */
 	if (child_pid > 0 && info->si_code != SI_KERNEL)
 		kill((pid_t)child_pid, sig);
+}
+
+/* Puts the handlers in place: forward_signal over the stop signals that
+ * pickled does not ignore (their old actions in old[]), on_tick over
+ * SIGALRM (*old_alarm), and the timer, disarmed. */
+static void arm_signals(struct sigaction old[NFORWARDED], struct sigaction *old_alarm)
+{
+	struct sigaction sa;
+	struct sigevent ev;
+
+	got_signal = 0;
+	child_pid = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tick;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, old_alarm);
+	alarm_ignored = old_alarm->sa_handler == SIG_IGN;
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = SIGALRM;
+	have_tick = timer_create(CLOCK_MONOTONIC, &ev, &tick) == 0;
+
+	sa.sa_sigaction = forward_signal;
+	sa.sa_flags = SA_SIGINFO;
+	for (size_t i = 0; i < NFORWARDED; i++) {
+		sigaction(forwarded[i], NULL, &old[i]);
+		stop_ignored[i] = old[i].sa_handler == SIG_IGN;
+		if (!stop_ignored[i])
+			sigaction(forwarded[i], &sa, NULL);
+	}
+}
+
+/* Puts the old actions back.  A tick still pending is taken first: once
+ * SIGALRM has its old action back, it would end pickled. */
+static void disarm_signals(const struct sigaction old[NFORWARDED],
+                           const struct sigaction *old_alarm)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t alarm_set, mask;
+
+	child_pid = 0;
+	for (size_t i = 0; i < NFORWARDED; i++)
+		if (!stop_ignored[i])
+			sigaction(forwarded[i], &old[i], NULL);
+	sigemptyset(&alarm_set);
+	sigaddset(&alarm_set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alarm_set, &mask);
+	if (have_tick)
+		timer_delete(tick);
+	have_tick = 0;
+	while (sigtimedwait(&alarm_set, NULL, &now) == SIGALRM)
+		;
+	sigaction(SIGALRM, old_alarm, NULL);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
 static int64_t mono_ms(void)
@@ -62,6 +139,7 @@ static void child_exec(const pk_capture_opts *o, int out_w, int err_w, int repor
 	for (size_t i = 0; i < NFORWARDED; i++)
 		if (!stop_ignored[i])
 			signal(forwarded[i], SIG_DFL);
+	signal(SIGALRM, alarm_ignored ? SIG_IGN : SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (o->stdin_fd >= 0 && o->stdin_fd != 0 && dup2(o->stdin_fd, 0) < 0)
@@ -92,14 +170,32 @@ fail:
 	_exit(127);
 }
 
+/* pk_write_all_or's question, for forward: after a stop signal, has the
+ * write taken nothing for GRACE_MS?  *since: when it last moved (0: not
+ * yet asked since the signal). */
+static int stalled(void *ctx, size_t moved)
+{
+	int64_t *since = ctx;
+
+	if (!got_signal)
+		return 0;
+	if (moved > 0 || *since == 0) {
+		*since = mono_ms();
+		return 0;
+	}
+	return mono_ms() - *since >= GRACE_MS;
+}
+
 /* Passes a chunk on to *fd.  A write that fails gives up that stream
- * alone (*fd = -1): the other still gets all its bytes.  Returns 0, or the
- * errno of the failed write. */
+ * alone (*fd = -1): the other still gets all its bytes.  After a stop
+ * signal, a write that its reader does not take is given up too
+ * (ETIMEDOUT).  Returns 0, or the errno of the failed write. */
 static int forward(int *fd, const void *buf, size_t len, pk_capture_result *res)
 {
+	int64_t since = 0;
 	int e;
 
-	if (*fd < 0 || pk_write_all(*fd, buf, len) == 0)
+	if (*fd < 0 || pk_write_all_or(*fd, buf, len, stalled, &since) == 0)
 		return 0;
 	e = errno;
 	if (res->forward_errno == 0)
@@ -111,7 +207,7 @@ static int forward(int *fd, const void *buf, size_t len, pk_capture_result *res)
 int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *err)
 {
 	int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, rep_p[2] = { -1, -1 };
-	struct sigaction sa, old[NFORWARDED];
+	struct sigaction old[NFORWARDED], old_alarm;
 	char *buf = NULL;
 	int recording = o->record != NULL;
 	int64_t start;
@@ -130,18 +226,7 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 	fcntl(out_p[0], F_SETPIPE_SZ, 1 << 20);
 	fcntl(err_p[0], F_SETPIPE_SZ, 1 << 20);
 
-	got_signal = 0;
-	child_pid = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = forward_signal;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < NFORWARDED; i++) {
-		sigaction(forwarded[i], NULL, &old[i]);
-		stop_ignored[i] = old[i].sa_handler == SIG_IGN;
-		if (!stop_ignored[i])
-			sigaction(forwarded[i], &sa, NULL);
-	}
+	arm_signals(old, &old_alarm);
 
 	start = mono_ms();
 	pid = fork();
@@ -189,7 +274,7 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 				continue;
 			break;
 		}
-		if (reaped && (ready == 0 || mono_ms() - reaped_at > 200))
+		if (reaped && (ready == 0 || mono_ms() - reaped_at > GRACE_MS))
 			break;
 		for (int i = 0; i < 2; i++) {
 			if (fds[i].fd < 0 || fds[i].revents == 0)
@@ -232,10 +317,7 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 	res->signal_received = got_signal;
 	ret = 0;
 restore:
-	child_pid = 0;
-	for (size_t i = 0; i < NFORWARDED; i++)
-		if (!stop_ignored[i])
-			sigaction(forwarded[i], &old[i], NULL);
+	disarm_signals(old, &old_alarm);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (out_p[i] >= 0) close(out_p[i]);

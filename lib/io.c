@@ -36,23 +36,37 @@ void pk_io_free(void *buf)
 
 int pk_write_all(int fd, const void *buf, size_t len)
 {
+	return pk_write_all_or(fd, buf, len, NULL, NULL);
+}
+
+int pk_write_all_or(int fd, const void *buf, size_t len,
+                    int (*give_up)(void *ctx, size_t moved), void *ctx)
+{
 	const char *p = buf;
+	size_t moved = 0;
 
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				/* An inherited non-blocking descriptor: wait, then go on. */
+			int e = errno;
+			if (e != EINTR && e != EAGAIN)
+				return -1;
+			if (give_up != NULL && give_up(ctx, moved)) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			moved = 0;
+			if (e == EAGAIN) {
+				/* An inherited non-blocking descriptor: wait, then go on
+				 * (a signal ends the wait, and give_up is asked again). */
 				struct pollfd pfd = { fd, POLLOUT, 0 };
 				poll(&pfd, 1, -1);
-				continue;
 			}
-			return -1;
+			continue;
 		}
 		p += n;
 		len -= (size_t)n;
+		moved += (size_t)n;
 	}
 	return 0;
 }

@@ -26,6 +26,13 @@ void pk_io_free(void *buf);
 /* Writes all len bytes.  Returns 0, or -1 with errno set. */
 int pk_write_all(int fd, const void *buf, size_t len);
 
+/* The same, asking give_up(ctx, moved) whenever a write is interrupted by a
+ * signal or would block, with the bytes written since the last time it was
+ * asked: a non-zero answer ends the write with -1 and errno ETIMEDOUT.
+ * give_up NULL: pk_write_all. */
+int pk_write_all_or(int fd, const void *buf, size_t len,
+                    int (*give_up)(void *ctx, size_t moved), void *ctx);
+
 /* Reads until len bytes or end of file.  Returns the count read (less than
  * len only at end of file), or -1 with errno set. */
 ssize_t pk_read_full(int fd, void *buf, size_t len);

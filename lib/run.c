@@ -226,6 +226,7 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 		goto out;
 	}
 	u->r->status = pk_capture_status(cr);
+	u->r->stop_signal = cr->signal_received;
 	/* A command killed by a signal makes pickled end by the same signal,
 	 * whatever the path that ran it: a shell loop around pickled must see
 	 * what it would see around the bare command (bash stops a script
@@ -245,7 +246,10 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 	/* Not every byte reached the caller: pickled fails as the bare
 	 * command would have (its own status when it failed, else 1), while
 	 * the result, captured whole, may still be stored. */
-	if (cr->forward_errno != 0) {
+	if (cr->forward_errno == ETIMEDOUT && cr->signal_received) {
+		run_warn(u, "cannot write output: the reader did not read after the stop signal");
+		output_lost(u);
+	} else if (cr->forward_errno != 0) {
 		run_warn(u, "cannot write output: %s", strerror(cr->forward_errno));
 		output_lost(u);
 	}
@@ -254,9 +258,12 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 	ret = 0;
 out:
 	if (feeder > 0) {
-		kill(feeder, SIGTERM);
-		waitpid(feeder, NULL, 0);
+		/* The feeder may be stuck writing what the command did not read:
+		 * the pipe closed, and SIGKILL, which it cannot have ignored. */
 		close(in_fd);
+		kill(feeder, SIGKILL);
+		while (waitpid(feeder, NULL, 0) < 0 && errno == EINTR)
+			;
 	} else if (in_fd >= 0 && !u->have_spool) {
 		close(in_fd);
 	}

@@ -45,6 +45,10 @@ typedef struct pk_run_opts {
 typedef struct pk_run_result {
 	int status;                /* the exit status for pickled */
 	int raise_signal;          /* non-zero: end by this signal instead */
+	int stop_signal;           /* a stop signal pickled received and passed
+	                              on to the command, or 0: pickled must
+	                              then end promptly, and say what it has to
+	                              say only where it can at once */
 	char error[700];           /* pickled's own failure (125/126/127), or "" */
 	char warning[700];         /* one warning for stderr, or "" */
 } pk_run_result;

@@ -13,8 +13,9 @@ load stress
 SIGRUN=$BATS_TEST_DIRNAME/sigrun.py
 
 # spawn NAME [-i SIGS] -- ARGS...: runs pickled ARGS in the background,
-# stdin from /dev/null, stdout and stderr to $TMP/io/NAME.out and .err;
-# pickled's pid in $pid once it has started.  finish NAME then waits for it
+# stdin from $IN (default /dev/null), stdout and stderr to $OUT and $ERR
+# (default $TMP/io/NAME.out and .err); pickled's pid in $pid once it has
+# started (and in BG_PIDS, with sigrun's).  finish NAME then waits for it
 # and puts how it ended ("exit N", "signal NAME") in $how.
 spawn() {
 	local name=$1
@@ -23,13 +24,16 @@ spawn() {
 	while [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
 	"$PYTHON" "$SIGRUN" "${opts[@]}" -p "$TMP/io/$name.pid" -r "$TMP/io/$name.how" -- \
-		"$PK" "$@" </dev/null >"$TMP/io/$name.out" 2>"$TMP/io/$name.err" 3>&- &
+		"$PK" "$@" <"${IN:-/dev/null}" >"${OUT:-$TMP/io/$name.out}" \
+		2>"${ERR:-$TMP/io/$name.err}" 3>&- &
+	echo "$!" >"$TMP/io/$name.sigrun"
 	BG_PIDS+=("$!")
 	for _ in $(seq 1 250); do
 		[ -s "$TMP/io/$name.pid" ] && break
 		sleep 0.02
 	done
 	pid=$(cat "$TMP/io/$name.pid")
+	BG_PIDS+=("$pid")
 }
 
 # ended NAME [-i SIGS] -- ARGS...: spawn, then finish.
@@ -39,8 +43,13 @@ ended() {
 }
 
 finish() {
-	wait "${BG_PIDS[@]}" || true
-	BG_PIDS=()
+	local p keep=() runner
+	runner=$(cat "$TMP/io/$1.sigrun")
+	wait "$runner" || true
+	for p in "${BG_PIDS[@]}"; do
+		[ "$p" = "$runner" ] || [ "$p" = "$(cat "$TMP/io/$1.pid")" ] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
 	how=$(cat "$TMP/io/$1.how")
 }
 
@@ -304,4 +313,75 @@ echo done'
 	assert_status 0
 	assert_lines "$TMP/io/hit.out" done
 	assert_count 1
+}
+
+# stuck_reader: a FIFO $TMP/fifo whose reader opens it and never reads; its
+# pid goes to BG_PIDS.
+stuck_reader() {
+	mkfifo "$TMP/fifo"
+	sleep 600 <"$TMP/fifo" 3>&- &
+	BG_PIDS+=("$!")
+}
+
+# finish_within SECONDS NAME: finish, but fail (and kill pickled) if pickled
+# has not ended in SECONDS; a generous bound that only a hang exceeds.
+finish_within() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		[ -s "$TMP/io/$2.how" ] && break
+		sleep 0.1
+	done
+	if [ ! -s "$TMP/io/$2.how" ]; then
+		echo "pickled is still running after $1 s"
+		kill -9 "$pid"
+		finish "$2"
+		return 1
+	fi
+	finish "$2"
+}
+
+@test "SIGTERM while pickled is blocked writing to a reader that does not read: it ends, miss and hit" {
+	stuck_reader
+	# A miss: the command writes more than the pipes hold, then pickled is
+	# stuck on the reader; SIGTERM ends the command, and pickled with it.
+	OUT=$TMP/fifo spawn miss -- run -- sh -c 'touch "$TMP/ready"; exec seq 1 10000000'
+	wait_ready
+	sleep 0.3
+	kill -TERM "$pid"
+	finish_within 20 miss
+	assert_how "signal TERM"
+	printf 'pickled: cannot write output: the reader did not read after the stop signal\n' \
+		>"$TMP/io/expected.err"
+	same_file "$TMP/io/expected.err" "$TMP/io/miss.err"
+	[ -z "$(find "$CACHE/v1" -type f 2>/dev/null)" ]
+	# The same with stderr on the stuck reader too: pickled says nothing
+	# rather than wait to say it.
+	ERR=$TMP/fifo spawn both -- run -- sh -c 'touch "$TMP/ready2"; exec seq 1 10000000 >&2'
+	while [ ! -e "$TMP/ready2" ]; do sleep 0.02; done
+	sleep 0.3
+	kill -INT "$pid"
+	finish_within 20 both
+	assert_how "signal INT"
+	# A hit replaying into the stuck reader.
+	pk store run -- seq 1 1000000
+	assert_status 0
+	OUT=$TMP/fifo spawn hit -- run -- seq 1 1000000
+	sleep 0.5
+	kill -TERM "$pid"
+	finish_within 20 hit
+	assert_how "signal TERM"
+	assert_empty "$TMP/io/hit.err"
+}
+
+@test "a command that leaves its stdin unread does not keep pickled waiting for the stdin feeder, SIGTERM ignored or not" {
+	# stdin over --stdin-limit is fed to the command by a helper process,
+	# stuck once the command stops reading; pickled must end it, even when
+	# it was started with SIGTERM ignored.
+	IN=<(yes) spawn feed -i TERM -- run --stdin-limit 1K -- head -c 4
+	finish_within 20 feed
+	assert_how "exit 0"
+	printf 'y\ny\n' >"$TMP/io/expected.out"
+	same_file "$TMP/io/expected.out" "$TMP/io/feed.out"
+	printf 'pickled: running uncached: stdin is larger than 1.0K\n' >"$TMP/io/expected.err"
+	same_file "$TMP/io/expected.err" "$TMP/io/feed.err"
 }
