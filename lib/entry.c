@@ -4,10 +4,10 @@
 #include "bytes.h"
 #include "hash.h"
 #include "io.h"
+#include "outpath.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,43 +627,27 @@ struct splitter {
 	pk_entry *e;
 	size_t index;          /* current file */
 	uint64_t left;         /* bytes left for it */
-	int fd;                /* its temporary file */
-	char tmp[4096];
+	int open;              /* out is being written */
+	pk_outpath out;
 	pk_error *err;
 };
 
 static int split_open(struct splitter *s)
 {
 	const pk_outfile *f = &s->e->meta.files[s->index];
-	char dirbuf[4096];
-	int n;
 
-	/* A short name of its own, not the output's name with more around it:
-	 * that could go past NAME_MAX for a long but valid output name. */
-	snprintf(dirbuf, sizeof(dirbuf), "%s", f->path);
-	n = snprintf(s->tmp, sizeof(s->tmp), "%s/.pickled-XXXXXX", dirname(dirbuf));
-	if (n < 0 || (size_t)n >= sizeof(s->tmp))
-		return pk_error_set(s->err, ENAMETOOLONG, "cannot restore %s", f->path);
-	s->fd = mkostemp(s->tmp, O_CLOEXEC);
-	if (s->fd < 0)
-		return pk_error_set(s->err, errno, "cannot restore %s", f->path);
+	if (pk_outpath_begin(&s->out, f->path, f->mode, s->err) < 0)
+		return -1;
+	s->open = 1;
 	s->left = f->size;
 	return 0;
 }
 
 static int split_close(struct splitter *s)
 {
-	const pk_outfile *f = &s->e->meta.files[s->index];
-	int ok = fchmod(s->fd, f->mode & 0777) == 0;
-
-	if (close(s->fd) < 0)
-		ok = 0;
-	s->fd = -1;
-	if (!ok || rename(s->tmp, f->path) < 0) {
-		int saved = errno;
-		unlink(s->tmp);
-		return pk_error_set(s->err, saved, "cannot restore %s", f->path);
-	}
+	s->open = 0;
+	if (pk_outpath_commit(&s->out, s->err) < 0)
+		return -1;
 	s->index++;
 	return 0;
 }
@@ -671,7 +655,7 @@ static int split_close(struct splitter *s)
 /* Opens files in turn, skipping (creating) empty ones. */
 static int split_advance(struct splitter *s)
 {
-	while (s->fd < 0 && s->index < s->e->meta.nfiles) {
+	while (!s->open && s->index < s->e->meta.nfiles) {
 		if (split_open(s) < 0)
 			return -1;
 		if (s->left == 0 && split_close(s) < 0)
@@ -688,11 +672,11 @@ static int split_piece(void *ctx, const unsigned char *p, size_t n, pk_error *er
 	while (n > 0) {
 		if (split_advance(s) < 0)
 			return -1;
-		if (s->fd < 0)
+		if (!s->open)
 			return pk_error_set(s->err, 0, "entry damaged: extra file data");
 		size_t k = s->left < n ? (size_t)s->left : n;
-		if (pk_write_all(s->fd, p, k) < 0)
-			return pk_error_set(s->err, errno, "cannot restore %s", s->e->meta.files[s->index].path);
+		if (pk_outpath_write(&s->out, p, k, s->err) < 0)
+			return -1;
 		p += k;
 		n -= k;
 		s->left -= k;
@@ -704,7 +688,7 @@ static int split_piece(void *ctx, const unsigned char *p, size_t n, pk_error *er
 
 int pk_entry_restore_files(pk_entry *e, pk_error *err)
 {
-	struct splitter s = { e, 0, 0, -1, { 0 }, err };
+	struct splitter s = { e, 0, 0, 0, { 0 }, err };
 	int ret;
 
 	if (e->meta.nfiles == 0)
@@ -714,12 +698,10 @@ int pk_entry_restore_files(pk_entry *e, pk_error *err)
 	ret = inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, split_piece, &s, err);
 	if (ret == 0)
 		ret = split_advance(&s);
-	if (ret == 0 && (s.fd >= 0 || s.index != e->meta.nfiles))
+	if (ret == 0 && (s.open || s.index != e->meta.nfiles))
 		ret = pk_error_set(err, 0, "entry damaged: output file cut short");
-	if (s.fd >= 0) {
-		close(s.fd);
-		unlink(s.tmp);
-	}
+	if (s.open)
+		pk_outpath_abort(&s.out);
 	return ret;
 }
 

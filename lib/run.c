@@ -7,6 +7,7 @@
 #include "gc.h"
 #include "inputs.h"
 #include "lock.h"
+#include "outpath.h"
 #include "relay.h"
 #include "remote.h"
 #include "share.h"
@@ -276,6 +277,7 @@ static int add_outputs(struct run *u, struct recorder *rec, pk_meta *m)
 {
 	pk_entry_writer *w = rec->w;
 	pk_error err = { 0 };
+	char buf[700];
 
 	if (u->o->noutputs == 0)
 		return 0;
@@ -286,18 +288,17 @@ static int add_outputs(struct run *u, struct recorder *rec, pk_meta *m)
 	for (size_t i = 0; i < u->o->noutputs; i++) {
 		const char *path = u->o->outputs[i];
 		struct stat st;
-		/* O_NONBLOCK: a FIFO in an output's place must not hang the job. */
-		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		/* By descriptor, and not through a link another user could
+		 * have planted: see outpath.h. */
+		int fd = pk_outpath_open_read(path, &st, &err);
 
-		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			if (fd < 0 && errno == ENOENT)
+		if (fd < 0) {
+			if (err.errnum == ENOENT)
 				not_stored(u, "output not produced: %s", path);
-			else if (fd < 0)
-				not_stored(u, "cannot read output: %s: %s", path, strerror(errno));
-			else
+			else if (err.errnum == 0)
 				not_stored(u, "output is not a regular file: %s", path);
-			if (fd >= 0)
-				close(fd);
+			else
+				not_stored(u, "cannot read output: %s", pk_error_str(&err, buf, sizeof(buf)));
 			return -1;
 		}
 		m->files[i].path = u->o->outputs[i];

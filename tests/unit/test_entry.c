@@ -511,13 +511,13 @@ static void test_restore_files(void **state)
 	assert_int_equal(mkdir(work, 0700), 0);
 	assert_int_equal(chdir(work), 0);
 	assert_int_equal(mkdir("sub", 0700), 0);
-	/* An older file of the same name is replaced. */
+	/* An older file of the same name is replaced, keeping its mode. */
 	unit_write_file("out.txt", "older and longer content", 24, 0666);
 	e = open_entry(path, &fd);
 	if (pk_entry_restore_files(e, &err) != 0)
 		fail_msg("restore: %s", err.msg);
 	unit_assert_file("out.txt", "file\0content\n", 13);
-	assert_int_equal(mode_of("out.txt"), 0640);
+	assert_int_equal(mode_of("out.txt"), 0666);
 	unit_assert_file("sub/empty", "", 0);
 	assert_int_equal(mode_of("sub/empty"), 0600);
 	unit_assert_file("sub/run.sh", "#!/bin/sh\necho hi\n", 18);

@@ -1,0 +1,281 @@
+/* outpath.c: reading back and restoring declared output files by
+ * descriptor (see outpath.h for the rule). */
+#include "outpath.h"
+
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* Opens the directory of path (as the command would reach it, links and
+ * all) and sets *base to its last component.  Returns the fd, or -1 with
+ * err set. */
+static int open_parent(const char *path, const char **base, pk_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	*base = slash ? slash + 1 : path;
+	if (**base == '\0' || strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0) {
+		pk_error_set(err, EISDIR, "%s", path);
+		return -1;
+	}
+	if (slash == NULL) {
+		if ((fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			pk_error_set(err, errno, "%s", path);
+		return fd;
+	}
+	if ((dir = strndup(path, slash == path ? 1 : (size_t)(slash - path))) == NULL) {
+		pk_error_set(err, ENOMEM, "%s", path);
+		return -1;
+	}
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		pk_error_set(err, errno, "%s", path);
+	free(dir);
+	return fd;
+}
+
+static int trusted_uid(uid_t uid)
+{
+	return uid == geteuid() || uid == 0;
+}
+
+/* Non-zero when no user but us and root can rename or replace names in the
+ * directory: owned by one of us, and group/other writes barred unless the
+ * sticky bit keeps them to their own names. */
+static int dir_is_ours(const struct stat *d)
+{
+	return trusted_uid(d->st_uid) && ((d->st_mode & 022) == 0 || (d->st_mode & S_ISVTX));
+}
+
+int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err)
+{
+	const char *base;
+	struct stat lst, dst;
+	int dfd = open_parent(path, &base, err), fd;
+
+	if (dfd < 0)
+		return -1;
+	fd = openat(dfd, base, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		/* A final link: follow it only where nobody else could have put
+		 * it or swapped it since the command ended. */
+		if (fstatat(dfd, base, &lst, AT_SYMLINK_NOFOLLOW) < 0 || fstat(dfd, &dst) < 0) {
+			pk_error_set(err, errno, "%s", path);
+			goto out;
+		}
+		if (!trusted_uid(lst.st_uid)) {
+			pk_error_set(err, EPERM, "%s: a link owned by another user (uid %u), not followed",
+			             path, (unsigned)lst.st_uid);
+			goto out;
+		}
+		if (!dir_is_ours(&dst)) {
+			pk_error_set(err, EPERM, "%s: a link in a directory another user can change, "
+			             "not followed", path);
+			goto out;
+		}
+		fd = openat(dfd, base, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		pk_error_set(err, errno, "%s", path);
+		goto out;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		pk_error_set(err, 0, "%s: not a regular file", path);
+		close(fd);
+		fd = -1;
+	}
+out:
+	close(dfd);
+	return fd;
+}
+
+/* Opens a new temporary in dirfd with mode (the umask applies). */
+static int make_tmp(pk_outpath *o, mode_t mode)
+{
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[8];
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		memcpy(o->tmp, ".pickled-", 9);
+		for (size_t i = 0; i < sizeof(r); i++)
+			o->tmp[9 + i] = digits[r[i] % (sizeof(digits) - 1)];
+		o->tmp[9 + sizeof(r)] = '\0';
+		o->fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (o->fd >= 0 || errno != EEXIST)
+			return o->fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/* For an existing file reached through a link: opens the directory that
+ * holds it, by the name the kernel resolved, and checks that name is still
+ * that very file.  Returns 0 (o->dirfd, o->name set) or -1. */
+static int target_dir(pk_outpath *o, int fd, const struct stat *st)
+{
+	char proc[64], real[4096];
+	struct stat now;
+	ssize_t n;
+	char *slash;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, real, sizeof(real) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(real) - 1 || real[0] != '/')
+		return -1;
+	real[n] = '\0';
+	slash = strrchr(real, '/');
+	if ((o->name = strdup(slash + 1)) == NULL)
+		return -1;
+	*slash = '\0';
+	o->dirfd = open(real[0] ? real : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (o->dirfd < 0)
+		return -1;
+	if (fstatat(o->dirfd, o->name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		return -1;
+	return 0;
+}
+
+/* Rewrites the existing file (open as fd, O_PATH) in place. */
+static int begin_inplace(pk_outpath *o, int fd, pk_error *err)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	/* Re-opening the descriptor, not the name: the inode we resolved,
+	 * with the permission checks the command would meet. */
+	o->fd = open(proc, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC);
+	if (o->fd < 0)
+		return pk_error_set(err, errno, "cannot restore %s", o->path);
+	o->inplace = 1;
+	return 0;
+}
+
+int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, pk_error *err)
+{
+	const char *base;
+	struct stat st, lst;
+	int dfd, fd = -1, ret = -1;
+
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	o->dirfd = o->fd = -1;
+	if ((dfd = open_parent(path, &base, err)) < 0)
+		return -1;
+	/* As the command's open(2) resolves it: the kernel follows a final
+	 * link where fs.protected_symlinks lets it. */
+	fd = openat(dfd, base, O_PATH | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT &&
+	    fstatat(dfd, base, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
+		/* A dangling link: the command would create its target. */
+		int cfd = openat(dfd, base, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC,
+		                 (mode_t)(mode & 0777));
+		if (cfd < 0) {
+			pk_error_set(err, errno, "cannot restore %s", path);
+			goto out;
+		}
+		close(cfd);
+		fd = openat(dfd, base, O_PATH | O_CLOEXEC);
+	}
+	if (fd < 0 && errno == ENOENT) {
+		/* A new file: no set-id or sticky bits, and the umask applies, as
+		 * to a file the command creates. */
+		o->dirfd = dfd;
+		dfd = -1;
+		if ((o->name = strdup(base)) == NULL || make_tmp(o, (mode_t)(mode & 0777)) < 0) {
+			pk_error_set(err, errno, "cannot restore %s", path);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		pk_error_set(err, errno, "cannot restore %s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pk_error_set(err, 0, "cannot restore %s: not a regular file", path);
+		goto out;
+	}
+	/* Where the file is: its own directory, or the target's of a link. */
+	if (fstatat(dfd, base, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    lst.st_dev == st.st_dev && lst.st_ino == st.st_ino) {
+		o->dirfd = dfd;
+		dfd = -1;
+		o->name = strdup(base);
+	} else if (target_dir(o, fd, &st) < 0) {
+		free(o->name);
+		o->name = NULL;
+	}
+	/* Atomically when the directory allows it: a temporary we can write,
+	 * given the file's owner, group and mode.  Otherwise in place. */
+	if (o->name != NULL && st.st_nlink == 1 && make_tmp(o, 0600) >= 0) {
+		if ((st.st_uid == geteuid() && st.st_gid == getegid()) ||
+		    fchown(o->fd, st.st_uid, st.st_gid) == 0) {
+			if (fchmod(o->fd, st.st_mode & 07777) == 0) {
+				ret = 0;
+				goto out;
+			}
+		}
+		close(o->fd);
+		unlinkat(o->dirfd, o->tmp, 0);
+		o->fd = -1;
+	}
+	o->tmp[0] = '\0';
+	ret = begin_inplace(o, fd, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (ret < 0)
+		pk_outpath_abort(o);
+	return ret;
+}
+
+int pk_outpath_write(pk_outpath *o, const void *buf, size_t len, pk_error *err)
+{
+	if (pk_write_all(o->fd, buf, len) < 0)
+		return pk_error_set(err, errno, "cannot restore %s", o->path);
+	return 0;
+}
+
+int pk_outpath_commit(pk_outpath *o, pk_error *err)
+{
+	int ret = 0;
+
+	if (close(o->fd) < 0)
+		ret = pk_error_set(err, errno, "cannot restore %s", o->path);
+	o->fd = -1;
+	if (ret == 0 && !o->inplace && renameat(o->dirfd, o->tmp, o->dirfd, o->name) < 0)
+		ret = pk_error_set(err, errno, "cannot restore %s", o->path);
+	if (ret == 0)
+		o->tmp[0] = '\0';
+	pk_outpath_abort(o);
+	return ret;
+}
+
+void pk_outpath_abort(pk_outpath *o)
+{
+	if (o->path == NULL)
+		return;
+	if (o->fd >= 0)
+		close(o->fd);
+	if (!o->inplace && o->tmp[0] != '\0' && o->dirfd >= 0)
+		unlinkat(o->dirfd, o->tmp, 0);
+	if (o->dirfd >= 0)
+		close(o->dirfd);
+	free(o->name);
+	memset(o, 0, sizeof(*o));
+	o->dirfd = o->fd = -1;
+}

@@ -1,0 +1,63 @@
+/* outpath.h: the declared output files (-o) on the user's side: reading one
+ * back after the command ran, and restoring one on a hit, so that a hit
+ * leaves the path as the command leaves it and gives nobody more than the
+ * bare command would.
+ *
+ * Both resolve the path through the kernel and then work from descriptors:
+ * the directories on the way are followed as the command follows them (a
+ * link there is the command's business: it writes through it too), and
+ * nothing is checked by name and then used by name again.
+ * - Reading back: a final symbolic link is followed only when it is owned
+ *   by the user pickled runs as or by root, in a directory no other user
+ *   can change (owned by one of them, and not writable by group or others
+ *   unless sticky).  Otherwise the output is refused: another user could
+ *   have planted it to make pickled store a file only we can read.
+ * - Restoring: the path is opened as the command's open(2) would open it
+ *   (the kernel applies fs.protected_symlinks), so a final link is written
+ *   through to its target.  An existing file keeps its owner, group and
+ *   mode; it is replaced atomically (a temporary in its own directory,
+ *   renamed over it) when that directory allows it, and rewritten in place
+ *   when it does not (not writable, an owner we cannot give back, more than
+ *   one hard link).  A new file gets the recorded mode without set-id or
+ *   sticky bits, less the umask. */
+#ifndef PK_OUTPATH_H
+#define PK_OUTPATH_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* Opens the output file at path (relative to the current directory) for
+ * reading, under the rule above, non-blocking (a FIFO never hangs).  *st
+ * is its status.  Returns the fd, or -1 with err set: err->errnum ENOENT
+ * when there is no file, EPERM when a link was refused; a path that is
+ * not a regular file is an error with errnum 0. */
+int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err);
+
+typedef struct pk_outpath {
+	const char *path;     /* as declared (not owned) */
+	int dirfd;            /* the directory the file is written in */
+	int fd;               /* what is being written */
+	int inplace;          /* fd is the file itself, not a temporary */
+	char tmp[32];         /* the temporary's name in dirfd */
+	char *name;           /* the file's name in dirfd (malloc'd) */
+} pk_outpath;
+
+/* Starts restoring path; mode is the recorded mode of the command's file.
+ * Returns 0, or -1 with err set (nothing was changed then). */
+int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, pk_error *err);
+
+/* Writes the next len bytes.  Returns 0, or -1 with err set. */
+int pk_outpath_write(pk_outpath *o, const void *buf, size_t len, pk_error *err);
+
+/* Puts the file in place and releases o.  Returns 0, or -1 with err set
+ * (o released either way). */
+int pk_outpath_commit(pk_outpath *o, pk_error *err);
+
+/* Gives up: removes the temporary (an in-place file keeps what was
+ * written) and releases o.  A zeroed or released o is fine. */
+void pk_outpath_abort(pk_outpath *o);
+
+#endif

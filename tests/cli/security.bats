@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# security.bats: another user against root's jobs (issue #21 items 1-3) and
+# restoring -o files as the command leaves them (#12 item 4).  Each attack is
+# run as it was found: root runs pickled, nobody (setpriv) attacks.
+
+load helper
+
+# as_nobody CMD...: runs CMD as nobody:nogroup, no other groups.
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+}
+
+# A root-only secret, and a folder nobody owns where root's job runs.
+setup_shared() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	chmod 0755 "$TMP"
+	mkdir -m 0700 "$TMP/private"
+	printf 'root secret %s\n' "$RANDOM$RANDOM$RANDOM" >"$TMP/private/secret"
+	SECRET=$(cat "$TMP/private/secret")
+	mkdir -p "$TMP/shared/out"
+	chown -R nobody:nogroup "$TMP/shared"
+	cd "$TMP/shared" || return 1
+}
+
+# secret_stored: the secret's bytes are somewhere in the cache (a small file
+# is stored in a raw zstd block, so its bytes appear as they are).
+secret_stored() {
+	grep -rqaF "$SECRET" "$TMP/cache"
+}
+
+# --- #21 item 1: reading an output back ------------------------------------
+
+@test "a link to a root-only file swapped in after the command wrote its output is not stored" {
+	setup_shared
+	# The attacker acts after the command's write, before pickled reads:
+	# here the command's last step does it as nobody, so every run races.
+	local cmd="$CNT"'; echo conf >out/site.conf; setpriv --reuid=nobody --regid=nogroup --clear-groups ln -sf "$TMP/private/secret" out/site.conf; echo built'
+	pk run -o out/site.conf -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'built\n'
+	assert_err 'pickled: result not stored: cannot read output: out/site.conf: a link owned by another user (uid 65534), not followed: Operation not permitted\n'
+	[ -z "$(entries)" ]
+	! secret_stored
+	# The next run is a miss again, and the secret never reaches a hit.
+	pk run -o out/site.conf -- sh -c "$cmd"
+	assert_count 2
+	[ -L out/site.conf ]
+	! secret_stored
+}
+
+@test "a link root made in a folder another user can change is not followed either" {
+	setup_shared
+	printf 'shared conf\n' >"$TMP/conf"
+	local cmd="$CNT"'; ln -sf "$TMP/conf" out/site.conf; echo built'
+	pk run -o out/site.conf -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'built\n'
+	assert_err 'pickled: result not stored: cannot read output: out/site.conf: a link in a directory another user can change, not followed: Operation not permitted\n'
+	[ -z "$(entries)" ]
+}
+
+@test "racing an attacker who keeps swapping the output for a link: the secret is never stored" {
+	setup_shared
+	# nobody swaps out/site.conf for a link to the secret as fast as it can,
+	# for as long as root's runs last (bounded: 150 runs).
+	as_nobody sh -c 'while [ ! -e "$1/stop" ]; do ln -sf "$2" "$1/out/.l" && mv -fT "$1/out/.l" "$1/out/site.conf"; done' \
+		sh "$TMP/shared" "$TMP/private/secret" &
+	BG_PIDS+=("$!")
+	local i t0
+	t0=$(now_ms)
+	# The job writes a temporary and renames it, as a careful build does
+	# (writing through the attacker's link would be the job's own doing).
+	for i in $(seq 150); do
+		[ $(($(now_ms) - t0)) -lt 60000 ] || break
+		"$PK" run -o out/site.conf -- sh -c 'echo conf >out/new && mv -f out/new out/site.conf' \
+			</dev/null >/dev/null 2>&1 3>&- || true
+		! secret_stored || { echo "secret stored on run $i"; touch "$TMP/shared/stop"; return 1; }
+		"$PK" rm --all >/dev/null 2>&1 </dev/null 3>&- || true
+	done
+	touch "$TMP/shared/stop"
+	[ "$(cat "$TMP/private/secret")" = "$SECRET" ]
+}
+
+@test "a final link owned by the user in the user's own folder is followed when read back" {
+	local cmd="$CNT"'; printf "v%s\n" "$(wc -l <"$TMP/count")" >real.txt; ln -sf real.txt out.txt; echo done'
+	pk run -o out.txt -- sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	has_entries
+}
+
+# --- #12 item 4: a hit leaves the path as the command leaves it ------------
+
+@test "a hit writes through a final link to its target, and the link stays a link" {
+	printf 'old\n' >target.txt
+	ln -s target.txt out.txt
+	local cmd="$CNT"'; printf "new\n" >out.txt; echo done'
+	pk run -o out.txt -- sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	printf 'garbage\n' >target.txt
+	pk run -o out.txt -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'done\n'
+	assert_err ''
+	assert_count 1
+	[ -L out.txt ]
+	[ "$(readlink out.txt)" = target.txt ]
+	assert_bytes target.txt 'new\n'
+	[ -z "$(ls -A | grep -v -x -e out.txt -e target.txt)" ]
+}
+
+@test "a hit through a link into another folder replaces the target there, atomically" {
+	mkdir elsewhere
+	printf 'old\n' >elsewhere/t.txt
+	ln -s elsewhere/t.txt out.txt
+	local cmd="$CNT"'; printf "new\n" >out.txt'
+	pk run -o out.txt -- sh -c "$cmd"
+	printf 'garbage\n' >elsewhere/t.txt
+	local ino
+	ino=$(stat -c %i elsewhere/t.txt)
+	pk run -o out.txt -- sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	assert_count 1
+	[ -L out.txt ]
+	assert_bytes elsewhere/t.txt 'new\n'
+	# a new inode: renamed into place, never a half-written file
+	[ "$(stat -c %i elsewhere/t.txt)" != "$ino" ]
+	[ -z "$(ls -A elsewhere | grep -v -x t.txt)" ]
+}
+
+@test "as root, a hit keeps an existing file's owner, group and mode" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	chmod 0755 "$TMP" "$TMP/wd"
+	local cmd="$CNT"'; printf "data\n" >out.txt'
+	printf 'old\n' >out.txt
+	chown nobody:nogroup out.txt
+	chmod 0600 out.txt
+	pk run -o out.txt -- sh -c "$cmd"
+	printf 'garbage\n' >out.txt
+	pk run -o out.txt -- sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	assert_count 1
+	assert_bytes out.txt 'data\n'
+	[ "$(stat -c '%U:%G %a' out.txt)" = 'nobody:nogroup 600' ]
+	# the service running as nobody still reads it
+	[ "$(as_nobody cat "$TMP/wd/out.txt")" = data ]
+}
+
+@test "a file with a second hard link is rewritten in place, so both names keep the content" {
+	local cmd="$CNT"'; printf "data\n" >out.txt'
+	printf 'old\n' >out.txt
+	ln out.txt other-name.txt
+	pk run -o out.txt -- sh -c "$cmd"
+	printf 'garbage\n' >out.txt
+	pk run -o out.txt -- sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	assert_count 1
+	assert_bytes out.txt 'data\n'
+	assert_bytes other-name.txt 'data\n'
+	[ "$(stat -c %h out.txt)" = 2 ]
+}
+
+@test "a dangling final link: a hit creates its target, as the command did" {
+	ln -s made.txt out.txt
+	local cmd="$CNT"'; printf "data\n" >out.txt'
+	pk run -o out.txt -- sh -c "$cmd"
+	rm made.txt
+	pk run -o out.txt -- sh -c "$cmd"
+	assert_status 0
+	assert_err ''
+	assert_count 1
+	[ -L out.txt ]
+	assert_bytes made.txt 'data\n'
+}
+
+@test "with fs.protected_symlinks, a root hit is not steered by a link another user planted in a sticky folder" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ "$(cat /proc/sys/fs/protected_symlinks 2>/dev/null)" = 1 ] || skip "fs.protected_symlinks is off"
+	chmod 0755 "$TMP"
+	mkdir -m 1777 "$TMP/pub"
+	printf 'victim\n' >"$TMP/victim"
+	local cmd="$CNT"'; printf "data\n" >"$TMP/pub/out.txt"'
+	pk run -o "$TMP/pub/out.txt" -- sh -c "$cmd"
+	rm "$TMP/pub/out.txt"
+	as_nobody ln -s "$TMP/victim" "$TMP/pub/out.txt"
+	pk run -o "$TMP/pub/out.txt" -- sh -c "$cmd"
+	assert_bytes "$TMP/victim" 'victim\n'
+	[ -L "$TMP/pub/out.txt" ]
+}
