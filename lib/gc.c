@@ -74,10 +74,44 @@ int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
 	return kept + pending > max_size;
 }
 
-/* Removes the files in dir (relative to the cache) whose names start with
- * prefix (NULL: any), not modified for max_age_ms, that nobody holds
- * locked. */
-static size_t remove_old(const pk_store *s, const char *dir, const char *prefix,
+/* Non-zero when name has the shape of one pickled gives its files: in
+ * shape, 'x' stands for one or more lower-case hex digits, '9' for one or
+ * more decimal digits, any other byte for itself. */
+static int name_fits(const char *name, const char *shape)
+{
+	for (; *shape != '\0'; shape++) {
+		const char *set = *shape == 'x' ? "0123456789abcdef" : *shape == '9' ? "0123456789" : NULL;
+		if (set != NULL) {
+			size_t n = strspn(name, set);
+			if (n == 0)
+				return 0;
+			name += n;
+		} else if (*name++ != *shape) {
+			return 0;
+		}
+	}
+	return *name == '\0';
+}
+
+static int name_is_ours(const char *name, const char *const *shapes)
+{
+	for (; *shapes != NULL; shapes++)
+		if (name_fits(name, *shapes))
+			return 1;
+	return 0;
+}
+
+/* What pickled names its leftovers in each folder gc clears. */
+static const char *const TMP_NAMES[] = { "9.9.9", "gc.stamp.9", NULL };
+static const char *const LOCK_NAMES[] = { "x", NULL };
+static const char *const COPY_NAMES[] = { "config-x.cache", NULL };
+static const char *const RECORD_NAMES[] = { "x-x", "x-x.9.tmp", NULL };
+
+/* Removes the files in dir (relative to the cache) named as pickled names
+ * them (shapes) and owned by us, not modified for max_age_ms, that nobody
+ * holds locked.  Nothing else is touched: whatever else is there is not
+ * ours to remove. */
+static size_t remove_old(const pk_store *s, const char *dir, const char *const *shapes,
                          int64_t max_age_ms, int dry_run)
 {
 	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -93,10 +127,10 @@ static size_t remove_old(const pk_store *s, const char *dir, const char *prefix,
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
-		if (de->d_name[0] == '.' ||
-		    (prefix != NULL && strncmp(de->d_name, prefix, strlen(prefix)) != 0))
+		if (!name_is_ours(de->d_name, shapes))
 			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
 			continue;
 		if (now - ((int64_t)st.st_mtim.tv_sec * 1000) < max_age_ms)
 			continue;
@@ -225,10 +259,10 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 		if (drop(s, o, rep, live[i], "size") == 0)
 			total -= live[i]->stored;
 	}
-	rep->temps_removed = remove_old(s, "tmp", NULL, LEFTOVER_MS, o->dry_run) +
-	                     remove_old(s, "locks", NULL, LEFTOVER_MS, o->dry_run) +
-	                     remove_old(s, ".", "config-", COPY_MAX_AGE_MS, o->dry_run) +
-	                     remove_old(s, "inputs", NULL, RECORD_MAX_AGE_MS, o->dry_run);
+	rep->temps_removed = remove_old(s, "tmp", TMP_NAMES, LEFTOVER_MS, o->dry_run) +
+	                     remove_old(s, "locks", LOCK_NAMES, LEFTOVER_MS, o->dry_run) +
+	                     remove_old(s, ".", COPY_NAMES, COPY_MAX_AGE_MS, o->dry_run) +
+	                     remove_old(s, "inputs", RECORD_NAMES, RECORD_MAX_AGE_MS, o->dry_run);
 	if (!o->dry_run)
 		write_stamp(s, rep->bytes_kept + foreign_kept);
 	ret = 0;

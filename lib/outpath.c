@@ -3,6 +3,7 @@
 #include "outpath.h"
 
 #include "io.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,19 +43,6 @@ static int open_parent(const char *path, const char **base, pk_error *err)
 	return fd;
 }
 
-static int trusted_uid(uid_t uid)
-{
-	return uid == geteuid() || uid == 0;
-}
-
-/* Non-zero when no user but us and root can rename or replace names in the
- * directory: owned by one of us, and group/other writes barred unless the
- * sticky bit keeps them to their own names. */
-static int dir_is_ours(const struct stat *d)
-{
-	return trusted_uid(d->st_uid) && ((d->st_mode & 022) == 0 || (d->st_mode & S_ISVTX));
-}
-
 int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err)
 {
 	const char *base;
@@ -71,12 +59,12 @@ int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err)
 			pk_error_set(err, errno, "%s", path);
 			goto out;
 		}
-		if (!trusted_uid(lst.st_uid)) {
+		if (!pk_trust_uid(lst.st_uid)) {
 			pk_error_set(err, EPERM, "%s: a link owned by another user (uid %u), not followed",
 			             path, (unsigned)lst.st_uid);
 			goto out;
 		}
-		if (!dir_is_ours(&dst)) {
+		if (!pk_trust_dir(&dst)) {
 			pk_error_set(err, EPERM, "%s: a link in a directory another user can change, "
 			             "not followed", path);
 			goto out;

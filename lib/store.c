@@ -12,6 +12,8 @@
  * - Paths come from hex keys only; nothing a user types reaches a path. */
 #include "store.h"
 
+#include "trust.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -120,31 +122,6 @@ int pk_store_default_dir(char **dir, pk_error *err)
 	return 0;
 }
 
-/* mkdir -p with mode 0700 for every folder it creates. */
-static int make_dirs(const char *dir)
-{
-	char *p = strdup(dir), *s;
-	int ret = -1;
-
-	if (p == NULL)
-		return -1;
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST)
-				goto out;
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	ret = 0;
-out:
-	free(p);
-	return ret;
-}
-
 static int open_store(pk_store *s, const char *dir, int create, pk_error *err)
 {
 	struct stat st;
@@ -155,24 +132,12 @@ static int open_store(pk_store *s, const char *dir, int create, pk_error *err)
 	s->dirfd = -1;
 	if ((s->dir = strdup(dir)) == NULL)
 		return pk_error_set(err, ENOMEM, "%s", dir);
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0 && errno == ENOENT && create) {
-		if (make_dirs(dir) < 0)
-			return pk_error_set(err, errno, "%s", dir);
-		s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s->dirfd >= 0) {
-			int fd = openat(s->dirfd, "CACHEDIR.TAG",
-			                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (fd >= 0) {
-				if (write(fd, tag, sizeof(tag) - 1) < 0) {
-					/* only a marker for backup tools */
-				}
-				close(fd);
-			}
-		}
-	}
+	/* Reached only through directories and links of ours or root's:
+	 * whoever could swap one could point the cache, and gc's removals,
+	 * anywhere. */
+	s->dirfd = pk_trust_open_dir(dir, create, err);
 	if (s->dirfd < 0)
-		return pk_error_set(err, errno, "%s", dir);
+		return -1;
 	if (fstat(s->dirfd, &st) < 0)
 		return pk_error_set(err, errno, "%s", dir);
 	if (st.st_uid != geteuid())
@@ -182,6 +147,17 @@ static int open_store(pk_store *s, const char *dir, int create, pk_error *err)
 		return pk_error_set(err, 0, "%s: writable by group or others, refused", dir);
 	if (faccessat(s->dirfd, ".", W_OK, AT_EACCESS) < 0)
 		return pk_error_set(err, errno, "%s", dir);
+	if (create && fstatat(s->dirfd, "CACHEDIR.TAG", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT) {
+		int fd = openat(s->dirfd, "CACHEDIR.TAG",
+		                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (write(fd, tag, sizeof(tag) - 1) < 0) {
+				/* only a marker for backup tools */
+			}
+			close(fd);
+		}
+	}
 	/* tmp/ and v1/ are made when first needed: a hit creates nothing. */
 	return 0;
 }

@@ -1518,7 +1518,8 @@ one_copy() {
 	mkdir -m 0700 "$TMP/roothome"
 	mkdir -p "$TMP/roothome/.config/pickled"
 	printf 'ttl: 1s\n' >"$TMP/roothome/.config/pickled/pickled.conf"
-	mkdir -m 0777 "$TMP/nc"
+	mkdir -m 0755 "$TMP/nc"
+	chown nobody "$TMP/nc"   # the cache's parent must be nobody's or root's, not open to all
 	: >"$TMP/count"
 	chmod 0666 "$TMP/count"
 	local i

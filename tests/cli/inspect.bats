@@ -1107,22 +1107,22 @@ gc_line() {
 	pk ls
 	local c=$PICKLED_CACHE_DIR
 	mkdir -p "$c/tmp" "$c/locks"
-	echo partial >"$c/tmp/entry.old"
-	echo partial >"$c/tmp/entry.new"
+	echo partial >"$c/tmp/4242.123456.0"
+	echo partial >"$c/tmp/4242.123457.1"
 	: >"$c/locks/0123456789abcdef0123456789abcdef"
 	: >"$c/locks/fedcba9876543210fedcba9876543210"
-	touch -d '2 hours ago' "$c/tmp/entry.old" "$c/locks/0123456789abcdef0123456789abcdef"
-	touch -d '50 minutes ago' "$c/tmp/entry.new" "$c/locks/fedcba9876543210fedcba9876543210"
+	touch -d '2 hours ago' "$c/tmp/4242.123456.0" "$c/locks/0123456789abcdef0123456789abcdef"
+	touch -d '50 minutes ago' "$c/tmp/4242.123457.1" "$c/locks/fedcba9876543210fedcba9876543210"
 	pk gc --dry-run
 	assert_status 0
 	assert_out 'would remove 0 entries (0B), kept 0 (0B), 2 leftover files\n'
-	[ -f "$c/tmp/entry.old" ] && [ -f "$c/locks/0123456789abcdef0123456789abcdef" ]
+	[ -f "$c/tmp/4242.123456.0" ] && [ -f "$c/locks/0123456789abcdef0123456789abcdef" ]
 	pk gc
 	assert_status 0
 	assert_out ''
 	assert_err ''
-	[ ! -e "$c/tmp/entry.old" ] && [ ! -e "$c/locks/0123456789abcdef0123456789abcdef" ]
-	[ -f "$c/tmp/entry.new" ] && [ -f "$c/locks/fedcba9876543210fedcba9876543210" ]
+	[ ! -e "$c/tmp/4242.123456.0" ] && [ ! -e "$c/locks/0123456789abcdef0123456789abcdef" ]
+	[ -f "$c/tmp/4242.123457.1" ] && [ -f "$c/locks/fedcba9876543210fedcba9876543210" ]
 }
 
 @test "gc removes parsed configuration copies not written for 30 days" {

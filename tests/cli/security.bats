@@ -191,3 +191,106 @@ secret_stored() {
 	assert_bytes "$TMP/victim" 'victim\n'
 	[ -L "$TMP/pub/out.txt" ]
 }
+
+# --- #21 item 2: the cache directory and what gc removes -------------------
+
+# A "/" of the test's: root's, with a sticky tmp/ where nobody keeps a file
+# two hours old, and a HOME that nobody owns.
+setup_fake_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	chmod 0755 "$TMP"
+	mkdir -m 0755 "$TMP/root"
+	mkdir -m 1777 "$TMP/root/tmp"
+	as_nobody sh -c 'echo mine >"$1/root/tmp/123.456.7"; echo notes >"$1/root/tmp/notes"' sh "$TMP"
+	touch -d '2 hours ago' "$TMP/root/tmp/123.456.7" "$TMP/root/tmp/notes"
+	mkdir -m 0755 "$TMP/nhome"
+	chown nobody:nogroup "$TMP/nhome"
+}
+
+@test "a cache dir reached through a link another user planted in HOME is refused, and gc deletes nothing there" {
+	setup_fake_root
+	as_nobody mkdir "$TMP/nhome/.cache"
+	as_nobody ln -s "$TMP/root" "$TMP/nhome/.cache/pickled"
+	unset PICKLED_CACHE_DIR
+	local i
+	for i in 1 2; do
+		HOME=$TMP/nhome pk run -- sh -c "$CNT; echo out; exit 3"
+		assert_status 3
+		assert_out 'out\n'
+		assert_err 'pickled: cache unavailable, running uncached: %s: %s is owned by another user (uid 65534), refused\n' \
+			"$TMP/nhome/.cache/pickled" "$TMP/nhome"
+	done
+	assert_count 2
+	HOME=$TMP/nhome pk gc
+	assert_status 1
+	assert_bytes "$TMP/root/tmp/123.456.7" 'mine\n'
+	assert_bytes "$TMP/root/tmp/notes" 'notes\n'
+	[ -z "$(ls -A "$TMP/root" | grep -v -x tmp)" ]
+}
+
+@test "root with a HOME another user owns (sudo without -H) creates nothing there and runs uncached" {
+	setup_fake_root
+	unset PICKLED_CACHE_DIR
+	HOME=$TMP/nhome pk run -- sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'pickled: cache unavailable, running uncached: %s: %s is owned by another user (uid 65534), refused\n' \
+		"$TMP/nhome/.cache/pickled" "$TMP/nhome"
+	[ -z "$(ls -A "$TMP/nhome")" ]
+}
+
+@test "a link owned by another user anywhere on the cache's path is refused" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	chmod 0755 "$TMP"
+	mkdir -m 0700 "$TMP/real"
+	ln -s "$TMP/real" "$TMP/via"
+	chown -h nobody:nogroup "$TMP/via"
+	pk -C "$TMP/via/cache" run -- sh -c "$CNT; echo out"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'pickled: cache unavailable, running uncached: %s: %s is a link owned by another user (uid 65534), refused\n' \
+		"$TMP/via/cache" "$TMP/via"
+	[ ! -e "$TMP/real/cache" ]
+}
+
+@test "a cache dir below a folder others can write (not sticky) is refused" {
+	mkdir -m 0777 "$TMP/open"
+	chmod 0777 "$TMP/open"
+	pk -C "$TMP/open/cache" run -- sh -c "$CNT; echo out"
+	assert_status 0
+	assert_err 'pickled: cache unavailable, running uncached: %s: %s is writable by other users, refused\n' \
+		"$TMP/open/cache" "$TMP/open"
+	[ ! -e "$TMP/open/cache" ]
+}
+
+@test "links of the user's own on the cache's path are followed" {
+	mkdir -m 0700 "$TMP/real"
+	ln -s real "$TMP/mine"
+	pk -C "$TMP/mine/cache" run -- sh -c "$CNT; echo out"
+	assert_status 0
+	assert_err ''
+	pk -C "$TMP/mine/cache" run -- sh -c "$CNT; echo out"
+	assert_out 'out\n'
+	assert_count 1
+	[ -d "$TMP/real/cache/v1" ]
+}
+
+@test "gc removes only leftovers pickled named and owns" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	pk run -- true
+	mkdir -p "$PICKLED_CACHE_DIR/tmp" "$PICKLED_CACHE_DIR/locks"
+	echo a >"$PICKLED_CACHE_DIR/tmp/123.456.7"
+	echo b >"$PICKLED_CACHE_DIR/tmp/notes.txt"
+	echo c >"$PICKLED_CACHE_DIR/tmp/124.456.7"
+	chown nobody "$PICKLED_CACHE_DIR/tmp/124.456.7"
+	echo d >"$PICKLED_CACHE_DIR/locks/0123456789abcdef0123456789abcdef"
+	echo e >"$PICKLED_CACHE_DIR/locks/README"
+	touch -d '2 hours ago' "$PICKLED_CACHE_DIR"/tmp/* "$PICKLED_CACHE_DIR"/locks/*
+	pk gc
+	assert_status 0
+	[ ! -e "$PICKLED_CACHE_DIR/tmp/123.456.7" ]
+	[ ! -e "$PICKLED_CACHE_DIR/locks/0123456789abcdef0123456789abcdef" ]
+	assert_bytes "$PICKLED_CACHE_DIR/tmp/notes.txt" 'b\n'
+	assert_bytes "$PICKLED_CACHE_DIR/tmp/124.456.7" 'c\n'
+	assert_bytes "$PICKLED_CACHE_DIR/locks/README" 'e\n'
+}
