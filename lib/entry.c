@@ -553,6 +553,10 @@ static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 		}
 		size_t k = r->left < n ? (size_t)r->left : n;
 		int fd = r->fds[r->stream];
+		/* Never more than the entry declares: a forged frame that
+		 * expands without end stops here, before a byte too many. */
+		if (k > r->rest[r->stream])
+			return pk_error_set(err, 0, "entry damaged: more output than declared");
 		/* A stream that cannot be written is given up alone: the other
 		 * still gets every byte, as it would from the bare command. */
 		if (fd >= 0 && pk_write_all(fd, p, k) < 0) {
@@ -560,7 +564,7 @@ static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 				r->failed = errno;
 			r->fds[r->stream] = -1;
 		}
-		r->rest[r->stream] -= k < r->rest[r->stream] ? k : r->rest[r->stream];
+		r->rest[r->stream] -= k;
 		if (r->failed != 0 && records_done(r))
 			return pk_error_set(err, r->failed, "cannot write output");
 		p += k;
@@ -570,9 +574,15 @@ static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 	return 0;
 }
 
+/* Counts down the file bytes the entry declares (ctx: uint64_t left). */
 static int discard_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
 {
-	(void)ctx; (void)p; (void)n; (void)err;
+	uint64_t *left = ctx;
+
+	(void)p;
+	if (n > *left)
+		return pk_error_set(err, 0, "entry damaged: more file data than declared");
+	*left -= n;
 	return 0;
 }
 
@@ -591,13 +601,15 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 		e->verified = 1;
 	}
 	if (deep) {
-		struct records r = { .fds = { -1, -1, -1 } };
+		struct records r = { .fds = { -1, -1, -1 },
+		                     .rest = { 0, e->meta.stdout_bytes, e->meta.stderr_bytes } };
 		if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
 			return -1;
 		if (r.have != 0 || r.left != 0)
 			return pk_error_set(err, 0, "entry damaged: last record cut short");
+		uint64_t files = pk_meta_raw_bytes(&e->meta) - e->meta.stdout_bytes - e->meta.stderr_bytes;
 		if (inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
-		                   discard_piece, NULL, err) < 0)
+		                   discard_piece, &files, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -104,13 +104,37 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 	return 0;
 }
 
+/* Caps on what one entry may hold, beyond what any command pickled can
+ * run could record (Linux passes at most a few MB of arguments, each at
+ * most 128 KiB): a forged entry must not make a reader allocate without
+ * end, whatever its size. */
+#define MAX_ARGS (1u << 20)          /* arguments */
+#define MAX_LIST (1u << 20)          /* inputs */
+#define MAX_SMALL_LIST (1u << 16)    /* environment names, outputs, tags, files */
+#define MAX_ARG_LEN (128u * 1024)    /* one argument, --key text */
+#define MAX_PATH_LEN (64u * 1024)    /* a path, a name, a tag */
+
+/* Room for one more element in an array of n (doubling as it grows, so
+ * that a long list costs no quadratic copying). */
+static int grow(void *arrp, size_t n, size_t size)
+{
+	void *arr, *na;
+
+	if (n & (n - 1))   /* not a power of two: room was made before */
+		return 0;
+	memcpy(&arr, arrp, sizeof(arr));
+	if ((na = realloc(arr, (n ? 2 * n : 1) * size)) == NULL)
+		return -1;
+	memcpy(arrp, &na, sizeof(na));
+	return 0;
+}
+
 /* Appends a copy of (s, n) as a string to a growing array of strings. */
 static int push_str(char ***arr, size_t *n, const unsigned char *s, size_t len)
 {
-	char **na = realloc(*arr, (*n + 1) * sizeof(**arr));
-	if (na == NULL)
+	if (grow(arr, *n, sizeof(**arr)) < 0)
 		return -1;
-	*arr = na;
+	char **na = *arr;
 	if ((na[*n] = strndup((const char *)s, len)) == NULL)
 		return -1;
 	(*n)++;
@@ -179,6 +203,15 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		default:
 			continue;
 		}
+		if (flen > (tag == M_ARG || tag == M_EXTRA ? MAX_ARG_LEN : MAX_PATH_LEN + 17))
+			return pk_error_set(err, 0, "metadata field too long");
+		if ((tag == M_ARG && p->argc >= MAX_ARGS) ||
+		    (tag == M_INPUT && p->ninputs >= MAX_LIST) ||
+		    (tag == M_ENV && p->nenv >= MAX_SMALL_LIST) ||
+		    (tag == M_OUTPUT && p->noutputs >= MAX_SMALL_LIST) ||
+		    (tag == M_TAG && m->ntags >= MAX_SMALL_LIST) ||
+		    (tag == M_FILE && m->nfiles >= MAX_SMALL_LIST))
+			return pk_error_set(err, 0, "too many metadata fields");
 		switch (tag) {
 		case M_KEY: memcpy(m->key.bytes, f, 16); have_key = 1; break;
 		case M_ARG:
@@ -191,10 +224,9 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		case M_PROGRAM_MTIME: p->program_mtime_ns = (int64_t)pk_get_le(f, 8); break;
 		case M_PROGRAM_HASH: memcpy(p->program_hash, f, 16); break;
 		case M_INPUT: {
-			pk_input *ni = realloc(p->inputs, (p->ninputs + 1) * sizeof(*ni));
-			if (ni == NULL)
+			if (grow(&p->inputs, p->ninputs, sizeof(*p->inputs)) < 0)
 				goto nomem;
-			p->inputs = ni;
+			pk_input *ni = p->inputs;
 			ni[p->ninputs].present = f[0] != 0;
 			memcpy(ni[p->ninputs].hash, f + 1, 16);
 			if ((ni[p->ninputs].path = dup_field(f + 17, flen - 17)) == NULL)
@@ -203,10 +235,9 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			break;
 		}
 		case M_ENV: {
-			pk_envvar *ne = realloc(p->env, (p->nenv + 1) * sizeof(*ne));
-			if (ne == NULL)
+			if (grow(&p->env, p->nenv, sizeof(*p->env)) < 0)
 				goto nomem;
-			p->env = ne;
+			pk_envvar *ne = p->env;
 			ne[p->nenv].value = NULL;
 			if ((ne[p->nenv].name = dup_field(f, flen)) == NULL)
 				goto nomem;
@@ -234,10 +265,9 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 				goto nomem;
 			break;
 		case M_FILE: {
-			pk_outfile *nf = realloc(m->files, (m->nfiles + 1) * sizeof(*nf));
-			if (nf == NULL)
+			if (grow(&m->files, m->nfiles, sizeof(*m->files)) < 0)
 				goto nomem;
-			m->files = nf;
+			pk_outfile *nf = m->files;
 			nf[m->nfiles].mode = (uint32_t)pk_get_le(f, 4) & 07777;
 			nf[m->nfiles].size = pk_get_le(f + 4, 8);
 			if ((nf[m->nfiles].path = dup_field(f + 12, flen - 12)) == NULL)

@@ -40,6 +40,14 @@ struct pk_remote {
 /* Compare-and-delete and compare-and-extend: only the owner's token acts. */
 static const char UNLOCK_LUA[] =
 	"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/* Takes the lock when it is free, or held with no expiry: a lock that
+ * cannot lapse is not one a live host holds (they are all set with PX and
+ * renewed), only one that would make every host wait its whole
+ * --lock-timeout. */
+static const char TAKE_LUA[] =
+	"local t = redis.call('pttl', KEYS[1]) "
+	"if t == -2 or t == -1 then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+	"return 0";
 static const char RENEW_LUA[] =
 	"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
@@ -273,6 +281,13 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 	freeReplyObject(rep);
 	if (size <= 0)
 		return 0;
+	/* The size first: a value larger than this host would ever upload is
+	 * not fetched at all. */
+	if ((uint64_t)size > r->o.max_entry) {
+		pk_error_set(err, 0, "%lld bytes, more than remote.max_entry (%llu)",
+		             size, (unsigned long long)r->o.max_entry);
+		return 2;
+	}
 	/* In ranges, so memory stays bounded; a value replaced meanwhile shows
 	 * up as a checksum failure, never as a wrong replay. */
 	while (off < size) {
@@ -447,10 +462,10 @@ int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
 	if (random_token(r->token) < 0)
 		return pk_error_set(err, errno, "cannot make a lock token");
 	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
-	rep = cmd_s(r, err, 6, (const char *[]){ "SET", r->lock_key, r->token, "NX", "PX", lease });
+	rep = cmd_s(r, err, 6, (const char *[]){ "EVAL", TAKE_LUA, "1", r->lock_key, r->token, lease });
 	if (rep == NULL)
 		return -1;
-	int taken = rep->type == REDIS_REPLY_STATUS;
+	int taken = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
 	freeReplyObject(rep);
 	if (!taken)
 		return 0;

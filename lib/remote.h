@@ -39,7 +39,8 @@ int pk_remote_parse_check(const char *url, pk_error *err);
 pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err);
 
 /* Downloads the entry for key into fd (an empty file).  Returns 1 when it
- * was there, 0 when not, -1 with err set. */
+ * was there, 0 when not, 2 when it was refused unread (larger than
+ * max_entry; err->msg says so), -1 with err set. */
 int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err);
 
 /* Uploads size bytes of fd as the entry for key, expiring after ttl_ms
@@ -51,9 +52,10 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 /* Removes the entry for key.  Returns 0, or -1 with err set. */
 int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err);
 
-/* Tries to take the run lock for key.  Returns 1 when taken (the lock is
- * then renewed in the background until pk_remote_unlock), 0 when another
- * host holds it, -1 with err set. */
+/* Tries to take the run lock for key; one held with no expiry is taken
+ * over (no host sets one: it can only be squatted).  Returns 1 when taken
+ * (the lock is then renewed in the background until pk_remote_unlock), 0
+ * when another host holds it, -1 with err set. */
 int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err);
 
 /* Stops renewing and releases the lock if it is still ours. */

@@ -367,6 +367,14 @@ static int fetch_remote(struct run *u, int64_t max_age_ms)
 		remote_failed(u, &err);
 		return 0;
 	}
+	/* A value no host would upload: someone else wrote it, or it broke.
+	 * Said once per run, since a poll while waiting may meet it again. */
+	if (got == 2) {
+		if (!u->remote_rejected)
+			run_warn(u, "remote entry not used (%s)", why);
+		u->remote_rejected = 1;
+		got = 0;
+	}
 	/* A poll while waiting for another host is not a lookup of its own. */
 	if (got || !u->quiet)
 		pk_stats_add(&u->store, got ? PK_STAT_REMOTE_HIT : PK_STAT_REMOTE_MISS, 0);

@@ -19,6 +19,7 @@ struct run {
 	int have_spool;
 	int detached;              /* a background warm or refresh: no output */
 	int quiet;                 /* a second lookup: explain only a hit */
+	int remote_rejected;       /* a refused remote value was reported */
 	pk_remote *remote;         /* connected on first use */
 	int remote_down;           /* failed once: not tried again this run */
 	int gc_due;                /* a store made an automatic gc due */

@@ -21,21 +21,25 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 		return 0;
 	}
 	got = pk_remote_get(r, key, fd, err);
-	if (got <= 0) {
+	if (got != 1) {
 		ret = got;
 		snprintf(why, whylen, "%s", got == 0 ? "no remote entry" : err->msg);
 		goto out;
 	}
-	/* A remote value is trusted no more than a local file: the same
-	 * checks, before it can ever be replayed. */
-	if ((en = pk_entry_open(fd, &e)) == NULL || pk_entry_verify(en, 0, &e) < 0) {
-		snprintf(why, whylen, "remote entry damaged: %s", e.msg);
+	/* A remote value is trusted no more than a local file, and checked
+	 * down to its last compressed byte before it is stored: a replay
+	 * then never starts on one that would stop halfway (more output than
+	 * it declares, a frame that does not decode). */
+	ret = 2;
+	if ((en = pk_entry_open(fd, &e)) == NULL || pk_entry_verify(en, 1, &e) < 0) {
+		snprintf(why, whylen, "damaged: %s", e.msg);
 		goto out;
 	}
 	if (!pk_key_equal(&pk_entry_meta(en)->key, key)) {
-		snprintf(why, whylen, "remote entry holds another key");
+		snprintf(why, whylen, "holds another key");
 		goto out;
 	}
+	ret = 0;
 	int64_t age = pk_now_ms() - pk_entry_meta(en)->created_ms;
 	if (ttl_ms != PK_FOREVER && age >= ttl_ms) {
 		snprintf(why, whylen, "remote entry expired");

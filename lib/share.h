@@ -10,8 +10,11 @@
 
 /* Downloads the remote entry for key and, when it is a sound entry for
  * that key younger than ttl_ms, stores it locally (atomically, as a local
- * result would be).  Returns 1 when stored, 0 when absent or unusable
- * (why says which), -1 when the remote failed (err set). */
+ * result would be).  Nothing of a fetched value is used before it passed
+ * every check.  Returns 1 when stored, 0 when absent, expired or the local
+ * store failed, 2 when the value was refused (too large, damaged, another
+ * key: something a host would never upload; why says which), -1 when the
+ * remote failed (err set). */
 int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t ttl_ms,
                    char *why, size_t whylen, pk_error *err);
 

@@ -394,7 +394,11 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 		on "g$i" run sh -c "$OUTERR"
 		assert_status 0
 		assert_out 'out\n'
-		assert_err 'err\n'
+		# the command's own line, then one saying why Redis was not used
+		assert_lines "$TMP/io/err" 2
+		[ "$(head -n 1 "$TMP/io/err")" = err ]
+		tail -n 1 "$TMP/io/err" >"$TMP/io/warning"
+		assert_match "$TMP/io/warning" '^pickled: remote entry not used \(damaged: .*\)$'
 		assert_count $((i + 1))
 		# a sound entry now: another host replays it
 		host "r$i"
@@ -415,7 +419,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	on b run sh -c "$OUTERR"
 	assert_status 0
 	assert_out 'out\n'
-	assert_err 'err\n'
+	assert_err 'err\npickled: remote entry not used (holds another key)\n'
 	assert_count 2
 	host c
 	on c run sh -c "$OUTERR"
@@ -965,4 +969,88 @@ fleet_has() {
 	on c run --explain sh -c "$cmd"
 	assert_status 0
 	grep -qx 'pickled: remote hit' "$TMP/io/err"
+}
+
+# --- a peer who can write to Redis (#21 items 4-7) --------------------------
+
+# forged OP ARG: host a's entry for `run -o out.txt sh -c "$FCMD"` rewritten
+# by forge.py (OP ARG), resealed, and SET in Redis under its key ($K).
+FCMD="$CNT"'; echo hi; echo file >out.txt'
+forged() {
+	# shellcheck disable=SC2046  # the flags are a list
+	cc -O1 -o "$TMP/reseal" "$BATS_TEST_DIRNAME/../stress/reseal.c" \
+		$(pkg-config --cflags --libs libxxhash) || skip "cannot build reseal.c"
+	K=$(key -o out.txt sh -c "$FCMD")
+	on a run --no-remote -o out.txt sh -c "$FCMD"
+	assert_status 0
+	rm -f out.txt
+	cp "$(entries "$TMP/hosts/a")" "$TMP/forged"
+	python3 "$BATS_TEST_DIRNAME/forge.py" "$TMP/forged" "$@"
+	"$TMP/reseal" "$TMP/forged"
+	rcli -x SET "${PREFIX}e:$K" <"$TMP/forged" >/dev/null
+}
+
+@test "a forged value that expands past what it declares is never replayed (decompression bomb)" {
+	forged bomb 64
+	on b run -o out.txt sh -c "$FCMD"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err 'pickled: remote entry not used (damaged: entry damaged: more output than declared)\n'
+	assert_count 2
+	assert_bytes out.txt 'file\n'
+}
+
+@test "remote.max_entry is enforced on download: a larger value is not fetched" {
+	head -c 2097152 /dev/urandom >"$TMP/big"
+	local k
+	k=$(key sh -c "$OUTERR")
+	rcli -x SET "${PREFIX}e:$k" <"$TMP/big" >/dev/null
+	host small "max_entry: 1M"
+	strace -f -e trace=read -o "$TMP/trace" "$PK" -c "$TMP/small.conf" -C "$TMP/hosts/small" \
+		run sh -c "$OUTERR" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || true
+	assert_out 'out\n'
+	assert_err 'err\npickled: remote entry not used (2097152 bytes, more than remote.max_entry (1048576))\n'
+	# not a chunk of it came over the connection
+	! grep -Eq '= [0-9]{6,}$' "$TMP/trace"
+}
+
+@test "a forged mode is clamped: no set-id bits, and the umask applies to a new file" {
+	forged mode 6777
+	umask 022
+	on b run -o out.txt sh -c "$FCMD"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	assert_count 1
+	assert_bytes out.txt 'file\n'
+	[ "$(stat -c %a out.txt)" = 755 ]
+}
+
+@test "metadata with a million and more fields is refused before it is decoded into memory" {
+	forged args 1100000
+	on b run -o out.txt sh -c "$FCMD"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err 'pickled: remote entry not used (damaged: too many metadata fields)\n'
+	assert_count 2
+	on b ls --remote
+	assert_status 0
+}
+
+@test "a lock squatted with no expiry is taken over, not waited for" {
+	local k
+	k=$(key sh -c "$OUTERR")
+	rcli SET "${PREFIX}l:$k" squatter >/dev/null
+	[ "$(rcli PTTL "${PREFIX}l:$k")" = -1 ]
+	on b run --lock-timeout 5s sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	# released after the run: nobody waits on it any more
+	[ "$(rcli EXISTS "${PREFIX}l:$k")" = 0 ]
+	# a live lock (with its expiry) is still waited for
+	rcli SET "${PREFIX}l:$k" other-host PX 600000 >/dev/null
+	on c run --lock-timeout 1s sh -c "$CNT; echo again"
+	[ "$(rcli GET "${PREFIX}l:$k")" = other-host ]
 }
