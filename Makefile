@@ -17,7 +17,7 @@ ZSHCOMPDIR ?= /usr/share/zsh/vendor-completions
 CC        ?= cc
 AR        ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS       = yaml-0.1 libxxhash libzstd hiredis
+PKGS       = yaml-0.1 libxxhash libzstd hiredis libsodium
 
 CFLAGS    ?= -O2 -g
 WARNINGS   = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -33,7 +33,7 @@ YAML_VERSION := $(shell $(PKG_CONFIG) --modversion yaml-0.1 2>/dev/null)
 # compression must run on zstd's workers to keep up with the command.
 # STATIC_DEPS=0 links everything dynamically.
 STATIC_DEPS ?= 1
-STATIC_PKGS = yaml-0.1 libxxhash hiredis
+STATIC_PKGS = yaml-0.1 libxxhash hiredis libsodium
 ifeq ($(STATIC_DEPS),1)
 DEP_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic \
               $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null)

@@ -263,6 +263,40 @@ is_hit "$W/c-log" -- cat "$W/log.txt" || note "warning: no hit for the $L entry"
 compare "$B_ROUNDS" 1 "$R_BIG" "zstd -dcq" "zstd -dcq $W/log.txt.zst" "$PK -C $W/c-log run -- cat $W/log.txt"
 ratio_row "hit, $L log-like output" "\`zstd -dcq\` of it at level $LEVEL" 1.10
 
+# --- remote hit, authenticated or not (issue #21 item 8) --------------------------
+# The same $L entry fetched from a private redis-server into an empty local
+# cache and replayed: with remote.secret_file (keyed BLAKE2b over the whole
+# value, then no second decoding pass) against without (the value decoded
+# in full before it is stored).
+if command -v redis-server > /dev/null 2>&1; then
+	note "remote hit, $L, sealed with remote.secret_file against unsealed"
+	RS=$W/redis.sock
+	redis-server --port 0 --unixsocket "$RS" --unixsocketperm 700 --save '' --appendonly no \
+	    --dir "$W" --daemonize yes --pidfile "$W/redis.pid" --logfile "$W/redis.log" >> "$LOG" 2>&1
+	i=0
+	while [ ! -S "$RS" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	head -c 32 /dev/urandom > "$W/secret"
+	chmod 600 "$W/secret"
+	printf 'remote:\n  url: "redis+unix://%s"\n  prefix: "plain:"\n  max_entry: 1G\n  timeout: 10s\n' \
+	    "$RS" > "$W/plain.conf"
+	printf 'remote:\n  url: "redis+unix://%s"\n  prefix: "sealed:"\n  max_entry: 1G\n  timeout: 10s\n  secret_file: %s\n' \
+	    "$RS" "$W/secret" > "$W/sealed.conf"
+	chmod 600 "$W/plain.conf" "$W/sealed.conf"
+	"$PK" -c "$W/plain.conf" -C "$W/r-up-plain" run -- cat "$W/log.txt" > /dev/null
+	"$PK" -c "$W/sealed.conf" -C "$W/r-up-sealed" run -- cat "$W/log.txt" > /dev/null
+	BASE_PREP="rm -rf $W/r-down-plain" PK_PREP="rm -rf $W/r-down-sealed"
+	compare "$B_ROUNDS" 1 "$R_BIG" "unsealed remote hit" \
+	    "$PK -c $W/plain.conf -C $W/r-down-plain run -- cat $W/log.txt" \
+	    "$PK -c $W/sealed.conf -C $W/r-down-sealed run -- cat $W/log.txt"
+	BASE_PREP='' PK_PREP=''
+	ratio_row "remote hit, $L log-like output, sealed (\`remote.secret_file\`)" \
+	    "the same remote hit, unsealed" 1.25
+	kill "$(cat "$W/redis.pid")" 2> /dev/null
+	rm -rf "$W/r-up-plain" "$W/r-up-sealed" "$W/r-down-plain" "$W/r-down-sealed"
+else
+	row "remote hit, $L, sealed" "unsealed" "-" "-" "-" "<= 1.25x" "**FAIL** (no redis-server)"
+fi
+
 note "miss, $L of log text paced at $((RATE / 1000000)) MB/s"
 compare 2 1 "$R_PACED" "bare producer" "$GEN log 2 $LOG_BYTES $RATE" \
     "$PK -C $W/c-paced run -f -- $GEN log 2 $LOG_BYTES $RATE"
@@ -329,7 +363,7 @@ else
 	# checked above prove it wrote pickled's own keys.
 	POP=$W/populate
 	if $CC -O2 -std=c11 -D_GNU_SOURCE -I"$BENCH/../lib" -o "$POP" "$BENCH/populate.c" "$BENCH/../lib/libpickled.a" \
-	    -Wl,-Bstatic $(pkg-config --libs libzstd libxxhash yaml-0.1 hiredis) -Wl,-Bdynamic \
+	    -Wl,-Bstatic $(pkg-config --libs libzstd libxxhash yaml-0.1 hiredis libsodium) -Wl,-Bdynamic \
 	    -lpthread && "$POP" "$E" "$ENTRIES"; then
 		POPULATED="populated in $(($(date +%s) - t0)) s with bench/populate.c"
 		echo "$POPULATED, $(date -u +%Y-%m-%d)" | sed 's/^populated/first populated/' > "$E.done"

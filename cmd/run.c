@@ -5,6 +5,7 @@
 #include "defaults.h"
 #include "key.h"
 #include "meta.h"
+#include "remote.h"
 #include "run.h"
 #include "units.h"
 
@@ -342,6 +343,21 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 	return 0;
 }
 
+/* The command never sees the password in PICKLED_REMOTE: from its
+ * environment it would reach every process of the job and whatever they
+ * log.  The URL stays, so a nested run still finds the server; with
+ * remote.password_file (a path, inherited as it is) it authenticates too. */
+static void hide_remote_password(void)
+{
+	const char *url = getenv("PICKLED_REMOTE");
+	char buf[4096];
+
+	if (url == NULL || pk_remote_strip_password(url, buf, sizeof(buf)) < 0 ||
+	    strcmp(buf, url) == 0)
+		return;
+	setenv("PICKLED_REMOTE", buf, 1);
+}
+
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	struct run_setup s;
@@ -352,6 +368,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	ret = run_setup(cli, "run", help_run, argc, argv, &s);
 	if (!s.ready)
 		goto out;
+	hide_remote_password();
 	if (s.disabled) {
 		ret = run_direct(s.o.argv);
 		goto out;

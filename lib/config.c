@@ -223,6 +223,8 @@ void pk_config_free(pk_config *c)
 	pk_config_strv_free(&c->env);
 	free(c->remote_url);
 	free(c->remote_prefix);
+	free(c->remote_secret_file);
+	free(c->remote_password_file);
 	for (size_t i = 0; i < c->njobs; i++)
 		pk_config_job_free(&c->jobs[i]);
 	free(c->jobs);
@@ -398,6 +400,8 @@ void pk_config_remote(const pk_config *c, pk_remote_opts *o)
 	o->prefix = c->remote_prefix ? c->remote_prefix : "";
 	o->max_entry = c->remote_max_entry;
 	o->lease_ms = c->remote_lease_ms;
+	o->secret_file = c->remote_secret_file;
+	o->password_file = c->remote_password_file;
 }
 
 int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)

@@ -21,7 +21,8 @@ enum pk_config_key {
 	PK_CFG_STDIN, PK_CFG_PROGRAM_CHECK, PK_CFG_LOCK_TIMEOUT,
 	PK_CFG_GC_AUTO, PK_CFG_GC_INTERVAL,
 	PK_CFG_REMOTE_URL, PK_CFG_REMOTE_MODE, PK_CFG_REMOTE_TIMEOUT, PK_CFG_REMOTE_PREFIX,
-	PK_CFG_REMOTE_MAX_ENTRY, PK_CFG_REMOTE_LEASE,
+	PK_CFG_REMOTE_MAX_ENTRY, PK_CFG_REMOTE_LEASE, PK_CFG_REMOTE_SECRET_FILE,
+	PK_CFG_REMOTE_PASSWORD_FILE,
 	PK_CFG_NKEYS
 };
 
@@ -81,6 +82,8 @@ typedef struct pk_config {
 	char *remote_prefix;
 	uint64_t remote_max_entry;
 	int64_t remote_lease_ms;
+	char *remote_secret_file;  /* NULL: entries not authenticated */
+	char *remote_password_file;   /* NULL: the password, if any, is in the URL */
 	pk_origin origins[PK_CFG_NKEYS];
 
 	pk_config_job *jobs;       /* in the order they were defined */

@@ -41,6 +41,10 @@ static const struct field remote_fields[] = {
 	 * would keep a dead host's lock for good. */
 	{ .name = "lease", .id = PK_CFG_REMOTE_LEASE, .type = T_DURATION,
 	  .off = CFG(remote_lease_ms), .min = 1000, .max = 86400000 },
+	{ .name = "secret_file", .id = PK_CFG_REMOTE_SECRET_FILE, .type = T_PATH,
+	  .off = CFG(remote_secret_file), .env = "PICKLED_REMOTE_SECRET_FILE", .nullable = 1 },
+	{ .name = "password_file", .id = PK_CFG_REMOTE_PASSWORD_FILE, .type = T_PATH,
+	  .off = CFG(remote_password_file), .env = "PICKLED_REMOTE_PASSWORD_FILE", .nullable = 1 },
 };
 
 const struct field pk_config_top_fields[] = {
@@ -97,16 +101,7 @@ const size_t pk_config_njob = NELEM(pk_config_job_fields);
 /* A Redis URL with its password hidden: "redis://user:***@host". */
 const char *pk_config_hide_password(const char *url, char *buf, size_t len)
 {
-	const char *auth = strstr(url, "://"), *at, *colon;
-
-	if (auth == NULL || (at = strrchr(auth + 3, '@')) == NULL) {
-		snprintf(buf, len, "%s", url);
-		return buf;
-	}
-	auth += 3;
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	snprintf(buf, len, "%.*s***%s", (int)((colon ? colon + 1 : auth) - url), url, at);
-	return buf;
+	return pk_remote_redact(url, buf, len);
 }
 
 /* Exact forms, for output that is read back: "1h30m15s", "forever". */

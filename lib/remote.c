@@ -4,6 +4,8 @@
 #include "bytes.h"
 #include "entry.h"
 #include "io.h"
+#include "seal.h"
+#include "trust.h"
 #include "units.h"
 
 #include <errno.h>
@@ -26,6 +28,8 @@ struct url {
 struct pk_remote {
 	pk_remote_opts o;
 	struct url u;
+	int sealed;
+	unsigned char seal_key[PK_SEAL_KEY];
 	redisContext *c;
 	int broken, timed_out;
 	/* lock renewal */
@@ -115,7 +119,10 @@ static int parse_url(const char *url, struct url *u, pk_error *err)
 		if (copy(port, sizeof(port), colon + 1, hostlen - (size_t)(colon + 1 - p)) < 0)
 			return pk_error_set(err, 0, "remote url: bad port");
 		long v = strtol(port, &end, 10);
-		if (port[0] == '\0' || *end != '\0' || v < 1 || v > 65535)
+		/* Not digits: maybe a password typed without its '@'; not shown. */
+		if (port[0] == '\0' || *end != '\0' || strspn(port, "0123456789") != strlen(port))
+			return pk_error_set(err, 0, "remote url: bad port");
+		if (v < 1 || v > 65535)
 			return pk_error_set(err, 0, "remote url: bad port '%s'", port);
 		u->port = (int)v;
 		hostlen = (size_t)(colon - p);
@@ -133,24 +140,47 @@ int pk_remote_parse_check(const char *url, pk_error *err)
 	return parse_url(url, &u, err);
 }
 
-/* The URL as messages may show it: cron mails stderr, so never the
- * password. */
-static const char *redacted(const char *url, char *buf, size_t len)
+const char *pk_remote_redact(const char *url, char *buf, size_t len)
 {
-	const char *scheme = strstr(url, "://");
-	const char *at = scheme ? strrchr(scheme + 3, '@') : NULL;
-	const char *colon;
+	const char *sep = strstr(url, "://");
+	const char *auth = sep ? sep + 3 : url;
+	const char *at = strrchr(auth, '@');
 
-	if (at == NULL) {
-		snprintf(buf, len, "%s", url);
+	if (at != NULL) {
+		const char *colon = memchr(auth, ':', (size_t)(at - auth));
+		if (sep == NULL)   /* mistyped scheme: all before the '@' may be secret */
+			snprintf(buf, len, "***%s", at);
+		else
+			snprintf(buf, len, "%.*s***%s", (int)((colon ? colon + 1 : auth) - url), url, at);
 		return buf;
 	}
-	colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-	if (colon != NULL)
-		snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+	/* No '@': a password typed without one sits where a port would. */
+	const char *end = auth + strcspn(auth, "/?");
+	const char *colon = memchr(auth, ':', (size_t)(end - auth));
+	if (colon != NULL && strspn(colon + 1, "0123456789") != (size_t)(end - colon - 1))
+		snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - url), url, end);
 	else
-		snprintf(buf, len, "%.*s***%s", (int)(scheme + 3 - url), url, at);
+		snprintf(buf, len, "%s", url);
 	return buf;
+}
+
+int pk_remote_strip_password(const char *url, char *buf, size_t len)
+{
+	const char *sep = strstr(url, "://");
+	const char *at = sep ? strrchr(sep + 3, '@') : NULL;
+	int n;
+
+	if (at == NULL)
+		n = snprintf(buf, len, "%s", url);
+	else {
+		const char *colon = memchr(sep + 3, ':', (size_t)(at - sep - 3));
+		/* "user:" is kept (a password file goes with it); a lone
+		 * "password@" goes whole. */
+		n = colon && colon > sep + 3
+		        ? snprintf(buf, len, "%.*s%s", (int)(colon + 1 - url), url, at)
+		        : snprintf(buf, len, "%.*s%s", (int)(sep + 3 - url), url, at + 1);
+	}
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 static struct timeval tv_of(int64_t ms)
@@ -203,6 +233,29 @@ static redisReply *cmd_s(pk_remote *r, pk_error *err, int argc, const char **arg
 	return cmd(r, err, argc, argv, lens);
 }
 
+/* The password from its file (one line; a final newline is not part of
+ * it), checked as the secret file is.  Returns 0, or -1 with err set. */
+static int read_password(const char *path, char *pass, size_t cap, pk_error *err)
+{
+	unsigned char buf[258];
+	size_t n;
+
+	if (pk_trust_read_secret(path, buf, 1, sizeof(buf), &n, err) < 0)
+		return -1;
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n == 0 || n >= cap || memchr(buf, '\0', n) != NULL || memchr(buf, '\n', n) != NULL) {
+		memset(buf, 0, sizeof(buf));
+		return pk_error_set(err, 0, "%s: not one line of 1 to %zu bytes, refused", path, cap - 1);
+	}
+	memcpy(pass, buf, n);
+	pass[n] = '\0';
+	memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
 pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 {
 	pk_remote *r = calloc(1, sizeof(*r));
@@ -223,6 +276,16 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 	}
 	if (parse_url(o->url, &r->u, err) < 0)
 		goto fail;
+	if (o->password_file != NULL && read_password(o->password_file, r->u.pass,
+	                                              sizeof(r->u.pass), err) < 0)
+		goto fail;
+	/* Never unauthenticated instead: a secret that cannot be used leaves
+	 * the remote tier out. */
+	if (o->secret_file != NULL) {
+		if (pk_seal_key_load(o->secret_file, r->seal_key, err) < 0)
+			goto fail;
+		r->sealed = 1;
+	}
 	r->c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.path, tv)
 	                    : redisConnectWithTimeout(r->u.host, r->u.port, tv);
 	if (r->c == NULL) {
@@ -233,7 +296,7 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 		char shown[600];
 		int timeout = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EINPROGRESS ||
 		                                            errno == ETIMEDOUT);
-		redacted(o->url, shown, sizeof(shown));
+		pk_remote_redact(o->url, shown, sizeof(shown));
 		if (timeout)
 			pk_error_set(err, ETIMEDOUT, "remote cache %s", shown);
 		else
@@ -283,7 +346,7 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 		return 0;
 	/* The size first: a value larger than this host would ever upload is
 	 * not fetched at all. */
-	if ((uint64_t)size > r->o.max_entry) {
+	if ((uint64_t)size > r->o.max_entry + (r->sealed ? PK_SEAL_TRAILER : 0)) {
 		pk_error_set(err, 0, "%lld bytes, more than remote.max_entry (%llu)",
 		             size, (unsigned long long)r->o.max_entry);
 		return 2;
@@ -307,7 +370,15 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 		off += (long long)rep->len;
 		freeReplyObject(rep);
 	}
+	/* Checked before anything reads the entry. */
+	if (r->sealed && pk_seal_open(fd, (uint64_t)size, r->seal_key, err) < 0)
+		return err->errnum == 0 ? 2 : -1;
 	return 1;
+}
+
+int pk_remote_sealed(const pk_remote *r)
+{
+	return r->sealed;
 }
 
 /* 32 random hex digits: a name or a lock that no other host can share,
@@ -327,7 +398,7 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
                   int64_t ttl_ms, pk_error *err)
 {
 	char k[300], tmp[400], ms[24], token[33];
-	unsigned char *buf = NULL;
+	unsigned char *buf = NULL, trailer[PK_SEAL_TRAILER];
 	redisReply *rep;
 	off_t off = 0;
 	int ret = -1;
@@ -339,6 +410,8 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 		return pk_error_set(err, errno, "cannot make an upload name");
 	snprintf(tmp, sizeof(tmp), "%st:%s:%s", r->o.prefix ? r->o.prefix : "",
 	         k + strlen(r->o.prefix ? r->o.prefix : "") + 2, token);
+	if (r->sealed && pk_seal_trailer(fd, size, r->seal_key, trailer, err) < 0)
+		return -1;
 	if ((buf = pk_io_alloc(CHUNK)) == NULL)
 		return pk_error_set(err, ENOMEM, "remote upload");
 	/* Upload under a temporary name, then RENAME: readers see all or none.
@@ -358,6 +431,13 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 		freeReplyObject(rep);
 		off += n;
 	} while ((uint64_t)off < size);
+	if (r->sealed) {
+		const char *argv[3] = { "APPEND", tmp, (const char *)trailer };
+		size_t lens[3] = { 6, strlen(tmp), sizeof(trailer) };
+		if ((rep = cmd(r, err, 3, argv, lens)) == NULL)
+			goto out;
+		freeReplyObject(rep);
+	}
 	/* The entry's own expiry before the RENAME, which keeps it: the entry
 	 * appears with it.  (forever: PERSIST after, so that a host dying in
 	 * between leaves a temporary that still expires.)  At least a second,
@@ -600,7 +680,24 @@ static int each_one(void *ctx, const char *hex)
 		size = (uint64_t)sz->integer;
 	if (sz)
 		freeReplyObject(sz);
-	if (h->type == REDIS_REPLY_STRING && h->len == PK_ENTRY_HEADER) {
+	/* Sealed: the entry is what comes before the trailer, and only
+	 * metadata its seal covers is shown. */
+	unsigned char trailer[PK_SEAL_TRAILER];
+	int trailer_ok = !r->sealed;
+	if (r->sealed && size >= PK_ENTRY_HEADER + PK_SEAL_TRAILER) {
+		char from[24], to[24];
+		size -= PK_SEAL_TRAILER;
+		snprintf(from, sizeof(from), "%llu", (unsigned long long)size);
+		snprintf(to, sizeof(to), "%llu", (unsigned long long)(size + PK_SEAL_TRAILER - 1));
+		redisReply *t = cmd_s(r, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
+		if (t != NULL && t->type == REDIS_REPLY_STRING && t->len == PK_SEAL_TRAILER) {
+			memcpy(trailer, t->str, PK_SEAL_TRAILER);
+			trailer_ok = 1;
+		}
+		if (t)
+			freeReplyObject(t);
+	}
+	if (trailer_ok && h->type == REDIS_REPLY_STRING && h->len == PK_ENTRY_HEADER) {
 		uint64_t ml = pk_get_le((const unsigned char *)h->str + 32, 8);
 		if (ml > 0 && ml < size && ml < (64u << 20)) {
 			char from[24], to[24];
@@ -608,6 +705,9 @@ static int each_one(void *ctx, const char *hex)
 			snprintf(to, sizeof(to), "%llu", (unsigned long long)(size - 1));
 			redisReply *m = cmd_s(r, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
 			if (m != NULL && m->type == REDIS_REPLY_STRING && m->len == ml &&
+			    (!r->sealed || pk_seal_check_meta((const unsigned char *)h->str,
+			                                      (const unsigned char *)m->str, ml,
+			                                      trailer, r->seal_key) == 0) &&
 			    (meta = malloc(ml)) != NULL) {
 				memcpy(meta, m->str, ml);
 				meta_len = ml;

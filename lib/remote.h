@@ -26,9 +26,27 @@ typedef struct pk_remote_opts {
 	                          PK_REMOTE_MAX_PREFIX bytes */
 	uint64_t max_entry;    /* larger entries stay local only */
 	int64_t lease_ms;      /* lock lifetime; renewed every third of it */
+	const char *secret_file;  /* NULL: entries are not authenticated; else
+	                             every entry is sealed with it (seal.h) and
+	                             a value not sealed with it is refused */
+	const char *password_file;   /* NULL: the URL's password, if any; else
+	                                the password, read from this file
+	                                (checked as the secret file is) */
 } pk_remote_opts;
 
 typedef struct pk_remote pk_remote;
+
+/* The URL as a message may show it (cron mails stderr): the password
+ * replaced by "***", also in a mistyped URL (no "://", or a password typed
+ * without its '@', where the port would be).  Returns buf. */
+const char *pk_remote_redact(const char *url, char *buf, size_t len);
+
+/* The URL without its password, for the environment of the command (a
+ * nested run reads remote.password_file itself): "redis://user:@host" for
+ * "redis://user:pw@host", "redis://host" for "redis://:pw@host" and
+ * "redis://pw@host".  Returns
+ * 0, or -1 when it does not fit. */
+int pk_remote_strip_password(const char *url, char *buf, size_t len);
 
 /* Checks a URL's syntax.  Returns 0, or -1 with err saying what is wrong. */
 int pk_remote_parse_check(const char *url, pk_error *err);
@@ -38,9 +56,11 @@ int pk_remote_parse_check(const char *url, pk_error *err);
  * err->errnum is ETIMEDOUT for a timeout. */
 pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err);
 
-/* Downloads the entry for key into fd (an empty file).  Returns 1 when it
- * was there, 0 when not, 2 when it was refused unread (larger than
- * max_entry; err->msg says so), -1 with err set. */
+/* Downloads the entry for key into fd (an empty file).  With a secret, the
+ * value's seal is checked and removed: fd then holds the entry alone.
+ * Returns 1 when it was there, 0 when not, 2 when it was refused (larger
+ * than max_entry, unread; or not sealed with the secret; err->msg says
+ * which), -1 with err set. */
 int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err);
 
 /* Uploads size bytes of fd as the entry for key, expiring after ttl_ms
@@ -48,6 +68,9 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err);
  * or larger than max_entry), -1 with err set. */
 int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
                   int64_t ttl_ms, pk_error *err);
+
+/* Non-zero when entries are authenticated with a shared secret. */
+int pk_remote_sealed(const pk_remote *r);
 
 /* Removes the entry for key.  Returns 0, or -1 with err set. */
 int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err);
@@ -70,8 +93,8 @@ int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const 
                    void *ctx, pk_error *err);
 
 /* Calls fn with each entry key in Redis, as pk_remote_keys does, with the
- * entry's metadata bytes (NULL when the value is not a sound entry) and its
- * size.  fn returns 0 to go on, 1 to stop, or -1 after setting err, which
+ * entry's metadata bytes (NULL when the value is not a sound entry, or,
+ * with a secret, when its seal does not cover them) and its size.  fn returns 0 to go on, 1 to stop, or -1 after setting err, which
  * makes the call fail.  Returns 0, or -1 with err set. */
 int pk_remote_each(pk_remote *r,
                    int (*fn)(void *ctx, const char *hex, const unsigned char *meta,

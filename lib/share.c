@@ -26,12 +26,14 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 		snprintf(why, whylen, "%s", got == 0 ? "no remote entry" : err->msg);
 		goto out;
 	}
-	/* A remote value is trusted no more than a local file, and checked
-	 * down to its last compressed byte before it is stored: a replay
-	 * then never starts on one that would stop halfway (more output than
-	 * it declares, a frame that does not decode). */
+	/* A remote value is trusted no more than a local file, and, unless a
+	 * host holding the shared secret sealed it, checked down to its last
+	 * compressed byte before it is stored: a replay then never starts on
+	 * one that would stop halfway (more output than it declares, a frame
+	 * that does not decode). */
 	ret = 2;
-	if ((en = pk_entry_open(fd, &e)) == NULL || pk_entry_verify(en, 1, &e) < 0) {
+	if ((en = pk_entry_open(fd, &e)) == NULL ||
+	    pk_entry_verify(en, !pk_remote_sealed(r), &e) < 0) {
 		snprintf(why, whylen, "damaged: %s", e.msg);
 		goto out;
 	}

@@ -1,6 +1,8 @@
 /* trust.c: walking a directory path under the ownership rule (trust.h). */
 #include "trust.h"
 
+#include "io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -162,4 +164,47 @@ int pk_trust_open_dir(const char *path, int create, pk_error *err)
 		pk_error_set(err, errno, "%s", path);
 	close(at);
 	return fd;
+}
+
+int pk_trust_read_secret(const char *path, unsigned char *buf, size_t min, size_t cap,
+                         size_t *len, pk_error *err)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), ret = -1;
+
+	if (fd < 0)
+		return pk_error_set(err, errno, "%s", path);
+	if (fstat(fd, &st) < 0) {
+		pk_error_set(err, errno, "%s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pk_error_set(err, 0, "%s: not a regular file, refused", path);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		pk_error_set(err, 0, "%s: owned by another user (uid %u), refused", path,
+		             (unsigned)st.st_uid);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		pk_error_set(err, 0, "%s: readable or writable by group or others (mode %04o), "
+		             "refused", path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	if ((n = pk_read_full(fd, buf, cap)) < 0) {
+		pk_error_set(err, errno, "%s", path);
+		goto out;
+	}
+	if ((size_t)n < min || ((size_t)n == cap && st.st_size > (off_t)cap)) {
+		pk_error_set(err, 0, "%s: %zd bytes, expected %zu to %zu, refused", path,
+		             (ssize_t)st.st_size, min, cap);
+		goto out;
+	}
+	*len = (size_t)n;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
 }

@@ -30,4 +30,12 @@ int pk_trust_dir(const struct stat *d);
  * refused (err->errnum 0 for a refusal, else the system error). */
 int pk_trust_open_dir(const char *path, int create, pk_error *err);
 
+/* Reads a file that holds a secret (a key, a password): a regular file,
+ * reached without a final link, owned by the user pickled runs as and
+ * readable or writable by nobody else, of at least min and at most cap
+ * bytes.  Its content goes to buf, its size to *len.  Returns 0, or -1
+ * with err set saying which rule the file breaks. */
+int pk_trust_read_secret(const char *path, unsigned char *buf, size_t min, size_t cap,
+                         size_t *len, pk_error *err);
+
 #endif

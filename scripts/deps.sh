@@ -14,6 +14,7 @@ for set in "$@"; do
 		has_pc libxxhash || need="$need libxxhash-dev"
 		has_pc libzstd || need="$need libzstd-dev"
 		has_pc hiredis || need="$need libhiredis-dev"
+		has_pc libsodium || need="$need libsodium-dev"
 		;;
 	test)
 		has_pc cmocka || need="$need libcmocka-dev"

@@ -80,6 +80,8 @@ EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
 		line '  prefix: "pickled:"' default
 		line '  max_entry: 64M' default
 		line '  lease: 30s' default
+		line '  secret_file: null' default
+		line '  password_file: null' default
 		line 'jobs: {}' default
 	} >"$TMP/io/expected"
 	assert_same "$TMP/io/expected" "$TMP/io/out"
@@ -156,6 +158,8 @@ EOF
 		line '  prefix: "host1:"' all.conf:19
 		line '  max_entry: 64M' default
 		line '  lease: 30s' default
+		line '  secret_file: null' default
+		line '  password_file: null' default
 		printf 'jobs:\n'
 		line '  report:' all.conf:21
 		line '    command: [/usr/local/bin/report, --all]' all.conf:22
@@ -334,7 +338,9 @@ EOF
 		PICKLED_COMPRESSION_LEVEL=9 PICKLED_COMPRESSION_THREADS=4 PICKLED_CACHE_FAILURES=1 \
 		PICKLED_STDIN=always PICKLED_PROGRAM_CHECK=none PICKLED_LOCK_TIMEOUT=10s \
 		PICKLED_GC=no PICKLED_GC_INTERVAL=6h PICKLED_REMOTE=redis+unix:///run/redis.sock \
-		PICKLED_MAX_ENTRY=20M pk -c "$TMP/c.conf" config
+		PICKLED_MAX_ENTRY=20M \
+		PICKLED_REMOTE_SECRET_FILE=/from/env/secret PICKLED_REMOTE_PASSWORD_FILE=/from/env/pw \
+		pk -c "$TMP/c.conf" config
 	assert_status 0
 	assert_err ''
 	sed -n '/^cache_dir/,/^jobs/p' "$TMP/io/out" >"$TMP/got"
@@ -361,6 +367,8 @@ EOF
 		line '  prefix: "pickled:"' default
 		line '  max_entry: 64M' default
 		line '  lease: 30s' default
+		line '  secret_file: /from/env/secret' PICKLED_REMOTE_SECRET_FILE
+		line '  password_file: /from/env/pw' PICKLED_REMOTE_PASSWORD_FILE
 		line 'jobs: {}' default
 	} >"$TMP/io/expected"
 	assert_same "$TMP/io/expected" "$TMP/got"

@@ -122,7 +122,8 @@ assert_rkeys() {
 }
 
 # private_redis: a redis-server of this test's own, which it may stop, on a
-# free loopback port: $PPORT, $PURL, $PPID_REDIS.
+# free loopback port: $PPORT, $PURL, $PPID_REDIS.  With $PPASS set, the
+# server requires that password.
 private_redis() {
 	command -v redis-server >/dev/null || skip "redis-server is not installed"
 	local _
@@ -131,7 +132,7 @@ private_redis() {
 		# a port something already answers on is not ours
 		redis-cli -p "$PPORT" PING >/dev/null 2>&1 && continue
 		redis-server --port "$PPORT" --bind 127.0.0.1 --save '' --appendonly no \
-			--dir "$TMP" </dev/null >"$TMP/redis-$PPORT.log" 2>&1 3>&- &
+			--dir "$TMP" ${PPASS:+--requirepass "$PPASS"} </dev/null >"$TMP/redis-$PPORT.log" 2>&1 3>&- &
 		PPID_REDIS=$!
 		BG_PIDS+=("$PPID_REDIS")
 		if poll 5 pong "$PPORT" >/dev/null && kill -0 "$PPID_REDIS" 2>/dev/null; then
@@ -146,7 +147,7 @@ private_redis() {
 
 # pong PORT: a Redis answers on PORT.
 pong() {
-	[ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]
+	[ "$(redis-cli --no-auth-warning -p "$1" ${PPASS:+-a "$PPASS"} PING 2>/dev/null)" = PONG ]
 }
 
 # private_has KEY: the private Redis holds KEY.
@@ -1053,4 +1054,155 @@ forged() {
 	rcli SET "${PREFIX}l:$k" other-host PX 600000 >/dev/null
 	on c run --lock-timeout 1s sh -c "$CNT; echo again"
 	[ "$(rcli GET "${PREFIX}l:$k")" = other-host ]
+}
+
+# --- authenticated entries (#21 item 8) and passwords (#21 item 11) ---------
+
+# secret NAME: a secret file of 32 random bytes, owner-only.
+secret() {
+	head -c 32 /dev/urandom >"$TMP/$1.key"
+	chmod 600 "$TMP/$1.key"
+}
+
+@test "with remote.secret_file, hosts sharing the secret replay each other's sealed entries" {
+	secret s
+	host a "secret_file: $TMP/s.key"
+	host b "secret_file: $TMP/s.key"
+	local k
+	k=$(key sh -c "$OUTERR")
+	on a run sh -c "$OUTERR"
+	assert_status 0
+	assert_err 'err\n'
+	# the value is the entry, then "PKLDMAC1" and two 32-byte tags
+	rcli --raw GETRANGE "${PREFIX}e:$k" -72 -65 >"$TMP/io/magic"
+	assert_bytes "$TMP/io/magic" 'PKLDMAC1\n'
+	on b run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	on b ls --remote
+	assert_status 0
+	grep -q "^${k:0:12} " "$TMP/io/out"
+}
+
+@test "with remote.secret_file, a forged entry is a counted miss with one warning, never replayed" {
+	secret s
+	host b "secret_file: $TMP/s.key"
+	# what the audit did: a sound entry, re-keyed and resealed with the
+	# checksum, as anyone who can write to Redis can make
+	forged mode 0644
+	on b run -o out.txt sh -c "$FCMD"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err 'pickled: remote entry not used (not sealed with the shared secret)\n'
+	assert_count 2
+	assert_bytes out.txt 'file\n'
+	remote_stats b
+	assert_bytes "$TMP/io/remote" '"remote_hits":0,"remote_misses":1,"remote_errors":0,"remote_timeouts":0\n'
+	# the fresh result, sealed, replaced it; ls shows only what a seal covers
+	on b ls --remote
+	assert_status 0
+	grep -q "^${K:0:12} " "$TMP/io/out"
+}
+
+@test "a sealed entry changed by one byte, or sealed with another secret, is refused" {
+	secret s
+	secret other
+	host a "secret_file: $TMP/s.key"
+	host b "secret_file: $TMP/s.key"
+	host c "secret_file: $TMP/other.key"
+	local k
+	k=$(key sh -c "$OUTERR")
+	on a run sh -c "$OUTERR"
+	on c run sh -c "$OUTERR"
+	assert_err 'err\npickled: remote entry not used (not sealed with the shared secret)\n'
+	assert_count 2
+	# c replaced it with its own seal: flip a byte of that and b refuses it too
+	rcli --raw GET "${PREFIX}e:$k" | head -c -1 >"$TMP/sealed"
+	python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[70] ^= 1; open(sys.argv[1], "wb").write(b)' "$TMP/sealed"
+	rcli -x SET "${PREFIX}e:$k" <"$TMP/sealed" >/dev/null
+	on b run sh -c "$OUTERR"
+	assert_err 'err\npickled: remote entry not used (not sealed with the shared secret)\n'
+	assert_count 3
+}
+
+@test "a secret file that is short, readable by others or a link is refused: local cache only, one warning" {
+	secret s
+	ln -s "$TMP/s.key" "$TMP/link.key"
+	head -c 31 /dev/urandom >"$TMP/short.key"
+	chmod 600 "$TMP/short.key"
+	cp "$TMP/s.key" "$TMP/open.key"
+	chmod 640 "$TMP/open.key"
+	local f want
+	for f in short open link; do
+		host "h$f" "secret_file: $TMP/$f.key"
+		on "h$f" run sh -c "$OUTERR"
+		assert_status 0
+		assert_out 'out\n'
+		case $f in
+		short) want="$TMP/short.key: 31 bytes, expected 32 to 4096, refused" ;;
+		open) want="$TMP/open.key: readable or writable by group or others (mode 0640), refused" ;;
+		link) want="$TMP/link.key: Too many levels of symbolic links" ;;
+		esac
+		assert_err 'err\npickled: remote cache unavailable, using the local cache: %s\n' "$want"
+	done
+	assert_rkeys
+}
+
+@test "a password from remote.password_file authenticates; the command's environment never holds a password" {
+	PPASS='s3cret-pw' private_redis
+	PPASS='s3cret-pw'
+	printf '%s\n' "$PPASS" >"$TMP/pw"
+	chmod 600 "$TMP/pw"
+	HOST_URL=$PURL host p "password_file: $TMP/pw"
+	HOST_URL=$PURL host q "password_file: $TMP/pw"
+	on p run sh -c "$OUTERR"
+	assert_status 0
+	assert_err 'err\n'
+	on q run sh -c "$OUTERR"
+	assert_out 'out\n'
+	assert_err 'err\n'
+	assert_count 1
+	# a password in PICKLED_REMOTE stays out of the command's environment
+	local envcmd='env | grep "^PICKLED_REMOTE"; env | grep -c s3cret-pw || true'
+	PICKLED_REMOTE="redis://:$PPASS@127.0.0.1:$PPORT" \
+		pk -C "$TMP/hosts/e" run -- sh -c "$envcmd"
+	assert_status 0
+	assert_out 'PICKLED_REMOTE=redis://127.0.0.1:%s\n0\n' "$PPORT"
+	assert_err ''
+	PICKLED_REMOTE="redis://default:$PPASS@127.0.0.1:$PPORT" \
+		pk -C "$TMP/hosts/e" run -- sh -c "echo x; $envcmd"
+	assert_out 'x\nPICKLED_REMOTE=redis://default:@127.0.0.1:%s\n0\n' "$PPORT"
+}
+
+@test "a nested pickled run inside a job still uses the remote tier, with the password file" {
+	PPASS='s3cret-pw' private_redis
+	PPASS='s3cret-pw'
+	printf '%s\n' "$PPASS" >"$TMP/pw"
+	chmod 600 "$TMP/pw"
+	local inner
+	inner=$(PICKLED_REMOTE="redis://127.0.0.1:$PPORT" "$PK" key -- echo nested </dev/null)
+	PICKLED_REMOTE="redis://:$PPASS@127.0.0.1:$PPORT" PICKLED_REMOTE_PASSWORD_FILE=$TMP/pw \
+		pk -C "$TMP/hosts/n" run -- sh -c '"$1" -C "$2" run -- echo nested; env | grep -c s3cret-pw || true' sh "$PK" "$TMP/hosts/inner"
+	assert_status 0
+	assert_out 'nested\n0\n'
+	assert_err ''
+	[ "$(redis-cli --no-auth-warning -p "$PPORT" -a "$PPASS" EXISTS "pickled:e:$inner")" = 1 ]
+}
+
+@test "a mistyped URL never prints its password" {
+	local url
+	for url in 'redis:/:hunter2@cache.example' 'redis//:hunter2@cache.example' \
+		'redis://:hunter2' 'redis://user:hunter2' 'redis://:hunter2@cache.example:63x9'; do
+		PICKLED_REMOTE=$url pk run -- sh -c "$OUTERR"
+		assert_out 'out\n'
+		if grep -q hunter2 "$TMP/io/err"; then
+			echo "the password shows for $url:"
+			cat "$TMP/io/err"
+			return 1
+		fi
+		PICKLED_REMOTE=$url pk config
+		! grep -q hunter2 "$TMP/io/out" "$TMP/io/err"
+	done
 }
