@@ -8,9 +8,14 @@
 #include <stdio.h>
 
 /* Writes argv as a shell would need it typed: plain words bare, others in
- * single quotes, control characters in $'...' form.  Returns the number of
- * bytes written, stopping once max bytes are out (0: no limit). */
+ * single quotes, control characters, bytes that are not UTF-8 and C1 or
+ * bidirectional controls in $'...' form (lib/quote.h).  Returns the number
+ * of bytes written, stopping once max bytes are out (0: no limit). */
 size_t fmt_command(FILE *f, char *const *argv, size_t argc, size_t max);
+
+/* Writes one word (a path, a program, a key text) as fmt_command writes
+ * each of its words.  Returns the number of bytes written. */
+size_t fmt_word(FILE *f, const char *w);
 
 /* Writes tags comma-separated, each quoted as fmt_command quotes a word,
  * and a tag holding a comma (stored by an older pickled) in quotes, so

@@ -68,6 +68,16 @@ static void row(const char *name)
 	printf("%-15s ", name);
 }
 
+/* A word of the entry on its own line, quoted; "-" when there is none. */
+static void show_word(const char *w)
+{
+	if (w == NULL)
+		fputs("-", stdout);
+	else
+		fmt_word(stdout, w);
+	putchar('\n');
+}
+
 static void print_human(const pk_item *it, int64_t now)
 {
 	const pk_meta *m = &it->meta;
@@ -84,10 +94,12 @@ static void print_human(const pk_item *it, int64_t now)
 	row("command");
 	fmt_command(stdout, p->argv, p->argc, 0);
 	putchar('\n');
+	/* Everything that came from the command line or the file system is
+	 * quoted as command words are: a name can hold terminal escapes. */
 	row("program");
-	printf("%s\n", p->program ? p->program : "-");
+	show_word(p->program);
 	row("cwd");
-	printf("%s\n", m->run_cwd ? m->run_cwd : "-");
+	show_word(m->run_cwd);
 	row("created");
 	fmt_time(stdout, m->created_ms, 0);
 	printf(" (%s ago)\n", pk_duration_format(pk_item_age(it, now), a, sizeof(a)));
@@ -128,7 +140,8 @@ static void print_human(const pk_item *it, int64_t now)
 	puts(m->ntags ? "" : "-");
 	for (size_t i = 0; i < m->nfiles; i++) {
 		row("output");
-		printf("%s (%04o, %s)\n", m->files[i].path, (unsigned)m->files[i].mode,
+		fmt_word(stdout, m->files[i].path);
+		printf(" (%04o, %s)\n", (unsigned)m->files[i].mode,
 		       pk_size_format(m->files[i].size, a, sizeof(a)));
 	}
 	for (size_t i = 0; i < p->ninputs; i++) {
@@ -137,16 +150,17 @@ static void print_human(const pk_item *it, int64_t now)
 		memcpy(h.bytes, p->inputs[i].hash, 16);
 		pk_key_hex(&h, hex);
 		row("input");
-		printf("%s %s%s\n", p->inputs[i].path, p->inputs[i].present ? "xxh3 " : "absent",
+		fmt_word(stdout, p->inputs[i].path);
+		printf(" %s%s\n", p->inputs[i].present ? "xxh3 " : "absent",
 		       p->inputs[i].present ? hex : "");
 	}
 	for (size_t i = 0; i < p->nenv; i++) {
 		row("env");
-		printf("%s\n", p->env[i].name);
+		show_word(p->env[i].name);
 	}
 	if (p->cwd) {
 		row("key cwd");
-		printf("%s\n", p->cwd);
+		show_word(p->cwd);
 	}
 	if (p->has_stdin) {
 		pk_key h;
@@ -158,7 +172,7 @@ static void print_human(const pk_item *it, int64_t now)
 	}
 	if (p->extra) {
 		row("key text");
-		printf("%s\n", p->extra);
+		show_word(p->extra);
 	}
 	row("cache failures");
 	printf("%s\n", p->cache_failures ? "yes" : "no");

@@ -2,6 +2,8 @@
  * environment, working directory and stdin, and --explain's account of it. */
 #include "run_impl.h"
 
+#include "quote.h"
+
 #include "inputs.h"
 #include "program.h"
 #include "units.h"
@@ -19,43 +21,58 @@ static void hex16(const unsigned char h[16], char out[33])
 	pk_key_hex(&k, out);
 }
 
+/* w quoted (quote.h), in b (emptied first); valid until the next call. */
+static const char *quoted(pk_buf *b, const char *w, int flags)
+{
+	if (w == NULL)
+		return "-";
+	b->len = 0;
+	pk_quote_word(b, w, flags);
+	return b->failed || b->p == NULL ? "?" : (const char *)b->p;
+}
+
 void run_explain_parts(struct run *u)
 {
 	const pk_key_parts *p = &u->parts;
+	pk_buf b = { 0 };
 	char h[33];
 
 	if (u->o->explain == NULL)
 		return;
+	/* Every word from the command line or the file system is quoted as
+	 * ls and show quote it: a name can hold terminal escapes. */
 	run_explain(u, "key %s", u->hex);
 	for (size_t i = 0; i < p->argc; i++)
-		run_explain(u, "  argv[%zu] '%s'", i, p->argv[i]);
+		run_explain(u, "  argv[%zu] %s", i, quoted(&b, p->argv[i], PK_QUOTE_ALWAYS));
 	if (p->program_check == PK_PROGRAM_MTIME)
-		run_explain(u, "  program %s size %llu mtime %lld.%09lld", p->program,
+		run_explain(u, "  program %s size %llu mtime %lld.%09lld", quoted(&b, p->program, 0),
 		            (unsigned long long)p->program_size,
 		            (long long)(p->program_mtime_ns / 1000000000),
 		            (long long)(p->program_mtime_ns % 1000000000));
 	else if (p->program_check == PK_PROGRAM_CONTENT) {
 		hex16(p->program_hash, h);
-		run_explain(u, "  program %s xxh3 %s", p->program, h);
+		run_explain(u, "  program %s xxh3 %s", quoted(&b, p->program, 0), h);
 	}
 	for (size_t i = 0; i < p->ninputs; i++) {
 		hex16(p->inputs[i].hash, h);
-		run_explain(u, "  input %s %s%s", p->inputs[i].path,
+		run_explain(u, "  input %s %s%s", quoted(&b, p->inputs[i].path, 0),
 		            p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
 	}
 	for (size_t i = 0; i < p->nenv; i++)
-		run_explain(u, "  env %s (%s)", p->env[i].name, p->env[i].value ? "set" : "unset");
+		run_explain(u, "  env %s (%s)", quoted(&b, p->env[i].name, 0),
+		            p->env[i].value ? "set" : "unset");
 	if (p->cwd)
-		run_explain(u, "  cwd %s", p->cwd);
+		run_explain(u, "  cwd %s", quoted(&b, p->cwd, 0));
 	if (p->has_stdin) {
 		hex16(p->stdin_hash, h);
 		run_explain(u, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)u->spool.size);
 	}
 	if (p->extra)
-		run_explain(u, "  key text '%s'", p->extra);
+		run_explain(u, "  key text %s", quoted(&b, p->extra, PK_QUOTE_ALWAYS));
 	for (size_t i = 0; i < p->noutputs; i++)
-		run_explain(u, "  output %s", p->outputs[i]);
+		run_explain(u, "  output %s", quoted(&b, p->outputs[i], 0));
 	run_explain(u, "  cache-failures %s", p->cache_failures ? "yes" : "no");
+	free(b.p);
 }
 
 static char **dup_strv(char *const *v, size_t n)

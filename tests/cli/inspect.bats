@@ -500,10 +500,11 @@ assert d[0]["program"].endswith("/true"), d[0]["program"]' <"$TMP/io/out"
 		echo "raw control or invalid byte in the JSON"
 		return 1
 	fi
-	# The text listing quotes the same command for a shell.
+	# The text listing quotes the same command for a shell, a byte that is
+	# not UTF-8 escaped rather than sent raw to the terminal.
 	pk ls
 	cut -c66- "$TMP/io/out" >"$TMP/io/got"
-	printf '%s\n' "true \$'line1\\nline2' \$'\\x01' 'say \"hi\"' '"$'\xff'"' 'café'" >"$TMP/io/want"
+	printf '%s\n' "true \$'line1\\nline2' \$'\\x01' 'say \"hi\"' \$'\\xff' 'café'" >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/got" "ls command column"
 }
 

@@ -337,7 +337,7 @@ open("f", "w").write("x")' "$TMP"
 	pk run -i 'd[x]' sh -c "$cmd"
 	assert_count 2
 	pk run --explain -i 'd[x]' sh -c "$cmd"
-	grep -q "^pickled:   input d\[x\]/f xxh3 " "$TMP/io/err"
+	grep -q "^pickled:   input 'd\[x\]/f' xxh3 " "$TMP/io/err"
 }
 
 @test "--input: a quoted glob is expanded by pickled" {

@@ -294,3 +294,57 @@ setup_fake_root() {
 	assert_bytes "$PICKLED_CACHE_DIR/tmp/124.456.7" 'c\n'
 	assert_bytes "$PICKLED_CACHE_DIR/locks/README" 'e\n'
 }
+
+# --- #21 item 9 and #12: what show, --explain and ls print -----------------
+
+@test "show quotes the program, working directory, key text, inputs and outputs: no terminal escape gets through" {
+	local dir prog key in out k
+	dir=$'wd\e]0;owned\a'
+	prog=$'prog\e[31m'
+	key=$'ns\e[2J'
+	in=$'in\nput\xff'
+	out=$'out\xc2\x9b.txt'
+	mkdir "$dir"
+	cd "$dir" || return 1
+	printf '#!/bin/sh\necho x >>"$TMP/count"; echo ran >"$1"\n' >"$prog"
+	chmod +x "$prog"
+	echo data >"$in"
+	pk run -k "$key" -i "$in" -o "$out" --cwd -- "./$prog" "$out"
+	assert_status 0
+	k=$("$PK" key -k "$key" -i "$in" -o "$out" --cwd -- "./$prog" "$out" </dev/null)
+	pk show "$k"
+	assert_status 0
+	# no raw ESC, BEL, newline inside a value, C1 control or invalid byte
+	! grep -q $'[\e\a]' "$TMP/io/out"
+	! grep -qa $'\xc2\x9b' "$TMP/io/out"
+	! grep -qa $'\xff' "$TMP/io/out"
+	grep -qxF "program         $'$TMP/wd/wd\\x1b]0;owned\\x07/prog\\x1b[31m'" "$TMP/io/out"
+	grep -qxF "cwd             $'$TMP/wd/wd\\x1b]0;owned\\x07'" "$TMP/io/out"
+	grep -qxF "key text        $'ns\\x1b[2J'" "$TMP/io/out"
+	grep -qF "input           $'in\\nput\\xff' xxh3 " "$TMP/io/out"
+	grep -qF "output          $'out\\u009b.txt' (" "$TMP/io/out"
+	grep -qxF "command         $'./prog\\x1b[31m' $'out\\u009b.txt'" "$TMP/io/out"
+	grep -qxF "key cwd         $'$TMP/wd/wd\\x1b]0;owned\\x07'" "$TMP/io/out"
+}
+
+@test "--explain quotes input paths, arguments and key text the same way" {
+	local in=$'a\nb\xff'
+	echo data >"$in"
+	pk run --explain -k $'t\e' -i "$in" -- printf $'\xff\xc2\x9b'
+	assert_status 0
+	! grep -qa $'\xff' "$TMP/io/err"
+	! grep -q $'\e' "$TMP/io/err"
+	grep -qF "pickled:   input $'a\\nb\\xff' xxh3 " "$TMP/io/err"
+	grep -qxF "pickled:   argv[1] $'\\xff\\u009b'" "$TMP/io/err"
+	grep -qxF "pickled:   key text $'t\\x1b'" "$TMP/io/err"
+	grep -qxF "pickled:   argv[0] 'printf'" "$TMP/io/err"
+}
+
+@test "ls prints a command's bytes that are not UTF-8 escaped" {
+	pk run -- printf $'x\xff\xfe'
+	assert_status 0
+	pk ls
+	assert_status 0
+	! grep -qa $'\xff' "$TMP/io/out"
+	grep -qF "printf $'x\\xff\\xfe'" "$TMP/io/out"
+}
