@@ -135,8 +135,7 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_INT: buf_printf(b, "%d", *(const int *)(const void *)p); break;
 	case T_BOOL: buf_str(b, *(const int *)(const void *)p ? "true" : "false"); break;
 	case T_ENUM: buf_str(b, f->words[*(const int *)(const void *)p]); break;
-	case T_PATH:
-	{
+	case T_PATH: {
 		const char *v = *(char *const *)(const void *)p;
 		if (v == NULL && !f->nullable)   /* the cache: its default place */
 			v = default_dir;
@@ -144,8 +143,8 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 			buf_str(b, v ? v : "null");
 		else
 			add_scalar(b, v);
-	}
 		break;
+	}
 	case T_STRING: (raw ? buf_str : add_scalar)(b, *(char *const *)(const void *)p); break;
 	case T_URL: {
 		char *const url = *(char *const *)(const void *)p;
