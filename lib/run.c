@@ -858,7 +858,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	if (prepare(&u, o, r, 1) < 0)
 		goto out;
 	if (!u.cacheable) {
-		run_explain(&u, "uncached");
+		run_explain(&u, "uncached%s%s", u.no_key[0] != '\0' ? ": " : "", u.no_key);
 		run_uncached(&u);
 		goto out;
 	}
@@ -901,9 +901,12 @@ int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
 
 	if (prepare(&u, o, r, 0) < 0)
 		goto out;
+	/* No key that a run would use: say so rather than print one that no
+	 * run looks up. */
 	if (u.hex[0] == '\0') {
-		r->status = 125;
-		snprintf(r->error, sizeof(r->error), "%s", r->warning);
+		r->status = 1;
+		snprintf(r->error, sizeof(r->error), "no key: the run would be uncached: %s",
+		         u.no_key);
 		goto out;
 	}
 	*key = u.key;

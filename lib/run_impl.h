@@ -27,6 +27,8 @@ struct run {
 	pk_key key;
 	char hex[PK_KEY_HEX + 1];
 	char statdir[4096];
+	char no_key[600];          /* why no key applies and the run goes
+	                              uncached (stdin over the limit...), or "" */
 };
 
 /* pickled says why once: the first warning is kept, later ones dropped. */
@@ -36,12 +38,13 @@ void run_warn(struct run *u, const char *fmt, ...) __attribute__((format(printf,
 void run_explain(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reads stdin into the key when the mode says so.  Returns 0, or -2 when
- * the run must go uncached (stdin too large, or not readable). */
+ * the run must go uncached (stdin too large, or not readable), with
+ * u->no_key saying why. */
 int run_take_stdin(struct run *u);
 
 /* Fills u->parts, u->key and u->hex.  Returns 0; -1 with u->r->error for a
- * missing program; -2 when the key cannot be made (the run then goes
- * uncached, with a warning). */
+ * missing program; -2 when no key applies (u->no_key says why: the run then
+ * goes uncached, with a warning), the stdin read before included. */
 int run_make_key(struct run *u);
 
 /* --explain: the key and every part that went into it. */

@@ -9,6 +9,7 @@
 #include "units.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,8 @@ void run_explain_parts(struct run *u)
 	if (p->has_stdin) {
 		hex16(p->stdin_hash, h);
 		run_explain(u, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)u->spool.size);
+	} else if (u->have_spool) {
+		run_explain(u, "  stdin empty (keyed as no stdin)");
 	}
 	if (p->extra)
 		run_explain(u, "  key text %s", quoted(&b, p->extra, PK_QUOTE_ALWAYS));
@@ -86,8 +89,22 @@ static char **dup_strv(char *const *v, size_t n)
 	return d;
 }
 
+/* No key applies: the run goes uncached, and says why once. */
+static int no_key(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int no_key(struct run *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(u->no_key, sizeof(u->no_key), fmt, ap);
+	va_end(ap);
+	run_warn(u, "running uncached: %s", u->no_key);
+	return -2;
+}
+
 /* Fills u->parts.  Returns 0; -1 with res->error for a missing program;
- * -2 when the key cannot be made (the run then goes uncached). */
+ * -2 when no key applies (the run then goes uncached). */
 int run_make_key(struct run *u)
 {
 	const pk_run_opts *o = u->o;
@@ -120,10 +137,12 @@ int run_make_key(struct run *u)
 	p->cache_failures = o->cache_failures;
 	if (o->extra != NULL && (p->extra = strdup(o->extra)) == NULL)
 		goto nomem;
-	if (o->use_cwd && (p->cwd = getcwd(NULL, 0)) == NULL) {
-		run_warn(u, "running uncached: cannot get the working directory: %s", strerror(errno));
+	/* The stdin read before made the run uncached: the other parts are
+	 * worth nothing without it. */
+	if (u->no_key[0] != '\0')
 		return -2;
-	}
+	if (o->use_cwd && (p->cwd = getcwd(NULL, 0)) == NULL)
+		return no_key(u, "cannot get the working directory: %s", strerror(errno));
 	/* The stat cache only where hashing happens, and only in a real
 	 * directory of the cache (its records decide what counts as unchanged). */
 	const char *statdir = NULL;
@@ -133,12 +152,13 @@ int run_make_key(struct run *u)
 	if (pk_program_describe(p, statdir, &err) < 0 ||
 	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, &err) < 0) {
 		char buf[700];
-		run_warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
-		return -2;
+		return no_key(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 	}
 	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
 		goto nomem;
-	if (u->have_spool) {
+	/* An empty stdin keys as no stdin: cron's empty pipe, a terminal and
+	 * /dev/null give one key for one crontab line. */
+	if (u->have_spool && u->spool.size > 0) {
 		p->has_stdin = 1;
 		memcpy(p->stdin_hash, u->spool.hash, 16);
 	}
@@ -146,8 +166,7 @@ int run_make_key(struct run *u)
 	pk_key_hex(&u->key, u->hex);
 	return 0;
 nomem:
-	run_warn(u, "running uncached: out of memory");
-	return -2;
+	return no_key(u, "out of memory");
 }
 
 /* Reads stdin into the key when the mode says so.  Returns 0, or -2 when
@@ -165,19 +184,15 @@ int run_take_stdin(struct run *u)
 		u->have_store = 0;
 	if (pk_spool_read(0, u->have_store ? path : NULL, o->stdin_limit, &u->spool, &err) < 0) {
 		char buf[700];
-		run_warn(u, "running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
-		return -2;
+		return no_key(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 	}
 	u->have_spool = 1;
-	if (!u->spool.complete && u->spool.spool_errno != 0) {
-		run_warn(u, "running uncached: cannot keep stdin: %s", strerror(u->spool.spool_errno));
-		return -2;
-	}
+	if (!u->spool.complete && u->spool.spool_errno != 0)
+		return no_key(u, "cannot keep stdin: %s", strerror(u->spool.spool_errno));
 	if (!u->spool.complete) {
 		char lim[32];
-		run_warn(u, "running uncached: stdin is larger than %s",
-		         pk_size_format(o->stdin_limit, lim, sizeof(lim)));
-		return -2;
+		return no_key(u, "stdin is larger than %s",
+		              pk_size_format(o->stdin_limit, lim, sizeof(lim)));
 	}
 	return 0;
 }

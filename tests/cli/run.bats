@@ -539,6 +539,86 @@ open("f", "w").write("x")' "$TMP"
 	assert_count 1
 }
 
+@test "an empty stdin keys exactly like no stdin: cron's empty pipe, a terminal, /dev/null" {
+	local k_null k_pipe k_file k_tty k_always k_data
+	k_null=$("$PK" key -- echo hi </dev/null 3>&-)
+	k_pipe=$(: | "$PK" key -- echo hi 3>&-)
+	: >"$TMP/empty"
+	k_file=$("$PK" key -- echo hi <"$TMP/empty" 3>&-)
+	k_always=$(: | "$PK" key --stdin -- echo hi 3>&-)
+	# a terminal is not read at all
+	k_tty=$(script -qec "'$PK' key -- echo hi" /dev/null </dev/null 3>&- | tr -d '\r')
+	[ -n "$k_null" ]
+	[ "$k_pipe" = "$k_null" ]
+	[ "$k_file" = "$k_null" ]
+	[ "$k_always" = "$k_null" ]
+	[ "$k_tty" = "$k_null" ]
+	k_data=$(printf x | "$PK" key -- echo hi 3>&-)
+	[ "$k_data" != "$k_null" ]
+	# A result stored from a shell (stdin /dev/null) serves cron's empty pipe.
+	pk run sh -c "$CNT; echo hi"
+	assert_out 'hi\n'
+	pk_in <(true) run sh -c "$CNT; echo hi"
+	assert_status 0
+	assert_out 'hi\n'
+	assert_err ''
+	assert_count 1
+	pk_in <(true) run --explain sh -c "$CNT; echo hi"
+	grep -qxF 'pickled:   stdin empty (keyed as no stdin)' "$TMP/io/err"
+	grep -qx 'pickled: hit (age .*)' "$TMP/io/err"
+}
+
+@test "over --stdin-limit, key prints no key and exits 1; --explain says the run is uncached and why" {
+	head -c 2000 /dev/zero >"$TMP/in"
+	pk_in <(cat "$TMP/in") key --stdin-limit 1K -- cat
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: no key: the run would be uncached: stdin is larger than 1.0K\n'
+	pk_in "$TMP/in" key --explain --stdin-limit 1K -- cat
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: no key: the run would be uncached: stdin is larger than 1.0K\n'
+	pk_in <(cat "$TMP/in") run --explain --stdin-limit 1K -- sh -c "$CNT; wc -c"
+	assert_status 0
+	assert_out '2000\n'
+	assert_err 'pickled: uncached: stdin is larger than 1.0K\npickled: running uncached: stdin is larger than 1.0K\n'
+	# Within the limit, the same stdin has a key, and run uses it.
+	pk_in "$TMP/in" key --stdin-limit 2K -- cat
+	assert_status 0
+	assert_match "$TMP/io/out" '^[0-9a-f]{32}$'
+}
+
+@test "a loop reading the pipe pickled reads: one item, unless --no-stdin or a job; the docs say so" {
+	# The trap: the first pickled reads the rest of the pipe as its stdin.
+	printf 'a\nb\nc\n' | while read -r x; do "$PK" run -- echo "$x" 3>&-; done \
+		>"$TMP/io/out" 2>"$TMP/io/err"
+	assert_out 'a\n'
+	assert_err ''
+	# The fixes: --no-stdin, or a job (stdin: never is a job's default).
+	printf 'a\nb\nc\n' | while read -r x; do "$PK" run --no-stdin -- echo "$x" 3>&-; done \
+		>"$TMP/io/out" 2>"$TMP/io/err"
+	assert_out 'a\nb\nc\n'
+	assert_err ''
+	printf 'jobs:\n  say:\n    command: [echo]\n' >"$PICKLED_CONFIG"
+	printf 'a\nb\nc\n' | while read -r x; do "$PK" run -j say -- "$x" 3>&-; done \
+		>"$TMP/io/out" 2>"$TMP/io/err"
+	assert_out 'a\nb\nc\n'
+	assert_err ''
+	# The README's first paragraph on standard input and pickled.1 show the
+	# trap and the fix.
+	local top=$BATS_TEST_DIRNAME/../..
+	awk '/^### Standard input/ { on = 1; next } on && /^$/ && seen { exit } on && NF { seen = 1; print }' \
+		"$top/README.md" >"$TMP/io/para"
+	grep -qF 'producer | while read x; do pickled run -- job "$x"; done' "$TMP/io/para"
+	grep -qF -- '`--no-stdin`' "$TMP/io/para"
+	grep -qF -- '`stdin: never`' "$TMP/io/para"
+	awk '/^\.Ss Standard input/ { on = 1; next } on && /^\.S[sh]/ { exit } on { print }' \
+		"$top/man/pickled.1" >"$TMP/io/man"
+	grep -qF 'producer | while read x; do pickled run -- job' "$TMP/io/man"
+	grep -qF 'producer | while read x; do pickled run --no-stdin -- job' "$TMP/io/man"
+	grep -qF 'stdin: never' "$TMP/io/man"
+}
+
 @test "--no-stdin leaves stdin to the command and out of the key" {
 	local cmd="$CNT"'; cat'
 	pk_in <(printf 'A\n') run --no-stdin sh -c "$cmd"
@@ -630,7 +710,9 @@ open("f", "w").write("x")' "$TMP"
 @test "stdin, stdout or stderr left closed: /dev/null stands in, nothing else is used" {
 	local cmd="$CNT"'; cat; printf "out\n"; printf "err\n" >&2'
 	status=0
-	"$PK" run --stdin sh -c "$cmd" <&- >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+	# (-k: an empty stdin keys as none, and this run must not be the one
+	# the runs below replay)
+	"$PK" run --stdin -k stdin-closed sh -c "$cmd" <&- >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
 	assert_status 0
 	assert_out 'out\n'
 	assert_err 'err\n'
