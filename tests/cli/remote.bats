@@ -218,8 +218,9 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 		assert_bytes "$TMP/io/h$i.out" 'out\n'
 		assert_bytes "$TMP/io/h$i.err" 'err\n'
 	done
-	# the waiters polled and replayed: no lock timeout was waited out
-	[ $(($(now_ms) - t0)) -lt 10000 ]
+	# the waiters polled and replayed: none waited out its 30 s lock timeout
+	# (a bound on what the test is about, not a speed target: the machine is shared)
+	[ $(($(now_ms) - t0)) -lt 30000 ]
 	assert_rkeys "e:$(key sh -c "$cmd")"
 }
 
