@@ -62,6 +62,22 @@ _pickled_tags() {
 		sort -u
 }
 
+# The settings `pickled config` prints, dotted as config get takes them
+# (ttl, gc.auto, jobs.NAME.command): each line with a value, under the
+# keys above it (two spaces a level).
+_pickled_settings() {
+	_pickled_query config | awk '
+		/^ *#/ || !/:/ { next }
+		{
+			match($0, /^ */); d = RLENGTH / 2
+			k = substr($0, RLENGTH + 1); v = k
+			sub(/:.*/, "", k); sub(/^[^:]*:/, "", v); sub(/ +#.*/, "", v)
+			path[d] = k; p = path[0]
+			for (i = 1; i <= d; i++) p = p "." path[i]
+			if (v ~ /[^ ]/) print p
+		}'
+}
+
 _pickled_commands='run ls show cat rm gc stats verify key config jobs'
 
 # _pickled_words: COMPREPLY gets the lines of stdin that start with $cur
@@ -175,7 +191,21 @@ _pickled() {
 	show | cat) ((first_arg)) || _pickled_words < <(_pickled_keys) ;;   # one key
 	rm) _pickled_words < <(_pickled_keys) ;;
 	jobs) _pickled_words < <(_pickled_jobs) ;;
-	config) ((first_arg)) || _filedir ;;
+	config)
+		if ((!first_arg)); then
+			COMPREPLY=($(compgen -W get -- "$cur"))
+			_filedir
+		elif [[ ${ws[first_arg]} == get ]]; then
+			# config get [--show-origin] KEY
+			for ((i = first_arg + 1; i < n; i++)); do
+				[[ ${ws[i]} == -* ]] || return
+			done
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W '--show-origin' -- "$cur"))
+			else
+				_pickled_words < <(_pickled_settings)
+			fi
+		fi ;;
 	help) ((first_arg)) || COMPREPLY=($(compgen -W "$_pickled_commands" -- "$cur")) ;;
 	esac
 }

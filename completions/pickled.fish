@@ -126,6 +126,33 @@ function __pickled_first
     test "$p[2]" = options; and contains -- "$p[1]" run key; and test "$p[4]" = $argv[1]
 end
 
+# The settings `pickled config` prints, dotted as config get takes them
+# (ttl, gc.auto, jobs.NAME.command): each line with a value, under the
+# keys above it (two spaces a level).
+function __pickled_settings
+    __pickled_query config | awk '
+        /^ *#/ || !/:/ { next }
+		{
+			match($0, /^ */); d = RLENGTH / 2
+			k = substr($0, RLENGTH + 1); v = k
+			sub(/:.*/, "", k); sub(/^[^:]*:/, "", v); sub(/ +#.*/, "", v)
+			path[d] = k; p = path[0]
+			for (i = 1; i <= d; i++) p = p "." path[i]
+			if (v ~ /[^ ]/) print p
+		}'
+end
+
+# The cursor is on config get's setting: after get and its options.
+function __pickled_config_get
+    set -l p (__pickled_parse)
+    test "$p[1]" = config; and test "$p[2]" = args; or return
+    set -l t (commandline -opc)
+    test "$t[$p[3]]" = get; or return
+    for w in $t[(math $p[3] + 1)..-1]
+        string match -q -- '-*' $w; or return 1
+    end
+end
+
 # run's program and its own completion.
 function __pickled_program
     set -l p (__pickled_parse)
@@ -220,6 +247,8 @@ complete -c pickled -n '__pickled_at options config' -l check -d 'Print nothing;
 complete -c pickled -n '__pickled_at options config' -l show-origin -d 'With get: print where the value comes from'
 complete -c pickled -n '__pickled_at options config' -a get -d 'Print one setting'
 complete -c pickled -n '__pickled_at options config' -F
+complete -c pickled -n __pickled_config_get -l show-origin -d 'Print where the value comes from first'
+complete -c pickled -n __pickled_config_get -a '(__pickled_settings)'
 complete -c pickled -n '__pickled_at options config jobs' -s h -l help -d 'Show this help'
 complete -c pickled -n '__pickled_at options jobs' -a '(__pickled_jobs)'
 complete -c pickled -n '__pickled_at args jobs' -a '(__pickled_jobs)'

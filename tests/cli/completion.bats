@@ -340,3 +340,21 @@ refute_has() {
 		expect "$shell" 'pickled run -j report -- no' notes.txt
 	done
 }
+
+@test "config: get or a file; after get, the settings config prints, dotted" {
+	fixture
+	: >my.conf
+	local shell
+	for shell in bash zsh fish; do
+		has_shell "$shell"
+		expect_has "$shell" 'pickled config ' get my.conf
+		expect_has "$shell" 'pickled config get ' ttl gc.auto remote.url \
+			jobs.report.command jobs.backup-db.command
+		expect "$shell" 'pickled config get --show-origin gc.' gc.auto gc.interval
+		expect "$shell" 'pickled config get --sh' --show-origin
+		# one setting only
+		expect "$shell" 'pickled config get ttl '
+		complete_line "$shell" 'pickled config get ' >"$TMP/io/got"
+		refute_has my.conf
+	done
+}
