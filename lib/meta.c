@@ -14,6 +14,7 @@ enum {
 	M_EXTRA, M_OUTPUT, M_CACHE_FAILURES, M_RUN_CWD, M_EXIT, M_CREATED,
 	M_DURATION, M_TTL, M_STALE, M_STDOUT_BYTES, M_STDERR_BYTES, M_TAG,
 	M_FILE, M_END,
+	M_STDIN_LEFT,       /* after M_END's value: older entries stay as they were */
 };
 
 /* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
@@ -91,6 +92,12 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 		pk_put_le(h, m->files[i].mode, 4);
 		pk_put_le(h + 4, m->files[i].size, 8);
 		field2(&b, M_FILE, h, 12, m->files[i].path, strlen(m->files[i].path));
+	}
+	if (m->stdin_known) {
+		unsigned char h[9];
+		h[0] = (unsigned char)(m->stdin_at_end != 0);
+		pk_put_le(h + 1, m->stdin_read, 8);
+		field2(&b, M_STDIN_LEFT, h, 9, NULL, 0);
 	}
 	/* Last: a cut between two fields is then still detected. */
 	field2(&b, M_END, NULL, 0, NULL, 0);
@@ -200,6 +207,10 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (flen < 12 || memchr(f + 12, '\0', flen - 12) != NULL)
 				return pk_error_set(err, 0, "bad metadata file");
 			break;
+		case M_STDIN_LEFT:
+			if (flen != 9 || f[0] > 1)
+				return pk_error_set(err, 0, "bad metadata stdin offset");
+			break;
 		default:
 			continue;
 		}
@@ -260,6 +271,11 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		case M_STALE: m->stale_ms = (int64_t)pk_get_le(f, 8); break;
 		case M_STDOUT_BYTES: m->stdout_bytes = pk_get_le(f, 8); break;
 		case M_STDERR_BYTES: m->stderr_bytes = pk_get_le(f, 8); break;
+		case M_STDIN_LEFT:
+			m->stdin_known = 1;
+			m->stdin_at_end = f[0];
+			m->stdin_read = pk_get_le(f + 1, 8);
+			break;
 		case M_TAG:
 			if (push_str(&m->tags, &m->ntags, f, flen) < 0)
 				goto nomem;

@@ -31,6 +31,12 @@ typedef struct pk_meta {
 	char **tags;
 	size_t nfiles;
 	pk_outfile *files;        /* restored before stdout is replayed */
+	/* Where the command left a stdin it read from a file (the caller's,
+	 * or the copy of a pipe): a hit leaves a seekable stdin there too.
+	 * stdin_known 0: not recorded (no such stdin, an older entry). */
+	int stdin_known;
+	int stdin_at_end;         /* it read to the end */
+	uint64_t stdin_read;      /* else: bytes from where it started */
 } pk_meta;
 
 /* Frees what meta owns; NULL is fine. */

@@ -406,6 +406,38 @@ static void auto_gc(struct run *u)
 	pk_gc_run(&u->store, &go, &rep, &err);
 }
 
+/* Records in m where the command left the stdin it read from a file: the
+ * caller's regular file (read in place, or left to the command), or the
+ * spool holding a pipe's bytes, which tells as much.  A pipe the command
+ * read itself (--no-stdin) leaves nothing to record. */
+static void note_stdin(struct run *u, pk_meta *m)
+{
+	int fd = u->have_spool ? u->spool.fd : u->stdin_file ? 0 : -1;
+	off_t start = u->have_spool ? u->spool.start : u->stdin_start;
+	struct stat st;
+	off_t pos;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (pos = lseek(fd, 0, SEEK_CUR)) < 0)
+		return;
+	m->stdin_known = 1;
+	m->stdin_at_end = pos >= st.st_size;
+	m->stdin_read = pos > start ? (uint64_t)(pos - start) : 0;
+}
+
+/* On a hit, leaves a regular-file stdin where the command left it on the
+ * miss that stored m, so that what the caller reads next is the same
+ * whether the command ran or not. */
+static void leave_stdin(const struct run *u, const pk_meta *m)
+{
+	if (!u->stdin_file || !m->stdin_known)
+		return;
+	if (m->stdin_at_end)
+		lseek(0, 0, SEEK_END);
+	else
+		lseek(0, u->stdin_start + (off_t)m->stdin_read, SEEK_SET);
+}
+
 /* Runs the command and stores its result.  The command's output reaches
  * the caller in full whatever happens to the store. */
 static void miss(struct run *u)
@@ -468,6 +500,7 @@ static void miss(struct run *u)
 	m.stale_ms = o->stale_ms;
 	m.tags = o->tags;
 	m.ntags = o->ntags;
+	note_stdin(u, &m);
 	int ok = add_outputs(u, &rec, &m) == 0;
 	if (ok && pk_entry_writer_finish(rec.w, &m, &err) < 0) {
 		entry_not_stored(u, &rec, &err);
@@ -595,6 +628,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	if (ret == STALE)
 		pk_stats_add(&u->store, PK_STAT_STALE, 0);
 	u->r->status = m->exit_status;
+	leave_stdin(u, m);
 	if (pk_entry_replay(e, 1, 2, &err) < 0) {
 		if (err.errnum == EPIPE)
 			u->r->raise_signal = SIGPIPE;
@@ -832,6 +866,9 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 		u->have_store = 1;
 	}
 	free(dir);
+	struct stat st;
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) && (u->stdin_start = lseek(0, 0, SEEK_CUR)) >= 0)
+		u->stdin_file = 1;
 	if (run_take_stdin(u) < 0)
 		u->have_store = 0;
 	rc = run_make_key(u);

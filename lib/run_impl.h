@@ -27,6 +27,8 @@ struct run {
 	pk_key key;
 	char hex[PK_KEY_HEX + 1];
 	char statdir[4096];
+	int stdin_file;            /* pickled's stdin is a regular file... */
+	off_t stdin_start;         /* ...at this offset when it started */
 	char no_key[600];          /* why no key applies and the run goes
 	                              uncached (stdin over the limit...), or "" */
 };

@@ -619,6 +619,42 @@ open("f", "w").write("x")' "$TMP"
 	grep -qF 'stdin: never' "$TMP/io/man"
 }
 
+@test "a hit leaves a regular-file stdin's offset where the command left it on the miss" {
+	printf 'first\nsecond\nthird\n' >"$TMP/hosts"
+	local one=$CNT'; read -r x; echo "got $x"'
+	# run_after MODE CMD: the caller reads a line, pickled runs CMD, the
+	# caller reads the rest.
+	run_after() {
+		local out=$1
+		shift
+		{ read -r l; "$PK" run "$@" 3>&-; echo "rest: $(cat)"; } <"$TMP/hosts" >"$TMP/io/$out" 2>"$TMP/io/err"
+		assert_err ''
+	}
+	# The command reads one line: the caller gets the third, miss and hit.
+	run_after one.miss -- sh -c "$one"
+	run_after one.hit -- sh -c "$one"
+	assert_bytes "$TMP/io/one.miss" 'got second\nrest: third\n'
+	assert_bytes "$TMP/io/one.hit" 'got second\nrest: third\n'
+	assert_count 1
+	# The command reads to the end: nothing is left, miss and hit.
+	run_after all.miss -- sh -c "$CNT; cat"
+	run_after all.hit -- sh -c "$CNT; cat"
+	assert_bytes "$TMP/io/all.miss" 'second\nthird\nrest: \n'
+	assert_bytes "$TMP/io/all.hit" 'second\nthird\nrest: \n'
+	assert_count 2
+	# With --no-stdin the command reads the caller's file itself: the same.
+	run_after never.miss --no-stdin -- sh -c "$one"
+	run_after never.hit --no-stdin -- sh -c "$one"
+	assert_bytes "$TMP/io/never.miss" 'got second\nrest: third\n'
+	assert_bytes "$TMP/io/never.hit" 'got second\nrest: third\n'
+	assert_count 3
+	# An entry stored from a pipe of the same bytes records as much.
+	printf 'second\nthird\n' | "$PK" run -k piped -- sh -c "$one" >/dev/null 3>&-
+	run_after piped.hit -k piped -- sh -c "$one"
+	assert_bytes "$TMP/io/piped.hit" 'got second\nrest: third\n'
+	assert_count 4
+}
+
 @test "--no-stdin leaves stdin to the command and out of the key" {
 	local cmd="$CNT"'; cat'
 	pk_in <(printf 'A\n') run --no-stdin sh -c "$cmd"

@@ -61,6 +61,8 @@ static void fixture_init(struct fixture *f)
 	f->m.stale_ms = 3600000;
 	f->m.stdout_bytes = 5000000000ULL;
 	f->m.stderr_bytes = 17;
+	f->m.stdin_known = 1;
+	f->m.stdin_read = 6000000000ULL;
 	f->tags[0] = "nightly";
 	f->tags[1] = "team=ops";
 	f->m.ntags = 2;
@@ -134,6 +136,9 @@ static void test_round_trip_every_field(void **state)
 	assert_true(d.stale_ms == 3600000);
 	assert_true(d.stdout_bytes == 5000000000ULL);
 	assert_true(d.stderr_bytes == 17);
+	assert_int_equal(d.stdin_known, 1);
+	assert_int_equal(d.stdin_at_end, 0);
+	assert_true(d.stdin_read == 6000000000ULL);
 	assert_int_equal(d.ntags, 2);
 	assert_string_equal(d.tags[0], "nightly");
 	assert_string_equal(d.tags[1], "team=ops");
@@ -186,6 +191,7 @@ static void test_round_trip_minimal(void **state)
 	assert_int_equal(d.parts.ninputs, 0);
 	assert_null(d.parts.cwd);
 	assert_int_equal(d.parts.has_stdin, 0);
+	assert_int_equal(d.stdin_known, 0);
 	assert_null(d.parts.extra);
 	assert_null(d.run_cwd);
 	assert_int_equal(d.ntags, 0);
