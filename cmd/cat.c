@@ -69,7 +69,10 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	 * entry tomorrow. */
 	pk_key_hex(&key, hex);
 	if ((fd = pk_store_open_entry(&s, &key)) < 0) {
-		fprintf(stderr, "pickled: no entry with key %s\n", hex);
+		if (errno == ELOOP || errno == EXDEV)   /* a link, never followed */
+			fprintf(stderr, "pickled: corrupt cache entry %s: entry is a symbolic link\n", hex);
+		else
+			fprintf(stderr, "pickled: no entry with key %s\n", hex);
 		goto out;
 	}
 	if ((e = pk_entry_open(fd, &err)) == NULL || pk_entry_verify(e, 0, &err) < 0 ||

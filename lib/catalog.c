@@ -127,16 +127,16 @@ static int each_name(const pk_store *s, const char *prefix,
                      int (*fn)(void *, int shardfd, const char *name, int has_hits),
                      foreign_fn on_foreign, void *ctx, pk_error *err)
 {
-	int v1 = openat(s->dirfd, "v1", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *top;
 	struct dirent *sd;
 	size_t plen = strlen(prefix);
 	char **names = NULL;
 	size_t cap = 0;
-	int ret = 0;
+	int v1, ret = 0;
 
 	if (s->dirfd < 0)
 		return 0;   /* a closed store: no cache, no entries */
+	v1 = openat(s->dirfd, "v1", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (v1 < 0)
 		return errno == ENOENT ? 0 : pk_error_set(err, errno, "cannot list the cache: %s/v1", s->dir);
 	if ((top = fdopendir(v1)) == NULL) {

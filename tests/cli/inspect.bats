@@ -1433,6 +1433,13 @@ plant_foreign() {
 		printf 'v1/zz foreign: directory, not an entry (%s)\n' "$tree"
 	} | sort >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/got" "verify (sorted)"
+	# show and cat say what the link under a key's name is, never following it
+	pk show "$other"
+	assert_out 'key             %s\ndamaged         entry is a symbolic link\n' "$other"
+	pk cat "$other"
+	assert_status 1
+	assert_out ''
+	assert_err 'pickled: corrupt cache entry %s: entry is a symbolic link\n' "$other"
 	# ls lists the entries only (the link under a key's name as damaged)
 	pk ls
 	assert_status 0
