@@ -3,6 +3,7 @@
 
 #include "catalog.h"
 #include "entry.h"
+#include "gc.h"
 #include "units.h"
 
 #include <fcntl.h>
@@ -20,11 +21,21 @@ void help_verify(void)
 "Check every entry: header, metadata, checksum and every compressed record.\n"
 "Print one line per damaged entry (its key and what is wrong), and one per\n"
 "foreign file under v1/ (anything that is not an entry or its hit count:\n"
-"its path, what it is and its size).  Exit 0 when all are sound, 1 when\n"
-"any is not.\n"
+"its path, what it is and its size), and one per temporary file a run that\n"
+"ended left in tmp/ (over an hour old, held by no run).  Exit 0 when all\n"
+"are sound, 1 when any is not.\n"
 "\n"
-"      --fix         remove the damaged entries and the foreign files\n"
+"      --fix         remove the damaged entries, the foreign files and the\n"
+"                    temporaries left\n"
 "  -h, --help        show this help\n");
+}
+
+static void print_temp(void *ctx, const char *dir, const char *name, uint64_t bytes)
+{
+	char size[32];
+
+	printf("%s/%s %s: temporary of a run that ended (%s)\n", dir, name,
+	       *(const int *)ctx ? "removed" : "leftover", pk_size_format(bytes, size, sizeof(size)));
 }
 
 int cmd_verify(struct cli *cli, int argc, char **argv)
@@ -92,6 +103,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		if (fix && !removed)
 			fprintf(stderr, "pickled: cannot remove %s: %s\n", f->rel, strerror(why));
 	}
+	bad += (int)pk_gc_stray_temps(&s, fix, print_temp, &fix);
 	ret = bad ? 1 : 0;
 	if (fflush(stdout) != 0)
 		ret = 1;

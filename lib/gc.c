@@ -107,12 +107,19 @@ static const char *const LOCK_NAMES[] = { "x", NULL };
 static const char *const COPY_NAMES[] = { "config-x.cache", NULL };
 static const char *const RECORD_NAMES[] = { "x-x", "x-x.9.tmp", NULL };
 
+/* What remove_old does with each old file of ours. */
+enum { COUNT, REMOVE, LIST };
+
 /* Removes the files in dir (relative to the cache) named as pickled names
  * them (shapes) and owned by us, not modified for max_age_ms, that nobody
  * holds locked.  Nothing else is touched: whatever else is there is not
- * ours to remove. */
-static size_t remove_old(const pk_store *s, const char *dir, const char *const *shapes,
-                         int64_t max_age_ms, int dry_run)
+ * ours to remove.  COUNT only counts the old ones (a dry run); LIST counts
+ * and passes to fn those nobody holds, removing nothing.  Returns how many
+ * (were removed). */
+static size_t old_files(const pk_store *s, const char *dir, const char *const *shapes,
+                        int64_t max_age_ms, int mode,
+                        void (*fn)(void *ctx, const char *dir, const char *name, uint64_t bytes),
+                        void *ctx)
 {
 	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -134,7 +141,7 @@ static size_t remove_old(const pk_store *s, const char *dir, const char *const *
 			continue;
 		if (now - ((int64_t)st.st_mtim.tv_sec * 1000) < max_age_ms)
 			continue;
-		if (dry_run) {
+		if (mode == COUNT) {
 			n++;
 			continue;
 		}
@@ -145,12 +152,29 @@ static size_t remove_old(const pk_store *s, const char *dir, const char *const *
 		int lf = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (lf < 0)
 			continue;
-		if (flock(lf, LOCK_EX | LOCK_NB) == 0 && unlinkat(fd, de->d_name, 0) == 0)
+		if (flock(lf, LOCK_EX | LOCK_NB) == 0 &&
+		    (mode == LIST || unlinkat(fd, de->d_name, 0) == 0)) {
 			n++;
+			if (fn != NULL)
+				fn(ctx, dir, de->d_name, (uint64_t)st.st_size);
+		}
 		close(lf);
 	}
 	closedir(d);
 	return n;
+}
+
+static size_t remove_old(const pk_store *s, const char *dir, const char *const *shapes,
+                         int64_t max_age_ms, int dry_run)
+{
+	return old_files(s, dir, shapes, max_age_ms, dry_run ? COUNT : REMOVE, NULL, NULL);
+}
+
+size_t pk_gc_stray_temps(const pk_store *s, int remove,
+                         void (*fn)(void *ctx, const char *dir, const char *name, uint64_t bytes),
+                         void *ctx)
+{
+	return old_files(s, "tmp", TMP_NAMES, LEFTOVER_MS, remove ? REMOVE : LIST, fn, ctx);
 }
 
 static int cmp_last_use(const void *a, const void *b)

@@ -39,6 +39,15 @@ typedef struct pk_gc_report {
  * removed does not stop it: rep says how many, and why. */
 int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_error *err);
 
+/* The temporaries of runs that ended in DIR/tmp, as gc removes them:
+ * named as pickled names them, the user's, not written for an hour and
+ * locked by nobody (a run in progress holds its own).  fn (may be NULL) is
+ * called for each, dir being "tmp"; with remove set, for each one removed.
+ * Returns how many. */
+size_t pk_gc_stray_temps(const pk_store *s, int remove,
+                         void (*fn)(void *ctx, const char *dir, const char *name, uint64_t bytes),
+                         void *ctx);
+
 /* Notes that an entry of bytes was just stored (for pk_gc_due). */
 void pk_gc_note_store(const pk_store *s, uint64_t bytes);
 

@@ -1171,6 +1171,32 @@ gc_line() {
 	[ "$(find "$PICKLED_CACHE_DIR/inputs" -type f | wc -l)" = 2 ]
 }
 
+@test "verify lists the temporaries of runs that ended, not those of runs going on; --fix removes them" {
+	pk run echo one
+	local c=$PICKLED_CACHE_DIR
+	mkdir -p "$c/tmp"
+	head -c 3000 /dev/zero >"$c/tmp/4242.123456.0"
+	echo partial >"$c/tmp/4242.123457.1"
+	echo held >"$c/tmp/4242.123458.2"
+	echo theirs >"$c/tmp/not-ours"
+	touch -d '2 hours ago' "$c/tmp/4242.123456.0" "$c/tmp/4242.123458.2" "$c/tmp/not-ours"
+	touch -d '50 minutes ago' "$c/tmp/4242.123457.1"
+	hold_lock "$c/tmp/4242.123458.2"
+	pk verify
+	assert_status 1
+	assert_out 'tmp/4242.123456.0 leftover: temporary of a run that ended (2.9K)\n'
+	assert_err ''
+	[ -f "$c/tmp/4242.123456.0" ]
+	pk verify --fix
+	assert_status 1
+	assert_out 'tmp/4242.123456.0 removed: temporary of a run that ended (2.9K)\n'
+	[ ! -e "$c/tmp/4242.123456.0" ]
+	[ -f "$c/tmp/4242.123457.1" ] && [ -f "$c/tmp/4242.123458.2" ] && [ -f "$c/tmp/not-ours" ]
+	pk verify
+	assert_status 0
+	assert_out ''
+}
+
 @test "gc keeps an old lock that a running command holds" {
 	pk ls
 	local lock=$PICKLED_CACHE_DIR/locks/0123456789abcdef0123456789abcdef
