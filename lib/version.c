@@ -4,6 +4,7 @@
 #include "version.h"
 
 #include <hiredis/hiredis.h>
+#include <sodium.h>
 #include <yaml.h>
 #include <zstd.h>
 #define XXH_STATIC_LINKING_ONLY
@@ -14,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Set by the Makefile: 1 when libyaml, xxhash and hiredis are linked in
+/* Set by the Makefile: 1 when libyaml, xxhash, hiredis and libsodium are linked in
  * statically (STATIC_DEPS=1, the default); zstd is always shared. */
 #ifndef PK_STATIC_DEPS
 #define PK_STATIC_DEPS 0
@@ -75,7 +76,7 @@ static void xxh_format(unsigned v, char *buf, size_t len)
 
 size_t pk_version_libs(pk_libversion *out, size_t max)
 {
-	pk_libversion v[4];
+	pk_libversion v[5];
 	size_t n = 0;
 	char tmp[32];
 
@@ -111,6 +112,11 @@ size_t pk_version_libs(pk_libversion *out, size_t max)
 			set(v[n].running, sizeof(v[n].running), "?");
 	}
 	n++;
+
+	v[n].name = "libsodium";
+	set(v[n].built, sizeof(v[n].built), SODIUM_VERSION_STRING);
+	set(v[n].running, sizeof(v[n].running), sodium_version_string());
+	v[n++].is_static = PK_STATIC_DEPS;
 
 	for (size_t i = 0; i < n && i < max; i++)
 		out[i] = v[i];

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 typedef struct pk_libversion {
-	const char *name;     /* "zstd", "xxhash", "libyaml", "hiredis" */
+	const char *name;     /* "zstd", "xxhash", "libyaml", "hiredis", "libsodium" */
 	char built[32];       /* the version of the headers compiled against */
 	char running[32];     /* the version of the code in this process, as
 	                         the library reports it; for a library without

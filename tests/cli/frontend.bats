@@ -25,7 +25,8 @@ print(z.ZSTD_versionString().decode())')}
 		zstd "$(pkg-config --modversion libzstd)" "$zstd_run" \
 		xxhash "$(pkg-config --modversion libxxhash)" "$(pkg-config --modversion libxxhash)$static" \
 		libyaml "$(pkg-config --modversion yaml-0.1)" "$(pkg-config --modversion yaml-0.1)$static" \
-		hiredis "$(pkg-config --modversion hiredis)" "$hiredis_run$static"
+		hiredis "$(pkg-config --modversion hiredis)" "$hiredis_run$static" \
+		libsodium "$(pkg-config --modversion libsodium)" "$(pkg-config --modversion libsodium)$static"
 }
 
 @test "--version and -V print the version, then each library's built and running versions" {
