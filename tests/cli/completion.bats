@@ -358,3 +358,17 @@ refute_has() {
 		refute_has my.conf
 	done
 }
+
+@test "-e completes exported variable names; ls --sort its orders" {
+	export PK_COMPLETION_PROBE=1
+	local shell
+	for shell in bash zsh fish; do
+		has_shell "$shell"
+		expect "$shell" 'pickled run -e PK_COMPLETION_PR' PK_COMPLETION_PROBE
+		expect "$shell" 'pickled key --env PK_COMPLETION_PR' PK_COMPLETION_PROBE
+		expect "$shell" 'pickled ls --sort ' age command hits saved size
+		expect "$shell" 'pickled ls --sort s' saved size
+	done
+	expect bash 'pickled ls --sort=h' hits
+	expect zsh 'pickled ls --sort=h' hits
+}
