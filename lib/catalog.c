@@ -453,13 +453,16 @@ int64_t pk_item_last_use(const pk_item *it)
 
 int64_t pk_item_age(const pk_item *it, int64_t now_ms)
 {
-	int64_t age = now_ms - it->meta.created_ms;
+	int64_t age = pk_meta_age(it->meta.created_ms, now_ms);
 	return age < 0 ? 0 : age;
 }
 
 int pk_item_expired(const pk_item *it, int64_t now_ms)
 {
-	return it->meta.ttl_ms != PK_FOREVER && pk_item_age(it, now_ms) >= it->meta.ttl_ms;
+	int64_t age = pk_meta_age(it->meta.created_ms, now_ms);
+
+	/* Created in the future: expired whatever its ttl (see pk_meta_age). */
+	return age < 0 || (it->meta.ttl_ms != PK_FOREVER && age >= it->meta.ttl_ms);
 }
 
 int pk_item_stale(const pk_item *it, int64_t now_ms)

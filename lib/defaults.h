@@ -13,6 +13,9 @@
 #define PK_DEFAULT_MAX_ENTRY (1ULL << 30)                 /* 1G */
 #define PK_DEFAULT_LEVEL 1
 #define PK_DEFAULT_THREADS 0                              /* 0: one per core, up to 4 */
+/* Entries created further ahead of the clock than this are expired (a
+ * creation time a little ahead is another host's clock, not a jump). */
+#define PK_CLOCK_SKEW_MS (60LL * 1000)                    /* 1m */
 #define PK_DEFAULT_GC_INTERVAL_MS (24LL * 3600 * 1000)   /* 1d */
 #define PK_SYSTEM_CONFIG PK_SYSCONFDIR "/pickled.conf"
 #define PK_USER_CONFIG "pickled/pickled.conf"           /* under $XDG_CONFIG_HOME or ~/.config */

@@ -17,6 +17,10 @@
 #define STAMP "gc.stamp"        /* mtime: last gc; content: u64 bytes kept */
 #define PENDING "gc.pending"    /* u64 per entry stored since */
 #define LEFTOVER_MS (3600LL * 1000)   /* temporaries older than this are dead */
+/* A run longer than its ttl stores an entry that is expired at once, for
+ * the runs that waited for it (see run.c lookup_local); the gc that store
+ * starts must leave it to them for a while. */
+#define JUST_STORED_MS (60LL * 1000)
 /* Parsed configuration copies not written for this long: their files may
  * be gone; if not, the next run parses them and writes the copy again. */
 #define COPY_MAX_AGE_MS (30LL * 24 * 3600 * 1000)
@@ -177,6 +181,15 @@ size_t pk_gc_stray_temps(const pk_store *s, int remove,
 	return old_files(s, "tmp", TMP_NAMES, LEFTOVER_MS, remove ? REMOVE : LIST, fn, ctx);
 }
 
+/* 1 for an entry stored already expired (its run took longer than its
+ * ttl) less than JUST_STORED_MS ago (one created in the future is not). */
+static int just_stored(const pk_item *it, int64_t now)
+{
+	int64_t since_end = now - (it->meta.created_ms + it->meta.duration_ms);
+	return it->meta.duration_ms >= it->meta.ttl_ms && since_end >= 0 &&
+	       since_end < JUST_STORED_MS;
+}
+
 static int cmp_last_use(const void *a, const void *b)
 {
 	int64_t x = pk_item_last_use(*(pk_item *const *)a);
@@ -264,7 +277,7 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 		pk_item *it = &c.items[i];
 		if (it->damaged)
 			drop(s, o, rep, it, "damaged");
-		else if (pk_item_expired(it, now))
+		else if (pk_item_expired(it, now) && !just_stored(it, now))
 			drop(s, o, rep, it, "expired");
 		else if (o->max_age_ms > 0 && pk_item_age(it, now) >= o->max_age_ms)
 			drop(s, o, rep, it, "max-age");

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "bytes.h"
+#include "defaults.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -337,4 +338,13 @@ void pk_meta_free(pk_meta *m)
 		free(m->files[i].path);
 	free(m->files);
 	memset(m, 0, sizeof(*m));
+}
+
+int64_t pk_meta_age(int64_t created_ms, int64_t now_ms)
+{
+	int64_t age = now_ms - created_ms;
+
+	if (age >= 0)
+		return age;
+	return -age <= PK_CLOCK_SKEW_MS ? 0 : -1;
 }

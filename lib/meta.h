@@ -39,6 +39,13 @@ typedef struct pk_meta {
 	uint64_t stdin_read;      /* else: bytes from where it started */
 } pk_meta;
 
+/* The age at now_ms of an entry created at created_ms (Unix ms).  A
+ * creation time up to PK_CLOCK_SKEW_MS ahead is age 0: hosts' clocks differ
+ * a little.  Further ahead, the entry was written while a clock was wrong
+ * (a jump of days would keep it fresh for days): -1, which callers treat
+ * as expired whatever the ttl. */
+int64_t pk_meta_age(int64_t created_ms, int64_t now_ms);
+
 /* Frees what meta owns; NULL is fine. */
 void pk_meta_free(pk_meta *meta);
 

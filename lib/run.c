@@ -293,7 +293,12 @@ static int add_outputs(struct run *u, struct recorder *rec, pk_meta *m)
 		int fd = pk_outpath_open_read(path, &st, &err);
 
 		if (fd < 0) {
-			if (err.errnum == ENOENT)
+			/* A failed run that wrote no output file did what failed
+			 * runs do: not stored (a hit could not recreate the file's
+			 * absence), and nothing to warn about. */
+			if (err.errnum == ENOENT && m->exit_status != 0)
+				run_explain(u, "not stored: the failed run produced no %s", path);
+			else if (err.errnum == ENOENT)
 				not_stored(u, "output not produced: %s", path);
 			else if (err.errnum == 0)
 				not_stored(u, "output is not a regular file: %s", path);
@@ -438,6 +443,22 @@ static void leave_stdin(const struct run *u, const pk_meta *m)
 		lseek(0, u->stdin_start + (off_t)m->stdin_read, SEEK_SET);
 }
 
+/* Age counts from the start of the run (its output is no older than
+ * that): a run longer than its ttl stores a result that is already expired,
+ * which serves only the runs that waited for it.  Said once. */
+static void longer_than_ttl(struct run *u, int64_t duration_ms)
+{
+	char d[32], t[32];
+
+	if (u->o->ttl_ms == PK_FOREVER || duration_ms < u->o->ttl_ms)
+		return;
+	pk_duration_format(duration_ms, d, sizeof(d));
+	pk_duration_format(u->o->ttl_ms, t, sizeof(t));
+	run_explain(u, "the run took %s, longer than its ttl %s: stored for the runs that waited", d, t);
+	run_warn(u, "the run took %s, longer than its ttl %s: its result serves only the runs "
+	         "that waited for it", d, t);
+}
+
 /* Runs the command and stores its result.  The command's output reaches
  * the caller in full whatever happens to the store. */
 static void miss(struct run *u)
@@ -517,6 +538,7 @@ static void miss(struct run *u)
 	if (pk_store_commit(&u->store, fd, tmp, &u->key, &err) < 0) {
 		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 	} else {
+		longer_than_ttl(u, cr.duration_ms);
 		push_remote(u, fd, stored, created);
 		pk_gc_note_store(&u->store, stored);
 		/* Started once the remote lock is released (see maybe_gc):
@@ -602,31 +624,52 @@ static enum lookup lookup_local(struct run *u, int replay)
 		pk_error_set(&err, 0, "entry restores files this run does not declare");
 		goto corrupt;
 	}
-	age = pk_now_ms() - m->created_ms;
-	if (age < 0)
-		age = 0;
+	age = pk_meta_age(m->created_ms, pk_now_ms());
+	if (age < 0) {
+		run_explain(u, "miss (expired: created in the future, the clock was ahead)");
+		goto out;
+	}
 	pk_duration_format(age, age_s, sizeof(age_s));
-	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms) {
+	/* Stored by a run that ended while this one waited for it: taken
+	 * whatever its age, since age counts from the start of the run it
+	 * describes, and a run longer than the ttl would otherwise run again
+	 * for every waiter, one after the other. */
+	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
+	if (o->warm && !waited_for) {
+		run_explain(u, "miss (warm: refreshing, age %s)", age_s);
+		goto out;
+	}
+	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms && !waited_for) {
 		run_explain(u, "miss (expired, age %s)", age_s);
 		goto out;
 	}
-	if (!replay) {
-		ret = HIT;
+	ret = o->stale_ms > 0 && age >= o->stale_ms && !waited_for ? STALE : HIT;
+	/* A background refresh would rewrite the declared output files after
+	 * pickled has returned, under a caller that may be reading them: with
+	 * outputs, a stale entry is refreshed in the foreground instead. */
+	if (ret == STALE && o->noutputs > 0) {
+		run_explain(u, "miss (stale, age %s: output files are declared, refreshing now)",
+		            age_s);
+		ret = MISS;
 		goto out;
 	}
+	if (!replay)
+		goto out;
 	if (m->nfiles > 0 && restore_files(e, &err) < 0) {
 		run_warn(u, "cannot restore output, running the command: %s",
 		         pk_error_str(&err, buf, sizeof(buf)));
 		run_explain(u, "miss (output not restored)");
+		ret = MISS;
 		goto out;
 	}
-	ret = o->stale_ms > 0 && age >= o->stale_ms ? STALE : HIT;
-	run_explain(u, ret == STALE ? "stale hit (age %s, refreshing in background)" : "hit (age %s)",
-	            age_s);
+	if (ret == STALE)
+		run_explain(u, "stale hit (age %s, refreshing in background)", age_s);
+	else if (waited_for && o->ttl_ms != PK_FOREVER && age >= o->ttl_ms)
+		run_explain(u, "hit (stored by the run waited for, age %s)", age_s);
+	else
+		run_explain(u, "hit (age %s)", age_s);
 	pk_store_count_hit(&u->store, &u->key);
 	pk_stats_add(&u->store, PK_STAT_HIT, m->duration_ms);
-	if (ret == STALE)
-		pk_stats_add(&u->store, PK_STAT_STALE, 0);
 	u->r->status = m->exit_status;
 	leave_stdin(u, m);
 	if (pk_entry_replay(e, 1, 2, &err) < 0) {
@@ -721,7 +764,9 @@ static void locked_miss(struct run *u)
 		 * and the lock, may have stored the result. */
 		if (lock >= 0 && !u->o->force) {
 			u->quiet = 1;
+			u->after_wait = 1;
 			enum lookup l = lookup(u, 1);
+			u->after_wait = 0;
 			u->quiet = 0;
 			if (l != MISS) {
 				pk_lock_release(lock);
@@ -792,6 +837,13 @@ static void refresh(struct run *u)
 		return;
 	if ((lock = pk_lock_acquire(path, 0, &err)) < 0)
 		return;
+	/* A refresh that held the lock just before may have stored a fresh
+	 * result already: then there is nothing left to do. */
+	u->quiet = 1;
+	if (lookup_local(u, 0) == HIT) {
+		pk_lock_release(lock);
+		return;
+	}
 	/* And one per fleet: another host may have refreshed it already, or be
 	 * doing so now (its result then reaches us on a later run). */
 	u->quiet = 1;
@@ -802,8 +854,12 @@ static void refresh(struct run *u)
 	u->quiet = 0;
 	pk_remote *r = u->o->remote.read_only ? NULL : remote(u);
 	int held = r != NULL ? pk_remote_lock(r, &u->key, &err) : -1;
-	if (held != 0)
+	if (held != 0) {
+		/* Counted here, where it happens: ten stale hits at once start
+		 * one refresh, not ten. */
+		pk_stats_add(&u->store, PK_STAT_STALE, 0);
 		miss(u);   /* the lock is ours, or Redis is out of the picture */
+	}
 	if (held == 1)
 		pk_remote_unlock(r);
 	pk_lock_release(lock);
@@ -851,6 +907,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	memset(r, 0, sizeof(*r));
 	u->o = o;
 	u->r = r;
+	u->since_ms = pk_now_ms();
 	u->store.dirfd = -1;
 	u->spool.fd = -1;
 	if (o->no_cache) {
@@ -903,9 +960,18 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		pk_error err = { 0 };
 		char buf[700];
 
+		/* Always a new run, fresh entry or not (lookup_local takes only a
+		 * result stored while this one waited for the lock). */
 		r->status = 0;
-		if (!o->force && lookup(&u, 0) == HIT)
+		if (o->noutputs > 0) {
+			/* In the background it would write the declared files after
+			 * pickled returned: with outputs, warm in the foreground,
+			 * printing nothing all the same. */
+			u.detached = 1;
+			locked_miss(&u);
+			r->status = 0;
 			goto out;
+		}
 		if (keep_stdin(&u, &err) < 0) {
 			not_stored(&u, "%s", pk_error_str(&err, buf, sizeof(buf)));
 			goto out;

@@ -23,6 +23,11 @@ struct run {
 	pk_remote *remote;         /* connected on first use */
 	int remote_down;           /* failed once: not tried again this run */
 	int gc_due;                /* a store made an automatic gc due */
+	int64_t since_ms;          /* when this run began (wall clock) */
+	int after_wait;            /* looking again after waiting for a run:
+	                              one stored since since_ms is taken, old
+	                              or not (and is the only kind --warm
+	                              takes) */
 	pk_key_parts parts;
 	pk_key key;
 	char hex[PK_KEY_HEX + 1];

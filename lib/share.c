@@ -42,7 +42,11 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 		goto out;
 	}
 	ret = 0;
-	int64_t age = pk_now_ms() - pk_entry_meta(en)->created_ms;
+	int64_t age = pk_meta_age(pk_entry_meta(en)->created_ms, pk_now_ms());
+	if (age < 0) {
+		snprintf(why, whylen, "remote entry created in the future: its host's clock is ahead");
+		goto out;
+	}
 	if (ttl_ms != PK_FOREVER && age >= ttl_ms) {
 		snprintf(why, whylen, "remote entry expired");
 		goto out;

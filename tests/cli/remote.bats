@@ -1210,3 +1210,16 @@ secret() {
 		! grep -q hunter2 "$TMP/io/out" "$TMP/io/err"
 	done
 }
+
+@test "a remote entry stored by a host whose clock is ahead is a miss, not fresh for the jump" {
+	cc -shared -fPIC -o "$TMP/clockshift.so" "$BATS_TEST_DIRNAME/../clockshift.c" -ldl ||
+		skip "cannot build clockshift.c"
+	LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=2592000 on a run -t 1h sh -c "$OUTERR"
+	assert_status 0
+	assert_count 1
+	on b run --explain -t 1h sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_count 2
+	grep -qx 'pickled: remote miss (remote entry created in the future: its host.s clock is ahead)' "$TMP/io/err"
+}

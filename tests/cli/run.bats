@@ -1502,3 +1502,153 @@ as_nobody_twice() {
 	assert_err ''
 	[ "$(entries | wc -l)" = 1 ]
 }
+
+# clockshift: builds tests/clockshift.c, an LD_PRELOAD library that moves
+# one process's wall clock by PK_TEST_CLOCK_SHIFT seconds.
+clockshift() {
+	cc -shared -fPIC -o "$TMP/clockshift.so" "$BATS_TEST_DIRNAME/../clockshift.c" -ldl ||
+		skip "cannot build clockshift.c"
+}
+
+@test "an entry created while the clock was ahead is expired, not fresh until the clock catches up" {
+	clockshift
+	# Stored during a 30-day clock jump, with a 1h ttl.
+	LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=2592000 pk run -t 1h sh -c "$CNT; echo x"
+	assert_status 0
+	assert_count 1
+	pk run --explain -t 1h sh -c "$CNT; echo x"
+	assert_out 'x\n'
+	assert_count 2
+	grep -qx 'pickled: miss (expired: created in the future, the clock was ahead)' "$TMP/io/err"
+	# The run replaced it: a hit now.
+	pk run -t 1h sh -c "$CNT; echo x"
+	assert_count 2
+	# Whatever the ttl, forever included.
+	LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=2592000 pk run -t forever sh -c "$CNT; echo y"
+	pk run -t forever sh -c "$CNT; echo y"
+	assert_count 4
+	# A few seconds ahead is another clock's skew, not a jump: still a hit.
+	LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=20 pk run -t 1h sh -c "$CNT; echo z"
+	pk run -t 1h sh -c "$CNT; echo z"
+	assert_out 'z\n'
+	assert_count 5
+}
+
+@test "gc and ls count an entry created in the future as expired" {
+	clockshift
+	LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=2592000 pk run -t forever sh -c "$CNT; echo x"
+	pk run -t forever sh -c "echo kept"
+	pk gc -v
+	assert_status 0
+	grep -q 'expired' "$TMP/io/out"
+	[ "$(entries | wc -l)" = 1 ]
+	pk run -t forever sh -c "echo kept"
+	assert_out 'kept\n'
+}
+
+@test "a run longer than its ttl: the runs that waited for it take its result; one warning" {
+	local cmd="$CNT; while [ ! -e '$TMP/go' ]; do sleep 0.05; done; sleep 1.2; echo done"
+	"$PK" run -t 1s sh -c "$cmd" </dev/null >"$TMP/io/1.out" 2>"$TMP/io/1.err" 3>&- &
+	local p1=$!
+	BG_PIDS+=("$p1")
+	started() { [ "$(count)" = 1 ]; }
+	poll 20 started
+	"$PK" run --explain -t 1s sh -c "$cmd" </dev/null >"$TMP/io/2.out" 2>"$TMP/io/2.err" 3>&- &
+	local p2=$!
+	"$PK" run --explain -t 1s sh -c "$cmd" </dev/null >"$TMP/io/3.out" 2>"$TMP/io/3.err" 3>&- &
+	local p3=$!
+	BG_PIDS+=("$p2" "$p3")
+	waiting() {
+		grep -q 'waiting for an identical run' "$TMP/io/2.err" &&
+			grep -q 'waiting for an identical run' "$TMP/io/3.err"
+	}
+	poll 20 waiting
+	touch "$TMP/go"
+	wait "$p1" "$p2" "$p3"
+	assert_count 1
+	local i
+	for i in 1 2 3; do
+		assert_bytes "$TMP/io/$i.out" 'done\n'
+	done
+	assert_match "$TMP/io/1.err" '^pickled: the run took [0-9.]+s, longer than its ttl 1s: its result serves only the runs that waited for it$'
+	assert_lines "$TMP/io/1.err" 1
+	for i in 2 3; do
+		grep -Eq '^pickled: hit \(stored by the run waited for, age [0-9.]+s\)$' "$TMP/io/$i.err"
+	done
+	# A run that did not wait finds it expired (age counts from the start).
+	pk run -t 1s sh -c "$CNT; echo other"
+	assert_count 2
+}
+
+@test "a stale hit with -o refreshes in the foreground: nothing rewrites the file after pickled returns" {
+	# The command rewrites out.txt slowly, numbered by its run.
+	local cmd="sleep 0.3; $CNT; n=\$(wc -l <'$TMP/count'); printf 'v%s\\n' \$n >out.txt; echo printed"
+	pk run -t 1h -s 1s -o out.txt sh -c "$cmd"
+	assert_out 'printed\n'
+	assert_bytes out.txt 'v1\n'
+	sleep 1.1   # the entry is now stale
+	pk run --explain -t 1h -s 1s -o out.txt sh -c "$cmd"
+	assert_status 0
+	assert_out 'printed\n'
+	grep -Eq '^pickled: miss \(stale, age [0-9.]+s: output files are declared, refreshing now\)$' "$TMP/io/err"
+	# Done by the time pickled returned, by pickled itself.
+	assert_count 2
+	assert_bytes out.txt 'v2\n'
+	# --warm with -o also runs in the foreground, printing nothing.
+	pk run --warm -t 1h -o out.txt sh -c "$cmd"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	assert_count 3
+	assert_bytes out.txt 'v3\n'
+}
+
+@test "--warm runs again even when a fresh result is stored" {
+	pk run sh -c "$CNT; echo x"
+	assert_count 1
+	pk run --warm sh -c "$CNT; echo x"
+	assert_status 0
+	assert_out ''
+	ran_twice() { [ "$(count)" = 2 ]; }
+	poll 20 ran_twice
+}
+
+@test "10 stale hits at once start one refresh, and stats counts one" {
+	local cmd="$CNT; sleep 0.5; echo x"
+	pk run -t 1h -s 1s sh -c "$cmd"
+	assert_count 1
+	sleep 1.1   # stale now
+	local i pids=()
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		"$PK" run -t 1h -s 1s sh -c "$cmd" </dev/null >"$TMP/io/$i.out" 2>"$TMP/io/$i.err" 3>&- &
+		pids+=($!)
+	done
+	BG_PIDS+=("${pids[@]}")
+	wait "${pids[@]}"
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		assert_bytes "$TMP/io/$i.out" 'x\n'
+	done
+	refreshed() { [ "$(count)" = 2 ] && flock -n "$TMP/cache/locks/$(ls "$TMP/cache/locks" | head -n 1)" true; }
+	poll 20 refreshed
+	assert_count 2
+	pk stats
+	grep -qx 'stale refreshes  1' "$TMP/io/out"
+	grep -qx 'hits             10' "$TMP/io/out"
+}
+
+@test "--cache-failures: a failed run that writes no -o file is not stored, and no warning" {
+	local i
+	for i in 1 2; do
+		pk run --cache-failures -o out.txt sh -c "$CNT; echo failing >&2; exit 3"
+		assert_status 3
+		assert_out ''
+		assert_err 'failing\n'
+	done
+	assert_count 2
+	[ -z "$(entries)" ]
+	pk run --explain --cache-failures -o out.txt sh -c "$CNT; echo failing >&2; exit 3"
+	grep -qx 'pickled: not stored: the failed run produced no out.txt' "$TMP/io/err"
+	# A successful run that does not write it is still said.
+	pk run -o out.txt sh -c "$CNT; echo ok"
+	assert_err 'pickled: result not stored: output not produced: out.txt\n'
+}
