@@ -66,6 +66,8 @@ int cli_load_item(pk_store *s, const char *arg, pk_item *it)
 	}
 	close(fd);
 	pk_store_hits(s, &it->key, &it->hits, &it->last_hit_ms);
+	if (!pk_store_last_failure(s, &it->key, &it->refresh_status, &it->refresh_failed_ms))
+		it->refresh_failed_ms = 0;
 	return 0;
 }
 
@@ -141,6 +143,13 @@ static void print_human(const pk_item *it, int64_t now)
 	putchar('\n');
 	row("saved");
 	printf("%s\n", pk_duration_format(item_saved_ms(it), a, sizeof(a)));
+	if (it->refresh_failed_ms > 0) {
+		/* Cron users see what --warm and stale refreshes never print. */
+		row("refresh failed");
+		printf("status %d, ", it->refresh_status);
+		fmt_time(stdout, it->refresh_failed_ms, 0);
+		puts(" (this entry was kept)");
+	}
 	row("tags");
 	fmt_command(stdout, m->tags, m->ntags, 0);
 	puts(m->ntags ? "" : "-");

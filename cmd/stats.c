@@ -85,7 +85,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	if (json) {
 		printf("{\"entries\":%zu,\"stored_bytes\":%llu,\"raw_bytes\":%llu,"
 		       "\"compression_ratio\":%.2f,\"max_size_bytes\":%llu,\"full_percent\":%.1f,"
-		       "\"hits\":%llu,\"misses\":%llu,\"stale_refreshes\":%llu,"
+		       "\"hits\":%llu,\"misses\":%llu,\"stale_refreshes\":%llu,\"refresh_failures\":%llu,"
 		       "\"hit_rate\":%.4f,\"hit_rate_percent\":%.1f,\"saved_ms\":%lld,"
 		       "\"corrupt\":%llu,\"store_failures\":%llu,\"remote_hits\":%llu,"
 		       "\"remote_misses\":%llu,\"remote_errors\":%llu,\"remote_timeouts\":%llu,"
@@ -93,7 +93,8 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		       cat.n, (unsigned long long)stored, (unsigned long long)raw, ratio,
 		       (unsigned long long)max, full,
 		       (unsigned long long)st.hits, (unsigned long long)st.misses,
-		       (unsigned long long)st.stale_refreshes, rate / 100.0, rate, (long long)st.saved_ms,
+		       (unsigned long long)st.stale_refreshes, (unsigned long long)st.refresh_failures,
+		       rate / 100.0, rate, (long long)st.saved_ms,
 		       (unsigned long long)st.corrupt, (unsigned long long)st.store_failures,
 		       (unsigned long long)st.remote_hits, (unsigned long long)st.remote_misses,
 		       (unsigned long long)st.remote_errors, (unsigned long long)st.remote_timeouts);
@@ -113,6 +114,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		printf("hits             %llu\n", (unsigned long long)st.hits);
 		printf("misses           %llu\n", (unsigned long long)st.misses);
 		printf("stale refreshes  %llu\n", (unsigned long long)st.stale_refreshes);
+		printf("failed refreshes %llu\n", (unsigned long long)st.refresh_failures);
 		printf("hit rate         %.1f%%\n", rate);
 		printf("time saved       %s\n", pk_duration_format(st.saved_ms, a, sizeof(a)));
 		printf("corrupt found    %llu\n", (unsigned long long)st.corrupt);

@@ -170,7 +170,10 @@ static int each_name(const pk_store *s, const char *prefix,
 		snprintf(dir, sizeof(dir), "v1/%s", sd->d_name);
 		while (ret == 0 && (de = readdir(shard)) != NULL) {
 			size_t len = strlen(de->d_name);
-			int named = (len == PK_KEY_HEX || (len == PK_KEY_HEX + 5 &&
+			/* KEY.fail (a failed refresh, see store.h) is pickled's
+			 * own, read by show alone: neither foreign nor listed. */
+			int fail = len == PK_KEY_HEX + 5 && strcmp(de->d_name + PK_KEY_HEX, ".fail") == 0;
+			int named = (len == PK_KEY_HEX || fail || (len == PK_KEY_HEX + 5 &&
 			                                   strcmp(de->d_name + PK_KEY_HEX, ".hits") == 0)) &&
 			            is_hex(de->d_name, PK_KEY_HEX) &&
 			            strncmp(de->d_name, sd->d_name, 2) == 0;
@@ -181,7 +184,7 @@ static int each_name(const pk_store *s, const char *prefix,
 				ret = on_foreign(ctx, dirfd(shard), dir, de->d_name);
 				continue;
 			}
-			if (!named || strncmp(de->d_name, prefix, plen) != 0)
+			if (!named || fail || strncmp(de->d_name, prefix, plen) != 0)
 				continue;
 			char **nn = grow(names, &cap, n, sizeof(*names));
 			if (nn == NULL) {

@@ -18,6 +18,8 @@ typedef struct pk_item {
 	uint64_t stored;           /* bytes on disk */
 	uint64_t hits;
 	int64_t last_hit_ms;       /* 0: never hit */
+	int64_t refresh_failed_ms; /* the last failed refresh (0: none), */
+	int refresh_status;        /* and its status (show only) */
 	int damaged;               /* header or metadata unreadable */
 	char reason[160];          /* why, when damaged (cut short) */
 } pk_item;

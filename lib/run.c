@@ -443,6 +443,22 @@ static void leave_stdin(const struct run *u, const pk_meta *m)
 		lseek(0, u->stdin_start + (off_t)m->stdin_read, SEEK_SET);
 }
 
+/* A --warm run or a stale refresh that failed prints nothing anyone sees:
+ * it is counted in stats and noted on the entry it did not replace (which
+ * stays), for `show`. */
+static void refresh_failed(struct run *u, int status)
+{
+	int fd;
+
+	if (!u->refreshing)
+		return;
+	pk_stats_add(&u->store, PK_STAT_REFRESH_FAIL, status);
+	if ((fd = pk_store_open_entry(&u->store, &u->key)) >= 0) {
+		close(fd);
+		pk_store_note_failure(&u->store, &u->key, status);
+	}
+}
+
 /* Age counts from the start of the run (its output is no older than
  * that): a run longer than its ttl stores a result that is already expired,
  * which serves only the runs that waited for it.  Said once. */
@@ -490,12 +506,16 @@ static void miss(struct run *u)
 	else
 		pk_entry_writer_limit(rec.w, entry_limit(o, &which));
 	pk_stats_add(&u->store, PK_STAT_MISS, 0);
-	if (execute(u, rec.failed ? NULL : &rec, &cr) < 0)
+	if (execute(u, rec.failed ? NULL : &rec, &cr) < 0) {
+		refresh_failed(u, u->r->status);
 		goto discard;
+	}
 	if (!rec.failed)
 		record_finish(&rec);
-	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures)
+	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures) {
+		refresh_failed(u, WEXITSTATUS(cr.wait_status));
 		goto discard;
+	}
 	/* The key holds the inputs as they were hashed: one that changed
 	 * while the command ran may have given it other content, whose output
 	 * must not be stored under the old content's key. */
@@ -831,6 +851,7 @@ static void refresh(struct run *u)
 	char path[4200];
 	int lock;
 
+	u->refreshing = 1;
 	/* At most one refresh per key: if the lock is taken, someone is on it. */
 	if (pk_store_subdir(&u->store, "locks", &err) < 0 ||
 	    pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) < 0)
@@ -963,6 +984,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		/* Always a new run, fresh entry or not (lookup_local takes only a
 		 * result stored while this one waited for the lock). */
 		r->status = 0;
+		u.refreshing = 1;
 		if (o->noutputs > 0) {
 			/* In the background it would write the declared files after
 			 * pickled returned: with outputs, warm in the foreground,

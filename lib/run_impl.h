@@ -24,6 +24,7 @@ struct run {
 	int remote_down;           /* failed once: not tried again this run */
 	int gc_due;                /* a store made an automatic gc due */
 	int64_t since_ms;          /* when this run began (wall clock) */
+	int refreshing;            /* a --warm run or a stale refresh */
 	int after_wait;            /* looking again after waiting for a run:
 	                              one stored since since_ms is taken, old
 	                              or not (and is the only kind --warm

@@ -65,6 +65,7 @@ int pk_stats_read(const pk_store *s, pk_stats *st, pk_error *err)
 				break;
 			case PK_STAT_MISS: st->misses++; break;
 			case PK_STAT_STALE: st->stale_refreshes++; break;
+			case PK_STAT_REFRESH_FAIL: st->refresh_failures++; break;
 			case PK_STAT_CORRUPT: st->corrupt++; break;
 			case PK_STAT_STORE_FAIL: st->store_failures++; break;
 			case PK_STAT_REMOTE_HIT: st->remote_hits++; break;

@@ -19,10 +19,12 @@ enum pk_stat_event {
 	PK_STAT_REMOTE_MISS,   /* the remote tier had no usable entry */
 	PK_STAT_REMOTE_ERROR,  /* the remote tier failed */
 	PK_STAT_REMOTE_TIMEOUT,/* the remote tier did not answer in time */
+	PK_STAT_REFRESH_FAIL,  /* a --warm or stale refresh failed; value: its
+	                          status; the entry it did not replace stays */
 };
 
 typedef struct pk_stats {
-	uint64_t hits, misses, stale_refreshes, corrupt, store_failures;
+	uint64_t hits, misses, stale_refreshes, refresh_failures, corrupt, store_failures;
 	uint64_t remote_hits, remote_misses, remote_errors, remote_timeouts;
 	int64_t saved_ms;
 	int64_t since_ms;      /* when counting started (0: unknown) */

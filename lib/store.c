@@ -287,8 +287,10 @@ int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *ke
 		pk_error_set(err, errno, "%s/%s", s->dir, rel);
 		goto fail;
 	}
-	/* A new result starts with no hits. */
+	/* A new result starts with no hits, and no failed refresh. */
 	entry_rel(key, rel, ".hits");
+	unlinkat(s->dirfd, rel, 0);
+	entry_rel(key, rel, ".fail");
 	unlinkat(s->dirfd, rel, 0);
 	return 0;
 fail:
@@ -310,8 +312,48 @@ int pk_store_remove(const pk_store *s, const pk_key *key)
 	saved = errno;
 	entry_rel(key, rel, ".hits");
 	unlinkat(s->dirfd, rel, 0);
+	entry_rel(key, rel, ".fail");
+	unlinkat(s->dirfd, rel, 0);
 	errno = saved;
 	return ret;
+}
+
+/* KEY.fail: the status as a little-endian u32; the time is its mtime. */
+void pk_store_note_failure(const pk_store *s, const pk_key *key, int status)
+{
+	char rel[48], tmp[256];
+	unsigned char b[4];
+	pk_error err = { 0 };
+	int fd;
+
+	for (int i = 0; i < 4; i++)
+		b[i] = (unsigned char)((unsigned)status >> (8 * i));
+	entry_rel(key, rel, ".fail");
+	/* A temporary like an entry's, which gc knows, then renamed. */
+	if ((fd = pk_store_tmp_create(s, tmp, sizeof(tmp), &err)) < 0)
+		return;
+	if (write(fd, b, sizeof(b)) != (ssize_t)sizeof(b) || close(fd) < 0 ||
+	    renameat(s->dirfd, tmp, s->dirfd, rel) < 0)
+		unlinkat(s->dirfd, tmp, 0);
+}
+
+int pk_store_last_failure(const pk_store *s, const pk_key *key, int *status, int64_t *when_ms)
+{
+	char rel[48];
+	unsigned char b[4];
+	struct stat st;
+	int fd, ok;
+
+	entry_rel(key, rel, ".fail");
+	if ((fd = pk_store_openat(s, rel, O_RDONLY, 0)) < 0)
+		return 0;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, b, sizeof(b)) == (ssize_t)sizeof(b);
+	close(fd);
+	if (!ok)
+		return 0;
+	*status = (int)((unsigned)b[0] | (unsigned)b[1] << 8 | (unsigned)b[2] << 16 | (unsigned)b[3] << 24);
+	*when_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	return 1;
 }
 
 void pk_store_count_hit(const pk_store *s, const pk_key *key)

@@ -95,6 +95,15 @@ int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *ke
  * none). */
 int pk_store_remove(const pk_store *s, const pk_key *key);
 
+/* Records that a refresh of key's entry (--warm, or a stale refresh) failed
+ * with status, now, in DIR/v1/XX/KEY.fail, for `show`; the entry stays.  A
+ * new result for key, or its removal, clears it.  Best effort. */
+void pk_store_note_failure(const pk_store *s, const pk_key *key, int status);
+
+/* The last failed refresh of key: returns 1 with *status and *when_ms
+ * (Unix ms), or 0 when there is none. */
+int pk_store_last_failure(const pk_store *s, const pk_key *key, int *status, int64_t *when_ms);
+
 /* Counts a hit on key (best effort; errors are ignored). */
 void pk_store_count_hit(const pk_store *s, const pk_key *key);
 

@@ -1277,6 +1277,7 @@ gc_line() {
 		printf 'hits             3\n'
 		printf 'misses           2\n'
 		printf 'stale refreshes  0\n'
+		printf 'failed refreshes 0\n'
 		printf 'hit rate         60.0%%\n'
 		printf 'time saved       DUR\n'
 		printf 'corrupt found    0\n'
@@ -1299,7 +1300,7 @@ import re
 ls = json.load(open('$TMP/io/ls.json'))
 assert list(d) == ['entries', 'stored_bytes', 'raw_bytes', 'compression_ratio',
                    'max_size_bytes', 'full_percent', 'hits', 'misses', 'stale_refreshes',
-                   'hit_rate', 'hit_rate_percent', 'saved_ms', 'corrupt',
+                   'refresh_failures', 'hit_rate', 'hit_rate_percent', 'saved_ms', 'corrupt',
                    'store_failures', 'remote_hits', 'remote_misses', 'remote_errors',
                    'remote_timeouts', 'last_gc'], list(d)
 assert d['max_size_bytes'] == 1 << 30 and d['full_percent'] == 0.0, d
@@ -1321,8 +1322,8 @@ assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', d['last_gc']), d"
 assert d['entries'] == 2 and d['hits'] == 0 and d['misses'] == 0, d
 assert d['hit_rate'] == 0 and d['saved_ms'] == 0, d"
 	pk stats
-	sed -n '4,7p' "$TMP/io/out" >"$TMP/io/norm"
-	assert_bytes "$TMP/io/norm" 'hits             0\nmisses           0\nstale refreshes  0\nhit rate         0.0%%\n'
+	sed -n '4,8p' "$TMP/io/out" >"$TMP/io/norm"
+	assert_bytes "$TMP/io/norm" 'hits             0\nmisses           0\nstale refreshes  0\nfailed refreshes 0\nhit rate         0.0%%\n'
 	# Counting starts again.
 	pk run echo aaa
 	pk stats --json
@@ -1334,10 +1335,10 @@ assert d['hit_rate'] == 0 and d['saved_ms'] == 0, d"
 	pk stats
 	assert_status 0
 	assert_err ''
-	assert_out 'entries          0\nstored           0B (raw 0B, ratio 0.00)\nmax size         1.0G (0.0%% full)\nhits             0\nmisses           0\nstale refreshes  0\nhit rate         0.0%%\ntime saved       0ms\ncorrupt found    0\nstore failures   0\nremote hits      0\nremote misses    0\nremote errors    0\nremote timeouts  0\nlast gc          never\n'
+	assert_out 'entries          0\nstored           0B (raw 0B, ratio 0.00)\nmax size         1.0G (0.0%% full)\nhits             0\nmisses           0\nstale refreshes  0\nfailed refreshes 0\nhit rate         0.0%%\ntime saved       0ms\ncorrupt found    0\nstore failures   0\nremote hits      0\nremote misses    0\nremote errors    0\nremote timeouts  0\nlast gc          never\n'
 	pk stats --json
 	assert_status 0
-	assert_out '{"entries":0,"stored_bytes":0,"raw_bytes":0,"compression_ratio":0.00,"max_size_bytes":1073741824,"full_percent":0.0,"hits":0,"misses":0,"stale_refreshes":0,"hit_rate":0.0000,"hit_rate_percent":0.0,"saved_ms":0,"corrupt":0,"store_failures":0,"remote_hits":0,"remote_misses":0,"remote_errors":0,"remote_timeouts":0,"last_gc":null}\n'
+	assert_out '{"entries":0,"stored_bytes":0,"raw_bytes":0,"compression_ratio":0.00,"max_size_bytes":1073741824,"full_percent":0.0,"hits":0,"misses":0,"stale_refreshes":0,"refresh_failures":0,"hit_rate":0.0000,"hit_rate_percent":0.0,"saved_ms":0,"corrupt":0,"store_failures":0,"remote_hits":0,"remote_misses":0,"remote_errors":0,"remote_timeouts":0,"last_gc":null}\n'
 	json 'assert d["last_gc"] is None'
 }
 

@@ -1652,3 +1652,38 @@ clockshift() {
 	pk run -o out.txt sh -c "$CNT; echo ok"
 	assert_err 'pickled: result not stored: output not produced: out.txt\n'
 }
+
+@test "a failing --warm run leaves a trace: stats, show, and the entry it did not replace" {
+	local cmd="$CNT; [ ! -e '$TMP/fail' ] || exit 4; echo ok"
+	pk run sh -c "$cmd"
+	assert_out 'ok\n'
+	touch "$TMP/fail"
+	pk run --warm sh -c "$cmd"
+	assert_status 0
+	assert_out ''
+	assert_err ''
+	failed() { "$PK" stats </dev/null 2>/dev/null | grep -qx 'failed refreshes 1'; }
+	poll 20 failed
+	assert_count 2
+	local k
+	k=$("$PK" key sh -c "$cmd" </dev/null)
+	pk show "$k"
+	assert_status 0
+	grep -Eq '^refresh failed  status 4, [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} \(this entry was kept\)$' "$TMP/io/out"
+	# The note is pickled's own: not a foreign file, not an entry.
+	pk verify
+	assert_status 0
+	pk ls
+	[ "$(grep -c . "$TMP/io/out")" -le 2 ]
+	# The old result is still replayed.
+	pk run sh -c "$cmd"
+	assert_out 'ok\n'
+	assert_count 2
+	# A refresh that succeeds clears the trace.
+	rm "$TMP/fail"
+	pk run --force sh -c "$cmd"
+	pk show "$k"
+	if grep -q 'refresh failed' "$TMP/io/out"; then
+		return 1
+	fi
+}
