@@ -1315,6 +1315,36 @@ as_nobody_twice() {
 	[ "$(stat -c %a "$TMP/home/.cache/pickled")" = 700 ]
 }
 
+@test "root with another user's HOME creates nothing in it: uncached, one warning" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	unset PICKLED_CACHE_DIR
+	local h=$TMP/userhome uid
+	mkdir "$h"
+	chown nobody "$h"
+	uid=$(id -u nobody)
+	local i
+	for i in 1 2; do
+		HOME=$h pk run sh -c "$CNT; echo out"
+		assert_status 0
+		assert_out 'out\n'
+		# One line, naming the cache and the other user (whichever of
+		# the folders on the way is checked first).
+		assert_lines "$TMP/io/err" 1
+		assert_match "$TMP/io/err" "^pickled: cache unavailable, running uncached: $h/\\.cache/pickled: .*owned by another user \\(uid $uid\\).*\$"
+	done
+	assert_count 2
+	[ -z "$(ls -A "$h")" ]
+	# The user's own ~/.cache, there already: nothing is created in it either.
+	mkdir "$h/.cache"
+	chown nobody "$h/.cache"
+	HOME=$h pk run sh -c "$CNT; echo out"
+	assert_out 'out\n'
+	assert_lines "$TMP/io/err" 1
+	assert_match "$TMP/io/err" "^pickled: cache unavailable, running uncached: $h/\\.cache/pickled: .*owned by another user \\(uid $uid\\).*\$"
+	[ -z "$(ls -A "$h/.cache")" ]
+}
+
 # --- a reader that goes away --------------------------------------------------------
 
 @test "a hit replayed into pipes is byte-identical and in order" {
