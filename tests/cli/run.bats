@@ -1717,3 +1717,32 @@ clockshift() {
 		return 1
 	fi
 }
+
+@test "-o in a folder the user cannot write: a hit rewrites the existing file in place" {
+	[ "$(id -u)" = 0 ] || skip "needs root to drop privileges"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	chmod 0755 "$TMP" "$TMP/wd"
+	chmod 0644 "$TMP/pickled.conf"
+	cp "$PK" "$TMP/pickled"
+	chmod 0755 "$TMP/pickled"
+	# A folder of root's, where nobody can write the file but not create one.
+	mkdir -m 0755 "$TMP/ro" "$TMP/nc"
+	chown nobody "$TMP/nc"
+	touch "$TMP/ro/out.txt" "$TMP/count"
+	chown nobody "$TMP/ro/out.txt" "$TMP/count"
+	local cmd="$CNT; printf 'v%s\\n' \$(wc -l <'$TMP/count') >'$TMP/ro/out.txt'; echo done"
+	local i
+	for i in miss hit; do
+		[ "$i" = hit ] && printf 'changed since\n' >"$TMP/ro/out.txt"
+		status=0
+		setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/nonexistent \
+			PICKLED_CACHE_DIR="$TMP/nc" "$TMP/pickled" run -o "$TMP/ro/out.txt" sh -c "$cmd" \
+			</dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+		assert_status 0
+		assert_out 'done\n'
+		assert_err ''
+	done
+	assert_count 1
+	assert_bytes "$TMP/ro/out.txt" 'v1\n'
+	[ "$(stat -c %U "$TMP/ro/out.txt")" = nobody ]
+}
