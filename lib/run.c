@@ -693,7 +693,12 @@ static enum lookup lookup_local(struct run *u, int replay)
 	u->r->status = m->exit_status;
 	leave_stdin(u, m);
 	if (pk_entry_replay(e, 1, 2, &err) < 0) {
-		if (err.errnum == EPIPE)
+		/* A reader that went away ends pickled as SIGPIPE ends a bare
+		 * command; where SIGPIPE was ignored when pickled started, such a
+		 * command gets EPIPE and fails instead, and so does pickled. */
+		if (err.errnum == EPIPE && sigismember(&o->ignored, SIGPIPE) == 1)
+			output_lost(u);
+		else if (err.errnum == EPIPE)
 			u->r->raise_signal = SIGPIPE;
 		else {
 			run_warn(u, "cannot replay output: %s", pk_error_str(&err, buf, sizeof(buf)));

@@ -291,6 +291,36 @@ pipe_head() {
 	assert_empty "$TMP/io/xfsz.out"
 }
 
+@test "SIGPIPE ignored at the start: a hit whose reader leaves fails with 1, as the command would" {
+	local reader
+	pk store run -- seq 1 1000000
+	assert_status 0
+	mkfifo "$TMP/fifo"
+	# The bare command first: with SIGPIPE ignored, seq gets EPIPE and exits 1.
+	head -n 1 <"$TMP/fifo" >"$TMP/io/head.bare" &
+	reader=$!
+	"$PYTHON" "$SIGRUN" -i PIPE -r "$TMP/io/bare.how" -- seq 1 1000000 >"$TMP/fifo" 2>/dev/null
+	wait "$reader"
+	[ "$(cat "$TMP/io/bare.how")" = "exit 1" ]
+	# A hit, SIGPIPE ignored: the same status, nothing said.
+	head -n 1 <"$TMP/fifo" >"$TMP/io/head.ign" &
+	reader=$!
+	OUT=$TMP/fifo spawn ign -i PIPE -- run -- seq 1 1000000
+	finish ign
+	wait "$reader"
+	assert_how "exit 1"
+	assert_empty "$TMP/io/ign.err"
+	assert_lines "$TMP/io/head.ign" 1
+	# A hit, SIGPIPE at its default: pickled dies of it, as seq would.
+	head -n 1 <"$TMP/fifo" >"$TMP/io/head.dfl" &
+	reader=$!
+	OUT=$TMP/fifo spawn dfl -- run -- seq 1 1000000
+	finish dfl
+	wait "$reader"
+	assert_how "signal PIPE"
+	assert_empty "$TMP/io/dfl.err"
+}
+
 @test "signals ignored at the start stay ignored in pickled: SIGHUP under nohup does not end a miss" {
 	script waiter 'echo x >>"$TMP/count"
 touch "$TMP/ready"
