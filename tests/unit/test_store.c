@@ -307,6 +307,18 @@ static void test_default_dir(void **state)
 	assert_string_equal(dir, "/x/pickled");
 	free(dir);
 
+	/* PICKLED_CACHE_DIR as cache_dir: ~/ under HOME, relative refused */
+	set_env("PICKLED_CACHE_DIR", "~/c");
+	assert_int_equal(pk_store_default_dir(&dir, &err), 0);
+	assert_string_equal(dir, "/h/c");
+	free(dir);
+	set_env("PICKLED_CACHE_DIR", "rel/c");
+	dir = NULL;
+	assert_int_equal(pk_store_default_dir(&dir, &err), -1);
+	assert_null(dir);
+	assert_string_equal(err.msg, "PICKLED_CACHE_DIR: 'rel/c': expected an absolute path, or one "
+	                             "starting with ~/");
+
 	set_env("PICKLED_CACHE_DIR", NULL);
 	set_env("XDG_CACHE_HOME", "relative");   /* not absolute: ignored */
 	assert_int_equal(pk_store_default_dir(&dir, &err), 0);
@@ -319,6 +331,34 @@ static void test_default_dir(void **state)
 	}
 }
 
+static void test_dir_expand(void **state)
+{
+	const char *v = getenv("HOME");
+	char *saved = v ? strdup(v) : NULL, *dir = NULL;
+	(void)state;
+
+	set_env("HOME", "/home/u");
+	assert_int_equal(pk_store_dir_expand("/abs/c", &dir), 0);
+	assert_string_equal(dir, "/abs/c");
+	free(dir);
+	assert_int_equal(pk_store_dir_expand("~/c", &dir), 0);
+	assert_string_equal(dir, "/home/u/c");
+	free(dir);
+	errno = 0;
+	assert_int_equal(pk_store_dir_expand("c", &dir), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(pk_store_dir_expand("~c", &dir), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(pk_store_dir_expand("./c", &dir), -1);
+	assert_int_equal(errno, EINVAL);
+	set_env("HOME", "relative");
+	assert_int_equal(pk_store_dir_expand("~/c", &dir), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_null(dir);
+	set_env("HOME", saved);
+	free(saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_path, setup, teardown),
 		cmocka_unit_test(test_default_dir),
+		cmocka_unit_test(test_dir_expand),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
