@@ -191,8 +191,11 @@ pk_nobody() {
 	local pid=$!
 	BG_PIDS+=("$pid")
 	local i=0
-	# Up to 20 s for the output to pass through (not a timed assertion).
-	while [ "$(wc -c <"$TMP/io/full.out")" -lt 8000000 ] && [ $i -lt 400 ]; do
+	# Up to 20 s for the output to pass through and for the compressing
+	# thread, which may lag behind the pipe by its buffer, to reach the
+	# ENOSPC (not a timed assertion).
+	while { [ "$(wc -c <"$TMP/io/full.out")" -lt 8000000 ] ||
+		[ -n "$(find "$CACHE/tmp" -type f)" ]; } && [ $i -lt 400 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
