@@ -88,7 +88,7 @@ void cli_config_errors(const struct pk_config *c);
 struct run_flags {
 	char **inputs, **envs, **outputs, **tags;
 	size_t ninputs, nenvs, noutputs, ntags;
-	const char *extra, *job;
+	const char *extra, *job, *name;
 	int use_cwd, stdin_mode, cache_failures, force, warm, explain, no_remote;
 	int64_t ttl_ms, stale_ms, lock_timeout_ms;
 	uint64_t stdin_limit;
@@ -127,6 +127,8 @@ int cmd_gc(struct cli *cli, int argc, char **argv);
 void help_gc(void);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 void help_stats(void);
+int cmd_log(struct cli *cli, int argc, char **argv);
+void help_log(void);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 void help_verify(void);
 

@@ -3,12 +3,14 @@
  * configuration for the other subcommands. */
 #include "cli.h"
 
+
 #include "config.h"
 #include "defaults.h"
 #include "entry.h"
 #include "format.h"
 #include "meta.h"
 #include "run.h"
+#include "runlog.h"
 #include "store.h"
 #include "units.h"
 
@@ -206,11 +208,13 @@ void help_jobs(void)
 "Usage: pickled jobs [NAME...]\n"
 "\n"
 "List the jobs of the configuration, or the named ones, one line each:\n"
-"name, state, age of the stored result, ttl, and command.  The state is\n"
-"fresh (a hit), stale (a hit refreshed in the background), expired (a\n"
-"miss: the entry is too old) or none (no entry for the job's key).  The\n"
-"key is computed as 'pickled run -j NAME' would compute it, inputs\n"
-"included, with an empty standard input.\n"
+"name, state, age of the stored result, ttl, the time left until the\n"
+"result goes stale and until it expires, the last run's end, decision\n"
+"(hit, stale, miss, uncached) and exit status from the run log, and the\n"
+"command.  The state is fresh (a hit), stale (a hit refreshed in the\n"
+"background), expired (a miss: the entry is too old) or none (no entry\n"
+"for the job's key).  The key is computed as 'pickled run -j NAME' would\n"
+"compute it, inputs included, with an empty standard input.\n"
 "\n"
 "  -h, --help  show this help\n"
 "\n"
@@ -221,12 +225,25 @@ void help_jobs(void)
 struct row {
 	const pk_config_job *job;
 	const char *state;
-	char age[32], ttl[32];
+	char age[32], ttl[32], stale_in[32], expires_in[32];
+	char last[32], decision[16], status[16];
 };
 
-/* The state of the job's entry: "fresh", "stale", "expired" or "none". */
+/* "in" when a moment still to come is ms away, else "-". */
+static void time_left(int64_t ms, char *buf, size_t len)
+{
+	if (ms == PK_FOREVER)
+		snprintf(buf, len, "never");
+	else if (ms > 0)
+		pk_duration_format(ms, buf, len);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* The state of the job's entry: "fresh", "stale", "expired" or "none";
+ * for an entry, the time left until it goes stale and expires. */
 static const char *job_state(struct cli *cli, const pk_config *c, const pk_config_job *j,
-                             int64_t *age)
+                             int64_t *age, int64_t *stale_in, int64_t *expires_in)
 {
 	pk_run_opts o;
 	pk_run_result r;
@@ -264,6 +281,8 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 	*age = pk_now_ms() - m.created_ms;
 	if (*age < 0)
 		*age = 0;
+	*expires_in = o.ttl_ms == PK_FOREVER ? PK_FOREVER : o.ttl_ms - *age;
+	*stale_in = o.stale_ms > 0 ? o.stale_ms - *age : 0;
 	if (o.ttl_ms != PK_FOREVER && *age >= o.ttl_ms)
 		state = "expired";
 	else if (o.stale_ms > 0 && *age >= o.stale_ms)
@@ -301,6 +320,48 @@ static int empty_stdin(void)
 	return 0;
 }
 
+/* Each row's last run, from the newest record of its name in the run log
+ * (nothing when the cache or its log cannot be read). */
+static void last_runs(struct cli *cli, struct row *rows, size_t nrows)
+{
+	pk_store s = { NULL, -1 };
+	pk_runlog log = { 0 };
+	pk_error err = { 0 };
+	char *dir = NULL;
+	size_t left = nrows;
+
+	for (size_t i = 0; i < nrows; i++) {
+		snprintf(rows[i].last, sizeof(rows[i].last), "-");
+		snprintf(rows[i].decision, sizeof(rows[i].decision), "-");
+		snprintf(rows[i].status, sizeof(rows[i].status), "-");
+	}
+	if ((cli->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) ||
+	    pk_store_open_existing(&s, cli->cache_dir ? cli->cache_dir : dir, &err) < 0 ||
+	    pk_runlog_load(&s, &log, &err) < 0)
+		goto out;
+	for (size_t i = log.n; i-- > 0 && left > 0;) {
+		pk_runlog_rec r;
+		pk_runlog_get(&log, i, &r);
+		for (size_t k = 0; k < nrows; k++) {
+			struct row *w = &rows[k];
+			if (strcmp(w->job->name, r.job) != 0 || strcmp(w->decision, "-") != 0)
+				continue;
+			FILE *f = fmemopen(w->last, sizeof(w->last), "w");
+			if (f != NULL) {
+				fmt_time(f, r.end_ms, 0);
+				fclose(f);
+			}
+			snprintf(w->decision, sizeof(w->decision), "%s", pk_decision_name(r.decision));
+			snprintf(w->status, sizeof(w->status), "%d", r.exit_status);
+			left--;
+		}
+	}
+out:
+	pk_runlog_free(&log);
+	pk_store_close(&s);
+	free(dir);
+}
+
 int cmd_jobs(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -309,7 +370,7 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 	};
 	pk_config c;
 	struct row *rows = NULL;
-	size_t nrows = 0, wname = 4, wage = 3, wttl = 3;
+	size_t nrows = 0, wname = 4, wage = 3, wttl = 3, wstale = 8, wexp = 10, wlast = 8, wdec = 8;
 	int opt, ret = 0;
 
 	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
@@ -347,7 +408,7 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < c.njobs; i++) {
 		const pk_config_job *j = &c.jobs[i];
 		struct row *r = &rows[nrows];
-		int64_t age = -1;
+		int64_t age = -1, stale_in = 0, expires_in = 0;
 		int wanted = optind >= argc;
 
 		for (int k = optind; k < argc && !wanted; k++)
@@ -355,11 +416,13 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 		if (!wanted)
 			continue;
 		r->job = j;
-		r->state = job_state(cli, &c, j, &age);
+		r->state = job_state(cli, &c, j, &age, &stale_in, &expires_in);
 		if (age >= 0)
 			pk_duration_format(age, r->age, sizeof(r->age));
 		else
 			snprintf(r->age, sizeof(r->age), "-");
+		time_left(age >= 0 ? stale_in : 0, r->stale_in, sizeof(r->stale_in));
+		time_left(age >= 0 ? expires_in : 0, r->expires_in, sizeof(r->expires_in));
 		pk_duration_format((j->set >> PK_JOB_TTL) & 1 ? j->ttl_ms : c.ttl_ms, r->ttl,
 		                   sizeof(r->ttl));
 		if (strlen(j->name) > wname)
@@ -370,13 +433,23 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 			wttl = strlen(r->ttl);
 		nrows++;
 	}
-	if (nrows > 0)
-		printf("%-*s  %-7s  %-*s  %-*s  %s\n", (int)wname, "NAME", "STATE", (int)wage, "AGE",
-		       (int)wttl, "TTL", "COMMAND");
+	last_runs(cli, rows, nrows);
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
-		printf("%-*s  %-7s  %-*s  %-*s  ", (int)wname, r->job->name, r->state, (int)wage, r->age,
-		       (int)wttl, r->ttl);
+		wstale = strlen(r->stale_in) > wstale ? strlen(r->stale_in) : wstale;
+		wexp = strlen(r->expires_in) > wexp ? strlen(r->expires_in) : wexp;
+		wlast = strlen(r->last) > wlast ? strlen(r->last) : wlast;
+		wdec = strlen(r->decision) > wdec ? strlen(r->decision) : wdec;
+	}
+	if (nrows > 0)
+		printf("%-*s  %-7s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-6s  %s\n", (int)wname, "NAME",
+		       "STATE", (int)wage, "AGE", (int)wttl, "TTL", (int)wstale, "STALE IN", (int)wexp,
+		       "EXPIRES IN", (int)wlast, "LAST RUN", (int)wdec, "DECISION", "STATUS", "COMMAND");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		printf("%-*s  %-7s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-6s  ", (int)wname, r->job->name,
+		       r->state, (int)wage, r->age, (int)wttl, r->ttl, (int)wstale, r->stale_in, (int)wexp,
+		       r->expires_in, (int)wlast, r->last, (int)wdec, r->decision, r->status);
 		fmt_command(stdout, r->job->command.v, r->job->command.n, 0);
 		putchar('\n');
 	}

@@ -23,6 +23,7 @@ static const struct subcommand commands[] = {
 	{ "key", cmd_key, help_key, "print the key run would use, without running" },
 	{ "config", cmd_config, help_config, "show or check the configuration" },
 	{ "jobs", cmd_jobs, help_jobs, "list the configured jobs and their freshness" },
+	{ "log", cmd_log, help_log, "list the latest runs, newest first" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

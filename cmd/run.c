@@ -7,6 +7,7 @@
 #include "meta.h"
 #include "remote.h"
 #include "run.h"
+#include "runlog.h"
 #include "units.h"
 
 #include <errno.h>
@@ -77,7 +78,7 @@ void help_run(void)
 
 enum {
 	OPT_CWD = 256, OPT_STDIN, OPT_NO_STDIN, OPT_STDIN_LIMIT, OPT_CACHE_FAILURES,
-	OPT_TAG, OPT_LOCK_TIMEOUT, OPT_EXPLAIN, OPT_NO_REMOTE,
+	OPT_TAG, OPT_LOCK_TIMEOUT, OPT_EXPLAIN, OPT_NO_REMOTE, OPT_NAME,
 };
 
 static void print_explain(void *ctx, const char *line)
@@ -151,6 +152,7 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "no-remote", no_argument, NULL, OPT_NO_REMOTE },
+		{ "name", required_argument, NULL, OPT_NAME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,6 +182,14 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		case 'w': f->warm = 1; break;
 		case OPT_EXPLAIN: f->explain = 1; break;
 		case OPT_NO_REMOTE: f->no_remote = 1; break;
+		case OPT_NAME:
+			if (!pk_runlog_name_valid(optarg)) {
+				fprintf(stderr, "pickled: invalid name for --name: '%s' (1 to 64 letters, "
+				        "digits, '.', '_' and '-', not starting with '-')\n", optarg);
+				return EXIT_USAGE;
+			}
+			f->name = optarg;
+			break;
 		case 't':
 			if (cli_duration(cmd, "--ttl", optarg, &f->ttl_ms) < 0)
 				return EXIT_USAGE;
@@ -294,6 +304,8 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		return ret < 0 ? 0 : ret;   /* -1: --help */
 	if (s->f.job == NULL && optind >= argc)
 		return cli_usage_error(cmd, "no command given");
+	if (s->f.job != NULL && s->f.name != NULL)
+		return cli_usage_error(cmd, "--name cannot be used with -j: the job's name labels the run");
 	/* The same booleans as every variable and key (an empty one is
 	 * unset); a bad one is a configuration error: reported, and the
 	 * command runs uncached. */
@@ -335,6 +347,7 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 	}
 	s->o.cache_dir = cli->cache_dir;   /* -C, else the configuration's */
 	apply_flags(&s->f, &s->o);
+	s->o.name = job != NULL ? job->name : s->f.name;
 	if (job != NULL)
 		s->o.argv = s->job_cmd = job_argv(job, argv + optind, argc - optind);
 	else

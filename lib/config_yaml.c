@@ -22,6 +22,7 @@
 
 #include "io.h"
 #include "meta.h"
+#include "runlog.h"
 
 #include <yaml.h>
 
@@ -374,16 +375,6 @@ static int walk_mapping(struct parse *p, const struct field *fields, size_t n, v
 	}
 }
 
-static int valid_job_name(const char *s)
-{
-	if (s[0] == '\0' || s[0] == '-' || strlen(s) > 64)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
-			return 0;
-	return 1;
-}
-
 /* Adds j to c (taking what it owns), replacing a job of the same name from
  * an earlier file.  Returns 0, or -1 when out of memory. */
 static int add_job(pk_config *c, pk_config_job *j)
@@ -423,7 +414,7 @@ static int walk_jobs(struct parse *p)
 		if ((j.name = strdup((const char *)p->ev.data.scalar.value)) == NULL) {
 			perr(p, km, "out of memory");
 			keep = 0;
-		} else if (!valid_job_name(j.name)) {
+		} else if (!pk_runlog_name_valid(j.name)) {
 			perr(p, km, "invalid job name '%s' (letters, digits, '.', '_' and '-', "
 			     "not starting with '-')", pk_config_show(j.name, shown, sizeof(shown)));
 			keep = 0;

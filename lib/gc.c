@@ -3,6 +3,7 @@
 
 #include "io.h"
 #include "lock.h"
+#include "runlog.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -300,8 +301,13 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 	                     remove_old(s, "locks", LOCK_NAMES, LEFTOVER_MS, o->dry_run) +
 	                     remove_old(s, ".", COPY_NAMES, COPY_MAX_AGE_MS, o->dry_run) +
 	                     remove_old(s, "inputs", RECORD_NAMES, RECORD_MAX_AGE_MS, o->dry_run);
-	if (!o->dry_run)
+	if (!o->dry_run) {
+		pk_error lerr = { 0 };
+		/* Best effort: a run log that cannot be trimmed now is trimmed
+		 * by the run that takes it past its bound. */
+		pk_runlog_trim(s, &lerr);
 		write_stamp(s, rep->bytes_kept + foreign_kept);
+	}
 	ret = 0;
 out:
 	free(live);

@@ -54,6 +54,7 @@ static void not_stored(struct run *u, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	run_warn(u, "result not stored: %s", msg);
+	u->rec.store_failures++;
 	if (u->have_store)
 		pk_stats_add(&u->store, PK_STAT_STORE_FAIL, 0);
 }
@@ -112,7 +113,7 @@ static int command_stdin(struct run *u, pid_t *feeder)
  * pk_relay_finish or pk_relay_free has ended that thread. */
 struct recorder {
 	pk_entry_writer *w;
-	pk_relay *relay;
+	pk_relay *relay;           /* NULL: only count the bytes */
 	pk_error err;
 	pk_error put_err;          /* the reader's */
 	int failed;
@@ -120,6 +121,9 @@ struct recorder {
 	int fd;                    /* the temporary entry */
 	const char *tmp;           /* its name in the store */
 	int unlinked;              /* the temporary is already gone */
+	/* The reader's too: */
+	uint64_t bytes;            /* the command's output, for the run log */
+	int put_failed;            /* the relay refused: record no more */
 };
 
 /* The entry cannot be completed (a full disk, a file size limit, a result
@@ -155,7 +159,12 @@ static int record_chunk(void *ctx, int stream, const void *buf, size_t len)
 {
 	struct recorder *rec = ctx;
 
-	return pk_relay_put(rec->relay, stream, buf, len, &rec->put_err);
+	/* Counted whatever becomes of the recording: the run log's bytes. */
+	rec->bytes += len;
+	if (rec->relay != NULL && !rec->put_failed &&
+	    pk_relay_put(rec->relay, stream, buf, len, &rec->put_err) < 0)
+		rec->put_failed = 1;
+	return 0;
 }
 
 /* Waits until all the output is compressed.  Returns 0, or -1 with
@@ -204,6 +213,7 @@ static void entry_not_stored(struct run *u, struct recorder *rec, const pk_error
  * storing (not interrupted), else -1. */
 static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 {
+	struct recorder count = { .fd = -1 };
 	pk_capture_opts co = { 0 };
 	pk_error err = { 0 };
 	pid_t feeder;
@@ -216,11 +226,11 @@ static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
 	co.ignored = &u->o->ignored;
 	co.out_fd = u->detached ? -1 : 1;
 	co.err_fd = u->detached ? -1 : 2;
-	if (rec != NULL) {
-		co.record = record_chunk;
-		co.record_ctx = rec;
-	}
-	if (pk_capture_run(&co, cr, &err) < 0) {
+	co.record = record_chunk;
+	co.record_ctx = rec != NULL ? rec : &count;
+	int rc = pk_capture_run(&co, cr, &err);
+	u->rec.out_bytes = rec != NULL ? rec->bytes : count.bytes;
+	if (rc < 0) {
 		char buf[700];
 		u->r->status = 125;
 		snprintf(u->r->error, sizeof(u->r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
@@ -335,6 +345,7 @@ static void remote_failed(struct run *u, const pk_error *err)
 {
 	char buf[700];
 
+	u->rec.remote_errors++;
 	pk_stats_add(&u->store, err->errnum == ETIMEDOUT ? PK_STAT_REMOTE_TIMEOUT
 	                                                 : PK_STAT_REMOTE_ERROR, 0);
 	run_warn(u, "remote cache unavailable, using the local cache: %s",
@@ -492,6 +503,7 @@ static void miss(struct run *u)
 	fd = pk_store_tmp_create(&u->store, tmp, sizeof(tmp), &err);
 	if (fd < 0) {
 		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+		run_decide(u, PK_DECISION_MISS, "");
 		execute(u, NULL, &cr);
 		return;
 	}
@@ -506,7 +518,8 @@ static void miss(struct run *u)
 	else
 		pk_entry_writer_limit(rec.w, entry_limit(o, &which));
 	pk_stats_add(&u->store, PK_STAT_MISS, 0);
-	if (execute(u, rec.failed ? NULL : &rec, &cr) < 0) {
+	run_decide(u, PK_DECISION_MISS, "");
+	if (execute(u, &rec, &cr) < 0) {
 		refresh_failed(u, u->r->status);
 		goto discard;
 	}
@@ -624,6 +637,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	fd = pk_store_open_entry(&u->store, &u->key);
 	if (fd < 0) {
 		run_explain(u, "miss (no entry)");
+		run_decide(u, -1, "no entry");
 		return MISS;
 	}
 	if ((e = pk_entry_open(fd, &err)) == NULL)
@@ -647,6 +661,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	age = pk_meta_age(m->created_ms, pk_now_ms());
 	if (age < 0) {
 		run_explain(u, "miss (expired: created in the future, the clock was ahead)");
+		run_decide(u, -1, "expired");
 		goto out;
 	}
 	pk_duration_format(age, age_s, sizeof(age_s));
@@ -657,10 +672,12 @@ static enum lookup lookup_local(struct run *u, int replay)
 	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
 	if (o->warm && !waited_for) {
 		run_explain(u, "miss (warm: refreshing, age %s)", age_s);
+		run_decide(u, -1, "warm");
 		goto out;
 	}
 	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms && !waited_for) {
 		run_explain(u, "miss (expired, age %s)", age_s);
+		run_decide(u, -1, "expired");
 		goto out;
 	}
 	ret = o->stale_ms > 0 && age >= o->stale_ms && !waited_for ? STALE : HIT;
@@ -670,6 +687,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	if (ret == STALE && o->noutputs > 0) {
 		run_explain(u, "miss (stale, age %s: output files are declared, refreshing now)",
 		            age_s);
+		run_decide(u, -1, "stale, outputs refreshed now");
 		ret = MISS;
 		goto out;
 	}
@@ -680,6 +698,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 		         pk_error_str(&err, buf, sizeof(buf)));
 		run_explain(u, "miss (output not restored)");
 		ret = MISS;
+		run_decide(u, -1, "output not restored");
 		goto out;
 	}
 	if (ret == STALE)
@@ -690,6 +709,13 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_explain(u, "hit (age %s)", age_s);
 	pk_store_count_hit(&u->store, &u->key);
 	pk_stats_add(&u->store, PK_STAT_HIT, m->duration_ms);
+	/* A hit's reason is where it came from, not the misses before it. */
+	if (strcmp(u->rec.why, "remote") != 0)
+		snprintf(u->rec.why, sizeof(u->rec.why), "%s",
+		         u->quiet || u->after_wait ? "after waiting" : "");
+	run_decide(u, ret == STALE ? PK_DECISION_STALE : PK_DECISION_HIT, "");
+	u->rec.saved_ms = m->duration_ms;
+	u->rec.out_bytes = m->stdout_bytes + m->stderr_bytes;
 	u->r->status = m->exit_status;
 	leave_stdin(u, m);
 	if (pk_entry_replay(e, 1, 2, &err) < 0) {
@@ -710,6 +736,7 @@ corrupt:
 	if (!u->quiet)
 		pk_stats_add(&u->store, PK_STAT_CORRUPT, 0);
 	run_explain(u, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
+	run_decide(u, -1, "corrupt");
 	run_warn(u, "corrupt cache entry %.12s (%s), running the command", u->hex,
 	         pk_error_str(&err, buf, sizeof(buf)));
 out:
@@ -727,6 +754,8 @@ static enum lookup lookup(struct run *u, int replay)
 	if (l != MISS || !fetch_remote(u, u->o->ttl_ms))
 		return l;
 	run_explain(u, "remote hit");
+	u->rec.why[0] = '\0';
+	run_decide(u, -1, "remote");
 	return lookup_local(u, replay);
 }
 
@@ -836,7 +865,14 @@ static void detach(struct run *u, void (*fn)(struct run *))
 	 * called while the remote lock is held.) */
 	pk_remote_close(u->remote);
 	u->remote = NULL;
+	/* The child's own record: the command it ran, if it ran one. */
+	memset(&u->rec, 0, sizeof(u->rec));
+	u->rec.decision = -1;
+	run_decide(u, -1, u->o->warm ? "warm" : "refresh");
+	u->start_ms = pk_now_ms();
 	fn(u);
+	if (u->rec.decision == PK_DECISION_MISS)
+		run_record(u);
 	pk_remote_close(u->remote);
 	_exit(0);
 }
@@ -917,6 +953,8 @@ static void refresh_in_background(struct run *u)
 static void run_uncached(struct run *u)
 {
 	pk_capture_result cr;
+
+	run_decide(u, PK_DECISION_UNCACHED, "");
 	execute(u, NULL, &cr);
 }
 
@@ -934,6 +972,8 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	u->o = o;
 	u->r = r;
 	u->since_ms = pk_now_ms();
+	u->rec.decision = -1;
+	u->start_ms = pk_now_ms();
 	u->store.dirfd = -1;
 	u->spool.fd = -1;
 	if (o->no_cache) {
@@ -952,11 +992,17 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	struct stat st;
 	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) && (u->stdin_start = lseek(0, 0, SEEK_CUR)) >= 0)
 		u->stdin_file = 1;
-	if (run_take_stdin(u) < 0)
+	if (run_take_stdin(u) < 0) {
 		u->have_store = 0;
+		run_decide(u, -1, "stdin");
+	}
 	rc = run_make_key(u);
-	if (rc == -1)
+	if (rc == -2)
+		run_decide(u, -1, "no key");
+	if (rc == -1) {
+		run_decide(u, PK_DECISION_UNCACHED, u->r->status == 126 ? "not executable" : "not found");
 		return -1;
+	}
 	u->cacheable = rc == 0 && u->have_store;
 	if (rc == 0)
 		run_explain_parts(u);
@@ -995,6 +1041,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 			 * pickled returned: with outputs, warm in the foreground,
 			 * printing nothing all the same. */
 			u.detached = 1;
+			run_decide(&u, -1, "warm");
 			locked_miss(&u);
 			r->status = 0;
 			goto out;
@@ -1006,9 +1053,10 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		detach(&u, locked_miss);
 		goto out;
 	}
-	if (o->force)
+	if (o->force) {
 		run_explain(&u, "miss (forced)");
-	else {
+		run_decide(&u, -1, "forced");
+	} else {
 		switch (lookup(&u, 1)) {
 		case HIT:
 			goto out;
@@ -1021,6 +1069,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	}
 	locked_miss(&u);
 out:
+	run_record(&u);
 	finish(&u);
 }
 

@@ -32,6 +32,9 @@ typedef struct pk_run_opts {
 	int auto_gc;               /* gc after a store when due */
 	int64_t gc_interval_ms;    /* gc at least this often when auto_gc */
 	const char *cache_dir;
+	/* The run's name (-j NAME, else --name NAME), or NULL: it labels the
+	 * run's record in the run log and its series in the metrics. */
+	const char *name;
 	/* The shared tier (see remote.h); remote.url NULL: none. */
 	pk_remote_opts remote;
 	int no_cache;              /* run the command directly, store nothing */

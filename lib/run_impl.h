@@ -6,6 +6,7 @@
 #include "key.h"
 #include "remote.h"
 #include "run.h"
+#include "runlog.h"
 #include "spool.h"
 #include "store.h"
 
@@ -37,6 +38,10 @@ struct run {
 	off_t stdin_start;         /* ...at this offset when it started */
 	char no_key[600];          /* why no key applies and the run goes
 	                              uncached (stdin over the limit...), or "" */
+	/* What this run did, for the run log and the metrics: decision -1
+	 * until one is made (a background gc records nothing). */
+	pk_runlog_rec rec;
+	int64_t start_ms;
 };
 
 /* pickled says why once: the first warning is kept, later ones dropped. */
@@ -57,5 +62,12 @@ int run_make_key(struct run *u);
 
 /* --explain: the key and every part that went into it. */
 void run_explain_parts(struct run *u);
+
+/* Sets the run's decision, and its reason unless one is already set. */
+void run_decide(struct run *u, int decision, const char *why);
+
+/* At the end of a run that made a decision: appends its record to the run
+ * log and updates the metrics (best effort; see run_record.c). */
+void run_record(struct run *u);
 
 #endif

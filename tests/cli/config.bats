@@ -1221,16 +1221,16 @@ EOF
 	assert_status 0
 	assert_err ''
 	assert_out '%s\n' \
-		"NAME       STATE    AGE  TTL  COMMAND" \
-		"quick      none     -    8s   sh -c 'echo x >>\"\$TMP/count\"'" \
-		"never-run  none     -    1d   echo 'two words'"
+		"NAME       STATE    AGE  TTL  STALE IN  EXPIRES IN  LAST RUN  DECISION  STATUS  COMMAND" \
+		"quick      none     -    8s   -         -           -         -         -       sh -c 'echo x >>\"\$TMP/count\"'" \
+		"never-run  none     -    1d   -         -           -         -         -       echo 'two words'"
 	pk run -j quick
 	# Windows of 4 s: wide enough for a slow run under valgrind.
 	pk jobs
 	assert_status 0
 	awk '{print $1, $2}' "$TMP/io/out" >"$TMP/states"
 	assert_bytes "$TMP/states" '%s\n' "NAME STATE" "quick fresh" "never-run none"
-	assert_match "$TMP/io/out" '^(NAME       STATE    AGE +TTL  COMMAND|quick      fresh    [0-9][0-9a-z]* +8s   sh -c .*|never-run  none     - +1d   echo .two words.)$'
+	assert_match "$TMP/io/out" '^(NAME       STATE    AGE +TTL  STALE IN  EXPIRES IN  LAST RUN +DECISION  STATUS  COMMAND|quick      fresh    [0-9][0-9a-z]* +8s   [0-9][0-9a-z]* +[0-9][0-9a-z]* +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}  miss      0       sh -c .*|never-run  none     - +1d   -         -           - +-         -       echo .two words.)$'
 	sleep 4.2
 	pk jobs quick
 	awk '{print $1, $2}' "$TMP/io/out" >"$TMP/states"
@@ -1270,7 +1270,8 @@ jobs:
 EOF
 	pk jobs
 	assert_status 0
-	assert_out '%s\n' "NAME  STATE    AGE  TTL  COMMAND" "gone  none     -    1d   /nonexistent/prog"
+	assert_out '%s\n' "NAME  STATE    AGE  TTL  STALE IN  EXPIRES IN  LAST RUN  DECISION  STATUS  COMMAND" \
+		"gone  none     -    1d   -         -           -         -         -       /nonexistent/prog"
 	assert_err "pickled: job gone: /nonexistent/prog: command not found\n"
 }
 
