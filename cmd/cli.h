@@ -127,6 +127,8 @@ int cmd_gc(struct cli *cli, int argc, char **argv);
 void help_gc(void);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 void help_stats(void);
+/* stats --prometheus: prints s's metrics; returns the exit status. */
+int stats_prometheus(struct cli *cli, const struct pk_store *s);
 int cmd_log(struct cli *cli, int argc, char **argv);
 void help_log(void);
 int cmd_verify(struct cli *cli, int argc, char **argv);

@@ -13,7 +13,7 @@
 void help_stats(void)
 {
 	printf(
-"Usage: pickled stats [--json] [--zero]\n"
+"Usage: pickled stats [--json | --prometheus] [--zero]\n"
 "\n"
 "Show entries, stored and raw bytes, the size limit (max_size) and how\n"
 "full the cache is, hits, misses, stale refreshes, hit rate, command time\n"
@@ -21,6 +21,8 @@ void help_stats(void)
 "tier's hits, misses, errors and timeouts, and the last gc.\n"
 "\n"
 "      --json        print one JSON object\n"
+"      --prometheus  print the metrics in the Prometheus text format, as\n"
+"                    metrics.textfile gets them (see pickled.conf(5))\n"
 "      --zero        reset the counters (entries are kept); prints nothing,\n"
 "                    and not with --json\n"
 "  -h, --help        show this help\n");
@@ -31,6 +33,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "zero", no_argument, NULL, 'z' },
+		{ "prometheus", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -40,12 +43,13 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	pk_error err = { 0 };
 	uint64_t stored = 0, raw = 0, foreign = 0;
 	char buf[700], a[32], b[32];
-	int c, json = 0, zero = 0, ret = 1;
+	int c, json = 0, zero = 0, prometheus = 0, ret = 1;
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'z': zero = 1; break;
+		case 'P': prometheus = 1; break;
 		case 'h': help_stats(); return 0;
 		default: return cli_getopt_error("stats", argc, argv, c);
 		}
@@ -56,8 +60,15 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	 * that wants both asks for them one after the other. */
 	if (json && zero)
 		return cli_usage_error("stats", "--json and --zero cannot be used together");
+	if (prometheus && (json || zero))
+		return cli_usage_error("stats", "--prometheus cannot be used with %s",
+		                       json ? "--json" : "--zero");
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
+	if (prometheus) {
+		ret = stats_prometheus(cli, &s);
+		goto out;
+	}
 	if (zero) {
 		if (pk_stats_zero(&s, &err) < 0)
 			fprintf(stderr, "pickled: %s\n", pk_error_str(&err, buf, sizeof(buf)));

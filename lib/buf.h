@@ -22,4 +22,7 @@ int pk_buf_reserve(pk_buf *b, size_t need);
 /* Appends the n bytes at s, followed by a NUL that len does not count. */
 void pk_buf_add(pk_buf *b, const void *s, size_t n);
 
+/* Appends printf's output for fmt. */
+void pk_buf_printf(pk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

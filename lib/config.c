@@ -225,6 +225,7 @@ void pk_config_free(pk_config *c)
 	free(c->remote_prefix);
 	free(c->remote_secret_file);
 	free(c->remote_password_file);
+	free(c->metrics_textfile);
 	for (size_t i = 0; i < c->njobs; i++)
 		pk_config_job_free(&c->jobs[i]);
 	free(c->jobs);
@@ -424,6 +425,7 @@ int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 	o->program_check = c->program_check;
 	o->auto_gc = c->auto_gc;
 	o->gc_interval_ms = c->gc_interval_ms;
+	o->metrics_file = c->metrics_textfile;
 	pk_config_remote(c, &o->remote);
 	o->inputs = o->outputs = o->tags = NULL;
 	o->ninputs = o->noutputs = o->ntags = 0;

@@ -23,6 +23,7 @@ enum pk_config_key {
 	PK_CFG_REMOTE_URL, PK_CFG_REMOTE_MODE, PK_CFG_REMOTE_TIMEOUT, PK_CFG_REMOTE_PREFIX,
 	PK_CFG_REMOTE_MAX_ENTRY, PK_CFG_REMOTE_LEASE, PK_CFG_REMOTE_SECRET_FILE,
 	PK_CFG_REMOTE_PASSWORD_FILE,
+	PK_CFG_METRICS_TEXTFILE,
 	PK_CFG_NKEYS
 };
 
@@ -84,6 +85,7 @@ typedef struct pk_config {
 	int64_t remote_lease_ms;
 	char *remote_secret_file;  /* NULL: entries not authenticated */
 	char *remote_password_file;   /* NULL: the password, if any, is in the URL */
+	char *metrics_textfile;    /* NULL: no textfile (see metrics.h) */
 	pk_origin origins[PK_CFG_NKEYS];
 
 	pk_config_job *jobs;       /* in the order they were defined */

@@ -22,36 +22,6 @@ static void buf_str(pk_buf *b, const char *s)
 	pk_buf_add(b, s, strlen(s));
 }
 
-static void buf_printf(pk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(pk_buf *b, const char *fmt, ...)
-{
-	char small[512], *big = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = 1;
-		return;
-	}
-	if ((size_t)n < sizeof(small)) {
-		pk_buf_add(b, small, (size_t)n);
-		return;
-	}
-	if ((big = malloc((size_t)n + 1)) == NULL) {
-		b->failed = 1;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	pk_buf_add(b, big, (size_t)n);
-	free(big);
-}
-
 /* Whether s can be written as a plain scalar, in block and flow context,
  * and read back as the same string by any YAML reader. */
 static int plain_ok(const char *s)
@@ -88,13 +58,13 @@ static void add_scalar(pk_buf *b, const char *s)
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\')
-			buf_printf(b, "\\%c", ch);
+			pk_buf_printf(b, "\\%c", ch);
 		else if (ch == '\n')
 			buf_str(b, "\\n");
 		else if (ch == '\t')
 			buf_str(b, "\\t");
 		else if (ch < 0x20 || ch == 0x7f)
-			buf_printf(b, "\\x%02x", ch);
+			pk_buf_printf(b, "\\x%02x", ch);
 		else
 			pk_buf_add(b, s, 1);
 	}
@@ -132,7 +102,7 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 		buf_str(b, pk_config_format_size(v, tmp, sizeof(tmp)));
 		break;
 	}
-	case T_INT: buf_printf(b, "%d", *(const int *)(const void *)p); break;
+	case T_INT: pk_buf_printf(b, "%d", *(const int *)(const void *)p); break;
 	case T_BOOL: buf_str(b, *(const int *)(const void *)p ? "true" : "false"); break;
 	case T_ENUM: buf_str(b, f->words[*(const int *)(const void *)p]); break;
 	case T_PATH: {
@@ -171,9 +141,9 @@ static void add_origin(pk_buf *b, size_t start, const pk_origin *o)
 	if (o->where == NULL)
 		buf_str(b, "# default\n");
 	else if (o->line == 0)
-		buf_printf(b, "# %s\n", o->where);
+		pk_buf_printf(b, "# %s\n", o->where);
 	else
-		buf_printf(b, "# %s:%u\n", o->where, o->line);
+		pk_buf_printf(b, "# %s:%u\n", o->where, o->line);
 }
 
 static void add_fields(pk_buf *b, const struct field *f, size_t n, const void *base,
@@ -186,7 +156,7 @@ static void add_fields(pk_buf *b, const struct field *f, size_t n, const void *b
 		if (f[i].type == T_JOBS)
 			continue;
 		if (f[i].type == T_MAP) {
-			buf_printf(b, "%*s%s:\n", indent, "", f[i].name);
+			pk_buf_printf(b, "%*s%s:\n", indent, "", f[i].name);
 			add_fields(b, f[i].sub, f[i].nsub, base, origins, set, indent + 2, only_set,
 			           default_dir);
 			continue;
@@ -194,7 +164,7 @@ static void add_fields(pk_buf *b, const struct field *f, size_t n, const void *b
 		if (only_set && !((set >> f[i].id) & 1))
 			continue;
 		start = b->len;
-		buf_printf(b, "%*s%s: ", indent, "", f[i].name);
+		pk_buf_printf(b, "%*s%s: ", indent, "", f[i].name);
 		add_value(b, &f[i], base, default_dir, 0);
 		add_origin(b, start, &origins[f[i].id]);
 	}
@@ -212,7 +182,7 @@ int pk_config_dump(const pk_config *c, char **out)
 	buf_str(&b, "# The effective configuration of pickled.  After each value, its origin:\n"
 	            "# the built-in default, FILE:LINE, or an environment variable.\n");
 	for (size_t i = 0; i < c->nfiles; i++)
-		buf_printf(&b, "# %s: %s\n", c->read[i] ? "read" : "not found", c->files[i]);
+		pk_buf_printf(&b, "# %s: %s\n", c->read[i] ? "read" : "not found", c->files[i]);
 	add_fields(&b, pk_config_top_fields, pk_config_ntop, c, c->origins, 0, 0, 0, dir);
 	if (c->njobs == 0) {
 		size_t start = b.len;

@@ -47,6 +47,11 @@ static const struct field remote_fields[] = {
 	  .off = CFG(remote_password_file), .env = "PICKLED_REMOTE_PASSWORD_FILE", .nullable = 1 },
 };
 
+static const struct field metrics_fields[] = {
+	{ .name = "textfile", .id = PK_CFG_METRICS_TEXTFILE, .type = T_PATH,
+	  .off = CFG(metrics_textfile), .env = "PICKLED_METRICS_FILE", .nullable = 1 },
+};
+
 const struct field pk_config_top_fields[] = {
 	{ .name = "cache_dir", .id = PK_CFG_CACHE_DIR, .type = T_PATH, .off = CFG(cache_dir),
 	  .env = "PICKLED_CACHE_DIR" },
@@ -74,6 +79,8 @@ const struct field pk_config_top_fields[] = {
 	{ .name = "gc", .id = -1, .type = T_MAP, .sub = gc_fields, .nsub = NELEM(gc_fields) },
 	{ .name = "remote", .id = -1, .type = T_MAP, .sub = remote_fields,
 	  .nsub = NELEM(remote_fields) },
+	{ .name = "metrics", .id = -1, .type = T_MAP, .sub = metrics_fields,
+	  .nsub = NELEM(metrics_fields) },
 	{ .name = "jobs", .id = -1, .type = T_JOBS },
 };
 

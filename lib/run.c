@@ -987,6 +987,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 			         pk_error_str(&err, buf, sizeof(buf)));
 	} else if (pk_store_path(&u->store, u->statdir, sizeof(u->statdir), "inputs") == 0) {
 		u->have_store = 1;
+		u->store_open = 1;
 	}
 	free(dir);
 	struct stat st;

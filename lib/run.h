@@ -35,6 +35,8 @@ typedef struct pk_run_opts {
 	/* The run's name (-j NAME, else --name NAME), or NULL: it labels the
 	 * run's record in the run log and its series in the metrics. */
 	const char *name;
+	/* The textfile the metrics are written to after the run, or NULL. */
+	const char *metrics_file;
 	/* The shared tier (see remote.h); remote.url NULL: none. */
 	pk_remote_opts remote;
 	int no_cache;              /* run the command directly, store nothing */

@@ -42,6 +42,7 @@ struct run {
 	 * until one is made (a background gc records nothing). */
 	pk_runlog_rec rec;
 	int64_t start_ms;
+	int store_open;            /* the cache was opened (and accepted) */
 };
 
 /* pickled says why once: the first warning is kept, later ones dropped. */

@@ -1,9 +1,12 @@
 /* run_record.c: what a run leaves behind besides its entry: its record in
- * the run log.  Best effort: a log that cannot be written loses the record,
- * never the job, and says nothing (a read-only cache that still replays
- * hits must not make cron mail a warning for each). */
+ * the run log, and its counts in the metrics.  Best effort: a log or
+ * counters that cannot be written lose the record, never the job, and say
+ * nothing (a read-only cache that still replays hits must not make cron
+ * mail a warning for each); a metrics textfile the user asked for that
+ * cannot be written is said once, as pickled's one warning. */
 #include "run_impl.h"
 
+#include "metrics.h"
 #include "runlog.h"
 #include "store.h"
 
@@ -23,7 +26,9 @@ void run_record(struct run *u)
 	pk_runlog_rec *rec = &u->rec;
 	pk_error err = { 0 };
 
-	if (rec->decision < 0 || u->store.dirfd < 0)
+	/* Only into a cache that was accepted: a refused one (writable by
+	 * others, another owner's) gets nothing. */
+	if (rec->decision < 0 || !u->store_open)
 		return;
 	rec->end_ms = pk_now_ms();
 	rec->duration_ms = rec->end_ms - u->start_ms;
@@ -34,4 +39,10 @@ void run_record(struct run *u)
 	snprintf(rec->job, sizeof(rec->job), "%s", u->o->name ? u->o->name : "");
 	pk_runlog_set_command(rec, u->o->argv);
 	pk_runlog_append(&u->store, rec, &err);
+	int textfile_failed;
+	if (pk_metrics_record(&u->store, rec, u->o->max_size, u->o->metrics_file, &textfile_failed,
+	                      &err) < 0 && textfile_failed) {
+		char buf[700];
+		run_warn(u, "metrics not written: %s", pk_error_str(&err, buf, sizeof(buf)));
+	}
 }

@@ -31,6 +31,9 @@ for set in "$@"; do
 		has_cmd zsh || need="$need zsh"
 		has_cmd fish || need="$need fish"
 		has_cmd systemd-analyze || need="$need systemd"
+		has_cmd prometheus-node-exporter || need="$need prometheus-node-exporter"
+		has_cmd promtool || need="$need prometheus"
+		has_cmd curl || need="$need curl"
 		;;
 	esac
 done

@@ -82,6 +82,8 @@ EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
 		line '  lease: 30s' default
 		line '  secret_file: null' default
 		line '  password_file: null' default
+		printf 'metrics:\n'
+		line '  textfile: null' default
 		line 'jobs: {}' default
 	} >"$TMP/io/expected"
 	assert_same "$TMP/io/expected" "$TMP/io/out"
@@ -160,6 +162,8 @@ EOF
 		line '  lease: 30s' default
 		line '  secret_file: null' default
 		line '  password_file: null' default
+		printf 'metrics:\n'
+		line '  textfile: null' default
 		printf 'jobs:\n'
 		line '  report:' all.conf:21
 		line '    command: [/usr/local/bin/report, --all]' all.conf:22
@@ -338,7 +342,7 @@ EOF
 		PICKLED_COMPRESSION_LEVEL=9 PICKLED_COMPRESSION_THREADS=4 PICKLED_CACHE_FAILURES=1 \
 		PICKLED_STDIN=always PICKLED_PROGRAM_CHECK=none PICKLED_LOCK_TIMEOUT=10s \
 		PICKLED_GC=no PICKLED_GC_INTERVAL=6h PICKLED_REMOTE=redis+unix:///run/redis.sock \
-		PICKLED_MAX_ENTRY=20M \
+		PICKLED_MAX_ENTRY=20M PICKLED_METRICS_FILE=/var/lib/prometheus/node-exporter/pickled.prom \
 		PICKLED_REMOTE_SECRET_FILE=/from/env/secret PICKLED_REMOTE_PASSWORD_FILE=/from/env/pw \
 		pk -c "$TMP/c.conf" config
 	assert_status 0
@@ -369,6 +373,8 @@ EOF
 		line '  lease: 30s' default
 		line '  secret_file: /from/env/secret' PICKLED_REMOTE_SECRET_FILE
 		line '  password_file: /from/env/pw' PICKLED_REMOTE_PASSWORD_FILE
+		printf 'metrics:\n'
+		line '  textfile: /var/lib/prometheus/node-exporter/pickled.prom' PICKLED_METRICS_FILE
 		line 'jobs: {}' default
 	} >"$TMP/io/expected"
 	assert_same "$TMP/io/expected" "$TMP/got"
