@@ -6,7 +6,9 @@
  *   runs HIT STALE MISS UNCACHED SAVED_MS STORE_FAILURES REMOTE_ERRORS
  *   job NAME HIT STALE MISS UNCACHED SAVED_MS LAST_END_MS LAST_DURATION_MS
  *       LAST_STATUS LAST_SUCCESS_MS
- * A line that does not parse is left out. */
+ * A line that does not parse is left out.  The file is rewritten in place
+ * under its own flock (exclusive to count a run, shared to read): no
+ * temporary and rename per run. */
 #include "metrics.h"
 
 #include "buf.h"
@@ -22,11 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define STATE "metrics.state"
-#define LOCK "metrics.lock"
 #define STATE_MAX (64u << 10)
 #define LOCK_WAIT_MS 10000
 
@@ -59,29 +61,41 @@ static void parse_line(pk_metrics *m, char *line)
 	}
 }
 
-int pk_metrics_load(const pk_store *s, pk_metrics *m, pk_error *err)
+/* Reads the counters from fd (at offset 0) into m.  Returns 0, or -1
+ * with errno set. */
+static int load_fd(int fd, pk_metrics *m)
 {
-	char *buf = NULL, *line, *save = NULL;
+	char *buf = malloc(STATE_MAX + 1), *line, *save = NULL;
 	ssize_t n;
-	int fd;
 
 	memset(m, 0, sizeof(*m));
-	fd = pk_store_openat(s, STATE, O_RDONLY, 0);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : pk_error_set(err, errno, "%s/%s", s->dir, STATE);
-	if ((buf = malloc(STATE_MAX + 1)) == NULL || (n = pk_read_full(fd, buf, STATE_MAX)) < 0) {
+	if (buf == NULL || (n = pk_pread_full(fd, buf, STATE_MAX, 0)) < 0) {
 		int e = buf ? errno : ENOMEM;
 		free(buf);
-		close(fd);
-		return pk_error_set(err, e, "%s/%s", s->dir, STATE);
+		errno = e;
+		return -1;
 	}
-	close(fd);
 	buf[n] = '\0';
 	if (strncmp(buf, "pickled-metrics 1\n", 18) == 0)
 		for (line = strtok_r(buf + 18, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 			parse_line(m, line);
 	free(buf);
 	return 0;
+}
+
+int pk_metrics_load(const pk_store *s, pk_metrics *m, pk_error *err)
+{
+	int fd, ret = 0;
+
+	memset(m, 0, sizeof(*m));
+	fd = pk_store_openat(s, STATE, O_RDONLY, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : pk_error_set(err, errno, "%s/%s", s->dir, STATE);
+	/* Shared: a run rewriting the file in place holds it exclusively. */
+	if (flock(fd, LOCK_SH) < 0 || load_fd(fd, m) < 0)
+		ret = pk_error_set(err, errno, "%s/%s", s->dir, STATE);
+	close(fd);
+	return ret;
 }
 
 /* The job called name in m, added when new (dropping the one whose last
@@ -259,12 +273,11 @@ char *pk_metrics_render(const pk_metrics *m)
 	return (char *)b.p;
 }
 
-/* Writes m's counters to DIR/metrics.state (a temporary, renamed). */
-static int save_state(const pk_store *s, const pk_metrics *m, pk_error *err)
+/* Writes m's counters over the file fd (locked by the caller). */
+static int save_fd(int fd, const pk_metrics *m)
 {
 	pk_buf b = { 0 };
-	char tmp[256];
-	int fd, ret = -1;
+	int ret = -1;
 
 	pk_buf_printf(&b, "pickled-metrics 1\nruns %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
 	              " %" PRId64 " %" PRIu64 " %" PRIu64 "\n", m->runs[0], m->runs[1], m->runs[2],
@@ -276,20 +289,12 @@ static int save_state(const pk_store *s, const pk_metrics *m, pk_error *err)
 		              j->runs[1], j->runs[2], j->runs[3], j->saved_ms, j->last_end_ms,
 		              j->last_duration_ms, j->last_status, j->last_success_ms);
 	}
-	if (b.failed) {
-		free(b.p);
-		return pk_error_set(err, ENOMEM, "%s/%s", s->dir, STATE);
-	}
-	if ((fd = pk_store_tmp_create(s, tmp, sizeof(tmp), err)) < 0)
-		goto out;
-	if (pk_write_all(fd, b.p, b.len) < 0 || renameat(s->dirfd, tmp, s->dirfd, STATE) < 0) {
-		pk_error_set(err, errno, "%s/%s", s->dir, STATE);
-		unlinkat(s->dirfd, tmp, 0);
-	} else {
+	if (b.failed)
+		errno = ENOMEM;
+	else if (pwrite(fd, b.p, b.len, 0) == (ssize_t)b.len && ftruncate(fd, (off_t)b.len) == 0)
 		ret = 0;
-	}
-	close(fd);
-out:
+	else if (errno == 0)
+		errno = ENOSPC;
 	free(b.p);
 	return ret;
 }
@@ -328,22 +333,28 @@ int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_si
 {
 	pk_metrics *m = malloc(sizeof(*m));
 	char path[4200], *text = NULL;
-	int lock = -1, ret = -1;
+	int fd = -1, ret = -1;
 
 	*textfile_failed = 0;
 	if (m == NULL)
 		return pk_error_set(err, ENOMEM, "metrics");
-	if (pk_store_path(s, path, sizeof(path), "%s", LOCK) < 0) {
-		pk_error_set(err, ENAMETOOLONG, "%s/%s", s->dir, LOCK);
+	if (pk_store_path(s, path, sizeof(path), "%s", STATE) < 0) {
+		pk_error_set(err, ENAMETOOLONG, "%s/%s", s->dir, STATE);
 		goto out;
 	}
-	if ((lock = pk_lock_acquire(path, LOCK_WAIT_MS, err)) < 0)
+	/* The state is its own lock: read, count the run, write it back in
+	 * place, then the textfile, all before anyone else may. */
+	if ((fd = pk_lock_acquire(path, LOCK_WAIT_MS, err)) < 0)
 		goto out;
-	if (pk_metrics_load(s, m, err) < 0)
+	if (load_fd(fd, m) < 0) {
+		pk_error_set(err, errno, "%s", path);
 		goto out;
+	}
 	pk_metrics_add(m, r);
-	if (save_state(s, m, err) < 0)
+	if (save_fd(fd, m) < 0) {
+		pk_error_set(err, errno, "%s", path);
 		goto out;
+	}
 	if (textfile != NULL) {
 		*textfile_failed = 1;
 		m->max_size = max_size;
@@ -358,7 +369,7 @@ int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_si
 	}
 	ret = 0;
 out:
-	pk_lock_release(lock);
+	pk_lock_release(fd);
 	free(text);
 	free(m);
 	return ret;

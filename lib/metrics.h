@@ -4,10 +4,10 @@
  *
  * Invariants:
  * - The counters live in DIR/metrics.state, which every run updates under
- *   DIR/metrics.lock (read, add the run, write a temporary, rename): runs
- *   that end at the same moment are serialized, none is lost.  A missing
- *   or damaged state starts the counters again from zero, which Prometheus
- *   reads as a counter reset.
+ *   an exclusive flock on that file (read, add the run, rewrite in place):
+ *   runs that end at the same moment are serialized, none is lost; readers
+ *   take a shared flock.  A missing or damaged state starts the counters
+ *   again from zero, which Prometheus reads as a counter reset.
  * - The textfile is written under the same lock, after the state: a
  *   temporary in the textfile's own directory (its name does not end in
  *   .prom, so the collector never reads it), then renamed over the file.
@@ -68,7 +68,7 @@ char *pk_metrics_render(const pk_metrics *m);
 
 /* Counts the run r in s's counters and, when textfile is not NULL, writes
  * the metrics to it (max_size: the cache's limit, for the gauge), all under
- * the metrics lock (waiting up to 10 s for it).  Returns 0, or -1 with err
+ * the state's lock (waiting up to 10 s for it).  Returns 0, or -1 with err
  * set: *textfile_failed then says whether it was the textfile. */
 int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_size,
                       const char *textfile, int *textfile_failed, pk_error *err);
