@@ -121,8 +121,9 @@ EOF
 	pk run --ttl 1h --stale 1s --name s -- sh -c "$CNT; echo v"
 	sleep 1.1
 	pk run --ttl 1h --stale 1s --name s -- sh -c "$CNT; echo v"
-	poll 10 test "$(count)" = 2
+	# The refresh's record is written once its command has run.
 	poll 10 grep -q refresh "$PICKLED_CACHE_DIR/runs.log"
+	assert_count 2
 	log_rows >"$TMP/rows"
 	key=$("$PK" key -- sh -c "$CNT; echo v" </dev/null)
 	assert_bytes "$TMP/rows" '%s\n' "miss (refresh) ~ 0 2B ${key:0:12} s" \
