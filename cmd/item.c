@@ -91,6 +91,8 @@ void item_json(FILE *f, const pk_item *it, int64_t now)
 	json_time(f, "last_hit", it->last_hit_ms);
 	fprintf(f, ",\"saved_ms\":%lld", (long long)item_saved_ms(it));
 	json_strs(f, "tags", m->tags, m->ntags);
+	fputs(",\"name\":", f);
+	fmt_json_str(f, m->name);
 	fputs(",\"inputs\":[", f);
 	for (size_t i = 0; i < p->ninputs; i++) {
 		fputs(i ? ",{\"path\":" : "{\"path\":", f);

@@ -17,7 +17,8 @@ void help_ls(void)
 	printf(
 "Usage: pickled ls [-l] [--json] [--header|--no-header]\n"
 "                  [--sort=age|size|hits|saved|command]\n"
-"                  [--fresh] [--stale] [--expired] [--tag TAG] [--remote]\n"
+"                  [--fresh] [--stale] [--expired] [--tag TAG] [--name NAME]\n"
+"                  [--remote]\n"
 "\n"
 "List the cache's entries, one line each: short key, age, freshness (time\n"
 "left, 'stale' or 'expired'), exit status, raw and stored size, hits, time\n"
@@ -35,6 +36,7 @@ void help_ls(void)
 "      --expired     only entries past their ttl\n"
 "                    (given together: the entries in any of those states)\n"
 "      --tag TAG     only entries tagged TAG\n"
+"      --name NAME   only entries stored by runs named NAME (-j or --name)\n"
 "      --remote      list the shared (Redis) tier instead of the local\n"
 "                    cache (hits are counted per host, so they show 0)\n"
 "  -h, --help        show this help\n");
@@ -151,6 +153,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		{ "fresh", no_argument, NULL, 'F' },
 		{ "stale", no_argument, NULL, 'S' },
 		{ "tag", required_argument, NULL, 't' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "remote", no_argument, NULL, 'R' },
 		{ "header", no_argument, NULL, 'H' },
 		{ "no-header", no_argument, NULL, 'N' },
@@ -158,7 +161,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *sorts[] = { "age", "size", "hits", "saved", "command" };
-	const char *tag = NULL;
+	const char *tag = NULL, *name = NULL;
 	int c, longfmt = 0, json = 0, remote = 0, header = -1, states = 0, ret = 1;
 	pk_store s;
 	pk_catalog cat = { 0 };
@@ -171,6 +174,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		case 'l': longfmt = 1; break;
 		case 'j': json = 1; break;
 		case 't': tag = optarg; break;
+		case 'N': name = optarg; break;
 		case 'R': remote = 1; break;
 		/* Several states: the entries in any of them. */
 		case 'F': states |= 1 << STATE_FRESH; break;
@@ -230,6 +234,8 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		if (states && (it->damaged || !(states & state_bit(it, now))))
 			continue;
 		if (tag && (it->damaged || !has_tag(it, tag)))
+			continue;
+		if (name && (it->damaged || it->meta.name == NULL || strcmp(it->meta.name, name) != 0))
 			continue;
 		v[n++] = it;
 	}

@@ -18,11 +18,14 @@ void help_show(void)
 {
 	printf(
 "Usage: pickled show [--json] KEY\n"
+"       pickled show [--json] --name NAME\n"
 "\n"
 "Show everything recorded about one entry.  KEY may be any unique prefix\n"
 "of the key (as ls prints it).\n"
 "\n"
 "      --json        print one JSON object (fields as in ls --json)\n"
+"      --name NAME   the newest entry stored by a run named NAME (-j or\n"
+"                    --name), instead of KEY\n"
 "  -h, --help        show this help\n");
 }
 
@@ -153,6 +156,8 @@ static void print_human(const pk_item *it, int64_t now)
 	row("tags");
 	fmt_command(stdout, m->tags, m->ntags, 0);
 	puts(m->ntags ? "" : "-");
+	row("name");
+	printf("%s\n", m->name ? m->name : "-");
 	for (size_t i = 0; i < m->nfiles; i++) {
 		row("output");
 		fmt_word(stdout, m->files[i].path);
@@ -193,35 +198,76 @@ static void print_human(const pk_item *it, int64_t now)
 	printf("%s\n", p->cache_failures ? "yes" : "no");
 }
 
+/* The key of the newest entry stored by a run named name, into hex.
+ * Prints why not; returns 0 or the exit status to use. */
+static int newest_named(pk_store *s, const char *name, char *hex)
+{
+	pk_catalog cat = { 0 };
+	pk_error err = { 0 };
+	const pk_item *best = NULL;
+	char buf[700];
+	int ret = 1;
+
+	if (pk_catalog_load(s, &cat, &err) < 0) {
+		fprintf(stderr, "pickled: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		goto out;
+	}
+	for (size_t i = 0; i < cat.n; i++) {
+		const pk_item *it = &cat.items[i];
+		if (!it->damaged && it->meta.name != NULL && strcmp(it->meta.name, name) == 0 &&
+		    (best == NULL || it->meta.created_ms > best->meta.created_ms))
+			best = it;
+	}
+	if (best == NULL) {
+		fprintf(stderr, "pickled: no entry named '%s'\n", name);
+		goto out;
+	}
+	memcpy(hex, best->hex, PK_KEY_HEX + 1);
+	ret = 0;
+out:
+	pk_catalog_free(&cat);
+	return ret;
+}
+
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pk_store s;
 	pk_item it;
+	const char *name = NULL;
+	char hex[PK_KEY_HEX + 1];
 	int c, json = 0, ret;
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
+		case 'N': name = optarg; break;
 		case 'h': help_show(); return 0;
 		default: return cli_getopt_error("show", argc, argv, c);
 		}
 	}
-	if (optind >= argc)
+	if (name != NULL && optind < argc)
+		return cli_usage_error("show", "a key and --name cannot be given together");
+	if (name == NULL && optind >= argc)
 		return cli_usage_error("show", "no key given");
 	if (optind + 1 < argc)
 		return cli_usage_error("show", "unexpected argument '%s'", argv[optind + 1]);
-	if (!pk_key_is_prefix(argv[optind])) {
+	if (name == NULL && !pk_key_is_prefix(argv[optind])) {
 		fprintf(stderr, "pickled: not a key: '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
-	ret = cli_load_item(&s, argv[optind], &it);
+	if (name != NULL && (ret = newest_named(&s, name, hex)) != 0) {
+		pk_store_close(&s);
+		return ret;
+	}
+	ret = cli_load_item(&s, name != NULL ? hex : argv[optind], &it);
 	if (ret == 0) {
 		if (json) {
 			item_json(stdout, &it, pk_now_ms());

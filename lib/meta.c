@@ -16,6 +16,7 @@ enum {
 	M_DURATION, M_TTL, M_STALE, M_STDOUT_BYTES, M_STDERR_BYTES, M_TAG,
 	M_FILE, M_END,
 	M_STDIN_LEFT,       /* after M_END's value: older entries stay as they were */
+	M_NAME,
 };
 
 /* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
@@ -100,6 +101,8 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 		pk_put_le(h + 1, m->stdin_read, 8);
 		field2(&b, M_STDIN_LEFT, h, 9, NULL, 0);
 	}
+	if (m->name)
+		field_str(&b, M_NAME, m->name);
 	/* Last: a cut between two fields is then still detected. */
 	field2(&b, M_END, NULL, 0, NULL, 0);
 	if (b.failed) {
@@ -186,7 +189,7 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		/* Strings never hold NUL: one would cut them short silently. */
 		switch (tag) {
 		case M_ARG: case M_PROGRAM: case M_ENV: case M_CWD: case M_EXTRA:
-		case M_OUTPUT: case M_RUN_CWD: case M_TAG:
+		case M_OUTPUT: case M_RUN_CWD: case M_TAG: case M_NAME:
 			if (memchr(f, '\0', flen) != NULL)
 				return pk_error_set(err, 0, "NUL in metadata string");
 			break;
@@ -265,6 +268,7 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			break;
 		case M_CACHE_FAILURES: p->cache_failures = pk_get_le(f, 8) != 0; break;
 		case M_RUN_CWD: slot = &m->run_cwd; break;
+		case M_NAME: slot = &m->name; break;
 		case M_EXIT: m->exit_status = (int)(pk_get_le(f, 8) & 255); break;
 		case M_CREATED: m->created_ms = (int64_t)pk_get_le(f, 8); break;
 		case M_DURATION: m->duration_ms = (int64_t)pk_get_le(f, 8); break;
@@ -331,6 +335,7 @@ void pk_meta_free(pk_meta *m)
 		return;
 	pk_key_parts_free(&m->parts);
 	free(m->run_cwd);
+	free(m->name);
 	for (size_t i = 0; i < m->ntags; i++)
 		free(m->tags[i]);
 	free(m->tags);

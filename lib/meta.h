@@ -37,6 +37,7 @@ typedef struct pk_meta {
 	int stdin_known;
 	int stdin_at_end;         /* it read to the end */
 	uint64_t stdin_read;      /* else: bytes from where it started */
+	char *name;               /* the run's -j or --name, or NULL */
 } pk_meta;
 
 /* The age at now_ms of an entry created at created_ms (Unix ms).  A

@@ -65,13 +65,14 @@ static void parse_line(pk_metrics *m, char *line)
  * with errno set. */
 static int load_fd(int fd, pk_metrics *m)
 {
-	char *buf = malloc(STATE_MAX + 1), *line, *save = NULL;
+	/* Page-aligned, as every large read of pickled's (see io.h). */
+	char *buf = pk_io_alloc(STATE_MAX + 1), *line, *save = NULL;
 	ssize_t n;
 
 	memset(m, 0, sizeof(*m));
 	if (buf == NULL || (n = pk_pread_full(fd, buf, STATE_MAX, 0)) < 0) {
 		int e = buf ? errno : ENOMEM;
-		free(buf);
+		pk_io_free(buf);
 		errno = e;
 		return -1;
 	}
@@ -79,7 +80,7 @@ static int load_fd(int fd, pk_metrics *m)
 	if (strncmp(buf, "pickled-metrics 1\n", 18) == 0)
 		for (line = strtok_r(buf + 18, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 			parse_line(m, line);
-	free(buf);
+	pk_io_free(buf);
 	return 0;
 }
 

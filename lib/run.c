@@ -555,6 +555,7 @@ static void miss(struct run *u)
 	m.tags = o->tags;
 	m.ntags = o->ntags;
 	note_stdin(u, &m);
+	m.name = (char *)(uintptr_t)o->name;
 	int ok = add_outputs(u, &rec, &m) == 0;
 	if (ok && pk_entry_writer_finish(rec.w, &m, &err) < 0) {
 		entry_not_stored(u, &rec, &err);

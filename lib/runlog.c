@@ -314,19 +314,19 @@ int pk_runlog_append(const pk_store *s, const pk_runlog_rec *r, pk_error *err)
 	return over ? pk_runlog_trim(s, err) : 0;
 }
 
-/* Reads the last max bytes of fd (its size size) into a malloc'd buffer,
+/* Reads the last max bytes of fd (its size size) into a buffer from pk_io_alloc,
  * starting after a line break unless it is the whole file. */
 static char *read_tail(int fd, off_t size, size_t max, size_t *len)
 {
 	off_t from = size > (off_t)max ? size - (off_t)max : 0;
 	size_t want = (size_t)(size - from);
-	char *buf = malloc(want + 1);
+	char *buf = pk_io_alloc(want + 1);   /* page-aligned, see io.h */
 	ssize_t n;
 
 	if (buf == NULL)
 		return NULL;
 	if ((n = pk_pread_full(fd, buf, want, from)) < 0) {
-		free(buf);
+		pk_io_free(buf);
 		return NULL;
 	}
 	*len = (size_t)n;
@@ -409,7 +409,7 @@ void pk_runlog_free(pk_runlog *log)
 {
 	if (log == NULL)
 		return;
-	free(log->buf);
+	pk_io_free(log->buf);
 	free(log->lines);
 	memset(log, 0, sizeof(*log));
 }

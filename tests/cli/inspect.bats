@@ -528,7 +528,7 @@ assert d[0]["program"].endswith("/true"), d[0]["program"]' <"$TMP/io/out"
 fields = ['key', 'damaged', 'command', 'program', 'cwd', 'created', 'created_ms',
           'age_ms', 'ttl_ms', 'stale_ms', 'state', 'exit_status', 'duration_ms',
           'stdout_bytes', 'stderr_bytes', 'raw_bytes', 'stored_bytes', 'hits',
-          'last_hit', 'saved_ms', 'tags', 'inputs', 'env', 'key_cwd',
+          'last_hit', 'saved_ms', 'tags', 'name', 'inputs', 'env', 'key_cwd',
           'stdin_xxh3', 'key_text', 'outputs', 'cache_failures']
 assert len(d) == 2
 for e in d:
@@ -629,6 +629,7 @@ assert [e['key'] for e in d] == ['$kg', '$kb']"
 		printf 'hits            1 (last TIME)\n'
 		printf 'saved           DUR\n'
 		printf 'tags            t1 t2\n'
+		printf 'name            -\n'
 		printf 'output          out.txt (0644, 2B)\n'
 		printf 'input           in.txt xxh3 %s\n' "$h"
 		printf 'env             MYVAR\n'

@@ -215,3 +215,47 @@ open(sys.argv[1], "ab").write(line * (1024 * 1024 // len(line)))' "$log"
 	awk 'NR == 2 { print $7, $8 }' "$TMP/io/out" | grep -Eqx '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}'
 	awk 'NR == 3 { print $6 }' "$TMP/io/out" | grep -Eqx '(23h59m|1d)'
 }
+
+@test "entries remember their run's name: ls --name, show --name, show and --json show it" {
+	printf 'jobs:\n  j:\n    command: [echo, job]\n' >"$PICKLED_CONFIG"
+	pk run -j j
+	pk run --name report -- echo one
+	sleep 0.01
+	pk run --name report -- echo two
+	pk run -- echo unnamed
+	kj=$("$PK" key -j j </dev/null)
+	k1=$("$PK" key -- echo one </dev/null)
+	k2=$("$PK" key -- echo two </dev/null)
+	pk ls --name report
+	assert_status 0
+	cut -c 1-12 "$TMP/io/out" | sort >"$TMP/keys"
+	printf '%s\n' "${k1:0:12}" "${k2:0:12}" | sort >"$TMP/want"
+	assert_same "$TMP/want" "$TMP/keys"
+	pk ls --name j --json
+	python3 - "$TMP/io/out" "$kj" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert [x["key"] for x in e] == [sys.argv[2]] and e[0]["name"] == "j", e
+PY
+	pk ls --name nobody
+	assert_status 0
+	assert_out ''
+	# show --name: the newest entry of that name.
+	pk show --name report
+	assert_status 0
+	head -n 1 "$TMP/io/out" >"$TMP/first"
+	assert_bytes "$TMP/first" 'key             %s\n' "$k2"
+	grep -qx 'name            report' "$TMP/io/out"
+	pk show "${k1:0:12}"
+	grep -qx 'name            report' "$TMP/io/out"
+	pk show "$("$PK" key -- echo unnamed </dev/null)"
+	grep -qx 'name            -' "$TMP/io/out"
+	pk show --json --name j
+	python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["name"] == "j"' "$TMP/io/out"
+	pk show --name nobody
+	assert_status 1
+	assert_err "pickled: no entry named 'nobody'\n"
+	pk show --name report "${k1:0:12}"
+	assert_status 125
+	assert_err "pickled: a key and --name cannot be given together\nTry 'pickled show --help' for more information.\n"
+}

@@ -67,6 +67,7 @@ static void fixture_init(struct fixture *f)
 	f->tags[1] = "team=ops";
 	f->m.ntags = 2;
 	f->m.tags = f->tags;
+	f->m.name = "nightly-report";
 	f->files[0].path = "out/a.csv";
 	f->files[0].mode = 0640;
 	f->files[0].size = 123;
@@ -142,6 +143,7 @@ static void test_round_trip_every_field(void **state)
 	assert_int_equal(d.ntags, 2);
 	assert_string_equal(d.tags[0], "nightly");
 	assert_string_equal(d.tags[1], "team=ops");
+	assert_string_equal(d.name, "nightly-report");
 	assert_int_equal(d.nfiles, 2);
 	assert_string_equal(d.files[0].path, "out/a.csv");
 	assert_int_equal(d.files[0].mode, 0640);
@@ -195,6 +197,7 @@ static void test_round_trip_minimal(void **state)
 	assert_null(d.parts.extra);
 	assert_null(d.run_cwd);
 	assert_int_equal(d.ntags, 0);
+	assert_null(d.name);
 	assert_int_equal(d.nfiles, 0);
 	pk_meta_free(&d);
 	free(buf);
