@@ -205,3 +205,9 @@ EOF
 	assert_status 1
 	assert_err "pickled: invalid path for PICKLED_METRICS_FILE: 'rel.prom' (expected an absolute path, or one starting with ~/)\n"
 }
+
+@test "the alert rule of pickled(1) is a valid Prometheus rule file" {
+	sed -n '/^groups:$/,/^\.Ed$/p' "$BATS_TEST_DIRNAME/../../man/pickled.1" | sed '$d' >"$TMP/rules.yml"
+	grep -q 'pickled_job_last_success_timestamp_seconds{job="nightly-report"} > 2 \* 3600' "$TMP/rules.yml"
+	promtool check rules "$TMP/rules.yml"
+}
