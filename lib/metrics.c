@@ -330,13 +330,12 @@ out:
 }
 
 int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_size,
-                      const char *textfile, int *textfile_failed, pk_error *err)
+                      const char *textfile, pk_error *err)
 {
 	pk_metrics *m = malloc(sizeof(*m));
 	char path[4200], *text = NULL;
 	int fd = -1, ret = -1;
 
-	*textfile_failed = 0;
 	if (m == NULL)
 		return pk_error_set(err, ENOMEM, "metrics");
 	if (pk_store_path(s, path, sizeof(path), "%s", STATE) < 0) {
@@ -357,7 +356,6 @@ int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_si
 		goto out;
 	}
 	if (textfile != NULL) {
-		*textfile_failed = 1;
 		m->max_size = max_size;
 		pk_metrics_scan(s, m);
 		if ((text = pk_metrics_render(m)) == NULL) {
@@ -366,7 +364,6 @@ int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_si
 		}
 		if (pk_metrics_write_textfile(textfile, text, err) < 0)
 			goto out;
-		*textfile_failed = 0;
 	}
 	ret = 0;
 out:

@@ -69,9 +69,9 @@ char *pk_metrics_render(const pk_metrics *m);
 /* Counts the run r in s's counters and, when textfile is not NULL, writes
  * the metrics to it (max_size: the cache's limit, for the gauge), all under
  * the state's lock (waiting up to 10 s for it).  Returns 0, or -1 with err
- * set: *textfile_failed then says whether it was the textfile. */
+ * set (the textfile, if any, is then left as it was). */
 int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_size,
-                      const char *textfile, int *textfile_failed, pk_error *err);
+                      const char *textfile, pk_error *err);
 
 /* Writes text to path as the textfile collector wants it: a temporary in
  * the same directory, mode 0644, renamed into place.  Returns 0, or -1

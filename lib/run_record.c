@@ -39,9 +39,8 @@ void run_record(struct run *u)
 	snprintf(rec->job, sizeof(rec->job), "%s", u->o->name ? u->o->name : "");
 	pk_runlog_set_command(rec, u->o->argv);
 	pk_runlog_append(&u->store, rec, &err);
-	int textfile_failed;
-	if (pk_metrics_record(&u->store, rec, u->o->max_size, u->o->metrics_file, &textfile_failed,
-	                      &err) < 0 && textfile_failed) {
+	if (pk_metrics_record(&u->store, rec, u->o->max_size, u->o->metrics_file, &err) < 0 &&
+	    u->o->metrics_file != NULL) {
 		char buf[700];
 		run_warn(u, "metrics not written: %s", pk_error_str(&err, buf, sizeof(buf)));
 	}

@@ -43,3 +43,23 @@ open(sys.argv[1], "wb").write(line * ((4 * 1024 * 1024 - 65536) // len(line)))' 
 	[ "$size" -lt $((2 * 1024 * 1024 + 200 * 1024)) ]
 	check_names 1000
 }
+
+@test "a FIFO in place of the run log or the metrics state hangs nothing; the textfile says why" {
+	"$PK" run -- echo one </dev/null >/dev/null
+	rm -f "$CACHE/runs.log" "$CACHE/metrics.state"
+	mkfifo "$CACHE/runs.log" "$CACHE/metrics.state"
+	st=0
+	PICKLED_METRICS_FILE=$TMP/pickled.prom timeout 10 "$PK" run -- echo two </dev/null \
+		>"$TMP/io/out" 2>"$TMP/io/err" 3>&- || st=$?
+	[ "$st" = 0 ] || { echo "status $st (124: hung)"; cat "$TMP/io/err"; false; }
+	printf 'two\n' >"$TMP/io/want"
+	same_file "$TMP/io/want" "$TMP/io/out"
+	assert_lines "$TMP/io/err" "pickled: metrics not written: $CACHE/metrics.state: not a regular file"
+	[ ! -e "$TMP/pickled.prom" ]
+	for cmd in "log" "stats --prometheus" "gc" "jobs"; do
+		st=0
+		# shellcheck disable=SC2086
+		timeout 10 "$PK" $cmd </dev/null >/dev/null 2>&1 3>&- || st=$?
+		[ "$st" != 124 ] || { echo "pickled $cmd hung"; false; }
+	done
+}
