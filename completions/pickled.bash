@@ -10,14 +10,15 @@ _pickled_flags() {
 	run | key)
 		echo '-j --job -i --input -e --env --cwd --stdin --no-stdin --stdin-limit
 			-k --key -o --output --cache-failures -t --ttl -s --stale -f --force
-			-w --warm --tag --lock-timeout --explain --no-remote -h --help' ;;
-	ls) echo '-l --long --json --header --no-header --sort --fresh --stale --expired --tag
+			-w --warm --tag --lock-timeout --explain --no-remote --name -h --help' ;;
+	ls) echo '-l --long --json --header --no-header --sort --fresh --stale --expired --tag --name
 		--remote -h --help' ;;
-	show) echo '--json -h --help' ;;
+	show) echo '--json --name -h --help' ;;
 	cat) echo '--stdout --stderr -h --help' ;;
 	rm) echo '--expired --all --tag --match -h --help' ;;
 	gc) echo '--max-size --max-age -n --dry-run -v --verbose -h --help' ;;
-	stats) echo '--json --zero -h --help' ;;
+	stats) echo '--json --prometheus --zero -h --help' ;;
+	log) echo '--json -n --lines -h --help' ;;
 	verify) echo '--fix -h --help' ;;
 	config) echo '--check --show-origin -h --help' ;;
 	jobs) echo '-h --help' ;;
@@ -31,9 +32,10 @@ _pickled_args() {
 	run:* | key:*)
 		case $2 in
 		-j | --job | -i | --input | -e | --env | --stdin-limit | -k | --key | -o | --output | \
-			-t | --ttl | -s | --stale | --tag | --lock-timeout) return 0 ;;
+			-t | --ttl | -s | --stale | --tag | --lock-timeout | --name) return 0 ;;
 		esac ;;
 	ls:--sort | ls:--tag | rm:--tag | rm:--match | gc:--max-size | gc:--max-age) return 0 ;;
+	ls:--name | show:--name | log:-n | log:--lines) return 0 ;;
 	esac
 	return 1
 }
@@ -78,7 +80,7 @@ _pickled_settings() {
 		}'
 }
 
-_pickled_commands='run ls show cat rm gc stats verify key config jobs'
+_pickled_commands='run ls show cat rm gc stats verify key config jobs log'
 
 # _pickled_words: COMPREPLY gets the lines of stdin that start with $cur
 # (an opening quote and backslashes taken off), each quoted for the line.
@@ -191,6 +193,7 @@ _pickled() {
 	show | cat) ((first_arg)) || _pickled_words < <(_pickled_keys) ;;   # one key
 	rm) _pickled_words < <(_pickled_keys) ;;
 	jobs) _pickled_words < <(_pickled_jobs) ;;
+	log) ((first_arg)) || _pickled_words < <(_pickled_jobs) ;;   # one job
 	config)
 		if ((!first_arg)); then
 			COMPREPLY=($(compgen -W get -- "$cur"))

@@ -10,9 +10,11 @@ function __pickled_takes_value
             return 0
         case 'run:*' 'key:*'
             contains -- $argv[2] -j --job -i --input -e --env --stdin-limit -k --key \
-                -o --output -t --ttl -s --stale --tag --lock-timeout
+                -o --output -t --ttl -s --stale --tag --lock-timeout --name
             return
         case ls:--sort ls:--tag rm:--tag rm:--match gc:--max-size gc:--max-age
+            return 0
+        case ls:--name show:--name log:-n log:--lines
             return 0
     end
     return 1
@@ -178,6 +180,7 @@ complete -c pickled -n '__pickled_at global' -a verify -d "Check every entry's c
 complete -c pickled -n '__pickled_at global' -a key -d 'Print the key run would use, without running'
 complete -c pickled -n '__pickled_at global' -a config -d 'Show or check the configuration'
 complete -c pickled -n '__pickled_at global' -a jobs -d 'List the configured jobs and their freshness'
+complete -c pickled -n '__pickled_at global' -a log -d 'List the latest runs, newest first'
 complete -c pickled -n '__pickled_at global' -a help -d "Show a command's help"
 
 # run and key.
@@ -200,6 +203,7 @@ complete -c pickled -n $rk -l tag -x -a '(__pickled_tags)' -d 'Record TAG on the
 complete -c pickled -n $rk -l lock-timeout -x -d 'Wait this long for an identical run (DURATION)'
 complete -c pickled -n $rk -l explain -d "Print the key's parts and the decision to stderr"
 complete -c pickled -n $rk -l no-remote -d 'Use only the local cache, not the shared one'
+complete -c pickled -n $rk -l name -x -d 'Label the run NAME in the run log and the metrics'
 complete -c pickled -n $rk -s h -l help -d 'Show this help'
 complete -c pickled -n '__pickled_first 0' -a '(__fish_complete_command)'
 complete -c pickled -n '__pickled_first 1' -F
@@ -217,11 +221,13 @@ complete -c pickled -n $ls -l expired -d 'Only entries past their ttl'
 complete -c pickled -n $ls -l fresh -d 'Only entries neither stale nor expired'
 complete -c pickled -n $ls -l stale -d 'Only entries past their stale time, not expired'
 complete -c pickled -n $ls -l tag -x -a '(__pickled_tags)' -d 'Only entries tagged TAG'
+complete -c pickled -n $ls -l name -x -d 'Only entries stored by runs named NAME'
 complete -c pickled -n $ls -l remote -d 'List the shared (Redis) tier instead'
 complete -c pickled -n $ls -s h -l help -d 'Show this help'
 
 # show, cat, rm: keys.
 complete -c pickled -n '__pickled_at options show' -l json -d 'Print one JSON object'
+complete -c pickled -n '__pickled_at options show' -l name -x -d 'The newest entry stored by a run named NAME'
 complete -c pickled -n '__pickled_at options cat' -l stdout -d 'The stored stdout'
 complete -c pickled -n '__pickled_at options cat' -l stderr -d 'The stored stderr'
 complete -c pickled -n '__pickled_at options rm' -l expired -d 'Entries past the ttl they were stored with'
@@ -239,6 +245,7 @@ complete -c pickled -n '__pickled_at options gc' -s n -l dry-run -d 'Print what 
 complete -c pickled -n '__pickled_at options gc' -s v -l verbose -d 'Print each entry removed and a summary'
 complete -c pickled -n '__pickled_at options stats' -l json -d 'Print one JSON object'
 complete -c pickled -n '__pickled_at options stats' -l zero -d 'Reset the counters (entries are kept)'
+complete -c pickled -n '__pickled_at options stats' -l prometheus -d 'Print the metrics in the Prometheus text format'
 complete -c pickled -n '__pickled_at options verify' -l fix -d 'Remove the damaged entries'
 complete -c pickled -n '__pickled_at options gc stats verify' -s h -l help -d 'Show this help'
 
@@ -252,4 +259,10 @@ complete -c pickled -n __pickled_config_get -a '(__pickled_settings)'
 complete -c pickled -n '__pickled_at options config jobs' -s h -l help -d 'Show this help'
 complete -c pickled -n '__pickled_at options jobs' -a '(__pickled_jobs)'
 complete -c pickled -n '__pickled_at args jobs' -a '(__pickled_jobs)'
-complete -c pickled -n '__pickled_at options help' -a 'run ls show cat rm gc stats verify key config jobs'
+complete -c pickled -n '__pickled_at options help' -a 'run ls show cat rm gc stats verify key config jobs log'
+
+# log.
+complete -c pickled -n '__pickled_at options log' -l json -d 'Print one JSON array'
+complete -c pickled -n '__pickled_at options log' -s n -l lines -x -d 'Show the latest N runs (0: all)'
+complete -c pickled -n '__pickled_at options log' -s h -l help -d 'Show this help'
+complete -c pickled -n '__pickled_at options log' -a '(__pickled_jobs)'
