@@ -153,7 +153,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		{ "fresh", no_argument, NULL, 'F' },
 		{ "stale", no_argument, NULL, 'S' },
 		{ "tag", required_argument, NULL, 't' },
-		{ "name", required_argument, NULL, 'N' },
+		{ "name", required_argument, NULL, 'm' },
 		{ "remote", no_argument, NULL, 'R' },
 		{ "header", no_argument, NULL, 'H' },
 		{ "no-header", no_argument, NULL, 'N' },
@@ -174,7 +174,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		case 'l': longfmt = 1; break;
 		case 'j': json = 1; break;
 		case 't': tag = optarg; break;
-		case 'N': name = optarg; break;
+		case 'm': name = optarg; break;
 		case 'R': remote = 1; break;
 		/* Several states: the entries in any of them. */
 		case 'F': states |= 1 << STATE_FRESH; break;

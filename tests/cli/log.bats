@@ -17,6 +17,11 @@ log_rows() {
 
 @test "log lists each run newest first with its decision, why, status, output and key" {
 	pk log
+	assert_status 1
+	assert_out ''
+	assert_err "pickled: no cache at $PICKLED_CACHE_DIR\n"
+	mkdir -m 0700 "$PICKLED_CACHE_DIR"
+	pk log
 	assert_status 0
 	assert_out ''
 	assert_err ''

@@ -123,6 +123,7 @@ EOF
 }
 
 @test "promtool check metrics accepts stats --prometheus" {
+	mkdir -m 0700 "$PICKLED_CACHE_DIR"
 	pk stats --prometheus
 	assert_status 0
 	promtool check metrics <"$TMP/io/out"
