@@ -47,8 +47,9 @@ typedef struct pk_metrics {
 	uint64_t store_failures, remote_errors;
 	pk_metrics_job jobs[PK_METRICS_MAX_JOBS];
 	size_t njobs;
-	/* The cache as it is now (pk_metrics_scan), and its limit. */
+	/* The cache as pk_metrics_scan last found it, when, and its limit. */
 	uint64_t cache_bytes, cache_entries, max_size;
+	int64_t scanned_ms;             /* 0: never */
 } pk_metrics;
 
 /* Reads s's counters into m (zeros when there are none yet, or they are
@@ -68,7 +69,8 @@ char *pk_metrics_render(const pk_metrics *m);
 
 /* Counts the run r in s's counters and, when textfile is not NULL, writes
  * the metrics to it (max_size: the cache's limit, for the gauge), all under
- * the state's lock (waiting up to 10 s for it).  Returns 0, or -1 with err
+ * the state's lock (waiting up to 10 s for it).  The cache's size is taken
+ * again for a miss or when the last figures are a minute old.  Returns 0, or -1 with err
  * set (the textfile, if any, is then left as it was). */
 int pk_metrics_record(const pk_store *s, const pk_runlog_rec *r, uint64_t max_size,
                       const char *textfile, pk_error *err);

@@ -212,3 +212,21 @@ EOF
 	grep -q 'pickled_job_last_success_timestamp_seconds{job="nightly-report"} > 2 \* 3600' "$TMP/rules.yml"
 	promtool check rules "$TMP/rules.yml"
 }
+
+@test "the textfile's cache size is taken again by a miss, not by each hit; stats --prometheus always" {
+	export PICKLED_METRICS_FILE=$TMP/pickled.prom
+	pk run -- echo a
+	assert_metric "$PICKLED_METRICS_FILE" 'pickled_cache_entries' 1
+	# An entry appears behind pickled's back: a hit within the minute
+	# keeps the figures of the last walk.
+	f=$(entries | head -n 1)
+	cp "$f" "$(dirname "$f")/0123456789abcdef0123456789abcdef"
+	pk run -- echo a
+	assert_status 0
+	assert_metric "$PICKLED_METRICS_FILE" 'pickled_runs_total{result="hit"}' 1
+	assert_metric "$PICKLED_METRICS_FILE" 'pickled_cache_entries' 1
+	pk stats --prometheus
+	assert_metric "$TMP/io/out" 'pickled_cache_entries' 2
+	pk run -- echo b
+	assert_metric "$PICKLED_METRICS_FILE" 'pickled_cache_entries' 3
+}
