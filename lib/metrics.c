@@ -8,7 +8,7 @@
  *       LAST_STATUS LAST_SUCCESS_MS
  *   cache BYTES ENTRIES SCANNED_MS
  * The cache's size is taken by a walk of v1/ (an fstatat per entry: a
- * tenth of a second for 100,000 entries), so a run writing the textfile
+ * fifth of a second of CPU for 100,000 entries), so a run writing the textfile
  * walks it only when it stored an entry (a miss) or the last walk is a
  * minute old; hits, the common case, reuse the figures.
  * A line that does not parse is left out.  The file is rewritten in place
