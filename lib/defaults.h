@@ -13,6 +13,9 @@
 #define PK_DEFAULT_MAX_ENTRY (1ULL << 30)                 /* 1G */
 #define PK_DEFAULT_LEVEL 1
 #define PK_DEFAULT_THREADS 0                              /* 0: one per core, up to 4 */
+/* A run longer than its ttl stores an entry expired at once, for the runs
+ * that waited for it: gc keeps it, and Redis holds it, this long after. */
+#define PK_JUST_STORED_MS (60LL * 1000)                   /* 1m */
 /* Entries created further ahead of the clock than this are expired (a
  * creation time a little ahead is another host's clock, not a jump). */
 #define PK_CLOCK_SKEW_MS (60LL * 1000)                    /* 1m */

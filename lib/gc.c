@@ -1,6 +1,7 @@
 /* gc.c: foreign files, expiry, LRU eviction and crash leftovers. */
 #include "gc.h"
 
+#include "defaults.h"
 #include "io.h"
 #include "lock.h"
 #include "runlog.h"
@@ -18,10 +19,6 @@
 #define STAMP "gc.stamp"        /* mtime: last gc; content: u64 bytes kept */
 #define PENDING "gc.pending"    /* u64 per entry stored since */
 #define LEFTOVER_MS (3600LL * 1000)   /* temporaries older than this are dead */
-/* A run longer than its ttl stores an entry that is expired at once, for
- * the runs that waited for it (see run.c lookup_local); the gc that store
- * starts must leave it to them for a while. */
-#define JUST_STORED_MS (60LL * 1000)
 /* Parsed configuration copies not written for this long: their files may
  * be gone; if not, the next run parses them and writes the copy again. */
 #define COPY_MAX_AGE_MS (30LL * 24 * 3600 * 1000)
@@ -183,12 +180,12 @@ size_t pk_gc_stray_temps(const pk_store *s, int remove,
 }
 
 /* 1 for an entry stored already expired (its run took longer than its
- * ttl) less than JUST_STORED_MS ago (one created in the future is not). */
+ * ttl) less than PK_JUST_STORED_MS ago (one created in the future is not). */
 static int just_stored(const pk_item *it, int64_t now)
 {
 	int64_t since_end = now - (it->meta.created_ms + it->meta.duration_ms);
 	return it->meta.duration_ms >= it->meta.ttl_ms && since_end >= 0 &&
-	       since_end < JUST_STORED_MS;
+	       since_end < PK_JUST_STORED_MS;
 }
 
 static int cmp_last_use(const void *a, const void *b)

@@ -752,7 +752,9 @@ static enum lookup lookup(struct run *u, int replay)
 {
 	enum lookup l = lookup_local(u, replay);
 
-	if (l != MISS || !fetch_remote(u, u->o->ttl_ms))
+	/* After waiting, a remote entry of any age may be the one waited for
+	 * (lookup_local decides). */
+	if (l != MISS || !fetch_remote(u, u->after_wait ? PK_FOREVER : u->o->ttl_ms))
 		return l;
 	run_explain(u, "remote hit");
 	u->rec.why[0] = '\0';
@@ -764,6 +766,20 @@ static enum lookup lookup(struct run *u, int replay)
  * or wait for the host that holds it and replay its result.  Returns 1
  * when the result was replayed, 0 when this host must run the command
  * (*held says whether it holds the remote lock). */
+/* A quiet lookup after waiting for an identical run: its result is taken
+ * whatever its age (see lookup_local). */
+static enum lookup waited_lookup(struct run *u)
+{
+	enum lookup l;
+
+	u->quiet = 1;
+	u->after_wait = 1;
+	l = lookup(u, 1);
+	u->after_wait = 0;
+	u->quiet = 0;
+	return l;
+}
+
 static int remote_single_flight(struct run *u, int *held)
 {
 	pk_error err = { 0 };
@@ -781,16 +797,23 @@ static int remote_single_flight(struct run *u, int *held)
 			return 0;
 		}
 		if (got == 1) {
-			*held = 1;
-			return 0;
+			/* The host waited for may have stored its result and let
+			 * go of the lock since the last look. */
+			enum lookup l = said ? waited_lookup(u) : MISS;
+			if (l == MISS) {
+				*held = 1;
+				return 0;
+			}
+			pk_remote_unlock(r);
+			if (l == STALE)
+				refresh_in_background(u);
+			return 1;
 		}
 		if (!said++)
 			run_explain(u, "waiting for an identical run on another host");
 		struct timespec ts = { 0, 100 * 1000000 };
 		nanosleep(&ts, NULL);
-		u->quiet = 1;
-		enum lookup l = lookup(u, 1);
-		u->quiet = 0;
+		enum lookup l = waited_lookup(u);
 		if (l != MISS) {
 			if (l == STALE)
 				refresh_in_background(u);
@@ -818,11 +841,7 @@ static void locked_miss(struct run *u)
 		/* The run we waited for, or one that ended between our lookup
 		 * and the lock, may have stored the result. */
 		if (lock >= 0 && !u->o->force) {
-			u->quiet = 1;
-			u->after_wait = 1;
-			enum lookup l = lookup(u, 1);
-			u->after_wait = 0;
-			u->quiet = 0;
+			enum lookup l = waited_lookup(u);
 			if (l != MISS) {
 				pk_lock_release(lock);
 				if (l == STALE)

@@ -1,6 +1,7 @@
 /* share.c: fetch from and push to the remote tier, checking like a hit. */
 #include "share.h"
 
+#include "defaults.h"
 #include "entry.h"
 #include "units.h"
 
@@ -74,8 +75,10 @@ int pk_share_push(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 
 	if (ttl_ms != PK_FOREVER) {
 		left = created_ms + ttl_ms - pk_now_ms();
+		/* Already expired (the run took longer than its ttl): shared
+		 * briefly all the same, for the hosts that waited for it. */
 		if (left <= 0)
-			return 0;
+			left = PK_JUST_STORED_MS;
 	}
 	return pk_remote_put(r, key, fd, size, left, err);
 }

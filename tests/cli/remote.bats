@@ -1223,3 +1223,23 @@ secret() {
 	assert_count 2
 	grep -qx 'pickled: remote miss (remote entry created in the future: its host.s clock is ahead)' "$TMP/io/err"
 }
+
+@test "a run longer than its ttl on host A: host B, which waited for it, takes its result" {
+	local cmd="$CNT; while [ ! -e '$TMP/go' ]; do sleep 0.05; done; sleep 1.2; echo done"
+	on_bg a a run -t 1s sh -c "$cmd"
+	local pa=$BG
+	started() { [ "$(count)" = 1 ]; }
+	poll 20 started
+	"$PK" -c "$TMP/b.conf" -C "$TMP/hosts/b" run --explain -t 1s sh -c "$cmd" </dev/null \
+		>"$TMP/io/b.out" 2>"$TMP/io/b.err" 3>&- &
+	local pb=$!
+	BG_PIDS+=("$pb")
+	waiting() { grep -q 'waiting for an identical run on another host' "$TMP/io/b.err"; }
+	poll 20 waiting
+	touch "$TMP/go"
+	wait "$pa" "$pb"
+	assert_count 1
+	assert_bytes "$TMP/io/a.out" 'done\n'
+	assert_bytes "$TMP/io/b.out" 'done\n'
+	grep -Eq '^pickled: hit \(stored by the run waited for, age [0-9.]+s\)$' "$TMP/io/b.err"
+}
