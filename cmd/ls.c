@@ -35,7 +35,7 @@ void help_ls(void)
 "      --stale       only entries past their stale time, not expired\n"
 "      --expired     only entries past their ttl\n"
 "                    (given together: the entries in any of those states)\n"
-"      --tag TAG     only entries tagged TAG\n"
+"      --tag TAG     only entries tagged TAG (repeated: any of the tags)\n"
 "      --name NAME   only entries stored by runs named NAME (-j or --name)\n"
 "      --remote      list the shared (Redis) tier instead of the local\n"
 "                    cache (hits are counted per host, so they show 0)\n"
@@ -59,11 +59,13 @@ static int state_bit(const pk_item *it, int64_t now)
 	return 0;
 }
 
-static int has_tag(const pk_item *it, const char *tag)
+/* Whether the entry has one of tags[0..n). */
+static int has_tag(const pk_item *it, char *const *tags, size_t n)
 {
 	for (size_t i = 0; i < it->meta.ntags; i++)
-		if (strcmp(it->meta.tags[i], tag) == 0)
-			return 1;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(it->meta.tags[i], tags[k]) == 0)
+				return 1;
 	return 0;
 }
 
@@ -143,7 +145,14 @@ static void print_line(const pk_item *it, int64_t now, int longfmt, size_t width
 	putchar('\n');
 }
 
-int cmd_ls(struct cli *cli, int argc, char **argv)
+/* The --tag values, borrowed from argv; v is the caller's to free. */
+struct tagset {
+	char **v;
+	size_t n;
+};
+
+/* cmd_ls, gathering the --tag values in ts. */
+static int ls_run(struct cli *cli, int argc, char **argv, struct tagset *ts)
 {
 	static const struct option longopts[] = {
 		{ "long", no_argument, NULL, 'l' },
@@ -161,7 +170,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *sorts[] = { "age", "size", "hits", "saved", "command" };
-	const char *tag = NULL, *name = NULL;
+	const char *name = NULL;
 	int c, longfmt = 0, json = 0, remote = 0, header = -1, states = 0, ret = 1;
 	pk_store s;
 	pk_catalog cat = { 0 };
@@ -173,7 +182,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'l': longfmt = 1; break;
 		case 'j': json = 1; break;
-		case 't': tag = optarg; break;
+		case 't': cli_push(&ts->v, &ts->n, optarg); break;
 		case 'm': name = optarg; break;
 		case 'R': remote = 1; break;
 		/* Several states: the entries in any of them. */
@@ -233,7 +242,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		pk_item *it = &cat.items[i];
 		if (states && (it->damaged || !(states & state_bit(it, now))))
 			continue;
-		if (tag && (it->damaged || !has_tag(it, tag)))
+		if (ts->n > 0 && (it->damaged || !has_tag(it, ts->v, ts->n)))
 			continue;
 		if (name && (it->damaged || it->meta.name == NULL || strcmp(it->meta.name, name) != 0))
 			continue;
@@ -263,5 +272,14 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 out:
 	pk_catalog_free(&cat);
 	pk_store_close(&s);
+	return ret;
+}
+
+int cmd_ls(struct cli *cli, int argc, char **argv)
+{
+	struct tagset ts = { NULL, 0 };
+	int ret = ls_run(cli, argc, argv, &ts);
+
+	free(ts.v);
 	return ret;
 }

@@ -210,8 +210,17 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'E': expired = 1; break;
 		case 'A': all = 1; break;
-		case 't': tag = optarg; break;
-		case 'm': match = optarg; break;
+		/* One of each: a second would silently replace the first. */
+		case 't':
+			if (tag != NULL)
+				return cli_usage_error("rm", "give --tag once (rm --tag for each tag)");
+			tag = optarg;
+			break;
+		case 'm':
+			if (match != NULL)
+				return cli_usage_error("rm", "give --match once (a glob can match both)");
+			match = optarg;
+			break;
 		case 'h': help_rm(); return 0;
 		default: return cli_getopt_error("rm", argc, argv, c);
 		}

@@ -476,6 +476,11 @@ for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65
 	assert_keys "$ke" "$kf"
 	pk ls --stale --expired --fresh
 	assert_keys "$ke" "$ks" "$kf"
+	# several tags: the entries with any of them
+	pk ls --tag b --tag a
+	assert_keys "$ke" "$ks" "$kf"
+	pk ls --tag b --tag c --stale
+	assert_keys "$ks"
 	pk ls --json
 	json "
 s = {e['key']: e['state'] for e in d}
@@ -978,6 +983,15 @@ print(next((k for k, n in c.items() if n > 1), ""))')
 	assert_status 125
 	assert_err "pickled: give keys or a selector, not both\nTry 'pickled rm --help' for more information.\n"
 	assert_out ''
+	# a second --tag or --match would replace the first without a word
+	pk run --tag x echo one
+	pk rm --tag x --tag y
+	assert_status 125
+	assert_err "pickled: give --tag once (rm --tag for each tag)\nTry 'pickled rm --help' for more information.\n"
+	pk rm --match 'echo *' --match 'ls *'
+	assert_status 125
+	assert_err "pickled: give --match once (a glob can match both)\nTry 'pickled rm --help' for more information.\n"
+	has_entries
 }
 
 # --- gc ------------------------------------------------------------------------
