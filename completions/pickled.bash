@@ -50,6 +50,15 @@ _pickled_jobs() {
 	_pickled_query jobs | awk 'NR > 1 { print $1 }'
 }
 
+# Run names: the configured jobs, and the names (-j, --name) the cache's
+# entries were stored under (names are letters, digits, '.', '_', '-').
+_pickled_names() {
+	{
+		_pickled_jobs
+		_pickled_query ls --json | grep -oE '"name":"[A-Za-z0-9._-]+"' | cut -d'"' -f4
+	} | sort -u
+}
+
 # Keys as ls prints them (12 digits: any unique prefix will do).
 _pickled_keys() {
 	_pickled_query ls | awk '$1 ~ /^[0-9a-f]+$/ { print $1 }'
@@ -173,6 +182,7 @@ _pickled() {
 		-i | --input | -o | --output) _filedir ;;
 		-e | --env) COMPREPLY=($(compgen -e -- "$cur")) ;;
 		--tag) _pickled_words < <(_pickled_tags) ;;
+		--name) _pickled_words < <(_pickled_names) ;;
 		--sort) COMPREPLY=($(compgen -W 'age size hits saved command' -- "$cur")) ;;
 		esac
 		return
@@ -193,7 +203,7 @@ _pickled() {
 	show | cat) ((first_arg)) || _pickled_words < <(_pickled_keys) ;;   # one key
 	rm) _pickled_words < <(_pickled_keys) ;;
 	jobs) _pickled_words < <(_pickled_jobs) ;;
-	log) ((first_arg)) || _pickled_words < <(_pickled_jobs) ;;   # one job
+	log) ((first_arg)) || _pickled_words < <(_pickled_names) ;;   # one name
 	config)
 		if ((!first_arg)); then
 			COMPREPLY=($(compgen -W get -- "$cur"))

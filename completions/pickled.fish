@@ -107,6 +107,15 @@ function __pickled_jobs
     __pickled_query jobs | awk 'NR > 1 { n = $1; $1 = ""; sub(/^ +/, ""); print n "\t" $0 }'
 end
 
+# Run names: the configured jobs, and the names (-j, --name) the cache's
+# entries were stored under (names are letters, digits, '.', '_', '-').
+function __pickled_names
+    begin
+        __pickled_jobs | cut -f1
+        __pickled_query ls --json | grep -oE '"name":"[A-Za-z0-9._-]+"' | cut -d'"' -f4
+    end | sort -u
+end
+
 function __pickled_keys
     __pickled_query ls | awk '$1 ~ /^[0-9a-f]+$/ { k = $1; $1 = ""; sub(/^ +/, ""); print k "\t" $0 }'
 end
@@ -203,7 +212,7 @@ complete -c pickled -n $rk -l tag -x -a '(__pickled_tags)' -d 'Record TAG on the
 complete -c pickled -n $rk -l lock-timeout -x -d 'Wait this long for an identical run (DURATION)'
 complete -c pickled -n $rk -l explain -d "Print the key's parts and the decision to stderr"
 complete -c pickled -n $rk -l no-remote -d 'Use only the local cache, not the shared one'
-complete -c pickled -n $rk -l name -x -d 'Label the run NAME in the run log and the metrics'
+complete -c pickled -n $rk -l name -x -a '(__pickled_names)' -d 'Label the run NAME in the run log and the metrics'
 complete -c pickled -n $rk -s h -l help -d 'Show this help'
 complete -c pickled -n '__pickled_first 0' -a '(__fish_complete_command)'
 complete -c pickled -n '__pickled_first 1' -F
@@ -221,13 +230,13 @@ complete -c pickled -n $ls -l expired -d 'Only entries past their ttl'
 complete -c pickled -n $ls -l fresh -d 'Only entries neither stale nor expired'
 complete -c pickled -n $ls -l stale -d 'Only entries past their stale time, not expired'
 complete -c pickled -n $ls -l tag -x -a '(__pickled_tags)' -d 'Only entries tagged TAG'
-complete -c pickled -n $ls -l name -x -d 'Only entries stored by runs named NAME'
+complete -c pickled -n $ls -l name -x -a '(__pickled_names)' -d 'Only entries stored by runs named NAME'
 complete -c pickled -n $ls -l remote -d 'List the shared (Redis) tier instead'
 complete -c pickled -n $ls -s h -l help -d 'Show this help'
 
 # show, cat, rm: keys.
 complete -c pickled -n '__pickled_at options show' -l json -d 'Print one JSON object'
-complete -c pickled -n '__pickled_at options show' -l name -x -d 'The newest entry stored by a run named NAME'
+complete -c pickled -n '__pickled_at options show' -l name -x -a '(__pickled_names)' -d 'The newest entry stored by a run named NAME'
 complete -c pickled -n '__pickled_at options cat' -l stdout -d 'The stored stdout'
 complete -c pickled -n '__pickled_at options cat' -l stderr -d 'The stored stderr'
 complete -c pickled -n '__pickled_at options rm' -l expired -d 'Entries past the ttl they were stored with'
@@ -265,4 +274,4 @@ complete -c pickled -n '__pickled_at options help' -a 'run ls show cat rm gc sta
 complete -c pickled -n '__pickled_at options log' -l json -d 'Print one JSON array'
 complete -c pickled -n '__pickled_at options log' -s n -l lines -x -d 'Show the latest N runs (0: all)'
 complete -c pickled -n '__pickled_at options log' -s h -l help -d 'Show this help'
-complete -c pickled -n '__pickled_at options log' -a '(__pickled_jobs)'
+complete -c pickled -n '__pickled_at options log' -a '(__pickled_names)'

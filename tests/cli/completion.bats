@@ -372,3 +372,18 @@ refute_has() {
 	expect bash 'pickled ls --sort=h' hits
 	expect zsh 'pickled ls --sort=h' hits
 }
+
+@test "--name and log complete the run names: jobs, and the names entries were stored under" {
+	fixture
+	pk run --name nightly-sync -- echo named
+	assert_status 0
+	local shell
+	for shell in bash zsh fish; do
+		has_shell "$shell"
+		expect "$shell" 'pickled ls --name ' backup-db nightly-sync report
+		expect "$shell" 'pickled show --name n' nightly-sync
+		expect "$shell" 'pickled run --name nig' nightly-sync
+		expect "$shell" 'pickled log ' backup-db nightly-sync report
+		expect "$shell" 'pickled log report '
+	done
+}
