@@ -179,7 +179,11 @@ open(sys.argv[1], "wb").write(line * (4 * 1024 * 1024 // len(line) + 1))' "$log"
 	pk log -n 1
 	tail -n 1 "$TMP/io/out" | awk '{ print $NF }' >"$TMP/last"
 	assert_bytes "$TMP/last" 'last\n'
-	pk log -n 0
+	# Listing 10,000 records is the native binary's job in the valgrind
+	# lane (memcheck sees the same code list fewer above).
+	lister=$PK
+	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || lister=$PK_VALGRIND_BIN_DIR/pickled
+	"$lister" log -n 0 </dev/null >"$TMP/io/out"
 	[ "$(wc -l <"$TMP/io/out")" -gt 10000 ]
 	# gc trims a log over 2 MiB to 2 MiB.
 	python3 -c '
