@@ -163,6 +163,10 @@ EOF
 }
 
 @test "the log stays under 4 MiB: the run that passes it trims it to its newest 2 MiB, and so does gc" {
+	# Reading thousands of records is the native binary's job in the
+	# valgrind lane; the run that trims stays under memcheck.
+	native=$PK
+	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || native=$PK_VALGRIND_BIN_DIR/pickled
 	pk run --name first -- echo x
 	log=$PICKLED_CACHE_DIR/runs.log
 	# 4 MiB and more of sound records (copies of that one), then a run.
@@ -176,14 +180,10 @@ open(sys.argv[1], "wb").write(line * (4 * 1024 * 1024 // len(line) + 1))' "$log"
 	assert_err ''
 	size=$(stat -c %s "$log")
 	[ "$size" -le $((2 * 1024 * 1024)) ] && [ "$size" -gt $((2 * 1024 * 1024 - 4096)) ]
-	pk log -n 1
+	"$native" log -n 1 </dev/null >"$TMP/io/out"
 	tail -n 1 "$TMP/io/out" | awk '{ print $NF }' >"$TMP/last"
 	assert_bytes "$TMP/last" 'last\n'
-	# Listing 10,000 records is the native binary's job in the valgrind
-	# lane (memcheck sees the same code list fewer above).
-	lister=$PK
-	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || lister=$PK_VALGRIND_BIN_DIR/pickled
-	"$lister" log -n 0 </dev/null >"$TMP/io/out"
+	"$native" log -n 0 </dev/null >"$TMP/io/out"
 	[ "$(wc -l <"$TMP/io/out")" -gt 10000 ]
 	# gc trims a log over 2 MiB to 2 MiB.
 	python3 -c '
@@ -191,8 +191,7 @@ import sys
 line = open(sys.argv[1], "rb").read().split(b"\n")[0] + b"\n"
 open(sys.argv[1], "ab").write(line * (1024 * 1024 // len(line)))' "$log"
 	[ "$(stat -c %s "$log")" -gt $((2 * 1024 * 1024 + 512 * 1024)) ]
-	pk gc
-	assert_status 0
+	"$native" gc </dev/null >/dev/null 2>&1
 	[ "$(stat -c %s "$log")" -le $((2 * 1024 * 1024)) ]
 }
 
