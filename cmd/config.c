@@ -139,10 +139,8 @@ static int config_get(struct cli *cli, int argc, char **argv)
 		printf("%s:%u\t", o.where, o.line);
 	printf("%s\n", value);
 	ret = 0;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		perror("pickled: cannot write output");
+	if (fmt_flush_stdout() != 0)
 		ret = 1;
-	}
 out:
 	free(value);
 	pk_config_free(&c);
@@ -195,10 +193,8 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	}
 	free(yaml);
 	pk_config_free(&c);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		perror("pickled: cannot write output");
+	if (fmt_flush_stdout() != 0)
 		ret = 1;
-	}
 	return ret;
 }
 
@@ -453,10 +449,8 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 		fmt_command(stdout, r->job->command.v, r->job->command.n, 0);
 		putchar('\n');
 	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		perror("pickled: cannot write output");
+	if (fmt_flush_stdout() != 0)
 		ret = 1;
-	}
 out:
 	free(rows);
 	pk_config_free(&c);

@@ -133,3 +133,12 @@ size_t fmt_term_width(void)
 		return 0;
 	return ws.ws_col;
 }
+
+int fmt_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("pickled: cannot write output");
+		return 1;
+	}
+	return 0;
+}

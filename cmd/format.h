@@ -33,4 +33,8 @@ size_t fmt_time(FILE *f, int64_t ms, int iso);
 /* The width of the terminal on stdout, or 0 when stdout is not one. */
 size_t fmt_term_width(void);
 
+/* Flushes stdout; when a write to it failed (a full disk, say),
+ * says so on stderr.  Returns 0, or 1 for the exit status. */
+int fmt_flush_stdout(void);
+
 #endif

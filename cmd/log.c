@@ -178,10 +178,8 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 	if (json)
 		puts("]");
 	ret = 0;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		perror("pickled: cannot write output");
+	if (fmt_flush_stdout() != 0)
 		ret = 1;
-	}
 out:
 	free(rows);
 	pk_runlog_free(&log);

@@ -1,6 +1,7 @@
 /* metrics.c: `pickled stats --prometheus`: the metrics a run writes to
  * metrics.textfile, printed on standard output. */
 #include "cli.h"
+#include "format.h"
 
 #include "defaults.h"
 #include "metrics.h"
@@ -31,10 +32,8 @@ int stats_prometheus(struct cli *cli, const pk_store *s)
 	}
 	fputs(text, stdout);
 	ret = 0;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		perror("pickled: cannot write output");
+	if (fmt_flush_stdout() != 0)
 		ret = 1;
-	}
 out:
 	free(text);
 	free(m);
