@@ -112,6 +112,21 @@ void item_json(FILE *f, const pk_item *it, int64_t now)
 		fmt_json_str(f, p->env[i].name);
 	}
 	fputs("]", f);
+	/* Never a value: whether it was set, and its digest (key.h). */
+	fputs(",\"env_digests\":{", f);
+	for (size_t i = 0; i < p->nenv; i++) {
+		const pk_envvar *e = &p->env[i];
+		if (i)
+			putc(',', f);
+		fmt_json_str(f, e->name);
+		if (!e->has_digest)
+			fputs(":null", f);
+		else if (!e->was_set)
+			fputs(":\"unset\"", f);
+		else
+			fprintf(f, ":\"%08x\"", (unsigned)e->digest);
+	}
+	putc('}', f);
 	fputs(",\"key_cwd\":", f);
 	fmt_json_str(f, p->cwd);
 	fputs(",\"stdin_xxh3\":", f);

@@ -3,11 +3,14 @@
 
 #include "catalog.h"
 #include "format.h"
+#include "quote.h"
 #include "item.h"
+#include "keydiff.h"
 #include "remote.h"
 #include "units.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +25,13 @@ void help_ls(void)
 "\n"
 "List the cache's entries, one line each: short key, age, freshness (time\n"
 "left, 'stale' or 'expired'), exit status, raw and stored size, hits, time\n"
-"saved, and the command line.\n"
+"saved, the job (-j or --name) that stored it, its tags, and the command\n"
+"line.\n"
 "\n"
-"  -l, --long        also show creation time, last hit and tags\n"
+"  -l, --long        also show creation time, last hit and, for entries of\n"
+"                    one command line, what tells them apart (DIFFERS:\n"
+"                    NAME=#digest for an -e variable, never its value;\n"
+"                    cwd:DIR; inputs:#digest...)\n"
 "      --json        print one JSON array with every recorded field\n"
 "      --header      print the line naming the columns (by default only\n"
 "                    when stdout is a terminal); not with --json\n"
@@ -102,14 +109,30 @@ static int cmp_items(const void *pa, const void *pb)
 	return c ? c : strcmp(a->hex, b->hex);
 }
 
-static void print_line(const pk_item *it, int64_t now, int longfmt, size_t width)
+/* What ls prints of one entry besides its fixed columns: its job, its tags
+ * and (ls -l) what tells it apart from entries of the same command line;
+ * "-" for none.  Each malloc'd. */
+struct cols {
+	char *job, *tags, *differs;
+};
+
+/* Left-aligned, padded to w bytes, then two spaces. */
+static void print_col(FILE *f, const char *s, size_t w)
+{
+	size_t n = strlen(s);
+
+	fprintf(f, "%s%*s  ", s, (int)(w > n ? w - n : 0), "");
+}
+
+/* The entry's line, without its newline. */
+static void print_line(FILE *f, const pk_item *it, const struct cols *c, const size_t *w,
+                       int64_t now, int longfmt)
 {
 	const pk_meta *m = &it->meta;
 	char age[32], left[32], raw[32], stored[32], saved[32];
-	int n;
 
 	if (it->damaged) {
-		printf("%.12s  damaged: %s\n", it->hex, it->reason);
+		fprintf(f, "%.12s  damaged: %s", it->hex, it->reason);
 		return;
 	}
 	pk_duration_format(pk_item_age(it, now), age, sizeof(age));
@@ -124,25 +147,209 @@ static void print_line(const pk_item *it, int64_t now, int longfmt, size_t width
 	pk_size_format(pk_meta_raw_bytes(m), raw, sizeof(raw));
 	pk_size_format(it->stored, stored, sizeof(stored));
 	pk_duration_format(item_saved_ms(it), saved, sizeof(saved));
-	n = printf("%.12s  %-7s %-8s %3d  %6s %6s %5llu %7s  ", it->hex, age, left,
-	           m->exit_status, raw, stored, (unsigned long long)it->hits, saved);
+	fprintf(f, "%.12s  %-7s %-8s %3d  %6s %6s %5llu %7s  ", it->hex, age, left,
+	        m->exit_status, raw, stored, (unsigned long long)it->hits, saved);
 	if (longfmt) {
-		size_t w = fmt_time(stdout, m->created_ms, 0);
-
-		w += (size_t)printf("  ");
+		fmt_time(f, m->created_ms, 0);
+		fputs("  ", f);
 		if (it->last_hit_ms > 0)
-			w += fmt_time(stdout, it->last_hit_ms, 0);
+			fmt_time(f, it->last_hit_ms, 0);
 		else
-			w += (size_t)printf("-------------------");
-		w += (size_t)printf("  ");
-		/* Quoted as command words are: a tag is the user's text. */
-		w += fmt_tags(stdout, m->tags, m->ntags);
-		w += (size_t)printf("%s", m->ntags ? "  " : "-  ");
-		n += (int)w;
+			fputs("-------------------", f);
+		fputs("  ", f);
 	}
-	fmt_command(stdout, m->parts.argv, m->parts.argc,
-	            width && n > 0 && (size_t)n < width ? width - (size_t)n : 0);
-	putchar('\n');
+	print_col(f, c->job, w[0]);
+	print_col(f, c->tags, w[1]);
+	if (longfmt)
+		print_col(f, c->differs, w[2]);
+	fmt_command(f, m->parts.argv, m->parts.argc, 0);
+}
+
+/* A malloc'd copy of what fmt writes of the entry (NULL: out of memory). */
+static char *render_tags(const pk_item *it)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (f == NULL)
+		return NULL;
+	if (it->meta.ntags == 0)
+		fputc('-', f);
+	else
+		fmt_tags(f, it->meta.tags, it->meta.ntags);
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *render_job(const pk_item *it)
+{
+	pk_buf b = { 0 };
+
+	pk_quote_word(&b, it->meta.name ? it->meta.name : "-", 0);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return (char *)b.p;
+}
+
+/* What differs within one group of entries with the same command line:
+ * the parts (bits of 1 << PK_KD_x) and the variables' names. */
+struct groupdiff {
+	unsigned parts;
+	char **names;              /* borrowed from the entries */
+	size_t nnames;
+};
+
+static void note_diff(void *ctx, int part, const char *name, const char *line)
+{
+	struct groupdiff *g = ctx;
+
+	(void)line;
+	g->parts |= 1u << part;
+	if (part != PK_KD_ENV || name == NULL)
+		return;
+	for (size_t i = 0; i < g->nnames; i++)
+		if (strcmp(g->names[i], name) == 0)
+			return;
+	cli_push(&g->names, &g->nnames, (char *)(uintptr_t)name);
+}
+
+/* An entry and where it is in the listing. */
+struct placed {
+	const pk_item *it;
+	size_t at;
+};
+
+static int cmp_placed(const void *pa, const void *pb)
+{
+	const struct placed *a = pa, *b = pb;
+	int c = cmp_argv(a->it, b->it);
+
+	return c ? c : strcmp(a->it->hex, b->it->hex);
+}
+
+/* Fills c[i].differs for the entries v[0..n) (ls -l). */
+static int render_differs(pk_item **v, size_t n, struct cols *c)
+{
+	struct placed *byargv = malloc((n ? n : 1) * sizeof(*byargv));
+	int ret = -1;
+
+	if (byargv == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		byargv[i].it = v[i];
+		byargv[i].at = i;
+	}
+	qsort(byargv, n, sizeof(*byargv), cmp_placed);
+	for (size_t i = 0, end; i < n; i = end) {
+		struct groupdiff g = { 0, NULL, 0 };
+		const pk_item *first = byargv[i].it;
+
+		for (end = i + 1; end < n && !byargv[end].it->damaged && !first->damaged &&
+		                  cmp_argv(byargv[end].it, first) == 0; end++) {
+			const pk_meta *m = &byargv[end].it->meta;
+			pk_keydiff(&m->parts, &first->meta.parts, NULL, NULL, 0, note_diff, &g, NULL);
+			if ((m->run_cwd == NULL) != (first->meta.run_cwd == NULL) ||
+			    (m->run_cwd && strcmp(m->run_cwd, first->meta.run_cwd) != 0))
+				g.parts |= 1u << PK_KD_CWD;
+		}
+		for (size_t k = i; k < end; k++) {
+			const pk_meta *m = &byargv[k].it->meta;
+			pk_buf b = { 0 };
+			for (int part = 0; part < PK_KD_NPARTS; part++) {
+				if (!(g.parts & (1u << part)))
+					continue;
+				if (part == PK_KD_ENV) {
+					for (size_t e = 0; e < g.nnames; e++) {
+						if (b.len)
+							pk_buf_add(&b, ",", 1);
+						pk_keydiff_show(&b, &m->parts, m->run_cwd, part, g.names[e]);
+					}
+					continue;
+				}
+				if (b.len)
+					pk_buf_add(&b, ",", 1);
+				pk_keydiff_show(&b, &m->parts, m->run_cwd, part, NULL);
+			}
+			if (b.len == 0)
+				pk_buf_add(&b, "-", 1);
+			if (b.failed) {
+				free(b.p);
+				free(g.names);
+				goto out;
+			}
+			c[byargv[k].at].differs = (char *)b.p;
+		}
+		free(g.names);
+	}
+	ret = 0;
+out:
+	free(byargv);
+	return ret;
+}
+
+static void print_lines(pk_item **v, size_t n, int64_t now, int longfmt, int header)
+{
+	struct cols *c = calloc(n ? n : 1, sizeof(*c));
+	size_t w[3] = { 3, 4, 7 };   /* JOB, TAGS, DIFFERS */
+	size_t width = fmt_term_width();
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if ((c[i].job = render_job(v[i])) == NULL || (c[i].tags = render_tags(v[i])) == NULL)
+			goto out;
+	}
+	if (longfmt && render_differs(v, n, c) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const char *s[3] = { c[i].job, c[i].tags, c[i].differs };
+		for (int k = 0; k < 3; k++)
+			if (s[k] != NULL && strlen(s[k]) > w[k])
+				w[k] = strlen(s[k]);
+	}
+	if (header == 1 || (header < 0 && width)) {
+		printf("%-12s  %-7s %-8s%4s  %6s %6s %5s %7s  %s", "KEY", "AGE", "LEFT", "EXIT", "RAW",
+		       "STORED", "HITS", "SAVED",
+		       longfmt ? "CREATED              LAST HIT             " : "");
+		print_col(stdout, "JOB", w[0]);
+		print_col(stdout, "TAGS", w[1]);
+		if (longfmt)
+			print_col(stdout, "DIFFERS", w[2]);
+		puts("COMMAND");
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *line = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		/* On a terminal, each line is cut to its width. */
+		if (!width) {
+			print_line(stdout, v[i], &c[i], w, now, longfmt);
+			putchar('\n');
+			continue;
+		}
+		if ((f = open_memstream(&line, &len)) == NULL)
+			break;
+		print_line(f, v[i], &c[i], w, now, longfmt);
+		if (fclose(f) == 0) {
+			fwrite(line, 1, len < width ? len : width, stdout);
+			putchar('\n');
+		}
+		free(line);
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].job);
+		free(c[i].tags);
+		free(c[i].differs);
+	}
+	free(c);
 }
 
 /* The --tag values, borrowed from argv; v is the caller's to free. */
@@ -259,13 +466,7 @@ static int ls_run(struct cli *cli, int argc, char **argv, struct tagset *ts)
 		}
 		fputs(n ? "\n]\n" : "]\n", stdout);
 	} else {
-		size_t width = fmt_term_width();
-		if (header == 1 || (header < 0 && width))
-			printf("%-12s  %-7s %-8s%4s  %6s %6s %5s %7s  %sCOMMAND\n", "KEY", "AGE",
-			       "LEFT", "EXIT", "RAW", "STORED", "HITS", "SAVED",
-			       longfmt ? "CREATED              LAST HIT             TAGS  " : "");
-		for (size_t i = 0; i < n; i++)
-			print_line(v[i], now, longfmt, width);
+		print_lines(v, n, now, longfmt, header);
 	}
 	free(v);
 	ret = fflush(stdout) == 0 ? 0 : 1;

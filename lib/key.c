@@ -199,6 +199,24 @@ static int add_var(pk_envvar **v, size_t *n, size_t *cap, const char *name,
 	return 0;
 }
 
+uint32_t pk_key_env_digest(const char *value)
+{
+	/* XXH3-64 of "pickled-env", NUL, the value (or of "pickled-env-unset"):
+	 * apart from any other hash pickled makes of the same bytes, and one
+	 * `printf 'pickled-env\0%s' VALUE | xxhsum -H3` can check. */
+	static const char set[] = "pickled-env", unset[] = "pickled-env-unset";
+	XXH3_state_t st;
+
+	XXH3_64bits_reset(&st);
+	if (value != NULL) {
+		XXH3_64bits_update(&st, set, sizeof(set));
+		XXH3_64bits_update(&st, value, strlen(value));
+	} else {
+		XXH3_64bits_update(&st, unset, sizeof(unset) - 1);
+	}
+	return (uint32_t)(XXH3_64bits_digest(&st) >> 32);
+}
+
 int pk_key_select_env(char *const *names, size_t nnames, char *const *envp,
                       pk_envvar **out, size_t *nout)
 {
@@ -242,6 +260,11 @@ int pk_key_select_env(char *const *names, size_t nnames, char *const *envp,
 	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_envvar);
+	for (size_t i = 0; i < n; i++) {
+		v[i].has_digest = 1;
+		v[i].was_set = v[i].value != NULL;
+		v[i].digest = pk_key_env_digest(v[i].value);
+	}
 	*out = v;
 	*nout = n;
 	return 0;

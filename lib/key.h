@@ -35,6 +35,13 @@ typedef struct pk_input {
 typedef struct pk_envvar {
 	char *name;
 	char *value;               /* NULL: unset (differs from "") */
+	/* Not in the key: what an entry records in place of the value, so
+	 * that entries and runs can be told apart without the value (which
+	 * may be a secret): whether it was set, and pk_key_env_digest of it.
+	 * has_digest 0: not known (an entry stored by an older pickled). */
+	int has_digest;
+	int was_set;
+	uint32_t digest;
 } pk_envvar;
 
 typedef struct pk_key_parts {
@@ -77,10 +84,17 @@ int pk_key_from_hex(const char *hex, pk_key *key);
 /* Returns 1 when s is 1 to 32 hex digits (a key or a key prefix). */
 int pk_key_is_prefix(const char *s);
 
+/* A 32-bit digest of an environment variable's value (NULL: unset), for
+ * telling values apart without showing them.  It is short on purpose: it
+ * tells two values apart, but many values share it.  Still, as with the
+ * key itself, a value that can be guessed (a short password) can be
+ * confirmed against it: name such variables with care. */
+uint32_t pk_key_env_digest(const char *value);
+
 /* Selects environment variables for the key.  Each of names is a variable
  * name or a glob (fnmatch) over names in envp; a name that is not a glob is
- * recorded even when unset, a glob records what it matches.  The result
- * is sorted and deduplicated; *out is owned by the caller (free with the
+ * recorded even when unset, a glob records what it matches.  Each gets
+ * its digest (has_digest set).  The result is sorted and deduplicated; *out is owned by the caller (free with the
  * parts it goes into).  Returns 0, or -1 with errno ENOMEM. */
 int pk_key_select_env(char *const *names, size_t nnames, char *const *envp,
                       pk_envvar **out, size_t *nout);

@@ -17,6 +17,7 @@ enum {
 	M_FILE, M_END,
 	M_STDIN_LEFT,       /* after M_END's value: older entries stay as they were */
 	M_NAME,
+	M_ENV_DIGEST,       /* u8 set, u32 digest, name: one per M_ENV, in order */
 };
 
 /* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
@@ -103,6 +104,14 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 	}
 	if (m->name)
 		field_str(&b, M_NAME, m->name);
+	for (size_t i = 0; i < p->nenv; i++) {
+		unsigned char h[5];
+		if (!p->env[i].has_digest)
+			continue;
+		h[0] = (unsigned char)(p->env[i].was_set != 0);
+		pk_put_le(h + 1, p->env[i].digest, 4);
+		field2(&b, M_ENV_DIGEST, h, 5, p->env[i].name, strlen(p->env[i].name));
+	}
 	/* Last: a cut between two fields is then still detected. */
 	field2(&b, M_END, NULL, 0, NULL, 0);
 	if (b.failed) {
@@ -162,6 +171,7 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 	pk_key_parts *p = &m->parts;
 	size_t off = 0;
 	int have_key = 0;
+	size_t ndigest = 0;
 
 	memset(m, 0, sizeof(*m));
 	int ended = 0;
@@ -215,6 +225,10 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (flen != 9 || f[0] > 1)
 				return pk_error_set(err, 0, "bad metadata stdin offset");
 			break;
+		case M_ENV_DIGEST:
+			if (flen < 5 || f[0] > 1 || memchr(f + 5, '\0', flen - 5) != NULL)
+				return pk_error_set(err, 0, "bad metadata environment digest");
+			break;
 		default:
 			continue;
 		}
@@ -253,7 +267,7 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (grow(&p->env, p->nenv, sizeof(*p->env)) < 0)
 				goto nomem;
 			pk_envvar *ne = p->env;
-			ne[p->nenv].value = NULL;
+			memset(&ne[p->nenv], 0, sizeof(ne[p->nenv]));
 			if ((ne[p->nenv].name = dup_field(f, flen)) == NULL)
 				goto nomem;
 			p->nenv++;
@@ -281,6 +295,19 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			m->stdin_at_end = f[0];
 			m->stdin_read = pk_get_le(f + 1, 8);
 			break;
+		case M_ENV_DIGEST: {
+			/* The digests follow the names, in their order; one that
+			 * does not name the next variable is ignored. */
+			pk_envvar *e = ndigest < p->nenv ? &p->env[ndigest] : NULL;
+			if (e != NULL && strlen(e->name) == flen - 5 &&
+			    memcmp(e->name, f + 5, flen - 5) == 0) {
+				e->has_digest = 1;
+				e->was_set = f[0];
+				e->digest = (uint32_t)pk_get_le(f + 1, 4);
+				ndigest++;
+			}
+			break;
+		}
 		case M_TAG:
 			if (push_str(&m->tags, &m->ntags, f, flen) < 0)
 				goto nomem;

@@ -70,8 +70,11 @@ ls_norm() {
 	}' "$TMP/io/out" >"$TMP/io/norm"
 }
 
-# ls_line KEY LEFT EXIT RAW_BYTES HITS COMMAND: the line ls_norm leaves for
-# an entry (stored size from the entry file).
+# ls_line KEY LEFT EXIT RAW_BYTES HITS REST: the line ls_norm leaves for
+# an entry (stored size from the entry file); REST is what follows the
+# fixed columns: job, tags (NT: neither, in a listing where no entry has
+# one) and the command.
+NT='-    -     '
 ls_line() {
 	printf '%.12s  %-7s %-8s %3d  %6s %6s %5d %7s  %s\n' "$1" AGE "$2" "$3" \
 		"$(fmt_size "$4")" "$(fmt_size "$(stored_of "$1")")" "$5" SAVED "$6"
@@ -210,9 +213,9 @@ hold_lock() {
 	assert_err ''
 	ls_norm
 	{
-		ls_line "$k3" forever 0 9 0 "printf '%s\\n' 'it'\\''s' a b"
-		ls_line "$k2" LEFT 4 4 0 "sh -c 'printf \"four\" >&2; exit 4'"
-		ls_line "$k1" LEFT 0 6 2 "sh -c 'echo x >>\"\$TMP/count\"; printf '\\''hello\\n'\\'''"
+		ls_line "$k3" forever 0 9 0 "${NT}printf '%s\\n' 'it'\\''s' a b"
+		ls_line "$k2" LEFT 4 4 0 "${NT}sh -c 'printf \"four\" >&2; exit 4'"
+		ls_line "$k1" LEFT 0 6 2 "${NT}sh -c 'echo x >>\"\$TMP/count\"; printf '\\''hello\\n'\\'''"
 	} >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/norm" "ls (normalised)"
 	# The time columns themselves: ages are short, 2h and 1d ttls.
@@ -234,7 +237,7 @@ hold_lock() {
 	assert_lines "$TMP/io/out" 2
 	ls_norm
 	tail -n +2 "$TMP/io/norm" >"$TMP/io/got"
-	ls_line "$k" LEFT 0 41 0 "sh -c 'echo 012" >"$TMP/io/want"
+	ls_line "$k" LEFT 0 41 0 "${NT}sh -" >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/got" "ls on an 80-column terminal"
 	tail -n 1 "$TMP/io/out" >"$TMP/io/got"
 	assert_match "$TMP/io/got" '^.{80}$'
@@ -246,11 +249,11 @@ hold_lock() {
 	pk run --tag "$(printf 'bad\001tag')" --tag "two words" --tag ok echo $(seq 60)
 	local k
 	k=$(key_of echo $(seq 60))
-	pty_pk 150 ls -l
+	pty_pk 200 ls -l
 	assert_lines "$TMP/io/out" 2
 	tail -n 1 "$TMP/io/out" >"$TMP/io/got"
-	assert_match "$TMP/io/got" '^.{150}$'
-	assert_match "$TMP/io/got" "^${k:0:12} .* \\\$'bad\\\\x01tag','two words',ok  echo 1 2 3 "
+	assert_match "$TMP/io/got" '^.{200}$'
+	assert_match "$TMP/io/got" "^${k:0:12} .* \\\$'bad\\\\x01tag','two words',ok  - +echo 1 2 3 "
 	# Off a terminal, the whole line.
 	pk ls -l
 	assert_match "$TMP/io/out" " echo $(seq 60 | tr '\n' ' ' | sed 's/ $//')\$"
@@ -272,7 +275,7 @@ assert b.count(b"zqzqz") == 1
 open(p, "wb").write(b.replace(b"zqzqz", b"zq,zq"))' "$f"
 	pk ls -l
 	assert_status 0
-	assert_match "$TMP/io/out" "^${k:0:12} .*  'zq,zq',other  echo hi\$"
+	assert_match "$TMP/io/out" "^${k:0:12} .*  'zq,zq',other  - +echo hi\$"
 	pk ls -l --tag zq,zq
 	assert_match "$TMP/io/out" "^${k:0:12} "
 }
@@ -288,7 +291,8 @@ open(p, "wb").write(b.replace(b"zqzqz", b"zq,zq"))' "$f"
 	# its right-aligned column ends.
 	python3 -c '
 import sys
-for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65, "LAST HIT": 86, "TAGS": 107})):
+for path, extra in ((sys.argv[1], {"JOB": 65, "TAGS": 70, "COMMAND": 76}),
+                    (sys.argv[2], {"CREATED": 65, "LAST HIT": 86, "JOB": 107, "TAGS": 112, "DIFFERS": 118, "COMMAND": 127})):
     head, line = open(path, encoding="utf-8").read().splitlines()
     left = {"KEY": 0, "AGE": 14, "LEFT": 22}
     left.update(extra)
@@ -302,8 +306,8 @@ for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65
 
 @test "ls --header and --no-header: what is asked for, terminal or not" {
 	pk run echo hi
-	local k head='KEY           AGE     LEFT    EXIT     RAW STORED  HITS   SAVED  COMMAND'
-	local headl='KEY           AGE     LEFT    EXIT     RAW STORED  HITS   SAVED  CREATED              LAST HIT             TAGS  COMMAND'
+	local k head='KEY           AGE     LEFT    EXIT     RAW STORED  HITS   SAVED  JOB  TAGS  COMMAND'
+	local headl='KEY           AGE     LEFT    EXIT     RAW STORED  HITS   SAVED  CREATED              LAST HIT             JOB  TAGS  DIFFERS  COMMAND'
 	k=$(key_of echo hi)
 	# off a terminal: no header unless asked
 	pk ls
@@ -355,8 +359,8 @@ for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65
 	mv "$TMP/io/out2" "$TMP/io/out"
 	ls_norm
 	{
-		ls_line "$kp" LEFT 0 6 0 "CREATED  -------------------  -  echo plain"
-		ls_line "$kt" LEFT 0 7 1 "CREATED  LASTHIT  nightly,db  echo tagged"
+		ls_line "$kp" LEFT 0 6 0 "CREATED  -------------------  -    -           -        echo plain"
+		ls_line "$kt" LEFT 0 7 1 "CREATED  LASTHIT  -    nightly,db  -        echo tagged"
 	} >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/norm" "ls -l (normalised)"
 }
@@ -448,17 +452,17 @@ for path, extra in ((sys.argv[1], {"COMMAND": 65}), (sys.argv[2], {"CREATED": 65
 	pk ls --expired
 	assert_status 0
 	ls_norm
-	ls_line "$ke" expired 0 8 0 "echo expired" >"$TMP/io/want"
+	ls_line "$ke" expired 0 8 0 "-    a     echo expired" >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/norm" "ls --expired"
 	pk ls --stale
 	assert_status 0
 	ls_norm
-	ls_line "$ks" stale 0 6 0 "echo stale" >"$TMP/io/want"
+	ls_line "$ks" stale 0 6 0 "-    b     echo stale" >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/norm" "ls --stale"
 	pk ls --fresh
 	assert_status 0
 	ls_norm
-	ls_line "$kf" LEFT 0 6 0 "echo fresh" >"$TMP/io/want"
+	ls_line "$kf" LEFT 0 6 0 "-    a     echo fresh" >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/norm" "ls --fresh"
 	pk ls --tag a
 	assert_status 0
@@ -508,7 +512,7 @@ assert d[0]["program"].endswith("/true"), d[0]["program"]' <"$TMP/io/out"
 	# The text listing quotes the same command for a shell, a byte that is
 	# not UTF-8 escaped rather than sent raw to the terminal.
 	pk ls
-	cut -c66- "$TMP/io/out" >"$TMP/io/got"
+	cut -c77- "$TMP/io/out" >"$TMP/io/got"
 	printf '%s\n' "true \$'line1\\nline2' \$'\\x01' 'say \"hi\"' \$'\\xff' 'café'" >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/got" "ls command column"
 }
@@ -533,7 +537,7 @@ assert d[0]["program"].endswith("/true"), d[0]["program"]' <"$TMP/io/out"
 fields = ['key', 'damaged', 'command', 'program', 'cwd', 'created', 'created_ms',
           'age_ms', 'ttl_ms', 'stale_ms', 'state', 'exit_status', 'duration_ms',
           'stdout_bytes', 'stderr_bytes', 'raw_bytes', 'stored_bytes', 'hits',
-          'last_hit', 'saved_ms', 'tags', 'name', 'inputs', 'env', 'key_cwd',
+          'last_hit', 'saved_ms', 'tags', 'name', 'inputs', 'env', 'env_digests', 'key_cwd',
           'stdin_xxh3', 'key_text', 'outputs', 'cache_failures']
 assert len(d) == 2
 for e in d:
@@ -554,6 +558,7 @@ assert e['stored_bytes'] == $(stored_of "$k")
 assert e['hits'] == 1 and re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', e['last_hit'])
 assert e['duration_ms'] >= 0 and e['saved_ms'] == e['hits'] * e['duration_ms']
 assert e['tags'] == ['t1', 't2'] and e['env'] == ['MYVAR'] and e['key_text'] == 'ns'
+assert e['env_digests'] == {'MYVAR': '$(printf 'pickled-env\0001' | xxhsum -H3 | sed -E 's/.* = (.{8}).*/\1/')'}, e['env_digests']
 assert e['inputs'] == [{'path': 'in.txt', 'present': True, 'xxh3': e['inputs'][0]['xxh3']}]
 assert re.fullmatch(r'[0-9a-f]{32}', e['inputs'][0]['xxh3'])
 assert e['outputs'] == [{'path': 'out.txt', 'mode': '0644', 'size': 2}], e['outputs']
@@ -583,7 +588,7 @@ assert re.fullmatch(r'[0-9a-f]{32}', e['stdin_xxh3']), e['stdin_xxh3']"
 	assert_status 0
 	ls_norm
 	{
-		ls_line "$kg" LEFT 0 5 0 "echo good"
+		ls_line "$kg" LEFT 0 5 0 "${NT}echo good"
 		printf '%s  damaged: entry truncated or damaged\n' "${kb:0:12}"
 	} >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/norm" "ls"
