@@ -219,6 +219,46 @@ static void test_env_values_not_recorded(void **state)
 	free(buf);
 }
 
+/* In place of a value, whether it was set and its digest: decoded as they
+ * were, and an entry without them (an older pickled) decodes as unknown. */
+static void test_env_digests_round_trip(void **state)
+{
+	struct fixture f;
+	unsigned char *buf;
+	size_t len;
+	pk_meta d;
+	pk_error err = { 0, "" };
+	(void)state;
+
+	fixture_init(&f);
+	f.env[0].has_digest = 1;
+	f.env[0].was_set = 1;
+	f.env[0].digest = pk_key_env_digest("en_US.UTF-8");
+	f.env[1].has_digest = 1;
+	f.env[1].was_set = 0;
+	f.env[1].digest = pk_key_env_digest(NULL);
+	assert_true(f.env[0].digest != f.env[1].digest);
+	assert_true(pk_key_env_digest("") != pk_key_env_digest(NULL));
+	encode(&f.m, &buf, &len);
+	assert_int_equal(pk_meta_decode(buf, len, &d, &err), 0);
+	assert_int_equal(d.parts.nenv, 2);
+	assert_true(d.parts.env[0].has_digest && d.parts.env[0].was_set);
+	assert_true(d.parts.env[0].digest == f.env[0].digest);
+	assert_true(d.parts.env[1].has_digest && !d.parts.env[1].was_set);
+	assert_true(d.parts.env[1].digest == f.env[1].digest);
+	assert_null(d.parts.env[0].value);
+	pk_meta_free(&d);
+	free(buf);
+	/* Without digests: unknown. */
+	fixture_init(&f);
+	encode(&f.m, &buf, &len);
+	assert_int_equal(pk_meta_decode(buf, len, &d, &err), 0);
+	assert_false(d.parts.env[0].has_digest);
+	assert_false(d.parts.env[1].has_digest);
+	pk_meta_free(&d);
+	free(buf);
+}
+
 /* ttl, stale and the other run facts live beside the parts, never in them:
  * the same command asked with another ttl finds the same entry. */
 static void test_run_facts_not_in_key(void **state)
@@ -482,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_every_field),
 		cmocka_unit_test(test_round_trip_minimal),
 		cmocka_unit_test(test_env_values_not_recorded),
+		cmocka_unit_test(test_env_digests_round_trip),
 		cmocka_unit_test(test_run_facts_not_in_key),
 		cmocka_unit_test(test_unknown_tags_skipped),
 		cmocka_unit_test(test_truncated_inside_a_field),
