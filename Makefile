@@ -64,7 +64,7 @@ LIB_OBJ   = $(LIB_SRC:.c=.o)
 CMD_OBJ   = $(CMD_SRC:.c=.o)
 UNIT_BIN  = $(UNIT_SRC:.c=)
 
-.PHONY: all check unit cli stress fuzz valgrind deps depcheck install uninstall clean demo bench fmt lint-man deb
+.PHONY: all check unit cli stress fuzz valgrind deps depcheck install uninstall clean demo bench fmt fmt-check lint-man deb
 all: depcheck pickled
 
 depcheck:
@@ -192,8 +192,13 @@ deb:
 lint-man:
 	mandoc -Tlint -Wwarning man/pickled.1 man/pickled.conf.5
 
+FMT_FILES = lib/*.c lib/*.h cmd/*.c cmd/*.h tests/unit/*.c
 fmt:
-	clang-format -i lib/*.c lib/*.h cmd/*.c cmd/*.h tests/unit/*.c
+	clang-format -i $(FMT_FILES)
+
+# What `make fmt` would change, as clang-format's warnings; fails if anything.
+fmt-check:
+	clang-format --dry-run --Werror $(FMT_FILES)
 
 clean:
 	rm -f pickled lib/libpickled.a lib/*.o lib/*.d cmd/*.o cmd/*.d \

@@ -1,245 +1,20 @@
-/* config.c: the configuration as a whole: its defaults, the PICKLED_*
- * variables, the chain of files (read by config_yaml.c, or from their
- * parsed copy, config_snapshot.c), the checks across keys, and applying it
- * to a run.  config_dump.c writes it back as YAML.
+/* config.c: loading, the top of the config group: the chain of files
+ * (read by config_yaml.c, or from their parsed copy, config_snapshot.c),
+ * then the PICKLED_* variables (config_env.c), the checks across keys, and
+ * applying the result to a run.
  *
  * Invariant: loading never stops at a bad value; every error is added to
  * c->errors for the caller to print. */
 #include "config.h"
-#include "config_keys.h"
-#include "config_snapshot.h"
 
+#include "config_snapshot.h"
 #include "defaults.h"
-#include "store.h"
+#include "units.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char oom_msg[] = "out of memory";
-
-/* --- small helpers -------------------------------------------------------- */
-
-void pk_config_strv_free(pk_strv *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-int pk_config_strv_push(pk_strv *l, const char *s)
-{
-	char **v = realloc(l->v, (l->n + 2) * sizeof(*v));
-
-	if (v == NULL)
-		return -1;
-	l->v = v;
-	if ((v[l->n] = strdup(s)) == NULL) {
-		v[l->n] = NULL;
-		return -1;
-	}
-	v[++l->n] = NULL;
-	return 0;
-}
-
-void pk_config_job_free(pk_config_job *j)
-{
-	free(j->name);
-	pk_config_strv_free(&j->command);
-	pk_config_strv_free(&j->inputs);
-	pk_config_strv_free(&j->outputs);
-	pk_config_strv_free(&j->env);
-	pk_config_strv_free(&j->tags);
-	free(j->key);
-	memset(j, 0, sizeof(*j));
-}
-
-void pk_config_add_error(pk_config *c, const char *fmt, ...)
-{
-	char buf[1024], **v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);   /* a long message is cut, no harm */
-	va_end(ap);
-	if ((v = realloc(c->errors, (c->nerrors + 1) * sizeof(*v))) == NULL)
-		return;   /* the errors seen so far still say the config is broken */
-	c->errors = v;
-	if ((v[c->nerrors] = strdup(buf)) == NULL)
-		v[c->nerrors] = oom_msg;
-	c->nerrors++;
-}
-
-void pk_config_refuse(pk_config *c, const char *path, const char *why)
-{
-	size_t before = c->nerrors, *r;
-
-	pk_config_add_error(c, "%s refused: %s", path, why);
-	if (c->nerrors == before ||
-	    (r = realloc(c->refused, (c->nrefused + 1) * sizeof(*r))) == NULL)
-		return;   /* still an error, only not known as a refusal */
-	c->refused = r;
-	r[c->nrefused++] = before;
-}
-
-/* Records path in c->files; returns c's copy, or NULL. */
-const char *pk_config_add_file(pk_config *c, const char *path)
-{
-	char **f = realloc(c->files, (c->nfiles + 1) * sizeof(*f));
-	int *r;
-
-	if (f == NULL)
-		return NULL;
-	c->files = f;
-	if ((r = realloc(c->read, (c->nfiles + 1) * sizeof(*r))) == NULL)
-		return NULL;
-	c->read = r;
-	if ((f[c->nfiles] = strdup(path)) == NULL)
-		return NULL;
-	r[c->nfiles] = 0;
-	return f[c->nfiles++];
-}
-
-/* --- the environment ------------------------------------------------------ */
-
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp != NULL && *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
-static void read_env_fields(pk_config *c, char *const *envp, const struct field *f, size_t n)
-{
-	char msg[700];
-
-	for (size_t i = 0; i < n; i++) {
-		const char *v;
-
-		if (f[i].type == T_MAP) {
-			read_env_fields(c, envp, f[i].sub, f[i].nsub);
-			continue;
-		}
-		if (f[i].env == NULL || (v = env_get(envp, f[i].env)) == NULL || v[0] == '\0')
-			continue;
-		if (pk_config_set_scalar(&f[i], v, c, f[i].env, msg, sizeof(msg)) < 0) {
-			pk_config_add_error(c, "%s", msg);
-			continue;
-		}
-		c->origins[f[i].id].where = f[i].env;
-		c->origins[f[i].id].line = 0;
-		c->origins[f[i].id].column = 0;
-	}
-}
-
-/* systemd gives a unit with CacheDirectory= its folder, made with the
- * unit's user as owner, in CACHE_DIRECTORY: that is where the unit's runs
- * belong, before the files' cache_dir (which a dynamic user could not
- * write), but after PICKLED_CACHE_DIR, which is pickled's own and set on
- * purpose.  mine: the PICKLED_ variables. */
-static void read_systemd_cache_dir(pk_config *c, char *const *envp, char *const *mine)
-{
-	const char *v = env_get(mine, "PICKLED_CACHE_DIR");
-	char msg[700], *dir;
-
-	if (v != NULL && v[0] != '\0')
-		return;
-	if ((dir = pk_store_systemd_dir(env_get(envp, "CACHE_DIRECTORY"))) == NULL) {
-		if (errno == ENOMEM)
-			pk_config_add_error(c, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < pk_config_ntop; i++) {
-		const struct field *f = &pk_config_top_fields[i];
-
-		if (f->id != PK_CFG_CACHE_DIR)
-			continue;
-		if (pk_config_set_scalar(f, dir, c, "CACHE_DIRECTORY", msg, sizeof(msg)) < 0) {
-			pk_config_add_error(c, "%s", msg);
-			break;
-		}
-		c->origins[f->id].where = "CACHE_DIRECTORY";
-		c->origins[f->id].line = 0;
-		c->origins[f->id].column = 0;
-	}
-	free(dir);
-}
-
-int pk_config_read_env(pk_config *c, char *const *envp)
-{
-	size_t before = c->nerrors, n = 0;
-	char *mine[64];
-
-	/* One pass over the environment for the PICKLED_ ones: the lookups
-	 * then scan a handful of strings, not the whole environment per key
-	 * (this runs on every hit). */
-	for (char *const *e = envp; e != NULL && *e != NULL && n < NELEM(mine) - 1; e++)
-		if (strncmp(*e, "PICKLED_", 8) == 0)
-			mine[n++] = *e;
-	mine[n] = NULL;
-	if (n > 0)
-		read_env_fields(c, mine, pk_config_top_fields, pk_config_ntop);
-	read_systemd_cache_dir(c, envp, mine);
-	return c->nerrors > before ? -1 : 0;
-}
-
-/* --- the whole ------------------------------------------------------------ */
-
-void pk_config_init(pk_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->ttl_ms = PK_DEFAULT_TTL_MS;
-	c->stale_ms = PK_DEFAULT_STALE_MS;
-	c->lock_timeout_ms = PK_DEFAULT_LOCK_TIMEOUT_MS;
-	c->max_size = PK_DEFAULT_MAX_SIZE;
-	c->max_entry = PK_DEFAULT_MAX_ENTRY;
-	c->level = PK_DEFAULT_LEVEL;
-	c->threads = PK_DEFAULT_THREADS;
-	c->cache_failures = 0;
-	c->stdin_mode = PK_STDIN_AUTO;
-	c->program_check = PK_PROGRAM_MTIME;
-	c->auto_gc = 1;
-	c->gc_interval_ms = PK_DEFAULT_GC_INTERVAL_MS;
-	c->remote_mode = PK_REMOTE_READ_WRITE;
-	c->remote_timeout_ms = PK_DEFAULT_REMOTE_TIMEOUT_MS;
-	c->remote_max_entry = PK_DEFAULT_REMOTE_MAX_ENTRY;
-	c->remote_lease_ms = PK_DEFAULT_REMOTE_LEASE_MS;
-	c->remote_prefix = strdup(PK_DEFAULT_REMOTE_PREFIX);   /* NULL: dumped as null */
-}
-
-void pk_config_free(pk_config *c)
-{
-	if (c == NULL)
-		return;
-	free(c->cache_dir);
-	pk_config_strv_free(&c->env);
-	free(c->remote_url);
-	free(c->remote_prefix);
-	free(c->remote_secret_file);
-	free(c->remote_password_file);
-	free(c->metrics_textfile);
-	for (size_t i = 0; i < c->njobs; i++)
-		pk_config_job_free(&c->jobs[i]);
-	free(c->jobs);
-	for (size_t i = 0; i < c->nerrors; i++)
-		if (c->errors[i] != oom_msg)
-			free(c->errors[i]);
-	free(c->errors);
-	free(c->refused);
-	for (size_t i = 0; i < c->nfiles; i++)
-		free(c->files[i]);
-	free(c->files);
-	free(c->read);
-	memset(c, 0, sizeof(*c));
-}
 
 /* "FILE:LINE:COLUMN: " or "NAME: " for an error about a value from o. */
 static const char *where(const pk_origin *o, char *buf, size_t len)
@@ -277,8 +52,8 @@ static void check_stale(pk_config *c, const char *job, int64_t ttl, const pk_ori
 
 	if (stale <= 0 || stale < ttl)
 		return;
-	pk_config_format_duration(stale, a, sizeof(a));
-	pk_config_format_duration(ttl, b, sizeof(b));
+	pk_duration_format_exact(stale, a, sizeof(a));
+	pk_duration_format_exact(ttl, b, sizeof(b));
 	if (blame_stale)
 		pk_config_add_error(c, "%s%s%sstale (%s) must be shorter than ttl (%s%s)",
 		          where(stale_o, w, sizeof(w)), job ? job : "", job ? ": " : "", a, b,
@@ -321,7 +96,7 @@ int pk_config_load(pk_config *c, const char *file, char *const *envp, const char
 	int rc;
 
 	memset(src, 0, sizeof(src));
-	if (file == NULL && (v = env_get(envp, "PICKLED_CONFIG")) != NULL && v[0] != '\0')
+	if (file == NULL && (v = pk_config_env_get(envp, "PICKLED_CONFIG")) != NULL && v[0] != '\0')
 		file = v;
 	if (file != NULL) {
 		src[n++].path = file;
@@ -330,9 +105,9 @@ int pk_config_load(pk_config *c, const char *file, char *const *envp, const char
 
 		src[n].path = PK_SYSTEM_CONFIG;
 		src[n++].optional = 1;
-		if ((v = env_get(envp, "XDG_CONFIG_HOME")) != NULL && v[0] == '/')
+		if ((v = pk_config_env_get(envp, "XDG_CONFIG_HOME")) != NULL && v[0] == '/')
 			len = snprintf(path, sizeof(path), "%s/%s", v, PK_USER_CONFIG);
-		else if ((v = env_get(envp, "HOME")) != NULL && v[0] != '\0')
+		else if ((v = pk_config_env_get(envp, "HOME")) != NULL && v[0] != '\0')
 			len = snprintf(path, sizeof(path), "%s/.config/%s", v, PK_USER_CONFIG);
 		if (len >= (int)sizeof(path)) {
 			pk_config_add_error(c, "configuration file path too long: %s/...", v);
@@ -344,8 +119,7 @@ int pk_config_load(pk_config *c, const char *file, char *const *envp, const char
 	}
 	rc = snapshot_dir != NULL ? pk_config_snapshot_load(c, snapshot_dir, src, n) : -1;
 	for (size_t i = 0; rc == 1 && i < n; i++)
-		if (pk_config_add_file(c, src[i].path) == NULL)   /* absent, as stat just said */
-			pk_config_add_error(c, "out of memory");
+		pk_config_add_file(c, src[i].path);   /* absent, as stat just said */
 	if (rc < 0) {
 		for (size_t i = 0; i < n; i++)
 			pk_config_read_source(c, &src[i]);
@@ -355,22 +129,6 @@ int pk_config_load(pk_config *c, const char *file, char *const *envp, const char
 	pk_config_read_env(c, envp);
 	pk_config_validate(c);
 	return c->nerrors > 0 ? -1 : 0;
-}
-
-const pk_config_job *pk_config_job_find(const pk_config *c, const char *name,
-                                        const char **suggestion)
-{
-	const char *best = NULL;
-	unsigned bestd = 99;
-
-	for (size_t i = 0; i < c->njobs; i++) {
-		if (strcmp(c->jobs[i].name, name) == 0)
-			return &c->jobs[i];
-		pk_config_closest(name, c->jobs[i].name, &best, &bestd);
-	}
-	if (suggestion != NULL)
-		*suggestion = best;
-	return NULL;
 }
 
 /* --- applying it to a run ------------------------------------------------- */

@@ -1,21 +1,20 @@
-/* config_dump.c: the effective configuration written back as YAML, each
- * value with a comment naming where it came from. */
-#include "config.h"
-#include "config_keys.h"
+/* config_dump.c: the writer: the effective configuration written back as
+ * YAML, each value with a comment naming where it came from, and one value
+ * by its name.  Beside the readers, above the model and its key table. */
+#include "config_dump.h"
 
 #include "buf.h"
-
+#include "config_keys.h"
+#include "remote.h"
 #include "store.h"
+#include "units.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* --- writing it back ------------------------------------------------------ */
 
 static void buf_str(pk_buf *b, const char *s)
 {
@@ -93,7 +92,7 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_DURATION: {
 		int64_t ms;
 		memcpy(&ms, p, sizeof(ms));
-		buf_str(b, pk_config_format_duration(ms, tmp, sizeof(tmp)));
+		buf_str(b, pk_duration_format_exact(ms, tmp, sizeof(tmp)));
 		break;
 	}
 	case T_SIZE: {
@@ -119,7 +118,7 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_URL: {
 		char *const url = *(char *const *)(const void *)p;
 		char hidden[4096];
-		(raw ? buf_str : add_scalar)(b, url ? pk_config_hide_password(url, hidden, sizeof(hidden))
+		(raw ? buf_str : add_scalar)(b, url ? pk_remote_redact(url, hidden, sizeof(hidden))
 		                                    : NULL);
 		break;
 	}
@@ -146,44 +145,49 @@ static void add_origin(pk_buf *b, size_t start, const pk_origin *o)
 		pk_buf_printf(b, "# %s:%u\n", o->where, o->line);
 }
 
-static void add_fields(pk_buf *b, const struct field *f, size_t n, const void *base,
-                       const pk_origin *origins, unsigned set, int indent, int only_set,
-                       const char *default_dir)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t start;
+struct dump {
+	pk_buf *b;
+	const void *base;          /* the pk_config or pk_config_job */
+	const pk_origin *origins;
+	unsigned set;              /* a job's keys set (only_set) */
+	int indent, only_set;
+	const char *default_dir;   /* the cache's when cache_dir is NULL */
+	const char *section;       /* the mapping written last */
+};
 
-		if (f[i].type == T_JOBS)
-			continue;
-		if (f[i].type == T_MAP) {
-			pk_buf_printf(b, "%*s%s:\n", indent, "", f[i].name);
-			add_fields(b, f[i].sub, f[i].nsub, base, origins, set, indent + 2, only_set,
-			           default_dir);
-			continue;
-		}
-		if (only_set && !((set >> f[i].id) & 1))
-			continue;
-		start = b->len;
-		pk_buf_printf(b, "%*s%s: ", indent, "", f[i].name);
-		add_value(b, &f[i], base, default_dir, 0);
-		add_origin(b, start, &origins[f[i].id]);
-	}
+static int dump_field(const struct field *f, const char *section, void *ctx)
+{
+	struct dump *d = ctx;
+	size_t start;
+
+	if (section != NULL && section != d->section)
+		pk_buf_printf(d->b, "%*s%s:\n", d->indent, "", section);
+	d->section = section;
+	if (d->only_set && !((d->set >> f->id) & 1))
+		return 0;
+	start = d->b->len;
+	pk_buf_printf(d->b, "%*s%s: ", d->indent + (section ? 2 : 0), "", f->name);
+	add_value(d->b, f, d->base, d->default_dir, 0);
+	add_origin(d->b, start, &d->origins[f->id]);
+	return 0;
 }
 
 int pk_config_dump(const pk_config *c, char **out)
 {
 	pk_buf b = { 0 };
+	struct dump top = { &b, c, c->origins, 0, 0, 0, NULL, NULL };
 	char *dir = NULL;
 	pk_error err;
 
 	*out = NULL;
 	if (c->cache_dir == NULL)
 		pk_store_default_dir(&dir, &err);   /* NULL when there is none: dumped as null */
+	top.default_dir = dir;
 	buf_str(&b, "# The effective configuration of pickled.  After each value, its origin:\n"
 	            "# the built-in default, FILE:LINE, or an environment variable.\n");
 	for (size_t i = 0; i < c->nfiles; i++)
 		pk_buf_printf(&b, "# %s: %s\n", c->read[i] ? "read" : "not found", c->files[i]);
-	add_fields(&b, pk_config_top_fields, pk_config_ntop, c, c->origins, 0, 0, 0, dir);
+	pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, dump_field, &top);
 	if (c->njobs == 0) {
 		size_t start = b.len;
 		pk_origin none = { NULL, 0, 0 };
@@ -194,13 +198,14 @@ int pk_config_dump(const pk_config *c, char **out)
 	}
 	for (size_t i = 0; i < c->njobs; i++) {
 		const pk_config_job *j = &c->jobs[i];
+		struct dump job = { &b, j, j->origins, j->set, 4, 1, NULL, NULL };
 		size_t start = b.len;
 
 		buf_str(&b, "  ");
 		add_scalar(&b, j->name);
 		buf_str(&b, ":");
 		add_origin(&b, start, &j->origin);
-		add_fields(&b, pk_config_job_fields, pk_config_njob, j, j->origins, j->set, 4, 1, NULL);
+		pk_config_fields_each(pk_config_job_fields, pk_config_njob, NULL, dump_field, &job);
 	}
 	free(dir);
 	if (b.failed) {
@@ -214,22 +219,32 @@ int pk_config_dump(const pk_config *c, char **out)
 
 /* --- one value ------------------------------------------------------------ */
 
-/* The field called name (dotted: "gc.auto") in f[0..n), or NULL. */
+struct find {
+	const char *name;          /* dotted: "gc.auto" */
+	const struct field *f;     /* the field called so */
+};
+
+static int match(const struct field *f, const char *section, void *ctx)
+{
+	struct find *w = ctx;
+	const char *name = w->name;
+	size_t n = section ? strlen(section) : 0;
+
+	if (section != NULL && (strncmp(name, section, n) != 0 || name[n] != '.'))
+		return 0;
+	if (strcmp(name + (section ? n + 1 : 0), f->name) != 0)
+		return 0;
+	w->f = f;
+	return 1;
+}
+
+/* The setting called name in f[0..n), or NULL. */
 static const struct field *find_field(const struct field *f, size_t n, const char *name)
 {
-	const char *dot = strchr(name, '.');
-	size_t len = dot ? (size_t)(dot - name) : strlen(name);
+	struct find w = { name, NULL };
 
-	for (size_t i = 0; i < n; i++) {
-		if (strlen(f[i].name) != len || strncmp(f[i].name, name, len) != 0)
-			continue;
-		if (f[i].type == T_MAP)
-			return dot ? find_field(f[i].sub, f[i].nsub, dot + 1) : NULL;
-		if (f[i].type == T_JOBS)
-			return NULL;
-		return dot ? NULL : &f[i];
-	}
-	return NULL;
+	pk_config_fields_each(f, n, NULL, match, &w);
+	return w.f;
 }
 
 int pk_config_get(const pk_config *c, const char *name, char **value, pk_origin *origin)

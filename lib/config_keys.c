@@ -1,7 +1,7 @@
 /* config_keys.c: every configuration key, its type, its PICKLED_*
  * variable and where it lands; setting a key from its text, the same for
- * a file and a variable, with "did you mean" suggestions; and the exact
- * value formats. */
+ * a file and a variable, with "did you mean" suggestions; checking a
+ * value; and the exact value formats. */
 #include "config_keys.h"
 
 #include "remote.h"
@@ -10,9 +10,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CFG(m) offsetof(pk_config, m)
+#define JOB(m) offsetof(pk_config_job, m)
 
 static const char *const stdin_words[] = { "auto", "always", "never", NULL };
 static const char *const check_words[] = { "none", "mtime", "content", NULL };
@@ -105,42 +111,18 @@ const struct field pk_config_job_fields[] = {
 const size_t pk_config_ntop = NELEM(pk_config_top_fields);
 const size_t pk_config_njob = NELEM(pk_config_job_fields);
 
-/* A Redis URL with its password hidden: "redis://user:***@host". */
-const char *pk_config_hide_password(const char *url, char *buf, size_t len)
+int pk_config_fields_each(const struct field *f, size_t n, const char *section,
+                          pk_config_field_fn *fn, void *ctx)
 {
-	return pk_remote_redact(url, buf, len);
-}
+	int rc = 0;
 
-/* Exact forms, for output that is read back: "1h30m15s", "forever". */
-const char *pk_config_format_duration(int64_t ms, char *buf, size_t len)
-{
-	static const struct { const char *unit; int64_t ms; } units[] = {
-		{ "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 },
-		{ "m", 60000 }, { "s", 1000 }, { "ms", 1 },
-	};
-	size_t used = 0;
-
-	if (ms == PK_FOREVER)
-		return snprintf(buf, len, "forever"), buf;
-	if (ms <= 0)
-		return snprintf(buf, len, "0s"), buf;
-	buf[0] = '\0';
-	for (size_t i = 0; i < NELEM(units) && used < len; i++) {
-		if (ms >= units[i].ms) {
-			int n = snprintf(buf + used, len - used, "%lld%s",
-			                 (long long)(ms / units[i].ms), units[i].unit);
-			if (n < 0)
-				break;
-			used += (size_t)n;
-			ms %= units[i].ms;
-		}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (f[i].type == T_MAP)
+			rc = pk_config_fields_each(f[i].sub, f[i].nsub, f[i].name, fn, ctx);
+		else if (f[i].type != T_JOBS)
+			rc = fn(&f[i], section, ctx);
 	}
-	return buf;
-}
-
-int pk_config_duration_ok(const struct field *f, int64_t ms)
-{
-	return ms >= 0 && (f->max == 0 || (ms >= f->min && ms <= f->max));
+	return rc;
 }
 
 const char *pk_config_format_size(uint64_t b, char *buf, size_t len)
@@ -173,48 +155,6 @@ const char *pk_config_show(const char *s, char *buf, size_t len)
 }
 
 
-/* Optimal string alignment distance, for "did you mean"; large when the
- * strings are too long to bother. */
-static unsigned distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned d[33][33];
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = (unsigned)i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-			unsigned v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
-}
-
-void pk_config_closest(const char *s, const char *cand, const char **best, unsigned *bestd)
-{
-	size_t len = strlen(s);
-	unsigned limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
-	unsigned d = distance(s, cand);
-
-	if (d <= limit && d < *bestd) {
-		*best = cand;
-		*bestd = d;
-	}
-}
-
 const char *pk_config_suggest_field(const char *s, const struct field *f, size_t n)
 {
 	const char *best = NULL;
@@ -224,9 +164,6 @@ const char *pk_config_suggest_field(const char *s, const struct field *f, size_t
 		pk_config_closest(s, f[i].name, &best, &bestd);
 	return best;
 }
-
-
-
 const char *pk_config_type_name(enum type t)
 {
 	switch (t) {
@@ -246,11 +183,78 @@ const char *pk_config_type_name(enum type t)
 	return "a value";
 }
 
+const char *pk_config_value_problem(const struct field *f, const void *base, char *buf,
+                                    size_t len)
+{
+	const char *p = (const char *)base + f->off, *str;
+	char lo[32], hi[32];
+	int64_t d;
+	uint64_t u;
+	int v, n = 0;
+	pk_error err;
+
+	switch (f->type) {
+	case T_DURATION:
+		memcpy(&d, p, sizeof(d));
+		if (d >= 0 && (f->max == 0 || (d >= f->min && d <= f->max)))
+			return NULL;
+		snprintf(buf, len, "must be %s to %s", pk_duration_format_exact(f->min, lo, sizeof(lo)),
+		         pk_duration_format_exact(f->max, hi, sizeof(hi)));
+		return buf;
+	case T_SIZE:
+		memcpy(&u, p, sizeof(u));
+		if (u >= (uint64_t)f->min)
+			return NULL;
+		snprintf(buf, len, "must be at least %d", f->min);
+		return buf;
+	case T_INT:
+	case T_BOOL:
+	case T_ENUM:
+		memcpy(&v, p, sizeof(v));
+		if (f->type == T_INT && v >= f->min && v <= f->max)
+			return NULL;
+		if (f->type == T_BOOL && (v == 0 || v == 1))
+			return NULL;
+		while (f->type == T_ENUM && f->words[n] != NULL)
+			n++;
+		if (f->type == T_ENUM && v >= 0 && v < n)
+			return NULL;
+		snprintf(buf, len, "expected %d to %d", f->type == T_INT ? f->min : 0,
+		         f->type == T_INT ? f->max : f->type == T_BOOL ? 1 : n - 1);
+		return buf;
+	case T_STRING:
+	case T_PATH:
+	case T_URL:
+		if ((str = *(char *const *)(const void *)p) == NULL)
+			return NULL;
+		if (f->type == T_STRING && f->max > 0 && strlen(str) > (size_t)f->max)
+			snprintf(buf, len, "longer than %d bytes", f->max);
+		else if (f->type == T_PATH && str[0] != '/')
+			snprintf(buf, len, "expected an absolute path");
+		else if (f->type == T_URL && pk_remote_parse_check(str, &err) < 0)
+			snprintf(buf, len, "%s", err.msg);
+		else
+			return NULL;
+		return buf;
+	case T_COMMAND: {
+		const pk_strv *l = (const pk_strv *)(const void *)p;
+		if (l->n > 0 && l->v[0][0] != '\0')
+			return NULL;
+		snprintf(buf, len, "must name a program");
+		return buf;
+	}
+	default:
+		return NULL;
+	}
+}
+
 int pk_config_set_scalar(const struct field *f, const char *s, void *base,
-                      const char *what, char *msg, size_t len)
+                         const char *what, char *msg, size_t len)
 {
 	char *p = (char *)base + f->off;
-	char shown[64], *copy = NULL;
+	char shown[64], why[300], *copy = NULL;
+	union { int64_t d; uint64_t u; int i; char *s; } v;
+	const char *noun = "value", *problem;
 
 	if (s == NULL) {
 		if (!f->nullable) {
@@ -262,79 +266,57 @@ int pk_config_set_scalar(const struct field *f, const char *s, void *base,
 		return 0;
 	}
 	pk_config_show(s, shown, sizeof(shown));
+	/* Parse into v, as the field's own type, then check it as the parsed
+	 * copy's values are checked (pk_config_value_problem). */
 	switch (f->type) {
-	case T_DURATION: {
-		int64_t ms;
-		if (pk_duration_parse(s, &ms) < 0) {
-			snprintf(msg, len, "invalid duration for %s: '%s'", what, shown);
-			return -1;
-		}
-		if (!pk_config_duration_ok(f, ms)) {
-			char lo[32], hi[32];
-			snprintf(msg, len, "invalid duration for %s: '%s' (must be %s to %s)", what,
-			         shown, pk_config_format_duration(f->min, lo, sizeof(lo)),
-			         pk_config_format_duration(f->max, hi, sizeof(hi)));
-			return -1;
-		}
-		memcpy(p, &ms, sizeof(ms));
-		return 0;
-	}
-	case T_SIZE: {
-		uint64_t b;
-		if (pk_size_parse(s, &b) < 0) {
-			snprintf(msg, len, "invalid size for %s: '%s'", what, shown);
-			return -1;
-		}
-		if (b < (uint64_t)f->min) {
-			snprintf(msg, len, "invalid size for %s: '%s' (must be at least %d)", what,
-			         shown, f->min);
-			return -1;
-		}
-		memcpy(p, &b, sizeof(b));
-		return 0;
-	}
+	case T_DURATION:
+		noun = "duration";
+		if (pk_duration_parse(s, &v.d) < 0)
+			goto invalid;
+		break;
+	case T_SIZE:
+		noun = "size";
+		if (pk_size_parse(s, &v.u) < 0)
+			goto invalid;
+		break;
 	case T_INT: {
 		char *end;
-		long v;
+		long l;
 		errno = 0;
-		v = strtol(s, &end, 10);
-		if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 ||
-		    v < f->min || v > f->max) {
-			snprintf(msg, len, "invalid value for %s: '%s' (expected %d to %d)", what,
-			         shown, f->min, f->max);
-			return -1;
-		}
-		*(int *)p = (int)v;
-		return 0;
+		l = strtol(s, &end, 10);
+		/* Not a number says the same as one out of range: the bounds
+		 * (the table's are small: max + 1 is an int). */
+		if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 || l > f->max)
+			l = (long)f->max + 1;
+		v.i = l < f->min ? f->min - 1 : (int)l;
+		break;
 	}
 	case T_BOOL:
-		if (pk_bool_parse(s, (int *)p) < 0) {
+		if (pk_bool_parse(s, &v.i) < 0) {
 			snprintf(msg, len, "invalid value for %s: '%s' (expected true or false)", what,
 			         shown);
 			return -1;
 		}
-		return 0;
+		break;
 	case T_ENUM: {
 		const char *best = NULL;
 		unsigned bestd = 99;
-		for (int i = 0; f->words[i] != NULL; i++) {
-			if (strcmp(s, f->words[i]) == 0) {
-				*(int *)p = i;
-				return 0;
-			}
-			pk_config_closest(s, f->words[i], &best, &bestd);
+		for (v.i = 0; f->words[v.i] != NULL; v.i++) {
+			if (strcmp(s, f->words[v.i]) == 0)
+				break;
+			pk_config_closest(s, f->words[v.i], &best, &bestd);
 		}
+		if (f->words[v.i] != NULL)
+			break;
 		if (best != NULL) {
 			snprintf(msg, len, "invalid value for %s: '%s' (did you mean '%s'?)", what,
 			         shown, best);
 		} else {
-			size_t n = 0;
 			int used = snprintf(msg, len, "invalid value for %s: '%s' (expected ", what, shown);
-			while (f->words[n] != NULL)
-				n++;
-			for (size_t i = 0; i < n && used > 0 && (size_t)used < len; i++)
+			for (int i = 0; f->words[i] != NULL && used > 0 && (size_t)used < len; i++)
 				used += snprintf(msg + used, len - (size_t)used, "%s%s",
-				                 i == 0 ? "" : i + 1 == n ? " or " : ", ", f->words[i]);
+				                 i == 0 ? "" : f->words[i + 1] == NULL ? " or " : ", ",
+				                 f->words[i]);
 			if (used > 0 && (size_t)used < len)
 				snprintf(msg + used, len - (size_t)used, ")");
 		}
@@ -356,35 +338,55 @@ int pk_config_set_scalar(const struct field *f, const char *s, void *base,
 				         "or one starting with ~/)", what, shown);
 			return -1;
 		}
+		v.s = copy;
 		break;
-	case T_URL: {
-		pk_error err = { 0 };
-		if (pk_remote_parse_check(s, &err) < 0) {
-			const char *why = err.msg;
-			if (strncmp(why, "remote url: ", 12) == 0)
-				why += 12;
-			char hidden[512];
-			pk_config_show(pk_config_hide_password(s, hidden, sizeof(hidden)), shown, sizeof(shown));
-			snprintf(msg, len, "invalid URL for %s: '%s' (%s)", what, shown, why);
-			return -1;
-		}
-		break;
-	}
+	case T_URL:
+		noun = "URL";
+		/* The password is not shown, even in a URL that is wrong. */
+		pk_remote_redact(s, why, sizeof(why));
+		pk_config_show(why, shown, sizeof(shown));
+		/* fall through */
 	case T_STRING:
-		if (f->max > 0 && strlen(s) > (size_t)f->max) {
-			snprintf(msg, len, "%s longer than %d bytes: '%s'", what, f->max, shown);
-			return -1;
-		}
+		v.s = (char *)(uintptr_t)s;
 		break;
 	default:
 		snprintf(msg, len, "%s must be %s", what, pk_config_type_name(f->type));
 		return -1;
+	}
+	{
+		struct field at = *f;   /* f, over v */
+		at.off = 0;
+		problem = pk_config_value_problem(&at, &v, why, sizeof(why));
+	}
+	if (problem != NULL) {
+		free(copy);
+		if (f->type == T_STRING)
+			snprintf(msg, len, "%s %s: '%s'", what, problem, shown);
+		else
+			snprintf(msg, len, "invalid %s for %s: '%s' (%s)", noun, what, shown, problem);
+		return -1;
+	}
+	switch (f->type) {
+	case T_DURATION:
+	case T_SIZE:
+		memcpy(p, &v.u, sizeof(v.u));
+		return 0;
+	case T_INT:
+	case T_BOOL:
+	case T_ENUM:
+		*(int *)p = v.i;
+		return 0;
+	default:
+		break;
 	}
 	if (copy == NULL && (copy = strdup(s)) == NULL)
 		goto nomem;
 	free(*(char **)p);
 	*(char **)p = copy;
 	return 0;
+invalid:
+	snprintf(msg, len, "invalid %s for %s: '%s'", noun, what, shown);
+	return -1;
 nomem:
 	snprintf(msg, len, "out of memory");
 	return -1;

@@ -1,13 +1,13 @@
-/* config_keys.h: the table of configuration keys and the helpers that the
- * parts of the configuration share: the whole (config.c), the YAML reader
- * (config_yaml.c), the writer (config_dump.c) and the parsed copy
- * (config_snapshot.c).  Internal to lib/: not part of config.h's
- * contract. */
+/* config_keys.h: the table of configuration keys, the schema of the model
+ * (config_model.h): each key's type, bounds, PICKLED_* variable and place
+ * in pk_config or pk_config_job; setting one from its text, the same for a
+ * file and a variable; checking a value; the exact formats that read back
+ * the same.  The readers (config_yaml.c, config_env.c, config_snapshot.c)
+ * and the writer (config_dump.c) all go through it.  Internal to lib/. */
 #ifndef PK_CONFIG_KEYS_H
 #define PK_CONFIG_KEYS_H
 
-#include "config.h"
-#include "config_snapshot.h"
+#include "config_model.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,13 +43,10 @@ struct field {
 	int tags;                   /* a T_LIST of tags (pk_meta_tag_problem) */
 };
 
-#define PK_CONFIG_MAX_FILE (1 << 20)   /* a configuration file, not a database */
 /* Mappings and lists inside one another: the configuration needs 4
  * (top, jobs, a job, its command); more is a mistake or an attack. */
 #define PK_CONFIG_MAX_DEPTH 8
 
-#define CFG(m) offsetof(pk_config, m)
-#define JOB(m) offsetof(pk_config_job, m)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 extern const struct field pk_config_top_fields[];
@@ -57,36 +54,13 @@ extern const size_t pk_config_ntop;
 extern const struct field pk_config_job_fields[];
 extern const size_t pk_config_njob;
 
-/* A Redis URL with its password hidden, into buf. */
-const char *pk_config_hide_password(const char *url, char *buf, size_t len);
-
-/* Exact forms that read back the same: "1h30m15s", "forever"; "1536K". */
-const char *pk_config_format_duration(int64_t ms, char *buf, size_t len);
-
-/* 1 when ms is within f's bounds (a T_DURATION without them takes any). */
-int pk_config_duration_ok(const struct field *f, int64_t ms);
-const char *pk_config_format_size(uint64_t b, char *buf, size_t len);
-
-/* --- shared by config.c and config_yaml.c --------------------------------- */
-
-/* Adds a message to c->errors (an allocation failure keeps a fixed one). */
-void pk_config_add_error(pk_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Adds "PATH refused: WHY" to c->errors and records it in c->refused. */
-void pk_config_refuse(pk_config *c, const char *path, const char *why);
-
-/* Records path in c->files (not read, so far); returns c's copy, or NULL. */
-const char *pk_config_add_file(pk_config *c, const char *path);
-
-void pk_config_strv_free(pk_strv *l);
-/* Appends a copy of s.  Returns 0, or -1 when out of memory. */
-int pk_config_strv_push(pk_strv *l, const char *s);
-/* Frees what j owns and zeroes it. */
-void pk_config_job_free(pk_config_job *j);
-
-/* Reads the file of src over c as pk_config_read does, leaving in src
- * whether it was there and its fstat (for the parsed copy). */
-int pk_config_read_source(pk_config *c, struct pk_config_source *src);
+/* The one walk over the table: calls fn for each setting of f[0..n) in
+ * order, a mapping's (gc, remote, metrics) in its place with section its
+ * name (NULL at the top), the jobs mapping left out.  Stops at the first
+ * non-zero fn returns, and returns it. */
+typedef int pk_config_field_fn(const struct field *f, const char *section, void *ctx);
+int pk_config_fields_each(const struct field *f, size_t n, const char *section,
+                          pk_config_field_fn *fn, void *ctx);
 
 /* Sets the scalar field f of base from s (NULL: a YAML null).  what names
  * the setting in messages; a file and a variable take the same values.
@@ -94,11 +68,20 @@ int pk_config_read_source(pk_config *c, struct pk_config_source *src);
 int pk_config_set_scalar(const struct field *f, const char *s, void *base,
                          const char *what, char *msg, size_t len);
 
+/* Whether the value of f in base is one a reader could have set (bounds,
+ * words, an absolute path, a URL's syntax, a command that names a
+ * program): NULL when it is, else why not, in buf.  The parsed copy
+ * checks what it decodes with it. */
+const char *pk_config_value_problem(const struct field *f, const void *base, char *buf,
+                                    size_t len);
+
+/* The exact form of a size, which reads back the same: "1536K".  (A
+ * duration's is pk_duration_format_exact, units.h.) */
+const char *pk_config_format_size(uint64_t b, char *buf, size_t len);
+
 /* A value as it can be quoted in a message: at most 60 bytes, control
  * characters as '?'. */
 const char *pk_config_show(const char *s, char *buf, size_t len);
-/* Keeps in *best the candidate closest to s, if close enough to suggest. */
-void pk_config_closest(const char *s, const char *cand, const char **best, unsigned *bestd);
 /* The name in f[0..n) closest to s, or NULL. */
 const char *pk_config_suggest_field(const char *s, const struct field *f, size_t n);
 /* "a duration", "a list"... */

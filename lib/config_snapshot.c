@@ -29,7 +29,6 @@
 #include "bytes.h"
 #include "config_keys.h"
 #include "io.h"
-#include "remote.h"
 #include "store.h"
 
 #include <errno.h>
@@ -48,7 +47,7 @@
 #define MAX_COPY (4u << 20)        /* the files are at most 1M each */
 #define NO_STRING 0xffffffffu
 
-/* --- writing -------------------------------------------------------------- */
+/* --- the body, both ways ---------------------------------------------------- */
 
 static void put_u32(pk_buf *o, uint64_t v)
 {
@@ -79,96 +78,189 @@ static void put_str(pk_buf *o, const char *s)
 		pk_buf_add(o, s, n);
 }
 
-static void put_strv(pk_buf *o, const pk_strv *l)
+/* The body is written and read by the same walk, over the key table: a key
+ * added to the table is in the copy with no more code, and the two
+ * directions cannot drift apart.  Writing, o is set and the walk only
+ * reads the config; reading, [p, end) are the bytes left, bad says they
+ * are damaged, and the walk fills a zeroed config. */
+struct codec {
+	pk_buf *o;
+	const unsigned char *p, *end;
+	int bad;
+	void *base;                /* the pk_config or pk_config_job of the fields */
+};
+
+static inline uint64_t get(struct codec *k, int n)
 {
-	put_u32(o, l->n);
-	for (size_t i = 0; i < l->n; i++)
-		put_str(o, l->v[i]);
+	uint64_t v;
+
+	if (k->bad || k->end - k->p < n) {
+		k->bad = 1;
+		return 0;
+	}
+	v = pk_get_le(k->p, n);
+	k->p += n;
+	return v;
 }
 
-/* Origins point into c->files; anything else (an environment variable's
- * name) did not come from a file and has no place in the copy. */
-static void put_origin(pk_buf *o, const pk_config *c, const pk_origin *or)
+/* An integer of w bytes at p: 4 (an int, an unsigned) or 8. */
+static inline void fixed(struct codec *k, void *p, int w)
 {
-	size_t i = 0;
+	uint32_t v32;
+	uint64_t v;
 
-	if (or->where != NULL) {
+	if (k->o != NULL && w == 4) {
+		memcpy(&v32, p, 4);
+		put_u32(k->o, v32);
+	} else if (k->o != NULL) {
+		memcpy(&v, p, 8);
+		put_u64(k->o, v);
+	} else if (w == 4) {
+		v32 = (uint32_t)get(k, 4);
+		memcpy(p, &v32, 4);
+	} else {
+		v = get(k, 8);
+		memcpy(p, &v, 8);
+	}
+}
+
+/* A count of n items of at least min bytes each: read, it is checked
+ * against what is left, so that damage cannot ask for a huge allocation. */
+static size_t count(struct codec *k, size_t n, size_t min)
+{
+	uint32_t v = (uint32_t)n;
+
+	if (k->o != NULL) {
+		if (n > UINT32_MAX)
+			k->o->failed = 1;
+		put_u32(k->o, n);
+		return n;
+	}
+	v = (uint32_t)get(k, 4);
+	if (!k->bad && (size_t)(k->end - k->p) / min < v)
+		k->bad = 1;
+	return k->bad ? 0 : v;
+}
+
+/* A string (NULL allowed unless required: then NULL is damage). */
+static void str(struct codec *k, char **s, int required)
+{
+	uint32_t n;
+
+	if (k->o != NULL) {
+		put_str(k->o, *s);
+		return;
+	}
+	n = (uint32_t)get(k, 4);
+	if (k->bad || (n == NO_STRING && !required)) {
+		return;
+	} else if (n == NO_STRING || (size_t)(k->end - k->p) < n ||
+	           memchr(k->p, '\0', n) != NULL || (*s = malloc((size_t)n + 1)) == NULL) {
+		k->bad = 1;
+		return;
+	}
+	memcpy(*s, k->p, n);
+	(*s)[n] = '\0';
+	k->p += n;
+}
+
+static void strv(struct codec *k, pk_strv *l)
+{
+	size_t n = count(k, l->n, 4);
+
+	if (k->o == NULL && !k->bad && n > 0 && (l->v = calloc(n + 1, sizeof(*l->v))) == NULL)
+		k->bad = 1;
+	for (size_t i = 0; i < n && !k->bad; i++) {
+		if (k->o == NULL)
+			l->n = i + 1;
+		str(k, &l->v[i], 1);
+	}
+}
+
+/* Origins point into c->files, kept as 0 (built-in) or 1 + the index;
+ * anything else (an environment variable's name) did not come from a
+ * file and has no place in the copy. */
+static void origin(struct codec *k, const pk_config *c, pk_origin *or)
+{
+	uint32_t i = 0;
+
+	if (k->o != NULL && or->where != NULL) {
 		while (i < c->nfiles && c->files[i] != or->where)
 			i++;
-		if (i == c->nfiles) {
-			o->failed = 1;
-			return;
-		}
-		i++;
+		if (i++ == c->nfiles)
+			k->o->failed = 1;
 	}
-	put_u32(o, i);
-	put_u32(o, or->line);
-	put_u32(o, or->column);
+	fixed(k, &i, 4);
+	if (k->o == NULL && !k->bad && i > c->nfiles)
+		k->bad = 1;
+	if (k->o == NULL && !k->bad)
+		or->where = i == 0 ? NULL : c->files[i - 1];
+	fixed(k, &or->line, 4);
+	fixed(k, &or->column, 4);
 }
 
-/* The settings of base (a pk_config or a pk_config_job) in the order of
- * the key table: a key added to the table is in the copy with no more
- * code. */
-static void put_fields(pk_buf *o, const struct field *f, size_t n, const void *base)
+static int field(const struct field *f, const char *section, void *ctx)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *p = (const char *)base + f[i].off;
-		uint64_t u;
-		int v;
+	struct codec *k = ctx;
+	char *p = (char *)k->base + f->off;
 
-		switch (f[i].type) {
-		case T_MAP:
-			put_fields(o, f[i].sub, f[i].nsub, base);
-			break;
-		case T_JOBS:
-			break;   /* after the top level's origins */
-		case T_DURATION:
-		case T_SIZE:
-			memcpy(&u, p, sizeof(u));
-			put_u64(o, u);
-			break;
-		case T_INT:
-		case T_BOOL:
-		case T_ENUM:
-			memcpy(&v, p, sizeof(v));
-			put_u32(o, (uint32_t)v);
-			break;
-		case T_STRING:
-		case T_PATH:
-		case T_URL:
-			put_str(o, *(char *const *)(const void *)p);
-			break;
-		case T_LIST:
-		case T_COMMAND:
-			put_strv(o, (const pk_strv *)(const void *)p);
-			break;
-		}
+	(void)section;
+	switch (f->type) {
+	case T_DURATION:
+	case T_SIZE: fixed(k, p, 8); break;
+	case T_INT:
+	case T_BOOL:
+	case T_ENUM: fixed(k, p, 4); break;
+	case T_STRING:
+	case T_PATH:
+	case T_URL: str(k, (char **)(void *)p, 0); break;
+	case T_LIST:
+	case T_COMMAND: strv(k, (pk_strv *)(void *)p); break;
+	default: break;
 	}
+	return k->bad;
 }
 
-static void put_body(pk_buf *o, const pk_config *c)
+/* The files looked at, the top level's settings then origins, the jobs. */
+static void body(struct codec *k, pk_config *c)
 {
-	put_u32(o, c->nfiles);
-	for (size_t i = 0; i < c->nfiles; i++) {
-		put_str(o, c->files[i]);
-		put_u32(o, (uint32_t)c->read[i]);
-	}
-	put_fields(o, pk_config_top_fields, pk_config_ntop, c);
-	for (int k = 0; k < PK_CFG_NKEYS; k++)
-		put_origin(o, c, &c->origins[k]);
+	int reading = k->o == NULL;
+	size_t n = count(k, c->nfiles, 8);
 
-	put_u32(o, c->njobs);
-	for (size_t i = 0; i < c->njobs; i++) {
-		const pk_config_job *j = &c->jobs[i];
-
-		put_str(o, j->name);
-		put_origin(o, c, &j->origin);
-		put_u32(o, j->set);
-		for (int k = 0; k < PK_JOB_NKEYS; k++)
-			put_origin(o, c, &j->origins[k]);
-		put_fields(o, pk_config_job_fields, pk_config_njob, j);
+	if (reading && n > 0 && ((c->files = calloc(n, sizeof(*c->files))) == NULL ||
+	                         (c->read = calloc(n, sizeof(*c->read))) == NULL))
+		k->bad = 1;
+	for (size_t i = 0; i < n && !k->bad; i++) {
+		if (reading)
+			c->nfiles = i + 1;
+		str(k, &c->files[i], 1);
+		fixed(k, &c->read[i], 4);
 	}
+	k->base = c;
+	pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, field, k);
+	for (int i = 0; i < PK_CFG_NKEYS; i++)
+		origin(k, c, &c->origins[i]);
+	n = count(k, c->njobs, 200);   /* a job takes over 200 bytes (its origins alone 156) */
+	if (reading && n > 0 && (c->jobs = calloc(n, sizeof(*c->jobs))) == NULL)
+		k->bad = 1;
+	for (size_t i = 0; i < n && !k->bad; i++) {
+		pk_config_job *j = &c->jobs[i];
+
+		if (reading)
+			c->njobs = i + 1;
+		str(k, &j->name, 1);
+		origin(k, c, &j->origin);
+		fixed(k, &j->set, 4);
+		for (int o = 0; o < PK_JOB_NKEYS; o++)
+			origin(k, c, &j->origins[o]);
+		k->base = j;
+		pk_config_fields_each(pk_config_job_fields, pk_config_njob, NULL, field, k);
+	}
+	if (reading && k->p != k->end)
+		k->bad = 1;
 }
+
+/* --- writing -------------------------------------------------------------- */
 
 static void put_stat(pk_buf *o, const struct stat *st)
 {
@@ -270,6 +362,7 @@ int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source 
                               size_t n, unsigned char **out, size_t *len)
 {
 	pk_buf o = { 0 };
+	struct codec k = { 0 };
 	size_t fp;
 
 	pk_buf_add(&o, MAGIC, 8);
@@ -279,7 +372,8 @@ int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source 
 	put_fingerprint(&o, src, n);
 	if (!o.failed)
 		pk_put_le(o.p + fp - 4, o.len - fp, 4);
-	put_body(&o, c);
+	k.o = &o;
+	body(&k, (pk_config *)(uintptr_t)c);   /* writing: only read */
 	if (o.failed || o.len > MAX_COPY) {
 		free(o.p);
 		return -1;
@@ -292,238 +386,25 @@ int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source 
 
 /* --- reading -------------------------------------------------------------- */
 
-struct in {
-	const unsigned char *p, *end;
-	int bad;
-};
-
-static uint64_t get(struct in *in, int n)
-{
-	uint64_t v;
-
-	if (in->bad || in->end - in->p < n) {
-		in->bad = 1;
-		return 0;
-	}
-	v = pk_get_le(in->p, n);
-	in->p += n;
-	return v;
-}
-
-static uint32_t get_u32(struct in *in) { return (uint32_t)get(in, 4); }
-static uint64_t get_u64(struct in *in) { return get(in, 8); }
-static int get_int(struct in *in) { return (int)(int32_t)get_u32(in); }
-
-/* A count of items of at least min bytes each, checked against what is
- * left, so that damage cannot ask for a huge allocation. */
-static size_t get_count(struct in *in, size_t min)
-{
-	uint32_t n = get_u32(in);
-
-	if (!in->bad && (size_t)(in->end - in->p) / min < n)
-		in->bad = 1;
-	return in->bad ? 0 : n;
-}
-
-static char *get_str(struct in *in)
-{
-	uint32_t n = get_u32(in);
-	char *s;
-
-	if (in->bad || n == NO_STRING)
-		return NULL;
-	if ((size_t)(in->end - in->p) < n || memchr(in->p, '\0', n) != NULL ||
-	    (s = malloc((size_t)n + 1)) == NULL) {
-		in->bad = 1;
-		return NULL;
-	}
-	memcpy(s, in->p, n);
-	s[n] = '\0';
-	in->p += n;
-	return s;
-}
-
-/* A string that must be there: NULL is damage. */
-static char *get_some_str(struct in *in)
-{
-	char *s = get_str(in);
-
-	if (s == NULL)
-		in->bad = 1;
-	return s;
-}
-
-static void get_strv(struct in *in, pk_strv *l)
-{
-	size_t n = get_count(in, 4);
-
-	if (in->bad || n == 0)
-		return;
-	if ((l->v = calloc(n + 1, sizeof(*l->v))) == NULL) {
-		in->bad = 1;
-		return;
-	}
-	for (; l->n < n && !in->bad; l->n++)
-		l->v[l->n] = get_some_str(in);
-}
-
-static void get_origin(struct in *in, const pk_config *c, pk_origin *or)
-{
-	uint32_t i = get_u32(in);
-
-	if (i > c->nfiles) {
-		in->bad = 1;
-		return;
-	}
-	or->where = i == 0 ? NULL : c->files[i - 1];
-	or->line = get_u32(in);
-	or->column = get_u32(in);
-}
-
-static void get_fields(struct in *in, const struct field *f, size_t n, void *base)
-{
-	for (size_t i = 0; i < n && !in->bad; i++) {
-		char *p = (char *)base + f[i].off;
-		uint64_t u;
-		int v;
-
-		switch (f[i].type) {
-		case T_MAP:
-			get_fields(in, f[i].sub, f[i].nsub, base);
-			break;
-		case T_JOBS:
-			break;
-		case T_DURATION:
-		case T_SIZE:
-			u = get_u64(in);
-			memcpy(p, &u, sizeof(u));
-			break;
-		case T_INT:
-		case T_BOOL:
-		case T_ENUM:
-			v = get_int(in);
-			memcpy(p, &v, sizeof(v));
-			break;
-		case T_STRING:
-		case T_PATH:
-		case T_URL:
-			*(char **)(void *)p = get_str(in);
-			break;
-		case T_LIST:
-		case T_COMMAND:
-			get_strv(in, (pk_strv *)(void *)p);
-			break;
-		}
-	}
-}
-
-static void get_body(struct in *in, pk_config *c)
-{
-	size_t n = get_count(in, 8);
-
-	if (n > 0) {
-		c->files = calloc(n, sizeof(*c->files));
-		c->read = calloc(n, sizeof(*c->read));
-		if (c->files == NULL || c->read == NULL)
-			in->bad = 1;
-	}
-	for (; c->nfiles < n && !in->bad; c->nfiles++) {
-		c->files[c->nfiles] = get_some_str(in);
-		c->read[c->nfiles] = get_int(in);
-	}
-	get_fields(in, pk_config_top_fields, pk_config_ntop, c);
-	for (int k = 0; k < PK_CFG_NKEYS; k++)
-		get_origin(in, c, &c->origins[k]);
-
-	n = get_count(in, 200);   /* a job takes over 200 bytes (its origins alone 156) */
-	if (n > 0 && (c->jobs = calloc(n, sizeof(*c->jobs))) == NULL)
-		in->bad = 1;
-	for (; c->njobs < n && !in->bad; c->njobs++) {
-		pk_config_job *j = &c->jobs[c->njobs];
-
-		j->name = get_some_str(in);
-		get_origin(in, c, &j->origin);
-		j->set = get_u32(in);
-		for (int k = 0; k < PK_JOB_NKEYS; k++)
-			get_origin(in, c, &j->origins[k]);
-		get_fields(in, pk_config_job_fields, pk_config_njob, j);
-	}
-	if (in->p != in->end)
-		in->bad = 1;
-}
-
 /* Values as the reader could have set them: a damaged copy whose checksum
  * happens to agree must not hand the rest of pickled an index out of range
  * or a job without a command. */
-static int valid_fields(const struct field *f, size_t n, const void *base)
+static int invalid_field(const struct field *f, const char *section, void *base)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *p = (const char *)base + f[i].off;
-		int64_t d;
-		uint64_t u;
-		int v, words = 0;
+	char why[300];
 
-		switch (f[i].type) {
-		case T_MAP:
-			if (!valid_fields(f[i].sub, f[i].nsub, base))
-				return 0;
-			break;
-		case T_DURATION:
-			memcpy(&d, p, sizeof(d));
-			if (!pk_config_duration_ok(&f[i], d))
-				return 0;
-			break;
-		case T_SIZE:
-			memcpy(&u, p, sizeof(u));
-			if (u < (uint64_t)f[i].min)
-				return 0;
-			break;
-		case T_INT:
-		case T_BOOL:
-		case T_ENUM:
-			memcpy(&v, p, sizeof(v));
-			if (f[i].type == T_ENUM)
-				while (f[i].words[words] != NULL)
-					words++;
-			if (f[i].type == T_INT ? v < f[i].min || v > f[i].max :
-			    f[i].type == T_BOOL ? v != 0 && v != 1 : v < 0 || v >= words)
-				return 0;
-			break;
-		case T_COMMAND: {
-			const pk_strv *l = (const pk_strv *)(const void *)p;
-
-			if (l->n == 0 || l->v[0][0] == '\0')
-				return 0;
-			break;
-		}
-		case T_STRING:
-		case T_PATH:
-		case T_URL: {
-			const char *str = *(char *const *)(const void *)p;
-			pk_error err;
-
-			if (str == NULL)
-				break;
-			if ((f[i].type == T_STRING && f[i].max > 0 && strlen(str) > (size_t)f[i].max) ||
-			    (f[i].type == T_PATH && str[0] != '/') ||
-			    (f[i].type == T_URL && pk_remote_parse_check(str, &err) < 0))
-				return 0;
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	return 1;
+	(void)section;
+	return pk_config_value_problem(f, base, why, sizeof(why)) != NULL;
 }
 
-static int valid(const pk_config *c)
+static int valid(pk_config *c)
 {
-	if (!valid_fields(pk_config_top_fields, pk_config_ntop, c))
+	if (pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, invalid_field, c))
 		return 0;
 	for (size_t i = 0; i < c->njobs; i++)
 		if (c->jobs[i].set >> PK_JOB_NKEYS != 0 ||
-		    !valid_fields(pk_config_job_fields, pk_config_njob, &c->jobs[i]))
+		    pk_config_fields_each(pk_config_job_fields, pk_config_njob, NULL, invalid_field,
+		                          &c->jobs[i]))
 			return 0;
 	return 1;
 }
@@ -532,7 +413,7 @@ int pk_config_snapshot_decode(pk_config *c, const unsigned char *buf, size_t len
                               const struct pk_config_source *src, size_t n)
 {
 	pk_buf fp = { 0 };
-	struct in in;
+	struct codec k = { 0 };
 	pk_config t;
 	size_t fplen;
 	int ret = -1;
@@ -546,11 +427,10 @@ int pk_config_snapshot_decode(pk_config *c, const unsigned char *buf, size_t len
 	    memcmp(buf + HEADER + 4, fp.p, fplen) != 0)
 		goto out;
 	memset(&t, 0, sizeof(t));
-	in.p = buf + HEADER + 4 + fplen;
-	in.end = buf + len;
-	in.bad = 0;
-	get_body(&in, &t);
-	if (in.bad || !valid(&t)) {
+	k.p = buf + HEADER + 4 + fplen;
+	k.end = buf + len;
+	body(&k, &t);
+	if (k.bad || !valid(&t)) {
 		pk_config_free(&t);
 		goto out;
 	}
@@ -580,51 +460,6 @@ static int copy_path(char *buf, size_t len, const char *dir, const struct pk_con
 	return w < 0 || (size_t)w >= len ? -1 : 0;
 }
 
-void pk_config_hash_content(const void *buf, size_t len, unsigned char hash[16])
-{
-	XXH128_canonical_t c;
-
-	XXH128_canonicalFromHash(&c, XXH3_128bits(buf, len));
-	memcpy(hash, c.digest, 16);
-}
-
-int pk_config_source_missing(const struct pk_config_source *src, int errnum)
-{
-	struct stat st;
-
-	if (!src->optional)
-		return 0;
-	if (errnum == ENOENT || errnum == ENOTDIR)
-		return 1;
-	/* EACCES from the file itself (stat works) is a file to report. */
-	return errnum == EACCES && stat(src->path, &st) < 0 && errno == EACCES;
-}
-
-/* Reads and hashes the file of src as the reader would see it.  Returns 0
- * (present set), or -1 when reading it would be an error. */
-static int hash_source(struct pk_config_source *src)
-{
-	unsigned char *buf = NULL;
-	ssize_t got = -1;
-	int fd;
-
-	src->present = 0;
-	fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return pk_config_source_missing(src, errno) ? 0 : -1;
-	if (fstat(fd, &src->st) == 0 && S_ISREG(src->st.st_mode) &&
-	    src->st.st_size <= PK_CONFIG_MAX_FILE &&
-	    (buf = malloc((size_t)src->st.st_size + 1)) != NULL)
-		got = pk_read_full(fd, buf, (size_t)src->st.st_size);
-	close(fd);
-	if (got >= 0) {
-		pk_config_hash_content(buf, (size_t)got, src->hash);
-		src->present = 1;
-	}
-	free(buf);
-	return got >= 0 ? 0 : -1;
-}
-
 int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src,
                             size_t n)
 {
@@ -635,8 +470,14 @@ int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_sour
 	int fd, ret = -1, any = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (hash_source(&src[i]) < 0)
+		char *text, why[600];
+		size_t textlen;
+		int refused, rc = pk_config_source_read(&src[i], &text, &textlen, why, sizeof(why),
+		                                        &refused);
+		if (rc < 0)
 			return -1;   /* reading it says what is wrong */
+		if (rc == 0)
+			free(text);
 		any |= src[i].present;
 	}
 	if (!any)

@@ -1,8 +1,8 @@
 /* config_snapshot.h: a parsed copy of the configuration files, so that a
  * run does not parse YAML every time (libyaml spends on a 50-line
  * pickled.conf more instructions than the rest of a hit, about a tenth of
- * its time).  Internal to lib/: config.c's pk_config_load is its only
- * user.
+ * its time).  A reader beside the YAML and environment readers, above
+ * the model (config_model.h); config.c's pk_config_load is its only user.
  *
  * The copy holds what the files set, and a fingerprint of everything that
  * decided it: the content of each file (an XXH3-128 hash of the bytes that
@@ -14,25 +14,9 @@
 #ifndef PK_CONFIG_SNAPSHOT_H
 #define PK_CONFIG_SNAPSHOT_H
 
-#include "config.h"
+#include "config_model.h"
 
 #include <stddef.h>
-#include <sys/stat.h>
-
-/* One configuration file of the chain, in the order it is read. */
-struct pk_config_source {
-	const char *path;
-	int optional;                /* its absence is not an error */
-	int present;                 /* it was there: st and hash are set */
-	struct stat st;              /* its fstat */
-	unsigned char hash[16];      /* XXH3-128 of its content */
-};
-
-/* 1 when opening src failed with errnum only because there is no file of
- * the user's there: src is optional and the file is missing, a folder on
- * the way is a file, or a folder on the way cannot be searched (a HOME
- * not the user's own, as a job run with another user's HOME has). */
-int pk_config_source_missing(const struct pk_config_source *src, int errnum);
 
 /* Loads the copy kept in the folder dir for the chain of files src into c,
  * if it was made from the files as they are now (each file is read and
@@ -53,9 +37,6 @@ int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_sour
  * user's and not be writable by others. */
 void pk_config_snapshot_save(const pk_config *c, const char *dir,
                              const struct pk_config_source *src, size_t n);
-
-/* The XXH3-128 of a file's content, as the fingerprint keeps it. */
-void pk_config_hash_content(const void *buf, size_t len, unsigned char hash[16]);
 
 /* The copy's bytes, as pk_config_snapshot_save writes them: *out is
  * malloc'd, the caller's.  Returns 0, or -1 (out of memory, or c holds a

@@ -1,11 +1,12 @@
 /* config_yaml.c: a pickled.conf file read with libyaml's event API
- * against the table of keys (config_keys.c).
+ * against the table of keys (config_keys.c), into the model.
  *
  * Invariants:
  * - A configuration file is opened once, checked with fstat on that open
  *   descriptor (regular file, owner the user or root, not writable by
  *   group or others), and read whole before parsing: no stat of paths
- *   that are not opened, no race between the check and the read.
+ *   that are not opened, no race between the check and the read
+ *   (pk_config_source_read, config_model.c).
  * - Parsing never stops at a bad value: the value's events are skipped and
  *   parsing goes on, so that every error of the file is reported.  Only a
  *   YAML syntax error ends the file, since libyaml cannot go on after one.
@@ -17,25 +18,20 @@
  *   level too deep, as a syntax error does: libyaml's work grows with the
  *   square of the depth (100000 '[' take minutes), and the events come one
  *   at a time, so it never gets to go that deep. */
-#include "config.h"
-#include "config_keys.h"
+#include "config_yaml.h"
 
-#include "io.h"
+#include "config_keys.h"
 #include "meta.h"
 #include "runlog.h"
 
 #include <yaml.h>
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 struct parse {
 	pk_config *c;
@@ -46,7 +42,6 @@ struct parse {
 	yaml_event_t ev;           /* the current event */
 	int have;                  /* ev must be deleted */
 	int depth;                 /* mappings and lists open at ev */
-	size_t nerrors;            /* errors in c before this file */
 };
 
 static void perr(struct parse *p, yaml_mark_t m, const char *fmt, ...)
@@ -375,26 +370,6 @@ static int walk_mapping(struct parse *p, const struct field *fields, size_t n, v
 	}
 }
 
-/* Adds j to c (taking what it owns), replacing a job of the same name from
- * an earlier file.  Returns 0, or -1 when out of memory. */
-static int add_job(pk_config *c, pk_config_job *j)
-{
-	pk_config_job *v;
-
-	for (size_t i = 0; i < c->njobs; i++) {
-		if (strcmp(c->jobs[i].name, j->name) == 0) {
-			pk_config_job_free(&c->jobs[i]);
-			c->jobs[i] = *j;
-			return 0;
-		}
-	}
-	if ((v = realloc(c->jobs, (c->njobs + 1) * sizeof(*v))) == NULL)
-		return -1;
-	c->jobs = v;
-	c->jobs[c->njobs++] = *j;
-	return 0;
-}
-
 /* Walks the jobs mapping (the current event is its start).  Returns 0, or
  * -1 after a syntax error. */
 static int walk_jobs(struct parse *p)
@@ -454,8 +429,10 @@ static int walk_jobs(struct parse *p)
 		}
 		/* A job with a bad setting but a sound command is kept, so that
 		 * `pickled run -j` can still run it, uncached. */
-		if (!keep || add_job(p->c, &j) < 0)
+		if (!keep)
 			pk_config_job_free(&j);
+		else if (pk_config_job_add(p->c, &j) < 0)
+			perr(p, km, "out of memory");
 	}
 }
 
@@ -482,88 +459,36 @@ static void parse_document(struct parse *p)
 		perr(p, p->ev.start_mark, "only one YAML document is allowed");
 }
 
-/* pk_config_read, leaving in src whether the file was there and its
- * fstat, for the parsed copy's fingerprint. */
 int pk_config_read_source(pk_config *c, struct pk_config_source *src)
 {
-	const char *path = src->path;
-	struct stat *st = &src->st;
 	struct parse p;
-	char *buf = NULL;
-	ssize_t n;
-	size_t before = c->nerrors;
-	int fd;
+	char *buf, why[600];
+	size_t len, before = c->nerrors;
+	int rc, refused;
 
 	memset(&p, 0, sizeof(p));
-	src->present = 0;
 	p.c = c;
-	if ((p.file = pk_config_add_file(c, path)) == NULL) {
-		pk_config_add_error(c, "out of memory");
+	if ((p.file = pk_config_add_file(c, src->path)) == NULL)
 		return -1;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);   /* a FIFO must not hang us */
-	if (fd < 0) {
-		int e = errno;
-		if (!pk_config_source_missing(src, e))
-			pk_config_add_error(c, "cannot open configuration file: %s: %s", path, strerror(e));
-		goto out;
-	}
-	if (fstat(fd, st) < 0) {
-		pk_config_add_error(c, "cannot stat configuration file: %s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* Whoever can write the file decides where the cache is and what a
-	 * job runs. */
-	if (!S_ISREG(st->st_mode)) {
-		pk_config_refuse(c, path, "not a regular file");
-		goto out;
-	}
-	if (st->st_uid != geteuid() && st->st_uid != 0) {
-		char why[64];
-		snprintf(why, sizeof(why), "owned by another user (uid %lu)", (unsigned long)st->st_uid);
-		pk_config_refuse(c, path, why);
-		goto out;
-	}
-	/* Group-writable is refused even when the group has no member but
-	 * the owner (OpenSSH's exception): a member added later gets the
-	 * file without it changing, and asking NSS on every run costs time
-	 * and can fail in cron. */
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		pk_config_refuse(c, path, (st->st_mode & S_IWGRP) == 0 ? "writable by others"
-		                          : (st->st_mode & S_IWOTH) ? "writable by group and others"
-		                          : "writable by group");
-		goto out;
-	}
-	if (st->st_size > PK_CONFIG_MAX_FILE) {
-		pk_config_add_error(c, "configuration file larger than 1M: %s", path);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
-		pk_config_add_error(c, "out of memory");
-		goto out;
-	}
-	if ((n = pk_read_full(fd, buf, (size_t)st->st_size)) < 0) {
-		pk_config_add_error(c, "cannot read configuration file: %s: %s", path, strerror(errno));
-		goto out;
-	}
+	rc = pk_config_source_read(src, &buf, &len, why, sizeof(why), &refused);
+	if (rc < 0 && refused)
+		pk_config_refuse(c, src->path, why);
+	else if (rc < 0)
+		pk_config_add_error(c, "%s", why);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	c->read[c->nfiles - 1] = 1;
-	src->present = 1;
-	pk_config_hash_content(buf, (size_t)n, src->hash);
 	p.buf = buf;
-	p.len = (size_t)n;
-	p.nerrors = before;
+	p.len = len;
 	if (!yaml_parser_initialize(&p.yp)) {
 		pk_config_add_error(c, "out of memory");
-		goto out;
+	} else {
+		yaml_parser_set_input_string(&p.yp, (const unsigned char *)buf, len);
+		parse_document(&p);
+		if (p.have)
+			yaml_event_delete(&p.ev);
+		yaml_parser_delete(&p.yp);
 	}
-	yaml_parser_set_input_string(&p.yp, (const unsigned char *)buf, p.len);
-	parse_document(&p);
-	if (p.have)
-		yaml_event_delete(&p.ev);
-	yaml_parser_delete(&p.yp);
-out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	return c->nerrors > before ? -1 : 0;
 }

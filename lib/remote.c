@@ -74,7 +74,9 @@ static int parse_db(const char *s, int *db)
 	return 0;
 }
 
-static int parse_url(const char *url, struct url *u, pk_error *err)
+/* label prefixes each reason ("remote url: "), or is "" for a caller that
+ * names the setting itself (pk_remote_parse_check). */
+static int parse_url(const char *url, struct url *u, const char *label, pk_error *err)
 {
 	const char *p;
 
@@ -85,13 +87,13 @@ static int parse_url(const char *url, struct url *u, pk_error *err)
 		u->is_unix = 1;
 		p = url + 13;
 		if (*p != '/')
-			return pk_error_set(err, 0, "remote url: redis+unix:// needs an absolute socket path");
+			return pk_error_set(err, 0, "%sredis+unix:// needs an absolute socket path", label);
 		q = strchr(p, '?');
 		if (copy(u->path, sizeof(u->path), p, q ? (size_t)(q - p) : strlen(p)) < 0)
-			return pk_error_set(err, 0, "remote url: socket path too long");
+			return pk_error_set(err, 0, "%ssocket path too long", label);
 		if (q != NULL) {
 			if (strncmp(q, "?db=", 4) != 0 || parse_db(q + 4, &u->db) < 0)
-				return pk_error_set(err, 0, "remote url: expected ?db=N after the socket path");
+				return pk_error_set(err, 0, "%sexpected ?db=N after the socket path", label);
 		}
 		return 0;
 	}
@@ -104,9 +106,9 @@ static int parse_url(const char *url, struct url *u, pk_error *err)
 		if (colon != NULL) {
 			if (copy(u->user, sizeof(u->user), p, (size_t)(colon - p)) < 0 ||
 			    copy(u->pass, sizeof(u->pass), colon + 1, (size_t)(at - colon - 1)) < 0)
-				return pk_error_set(err, 0, "remote url: credentials too long");
+				return pk_error_set(err, 0, "%scredentials too long", label);
 		} else if (copy(u->pass, sizeof(u->pass), p, (size_t)(at - p)) < 0) {
-			return pk_error_set(err, 0, "remote url: password too long");
+			return pk_error_set(err, 0, "%spassword too long", label);
 		}
 		p = at + 1;
 	}
@@ -117,27 +119,27 @@ static int parse_url(const char *url, struct url *u, pk_error *err)
 		char port[16];
 		char *end;
 		if (copy(port, sizeof(port), colon + 1, hostlen - (size_t)(colon + 1 - p)) < 0)
-			return pk_error_set(err, 0, "remote url: bad port");
+			return pk_error_set(err, 0, "%sbad port", label);
 		long v = strtol(port, &end, 10);
 		/* Not digits: maybe a password typed without its '@'; not shown. */
 		if (port[0] == '\0' || *end != '\0' || strspn(port, "0123456789") != strlen(port))
-			return pk_error_set(err, 0, "remote url: bad port");
+			return pk_error_set(err, 0, "%sbad port", label);
 		if (v < 1 || v > 65535)
-			return pk_error_set(err, 0, "remote url: bad port '%s'", port);
+			return pk_error_set(err, 0, "%sbad port '%s'", label, port);
 		u->port = (int)v;
 		hostlen = (size_t)(colon - p);
 	}
 	if (hostlen == 0 || copy(u->host, sizeof(u->host), p, hostlen) < 0)
-		return pk_error_set(err, 0, "remote url: missing host");
+		return pk_error_set(err, 0, "%smissing host", label);
 	if (slash != NULL && slash[1] != '\0' && parse_db(slash + 1, &u->db) < 0)
-		return pk_error_set(err, 0, "remote url: bad database number '%s'", slash + 1);
+		return pk_error_set(err, 0, "%sbad database number '%s'", label, slash + 1);
 	return 0;
 }
 
 int pk_remote_parse_check(const char *url, pk_error *err)
 {
 	struct url u;
-	return parse_url(url, &u, err);
+	return parse_url(url, &u, "", err);
 }
 
 const char *pk_remote_redact(const char *url, char *buf, size_t len)
@@ -274,7 +276,7 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 		pk_error_set(err, EINVAL, "remote prefix longer than %d bytes", PK_REMOTE_MAX_PREFIX);
 		goto fail;
 	}
-	if (parse_url(o->url, &r->u, err) < 0)
+	if (parse_url(o->url, &r->u, "remote url: ", err) < 0)
 		goto fail;
 	if (o->password_file != NULL && read_password(o->password_file, r->u.pass,
 	                                              sizeof(r->u.pass), err) < 0)

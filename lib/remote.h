@@ -48,7 +48,8 @@ const char *pk_remote_redact(const char *url, char *buf, size_t len);
  * 0, or -1 when it does not fit. */
 int pk_remote_strip_password(const char *url, char *buf, size_t len);
 
-/* Checks a URL's syntax.  Returns 0, or -1 with err saying what is wrong. */
+/* Checks a URL's syntax.  Returns 0, or -1 with err saying what is wrong,
+ * without naming the setting (the caller names it: "bad port"). */
 int pk_remote_parse_check(const char *url, pk_error *err);
 
 /* Connects (and authenticates, selects the db).  Returns NULL with err set

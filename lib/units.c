@@ -101,38 +101,49 @@ int pk_size_parse(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+/* The one duration formatter: every unit that is not zero, "1h30m15s"
+ * (exact: reads back the same), or the two most significant ones, down to
+ * seconds once there is a second, as people read an age: "3h12m". */
+static const char *duration_format(int64_t ms, int exact, char *buf, size_t len)
+{
+	static const struct { const char *unit; int64_t ms; } parts[] = {
+		{ "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 },
+		{ "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+	};
+	size_t used = 0;
+	int shown = 0;
+
+	if (ms == PK_FOREVER)
+		return snprintf(buf, len, "forever"), buf;
+	if (ms <= 0)
+		return snprintf(buf, len, exact ? "0s" : "0ms"), buf;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && ms > 0; i++) {
+		int n;
+
+		if (!exact && (shown == 2 || (shown == 1 && (ms < parts[i].ms || parts[i].ms == 1))))
+			break;
+		if (ms < parts[i].ms)
+			continue;
+		n = snprintf(buf + used, len - used, "%lld%s", (long long)(ms / parts[i].ms),
+		             parts[i].unit);
+		if (n < 0 || (size_t)n >= len - used)
+			break;   /* cut short, as snprintf leaves it */
+		used += (size_t)n;
+		ms %= parts[i].ms;
+		shown++;
+	}
+	return buf;
+}
+
 const char *pk_duration_format(int64_t ms, char *buf, size_t len)
 {
-	static const struct { char unit; int64_t ms; } parts[] = {
-		{ 'w', 604800000 }, { 'd', 86400000 }, { 'h', 3600000 },
-		{ 'm', 60000 }, { 's', 1000 },
-	};
-	size_t n = sizeof(parts) / sizeof(parts[0]);
+	return duration_format(ms, 0, buf, len);
+}
 
-	if (ms == PK_FOREVER) {
-		snprintf(buf, len, "forever");
-		return buf;
-	}
-	if (ms < 0)
-		ms = 0;
-	if (ms < 1000) {
-		snprintf(buf, len, "%lldms", (long long)ms);
-		return buf;
-	}
-	/* Two most significant units, as people read an age: "3h12m". */
-	for (size_t i = 0; i < n; i++) {
-		if (ms >= parts[i].ms) {
-			long long a = (long long)(ms / parts[i].ms);
-			long long b = i + 1 < n ? (long long)((ms % parts[i].ms) / parts[i + 1].ms) : 0;
-			if (b > 0)
-				snprintf(buf, len, "%lld%c%lld%c", a, parts[i].unit, b, parts[i + 1].unit);
-			else
-				snprintf(buf, len, "%lld%c", a, parts[i].unit);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "0s");
-	return buf;
+const char *pk_duration_format_exact(int64_t ms, char *buf, size_t len)
+{
+	return duration_format(ms, 1, buf, len);
 }
 
 const char *pk_size_format(uint64_t bytes, char *buf, size_t len)

@@ -26,6 +26,9 @@ int pk_bool_parse(const char *s, int *v);
 /* Short human forms: "3h12m", "45s", "2d4h", "forever"; "4.2M", "512B".
  * Write into buf (at least 16 bytes) and return buf. */
 const char *pk_duration_format(int64_t ms, char *buf, size_t len);
+/* Every unit, exact, as written back into a configuration and read back
+ * the same: "1h30m15s", "250ms", "0s", "forever". */
+const char *pk_duration_format_exact(int64_t ms, char *buf, size_t len);
 const char *pk_size_format(uint64_t bytes, char *buf, size_t len);
 
 #endif

@@ -127,6 +127,29 @@ static void test_duration_format(void **state)
 	}
 }
 
+/* The exact form, written into a configuration and read back the same. */
+static void test_duration_format_exact(void **state)
+{
+	static const struct { int64_t ms; const char *s; } cases[] = {
+		{ 90061000, "1d1h1m1s" },
+		{ 1500, "1s500ms" },
+		{ 86400000 + 5 * 60000, "1d5m" },
+		{ 250, "250ms" },
+		{ 0, "0s" },
+		{ PK_FOREVER, "forever" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[32];
+		int64_t back;
+		pk_duration_format_exact(cases[i].ms, buf, sizeof(buf));
+		if (strcmp(buf, cases[i].s) != 0)
+			fail_msg("%" PRId64 " -> \"%s\", want \"%s\"", cases[i].ms, buf, cases[i].s);
+		assert_int_equal(pk_duration_parse(buf, &back), 0);
+		assert_true(back == cases[i].ms);
+	}
+}
+
 static void test_size_format(void **state)
 {
 	/* The same figures as numfmt --to=iec and ls -h print. */
@@ -189,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_size_parse_rejects),
 		cmocka_unit_test(test_size_parse_rejects_c_float_syntax),
 		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_duration_format_exact),
 		cmocka_unit_test(test_size_format),
 		cmocka_unit_test(test_size_format_fits_16_bytes),
 		cmocka_unit_test(test_bool_parse),
