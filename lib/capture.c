@@ -22,6 +22,14 @@ static volatile sig_atomic_t got_signal;
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+void pk_capture_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(set, forwarded[i]);
+}
+
 /* Which of them pickled ignores: no handler is put over those. */
 static int stop_ignored[NFORWARDED];
 

@@ -43,6 +43,11 @@ typedef struct pk_capture_result {
  * could not be started at all. */
 int pk_capture_run(const pk_capture_opts *opts, pk_capture_result *res, pk_error *err);
 
+/* Fills set with the signals that ask pickled to stop (SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT): the ones passed on to the command, and the ones held
+ * back where an operation must not be cut in half. */
+void pk_capture_stop_signals(sigset_t *set);
+
 /* The shell-style exit status for res: the command's exit code, 128+N when
  * it was killed by signal N, 126/127 when it could not be executed. */
 int pk_capture_status(const pk_capture_result *res);

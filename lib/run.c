@@ -1,16 +1,25 @@
-/* run.c: one memoized run: hit, stale hit, or miss with single-flight. */
-#include "run_impl.h"
+/* run.c: one memoized run, the decision: look the key up (local, then the
+ * remote tier), replay a hit, refresh a stale one in the background, or
+ * run a miss once per key (single-flight, on this host and across the
+ * fleet) and store it.  The work is in the modules below: run_key (the
+ * key), run_exec (running the command), run_store (recording and storing
+ * its result), run_replay (a hit's output and files), run_share (the
+ * remote tier), run_record (the run log and metrics), run_msg (what a run
+ * says). */
+#include "run.h"
 
-#include "capture.h"
 #include "entry.h"
 #include "error.h"
 #include "gc.h"
-#include "inputs.h"
 #include "lock.h"
-#include "outpath.h"
-#include "relay.h"
-#include "remote.h"
-#include "share.h"
+#include "meta.h"
+#include "run_exec.h"
+#include "run_key.h"
+#include "run_msg.h"
+#include "run_record.h"
+#include "run_replay.h"
+#include "run_share.h"
+#include "run_store.h"
 #include "spool.h"
 #include "stats.h"
 #include "store.h"
@@ -18,9 +27,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,385 +37,63 @@
 
 enum lookup { HIT, STALE, MISS };
 
-void run_warn(struct run *u, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (u->r->warning[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(u->r->warning, sizeof(u->r->warning), fmt, ap);
-	va_end(ap);
-}
-
-static void not_stored(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* A result that could not be stored: said once, and counted. */
-static void not_stored(struct run *u, const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	run_warn(u, "result not stored: %s", msg);
-	u->rec.store_failures++;
-	if (u->have_store)
-		pk_stats_add(&u->store, PK_STAT_STORE_FAIL, 0);
-}
-
-void run_explain(struct run *u, const char *fmt, ...)
-{
-	char line[4200];
-	va_list ap;
-
-	if (u->o->explain == NULL || u->detached ||
-	    (u->quiet && strncmp(fmt, "hit", 3) != 0 && strncmp(fmt, "stale", 5) != 0))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	u->o->explain(u->o->explain_ctx, line);
-}
-
-/* Some output could not be delivered (EPIPE aside): the exit status says
- * so, as a bare command's failed write would. */
-static void output_lost(struct run *u)
-{
-	if (u->r->status == 0)
-		u->r->status = 1;
-}
-
-/* The command's stdin: the spool when there is one, else inherited. */
-static int command_stdin(struct run *u, pid_t *feeder)
-{
-	pk_error err = { 0 };
-
-	*feeder = -1;
-	if (!u->have_spool)
-		return u->detached ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
-	if (u->spool.complete || u->spool.in_place) {
-		pk_spool_rewind(&u->spool);
-		return u->spool.fd;
-	}
-	return pk_spool_feed(&u->spool, feeder, &err);
-}
-
-/* The output buffered between the pipes and the compression (see relay.h):
- * a burst this large is taken in at memory speed while the command runs,
- * and compressed during its next pause.  Weighed against the 32 MiB a miss
- * may use at most: without the buffer a miss peaks at about 15 MiB, most
- * of it zstd's buffers for its two workers at level 1 (bench/README.md);
- * a buffer filled by a fast producer adds its whole size, so 12 MiB brings
- * the peak to about 27 MiB, leaving 5 MiB for another zstd version or
- * more workers.  (16 MiB measured 31 MiB: too close.)  A 10 MiB burst fits
- * with room to spare, compression draining it as it comes.  A command the
- * compression keeps up with uses only the buffer's first pages. */
-#define RELAY_BYTES (12u * 1024 * 1024)
-
-/* While the command runs, everything below but relay and put_err belongs
- * to the relay's thread (the sink); the reader looks again only once
- * pk_relay_finish or pk_relay_free has ended that thread. */
-struct recorder {
-	pk_entry_writer *w;
-	pk_relay *relay;           /* NULL: only count the bytes */
-	pk_error err;
-	pk_error put_err;          /* the reader's */
-	int failed;
-	const pk_store *store;
-	int fd;                    /* the temporary entry */
-	const char *tmp;           /* its name in the store */
-	int unlinked;              /* the temporary is already gone */
-	/* The reader's too: */
-	uint64_t bytes;            /* the command's output, for the run log */
-	int put_failed;            /* the relay refused: record no more */
+struct run {
+	const pk_run_opts *o;
+	pk_run_result *r;
+	run_msg msg;               /* msg.detached: a background warm or
+	                              refresh, no output; msg.quiet: a second
+	                              lookup, explain only a hit */
+	pk_store store;
+	int have_store;
+	int store_open;            /* the cache was opened (and accepted) */
+	int cacheable;             /* key computed and store usable */
+	pk_spool spool;
+	int have_spool;
+	run_key key;
+	run_share share;
+	int stdin_file;            /* pickled's stdin is a regular file... */
+	off_t stdin_start;         /* ...at this offset when it started */
+	int gc_due;                /* a store made an automatic gc due */
+	int64_t since_ms;          /* when this run began (wall clock) */
+	int refreshing;            /* a --warm run or a stale refresh */
+	int after_wait;            /* looking again after waiting for a run:
+	                              one stored since since_ms is taken, old
+	                              or not (and is the only kind --warm
+	                              takes) */
+	/* What this run did, for the run log and the metrics: decision -1
+	 * until one is made (a background gc records nothing). */
+	pk_runlog_rec rec;
+	int64_t start_ms;
 };
 
-/* The entry cannot be completed (a full disk, a file size limit, a result
- * larger than the cache allows): its temporary goes at once, emptied
- * first since an open file keeps its blocks, so that a command still
- * printing does not keep the disk full until it ends. */
-static void recording_failed(struct recorder *rec)
+/* Where what cannot be stored is said and counted. */
+static run_store_sink store_sink(struct run *u)
 {
-	rec->failed = 1;
-	if (rec->fd >= 0 && ftruncate(rec->fd, 0) < 0) {
-		/* unlinked below all the same; closed at the end of the run */
-	}
-	if (rec->fd >= 0 && !rec->unlinked)
-		unlinkat(rec->store->dirfd, rec->tmp, 0);
-	rec->unlinked = 1;
+	run_store_sink s = { &u->msg, &u->rec, u->have_store ? &u->store : NULL };
+	return s;
 }
 
-/* The relay's sink, on its thread: compresses into the entry.  A failure
- * frees the disk at once; the reader learns of it at its next put. */
-static int record_sink(void *ctx, int stream, const void *buf, size_t len)
+/* Runs the command, recording into rs when it is non-NULL.  Returns as
+ * run_exec_command. */
+static int execute(struct run *u, run_store *rs, pk_capture_result *cr)
 {
-	struct recorder *rec = ctx;
+	run_exec x = { 0 };
+	int ret;
 
-	if (pk_entry_writer_stdio(rec->w, stream, buf, len, &rec->err) < 0) {
-		recording_failed(rec);
-		return -1;
-	}
-	return 0;
-}
-
-/* The capture's recorder, on the thread that reads the pipes. */
-static int record_chunk(void *ctx, int stream, const void *buf, size_t len)
-{
-	struct recorder *rec = ctx;
-
-	/* Counted whatever becomes of the recording: the run log's bytes. */
-	rec->bytes += len;
-	if (rec->relay != NULL && !rec->put_failed &&
-	    pk_relay_put(rec->relay, stream, buf, len, &rec->put_err) < 0)
-		rec->put_failed = 1;
-	return 0;
-}
-
-/* Waits until all the output is compressed.  Returns 0, or -1 with
- * rec->failed set and rec->err saying why. */
-static int record_finish(struct recorder *rec)
-{
-	if (pk_relay_finish(rec->relay) == 0)
-		return 0;
-	if (!rec->failed) {
-		/* the thread could not be started */
-		rec->err = rec->put_err;
-		recording_failed(rec);
-	}
-	return -1;
-}
-
-/* The largest entry this run may store: max_entry, and never more than the
- * whole cache (an entry over max_size would make gc evict every other
- * one, then it).  Sets *which to the setting's name; 0: no bound. */
-static uint64_t entry_limit(const pk_run_opts *o, const char **which)
-{
-	*which = "max_entry";
-	if (o->max_size > 0 && (o->max_entry == 0 || o->max_size <= o->max_entry)) {
-		*which = "max_size";
-		return o->max_size;
-	}
-	return o->max_entry;
-}
-
-/* Says why the entry in rec could not be written. */
-static void entry_not_stored(struct run *u, struct recorder *rec, const pk_error *err)
-{
-	char buf[700];
-	const char *which;
-	uint64_t size, limit = entry_limit(u->o, &which);
-
-	if (pk_entry_writer_over_limit(rec->w, &size))
-		not_stored(u, "%llu bytes is more than %s %llu", (unsigned long long)size, which,
-		           (unsigned long long)limit);
-	else
-		not_stored(u, "%s", pk_error_str(err, buf, sizeof(buf)));
-}
-
-/* Runs the command, recording into rec when it is non-NULL.  Sets the
- * result's status.  Returns 0 when the command ran to an end worth
- * storing (not interrupted), else -1. */
-static int execute(struct run *u, struct recorder *rec, pk_capture_result *cr)
-{
-	struct recorder count = { .fd = -1 };
-	pk_capture_opts co = { 0 };
-	pk_error err = { 0 };
-	pid_t feeder;
-	int in_fd = command_stdin(u, &feeder);
-	int ret = -1;
-
-	co.path = u->parts.program ? u->parts.program : u->o->argv[0];
-	co.argv = u->o->argv;
-	co.stdin_fd = in_fd;
-	co.ignored = &u->o->ignored;
-	co.out_fd = u->detached ? -1 : 1;
-	co.err_fd = u->detached ? -1 : 2;
-	co.record = record_chunk;
-	co.record_ctx = rec != NULL ? rec : &count;
-	int rc = pk_capture_run(&co, cr, &err);
-	u->rec.out_bytes = rec != NULL ? rec->bytes : count.bytes;
-	if (rc < 0) {
-		char buf[700];
-		u->r->status = 125;
-		snprintf(u->r->error, sizeof(u->r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
-		goto out;
-	}
-	u->r->status = pk_capture_status(cr);
-	u->r->stop_signal = cr->signal_received;
-	/* A command killed by a signal makes pickled end by the same signal,
-	 * whatever the path that ran it: a shell loop around pickled must see
-	 * what it would see around the bare command (bash stops a script
-	 * whose child died of SIGINT, not one whose child exited 130). */
-	if (cr->exec_errno == 0 && WIFSIGNALED(cr->wait_status))
-		u->r->raise_signal = WTERMSIG(cr->wait_status);
-	if (cr->exec_errno != 0) {
-		snprintf(u->r->error, sizeof(u->r->error), "%s: %s", u->o->argv[0],
-		         strerror(cr->exec_errno));
-		goto out;
-	}
-	/* A reader that went away (`| head`) is the caller's choice, not a
-	 * failure: the status is the command's own, as in a bare run; what it
-	 * printed was not all read, so nothing is stored. */
-	if (cr->forward_errno == EPIPE)
-		goto out;
-	/* Not every byte reached the caller: pickled fails as the bare
-	 * command would have (its own status when it failed, else 1), while
-	 * the result, captured whole, may still be stored. */
-	if (cr->forward_errno == ETIMEDOUT && cr->signal_received) {
-		run_warn(u, "cannot write output: the reader did not read after the stop signal");
-		output_lost(u);
-	} else if (cr->forward_errno != 0) {
-		run_warn(u, "cannot write output: %s", strerror(cr->forward_errno));
-		output_lost(u);
-	}
-	if (cr->signal_received || WIFSIGNALED(cr->wait_status))
-		goto out;
-	ret = 0;
-out:
-	if (feeder > 0) {
-		/* The feeder may be stuck writing what the command did not read:
-		 * the pipe closed, and SIGKILL, which it cannot have ignored. */
-		close(in_fd);
-		kill(feeder, SIGKILL);
-		while (waitpid(feeder, NULL, 0) < 0 && errno == EINTR)
-			;
-	} else if (in_fd >= 0 && !u->have_spool) {
-		close(in_fd);
-	}
+	x.o = u->o;
+	x.path = u->key.parts.program;
+	x.spool = u->have_spool ? &u->spool : NULL;
+	x.record = rs != NULL ? run_store_chunk : NULL;
+	x.record_ctx = rs;
+	ret = run_exec_command(&x, &u->msg, cr);
+	u->rec.out_bytes = x.out_bytes;
 	return ret;
-}
-
-/* Adds the declared output files to the entry.  Returns 0, or -1 after a
- * warning. */
-static int add_outputs(struct run *u, struct recorder *rec, pk_meta *m)
-{
-	pk_entry_writer *w = rec->w;
-	pk_error err = { 0 };
-	char buf[700];
-
-	if (u->o->noutputs == 0)
-		return 0;
-	if ((m->files = calloc(u->o->noutputs, sizeof(*m->files))) == NULL) {
-		not_stored(u, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < u->o->noutputs; i++) {
-		const char *path = u->o->outputs[i];
-		struct stat st;
-		/* By descriptor, and not through a link another user could
-		 * have planted: see outpath.h. */
-		int fd = pk_outpath_open_read(path, &st, &err);
-
-		if (fd < 0) {
-			/* A failed run that wrote no output file did what failed
-			 * runs do: not stored (a hit could not recreate the file's
-			 * absence), and nothing to warn about. */
-			if (err.errnum == ENOENT && m->exit_status != 0)
-				run_explain(u, "not stored: the failed run produced no %s", path);
-			else if (err.errnum == ENOENT)
-				not_stored(u, "output not produced: %s", path);
-			else if (err.errnum == 0)
-				not_stored(u, "output is not a regular file: %s", path);
-			else
-				not_stored(u, "cannot read output: %s", pk_error_str(&err, buf, sizeof(buf)));
-			return -1;
-		}
-		m->files[i].path = u->o->outputs[i];
-		m->files[i].mode = (uint32_t)(st.st_mode & 0777);
-		m->nfiles = i + 1;
-		int rc = pk_entry_writer_file(w, fd, &m->files[i].size, &err);
-		close(fd);
-		if (rc < 0) {
-			entry_not_stored(u, rec, &err);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static void detach(struct run *u, void (*fn)(struct run *));
 static void maybe_gc(struct run *u);
-
-/* Asked only on a miss: a hit never needs it. */
-static int auto_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	/* One core: compress inline; more: zstd workers keep the pipes drained. */
-	return n <= 1 ? 0 : (n > 4 ? 4 : (int)n);
-}
-
-/* A remote failure is said once; the run goes on with the local cache. */
-static void remote_failed(struct run *u, const pk_error *err)
-{
-	char buf[700];
-
-	u->rec.remote_errors++;
-	pk_stats_add(&u->store, err->errnum == ETIMEDOUT ? PK_STAT_REMOTE_TIMEOUT
-	                                                 : PK_STAT_REMOTE_ERROR, 0);
-	run_warn(u, "remote cache unavailable, using the local cache: %s",
-	         pk_error_str(err, buf, sizeof(buf)));
-	run_explain(u, "remote unavailable");
-	u->remote_down = 1;
-	pk_remote_close(u->remote);
-	u->remote = NULL;
-}
-
-static pk_remote *remote(struct run *u)
-{
-	pk_error err = { 0 };
-
-	if (u->remote != NULL || u->remote_down || u->o->remote.url == NULL)
-		return u->remote;
-	if ((u->remote = pk_remote_connect(&u->o->remote, &err)) == NULL)
-		remote_failed(u, &err);
-	return u->remote;
-}
-
-/* Fetches the remote entry into the local store when it is younger than
- * max_age_ms.  Returns 1 when one was stored locally. */
-static int fetch_remote(struct run *u, int64_t max_age_ms)
-{
-	pk_error err = { 0 };
-	char why[600];
-	pk_remote *r = remote(u);
-	int got;
-
-	if (r == NULL)
-		return 0;
-	got = pk_share_fetch(&u->store, r, &u->key, max_age_ms, why, sizeof(why), &err);
-	if (got < 0) {
-		remote_failed(u, &err);
-		return 0;
-	}
-	/* A value no host would upload: someone else wrote it, or it broke.
-	 * Said once per run, since a poll while waiting may meet it again. */
-	if (got == 2) {
-		if (!u->remote_rejected)
-			run_warn(u, "remote entry not used (%s)", why);
-		u->remote_rejected = 1;
-		got = 0;
-	}
-	/* A poll while waiting for another host is not a lookup of its own. */
-	if (got || !u->quiet)
-		pk_stats_add(&u->store, got ? PK_STAT_REMOTE_HIT : PK_STAT_REMOTE_MISS, 0);
-	if (!got)
-		run_explain(u, "remote miss (%s)", why);
-	return got;
-}
-
-/* After a local store: the same bytes to the remote tier. */
-static void push_remote(struct run *u, int fd, uint64_t size, int64_t created)
-{
-	pk_error err = { 0 };
-	pk_remote *r;
-
-	if (u->o->remote.read_only || (r = remote(u)) == NULL)
-		return;
-	if (pk_share_push(r, &u->key, fd, size, created, u->o->ttl_ms, &err) < 0)
-		remote_failed(u, &err);
-}
+static void refresh_in_background(struct run *u);
+static void record(struct run *u);
 
 /* A background collection after a store; skipped when one is running. */
 static void auto_gc(struct run *u)
@@ -422,38 +106,6 @@ static void auto_gc(struct run *u)
 	pk_gc_run(&u->store, &go, &rep, &err);
 }
 
-/* Records in m where the command left the stdin it read from a file: the
- * caller's regular file (read in place, or left to the command), or the
- * spool holding a pipe's bytes, which tells as much.  A pipe the command
- * read itself (--no-stdin) leaves nothing to record. */
-static void note_stdin(struct run *u, pk_meta *m)
-{
-	int fd = u->have_spool ? u->spool.fd : u->stdin_file ? 0 : -1;
-	off_t start = u->have_spool ? u->spool.start : u->stdin_start;
-	struct stat st;
-	off_t pos;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (pos = lseek(fd, 0, SEEK_CUR)) < 0)
-		return;
-	m->stdin_known = 1;
-	m->stdin_at_end = pos >= st.st_size;
-	m->stdin_read = pos > start ? (uint64_t)(pos - start) : 0;
-}
-
-/* On a hit, leaves a regular-file stdin where the command left it on the
- * miss that stored m, so that what the caller reads next is the same
- * whether the command ran or not. */
-static void leave_stdin(const struct run *u, const pk_meta *m)
-{
-	if (!u->stdin_file || !m->stdin_known)
-		return;
-	if (m->stdin_at_end)
-		lseek(0, 0, SEEK_END);
-	else
-		lseek(0, u->stdin_start + (off_t)m->stdin_read, SEEK_SET);
-}
-
 /* A --warm run or a stale refresh that failed prints nothing anyone sees:
  * it is counted in stats and noted on the entry it did not replace (which
  * stays), for `show`. */
@@ -464,9 +116,9 @@ static void refresh_failed(struct run *u, int status)
 	if (!u->refreshing)
 		return;
 	pk_stats_add(&u->store, PK_STAT_REFRESH_FAIL, status);
-	if ((fd = pk_store_open_entry(&u->store, &u->key)) >= 0) {
+	if ((fd = pk_store_open_entry(&u->store, &u->key.key)) >= 0) {
 		close(fd);
-		pk_store_note_failure(&u->store, &u->key, status);
+		pk_store_note_failure(&u->store, &u->key.key, status);
 	}
 }
 
@@ -481,9 +133,10 @@ static void longer_than_ttl(struct run *u, int64_t duration_ms)
 		return;
 	pk_duration_format(duration_ms, d, sizeof(d));
 	pk_duration_format(u->o->ttl_ms, t, sizeof(t));
-	run_explain(u, "the run took %s, longer than its ttl %s: stored for the runs that waited", d, t);
-	run_warn(u, "the run took %s, longer than its ttl %s: its result serves only the runs "
-	         "that waited for it", d, t);
+	run_explain(&u->msg, "the run took %s, longer than its ttl %s: stored for the runs that "
+	            "waited", d, t);
+	run_warn(&u->msg, "the run took %s, longer than its ttl %s: its result serves only the "
+	         "runs that waited for it", d, t);
 }
 
 /* Runs the command and stores its result.  The command's output reaches
@@ -491,135 +144,40 @@ static void longer_than_ttl(struct run *u, int64_t duration_ms)
 static void miss(struct run *u)
 {
 	const pk_run_opts *o = u->o;
-	struct recorder rec = { 0 };
+	run_store_sink sink = store_sink(u);
+	run_store rs;
 	pk_capture_result cr;
-	pk_meta m;
 	pk_error err = { 0 };
-	char tmp[256], buf[700];
-	const char *which;
-	int fd;
-	int64_t created = pk_now_ms();
+	char buf[700];
+	uint64_t stored;
 
-	fd = pk_store_tmp_create(&u->store, tmp, sizeof(tmp), &err);
-	if (fd < 0) {
-		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
-		run_decide(u, PK_DECISION_MISS, "");
+	if (run_store_begin(&rs, &sink, o, &u->key.key, &u->key.parts, &err) < 0) {
+		run_not_stored(&sink, "%s", pk_error_str(&err, buf, sizeof(buf)));
+		run_decide(&u->rec, PK_DECISION_MISS, "");
 		execute(u, NULL, &cr);
 		return;
 	}
-	rec.store = &u->store;
-	rec.fd = fd;
-	rec.tmp = tmp;
-	rec.w = pk_entry_writer_new(fd, o->level, o->threads > 0 ? o->threads : auto_threads(),
-	                            &rec.err);
-	if (rec.w == NULL ||
-	    (rec.relay = pk_relay_new(RELAY_BYTES, record_sink, &rec, &rec.err)) == NULL)
-		recording_failed(&rec);
-	else
-		pk_entry_writer_limit(rec.w, entry_limit(o, &which));
 	pk_stats_add(&u->store, PK_STAT_MISS, 0);
-	run_decide(u, PK_DECISION_MISS, "");
-	if (execute(u, &rec, &cr) < 0) {
+	run_decide(&u->rec, PK_DECISION_MISS, "");
+	if (execute(u, &rs, &cr) < 0) {
 		refresh_failed(u, u->r->status);
-		goto discard;
+		goto out;
 	}
-	if (!rec.failed)
-		record_finish(&rec);
 	if (WEXITSTATUS(cr.wait_status) != 0 && !o->cache_failures) {
 		refresh_failed(u, WEXITSTATUS(cr.wait_status));
-		goto discard;
+		goto out;
 	}
-	/* The key holds the inputs as they were hashed: one that changed
-	 * while the command ran may have given it other content, whose output
-	 * must not be stored under the old content's key. */
-	size_t changed;
-	if (pk_inputs_changed(u->parts.inputs, u->parts.ninputs, o->outputs, o->noutputs, &changed)) {
-		run_explain(u, "not stored: input changed during the run: %s",
-		            u->parts.inputs[changed].path);
-		not_stored(u, "input changed during the run: %s", u->parts.inputs[changed].path);
-		goto discard;
-	}
-	if (rec.failed) {
-		entry_not_stored(u, &rec, &rec.err);
-		goto discard;
-	}
-	memset(&m, 0, sizeof(m));
-	m.key = u->key;
-	m.parts = u->parts;
-	m.run_cwd = getcwd(NULL, 0);
-	m.exit_status = WEXITSTATUS(cr.wait_status);
-	m.created_ms = created;
-	m.duration_ms = cr.duration_ms;
-	m.ttl_ms = o->ttl_ms;
-	m.stale_ms = o->stale_ms;
-	m.tags = o->tags;
-	m.ntags = o->ntags;
-	note_stdin(u, &m);
-	m.name = (char *)(uintptr_t)o->name;
-	int ok = add_outputs(u, &rec, &m) == 0;
-	if (ok && pk_entry_writer_finish(rec.w, &m, &err) < 0) {
-		entry_not_stored(u, &rec, &err);
-		ok = 0;
-	}
-	free(m.files);
-	free(m.run_cwd);
-	if (!ok)
-		goto discard;
-	pk_relay_free(rec.relay);
-	pk_entry_writer_free(rec.w);
-	struct stat st;
-	uint64_t stored = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-	if (pk_store_commit(&u->store, fd, tmp, &u->key, &err) < 0) {
-		not_stored(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
-	} else {
-		longer_than_ttl(u, cr.duration_ms);
-		push_remote(u, fd, stored, created);
-		pk_gc_note_store(&u->store, stored);
-		/* Started once the remote lock is released (see maybe_gc):
-		 * a fork must not copy a process with a renewal thread. */
-		u->gc_due = o->auto_gc && pk_gc_due(&u->store, o->max_size, o->gc_interval_ms);
-	}
-	close(fd);
-	return;
-discard:
-	pk_relay_free(rec.relay);   /* first: its thread uses the writer */
-	pk_entry_writer_free(rec.w);
-	close(fd);
-	if (!rec.unlinked)
-		unlinkat(u->store.dirfd, tmp, 0);
-}
-
-static void refresh_in_background(struct run *u);
-
-/* Restores the output files with the stop signals held back: SIGTERM in
- * the middle would leave a partial temporary next to the user's file, which
- * nothing removes.  A signal that came meanwhile acts once they are in
- * place (a restore is as fast as the disk: a fraction of a second for
- * hundreds of megabytes). */
-static int restore_files(pk_entry *e, pk_error *err)
-{
-	sigset_t stop, old;
-	int ret;
-
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigaddset(&stop, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &stop, &old);
-	ret = pk_entry_restore_files(e, err);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
-}
-
-static int outputs_match(const struct run *u, const pk_meta *m)
-{
-	if (m->nfiles != u->o->noutputs)
-		return 0;
-	for (size_t i = 0; i < m->nfiles; i++)
-		if (strcmp(m->files[i].path, u->o->outputs[i]) != 0)
-			return 0;
-	return 1;
+	if (run_store_commit(&rs, &cr, u->have_spool ? u->spool.fd : u->stdin_file ? 0 : -1,
+	                     u->have_spool ? u->spool.start : u->stdin_start, &stored) < 0)
+		goto out;
+	longer_than_ttl(u, cr.duration_ms);
+	run_share_push(&u->share, &u->key.key, rs.fd, stored, rs.created_ms, o->ttl_ms);
+	pk_gc_note_store(&u->store, stored);
+	/* Started once the remote lock is released (see maybe_gc): a fork
+	 * must not copy a process with a renewal thread. */
+	u->gc_due = o->auto_gc && pk_gc_due(&u->store, o->max_size, o->gc_interval_ms);
+out:
+	run_store_close(&rs);
 }
 
 /* Looks for a usable local entry and replays it.  Returns HIT or STALE
@@ -635,10 +193,10 @@ static enum lookup lookup_local(struct run *u, int replay)
 	int64_t age;
 	int fd;
 
-	fd = pk_store_open_entry(&u->store, &u->key);
+	fd = pk_store_open_entry(&u->store, &u->key.key);
 	if (fd < 0) {
-		run_explain(u, "miss (no entry)");
-		run_decide(u, -1, "no entry");
+		run_explain(&u->msg, "miss (no entry)");
+		run_decide(&u->rec, -1, "no entry");
 		return MISS;
 	}
 	if ((e = pk_entry_open(fd, &err)) == NULL)
@@ -648,21 +206,18 @@ static enum lookup lookup_local(struct run *u, int replay)
 	if (pk_entry_verify(e, 0, &err) < 0)
 		goto corrupt;
 	m = pk_entry_meta(e);
-	if (!pk_key_equal(&m->key, &u->key)) {
+	if (!pk_key_equal(&m->key, &u->key.key)) {
 		pk_error_set(&err, 0, "entry holds another key");
 		goto corrupt;
 	}
-	/* The files a hit writes are the ones this run declares, never what
-	 * an entry says: an entry forged in a shared tier must not be able to
-	 * write anywhere it likes. */
-	if (!outputs_match(u, m)) {
+	if (!run_replay_matches(o, m)) {
 		pk_error_set(&err, 0, "entry restores files this run does not declare");
 		goto corrupt;
 	}
 	age = pk_meta_age(m->created_ms, pk_now_ms());
 	if (age < 0) {
-		run_explain(u, "miss (expired: created in the future, the clock was ahead)");
-		run_decide(u, -1, "expired");
+		run_explain(&u->msg, "miss (expired: created in the future, the clock was ahead)");
+		run_decide(&u->rec, -1, "expired");
 		goto out;
 	}
 	pk_duration_format(age, age_s, sizeof(age_s));
@@ -672,13 +227,13 @@ static enum lookup lookup_local(struct run *u, int replay)
 	 * for every waiter, one after the other. */
 	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
 	if (o->warm && !waited_for) {
-		run_explain(u, "miss (warm: refreshing, age %s)", age_s);
-		run_decide(u, -1, "warm");
+		run_explain(&u->msg, "miss (warm: refreshing, age %s)", age_s);
+		run_decide(&u->rec, -1, "warm");
 		goto out;
 	}
 	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms && !waited_for) {
-		run_explain(u, "miss (expired, age %s)", age_s);
-		run_decide(u, -1, "expired");
+		run_explain(&u->msg, "miss (expired, age %s)", age_s);
+		run_decide(&u->rec, -1, "expired");
 		goto out;
 	}
 	ret = o->stale_ms > 0 && age >= o->stale_ms && !waited_for ? STALE : HIT;
@@ -686,59 +241,45 @@ static enum lookup lookup_local(struct run *u, int replay)
 	 * pickled has returned, under a caller that may be reading them: with
 	 * outputs, a stale entry is refreshed in the foreground instead. */
 	if (ret == STALE && o->noutputs > 0) {
-		run_explain(u, "miss (stale, age %s: output files are declared, refreshing now)",
-		            age_s);
-		run_decide(u, -1, "stale, outputs refreshed now");
+		run_explain(&u->msg, "miss (stale, age %s: output files are declared, refreshing "
+		            "now)", age_s);
+		run_decide(&u->rec, -1, "stale, outputs refreshed now");
 		ret = MISS;
 		goto out;
 	}
 	if (!replay)
 		goto out;
-	if (m->nfiles > 0 && restore_files(e, &err) < 0) {
-		run_warn(u, "cannot restore output, running the command: %s",
+	if (m->nfiles > 0 && run_replay_files(e, &err) < 0) {
+		run_warn(&u->msg, "cannot restore output, running the command: %s",
 		         pk_error_str(&err, buf, sizeof(buf)));
-		run_explain(u, "miss (output not restored)");
+		run_explain(&u->msg, "miss (output not restored)");
 		ret = MISS;
-		run_decide(u, -1, "output not restored");
+		run_decide(&u->rec, -1, "output not restored");
 		goto out;
 	}
 	if (ret == STALE)
-		run_explain(u, "stale hit (age %s, refreshing in background)", age_s);
+		run_explain_hit(&u->msg, "stale hit (age %s, refreshing in background)", age_s);
 	else if (waited_for && o->ttl_ms != PK_FOREVER && age >= o->ttl_ms)
-		run_explain(u, "hit (stored by the run waited for, age %s)", age_s);
+		run_explain_hit(&u->msg, "hit (stored by the run waited for, age %s)", age_s);
 	else
-		run_explain(u, "hit (age %s)", age_s);
-	pk_store_count_hit(&u->store, &u->key);
+		run_explain_hit(&u->msg, "hit (age %s)", age_s);
+	pk_store_count_hit(&u->store, &u->key.key);
 	pk_stats_add(&u->store, PK_STAT_HIT, m->duration_ms);
 	/* A hit's reason is where it came from, not the misses before it. */
 	if (strcmp(u->rec.why, "remote") != 0)
 		snprintf(u->rec.why, sizeof(u->rec.why), "%s",
-		         u->quiet || u->after_wait ? "after waiting" : "");
-	run_decide(u, ret == STALE ? PK_DECISION_STALE : PK_DECISION_HIT, "");
+		         u->msg.quiet || u->after_wait ? "after waiting" : "");
+	run_decide(&u->rec, ret == STALE ? PK_DECISION_STALE : PK_DECISION_HIT, "");
 	u->rec.saved_ms = m->duration_ms;
 	u->rec.out_bytes = m->stdout_bytes + m->stderr_bytes;
-	u->r->status = m->exit_status;
-	leave_stdin(u, m);
-	if (pk_entry_replay(e, 1, 2, &err) < 0) {
-		/* A reader that went away ends pickled as SIGPIPE ends a bare
-		 * command; where SIGPIPE was ignored when pickled started, such a
-		 * command gets EPIPE and fails instead, and so does pickled. */
-		if (err.errnum == EPIPE && sigismember(&o->ignored, SIGPIPE) == 1)
-			output_lost(u);
-		else if (err.errnum == EPIPE)
-			u->r->raise_signal = SIGPIPE;
-		else {
-			run_warn(u, "cannot replay output: %s", pk_error_str(&err, buf, sizeof(buf)));
-			output_lost(u);
-		}
-	}
+	run_replay_output(e, &u->msg, u->stdin_file, u->stdin_start);
 	goto out;
 corrupt:
-	if (!u->quiet)
+	if (!u->msg.quiet)
 		pk_stats_add(&u->store, PK_STAT_CORRUPT, 0);
-	run_explain(u, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
-	run_decide(u, -1, "corrupt");
-	run_warn(u, "corrupt cache entry %.12s (%s), running the command", u->hex,
+	run_explain(&u->msg, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
+	run_decide(&u->rec, -1, "corrupt");
+	run_warn(&u->msg, "corrupt cache entry %.12s (%s), running the command", u->key.hex,
 	         pk_error_str(&err, buf, sizeof(buf)));
 out:
 	pk_entry_close(e);
@@ -754,32 +295,33 @@ static enum lookup lookup(struct run *u, int replay)
 
 	/* After waiting, a remote entry of any age may be the one waited for
 	 * (lookup_local decides). */
-	if (l != MISS || !fetch_remote(u, u->after_wait ? PK_FOREVER : u->o->ttl_ms))
+	if (l != MISS ||
+	    !run_share_fetch(&u->share, &u->key.key, u->after_wait ? PK_FOREVER : u->o->ttl_ms))
 		return l;
-	run_explain(u, "remote hit");
+	run_explain(&u->msg, "remote hit");
 	u->rec.why[0] = '\0';
-	run_decide(u, -1, "remote");
+	run_decide(&u->rec, -1, "remote");
 	return lookup_local(u, replay);
 }
 
-/* Distributed single-flight: hold the key's lock in Redis while running,
- * or wait for the host that holds it and replay its result.  Returns 1
- * when the result was replayed, 0 when this host must run the command
- * (*held says whether it holds the remote lock). */
 /* A quiet lookup after waiting for an identical run: its result is taken
  * whatever its age (see lookup_local). */
 static enum lookup waited_lookup(struct run *u)
 {
 	enum lookup l;
 
-	u->quiet = 1;
+	u->msg.quiet = 1;
 	u->after_wait = 1;
 	l = lookup(u, 1);
 	u->after_wait = 0;
-	u->quiet = 0;
+	u->msg.quiet = 0;
 	return l;
 }
 
+/* Distributed single-flight: hold the key's lock in Redis while running,
+ * or wait for the host that holds it and replay its result.  Returns 1
+ * when the result was replayed, 0 when this host must run the command
+ * (*held says whether it holds the remote lock). */
 static int remote_single_flight(struct run *u, int *held)
 {
 	pk_error err = { 0 };
@@ -788,12 +330,12 @@ static int remote_single_flight(struct run *u, int *held)
 	int said = 0;
 
 	*held = 0;
-	if (u->o->remote.read_only || (r = remote(u)) == NULL)
+	if ((r = run_share_writable(&u->share)) == NULL)
 		return 0;
 	for (;;) {
-		int got = pk_remote_lock(r, &u->key, &err);
+		int got = pk_remote_lock(r, &u->key.key, &err);
 		if (got < 0) {
-			remote_failed(u, &err);
+			run_share_failed(&u->share, &err);
 			return 0;
 		}
 		if (got == 1) {
@@ -810,7 +352,7 @@ static int remote_single_flight(struct run *u, int *held)
 			return 1;
 		}
 		if (!said++)
-			run_explain(u, "waiting for an identical run on another host");
+			run_explain(&u->msg, "waiting for an identical run on another host");
 		struct timespec ts = { 0, 100 * 1000000 };
 		nanosleep(&ts, NULL);
 		enum lookup l = waited_lookup(u);
@@ -819,7 +361,7 @@ static int remote_single_flight(struct run *u, int *held)
 				refresh_in_background(u);
 			return 1;
 		}
-		if (u->remote == NULL || pk_now_ms() - start >= u->o->lock_timeout_ms)
+		if (u->share.remote == NULL || pk_now_ms() - start >= u->o->lock_timeout_ms)
 			return 0;
 	}
 }
@@ -831,11 +373,11 @@ static void locked_miss(struct run *u)
 	int lock = -1;
 
 	if (pk_store_subdir(&u->store, "locks", &err) == 0 &&
-	    pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) == 0) {
+	    pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->key.hex) == 0) {
 		lock = pk_lock_acquire(path, 0, &err);
 		if (lock < 0 && err.errnum == EWOULDBLOCK) {
 			/* An identical run is in progress: wait for its result. */
-			run_explain(u, "waiting for an identical run");
+			run_explain(&u->msg, "waiting for an identical run");
 			lock = pk_lock_acquire(path, u->o->lock_timeout_ms, &err);
 		}
 		/* The run we waited for, or one that ended between our lookup
@@ -857,7 +399,7 @@ static void locked_miss(struct run *u)
 	}
 	miss(u);
 	if (held)
-		pk_remote_unlock(u->remote);
+		pk_remote_unlock(u->share.remote);
 	pk_lock_release(lock);
 	maybe_gc(u);
 }
@@ -878,22 +420,21 @@ static void detach(struct run *u, void (*fn)(struct run *))
 		if (!u->have_spool)
 			dup2(null, 0);
 	}
-	u->detached = 1;
+	u->msg.detached = 1;
 	/* The parent's Redis connection is the parent's: closing this copy of
 	 * its socket sends nothing.  A child that needs the remote tier
 	 * connects anew.  (No renewal thread exists here: detach is never
 	 * called while the remote lock is held.) */
-	pk_remote_close(u->remote);
-	u->remote = NULL;
+	run_share_close(&u->share);
 	/* The child's own record: the command it ran, if it ran one. */
 	memset(&u->rec, 0, sizeof(u->rec));
 	u->rec.decision = -1;
-	run_decide(u, -1, u->o->warm ? "warm" : "refresh");
+	run_decide(&u->rec, -1, u->o->warm ? "warm" : "refresh");
 	u->start_ms = pk_now_ms();
 	fn(u);
 	if (u->rec.decision == PK_DECISION_MISS)
-		run_record(u);
-	pk_remote_close(u->remote);
+		record(u);
+	run_share_close(&u->share);
 	_exit(0);
 }
 
@@ -915,27 +456,27 @@ static void refresh(struct run *u)
 	u->refreshing = 1;
 	/* At most one refresh per key: if the lock is taken, someone is on it. */
 	if (pk_store_subdir(&u->store, "locks", &err) < 0 ||
-	    pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->hex) < 0)
+	    pk_store_path(&u->store, path, sizeof(path), "locks/%s", u->key.hex) < 0)
 		return;
 	if ((lock = pk_lock_acquire(path, 0, &err)) < 0)
 		return;
 	/* A refresh that held the lock just before may have stored a fresh
 	 * result already: then there is nothing left to do. */
-	u->quiet = 1;
+	u->msg.quiet = 1;
 	if (lookup_local(u, 0) == HIT) {
 		pk_lock_release(lock);
 		return;
 	}
 	/* And one per fleet: another host may have refreshed it already, or be
 	 * doing so now (its result then reaches us on a later run). */
-	u->quiet = 1;
-	if (fetch_remote(u, u->o->stale_ms)) {
+	u->msg.quiet = 1;
+	if (run_share_fetch(&u->share, &u->key.key, u->o->stale_ms)) {
 		pk_lock_release(lock);
 		return;
 	}
-	u->quiet = 0;
-	pk_remote *r = u->o->remote.read_only ? NULL : remote(u);
-	int held = r != NULL ? pk_remote_lock(r, &u->key, &err) : -1;
+	u->msg.quiet = 0;
+	pk_remote *r = run_share_writable(&u->share);
+	int held = r != NULL ? pk_remote_lock(r, &u->key.key, &err) : -1;
 	if (held != 0) {
 		/* Counted here, where it happens: ten stale hits at once start
 		 * one refresh, not ten. */
@@ -948,6 +489,13 @@ static void refresh(struct run *u)
 	maybe_gc(u);
 }
 
+/* Where stdin is spooled: the cache's tmp (path, 4200 bytes), or NULL:
+ * $TMPDIR or /tmp. */
+static const char *spool_dir(struct run *u, char *path)
+{
+	return u->have_store && pk_store_path(&u->store, path, 4200, "tmp") == 0 ? path : NULL;
+}
+
 /* A detached run reads stdin after pickled has returned: a regular file
  * read in place could have changed by then, and the new content's output
  * be stored under the old content's key.  It gets a copy, checked against
@@ -958,8 +506,7 @@ static int keep_stdin(struct run *u, pk_error *err)
 
 	if (!u->have_spool)
 		return 0;
-	return pk_spool_own(&u->spool, u->have_store &&
-	                    pk_store_path(&u->store, path, sizeof(path), "tmp") == 0 ? path : NULL, err);
+	return pk_spool_own(&u->spool, spool_dir(u, path), err);
 }
 
 static void refresh_in_background(struct run *u)
@@ -974,8 +521,15 @@ static void run_uncached(struct run *u)
 {
 	pk_capture_result cr;
 
-	run_decide(u, PK_DECISION_UNCACHED, "");
+	run_decide(&u->rec, PK_DECISION_UNCACHED, "");
 	execute(u, NULL, &cr);
+}
+
+/* The run's record, into the cache it opened (see run_record.h). */
+static void record(struct run *u)
+{
+	run_record(&u->rec, u->store_open ? &u->store : NULL, u->o, u->cacheable ? u->key.hex : "",
+	           u->start_ms, &u->msg);
 }
 
 /* create: the cache directory is made when missing (a run); else (only a
@@ -984,56 +538,69 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 {
 	pk_error err = { 0 };
 	char *dir = NULL;
-	char buf[700];
+	char buf[700], path[4200];
 	int rc;
 
 	memset(u, 0, sizeof(*u));
 	memset(r, 0, sizeof(*r));
 	u->o = o;
 	u->r = r;
+	u->msg.o = o;
+	u->msg.r = r;
 	u->since_ms = pk_now_ms();
 	u->rec.decision = -1;
 	u->start_ms = pk_now_ms();
 	u->store.dirfd = -1;
 	u->spool.fd = -1;
+	u->share.opts = &o->remote;
+	u->share.store = &u->store;
+	u->share.msg = &u->msg;
+	u->share.rec = &u->rec;
 	if (o->no_cache) {
 		/* the caller has said why */
 	} else if (o->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) {
-		run_warn(u, "cache unavailable, running uncached: %s", pk_error_str(&err, buf, sizeof(buf)));
+		run_warn(&u->msg, "cache unavailable, running uncached: %s",
+		         pk_error_str(&err, buf, sizeof(buf)));
 	} else if ((create ? pk_store_open : pk_store_open_existing)(&u->store,
 	                    o->cache_dir ? o->cache_dir : dir, &err) < 0) {
 		if (create || err.errnum != ENOENT)
-			run_warn(u, "cache unavailable, running uncached: %s",
+			run_warn(&u->msg, "cache unavailable, running uncached: %s",
 			         pk_error_str(&err, buf, sizeof(buf)));
-	} else if (pk_store_path(&u->store, u->statdir, sizeof(u->statdir), "inputs") == 0) {
+	} else if (pk_store_path(&u->store, path, sizeof(path), "inputs") == 0) {
+		/* (the longest path the run makes in the cache fits) */
 		u->have_store = 1;
 		u->store_open = 1;
 	}
 	free(dir);
 	struct stat st;
-	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) && (u->stdin_start = lseek(0, 0, SEEK_CUR)) >= 0)
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (u->stdin_start = lseek(0, 0, SEEK_CUR)) >= 0)
 		u->stdin_file = 1;
-	if (run_take_stdin(u) < 0) {
+	if (run_key_stdin(&u->key, o, spool_dir(u, path), &u->spool, &u->have_spool, &u->msg) < 0) {
 		u->have_store = 0;
-		run_decide(u, -1, "stdin");
+		run_decide(&u->rec, -1, "stdin");
 	}
-	rc = run_make_key(u);
+	rc = run_key_make(&u->key, o, u->have_store ? &u->store : NULL,
+	                  u->have_spool ? &u->spool : NULL, &u->msg, &err);
 	if (rc == -2)
-		run_decide(u, -1, "no key");
+		run_decide(&u->rec, -1, "no key");
 	if (rc == -1) {
-		run_decide(u, PK_DECISION_UNCACHED, u->r->status == 126 ? "not executable" : "not found");
+		r->status = err.errnum == EACCES ? 126 : 127;
+		snprintf(r->error, sizeof(r->error), "%s", err.msg);
+		run_decide(&u->rec, PK_DECISION_UNCACHED,
+		           err.errnum == EACCES ? "not executable" : "not found");
 		return -1;
 	}
 	u->cacheable = rc == 0 && u->have_store;
 	if (rc == 0)
-		run_explain_parts(u);
+		run_key_explain(&u->key, u->have_spool ? &u->spool : NULL, &u->msg);
 	return 0;
 }
 
 static void finish(struct run *u)
 {
-	pk_remote_close(u->remote);
-	pk_key_parts_free(&u->parts);
+	run_share_close(&u->share);
+	run_key_free(&u->key);
 	pk_spool_close(&u->spool);
 	pk_store_close(&u->store);
 }
@@ -1045,7 +612,8 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	if (prepare(&u, o, r, 1) < 0)
 		goto out;
 	if (!u.cacheable) {
-		run_explain(&u, "uncached%s%s", u.no_key[0] != '\0' ? ": " : "", u.no_key);
+		run_explain(&u.msg, "uncached%s%s",
+		            u.key.no_key[0] != '\0' ? ": " : "", u.key.no_key);
 		run_uncached(&u);
 		goto out;
 	}
@@ -1061,22 +629,23 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 			/* In the background it would write the declared files after
 			 * pickled returned: with outputs, warm in the foreground,
 			 * printing nothing all the same. */
-			u.detached = 1;
-			run_decide(&u, -1, "warm");
+			u.msg.detached = 1;
+			run_decide(&u.rec, -1, "warm");
 			locked_miss(&u);
 			r->status = 0;
 			goto out;
 		}
 		if (keep_stdin(&u, &err) < 0) {
-			not_stored(&u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+			run_store_sink sink = store_sink(&u);
+			run_not_stored(&sink, "%s", pk_error_str(&err, buf, sizeof(buf)));
 			goto out;
 		}
 		detach(&u, locked_miss);
 		goto out;
 	}
 	if (o->force) {
-		run_explain(&u, "miss (forced)");
-		run_decide(&u, -1, "forced");
+		run_explain(&u.msg, "miss (forced)");
+		run_decide(&u.rec, -1, "forced");
 	} else {
 		switch (lookup(&u, 1)) {
 		case HIT:
@@ -1090,7 +659,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	}
 	locked_miss(&u);
 out:
-	run_record(&u);
+	record(&u);
 	finish(&u);
 }
 
@@ -1103,13 +672,13 @@ int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
 		goto out;
 	/* No key that a run would use: say so rather than print one that no
 	 * run looks up. */
-	if (u.hex[0] == '\0') {
+	if (u.key.hex[0] == '\0') {
 		r->status = 1;
 		snprintf(r->error, sizeof(r->error), "no key: the run would be uncached: %s",
-		         u.no_key);
+		         u.key.no_key);
 		goto out;
 	}
-	*key = u.key;
+	*key = u.key.key;
 	ret = 0;
 out:
 	finish(&u);

@@ -1,11 +1,10 @@
 /* run_key.c: a run's key, from its arguments, program, inputs,
  * environment, working directory and stdin, and --explain's account of it. */
-#include "run_impl.h"
-
-#include "quote.h"
+#include "run_key.h"
 
 #include "inputs.h"
 #include "program.h"
+#include "quote.h"
 #include "units.h"
 
 #include <errno.h>
@@ -32,49 +31,49 @@ static const char *quoted(pk_buf *b, const char *w, int flags)
 	return b->failed || b->p == NULL ? "?" : (const char *)b->p;
 }
 
-void run_explain_parts(struct run *u)
+void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 {
-	const pk_key_parts *p = &u->parts;
+	const pk_key_parts *p = &k->parts;
 	pk_buf b = { 0 };
 	char h[33];
 
-	if (u->o->explain == NULL)
+	if (!run_explaining(m))
 		return;
 	/* Every word from the command line or the file system is quoted as
 	 * ls and show quote it: a name can hold terminal escapes. */
-	run_explain(u, "key %s", u->hex);
+	run_explain(m, "key %s", k->hex);
 	for (size_t i = 0; i < p->argc; i++)
-		run_explain(u, "  argv[%zu] %s", i, quoted(&b, p->argv[i], PK_QUOTE_ALWAYS));
+		run_explain(m, "  argv[%zu] %s", i, quoted(&b, p->argv[i], PK_QUOTE_ALWAYS));
 	if (p->program_check == PK_PROGRAM_MTIME)
-		run_explain(u, "  program %s size %llu mtime %lld.%09lld", quoted(&b, p->program, 0),
+		run_explain(m, "  program %s size %llu mtime %lld.%09lld", quoted(&b, p->program, 0),
 		            (unsigned long long)p->program_size,
 		            (long long)(p->program_mtime_ns / 1000000000),
 		            (long long)(p->program_mtime_ns % 1000000000));
 	else if (p->program_check == PK_PROGRAM_CONTENT) {
 		hex16(p->program_hash, h);
-		run_explain(u, "  program %s xxh3 %s", quoted(&b, p->program, 0), h);
+		run_explain(m, "  program %s xxh3 %s", quoted(&b, p->program, 0), h);
 	}
 	for (size_t i = 0; i < p->ninputs; i++) {
 		hex16(p->inputs[i].hash, h);
-		run_explain(u, "  input %s %s%s", quoted(&b, p->inputs[i].path, 0),
+		run_explain(m, "  input %s %s%s", quoted(&b, p->inputs[i].path, 0),
 		            p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
 	}
 	for (size_t i = 0; i < p->nenv; i++)
-		run_explain(u, "  env %s (%s)", quoted(&b, p->env[i].name, 0),
+		run_explain(m, "  env %s (%s)", quoted(&b, p->env[i].name, 0),
 		            p->env[i].value ? "set" : "unset");
 	if (p->cwd)
-		run_explain(u, "  cwd %s", quoted(&b, p->cwd, 0));
+		run_explain(m, "  cwd %s", quoted(&b, p->cwd, 0));
 	if (p->has_stdin) {
 		hex16(p->stdin_hash, h);
-		run_explain(u, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)u->spool.size);
-	} else if (u->have_spool) {
-		run_explain(u, "  stdin empty (keyed as no stdin)");
+		run_explain(m, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)sp->size);
+	} else if (sp != NULL) {
+		run_explain(m, "  stdin empty (keyed as no stdin)");
 	}
 	if (p->extra)
-		run_explain(u, "  key text %s", quoted(&b, p->extra, PK_QUOTE_ALWAYS));
+		run_explain(m, "  key text %s", quoted(&b, p->extra, PK_QUOTE_ALWAYS));
 	for (size_t i = 0; i < p->noutputs; i++)
-		run_explain(u, "  output %s", quoted(&b, p->outputs[i], 0));
-	run_explain(u, "  cache-failures %s", p->cache_failures ? "yes" : "no");
+		run_explain(m, "  output %s", quoted(&b, p->outputs[i], 0));
+	run_explain(m, "  cache-failures %s", p->cache_failures ? "yes" : "no");
 	free(b.p);
 }
 
@@ -90,37 +89,32 @@ static char **dup_strv(char *const *v, size_t n)
 }
 
 /* No key applies: the run goes uncached, and says why once. */
-static int no_key(struct run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int no_key(run_key *k, run_msg *m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static int no_key(struct run *u, const char *fmt, ...)
+static int no_key(run_key *k, run_msg *m, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(u->no_key, sizeof(u->no_key), fmt, ap);
+	vsnprintf(k->no_key, sizeof(k->no_key), fmt, ap);
 	va_end(ap);
-	run_warn(u, "running uncached: %s", u->no_key);
+	run_warn(m, "running uncached: %s", k->no_key);
 	return -2;
 }
 
-/* Fills u->parts.  Returns 0; -1 with res->error for a missing program;
- * -2 when no key applies (the run then goes uncached). */
-int run_make_key(struct run *u)
+int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const pk_spool *sp,
+                 run_msg *m, pk_error *err)
 {
-	const pk_run_opts *o = u->o;
-	pk_key_parts *p = &u->parts;
-	pk_error err = { 0 };
+	pk_key_parts *p = &k->parts;
 	size_t argc = 0;
 	extern char **environ;
 
 	while (o->argv[argc] != NULL)
 		argc++;
-	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, &err) < 0) {
-		u->r->status = err.errnum == EACCES ? 126 : 127;
-		snprintf(u->r->error, sizeof(u->r->error), "%s: %s", o->argv[0],
-		         err.errnum == EACCES ? "permission denied" : "command not found");
-		return -1;
-	}
+	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, err) < 0)
+		return pk_error_set(err, err->errnum == EACCES ? EACCES : ENOENT, "%s: %s", o->argv[0],
+		                    err->errnum == EACCES ? "permission denied" : "command not found");
 	p->argc = argc;
 	p->argv = dup_strv(o->argv, argc);
 	p->noutputs = o->noutputs;
@@ -139,60 +133,63 @@ int run_make_key(struct run *u)
 		goto nomem;
 	/* The stdin read before made the run uncached: the other parts are
 	 * worth nothing without it. */
-	if (u->no_key[0] != '\0')
+	if (k->no_key[0] != '\0')
 		return -2;
 	if (o->use_cwd && (p->cwd = getcwd(NULL, 0)) == NULL)
-		return no_key(u, "cannot get the working directory: %s", strerror(errno));
+		return no_key(k, m, "cannot get the working directory: %s", strerror(errno));
 	/* The stat cache only where hashing happens, and only in a real
 	 * directory of the cache (its records decide what counts as unchanged). */
+	char dir[4096];
 	const char *statdir = NULL;
-	if (u->have_store && (o->ninputs > 0 || o->program_check == PK_PROGRAM_CONTENT) &&
-	    pk_store_subdir(&u->store, "inputs", &err) == 0)
-		statdir = u->statdir;
-	if (pk_program_describe(p, statdir, &err) < 0 ||
-	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, &err) < 0) {
+	if (store != NULL && (o->ninputs > 0 || o->program_check == PK_PROGRAM_CONTENT) &&
+	    pk_store_path(store, dir, sizeof(dir), "inputs") == 0 &&
+	    pk_store_subdir(store, "inputs", err) == 0)
+		statdir = dir;
+	if (pk_program_describe(p, statdir, err) < 0 ||
+	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, err) < 0) {
 		char buf[700];
-		return no_key(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+		return no_key(k, m, "%s", pk_error_str(err, buf, sizeof(buf)));
 	}
 	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
 		goto nomem;
 	/* An empty stdin keys as no stdin: cron's empty pipe, a terminal and
 	 * /dev/null give one key for one crontab line. */
-	if (u->have_spool && u->spool.size > 0) {
+	if (sp != NULL && sp->size > 0) {
 		p->has_stdin = 1;
-		memcpy(p->stdin_hash, u->spool.hash, 16);
+		memcpy(p->stdin_hash, sp->hash, 16);
 	}
-	pk_key_compute(p, &u->key);
-	pk_key_hex(&u->key, u->hex);
+	pk_key_compute(p, &k->key);
+	pk_key_hex(&k->key, k->hex);
 	return 0;
 nomem:
-	return no_key(u, "out of memory");
+	return no_key(k, m, "out of memory");
 }
 
-/* Reads stdin into the key when the mode says so.  Returns 0, or -2 when
- * the run must go uncached (stdin too large, or not readable). */
-int run_take_stdin(struct run *u)
+int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp,
+                  int *have_spool, run_msg *m)
 {
-	const pk_run_opts *o = u->o;
 	pk_error err = { 0 };
-	char path[4200];
 
+	*have_spool = 0;
 	if (o->stdin_mode == PK_STDIN_NEVER ||
 	    (o->stdin_mode == PK_STDIN_AUTO && !pk_spool_wanted(0)))
 		return 0;
-	if (u->have_store && pk_store_path(&u->store, path, sizeof(path), "tmp") < 0)
-		u->have_store = 0;
-	if (pk_spool_read(0, u->have_store ? path : NULL, o->stdin_limit, &u->spool, &err) < 0) {
+	if (pk_spool_read(0, dir, o->stdin_limit, sp, &err) < 0) {
 		char buf[700];
-		return no_key(u, "%s", pk_error_str(&err, buf, sizeof(buf)));
+		return no_key(k, m, "%s", pk_error_str(&err, buf, sizeof(buf)));
 	}
-	u->have_spool = 1;
-	if (!u->spool.complete && u->spool.spool_errno != 0)
-		return no_key(u, "cannot keep stdin: %s", strerror(u->spool.spool_errno));
-	if (!u->spool.complete) {
+	*have_spool = 1;
+	if (!sp->complete && sp->spool_errno != 0)
+		return no_key(k, m, "cannot keep stdin: %s", strerror(sp->spool_errno));
+	if (!sp->complete) {
 		char lim[32];
-		return no_key(u, "stdin is larger than %s",
+		return no_key(k, m, "stdin is larger than %s",
 		              pk_size_format(o->stdin_limit, lim, sizeof(lim)));
 	}
 	return 0;
+}
+
+void run_key_free(run_key *k)
+{
+	pk_key_parts_free(&k->parts);
 }

@@ -4,44 +4,42 @@
  * nothing (a read-only cache that still replays hits must not make cron
  * mail a warning for each); a metrics textfile the user asked for that
  * cannot be written is said once, as pickled's one warning. */
-#include "run_impl.h"
+#include "run_record.h"
 
 #include "metrics.h"
-#include "runlog.h"
-#include "store.h"
 
 #include <stdio.h>
 #include <string.h>
 
-void run_decide(struct run *u, int decision, const char *why)
+void run_decide(pk_runlog_rec *rec, int decision, const char *why)
 {
 	if (decision >= 0)
-		u->rec.decision = decision;
-	if (why[0] != '\0' && u->rec.why[0] == '\0')
-		snprintf(u->rec.why, sizeof(u->rec.why), "%s", why);
+		rec->decision = decision;
+	if (why[0] != '\0' && rec->why[0] == '\0')
+		snprintf(rec->why, sizeof(rec->why), "%s", why);
 }
 
-void run_record(struct run *u)
+void run_record(pk_runlog_rec *rec, const pk_store *store, const pk_run_opts *o,
+                const char *key_hex, int64_t start_ms, run_msg *m)
 {
-	pk_runlog_rec *rec = &u->rec;
 	pk_error err = { 0 };
 
 	/* Only into a cache that was accepted: a refused one (writable by
 	 * others, another owner's) gets nothing. */
-	if (rec->decision < 0 || !u->store_open)
+	if (rec->decision < 0 || store == NULL)
 		return;
 	rec->end_ms = pk_now_ms();
-	rec->duration_ms = rec->end_ms - u->start_ms;
+	rec->duration_ms = rec->end_ms - start_ms;
 	if (rec->duration_ms < 0)
 		rec->duration_ms = 0;
-	rec->exit_status = u->r->raise_signal ? 128 + u->r->raise_signal : u->r->status;
-	snprintf(rec->key, sizeof(rec->key), "%s", u->cacheable ? u->hex : "");
-	snprintf(rec->job, sizeof(rec->job), "%s", u->o->name ? u->o->name : "");
-	pk_runlog_set_command(rec, u->o->argv);
-	pk_runlog_append(&u->store, rec, &err);
-	if (pk_metrics_record(&u->store, rec, u->o->max_size, u->o->metrics_file, &err) < 0 &&
-	    u->o->metrics_file != NULL) {
+	rec->exit_status = m->r->raise_signal ? 128 + m->r->raise_signal : m->r->status;
+	snprintf(rec->key, sizeof(rec->key), "%s", key_hex);
+	snprintf(rec->job, sizeof(rec->job), "%s", o->name ? o->name : "");
+	pk_runlog_set_command(rec, o->argv);
+	pk_runlog_append(store, rec, &err);
+	if (pk_metrics_record(store, rec, o->max_size, o->metrics_file, &err) < 0 &&
+	    o->metrics_file != NULL) {
 		char buf[700];
-		run_warn(u, "metrics not written: %s", pk_error_str(&err, buf, sizeof(buf)));
+		run_warn(m, "metrics not written: %s", pk_error_str(&err, buf, sizeof(buf)));
 	}
 }
