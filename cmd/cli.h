@@ -85,14 +85,13 @@ void cli_config_errors(const struct pk_config *c);
 #include "config.h"
 
 /* What run's command line says; the configuration fills in the rest. */
+/* `pickled run`'s flags: what they lay over the job and the configuration
+ * (ov: its strings point into argv, its lists are malloc'd), and the
+ * flags of this run alone. */
 struct run_flags {
-	char **inputs, **envs, **outputs, **tags;
-	size_t ninputs, nenvs, noutputs, ntags;
-	const char *extra, *job, *name;
-	int use_cwd, stdin_mode, cache_failures, force, warm, explain, no_remote;
-	int64_t ttl_ms, stale_ms, lock_timeout_ms;
-	uint64_t stdin_limit;
-	int ttl_set, stale_set, lock_set, limit_set;
+	pk_overlay ov;
+	const char *job, *name;
+	int force, warm, explain, no_remote;
 };
 
 struct run_setup {

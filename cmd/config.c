@@ -260,7 +260,6 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 	}
 	if (cli->cache_dir != NULL)
 		o.cache_dir = cli->cache_dir;
-	o.stdin_limit = PK_DEFAULT_STDIN_LIMIT;
 	if (pk_run_key(&o, &key, &r) < 0) {
 		fprintf(stderr, "pickled: job %s: %s\n", j->name, r.error);
 		goto out;
@@ -419,7 +418,7 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 			snprintf(r->age, sizeof(r->age), "-");
 		time_left(age >= 0 ? stale_in : 0, r->stale_in, sizeof(r->stale_in));
 		time_left(age >= 0 ? expires_in : 0, r->expires_in, sizeof(r->expires_in));
-		pk_duration_format((j->set >> PK_JOB_TTL) & 1 ? j->ttl_ms : c.ttl_ms, r->ttl,
+		pk_duration_format(pk_overlay_has(&j->ov, PK_SET_TTL) ? j->ov.ttl_ms : c.ttl_ms, r->ttl,
 		                   sizeof(r->ttl));
 		if (strlen(j->name) > wname)
 			wname = strlen(j->name);

@@ -159,28 +159,31 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	pk_overlay *ov = &f->ov;
 	const char *why;
 	int c;
 
-	f->stdin_mode = -1;
 	while ((c = getopt_long(argc, argv, "+:j:i:e:k:o:t:s:fwh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': f->job = optarg; break;
-		case 'i': cli_push(&f->inputs, &f->ninputs, optarg); break;
-		case 'e': cli_push(&f->envs, &f->nenvs, optarg); break;
-		case 'k': f->extra = optarg; break;
-		case 'o': cli_push(&f->outputs, &f->noutputs, optarg); break;
+		case 'i': cli_push(&ov->inputs.v, &ov->inputs.n, optarg); break;
+		case 'e': cli_push(&ov->env.v, &ov->env.n, optarg); break;
+		case 'k': ov->key = optarg; pk_overlay_give(ov, PK_SET_KEY); break;
+		case 'o': cli_push(&ov->outputs.v, &ov->outputs.n, optarg); break;
 		case OPT_TAG:
 			if ((why = pk_meta_tag_problem(optarg)) != NULL) {
 				fprintf(stderr, "pickled: invalid tag for --tag: '%s' (%s)\n", optarg, why);
 				return EXIT_USAGE;
 			}
-			cli_push(&f->tags, &f->ntags, optarg);
+			cli_push(&ov->tags.v, &ov->tags.n, optarg);
 			break;
-		case OPT_CWD: f->use_cwd = 1; break;
-		case OPT_STDIN: f->stdin_mode = PK_STDIN_ALWAYS; break;
-		case OPT_NO_STDIN: f->stdin_mode = PK_STDIN_NEVER; break;
-		case OPT_CACHE_FAILURES: f->cache_failures = 1; break;
+		case OPT_CWD: ov->use_cwd = 1; pk_overlay_give(ov, PK_SET_CWD); break;
+		case OPT_STDIN: ov->stdin_mode = PK_STDIN_ALWAYS; pk_overlay_give(ov, PK_SET_STDIN); break;
+		case OPT_NO_STDIN: ov->stdin_mode = PK_STDIN_NEVER; pk_overlay_give(ov, PK_SET_STDIN); break;
+		case OPT_CACHE_FAILURES:
+			ov->cache_failures = 1;
+			pk_overlay_give(ov, PK_SET_CACHE_FAILURES);
+			break;
 		case 'f': f->force = 1; break;
 		case 'w': f->warm = 1; break;
 		case OPT_EXPLAIN: f->explain = 1; break;
@@ -194,65 +197,30 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 			f->name = optarg;
 			break;
 		case 't':
-			if (cli_duration(cmd, "--ttl", optarg, &f->ttl_ms) < 0)
+			if (cli_duration(cmd, "--ttl", optarg, &ov->ttl_ms) < 0)
 				return EXIT_USAGE;
-			f->ttl_set = 1;
+			pk_overlay_give(ov, PK_SET_TTL);
 			break;
 		case 's':
-			if (cli_duration(cmd, "--stale", optarg, &f->stale_ms) < 0)
+			if (cli_duration(cmd, "--stale", optarg, &ov->stale_ms) < 0)
 				return EXIT_USAGE;
-			f->stale_set = 1;
+			pk_overlay_give(ov, PK_SET_STALE);
 			break;
 		case OPT_LOCK_TIMEOUT:
-			if (cli_duration(cmd, "--lock-timeout", optarg, &f->lock_timeout_ms) < 0)
+			if (cli_duration(cmd, "--lock-timeout", optarg, &ov->lock_timeout_ms) < 0)
 				return EXIT_USAGE;
-			f->lock_set = 1;
+			pk_overlay_give(ov, PK_SET_LOCK_TIMEOUT);
 			break;
 		case OPT_STDIN_LIMIT:
-			if (cli_size(cmd, "--stdin-limit", optarg, &f->stdin_limit) < 0)
+			if (cli_size(cmd, "--stdin-limit", optarg, &ov->stdin_limit) < 0)
 				return EXIT_USAGE;
-			f->limit_set = 1;
+			pk_overlay_give(ov, PK_SET_STDIN_LIMIT);
 			break;
 		case 'h': help(); return -1;
 		default: return cli_getopt_error(cmd, argc, argv, c);
 		}
 	}
 	return 0;
-}
-
-/* The flags over the settings of the configuration (and job) in o:
- * scalars replace, lists add. */
-static void apply_flags(const struct run_flags *f, pk_run_opts *o)
-{
-	for (size_t i = 0; i < f->ninputs; i++)
-		cli_push(&o->inputs, &o->ninputs, f->inputs[i]);
-	for (size_t i = 0; i < f->nenvs; i++)
-		cli_push(&o->envs, &o->nenvs, f->envs[i]);
-	for (size_t i = 0; i < f->noutputs; i++)
-		cli_push(&o->outputs, &o->noutputs, f->outputs[i]);
-	for (size_t i = 0; i < f->ntags; i++)
-		cli_push(&o->tags, &o->ntags, f->tags[i]);
-	if (f->extra != NULL)
-		o->extra = f->extra;
-	if (f->use_cwd)
-		o->use_cwd = 1;
-	if (f->stdin_mode >= 0)
-		o->stdin_mode = f->stdin_mode;
-	if (f->cache_failures)
-		o->cache_failures = 1;
-	o->force = f->force;
-	o->warm = f->warm;
-	if (f->explain)
-		o->explain = print_explain;
-	if (f->no_remote)
-		o->remote.url = NULL;
-	if (f->ttl_set)
-		o->ttl_ms = f->ttl_ms;
-	if (f->stale_set)
-		o->stale_ms = f->stale_ms;
-	if (f->lock_set)
-		o->lock_timeout_ms = f->lock_timeout_ms;
-	o->stdin_limit = f->limit_set ? f->stdin_limit : PK_DEFAULT_STDIN_LIMIT;
 }
 
 /* The job's command followed by the words after the options. */
@@ -282,10 +250,10 @@ static void job_refused(const pk_config *c, const char *name)
 
 void run_setup_free(struct run_setup *s)
 {
-	free(s->f.inputs);
-	free(s->f.envs);
-	free(s->f.outputs);
-	free(s->f.tags);
+	free(s->f.ov.inputs.v);
+	free(s->f.ov.env.v);
+	free(s->f.ov.outputs.v);
+	free(s->f.ov.tags.v);
 	free(s->o.inputs);
 	free(s->o.envs);
 	free(s->o.outputs);
@@ -349,13 +317,24 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		return EXIT_USAGE;
 	}
 	s->o.cache_dir = cli->cache_dir;   /* -C, else the configuration's */
-	apply_flags(&s->f, &s->o);
+	/* The flags over the job and the configuration: scalars replace,
+	 * lists add. */
+	if (pk_overlay_apply(&s->f.ov, &s->o) < 0) {
+		fputs("pickled: out of memory\n", stderr);
+		return EXIT_USAGE;
+	}
+	s->o.force = s->f.force;
+	s->o.warm = s->f.warm;
+	if (s->f.explain)
+		s->o.explain = print_explain;
+	if (s->f.no_remote)
+		s->o.remote.url = NULL;
 	s->o.name = job != NULL ? job->name : s->f.name;
 	if (job != NULL)
 		s->o.argv = s->job_cmd = job_argv(job, argv + optind, argc - optind);
 	else
 		s->o.argv = argv + optind;
-	if (s->f.stale_set && s->o.stale_ms >= s->o.ttl_ms) {
+	if (pk_overlay_has(&s->f.ov, PK_SET_STALE) && s->o.stale_ms >= s->o.ttl_ms) {
 		fprintf(stderr, "pickled: --stale must be shorter than --ttl\n");
 		return EXIT_USAGE;
 	}

@@ -73,15 +73,16 @@ int pk_config_validate(pk_config *c)
 	            &c->origins[PK_CFG_STALE], 1);
 	for (size_t i = 0; i < c->njobs; i++) {
 		const pk_config_job *j = &c->jobs[i];
-		int has_ttl = (j->set >> PK_JOB_TTL) & 1, has_stale = (j->set >> PK_JOB_STALE) & 1;
+		int has_ttl = pk_overlay_has(&j->ov, PK_SET_TTL);
+		int has_stale = pk_overlay_has(&j->ov, PK_SET_STALE);
 
 		if (!has_ttl && !has_stale)
 			continue;   /* the top level's, checked above */
 		snprintf(name, sizeof(name), "job '%s'", j->name);
-		check_stale(c, name, has_ttl ? j->ttl_ms : c->ttl_ms,
-		            has_ttl ? &j->origins[PK_JOB_TTL] : &c->origins[PK_CFG_TTL],
-		            has_stale ? j->stale_ms : c->stale_ms,
-		            has_stale ? &j->origins[PK_JOB_STALE] : &c->origins[PK_CFG_STALE],
+		check_stale(c, name, has_ttl ? j->ov.ttl_ms : c->ttl_ms,
+		            has_ttl ? &j->origins[PK_SET_TTL] : &c->origins[PK_CFG_TTL],
+		            has_stale ? j->ov.stale_ms : c->stale_ms,
+		            has_stale ? &j->origins[PK_SET_STALE] : &c->origins[PK_CFG_STALE],
 		            has_stale);
 	}
 	return c->nerrors > before ? -1 : 0;
@@ -133,24 +134,6 @@ int pk_config_load(pk_config *c, const char *file, char *const *envp, const char
 
 /* --- applying it to a run ------------------------------------------------- */
 
-/* *v (malloc'd, NULL-terminated) = a then b; the strings are borrowed. */
-static int concat(char ***v, size_t *n, const pk_strv *a, const pk_strv *b)
-{
-	size_t total = a->n + (b ? b->n : 0);
-
-	*v = NULL;
-	*n = 0;
-	if (total == 0)
-		return 0;
-	if ((*v = calloc(total + 1, sizeof(**v))) == NULL)
-		return -1;
-	for (size_t i = 0; i < a->n; i++)
-		(*v)[(*n)++] = a->v[i];
-	for (size_t i = 0; b != NULL && i < b->n; i++)
-		(*v)[(*n)++] = b->v[i];
-	return 0;
-}
-
 void pk_config_remote(const pk_config *c, pk_remote_opts *o)
 {
 	o->url = c->remote_url;
@@ -165,46 +148,43 @@ void pk_config_remote(const pk_config *c, pk_remote_opts *o)
 
 int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 {
-	unsigned set = j ? j->set : 0;
-#define HAS(k) ((set >> (k)) & 1)
+	const pk_overlay top = { .env = c->env };   /* the top level's list */
 
+	/* The configuration over the defaults: every setting an overlay may
+	 * give, so that the layers above replace a known value. */
 	o->cache_dir = c->cache_dir;
-	o->ttl_ms = HAS(PK_JOB_TTL) ? j->ttl_ms : c->ttl_ms;
-	o->stale_ms = HAS(PK_JOB_STALE) ? j->stale_ms : c->stale_ms;
-	o->lock_timeout_ms = HAS(PK_JOB_LOCK_TIMEOUT) ? j->lock_timeout_ms : c->lock_timeout_ms;
+	o->ttl_ms = c->ttl_ms;
+	o->stale_ms = c->stale_ms;
+	o->lock_timeout_ms = c->lock_timeout_ms;
+	o->stdin_limit = PK_DEFAULT_STDIN_LIMIT;
 	o->max_size = c->max_size;
 	o->max_entry = c->max_entry;
 	o->level = c->level;
 	o->threads = c->threads;   /* 0: chosen by pk_run when it compresses */
-	o->cache_failures = HAS(PK_JOB_CACHE_FAILURES) ? j->cache_failures : c->cache_failures;
+	o->cache_failures = c->cache_failures;
 	/* A named job is for cron: its input is what it declares, not whatever
 	 * stdin cron or a terminal happens to give it. */
-	o->stdin_mode = j == NULL ? c->stdin_mode : HAS(PK_JOB_STDIN) ? j->stdin_mode : PK_STDIN_NEVER;
+	o->stdin_mode = j == NULL ? c->stdin_mode : PK_STDIN_NEVER;
 	o->program_check = c->program_check;
 	o->auto_gc = c->auto_gc;
 	o->gc_interval_ms = c->gc_interval_ms;
 	o->metrics_file = c->metrics_textfile;
 	pk_config_remote(c, &o->remote);
-	o->inputs = o->outputs = o->tags = NULL;
-	o->ninputs = o->noutputs = o->ntags = 0;
-	if (concat(&o->envs, &o->nenvs, &c->env, j ? &j->env : NULL) < 0)
+	o->extra = NULL;
+	o->use_cwd = 0;
+	o->inputs = o->outputs = o->tags = o->envs = NULL;
+	o->ninputs = o->noutputs = o->ntags = o->nenvs = 0;
+	if (pk_overlay_apply(&top, o) < 0 || (j != NULL && pk_overlay_apply(&j->ov, o) < 0))
 		goto nomem;
-	if (j == NULL)
-		return 0;
-	o->argv = j->command.v;
-	o->extra = j->key;
-	o->use_cwd = j->use_cwd;
-	if (concat(&o->inputs, &o->ninputs, &j->inputs, NULL) < 0 ||
-	    concat(&o->outputs, &o->noutputs, &j->outputs, NULL) < 0 ||
-	    concat(&o->tags, &o->ntags, &j->tags, NULL) < 0)
-		goto nomem;
+	if (j != NULL)
+		o->argv = j->command.v;
 	return 0;
-#undef HAS
 nomem:
 	free(o->envs);
 	free(o->inputs);
 	free(o->outputs);
-	o->envs = o->inputs = o->outputs = NULL;
+	free(o->tags);
+	o->envs = o->inputs = o->outputs = o->tags = NULL;
 	errno = ENOMEM;
 	return -1;
 }

@@ -15,7 +15,7 @@
 #include "config_env.h"
 #include "config_model.h"
 #include "config_yaml.h"
-#include "run.h"
+#include "run_opts.h"
 
 /* Checks what no single value can: that every stale duration, the top
  * level's and each job's, is shorter than its ttl.  Returns 0, or -1 when

@@ -198,7 +198,7 @@ int pk_config_dump(const pk_config *c, char **out)
 	}
 	for (size_t i = 0; i < c->njobs; i++) {
 		const pk_config_job *j = &c->jobs[i];
-		struct dump job = { &b, j, j->origins, j->set, 4, 1, NULL, NULL };
+		struct dump job = { &b, j, j->origins, j->ov.set, 4, 1, NULL, NULL };
 		size_t start = b.len;
 
 		buf_str(&b, "  ");
@@ -275,9 +275,9 @@ int pk_config_get(const pk_config *c, const char *name, char **value, pk_origin 
 		base = j;
 		o = &j->origins[f->id];
 		/* Not set in the job: what the job runs with, from the top. */
-		if (!((j->set >> f->id) & 1)) {
+		if (!pk_overlay_has(&j->ov, f->id)) {
 			const struct field *top = find_field(pk_config_top_fields, pk_config_ntop, f->name);
-			if (f->id == PK_JOB_STDIN) {
+			if (f->id == PK_SET_STDIN) {
 				/* never, whatever the top level says (pk_config_apply) */
 				*origin = dflt;
 				return (*value = strdup("never")) == NULL ? -1 : 0;

@@ -19,6 +19,7 @@
 
 #define CFG(m) offsetof(pk_config, m)
 #define JOB(m) offsetof(pk_config_job, m)
+#define OV(m) offsetof(pk_config_job, ov.m)
 
 static const char *const stdin_words[] = { "auto", "always", "never", NULL };
 static const char *const check_words[] = { "none", "mtime", "content", NULL };
@@ -91,21 +92,21 @@ const struct field pk_config_top_fields[] = {
 };
 
 const struct field pk_config_job_fields[] = {
-	{ .name = "command", .id = PK_JOB_COMMAND, .type = T_COMMAND, .off = JOB(command) },
-	{ .name = "ttl", .id = PK_JOB_TTL, .type = T_DURATION, .off = JOB(ttl_ms) },
-	{ .name = "stale", .id = PK_JOB_STALE, .type = T_DURATION, .off = JOB(stale_ms) },
-	{ .name = "inputs", .id = PK_JOB_INPUTS, .type = T_LIST, .off = JOB(inputs) },
-	{ .name = "outputs", .id = PK_JOB_OUTPUTS, .type = T_LIST, .off = JOB(outputs) },
-	{ .name = "env", .id = PK_JOB_ENV, .type = T_LIST, .off = JOB(env) },
-	{ .name = "tags", .id = PK_JOB_TAGS, .type = T_LIST, .off = JOB(tags), .tags = 1 },
-	{ .name = "key", .id = PK_JOB_KEY, .type = T_STRING, .off = JOB(key) },
-	{ .name = "cwd", .id = PK_JOB_CWD, .type = T_BOOL, .off = JOB(use_cwd) },
-	{ .name = "stdin", .id = PK_JOB_STDIN, .type = T_ENUM, .off = JOB(stdin_mode),
+	{ .name = "command", .id = PK_SET_COMMAND, .type = T_COMMAND, .off = JOB(command) },
+	{ .name = "ttl", .id = PK_SET_TTL, .type = T_DURATION, .off = OV(ttl_ms) },
+	{ .name = "stale", .id = PK_SET_STALE, .type = T_DURATION, .off = OV(stale_ms) },
+	{ .name = "inputs", .id = PK_SET_INPUTS, .type = T_LIST, .off = OV(inputs) },
+	{ .name = "outputs", .id = PK_SET_OUTPUTS, .type = T_LIST, .off = OV(outputs) },
+	{ .name = "env", .id = PK_SET_ENV, .type = T_LIST, .off = OV(env) },
+	{ .name = "tags", .id = PK_SET_TAGS, .type = T_LIST, .off = OV(tags), .tags = 1 },
+	{ .name = "key", .id = PK_SET_KEY, .type = T_STRING, .off = OV(key) },
+	{ .name = "cwd", .id = PK_SET_CWD, .type = T_BOOL, .off = OV(use_cwd) },
+	{ .name = "stdin", .id = PK_SET_STDIN, .type = T_ENUM, .off = OV(stdin_mode),
 	  .words = stdin_words },
-	{ .name = "cache_failures", .id = PK_JOB_CACHE_FAILURES, .type = T_BOOL,
-	  .off = JOB(cache_failures) },
-	{ .name = "lock_timeout", .id = PK_JOB_LOCK_TIMEOUT, .type = T_DURATION,
-	  .off = JOB(lock_timeout_ms) },
+	{ .name = "cache_failures", .id = PK_SET_CACHE_FAILURES, .type = T_BOOL,
+	  .off = OV(cache_failures) },
+	{ .name = "lock_timeout", .id = PK_SET_LOCK_TIMEOUT, .type = T_DURATION,
+	  .off = OV(lock_timeout_ms) },
 };
 
 const size_t pk_config_ntop = NELEM(pk_config_top_fields);

@@ -5,7 +5,8 @@
 
 #include "defaults.h"
 #include "io.h"
-#include "run.h"
+#include "key.h"
+#include "run_opts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -146,11 +147,11 @@ void pk_config_job_free(pk_config_job *j)
 {
 	free(j->name);
 	pk_config_strv_free(&j->command);
-	pk_config_strv_free(&j->inputs);
-	pk_config_strv_free(&j->outputs);
-	pk_config_strv_free(&j->env);
-	pk_config_strv_free(&j->tags);
-	free(j->key);
+	pk_config_strv_free(&j->ov.inputs);
+	pk_config_strv_free(&j->ov.outputs);
+	pk_config_strv_free(&j->ov.env);
+	pk_config_strv_free(&j->ov.tags);
+	free(j->ov.key);
 	memset(j, 0, sizeof(*j));
 }
 

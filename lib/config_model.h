@@ -9,6 +9,8 @@
 #ifndef PK_CONFIG_MODEL_H
 #define PK_CONFIG_MODEL_H
 
+#include "overlay.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -26,15 +28,6 @@ enum pk_config_key {
 	PK_CFG_NKEYS
 };
 
-/* The settings of a job, as bits of pk_config_job.set and indexes into
- * pk_config_job.origins. */
-enum pk_job_key {
-	PK_JOB_COMMAND, PK_JOB_TTL, PK_JOB_STALE, PK_JOB_INPUTS, PK_JOB_OUTPUTS,
-	PK_JOB_ENV, PK_JOB_TAGS, PK_JOB_KEY, PK_JOB_CWD, PK_JOB_STDIN,
-	PK_JOB_CACHE_FAILURES, PK_JOB_LOCK_TIMEOUT,
-	PK_JOB_NKEYS
-};
-
 enum pk_remote_mode { PK_REMOTE_READ_WRITE, PK_REMOTE_READ_ONLY };
 
 /* Where a value came from. */
@@ -44,23 +37,15 @@ typedef struct pk_origin {
 	unsigned line, column;     /* 1-based position in the file; 0: not a file */
 } pk_origin;
 
-/* A list of strings, v NULL-terminated (v is NULL when n is 0). */
-typedef struct pk_strv {
-	char **v;
-	size_t n;
-} pk_strv;
-
+/* A named job: its command, and its settings as an overlay over the top
+ * level's (ov.set: a bit (1u << PK_SET_x) for each key given, the
+ * command's included). */
 typedef struct pk_config_job {
 	char *name;
 	pk_origin origin;          /* where the job is defined */
-	unsigned set;              /* bit (1u << PK_JOB_x) for each key given */
-	pk_origin origins[PK_JOB_NKEYS];
-	pk_strv command, inputs, outputs, env, tags;
-	char *key;                 /* extra key text, or NULL */
-	int use_cwd;
-	int stdin_mode;            /* enum pk_stdin_mode */
-	int cache_failures;
-	int64_t ttl_ms, stale_ms, lock_timeout_ms;
+	pk_origin origins[PK_SET_NJOB];
+	pk_strv command;
+	pk_overlay ov;             /* its strings and lists are the job's */
 } pk_config_job;
 
 typedef struct pk_config {

@@ -250,8 +250,8 @@ static void body(struct codec *k, pk_config *c)
 			c->njobs = i + 1;
 		str(k, &j->name, 1);
 		origin(k, c, &j->origin);
-		fixed(k, &j->set, 4);
-		for (int o = 0; o < PK_JOB_NKEYS; o++)
+		fixed(k, &j->ov.set, 4);
+		for (int o = 0; o < PK_SET_NJOB; o++)
 			origin(k, c, &j->origins[o]);
 		k->base = j;
 		pk_config_fields_each(pk_config_job_fields, pk_config_njob, NULL, field, k);
@@ -402,7 +402,7 @@ static int valid(pk_config *c)
 	if (pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, invalid_field, c))
 		return 0;
 	for (size_t i = 0; i < c->njobs; i++)
-		if (c->jobs[i].set >> PK_JOB_NKEYS != 0 ||
+		if (c->jobs[i].ov.set >> PK_SET_NJOB != 0 ||
 		    pk_config_fields_each(pk_config_job_fields, pk_config_njob, NULL, invalid_field,
 		                          &c->jobs[i]))
 			return 0;

@@ -418,11 +418,11 @@ static int walk_jobs(struct parse *p)
 				return -1;
 			}
 			keep = 0;
-		} else if (walk_mapping(p, pk_config_job_fields, pk_config_njob, &j, j.origins, &j.set,
+		} else if (walk_mapping(p, pk_config_job_fields, pk_config_njob, &j, j.origins, &j.ov.set,
 		                        what) < 0) {
 			pk_config_job_free(&j);
 			return -1;
-		} else if (!(j.set & (1u << PK_JOB_COMMAND))) {
+		} else if (!pk_overlay_has(&j.ov, PK_SET_COMMAND)) {
 			if (p->c->nerrors == before)   /* not when its command was bad */
 				perr(p, km, "job '%s' has no command", j.name ? j.name : "?");
 			keep = 0;
