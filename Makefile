@@ -98,9 +98,12 @@ tests/unit/test_%: tests/unit/test_%.c lib/libpickled.a
 		$$($(PKG_CONFIG) --libs cmocka)
 
 # `make check` first installs missing test tools when run as root (the
-# README's second command), then runs both tiers through prove, with a
-# private redis-server for the Redis tier's tests (scripts/with-redis.sh).
+# README's second command), checks that lib/ is still in layers (no include
+# cycle, nothing of cmd/: scripts/check-layers.sh), then runs both tiers
+# through prove, with a private redis-server for the Redis tier's tests
+# (scripts/with-redis.sh).
 check: deps
+	@sh scripts/check-layers.sh
 	@$(MAKE) --no-print-directory pickled $(UNIT_BIN)
 	@sh scripts/with-redis.sh $(MAKE) --no-print-directory unit cli
 
