@@ -63,8 +63,9 @@ UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 LIB_OBJ   = $(LIB_SRC:.c=.o)
 CMD_OBJ   = $(CMD_SRC:.c=.o)
 UNIT_BIN  = $(UNIT_SRC:.c=)
+FIU_HELPER = tests/faults/fiu_nth.so
 
-.PHONY: all check unit cli stress fuzz valgrind deps depcheck install uninstall clean demo bench fmt fmt-check lint-man deb
+.PHONY: all check unit cli stress faults fuzz valgrind deps depcheck install uninstall clean demo bench fmt fmt-check lint-man deb
 all: depcheck pickled
 
 depcheck:
@@ -110,12 +111,31 @@ check: deps
 unit: $(UNIT_BIN)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BIN)
 
-cli: pickled
+cli: pickled $(FIU_HELPER)
 	PICKLED_BIN=$(CURDIR)/pickled prove --exec 'bats --tap' tests/cli/*.bats
 
 # Concurrency, crashes, corruption, full disks, hostile caches, signals.
 stress: pickled
 	PICKLED_BIN=$(CURDIR)/pickled prove --exec 'bats --tap' tests/stress/*.bats
+
+# Fault injection (tests/faults/README.md): every failable call of
+# pickled's own code made to fail, one at a time, over a set of scenarios
+# (nth.sh), then FAULTS_RUNS operations with each call failing with
+# probability 1% (soak.py).  FAULTS_STRIDE=k faults every k-th point only:
+# CI's bounded run.  The helper preloaded with libfiu's POSIX wrappers is
+# built here (libfiu-dev); the CLI tests use it too.
+FAULTS_STRIDE ?= 1
+FAULTS_RUNS ?= 10000
+FAULTS_SEED ?= 1
+$(FIU_HELPER): tests/faults/fiu_nth.c
+	$(CC) -std=c11 -DFIU_ENABLE=1 $(WARNINGS) $(CFLAGS) -shared -fPIC -o $@ $< \
+		$$($(PKG_CONFIG) --libs libfiu) -ldl
+
+faults: pickled $(FIU_HELPER)
+	PICKLED_BIN=$(CURDIR)/pickled PK_FIU_HELPER=$(CURDIR)/$(FIU_HELPER) \
+		sh scripts/with-redis.sh bash tests/faults/nth.sh -k $(FAULTS_STRIDE)
+	PICKLED_BIN=$(CURDIR)/pickled PK_FIU_HELPER=$(CURDIR)/$(FIU_HELPER) \
+		python3 tests/faults/soak.py --runs $(FAULTS_RUNS) --seed $(FAULTS_SEED)
 
 # libFuzzer harnesses (clang), FUZZ_SECONDS each, FUZZ_JOBS at a time: a
 # harness is one process, so FUZZ_JOBS=2 on two cores fuzzes each as long
@@ -140,7 +160,7 @@ fuzz-%:
 # get a private redis-server, as in make check.
 VALGRIND_JOBS ?= 2
 PK_VALGRIND_LOGS ?= /tmp/pickled-valgrind
-valgrind: pickled
+valgrind: pickled $(FIU_HELPER)
 	rm -rf $(PK_VALGRIND_LOGS)
 	install -d -m 1777 $(PK_VALGRIND_LOGS)
 	install -d -m 0755 $(PK_VALGRIND_LOGS)/bin
@@ -205,6 +225,6 @@ fmt-check:
 
 clean:
 	rm -f pickled lib/libpickled.a lib/*.o lib/*.d cmd/*.o cmd/*.d \
-	      $(UNIT_BIN) tests/unit/*.d .build-flags
+	      $(UNIT_BIN) tests/unit/*.d .build-flags $(FIU_HELPER)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:.c=.d)

@@ -78,6 +78,9 @@ int cli_read_config(struct cli *cli, struct pk_config *c);
 
 /* Prints each of c's errors as "pickled: <error>" on stderr. */
 void cli_config_errors(const struct pk_config *c);
+/* Are all of c's errors allocations that failed while reading it (the
+ * files themselves may be fine)? */
+int cli_config_oom_only(const struct pk_config *c);
 
 /* `run` and `key` share their options: run_setup parses them, loads the
  * configuration and fills s->o.  When s->ready is 0 the command is done:

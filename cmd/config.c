@@ -29,6 +29,19 @@ void cli_config_errors(const pk_config *c)
 		fprintf(stderr, "pickled: %s\n", c->errors[i]);
 }
 
+int cli_config_oom_only(const pk_config *c)
+{
+	static const char oom[] = "out of memory";
+	const size_t n = sizeof(oom) - 1;
+
+	for (size_t i = 0; i < c->nerrors; i++) {
+		size_t len = strlen(c->errors[i]);
+		if (len < n || strcmp(c->errors[i] + len - n, oom) != 0)
+			return 0;
+	}
+	return c->nerrors > 0;
+}
+
 int cli_load_config(struct cli *cli, pk_config *c)
 {
 	int rc = cli_read_config(cli, c);

@@ -301,7 +301,9 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		job_refused(&s->cfg, s->f.job);
 		return EXIT_USAGE;
 	}
-	cli_config_errors(&s->cfg);
+	/* run says an allocation that failed in one line, below. */
+	if (strcmp(cmd, "run") != 0 || !cli_config_oom_only(&s->cfg))
+		cli_config_errors(&s->cfg);
 	if (s->f.job != NULL) {
 		const char *near = NULL;
 		if ((job = pk_config_job_find(&s->cfg, s->f.job, &near)) == NULL) {
@@ -373,8 +375,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (s.broken) {
-		/* A broken configuration must not fail the job. */
-		fputs("pickled: running uncached: the configuration has errors\n", stderr);
+		/* A broken configuration must not fail the job.  One line:
+		 * memory that ran out while reading it is no error of its. */
+		fputs(cli_config_oom_only(&s.cfg)
+		              ? "pickled: running uncached: out of memory reading the configuration\n"
+		              : "pickled: running uncached: the configuration has errors\n",
+		      stderr);
 		s.o.no_cache = 1;
 	}
 

@@ -194,6 +194,22 @@ static int stalled(void *ctx, size_t moved)
 	return mono_ms() - *since >= GRACE_MS;
 }
 
+/* A poll or read that fails though the command did nothing wrong
+ * (EIO, ENOMEM: the system's trouble, not the command's) is tried again,
+ * up to RETRIES times in a row: giving up at once would cut the command's
+ * output short while its exit status says all went well. */
+#define RETRIES 3
+
+/* The pipes could not be read (RETRIES failures in a row): what is left
+ * of the output cannot reach the caller, and is not stored.  Reported as
+ * output that could not be passed on, which it is. */
+static void lost_output(pk_capture_result *res, int *recording, int e)
+{
+	*recording = 0;
+	if (res->forward_errno == 0)
+		res->forward_errno = e;
+}
+
 /* Passes a chunk on to *fd.  A write that fails gives up that stream
  * alone (*fd = -1): the other still gets all its bytes.  After a stop
  * signal, a write that its reader does not take is given up too
@@ -264,7 +280,7 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 
 	struct pollfd fds[2] = { { out_p[0], POLLIN, 0 }, { err_p[0], POLLIN, 0 } };
 	int to[2] = { o->out_fd, o->err_fd };
-	int open_fds = 2, reaped = 0;
+	int open_fds = 2, reaped = 0, poll_fails = 0, read_fails[2] = { 0, 0 };
 	int64_t reaped_at = 0;
 	while (open_fds > 0) {
 		/* After a stop signal, the command's own end is what counts: a
@@ -278,18 +294,24 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 		}
 		int ready = poll(fds, 2, reaped ? 0 : got_signal ? 50 : -1);
 		if (ready < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || ++poll_fails <= RETRIES)
 				continue;
+			lost_output(res, &recording, errno);
 			break;
 		}
+		poll_fails = 0;
 		if (reaped && (ready == 0 || mono_ms() - reaped_at > GRACE_MS))
 			break;
 		for (int i = 0; i < 2; i++) {
 			if (fds[i].fd < 0 || fds[i].revents == 0)
 				continue;
 			ssize_t n = read(fds[i].fd, buf, CHUNK);
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			if (n < 0 && (errno == EINTR || errno == EAGAIN || ++read_fails[i] <= RETRIES))
 				continue;
+			if (n < 0)
+				lost_output(res, &recording, errno);
+			else
+				read_fails[i] = 0;
 			if (n <= 0) {
 				close(fds[i].fd);
 				fds[i].fd = -1;

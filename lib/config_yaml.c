@@ -64,6 +64,11 @@ static void syntax_error(struct parse *p)
 	yaml_mark_t m = y->problem_mark;
 	const char *problem = y->problem ? y->problem : "invalid YAML";
 
+	if (y->error == YAML_MEMORY_ERROR) {
+		/* libyaml's allocation failed: the file is not at fault. */
+		perr(p, m, "out of memory");
+		return;
+	}
 	if (y->error == YAML_READER_ERROR) {
 		/* The reader reports a byte offset; count lines up to it. */
 		size_t off = y->problem_offset < p->len ? y->problem_offset : p->len;

@@ -149,7 +149,8 @@ void pk_key_parts_free(pk_key_parts *p)
 {
 	if (p == NULL)
 		return;
-	for (size_t i = 0; i < p->argc; i++)
+	/* A count with no array: its allocation failed (run_make_key). */
+	for (size_t i = 0; p->argv != NULL && i < p->argc; i++)
 		free(p->argv[i]);
 	free(p->argv);
 	free(p->program);
@@ -163,7 +164,7 @@ void pk_key_parts_free(pk_key_parts *p)
 	free(p->env);
 	free(p->cwd);
 	free(p->extra);
-	for (size_t i = 0; i < p->noutputs; i++)
+	for (size_t i = 0; p->outputs != NULL && i < p->noutputs; i++)
 		free(p->outputs[i]);
 	free(p->outputs);
 	memset(p, 0, sizeof(*p));

@@ -34,6 +34,8 @@ for set in "$@"; do
 		has_cmd prometheus-node-exporter || need="$need prometheus-node-exporter"
 		has_cmd promtool || need="$need prometheus"
 		has_cmd curl || need="$need curl"
+		has_pc libfiu || need="$need libfiu-dev"
+		has_cmd fiu-run || need="$need fiu-utils"
 		;;
 	esac
 done

@@ -449,6 +449,25 @@ static void test_parts_free(void **state)
 	pk_key_parts_free(&p);   /* a zeroed parts is fine */
 }
 
+/* run_make_key sets the counts before the copies: when the argv or the
+ * outputs array cannot be allocated, the parts hold a count and no array,
+ * and freeing them must not crash (found by tests/faults, an allocation
+ * failing there). */
+static void test_parts_free_counts_without_arrays(void **state)
+{
+	pk_key_parts p;
+	(void)state;
+
+	memset(&p, 0, sizeof(p));
+	p.argc = 3;
+	p.noutputs = 2;
+	p.program = strdup("/bin/x");
+	pk_key_parts_free(&p);
+	assert_int_equal(p.argc, 0);
+	assert_int_equal(p.noutputs, 0);
+	assert_null(p.program);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_select_env_nothing),
 		cmocka_unit_test(test_select_env_unset_vs_empty_key),
 		cmocka_unit_test(test_parts_free),
+		cmocka_unit_test(test_parts_free_counts_without_arrays),
 	};
 	return cmocka_run_group_tests_name("key", tests, NULL, NULL);
 }

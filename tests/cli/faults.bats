@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# Faults in pickled's own system calls, one point at a time (the
+# regressions tests/faults found; see tests/faults/README.md): each test
+# makes the 1st, 2nd, ... call of one kind fail, once, until a run makes no
+# such call, and checks that the command's output still arrives whole.
+# libfiu's POSIX wrappers and the helper make builds (tests/faults/fiu_nth.so).
+
+load helper
+
+# The helper's setup, wrapped below.
+eval "helper_$(declare -f setup)"
+
+FIU_HELPER=$BATS_TEST_DIRNAME/../faults/fiu_nth.so
+FIU_PRELOAD=/usr/lib/fiu/fiu_posix_preload.so
+
+setup() {
+	[ -f "$FIU_HELPER" ] || skip "no $FIU_HELPER (make tests/faults/fiu_nth.so)"
+	[ -f "$FIU_PRELOAD" ] || skip "libfiu is not installed (libfiu-dev)"
+	helper_setup || return 1
+	# The preloaded helper knows pickled by its executable: under valgrind
+	# the native binary runs these tests (memcheck sees this code elsewhere).
+	NATIVE=$PK
+	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || NATIVE=$PK_VALGRIND_BIN_DIR/pickled
+	seq -f 'line %g' 1 30000 >"$TMP/io/expected_out"
+	printf 'err\n' >"$TMP/io/expected_err"
+	JOB=(sh -c 'seq -f "line %g" 1 30000; echo err >&2')
+}
+
+# fault POINT N ARGS...: pickled ARGS with the Nth call of POINT failing
+# (N 0: none), waiting for the processes it leaves in the background too;
+# $status as pk sets it, $injected 1 when the call was made.
+fault() {
+	local point=$1 n=$2 st=$TMP/fiu-state
+	shift 2
+	head -c 128 /dev/zero >"$st"
+	status=0
+	env LD_PRELOAD="$FIU_HELPER $FIU_PRELOAD" PK_FIU_BIN="$NATIVE" PK_FIU_STATE="$st" \
+		PK_FIU_ONLY="$point" PK_FIU_NTH="$n" "$NATIVE" "$@" \
+		</dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+	flock -w 60 -x "$st" true
+	injected=$(od -A n -t u8 -j 8 -N 8 "$st" | tr -d ' ')
+}
+
+# each_fault POINT: a miss and then a hit of the job, with the 1st, 2nd...
+# call of POINT failing, until a run makes no such call: the output must
+# arrive whole and the exit status be the command's.
+each_fault() {
+	local point=$1 n kind
+	for kind in miss hit; do
+		for n in $(seq 1 50); do
+			remove_tree "$PICKLED_CACHE_DIR"
+			if [ $kind = hit ]; then
+				fault none 0 run -- "${JOB[@]}"
+			fi
+			fault "$point" "$n" run -- "${JOB[@]}"
+			[ "$injected" = 1 ] || break
+			echo "# $kind, call $n of $point failing"
+			assert_status 0
+			assert_same "$TMP/io/expected_out" "$TMP/io/out" stdout
+			grep -v '^pickled: ' "$TMP/io/err" >"$TMP/io/cmd_err" || true
+			assert_same "$TMP/io/expected_err" "$TMP/io/cmd_err" stderr
+			if [ "$(grep -c '^pickled: ' "$TMP/io/err")" -gt 1 ]; then
+				echo "more than one line of pickled's own:"
+				grep '^pickled: ' "$TMP/io/err"
+				return 1
+			fi
+			# and nothing wrong is replayed after it
+			fault none 0 run -- "${JOB[@]}"
+			assert_status 0
+			assert_same "$TMP/io/expected_out" "$TMP/io/out" "stdout after"
+		done
+		[ "$n" -gt 1 ] || [ $kind = hit ] || {
+			echo "no call of $point was made on a $kind"
+			return 1
+		}
+	done
+}
+
+@test "a read of the command's output that fails is tried again: the output arrives whole" {
+	each_fault posix/io/rw/read
+}
+
+@test "a poll of the command's pipes that fails is tried again: the output arrives whole" {
+	each_fault posix/io/net/poll
+}
+
+@test "an allocation that fails at any point of a run does not crash pickled" {
+	each_fault libc/mm/calloc
+}
+
+@test "an allocation that fails while the configuration is read: one line, and the command runs" {
+	printf 'ttl: 2h\njobs:\n  nightly:\n    command: [sh, -c, "echo hi"]\n    ttl: 1h\n' >"$PICKLED_CONFIG"
+	each_fault libc/mm/realloc
+	each_fault libc/str/strdup
+	each_fault libc/mm/malloc
+}
