@@ -127,15 +127,19 @@ stress: pickled
 FAULTS_STRIDE ?= 1
 FAULTS_RUNS ?= 10000
 FAULTS_SEED ?= 1
+FAULTS_WORKERS ?= 4
+# Not with CFLAGS: it is preloaded into every program pickled runs too, and
+# must not need a sanitizer's runtime.
 $(FIU_HELPER): tests/faults/fiu_nth.c
-	$(CC) -std=c11 -DFIU_ENABLE=1 $(WARNINGS) $(CFLAGS) -shared -fPIC -o $@ $< \
+	$(CC) -std=c11 -O2 -g -DFIU_ENABLE=1 $(WARNINGS) -shared -fPIC -o $@ $< \
 		$$($(PKG_CONFIG) --libs libfiu) -ldl
 
 faults: pickled $(FIU_HELPER)
 	PICKLED_BIN=$(CURDIR)/pickled PK_FIU_HELPER=$(CURDIR)/$(FIU_HELPER) \
 		sh scripts/with-redis.sh bash tests/faults/nth.sh -k $(FAULTS_STRIDE)
 	PICKLED_BIN=$(CURDIR)/pickled PK_FIU_HELPER=$(CURDIR)/$(FIU_HELPER) \
-		python3 tests/faults/soak.py --runs $(FAULTS_RUNS) --seed $(FAULTS_SEED)
+		python3 tests/faults/soak.py --runs $(FAULTS_RUNS) --seed $(FAULTS_SEED) \
+		--workers $(FAULTS_WORKERS)
 
 # libFuzzer harnesses (clang), FUZZ_SECONDS each, FUZZ_JOBS at a time: a
 # harness is one process, so FUZZ_JOBS=2 on two cores fuzzes each as long

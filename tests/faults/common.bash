@@ -12,7 +12,10 @@ export PK_FIU_PRELOAD
 
 # Nothing of the caller's configuration: every setting comes from here.
 while IFS='=' read -r _v _; do
-	case $_v in PICKLED_*) [ "$_v" = PICKLED_BIN ] || unset "$_v" ;; esac
+	case $_v in
+	PICKLED_BIN | PICKLED_TEST_REDIS_URL) ;;
+	PICKLED_*) unset "$_v" ;;
+	esac
 done < <(env)
 unset CACHE_DIRECTORY XDG_CACHE_HOME XDG_CONFIG_HOME
 
@@ -29,7 +32,7 @@ fiu_exec() {
 		shift
 	done
 	shift
-	head -c 128 /dev/zero >"$st"
+	head -c 512 /dev/zero >"$st"
 	env LD_PRELOAD="$PK_FIU_HELPER $PK_FIU_PRELOAD" PK_FIU_BIN="$PICKLED_BIN" \
 		PK_FIU_STATE="$st" "${vars[@]}" "$PICKLED_BIN" "$@"
 	rc=$?
@@ -45,7 +48,7 @@ fiu_wait() {
 # fiu_calls STATE, fiu_injected STATE, fiu_point STATE: the helper's figures.
 fiu_calls() { od -A n -t u8 -j 0 -N 8 "$1" | tr -d ' '; }
 fiu_injected() { od -A n -t u8 -j 8 -N 8 "$1" | tr -d ' '; }
-fiu_point() { tail -c +17 "$1" | tr -d '\0'; }
+fiu_point() { tail -c +17 "$1" | head -c 112 | tr -d '\0'; }
 
 # The job: known bytes on both streams (enough for several reads and
 # writes), and a file when given one.  job.sh NAME [FILE]

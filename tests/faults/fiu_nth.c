@@ -51,7 +51,7 @@
 struct pk_fiu_state {
 	uint64_t calls;     /* failable calls made by the tree */
 	uint64_t injected;  /* faults injected */
-	char first[112];    /* name of the first point that failed */
+	char points[4][112]; /* names of the first four points that failed */
 };
 
 static struct pk_fiu_state *st;
@@ -142,11 +142,14 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 	else
 		fail = prob > 0 &&
 		       (double)(splitmix64(seed ^ splitmix64(i)) >> 11) * 0x1p-53 < prob;
-	if (fail && __atomic_add_fetch(&st->injected, 1, __ATOMIC_SEQ_CST) == 1) {
-		size_t n = strlen(name);
-		if (n >= sizeof(st->first))
-			n = sizeof(st->first) - 1;
-		memcpy(st->first, name, n);
+	if (fail) {
+		uint64_t k = __atomic_add_fetch(&st->injected, 1, __ATOMIC_SEQ_CST);
+		if (k <= 4) {
+			size_t n = strlen(name);
+			if (n >= sizeof(st->points[0]))
+				n = sizeof(st->points[0]) - 1;
+			memcpy(st->points[k - 1], name, n);
+		}
 	}
 	return fail;
 }

@@ -282,7 +282,7 @@ redis_cleanup() {
 
 failed_any=0
 for sc in "$@"; do
-	sc_bad=0 sc_warned=0 sc_failed=0 sc_fixed=0 points=0 N=$start runs=0
+	sc_bad=0 sc_warned=0 sc_failed=0 sc_fixed=0 points=0 N=$start runs=0 calls=?
 	while :; do
 		scenario || { failed_any=1; break; }
 		runs=$((runs + 1))
