@@ -294,7 +294,9 @@ int pk_config_get(const pk_config *c, const char *name, char **value, pk_origin 
 			return errno = EINVAL, -1;
 		o = &c->origins[f->id];
 	}
-	if (f->type == T_PATH && c->cache_dir == NULL)
+	/* Only the cache has a default place; another path not set is null,
+	 * wherever the cache is. */
+	if (f->type == T_PATH && !f->nullable && c->cache_dir == NULL)
 		pk_store_default_dir(&dir, &err);
 	if ((f->type == T_URL || f->type == T_STRING || f->type == T_PATH) &&
 	    *(char *const *)(const void *)((const char *)base + f->off) == NULL && dir == NULL) {

@@ -854,6 +854,16 @@ EOF
 	assert_status 1
 	assert_out ''
 	assert_err ''
+	# a path not set is null too when the cache is in its default place
+	for k in remote.secret_file remote.password_file metrics.textfile; do
+		PICKLED_CACHE_DIR='' PICKLED_CONFIG=$TMP/empty.conf pk config get "$k"
+		assert_status 1
+		assert_out ''
+		assert_err ''
+	done
+	PICKLED_CACHE_DIR='' PICKLED_CONFIG=$TMP/empty.conf pk config get cache_dir
+	assert_status 0
+	assert_out '%s\n' "$HOME/.cache/pickled"
 	# not a setting, no such job: usage errors
 	pk config get tll
 	assert_status 125
