@@ -5,6 +5,7 @@
 #include "defaults.h"
 #include "key.h"
 #include "meta.h"
+#include "redis_url.h"
 #include "remote.h"
 #include "run.h"
 #include "runlog.h"
@@ -353,7 +354,7 @@ static void hide_remote_password(void)
 	const char *url = getenv("PICKLED_REMOTE");
 	char buf[4096];
 
-	if (url == NULL || pk_remote_strip_password(url, buf, sizeof(buf)) < 0 ||
+	if (url == NULL || pk_redis_url_strip_password(url, buf, sizeof(buf)) < 0 ||
 	    strcmp(buf, url) == 0)
 		return;
 	setenv("PICKLED_REMOTE", buf, 1);

@@ -5,7 +5,7 @@
 
 #include "buf.h"
 #include "config_keys.h"
-#include "remote.h"
+#include "redis_url.h"
 #include "store.h"
 #include "units.h"
 
@@ -118,7 +118,7 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_URL: {
 		char *const url = *(char *const *)(const void *)p;
 		char hidden[4096];
-		(raw ? buf_str : add_scalar)(b, url ? pk_remote_redact(url, hidden, sizeof(hidden))
+		(raw ? buf_str : add_scalar)(b, url ? pk_redis_url_redact(url, hidden, sizeof(hidden))
 		                                    : NULL);
 		break;
 	}

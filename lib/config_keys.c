@@ -4,6 +4,7 @@
  * value; and the exact value formats. */
 #include "config_keys.h"
 
+#include "redis_url.h"
 #include "remote.h"
 #include "store.h"
 #include "units.h"
@@ -344,7 +345,7 @@ int pk_config_set_scalar(const struct field *f, const char *s, void *base,
 	case T_URL:
 		noun = "URL";
 		/* The password is not shown, even in a URL that is wrong. */
-		pk_remote_redact(s, why, sizeof(why));
+		pk_redis_url_redact(s, why, sizeof(why));
 		pk_config_show(why, shown, sizeof(shown));
 		/* fall through */
 	case T_STRING:

@@ -1,6 +1,8 @@
 /* key.c: the key's encoding and digest, and environment selection. */
 #include "key.h"
 
+#include "bytes.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -105,17 +107,6 @@ void pk_key_hex(const pk_key *key, char hex[PK_KEY_HEX + 1])
 	hex[PK_KEY_HEX] = '\0';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int pk_key_equal(const pk_key *a, const pk_key *b)
 {
 	return memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
@@ -126,7 +117,7 @@ int pk_key_from_hex(const char *hex, pk_key *key)
 	if (strlen(hex) != PK_KEY_HEX)
 		return -1;
 	for (int i = 0; i < 16; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = pk_hex_digit(hex[2 * i]), lo = pk_hex_digit(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		key->bytes[i] = (unsigned char)(hi << 4 | lo);
@@ -140,7 +131,7 @@ int pk_key_is_prefix(const char *s)
 	if (n == 0 || n > PK_KEY_HEX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (hexval(s[i]) < 0)
+		if (pk_hex_digit(s[i]) < 0)
 			return 0;
 	return 1;
 }

@@ -1,16 +1,15 @@
-/* remote.c: the Redis tier (hiredis, blocking calls with timeouts). */
-#include "remote.h"
+/* remote.c: entries in the Redis tier: connecting, fetching, uploading,
+ * removing and listing them (the run lock is remote_lock.c, connections
+ * and cluster routing rconn.c). */
+#include "remote_impl.h"
 
 #include "bytes.h"
 #include "entry.h"
 #include "io.h"
-#include "seal.h"
 #include "trust.h"
 #include "units.h"
 
 #include <errno.h>
-#include <hiredis.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,221 +17,31 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (4u * 1024 * 1024)   /* bounded memory for any entry size */
-
-struct url {
-	char host[256], path[1024], user[256], pass[256];
-	int port, db, is_unix;
-};
-
-struct pk_remote {
-	pk_remote_opts o;
-	struct url u;
-	int sealed;
-	unsigned char seal_key[PK_SEAL_KEY];
-	redisContext *c;
-	int broken, timed_out;
-	/* lock renewal */
-	char lock_key[300], token[33];
-	int locked;
-	pthread_t renewer;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
-};
-
-/* Compare-and-delete and compare-and-extend: only the owner's token acts. */
-static const char UNLOCK_LUA[] =
-	"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-/* Takes the lock when it is free, or held with no expiry: a lock that
- * cannot lapse is not one a live host holds (they are all set with PX and
- * renewed), only one that would make every host wait its whole
- * --lock-timeout. */
-static const char TAKE_LUA[] =
-	"local t = redis.call('pttl', KEYS[1]) "
-	"if t == -2 or t == -1 then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
-	"return 0";
-static const char RENEW_LUA[] =
-	"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
-
-static int copy(char *dst, size_t cap, const char *src, size_t n)
-{
-	if (n >= cap)
-		return -1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	return 0;
-}
-
-static int parse_db(const char *s, int *db)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < 0 || v > 100000)
-		return -1;
-	*db = (int)v;
-	return 0;
-}
-
-/* label prefixes each reason ("remote url: "), or is "" for a caller that
- * names the setting itself (pk_remote_parse_check). */
-static int parse_url(const char *url, struct url *u, const char *label, pk_error *err)
-{
-	const char *p;
-
-	memset(u, 0, sizeof(*u));
-	u->port = 6379;
-	if (strncmp(url, "redis+unix://", 13) == 0) {
-		const char *q;
-		u->is_unix = 1;
-		p = url + 13;
-		if (*p != '/')
-			return pk_error_set(err, 0, "%sredis+unix:// needs an absolute socket path", label);
-		q = strchr(p, '?');
-		if (copy(u->path, sizeof(u->path), p, q ? (size_t)(q - p) : strlen(p)) < 0)
-			return pk_error_set(err, 0, "%ssocket path too long", label);
-		if (q != NULL) {
-			if (strncmp(q, "?db=", 4) != 0 || parse_db(q + 4, &u->db) < 0)
-				return pk_error_set(err, 0, "%sexpected ?db=N after the socket path", label);
-		}
-		return 0;
-	}
-	if (strncmp(url, "redis://", 8) != 0)
-		return pk_error_set(err, 0, "remote url must start with redis:// or redis+unix://");
-	p = url + 8;
-	const char *at = strrchr(p, '@');
-	if (at != NULL) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (colon != NULL) {
-			if (copy(u->user, sizeof(u->user), p, (size_t)(colon - p)) < 0 ||
-			    copy(u->pass, sizeof(u->pass), colon + 1, (size_t)(at - colon - 1)) < 0)
-				return pk_error_set(err, 0, "%scredentials too long", label);
-		} else if (copy(u->pass, sizeof(u->pass), p, (size_t)(at - p)) < 0) {
-			return pk_error_set(err, 0, "%spassword too long", label);
-		}
-		p = at + 1;
-	}
-	const char *slash = strchr(p, '/');
-	size_t hostlen = slash ? (size_t)(slash - p) : strlen(p);
-	const char *colon = memchr(p, ':', hostlen);
-	if (colon != NULL) {
-		char port[16];
-		char *end;
-		if (copy(port, sizeof(port), colon + 1, hostlen - (size_t)(colon + 1 - p)) < 0)
-			return pk_error_set(err, 0, "%sbad port", label);
-		long v = strtol(port, &end, 10);
-		/* Not digits: maybe a password typed without its '@'; not shown. */
-		if (port[0] == '\0' || *end != '\0' || strspn(port, "0123456789") != strlen(port))
-			return pk_error_set(err, 0, "%sbad port", label);
-		if (v < 1 || v > 65535)
-			return pk_error_set(err, 0, "%sbad port '%s'", label, port);
-		u->port = (int)v;
-		hostlen = (size_t)(colon - p);
-	}
-	if (hostlen == 0 || copy(u->host, sizeof(u->host), p, hostlen) < 0)
-		return pk_error_set(err, 0, "%smissing host", label);
-	if (slash != NULL && slash[1] != '\0' && parse_db(slash + 1, &u->db) < 0)
-		return pk_error_set(err, 0, "%sbad database number '%s'", label, slash + 1);
-	return 0;
-}
+#define CHUNK (4u * 1024 * 1024)      /* bounded memory for any entry size */
+#define MIN_CHUNK (64u * 1024)        /* an upload's chunks fit the link: */
+#define FIRST_CHUNK (256u * 1024)     /* from here, doubled or halved */
+#define TMP_EXPIRY "60000"            /* an upload's temporary outlives its
+                                         last chunk by a minute, no more */
 
 int pk_remote_parse_check(const char *url, pk_error *err)
 {
-	struct url u;
-	return parse_url(url, &u, "", err);
+	pk_redis_url u;
+	return pk_redis_url_parse(url, &u, "", err);
 }
 
-const char *pk_remote_redact(const char *url, char *buf, size_t len)
+void pk_remote_key(const pk_remote *r, char *buf, size_t len, const char *kind,
+                   const pk_key *key)
 {
-	const char *sep = strstr(url, "://");
-	const char *auth = sep ? sep + 3 : url;
-	const char *at = strrchr(auth, '@');
-
-	if (at != NULL) {
-		const char *colon = memchr(auth, ':', (size_t)(at - auth));
-		if (sep == NULL)   /* mistyped scheme: all before the '@' may be secret */
-			snprintf(buf, len, "***%s", at);
-		else
-			snprintf(buf, len, "%.*s***%s", (int)((colon ? colon + 1 : auth) - url), url, at);
-		return buf;
-	}
-	/* No '@': a password typed without one sits where a port would. */
-	const char *end = auth + strcspn(auth, "/?");
-	const char *colon = memchr(auth, ':', (size_t)(end - auth));
-	if (colon != NULL && strspn(colon + 1, "0123456789") != (size_t)(end - colon - 1))
-		snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - url), url, end);
-	else
-		snprintf(buf, len, "%s", url);
-	return buf;
+	char hex[PK_KEY_HEX + 1];
+	pk_key_hex(key, hex);
+	snprintf(buf, len, "%s{%s}:%s", r->o.prefix ? r->o.prefix : "", hex, kind);
 }
 
-int pk_remote_strip_password(const char *url, char *buf, size_t len)
+/* The command's arguments' lengths, all C strings. */
+static redisReply *cmd_s(pk_remote *r, const char *key, pk_error *err, int argc,
+                         const char **argv)
 {
-	const char *sep = strstr(url, "://");
-	const char *at = sep ? strrchr(sep + 3, '@') : NULL;
-	int n;
-
-	if (at == NULL)
-		n = snprintf(buf, len, "%s", url);
-	else {
-		const char *colon = memchr(sep + 3, ':', (size_t)(at - sep - 3));
-		/* "user:" is kept (a password file goes with it); a lone
-		 * "password@" goes whole. */
-		n = colon && colon > sep + 3
-		        ? snprintf(buf, len, "%.*s%s", (int)(colon + 1 - url), url, at)
-		        : snprintf(buf, len, "%.*s%s", (int)(sep + 3 - url), url, at + 1);
-	}
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-static struct timeval tv_of(int64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-	return tv;
-}
-
-static int fail(pk_remote *r, pk_error *err, const char *what)
-{
-	if (r->c != NULL && r->c->err != 0) {
-		int timeout = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-		r->timed_out = timeout;
-		r->broken = 1;
-		if (timeout)
-			return pk_error_set(err, ETIMEDOUT, "%s", what);
-		return pk_error_set(err, 0, "%s: %s", what, r->c->errstr);
-	}
-	return pk_error_set(err, 0, "%s", what);
-}
-
-/* Runs a command; a reply of type ERROR is returned as a failure. */
-static redisReply *cmd(pk_remote *r, pk_error *err, int argc, const char **argv,
-                       const size_t *lens)
-{
-	redisReply *rep;
-
-	if (r->broken) {
-		pk_error_set(err, r->timed_out ? ETIMEDOUT : 0, "remote cache unavailable");
-		return NULL;
-	}
-	rep = redisCommandArgv(r->c, argc, argv, lens);
-	if (rep == NULL) {
-		fail(r, err, "remote cache");
-		return NULL;
-	}
-	if (rep->type == REDIS_REPLY_ERROR) {
-		pk_error_set(err, 0, "remote cache: %s", rep->str);
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
-}
-
-static redisReply *cmd_s(pk_remote *r, pk_error *err, int argc, const char **argv)
-{
-	size_t lens[8];
-	for (int i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	return cmd(r, err, argc, argv, lens);
+	return pk_rconn_cmd(r->c, key, argc, argv, NULL, err);
 }
 
 /* The password from its file (one line; a final newline is not part of
@@ -261,8 +70,6 @@ static int read_password(const char *path, char *pass, size_t cap, pk_error *err
 pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 {
 	pk_remote *r = calloc(1, sizeof(*r));
-	struct timeval tv = tv_of(o->timeout_ms > 0 ? o->timeout_ms : 1000);
-	redisReply *rep;
 
 	if (r == NULL) {
 		pk_error_set(err, ENOMEM, "remote cache");
@@ -271,16 +78,29 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 	r->o = *o;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	/* Keys are built in fixed buffers sized for this. */
+	/* Keys are built in fixed buffers sized for this; a brace would put
+	 * the entry's keys in different cluster slots. */
 	if (o->prefix != NULL && strlen(o->prefix) > PK_REMOTE_MAX_PREFIX) {
 		pk_error_set(err, EINVAL, "remote prefix longer than %d bytes", PK_REMOTE_MAX_PREFIX);
 		goto fail;
 	}
-	if (parse_url(o->url, &r->u, "remote url: ", err) < 0)
+	if (o->prefix != NULL && strpbrk(o->prefix, "{}") != NULL) {
+		pk_error_set(err, EINVAL, "remote prefix holds '{' or '}' (they choose cluster slots)");
 		goto fail;
+	}
+	if (pk_redis_url_parse(o->url, &r->u, "remote url: ", err) < 0)
+		goto fail;
+	pk_redis_url_redact(o->url, r->shown, sizeof(r->shown));
 	if (o->password_file != NULL && read_password(o->password_file, r->u.pass,
 	                                              sizeof(r->u.pass), err) < 0)
 		goto fail;
+	if (o->password_file == NULL && o->password != NULL) {
+		if (strlen(o->password) >= sizeof(r->u.pass)) {
+			pk_error_set(err, 0, "remote password longer than %zu bytes", sizeof(r->u.pass) - 1);
+			goto fail;
+		}
+		snprintf(r->u.pass, sizeof(r->u.pass), "%s", o->password);
+	}
 	/* Never unauthenticated instead: a secret that cannot be used leaves
 	 * the remote tier out. */
 	if (o->secret_file != NULL) {
@@ -288,60 +108,30 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 			goto fail;
 		r->sealed = 1;
 	}
-	r->c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.path, tv)
-	                    : redisConnectWithTimeout(r->u.host, r->u.port, tv);
-	if (r->c == NULL) {
-		pk_error_set(err, ENOMEM, "remote cache");
+	if ((r->c = pk_rconn_open(&r->u, r->shown, o->seeds, o->timeout_ms, err)) == NULL)
 		goto fail;
-	}
-	if (r->c->err) {
-		char shown[600];
-		int timeout = r->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EINPROGRESS ||
-		                                            errno == ETIMEDOUT);
-		pk_remote_redact(o->url, shown, sizeof(shown));
-		if (timeout)
-			pk_error_set(err, ETIMEDOUT, "remote cache %s", shown);
-		else
-			pk_error_set(err, 0, "remote cache %s: %s", shown, r->c->errstr);
-		goto fail;
-	}
-	redisSetTimeout(r->c, tv);
-	if (r->u.pass[0] != '\0') {
-		const char *a[3] = { "AUTH", r->u.user, r->u.pass };
-		rep = r->u.user[0] ? cmd_s(r, err, 3, a) : cmd_s(r, err, 2, (const char *[]){ "AUTH", r->u.pass });
-		if (rep == NULL)
-			goto fail;
-		freeReplyObject(rep);
-	}
-	if (r->u.db != 0) {
-		char db[16];
-		snprintf(db, sizeof(db), "%d", r->u.db);
-		if ((rep = cmd_s(r, err, 2, (const char *[]){ "SELECT", db })) == NULL)
-			goto fail;
-		freeReplyObject(rep);
-	}
 	return r;
 fail:
 	pk_remote_close(r);
 	return NULL;
 }
 
-static void rkey(const pk_remote *r, char *buf, size_t len, char kind, const pk_key *key)
+/* A failed command: a value of another type under an entry's key is no
+ * entry (0); anything else, a refusal included, is the tier failing (-1). */
+static int failed(const pk_error *err)
 {
-	char hex[PK_KEY_HEX + 1];
-	pk_key_hex(key, hex);
-	snprintf(buf, len, "%s%c:%s", r->o.prefix ? r->o.prefix : "", kind, hex);
+	return pk_rconn_wrongtype(err) ? 0 : -1;
 }
 
 int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 {
-	char k[300], from[24], to[24];
+	char k[PK_REMOTE_KEY_MAX], from[24], to[24];
 	redisReply *rep;
 	long long size, off = 0;
 
-	rkey(r, k, sizeof(k), 'e', key);
-	if ((rep = cmd_s(r, err, 2, (const char *[]){ "STRLEN", k })) == NULL)
-		return r->broken ? -1 : 0;   /* a value of another type: no entry */
+	pk_remote_key(r, k, sizeof(k), "e", key);
+	if ((rep = cmd_s(r, k, err, 2, (const char *[]){ "STRLEN", k })) == NULL)
+		return failed(err);
 	size = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
 	freeReplyObject(rep);
 	if (size <= 0)
@@ -359,8 +149,8 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 		long long end = off + CHUNK - 1 < size - 1 ? off + CHUNK - 1 : size - 1;
 		snprintf(from, sizeof(from), "%lld", off);
 		snprintf(to, sizeof(to), "%lld", end);
-		if ((rep = cmd_s(r, err, 4, (const char *[]){ "GETRANGE", k, from, to })) == NULL)
-			return r->broken ? -1 : 0;
+		if ((rep = cmd_s(r, k, err, 4, (const char *[]){ "GETRANGE", k, from, to })) == NULL)
+			return failed(err);
 		if (rep->type != REDIS_REPLY_STRING || rep->len == 0) {
 			freeReplyObject(rep);
 			return 0;   /* expired or removed between calls */
@@ -385,7 +175,7 @@ int pk_remote_sealed(const pk_remote *r)
 
 /* 32 random hex digits: a name or a lock that no other host can share,
  * whatever its pid (containers repeat them) and clock. */
-static int random_token(char out[33])
+int pk_remote_token(char out[33])
 {
 	unsigned char raw[16];
 
@@ -396,68 +186,99 @@ static int random_token(char out[33])
 	return 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next chunk's size: one takes about a fifth of the timeout, so that a
+ * slow link never has a whole timeout's worth of bytes in flight. */
+static size_t next_chunk(const pk_remote *r, size_t chunk, int64_t took_ms)
+{
+	int64_t t = r->o.timeout_ms > 0 ? r->o.timeout_ms : 1000;
+
+	if (took_ms * 10 < t && chunk < CHUNK)
+		return chunk * 2;
+	if (took_ms * 3 > t && chunk > MIN_CHUNK)
+		return chunk / 2;
+	return chunk;
+}
+
+/* One command, its reply checked and dropped.  Returns 0 or -1. */
+static int run1(pk_remote *r, const char *key, int argc, const char **argv, const size_t *lens,
+                pk_error *err)
+{
+	redisReply *rep = pk_rconn_cmd(r->c, key, argc, argv, lens, err);
+
+	if (rep == NULL)
+		return -1;
+	freeReplyObject(rep);
+	return 0;
+}
+
 int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
                   int64_t ttl_ms, pk_error *err)
 {
-	char k[300], tmp[400], ms[24], token[33];
+	char k[PK_REMOTE_KEY_MAX], tmp[PK_REMOTE_KEY_MAX], kind[40], ms[24], token[33];
 	unsigned char *buf = NULL, trailer[PK_SEAL_TRAILER];
-	redisReply *rep;
+	size_t chunk = FIRST_CHUNK;
 	off_t off = 0;
 	int ret = -1;
 
 	if (r->o.read_only || size > r->o.max_entry)
 		return 0;
-	rkey(r, k, sizeof(k), 'e', key);
-	if (random_token(token) < 0)
+	pk_remote_key(r, k, sizeof(k), "e", key);
+	if (pk_remote_token(token) < 0)
 		return pk_error_set(err, errno, "cannot make an upload name");
-	snprintf(tmp, sizeof(tmp), "%st:%s:%s", r->o.prefix ? r->o.prefix : "",
-	         k + strlen(r->o.prefix ? r->o.prefix : "") + 2, token);
+	snprintf(kind, sizeof(kind), "t:%s", token);
+	pk_remote_key(r, tmp, sizeof(tmp), kind, key);
 	if (r->sealed && pk_seal_trailer(fd, size, r->seal_key, trailer, err) < 0)
 		return -1;
 	if ((buf = pk_io_alloc(CHUNK)) == NULL)
 		return pk_error_set(err, ENOMEM, "remote upload");
-	/* Upload under a temporary name, then RENAME: readers see all or none.
-	 * The temporary expires by itself if this host dies mid-upload: it is
-	 * born with its expiry (SET PX), so no timeout can leave it without. */
+	/* Upload under a temporary name in the entry's slot, then RENAME:
+	 * readers see all or none.  The temporary is born with a short expiry
+	 * (SET PX), renewed by each chunk, so that an upload cut short leaves
+	 * nothing for longer than a minute, whatever the entry's ttl. */
 	do {
-		size_t want = size - (uint64_t)off < CHUNK ? (size_t)(size - (uint64_t)off) : CHUNK;
+		size_t want = size - (uint64_t)off < chunk ? (size_t)(size - (uint64_t)off) : chunk;
 		ssize_t n = pk_pread_full(fd, buf, want, off);
+		int64_t t0 = mono_ms();
 		if (n < 0 || (size_t)n != want) {
 			pk_error_set(err, n < 0 ? errno : EIO, "cannot read entry for upload");
 			goto out;
 		}
-		const char *argv[5] = { off == 0 ? "SET" : "APPEND", tmp, (const char *)buf, "PX", "600000" };
-		size_t lens[5] = { strlen(argv[0]), strlen(tmp), want, 2, 6 };
-		if ((rep = cmd(r, err, off == 0 ? 5 : 3, argv, lens)) == NULL)
+		const char *argv[5] = { off == 0 ? "SET" : "APPEND", tmp, (const char *)buf, "PX",
+		                        TMP_EXPIRY };
+		size_t lens[5] = { strlen(argv[0]), strlen(tmp), want, 2, strlen(TMP_EXPIRY) };
+		if (run1(r, tmp, off == 0 ? 5 : 3, argv, lens, err) < 0)
 			goto out;
-		freeReplyObject(rep);
+		if (off != 0 && run1(r, tmp, 3, (const char *[]){ "PEXPIRE", tmp, TMP_EXPIRY }, NULL,
+		                     err) < 0)
+			goto out;
 		off += n;
+		chunk = next_chunk(r, chunk, mono_ms() - t0);
 	} while ((uint64_t)off < size);
 	if (r->sealed) {
 		const char *argv[3] = { "APPEND", tmp, (const char *)trailer };
 		size_t lens[3] = { 6, strlen(tmp), sizeof(trailer) };
-		if ((rep = cmd(r, err, 3, argv, lens)) == NULL)
+		if (run1(r, tmp, 3, argv, lens, err) < 0)
 			goto out;
-		freeReplyObject(rep);
 	}
-	/* The entry's own expiry before the RENAME, which keeps it: the entry
-	 * appears with it.  (forever: PERSIST after, so that a host dying in
-	 * between leaves a temporary that still expires.)  At least a second,
-	 * so that the temporary cannot lapse before the RENAME; a reader
-	 * checks an entry's age itself. */
+	/* Published, then given the entry's own expiry (forever: none).  A
+	 * host dying in between leaves an entry that expires with the
+	 * temporary's minute: early, never late.  At least a second, so that
+	 * an entry is not gone before the hosts waiting for it look. */
+	if (run1(r, k, 3, (const char *[]){ "RENAME", tmp, k }, NULL, err) < 0)
+		goto out;
 	if (ttl_ms != PK_FOREVER) {
 		snprintf(ms, sizeof(ms), "%lld", (long long)(ttl_ms > 1000 ? ttl_ms : 1000));
-		if ((rep = cmd_s(r, err, 3, (const char *[]){ "PEXPIRE", tmp, ms })) == NULL)
+		if (run1(r, k, 3, (const char *[]){ "PEXPIRE", k, ms }, NULL, err) < 0)
 			goto out;
-		freeReplyObject(rep);
-	}
-	if ((rep = cmd_s(r, err, 3, (const char *[]){ "RENAME", tmp, k })) == NULL)
+	} else if (run1(r, k, 2, (const char *[]){ "PERSIST", k }, NULL, err) < 0) {
 		goto out;
-	freeReplyObject(rep);
-	if (ttl_ms == PK_FOREVER) {
-		if ((rep = cmd_s(r, err, 2, (const char *[]){ "PERSIST", k })) == NULL)
-			goto out;
-		freeReplyObject(rep);
 	}
 	ret = 1;
 out:
@@ -467,118 +288,12 @@ out:
 
 int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
 {
-	char k[300];
-	redisReply *rep;
+	char k[PK_REMOTE_KEY_MAX];
 
 	if (r->o.read_only)
 		return 0;
-	rkey(r, k, sizeof(k), 'e', key);
-	if ((rep = cmd_s(r, err, 2, (const char *[]){ "DEL", k })) == NULL)
-		return -1;
-	freeReplyObject(rep);
-	return 0;
-}
-
-/* The renewal thread has its own connection: hiredis contexts are not
- * shared between threads. */
-static void *renew_loop(void *arg)
-{
-	pk_remote *r = arg;
-	struct timeval tv = tv_of(r->o.timeout_ms > 0 ? r->o.timeout_ms : 1000);
-	redisContext *c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.path, tv)
-	                               : redisConnectWithTimeout(r->u.host, r->u.port, tv);
-	char lease[24];
-	int ok = c != NULL && c->err == 0;
-
-	if (ok) {
-		redisSetTimeout(c, tv);
-		if (r->u.pass[0]) {
-			redisReply *rep = r->u.user[0] ? redisCommand(c, "AUTH %s %s", r->u.user, r->u.pass)
-			                               : redisCommand(c, "AUTH %s", r->u.pass);
-			if (rep)
-				freeReplyObject(rep);
-		}
-		if (r->u.db) {
-			redisReply *rep = redisCommand(c, "SELECT %d", r->u.db);
-			if (rep)
-				freeReplyObject(rep);
-		}
-	}
-	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
-	pthread_mutex_lock(&r->mu);
-	while (!r->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t ns = (int64_t)ts.tv_nsec + (r->o.lease_ms / 3) * 1000000;
-		ts.tv_sec += (time_t)(ns / 1000000000);
-		ts.tv_nsec = (long)(ns % 1000000000);
-		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-		if (r->stop || !ok)
-			continue;
-		pthread_mutex_unlock(&r->mu);
-		redisReply *rep = redisCommand(c, "EVAL %s 1 %s %s %s", RENEW_LUA, r->lock_key,
-		                               r->token, lease);
-		if (rep)
-			freeReplyObject(rep);
-		else
-			ok = 0;   /* the lease then lapses by itself */
-		pthread_mutex_lock(&r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
-	if (c)
-		redisFree(c);
-	return NULL;
-}
-
-int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
-{
-	char lease[24];
-	redisReply *rep;
-
-	if (r->o.read_only)
-		return pk_error_set(err, 0, "remote cache is read-only");
-	if (r->locked)
-		return 1;
-	rkey(r, r->lock_key, sizeof(r->lock_key), 'l', key);
-	/* A token unique to this holder, so only it can renew or release. */
-	if (random_token(r->token) < 0)
-		return pk_error_set(err, errno, "cannot make a lock token");
-	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
-	rep = cmd_s(r, err, 6, (const char *[]){ "EVAL", TAKE_LUA, "1", r->lock_key, r->token, lease });
-	if (rep == NULL)
-		return -1;
-	int taken = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
-	freeReplyObject(rep);
-	if (!taken)
-		return 0;
-	r->locked = 1;
-	r->stop = 0;
-	if (pthread_create(&r->renewer, NULL, renew_loop, r) != 0)
-		r->locked = 2;   /* held without renewal: it lapses after the lease */
-	return 1;
-}
-
-void pk_remote_unlock(pk_remote *r)
-{
-	redisReply *rep;
-
-	if (r == NULL || !r->locked)
-		return;
-	if (r->locked == 1) {
-		pthread_mutex_lock(&r->mu);
-		r->stop = 1;
-		pthread_cond_signal(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-		pthread_join(r->renewer, NULL);
-	}
-	r->locked = 0;
-	if (r->broken)
-		return;
-	rep = redisCommand(r->c, "EVAL %s 1 %s %s", UNLOCK_LUA, r->lock_key, r->token);
-	if (rep)
-		freeReplyObject(rep);
-	else
-		r->broken = 1;
+	pk_remote_key(r, k, sizeof(k), "e", key);
+	return run1(r, k, 2, (const char *[]){ "DEL", k }, NULL, err);
 }
 
 /* Appends s to buf (len bytes, *n used) with the glob characters of Redis
@@ -597,37 +312,19 @@ static int glob_literal(char *buf, size_t len, size_t *n, const char *s)
 	return 0;
 }
 
-int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const char *hex),
-                   void *ctx, pk_error *err)
+/* SCANs one primary for keys matching match, calling fn with the hex of
+ * each entry key of the exact shape.  Returns 0, 1 when fn stopped, or -1. */
+static int scan_node(pk_remote *r, int node, const char *match,
+                     int (*fn)(void *ctx, const char *hex), void *ctx, pk_error *err)
 {
-	char cursor[32] = "0", match[700];
+	char cursor[32] = "0";
 	const char *pre = r->o.prefix ? r->o.prefix : "";
-	size_t plen = strlen(pre), n = 0;
+	size_t plen = strlen(pre);
 	int ret = 0;
 
-	/* A whole key names one Redis key: no need to walk the keyspace. */
-	if (strlen(prefix) == PK_KEY_HEX && pk_key_is_prefix(prefix)) {
-		pk_key key;
-		long long exists;
-		redisReply *rep;
-
-		pk_key_from_hex(prefix, &key);
-		rkey(r, match, sizeof(match), 'e', &key);
-		if ((rep = cmd_s(r, err, 2, (const char *[]){ "EXISTS", match })) == NULL)
-			return -1;
-		exists = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-		freeReplyObject(rep);
-		return exists > 0 && fn(ctx, prefix) < 0 ? -1 : 0;
-	}
-	if (glob_literal(match, sizeof(match), &n, pre) < 0 ||
-	    glob_literal(match, sizeof(match), &n, "e:") < 0 ||
-	    glob_literal(match, sizeof(match), &n, prefix) < 0 || n + 2 > sizeof(match))
-		return pk_error_set(err, 0, "remote cache: prefix too long");
-	match[n++] = '*';
-	match[n] = '\0';
 	do {
-		redisReply *rep = cmd_s(r, err, 6, (const char *[]){ "SCAN", cursor, "MATCH", match,
-		                                                     "COUNT", "1000" });
+		redisReply *rep = pk_rconn_cmd_at(r->c, node, 6, (const char *[]){ "SCAN", cursor,
+		                                  "MATCH", match, "COUNT", "1000" }, NULL, err);
 		if (rep == NULL)
 			return -1;
 		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
@@ -640,15 +337,54 @@ int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const 
 		redisReply *keys = rep->element[1];
 		for (size_t i = 0; ret == 0 && i < keys->elements; i++) {
 			const char *k = keys->element[i]->str;
+			char hex[PK_KEY_HEX + 1];
 			/* The pattern chose them; only the exact shape is used. */
 			if (keys->element[i]->type != REDIS_REPLY_STRING ||
-			    strlen(k) != plen + 2 + PK_KEY_HEX || strncmp(k, pre, plen) != 0 ||
-			    strncmp(k + plen, "e:", 2) != 0 || !pk_key_is_prefix(k + plen + 2))
+			    strlen(k) != plen + PK_KEY_HEX + 4 || strncmp(k, pre, plen) != 0 ||
+			    k[plen] != '{' || strcmp(k + plen + 1 + PK_KEY_HEX, "}:e") != 0)
 				continue;
-			ret = fn(ctx, k + plen + 2);
+			memcpy(hex, k + plen + 1, PK_KEY_HEX);
+			hex[PK_KEY_HEX] = '\0';
+			if (!pk_key_is_prefix(hex))
+				continue;
+			ret = fn(ctx, hex);
 		}
 		freeReplyObject(rep);
 	} while (ret == 0 && strcmp(cursor, "0") != 0);
+	return ret;
+}
+
+int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const char *hex),
+                   void *ctx, pk_error *err)
+{
+	char match[700];
+	size_t n = 0;
+	int ret = 0, nodes;
+
+	/* A whole key names one Redis key: no need to walk the keyspace. */
+	if (strlen(prefix) == PK_KEY_HEX && pk_key_is_prefix(prefix)) {
+		pk_key key;
+		long long exists;
+		redisReply *rep;
+
+		pk_key_from_hex(prefix, &key);
+		pk_remote_key(r, match, sizeof(match), "e", &key);
+		if ((rep = cmd_s(r, match, err, 2, (const char *[]){ "EXISTS", match })) == NULL)
+			return -1;
+		exists = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+		freeReplyObject(rep);
+		return exists > 0 && fn(ctx, prefix) < 0 ? -1 : 0;
+	}
+	if (glob_literal(match, sizeof(match), &n, r->o.prefix ? r->o.prefix : "") < 0 ||
+	    glob_literal(match, sizeof(match), &n, "{") < 0 ||
+	    glob_literal(match, sizeof(match), &n, prefix) < 0 || n + 5 > sizeof(match))
+		return pk_error_set(err, 0, "remote cache: prefix too long");
+	memcpy(match + n, "*}:e", 5);
+	/* A cluster's keys are spread over its primaries: each is walked. */
+	if ((nodes = pk_rconn_primaries(r->c, err)) < 0)
+		return -1;
+	for (int i = 0; ret == 0 && i < nodes; i++)
+		ret = scan_node(r, i, match, fn, ctx, err);
 	return ret < 0 ? -1 : 0;
 }
 
@@ -672,16 +408,19 @@ static int each_one(void *ctx, const char *hex)
 	redisReply *h;
 	int ret;
 
-	if (snprintf(k, sizeof(k), "%se:%s", r->o.prefix ? r->o.prefix : "", hex) >= (int)sizeof(k))
+	if (snprintf(k, sizeof(k), "%s{%s}:e", r->o.prefix ? r->o.prefix : "", hex) >= (int)sizeof(k))
 		return pk_error_set(e->err, 0, "remote cache: prefix too long");
-	h = cmd_s(r, e->err, 4, (const char *[]){ "GETRANGE", k, "0", "63" });
+	h = cmd_s(r, k, e->err, 4, (const char *[]){ "GETRANGE", k, "0", "63" });
 	if (h == NULL)   /* a value of another type is listed as damaged */
-		return r->broken ? -1 : e->fn(e->ctx, hex, NULL, 0, 0);
-	redisReply *sz = cmd_s(r, e->err, 2, (const char *[]){ "STRLEN", k });
-	if (sz != NULL && sz->type == REDIS_REPLY_INTEGER)
+		return failed(e->err) < 0 ? -1 : e->fn(e->ctx, hex, NULL, 0, 0);
+	redisReply *sz = cmd_s(r, k, e->err, 2, (const char *[]){ "STRLEN", k });
+	if (sz == NULL) {
+		freeReplyObject(h);
+		return -1;
+	}
+	if (sz->type == REDIS_REPLY_INTEGER)
 		size = (uint64_t)sz->integer;
-	if (sz)
-		freeReplyObject(sz);
+	freeReplyObject(sz);
 	/* Sealed: the entry is what comes before the trailer, and only
 	 * metadata its seal covers is shown. */
 	unsigned char trailer[PK_SEAL_TRAILER];
@@ -691,7 +430,7 @@ static int each_one(void *ctx, const char *hex)
 		size -= PK_SEAL_TRAILER;
 		snprintf(from, sizeof(from), "%llu", (unsigned long long)size);
 		snprintf(to, sizeof(to), "%llu", (unsigned long long)(size + PK_SEAL_TRAILER - 1));
-		redisReply *t = cmd_s(r, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
+		redisReply *t = cmd_s(r, k, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
 		if (t != NULL && t->type == REDIS_REPLY_STRING && t->len == PK_SEAL_TRAILER) {
 			memcpy(trailer, t->str, PK_SEAL_TRAILER);
 			trailer_ok = 1;
@@ -705,7 +444,7 @@ static int each_one(void *ctx, const char *hex)
 			char from[24], to[24];
 			snprintf(from, sizeof(from), "%llu", (unsigned long long)(size - ml));
 			snprintf(to, sizeof(to), "%llu", (unsigned long long)(size - 1));
-			redisReply *m = cmd_s(r, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
+			redisReply *m = cmd_s(r, k, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
 			if (m != NULL && m->type == REDIS_REPLY_STRING && m->len == ml &&
 			    (!r->sealed || pk_seal_check_meta((const unsigned char *)h->str,
 			                                      (const unsigned char *)m->str, ml,
@@ -738,9 +477,9 @@ void pk_remote_close(pk_remote *r)
 {
 	if (r == NULL)
 		return;
-	pk_remote_unlock(r);
-	if (r->c)
-		redisFree(r->c);
+	pk_remote_unlock(r, NULL);
+	pk_rconn_close(r->c);
+	memset(r->u.pass, 0, sizeof(r->u.pass));
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	free(r);

@@ -1,12 +1,17 @@
-/* remote.h: the optional shared tier in Redis, for fleets of hosts that run
- * the same jobs.  Entries travel as the exact bytes of the local entry file
- * and are checked like local ones before any use.  Keys in Redis:
- *   PREFIX e:KEY   the entry (expiring with the entry's lifetime)
- *   PREFIX l:KEY   the per-key run lock (SET NX PX, renewed while running)
- *   PREFIX t:KEY:TOKEN   an upload in progress, renamed onto e:KEY when whole
- * Every call is bounded by the timeout; after an error or a timeout the
- * connection is dropped and every later call fails at once, so a broken
- * Redis costs one timeout at most. */
+/* remote.h: the optional shared tier in Redis (one server or a Redis
+ * Cluster), for fleets of hosts that run the same jobs.  Entries travel as
+ * the exact bytes of the local entry file and are checked like local ones
+ * before any use.  Keys in Redis, all of one entry in one cluster slot
+ * (the hash tag {KEY}):
+ *   PREFIX{KEY}:e   the entry (expiring with the entry's lifetime)
+ *   PREFIX{KEY}:l   the per-key run lock (SET NX PX, renewed while running)
+ *   PREFIX{KEY}:t:TOKEN   an upload in progress, renamed onto the entry when
+ *                   whole; it expires a minute after its last chunk
+ * No command needs scripting.  Every call is bounded by the timeout, which
+ * bounds a stall (see rconn.h); after an error or a timeout every later
+ * call fails at once, so a broken Redis costs one timeout at most.  Any
+ * error reply (a command the server's ACL refuses included) is a failure
+ * of the call, never taken for "no entry". */
 #ifndef PK_REMOTE_H
 #define PK_REMOTE_H
 
@@ -18,8 +23,9 @@
 #define PK_REMOTE_MAX_PREFIX 200
 
 typedef struct pk_remote_opts {
-	const char *url;       /* redis://[[user:]pass@]host[:port][/db] or
-	                          redis+unix:///path[?db=N] */
+	const char *url;       /* see redis_url.h */
+	const char *seeds;     /* NULL, or more nodes to try first
+	                          ("host:port,host:port") */
 	int read_only;         /* never write entries or locks */
 	int64_t timeout_ms;    /* connect and each operation */
 	const char *prefix;    /* prepended to every key; at most
@@ -32,28 +38,18 @@ typedef struct pk_remote_opts {
 	const char *password_file;   /* NULL: the URL's password, if any; else
 	                                the password, read from this file
 	                                (checked as the secret file is) */
+	const char *password;        /* NULL, or the password (from the
+	                                environment), when no password file */
 } pk_remote_opts;
 
 typedef struct pk_remote pk_remote;
 
-/* The URL as a message may show it (cron mails stderr): the password
- * replaced by "***", also in a mistyped URL (no "://", or a password typed
- * without its '@', where the port would be).  Returns buf. */
-const char *pk_remote_redact(const char *url, char *buf, size_t len);
-
-/* The URL without its password, for the environment of the command (a
- * nested run reads remote.password_file itself): "redis://user:@host" for
- * "redis://user:pw@host", "redis://host" for "redis://:pw@host" and
- * "redis://pw@host".  Returns
- * 0, or -1 when it does not fit. */
-int pk_remote_strip_password(const char *url, char *buf, size_t len);
-
-/* Checks a URL's syntax.  Returns 0, or -1 with err saying what is wrong,
- * without naming the setting (the caller names it: "bad port"). */
+/* Checks a URL's syntax.  Returns 0, or -1 with err saying what is wrong. */
 int pk_remote_parse_check(const char *url, pk_error *err);
 
 /* Connects (and authenticates, selects the db).  Returns NULL with err set
- * (a prefix longer than PK_REMOTE_MAX_PREFIX is refused, EINVAL);
+ * (a prefix longer than PK_REMOTE_MAX_PREFIX, or holding a brace, is
+ * refused, EINVAL);
  * err->errnum is ETIMEDOUT for a timeout. */
 pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err);
 
@@ -82,8 +78,10 @@ int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err);
  * when another host holds it, -1 with err set. */
 int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err);
 
-/* Stops renewing and releases the lock if it is still ours. */
-void pk_remote_unlock(pk_remote *r);
+/* Stops renewing and releases the lock if it is still ours.  Returns 0, or
+ * -1 with err set (may be NULL) when a renewal or the release failed (a
+ * refused command included): the lock then lapses after its lease. */
+int pk_remote_unlock(pk_remote *r, pk_error *err);
 
 /* Calls fn with each entry key in Redis whose hex digits start with prefix
  * (lower-case hex digits; "" for every entry), without reading the values

@@ -346,7 +346,7 @@ static int remote_single_flight(struct run *u, int *held)
 				*held = 1;
 				return 0;
 			}
-			pk_remote_unlock(r);
+			run_share_unlock(&u->share);
 			if (l == STALE)
 				refresh_in_background(u);
 			return 1;
@@ -399,7 +399,7 @@ static void locked_miss(struct run *u)
 	}
 	miss(u);
 	if (held)
-		pk_remote_unlock(u->share.remote);
+		run_share_unlock(&u->share);
 	pk_lock_release(lock);
 	maybe_gc(u);
 }
@@ -484,7 +484,7 @@ static void refresh(struct run *u)
 		miss(u);   /* the lock is ours, or Redis is out of the picture */
 	}
 	if (held == 1)
-		pk_remote_unlock(r);
+		run_share_unlock(&u->share);
 	pk_lock_release(lock);
 	maybe_gc(u);
 }

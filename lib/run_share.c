@@ -76,6 +76,14 @@ void run_share_push(run_share *s, const pk_key *key, int fd, uint64_t size, int6
 		run_share_failed(s, &err);
 }
 
+void run_share_unlock(run_share *s)
+{
+	pk_error err = { 0 };
+
+	if (s->remote != NULL && pk_remote_unlock(s->remote, &err) < 0)
+		run_share_failed(s, &err);
+}
+
 void run_share_close(run_share *s)
 {
 	pk_remote_close(s->remote);

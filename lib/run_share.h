@@ -47,6 +47,10 @@ void run_share_push(run_share *s, const pk_key *key, int fd, uint64_t size, int6
 
 /* Closes the connection (NULL: nothing); it is made anew on next use.  In
  * a forked child, closing the copy of the parent's socket sends nothing. */
+/* Releases the remote lock; a renewal or release that failed (a refused
+ * command included) is said, as run_share_failed does. */
+void run_share_unlock(run_share *s);
+
 void run_share_close(run_share *s);
 
 #endif

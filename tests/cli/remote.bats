@@ -170,7 +170,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_err 'err\n'
 	assert_count 1
 	# the entry, and nothing else: no upload left over, the lock released
-	assert_rkeys "e:$k"
+	assert_rkeys "{$k}:e"
 	on b run --cache-failures sh -c "$cmd"
 	assert_status 3
 	assert_out 'out\001\ntail'
@@ -191,7 +191,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_status 0
 	assert_out 'out\n'
 	assert_err 'err\n'
-	assert_rkeys "e:$(key sh -c "$OUTERR")"
+	assert_rkeys "{$(key sh -c "$OUTERR")}:e"
 	on b run sh -c "$OUTERR"
 	assert_out 'out\n'
 	assert_err 'err\n'
@@ -221,7 +221,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	# the waiters polled and replayed: none waited out its 30 s lock timeout
 	# (a bound on what the test is about, not a speed target: the machine is shared)
 	[ $(($(now_ms) - t0)) -lt 30000 ]
-	assert_rkeys "e:$(key sh -c "$cmd")"
+	assert_rkeys "{$(key sh -c "$cmd")}:e"
 }
 
 # --- Redis failing -----------------------------------------------------------------------
@@ -234,7 +234,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	k=$(key --cache-failures sh -c "$cmd")
 	# stop it once the run holds the lock in Redis
 	(
-		poll 5 private_has "${PREFIX}l:$k" >/dev/null
+		poll 5 private_has "${PREFIX}{$k}:l" >/dev/null
 		redis-cli -p "$PPORT" SHUTDOWN NOSAVE >/dev/null 2>&1
 	) 3>&- &
 	BG_PIDS+=("$!")
@@ -348,7 +348,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_out 'shared\n'
 	assert_err ''
 	assert_count 2
-	assert_rkeys "e:$(key sh -c "$cmd2")"
+	assert_rkeys "{$(key sh -c "$cmd2")}:e"
 }
 
 @test "--no-remote neither writes to Redis nor reads from it" {
@@ -390,8 +390,8 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	head -c 5000 /dev/urandom >"$TMP/random"
 	for v in garbage zeros random short flipped; do
 		i=$((i + 1))
-		rcli -x SET "${PREFIX}e:$k" <"$TMP/$v" >/dev/null
-		[ "$(rcli STRLEN "${PREFIX}e:$k")" = "$(wc -c <"$TMP/$v" | tr -d ' ')" ]
+		rcli -x SET "${PREFIX}{$k}:e" <"$TMP/$v" >/dev/null
+		[ "$(rcli STRLEN "${PREFIX}{$k}:e")" = "$(wc -c <"$TMP/$v" | tr -d ' ')" ]
 		host "g$i"
 		on "g$i" run sh -c "$OUTERR"
 		assert_status 0
@@ -410,14 +410,14 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 		assert_err 'err\n'
 		assert_count $((i + 1))
 	done
-	assert_rkeys "e:$k"
+	assert_rkeys "{$k}:e"
 }
 
 @test "a sound entry of another key under the entry's key is a miss, never replayed" {
 	local k
 	k=$(key sh -c "$OUTERR")
 	on a run --no-remote sh -c "$CNT"'; printf "other\n"'
-	rcli -x SET "${PREFIX}e:$k" <"$(entries "$TMP/hosts/a")" >/dev/null
+	rcli -x SET "${PREFIX}{$k}:e" <"$(entries "$TMP/hosts/a")" >/dev/null
 	on b run sh -c "$OUTERR"
 	assert_status 0
 	assert_out 'out\n'
@@ -433,13 +433,13 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 @test "a value of another type under the entry's key is a miss; the fresh result replaces it" {
 	local k
 	k=$(key sh -c "$OUTERR")
-	rcli RPUSH "${PREFIX}e:$k" a b >/dev/null
+	rcli RPUSH "${PREFIX}{$k}:e" a b >/dev/null
 	on a run sh -c "$OUTERR"
 	assert_status 0
 	assert_out 'out\n'
 	assert_err 'err\n'
 	assert_count 1
-	[ "$(rcli TYPE "${PREFIX}e:$k")" = string ]
+	[ "$(rcli TYPE "${PREFIX}{$k}:e")" = string ]
 	on b run sh -c "$OUTERR"
 	assert_out 'out\n'
 	assert_err 'err\n'
@@ -451,7 +451,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	k=$(key sh -c "$OUTERR")
 	on a run --ttl 2s sh -c "$OUTERR"
 	assert_status 0
-	pttl=$(rcli PTTL "${PREFIX}e:$k")
+	pttl=$(rcli PTTL "${PREFIX}{$k}:e")
 	echo "PTTL $pttl"
 	[ "$pttl" -gt 0 ]
 	[ "$pttl" -le 2000 ]
@@ -466,7 +466,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	host c
 	on c run --ttl forever sh -c "$cmd2"
 	assert_out 'forever\n'
-	[ "$(rcli PTTL "${PREFIX}e:$k2")" = -1 ]
+	[ "$(rcli PTTL "${PREFIX}{$k2}:e")" = -1 ]
 	# an entry a day long, 1.2 s old: a host asking for 1 s runs the command
 	local cmd3="$CNT"'; printf "young\n"'
 	host d
@@ -545,7 +545,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	holder=$BG
 	poll 5 test -s "$TMP/cmdpid"
 	BG_PIDS+=("$(cat "$TMP/cmdpid")")
-	[ "$(rcli EXISTS "${PREFIX}l:$k")" = 1 ]
+	[ "$(rcli EXISTS "${PREFIX}{$k}:l")" = 1 ]
 	rm "$TMP/slow"
 	t0=$(now_ms)
 	on_bg k2 k2 run --lock-timeout 60s sh -c "$cmd"
@@ -565,13 +565,13 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	# it waited for the lease to run out, and not for its lock timeout
 	[ "$took" -ge 1000 ]
 	[ "$took" -lt 8000 ]
-	assert_rkeys "e:$k"
+	assert_rkeys "{$k}:e"
 }
 
 @test "a lock held elsewhere is waited for up to --lock-timeout, then the host runs" {
 	local k t0
 	k=$(key sh -c "$OUTERR")
-	rcli SET "${PREFIX}l:$k" someone-else PX 60000 >/dev/null
+	rcli SET "${PREFIX}{$k}:l" someone-else PX 60000 >/dev/null
 	t0=$(now_ms)
 	on a run --lock-timeout 1s sh -c "$OUTERR"
 	local took=$(($(now_ms) - t0))
@@ -583,7 +583,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	[ "$took" -ge 900 ]
 	[ "$took" -lt 5000 ]
 	# the other holder's lock is left alone
-	[ "$(rcli GET "${PREFIX}l:$k")" = someone-else ]
+	[ "$(rcli GET "${PREFIX}{$k}:l")" = someone-else ]
 }
 
 # --- ls, rm, stats ---------------------------------------------------------------------------
@@ -624,7 +624,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	local k bad=0123456789abcdef0123456789abcdef
 	k=$(key echo shared)
 	on a run echo shared
-	rcli SET "${PREFIX}e:$bad" garbage >/dev/null
+	rcli SET "${PREFIX}{$bad}:e" garbage >/dev/null
 	on b ls --remote
 	assert_status 0
 	assert_err ''
@@ -644,7 +644,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	local k bad=0123456789abcdef0123456789abcdef
 	k=$(key echo shared)
 	on a run echo shared
-	rcli RPUSH "${PREFIX}e:$bad" a b >/dev/null
+	rcli RPUSH "${PREFIX}{$bad}:e" a b >/dev/null
 	on b ls --remote
 	assert_status 0
 	assert_err ''
@@ -671,7 +671,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	host c
 	on c run sh -c "$OUTERR"
 	assert_count 2
-	assert_rkeys "e:$k"
+	assert_rkeys "{$k}:e"
 	# read-only: the local entry goes, the shared one stays
 	host ro 'mode: read-only'
 	on ro run sh -c "$OUTERR"
@@ -681,7 +681,7 @@ OUTERR="$CNT"'; printf "out\n"; printf "err\n" >&2'
 	assert_out ''
 	assert_err ''
 	[ -z "$(entries "$TMP/hosts/ro")" ]
-	assert_rkeys "e:$k"
+	assert_rkeys "{$k}:e"
 	# a selector applies to Redis's entries, even those not held here
 	host d
 	on d rm --match 'sh -c *'
@@ -706,18 +706,18 @@ other_prefix() {
 	on a run sh -c "$cmd2"
 	on a run sh -c "$cmd3"
 	assert_count 3
-	assert_rkeys "e:$k1" "e:$k2" "e:$k3"
+	assert_rkeys "{$k1}:e" "{$k2}:e" "{$k3}:e"
 	# b holds nothing locally
 	on b rm "${k1:0:12}"
 	assert_status 0
 	assert_out ''
 	assert_err ''
-	assert_rkeys "e:$k2" "e:$k3"
+	assert_rkeys "{$k2}:e" "{$k3}:e"
 	on b rm "$(printf '%s' "$k2" | tr a-f A-F)"
 	assert_status 0
 	assert_out ''
 	assert_err ''
-	assert_rkeys "e:$k3"
+	assert_rkeys "{$k3}:e"
 	# A's local entries are A's to remove
 	[ "$(entries "$TMP/hosts/a" | wc -l)" = 3 ]
 	# gone from Redis: a second rm finds nothing, and removes nothing
@@ -725,7 +725,7 @@ other_prefix() {
 	assert_status 1
 	assert_out ''
 	assert_err 'pickled: no entry with key %s\n' "${k1:0:12}"
-	assert_rkeys "e:$k3"
+	assert_rkeys "{$k3}:e"
 	# an entry only B holds and one only Redis holds, in one call
 	local k4 cmd4="$CNT"'; printf "four\n"'
 	k4=$(key sh -c "$cmd4")
@@ -753,29 +753,29 @@ other_prefix() {
 	# counts, as a damaged file does in the local cache)
 	p=$(other_prefix "${k:6}" 1)
 	other=${k:0:6}$p${k:7}
-	rcli SET "${PREFIX}e:$other" garbage >/dev/null
+	rcli SET "${PREFIX}{$other}:e" garbage >/dev/null
 	on a rm "${k:0:6}"
 	assert_status 1
 	assert_out ''
 	assert_err 'pickled: ambiguous key %s: 2 entries match\n' "${k:0:6}"
 	[ -n "$(entries "$TMP/hosts/a")" ]
-	assert_rkeys "e:$other"
+	assert_rkeys "{$other}:e"
 	# with a key that is not ambiguous, nothing at all goes either
 	on a rm "${k:0:7}" "${k:0:6}"
 	assert_status 1
 	assert_out ''
 	assert_err 'pickled: ambiguous key %s: 2 entries match\n' "${k:0:6}"
 	[ -n "$(entries "$TMP/hosts/a")" ]
-	assert_rkeys "e:$other"
+	assert_rkeys "{$other}:e"
 	# one more digit tells them apart
 	on a rm "${k:0:7}"
 	assert_status 0
 	assert_out ''
 	assert_err ''
 	[ -z "$(entries "$TMP/hosts/a")" ]
-	assert_rkeys "e:$other"
+	assert_rkeys "{$other}:e"
 	# two keys in Redis alone
-	rcli SET "${PREFIX}e:${other:0:31}$(other_prefix "${other:31}" 1)" garbage >/dev/null
+	rcli SET "${PREFIX}{${other:0:31}$(other_prefix "${other:31}" 1)}:e" garbage >/dev/null
 	on b rm "${other:0:31}"
 	assert_status 1
 	assert_out ''
@@ -784,7 +784,7 @@ other_prefix() {
 	assert_status 0
 	assert_out ''
 	assert_err ''
-	assert_rkeys "e:${other:0:31}$(other_prefix "${other:31}" 1)"
+	assert_rkeys "{${other:0:31}$(other_prefix "${other:31}" 1)}:e"
 }
 
 @test "rm KEY on a read-only host looks only at the local cache" {
@@ -797,12 +797,12 @@ other_prefix() {
 	assert_status 1
 	assert_out ''
 	assert_err 'pickled: no entry with key %s\n' "${k:0:12}"
-	assert_rkeys "e:$k"
+	assert_rkeys "{$k}:e"
 	# as the selectors do
 	on ro rm --all
 	assert_status 0
 	assert_err ''
-	assert_rkeys "e:$k"
+	assert_rkeys "{$k}:e"
 }
 
 @test "rm KEY with Redis down: one warning, the local entry removed all the same, exit 1" {
@@ -843,7 +843,7 @@ other_prefix() {
 	echo "took ${took}ms"
 	assert_status 1
 	assert_out ''
-	assert_err 'pickled: remote cache unavailable: remote cache: Connection timed out\n'
+	assert_err 'pickled: remote cache unavailable: remote cache redis://127.0.0.1:%s: Connection timed out\n' "$PPORT"
 	[ -z "$(entries "$TMP/hosts/slow")" ]
 	# one timeout of 300 ms, not one per key; loose for valgrind
 	[ "$took" -lt 3000 ]
@@ -855,7 +855,7 @@ other_prefix() {
 	HOST_PREFIX=${PREFIX}x: host x
 	HOST_PREFIX=${PREFIX}'*': host star
 	on x run sh -c "$OUTERR"
-	assert_rkeys "x:e:$k"
+	assert_rkeys "x:{$k}:e"
 	on star ls --remote
 	assert_status 0
 	assert_out ''
@@ -867,16 +867,16 @@ other_prefix() {
 	on star rm --all
 	assert_status 0
 	assert_err ''
-	assert_rkeys "x:e:$k"
+	assert_rkeys "x:{$k}:e"
 	# its own entries it does reach
 	on star run sh -c "$OUTERR"
 	assert_count 2
-	assert_rkeys "*:e:$k" "x:e:$k"
+	assert_rkeys "*:{$k}:e" "x:{$k}:e"
 	on star rm "${k:0:12}"
 	assert_status 0
 	assert_out ''
 	assert_err ''
-	assert_rkeys "x:e:$k"
+	assert_rkeys "x:{$k}:e"
 }
 
 @test "stats counts remote hits and misses" {
@@ -928,7 +928,7 @@ fleet_has() {
 	for h in a b c; do
 		assert_bytes "$TMP/io/$h.out" 'run 1\n'
 	done
-	poll 20 eval '[ "$(count)" = 2 ] && [ -z "$(rkeys | grep ":l:")" ]'
+	poll 20 eval '[ "$(count)" = 2 ] && [ -z "$(rkeys | grep "}:l$")" ]'
 	# The refreshed result reaches the other hosts from Redis, not by a run.
 	poll 20 fleet_has 'run 2'
 	assert_count 2
@@ -953,7 +953,7 @@ fleet_has() {
 		[ "$(redis-cli -p "$PPORT" PTTL "$k")" != -1 ] || { echo "no expiry: $k"; return 1; }
 	done <"$TMP/io/pkeys"
 	# The upload's temporary is there, so this tested something.
-	grep -q ':t:' "$TMP/io/pkeys"
+	grep -q '}:t:' "$TMP/io/pkeys"
 }
 
 @test "two hosts with the same pid uploading one key at once leave a sound entry" {
@@ -989,7 +989,7 @@ forged() {
 	cp "$(entries "$TMP/hosts/a")" "$TMP/forged"
 	python3 "$BATS_TEST_DIRNAME/forge.py" "$TMP/forged" "$@"
 	"$TMP/reseal" "$TMP/forged"
-	rcli -x SET "${PREFIX}e:$K" <"$TMP/forged" >/dev/null
+	rcli -x SET "${PREFIX}{$K}:e" <"$TMP/forged" >/dev/null
 }
 
 @test "a forged value that expands past what it declares is never replayed (decompression bomb)" {
@@ -1007,7 +1007,7 @@ forged() {
 	head -c 2097152 /dev/urandom >"$TMP/big"
 	local k before after
 	k=$(key sh -c "$OUTERR")
-	redis-cli -p "$PPORT" -x SET "${PREFIX}e:$k" <"$TMP/big" >/dev/null
+	redis-cli -p "$PPORT" -x SET "${PREFIX}{$k}:e" <"$TMP/big" >/dev/null
 	HOST_URL=$PURL host small "max_entry: 1M"
 	before=$(redis-cli -p "$PPORT" INFO stats | tr -d '\r' | sed -n 's/^total_net_output_bytes://p')
 	on small run sh -c "$OUTERR"
@@ -1045,19 +1045,19 @@ forged() {
 @test "a lock squatted with no expiry is taken over, not waited for" {
 	local k
 	k=$(key sh -c "$OUTERR")
-	rcli SET "${PREFIX}l:$k" squatter >/dev/null
-	[ "$(rcli PTTL "${PREFIX}l:$k")" = -1 ]
+	rcli SET "${PREFIX}{$k}:l" squatter >/dev/null
+	[ "$(rcli PTTL "${PREFIX}{$k}:l")" = -1 ]
 	on b run --lock-timeout 5s sh -c "$OUTERR"
 	assert_status 0
 	assert_out 'out\n'
 	assert_err 'err\n'
 	assert_count 1
 	# released after the run: nobody waits on it any more
-	[ "$(rcli EXISTS "${PREFIX}l:$k")" = 0 ]
+	[ "$(rcli EXISTS "${PREFIX}{$k}:l")" = 0 ]
 	# a live lock (with its expiry) is still waited for
-	rcli SET "${PREFIX}l:$k" other-host PX 600000 >/dev/null
+	rcli SET "${PREFIX}{$k}:l" other-host PX 600000 >/dev/null
 	on c run --lock-timeout 1s sh -c "$CNT; echo again"
-	[ "$(rcli GET "${PREFIX}l:$k")" = other-host ]
+	[ "$(rcli GET "${PREFIX}{$k}:l")" = other-host ]
 }
 
 # --- authenticated entries (#21 item 8) and passwords (#21 item 11) ---------
@@ -1078,7 +1078,7 @@ secret() {
 	assert_status 0
 	assert_err 'err\n'
 	# the value is the entry, then "PKLDMAC1" and two 32-byte tags
-	rcli --raw GETRANGE "${PREFIX}e:$k" -72 -65 >"$TMP/io/magic"
+	rcli --raw GETRANGE "${PREFIX}{$k}:e" -72 -65 >"$TMP/io/magic"
 	assert_bytes "$TMP/io/magic" 'PKLDMAC1\n'
 	on b run sh -c "$OUTERR"
 	assert_status 0
@@ -1123,9 +1123,9 @@ secret() {
 	assert_err 'err\npickled: remote entry not used (not sealed with the shared secret)\n'
 	assert_count 2
 	# c replaced it with its own seal: flip a byte of that and b refuses it too
-	rcli --raw GET "${PREFIX}e:$k" | head -c -1 >"$TMP/sealed"
+	rcli --raw GET "${PREFIX}{$k}:e" | head -c -1 >"$TMP/sealed"
 	python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[70] ^= 1; open(sys.argv[1], "wb").write(b)' "$TMP/sealed"
-	rcli -x SET "${PREFIX}e:$k" <"$TMP/sealed" >/dev/null
+	rcli -x SET "${PREFIX}{$k}:e" <"$TMP/sealed" >/dev/null
 	on b run sh -c "$OUTERR"
 	assert_err 'err\npickled: remote entry not used (not sealed with the shared secret)\n'
 	assert_count 3
@@ -1192,7 +1192,7 @@ secret() {
 	assert_status 0
 	assert_out 'nested\n0\n'
 	assert_err ''
-	[ "$(redis-cli --no-auth-warning -p "$PPORT" -a "$PPASS" EXISTS "pickled:e:$inner")" = 1 ]
+	[ "$(redis-cli --no-auth-warning -p "$PPORT" -a "$PPASS" EXISTS "pickled:{$inner}:e")" = 1 ]
 }
 
 @test "a mistyped URL never prints its password" {

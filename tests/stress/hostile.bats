@@ -245,7 +245,7 @@ outside_untouched() {
 	cp "$(entry_file)" "$TMP/forged"
 	"$PYTHON" "$BATS_TEST_DIRNAME/mutate.py" "$TMP/forged" "$key" rekey "$TMP/victim"
 	"$TMP/reseal" "$TMP/forged"
-	redis-cli -s "$sock" -x SET "pickled:e:$key" <"$TMP/forged" >/dev/null
+	redis-cli -s "$sock" -x SET "pickled:{$key}:e" <"$TMP/forged" >/dev/null
 	rm -f "$TMP/count"
 	export PICKLED_REMOTE=redis+unix://$sock
 	pk remote -C "$TMP/host2" run -- "$TMP/bin/hi"

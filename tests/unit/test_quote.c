@@ -1,9 +1,9 @@
 /* test_quote.c: unit tests for lib/quote.c (words made safe for a terminal
- * and a shell) and the URL redaction of lib/remote.c. */
+ * and a shell) and the URL redaction of lib/redis_url.c. */
 #include "unit.h"
 
 #include "quote.h"
-#include "remote.h"
+#include "redis_url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +49,14 @@ static void test_redact_never_shows_password(void **state)
 		{ "redis://user:pw", "redis://user:***" },
 		{ "redis://host:6379", "redis://host:6379" },
 		{ "redis+unix:///run/redis.sock?db=1", "redis+unix:///run/redis.sock?db=1" },
+		{ "unix:///s?db=1&password=pw", "unix:///s?db=1&password=***" },
+		{ "redis://[::1]:6379", "redis://[::1]:6379" },
+		{ "redis://u:p%40ss@[::1]:6379", "redis://u:***@[::1]:6379" },
 	};
 	char buf[256];
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		pk_remote_redact(cases[i].in, buf, sizeof(buf));
+		pk_redis_url_redact(cases[i].in, buf, sizeof(buf));
 		if (strcmp(buf, cases[i].want) != 0)
 			fail_msg("%s: got %s, want %s", cases[i].in, buf, cases[i].want);
 	}
@@ -64,14 +67,16 @@ static void test_strip_password(void **state)
 	static const struct { const char *in, *want; } cases[] = {
 		{ "redis://:pw@host:6379/2", "redis://host:6379/2" },
 		{ "redis://user:pw@host", "redis://user:@host" },
-		{ "redis://pw@host", "redis://host" },
+		{ "redis://user@host", "redis://user@host" },
+		{ "unix:///s?db=2&password=pw", "unix:///s?db=2" },
+		{ "unix:///s?password=pw&db=2", "unix:///s?db=2" },
 		{ "redis://host", "redis://host" },
 		{ "redis+unix:///s.sock", "redis+unix:///s.sock" },
 	};
 	char buf[256];
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(pk_remote_strip_password(cases[i].in, buf, sizeof(buf)), 0);
+		assert_int_equal(pk_redis_url_strip_password(cases[i].in, buf, sizeof(buf)), 0);
 		if (strcmp(buf, cases[i].want) != 0)
 			fail_msg("%s: got %s, want %s", cases[i].in, buf, cases[i].want);
 	}

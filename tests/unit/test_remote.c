@@ -36,10 +36,14 @@ static void test_url_syntax(void **state)
 	static const char *good[] = {
 		"redis://localhost", "redis://127.0.0.1:6390", "redis://:secret@host:1/2",
 		"redis://user:pw@host/0", "redis+unix:///run/redis.sock", "redis+unix:///s?db=3",
+		"redis://[::1]:6379", "redis://[::1]", "unix:///s?db=2&password=x%26y", "redis://user@host",
+		"redis://us%40er:p%3Aw@host",
 	};
 	static const char *bad[] = {
 		"http://x", "redis://", "redis://host:0", "redis://host:70000", "redis://host:x",
 		"redis://host/x", "redis+unix://relative", "redis+unix:///s?db=x", "",
+		"redis://[::1", "redis://[]:1", "redis://[::1]x", "unix:///s?pass=x", "redis://u:p%zz@host",
+		"redis://u:p%00@host",
 	};
 	pk_error err;
 	(void)state;
@@ -163,9 +167,9 @@ static void test_lock_is_exclusive_and_released(void **state)
 	/* Renewed past its lease while held. */
 	sleep(4);
 	assert_int_equal(pk_remote_lock(b, &k, &err), 0);
-	pk_remote_unlock(a);
+	pk_remote_unlock(a, NULL);
 	assert_int_equal(pk_remote_lock(b, &k, &err), 1);
-	pk_remote_unlock(b);
+	pk_remote_unlock(b, NULL);
 	pk_remote_close(a);
 	pk_remote_close(b);
 }
