@@ -294,7 +294,9 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 	}
 	pk_config_free(&s->cfg);
 	cli->cache_off = s->disabled;
-	s->broken = cli_read_config(cli, &s->cfg) < 0 || bad_disable;
+	/* A URL that cannot be parsed leaves out the shared tier alone. */
+	s->broken = (cli_read_config(cli, &s->cfg) < 0 && s->cfg.nerrors > s->cfg.nurl_errors) ||
+	            bad_disable;
 	if (s->f.job != NULL &&
 	    (job = pk_config_job_find(&s->cfg, s->f.job, NULL)) == NULL && s->cfg.nrefused > 0) {
 		/* The job may be in a file that was refused: say so, rather than
@@ -354,6 +356,9 @@ static void hide_remote_password(void)
 	const char *url = getenv("PICKLED_REMOTE");
 	char buf[4096];
 
+	/* The password variable goes whole (a nested run uses the password
+	 * file, or its own environment's). */
+	unsetenv("PICKLED_REMOTE_PASSWORD");
 	if (url == NULL || pk_redis_url_strip_password(url, buf, sizeof(buf)) < 0 ||
 	    strcmp(buf, url) == 0)
 		return;

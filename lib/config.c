@@ -144,6 +144,8 @@ void pk_config_remote(const pk_config *c, pk_remote_opts *o)
 	o->lease_ms = c->remote_lease_ms;
 	o->secret_file = c->remote_secret_file;
 	o->password_file = c->remote_password_file;
+	o->seeds = c->remote_seeds;
+	o->password = c->remote_password;
 }
 
 int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)

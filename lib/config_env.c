@@ -45,6 +45,7 @@ static int env_field(const struct field *f, const char *section, void *ctx)
 	}
 	if (pk_config_set_scalar(f, v, r->c, name, msg, sizeof(msg)) < 0) {
 		pk_config_add_error(r->c, "%s", msg);
+		pk_config_drop_url(f, r->c, &r->c->nurl_errors);
 		return 0;
 	}
 	r->c->origins[f->id] = (pk_origin){ name, 0, 0 };
@@ -68,6 +69,11 @@ int pk_config_read_env(pk_config *c, char *const *envp)
 	r.envp = mine;
 	if (n > 0)
 		pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, env_field, &r);
+	/* The Redis password, as redis-cli takes REDISCLI_AUTH: out of the
+	 * crontab's URL, never a key of a file nor shown. */
+	v = pk_config_env_get(mine, "PICKLED_REMOTE_PASSWORD");
+	free(c->remote_password);
+	c->remote_password = v != NULL && v[0] != '\0' ? strdup(v) : NULL;
 	/* systemd gives a unit with CacheDirectory= its folder, made with the
 	 * unit's user as owner, in CACHE_DIRECTORY: that is where the unit's
 	 * runs belong, before the files' cache_dir (which a dynamic user

@@ -53,6 +53,10 @@ static const struct field remote_fields[] = {
 	  .off = CFG(remote_secret_file), .env = "PICKLED_REMOTE_SECRET_FILE", .nullable = 1 },
 	{ .name = "password_file", .id = PK_CFG_REMOTE_PASSWORD_FILE, .type = T_PATH,
 	  .off = CFG(remote_password_file), .env = "PICKLED_REMOTE_PASSWORD_FILE", .nullable = 1 },
+	/* More nodes of a cluster (or replicas of one server) to try when the
+	 * URL's does not answer: "host:port, host:port". */
+	{ .name = "seeds", .id = PK_CFG_REMOTE_SEEDS, .type = T_STRING,
+	  .off = CFG(remote_seeds), .env = "PICKLED_REMOTE_SEEDS", .nullable = 1 },
 };
 
 static const struct field metrics_fields[] = {
@@ -248,6 +252,17 @@ const char *pk_config_value_problem(const struct field *f, const void *base, cha
 	default:
 		return NULL;
 	}
+}
+
+void pk_config_drop_url(const struct field *f, void *base, size_t *n)
+{
+	char **p = (char **)(void *)((char *)base + f->off);
+
+	if (f->type != T_URL)
+		return;
+	free(*p);
+	*p = NULL;
+	(*n)++;
 }
 
 int pk_config_set_scalar(const struct field *f, const char *s, void *base,

@@ -68,6 +68,11 @@ int pk_config_fields_each(const struct field *f, size_t n, const char *section,
 int pk_config_set_scalar(const struct field *f, const char *s, void *base,
                          const char *what, char *msg, size_t len);
 
+/* After pk_config_set_scalar failed for f: a URL that cannot be parsed
+ * leaves the shared tier out, whatever an earlier source set (the field is
+ * unset), and is counted in *n; any other field is left as it was. */
+void pk_config_drop_url(const struct field *f, void *base, size_t *n);
+
 /* Whether the value of f in base is one a reader could have set (bounds,
  * words, an absolute path, a URL's syntax, a command that names a
  * program): NULL when it is, else why not, in buf.  The parsed copy

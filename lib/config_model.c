@@ -53,6 +53,8 @@ void pk_config_free(pk_config *c)
 	free(c->remote_prefix);
 	free(c->remote_secret_file);
 	free(c->remote_password_file);
+	free(c->remote_seeds);
+	free(c->remote_password);
 	free(c->metrics_textfile);
 	for (size_t i = 0; i < c->njobs; i++)
 		pk_config_job_free(&c->jobs[i]);

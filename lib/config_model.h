@@ -23,7 +23,7 @@ enum pk_config_key {
 	PK_CFG_GC_AUTO, PK_CFG_GC_INTERVAL,
 	PK_CFG_REMOTE_URL, PK_CFG_REMOTE_MODE, PK_CFG_REMOTE_TIMEOUT, PK_CFG_REMOTE_PREFIX,
 	PK_CFG_REMOTE_MAX_ENTRY, PK_CFG_REMOTE_LEASE, PK_CFG_REMOTE_SECRET_FILE,
-	PK_CFG_REMOTE_PASSWORD_FILE,
+	PK_CFG_REMOTE_PASSWORD_FILE, PK_CFG_REMOTE_SEEDS,
 	PK_CFG_METRICS_TEXTFILE,
 	PK_CFG_NKEYS
 };
@@ -69,6 +69,8 @@ typedef struct pk_config {
 	int64_t remote_lease_ms;
 	char *remote_secret_file;  /* NULL: entries not authenticated */
 	char *remote_password_file;   /* NULL: the password, if any, is in the URL */
+	char *remote_seeds;        /* NULL: the URL's node only */
+	char *remote_password;     /* PICKLED_REMOTE_PASSWORD; NULL: none */
 	char *metrics_textfile;    /* NULL: no textfile (see metrics.h) */
 	pk_origin origins[PK_CFG_NKEYS];
 
@@ -80,6 +82,9 @@ typedef struct pk_config {
 	size_t *refused;           /* indexes in errors of "FILE refused: why",
 	                              files not read for their owner or mode */
 	size_t nrefused;
+	size_t nurl_errors;        /* of nerrors: bad remote URLs, which leave
+	                              only the shared tier out of a run (the
+	                              URL stays unset) */
 
 	char **files;              /* files looked at, in order; see read[] */
 	int *read;                 /* 1: read; 0: absent */

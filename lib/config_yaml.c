@@ -311,6 +311,7 @@ static int read_value(struct parse *p, const struct field *f, void *base, pk_ori
 		if (pk_config_set_scalar(f, is_null(&p->ev) ? NULL : (const char *)p->ev.data.scalar.value,
 		               base, what, msg, sizeof(msg)) < 0) {
 			perr(p, p->ev.start_mark, "%s", msg);
+			pk_config_drop_url(f, base, &p->c->nurl_errors);
 			rc = 1;
 		}
 		break;

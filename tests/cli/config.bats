@@ -82,6 +82,7 @@ EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
 		line '  lease: 30s' default
 		line '  secret_file: null' default
 		line '  password_file: null' default
+		line '  seeds: null' default
 		printf 'metrics:\n'
 		line '  textfile: null' default
 		line 'jobs: {}' default
@@ -162,6 +163,7 @@ EOF
 		line '  lease: 30s' default
 		line '  secret_file: null' default
 		line '  password_file: null' default
+		line '  seeds: null' default
 		printf 'metrics:\n'
 		line '  textfile: null' default
 		printf 'jobs:\n'
@@ -344,6 +346,7 @@ EOF
 		PICKLED_GC=no PICKLED_GC_INTERVAL=6h PICKLED_REMOTE=redis+unix:///run/redis.sock \
 		PICKLED_MAX_ENTRY=20M PICKLED_METRICS_FILE=/var/lib/prometheus/node-exporter/pickled.prom \
 		PICKLED_REMOTE_SECRET_FILE=/from/env/secret PICKLED_REMOTE_PASSWORD_FILE=/from/env/pw \
+		PICKLED_REMOTE_SEEDS="10.0.0.2:6379, [::1]:6380" \
 		pk -c "$TMP/c.conf" config
 	assert_status 0
 	assert_err ''
@@ -373,6 +376,7 @@ EOF
 		line '  lease: 30s' default
 		line '  secret_file: /from/env/secret' PICKLED_REMOTE_SECRET_FILE
 		line '  password_file: /from/env/pw' PICKLED_REMOTE_PASSWORD_FILE
+		line '  seeds: "10.0.0.2:6379, [::1]:6380"' PICKLED_REMOTE_SEEDS
 		printf 'metrics:\n'
 		line '  textfile: /var/lib/prometheus/node-exporter/pickled.prom' PICKLED_METRICS_FILE
 		line 'jobs: {}' default
@@ -598,7 +602,7 @@ EOF
 		"pickled: err.conf:14:1: duplicate key 'ttl' (first at line 13)" \
 		"pickled: err.conf:15:1: unknown key 'command' (a job's settings go under jobs: NAME:)" \
 		"pickled: err.conf:18:3: unknown key 'intervall' (did you mean 'interval'?)" \
-		"pickled: err.conf:20:8: invalid URL for remote.url: 'http://cache' (remote url must start with redis:// or redis+unix://)" \
+		"pickled: err.conf:20:8: invalid URL for remote.url: 'http://cache' (remote url must start with redis://, redis+unix:// or unix://)" \
 		"pickled: err.conf:21:9: invalid value for remote.mode: 'write' (expected read-write or read-only)" \
 		"pickled: err.conf:25:3: job 'no-command' has no command" \
 		"pickled: err.conf:27:3: invalid job name 'bad name' (letters, digits, '.', '_' and '-', not starting with '-')" \
