@@ -442,6 +442,35 @@ static int hash_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err
 	return 0;
 }
 
+int pk_entry_redate(pk_entry *e, int64_t created_ms, pk_error *err)
+{
+	unsigned char *mbuf = NULL;
+	uint64_t off = e->size - e->meta_len;
+	XXH3_state_t xs;
+	size_t mlen;
+	int ret = -1;
+
+	e->meta.created_ms = created_ms;
+	if (pk_meta_encode(&e->meta, &mbuf, &mlen) < 0)
+		return pk_error_set(err, ENOMEM, "cannot encode metadata");
+	XXH3_64bits_reset(&xs);
+	if (read_region(e, PK_ENTRY_HEADER, off - PK_ENTRY_HEADER, hash_piece, &xs, err) < 0)
+		goto out;
+	pk_hash_update(&xs, mbuf, mlen);
+	pk_put_le(e->header + 32, mlen, 8);
+	pk_put_le(e->header + 56, XXH3_64bits_withSeed(e->header, 56, XXH3_64bits_digest(&xs)), 8);
+	if (ftruncate(e->fd, (off_t)off) < 0 ||
+	    pwrite(e->fd, mbuf, mlen, (off_t)off) != (ssize_t)mlen ||
+	    pwrite(e->fd, e->header, PK_ENTRY_HEADER, 0) != PK_ENTRY_HEADER) {
+		pk_error_set(err, errno ? errno : EIO, "cannot rewrite entry");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(mbuf);
+	return ret;
+}
+
 /* Decompression: feeds compressed pieces through a DCtx and hands every
  * decompressed piece to a sink. */
 struct inflate {

@@ -93,4 +93,10 @@ int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err);
 /* Frees the entry; NULL is fine. */
 void pk_entry_close(pk_entry *e);
 
+/* Rewrites a verified entry's creation time (metadata and checksum, in
+ * place: for a file not yet in the cache), so that a copy fetched from
+ * another host ages by this host's clock.  Afterwards e is only good for
+ * pk_entry_close.  Returns 0, or -1 with err set. */
+int pk_entry_redate(pk_entry *e, int64_t created_ms, pk_error *err);
+
 #endif

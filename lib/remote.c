@@ -123,17 +123,31 @@ static int failed(const pk_error *err)
 	return pk_rconn_wrongtype(err) ? 0 : -1;
 }
 
-int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
+int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_error *err)
 {
 	char k[PK_REMOTE_KEY_MAX], from[24], to[24];
-	redisReply *rep;
+	redisReply *rep, *two[2];
 	long long size, off = 0;
 
 	pk_remote_key(r, k, sizeof(k), "e", key);
-	if ((rep = cmd_s(r, k, err, 2, (const char *[]){ "STRLEN", k })) == NULL)
-		return failed(err);
-	size = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-	freeReplyObject(rep);
+	/* Its size and its expiry, in one round trip. */
+	const char *strlen_[2] = { "STRLEN", k }, *pttl[2] = { "PTTL", k };
+	const char **argv[2] = { strlen_, pttl };
+	int argc[2] = { 2, 2 };
+	if (pk_rconn_pipe(r->c, k, NULL, 2, argc, argv, two, err) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (two[i]->type == REDIS_REPLY_ERROR) {
+			pk_error_set(err, 0, "remote cache: %s", two[i]->str);
+			freeReplyObject(two[0]);
+			freeReplyObject(two[1]);
+			return failed(err);
+		}
+	}
+	size = two[0]->type == REDIS_REPLY_INTEGER ? two[0]->integer : 0;
+	*left_ms = two[1]->type == REDIS_REPLY_INTEGER && two[1]->integer >= 0 ? two[1]->integer : -1;
+	freeReplyObject(two[0]);
+	freeReplyObject(two[1]);
 	if (size <= 0)
 		return 0;
 	/* The size first: a value larger than this host would ever upload is

@@ -55,10 +55,12 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err);
 
 /* Downloads the entry for key into fd (an empty file).  With a secret, the
  * value's seal is checked and removed: fd then holds the entry alone.
- * Returns 1 when it was there, 0 when not, 2 when it was refused (larger
- * than max_entry, unread; or not sealed with the secret; err->msg says
- * which), -1 with err set. */
-int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err);
+ * *left_ms is the time the value had left before it expires in Redis, by
+ * the server's clock, when the download began (-1: no expiry).  Returns 1
+ * when it was there, 0 when not, 2 when it was refused (larger than
+ * max_entry, unread; or not sealed with the secret; err->msg says which),
+ * -1 with err set. */
+int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_error *err);
 
 /* Uploads size bytes of fd as the entry for key, expiring after ttl_ms
  * (PK_FOREVER: never).  Returns 1 when stored, 0 when skipped (read-only,

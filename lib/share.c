@@ -6,8 +6,13 @@
 #include "units.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* A copy whose creation time is off by more than this (hosts' clocks
+ * differing) is given the time by this host's clock. */
+#define REDATE_MS 1000
 
 int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t ttl_ms,
                    char *why, size_t whylen, pk_error *err)
@@ -15,13 +20,14 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 	char tmp[256];
 	pk_error e = { 0 };
 	pk_entry *en = NULL;
+	int64_t left = -1;
 	int fd, got, ret = 0;
 
 	if ((fd = pk_store_tmp_create(s, tmp, sizeof(tmp), err)) < 0) {
 		snprintf(why, whylen, "local store: %s", err->msg);
 		return 0;
 	}
-	got = pk_remote_get(r, key, fd, err);
+	got = pk_remote_get(r, key, fd, &left, err);
 	if (got != 1) {
 		ret = got;
 		snprintf(why, whylen, "%s", got == 0 ? "no remote entry" : err->msg);
@@ -43,13 +49,31 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 		goto out;
 	}
 	ret = 0;
-	int64_t age = pk_meta_age(pk_entry_meta(en)->created_ms, pk_now_ms());
-	if (age < 0) {
-		snprintf(why, whylen, "remote entry created in the future: its host's clock is ahead");
-		goto out;
+	const pk_meta *m = pk_entry_meta(en);
+	int64_t now = pk_now_ms(), age;
+	if (left >= 0 && m->ttl_ms != PK_FOREVER) {
+		/* One clock for the fleet, the server's: the uploader gave the
+		 * value the ttl less the entry's age on its own clock, so the
+		 * ttl less what is left is its age, whatever the hosts'
+		 * clocks say.  Never younger than the run it describes. */
+		age = m->ttl_ms - left;
+		if (age < m->duration_ms)
+			age = m->duration_ms;
+	} else {
+		age = pk_meta_age(m->created_ms, now);
+		if (age < 0) {
+			snprintf(why, whylen, "remote entry created in the future: its host's clock is ahead");
+			goto out;
+		}
 	}
 	if (ttl_ms != PK_FOREVER && age >= ttl_ms) {
 		snprintf(why, whylen, "remote entry expired");
+		goto out;
+	}
+	/* The local copy then ages by this host's clock from the same age. */
+	if (llabs(now - age - m->created_ms) > REDATE_MS &&
+	    pk_entry_redate(en, now - age, &e) < 0) {
+		snprintf(why, whylen, "local store: %s", e.msg);
 		goto out;
 	}
 	pk_entry_close(en);

@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 /* Downloads the remote entry for key and, when it is a sound entry for
- * that key younger than ttl_ms, stores it locally (atomically, as a local
+ * that key younger than ttl_ms (its age by the server's clock: the ttl it
+ * was stored with less its remaining expiry in Redis; by its creator's
+ * clock when it has none), stores it locally, dated by this host's clock (atomically, as a local
  * result would be).  Nothing of a fetched value is used before it passed
  * every check.  Returns 1 when stored, 0 when absent, expired or the local
  * store failed, 2 when the value was refused (too large, damaged, another

@@ -1155,17 +1155,45 @@ secret() {
 	done
 }
 
-@test "a remote entry stored by a host whose clock is ahead is a miss, not fresh for the jump" {
+@test "freshness of a fetched entry is the server's: a host whose clock is ahead or behind changes nothing" {
 	cc -shared -fPIC -o "$TMP/clockshift.so" "$BATS_TEST_DIRNAME/../clockshift.c" -ldl ||
 		skip "cannot build clockshift.c"
+	local cmd2="$CNT"'; printf "behind\n"'
+	# 30 days ahead: by its creator's clock the entry is from the future
 	LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=2592000 on a run -t 1h sh -c "$OUTERR"
 	assert_status 0
 	assert_count 1
 	on b run --explain -t 1h sh -c "$OUTERR"
 	assert_status 0
 	assert_out 'out\n'
+	assert_count 1
+	grep -qx 'pickled: remote hit' "$TMP/io/err"
+	# 2 hours behind: by its creator's clock it expired an hour ago
+	LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=-7200 on a run -t 1h sh -c "$cmd2"
 	assert_count 2
-	grep -qx 'pickled: remote miss (remote entry created in the future: its host.s clock is ahead)' "$TMP/io/err"
+	host c
+	on c run --explain -t 1h sh -c "$cmd2"
+	assert_out 'behind\n'
+	assert_count 2
+	grep -qx 'pickled: remote hit' "$TMP/io/err"
+	# the local copies age by this host's clock from there: seconds old
+	local h
+	for h in b c; do
+		on "$h" ls
+		assert_status 0
+		awk '{ print $2 }' "$TMP/io/out" >"$TMP/io/ages"
+		assert_lines "$TMP/io/ages" 1
+		! grep -qv -E '^[0-9]+ms$|^[0-9]s$' "$TMP/io/ages"
+	done
+	on c run --no-remote --explain -t 1h sh -c "$cmd2"
+	assert_count 2
+	grep -Eq '^pickled: hit \(age [0-9.]+m?s\)$' "$TMP/io/err"
+	# an entry the server says is older than this run's ttl is a miss
+	sleep 2
+	host d
+	on d run --explain -t 1s sh -c "$OUTERR"
+	assert_count 3
+	grep -qx 'pickled: remote miss (remote entry expired)' "$TMP/io/err"
 }
 
 @test "a run longer than its ttl on host A: host B, which waited for it, takes its result" {

@@ -117,7 +117,10 @@ static void test_put_get_round_trip(void **state)
 	FILE *f = tmpfile();
 	int out = dup(fileno(f));
 	fclose(f);
-	assert_int_equal(pk_remote_get(r, &k, out, &err), 1);
+	int64_t left = -2;
+	assert_int_equal(pk_remote_get(r, &k, out, &left, &err), 1);
+	/* the expiry it was given, as the server counts it */
+	assert_true(left > 50000 && left <= 60000);
 	char *back = malloc(len);
 	assert_non_null(back);
 	assert_int_equal(pread(out, back, len, 0), (ssize_t)len);
@@ -127,9 +130,9 @@ static void test_put_get_round_trip(void **state)
 	pk_key other = { { 8 } };
 	int out2 = dup(out);
 	assert_int_equal(ftruncate(out2, 0), 0);
-	assert_int_equal(pk_remote_get(r, &other, out2, &err), 0);
+	assert_int_equal(pk_remote_get(r, &other, out2, &left, &err), 0);
 	assert_int_equal(pk_remote_del(r, &k, &err), 0);
-	assert_int_equal(pk_remote_get(r, &k, out2, &err), 0);
+	assert_int_equal(pk_remote_get(r, &k, out2, &left, &err), 0);
 
 	/* Over max_entry: skipped, not an error. */
 	pk_remote_close(r);
@@ -142,7 +145,7 @@ static void test_put_get_round_trip(void **state)
 	o.read_only = 1;
 	assert_non_null(r = pk_remote_connect(&o, &err));
 	assert_int_equal(pk_remote_put(r, &k, in, len, 60000, &err), 0);
-	assert_int_equal(pk_remote_get(r, &k, out2, &err), 0);
+	assert_int_equal(pk_remote_get(r, &k, out2, &left, &err), 0);
 	assert_int_equal(pk_remote_lock(r, &k, &err), -1);
 	pk_remote_close(r);
 	close(in);
