@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-PIECE = 16384
+PIECE = 65536
 
 
 def pump(src, dst, rate):

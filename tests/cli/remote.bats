@@ -464,8 +464,9 @@ private_has() {
 	assert_status 0
 	assert_err ''
 	assert_same "$TMP/big" "$TMP/io/out"
-	# the upload's reads: the entry, 4 MiB at a time (see buffers.bats)
-	grep -q 'pread64([^,]*, 0x[0-9a-f]*, 0x400000,' "$TMP/trace"
+	# the upload's reads: the entry, in chunks of 256 KiB to 4 MiB as the
+	# link allows (see buffers.bats)
+	grep -q 'pread64([^,]*, 0x[0-9a-f]*, 0x\(40000\|80000\|100000\|200000\|400000\),' "$TMP/trace"
 	assert_aligned 3
 	on b run -- dd if="$TMP/big" bs=4096 status=none
 	assert_status 0
@@ -1300,7 +1301,8 @@ acl_user() {
 	# in the valgrind lane.
 	local native=$PK k
 	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || native=$PK_VALGRIND_BIN_DIR/pickled
-	python3 "$BATS_TEST_DIRNAME/../slowlink.py" "$PPORT" 12500000 >"$TMP/link.port" 3>&- &
+	# (ahead of the rest of a loaded machine: the link must not stall)
+	nice -n -10 python3 "$BATS_TEST_DIRNAME/../slowlink.py" "$PPORT" 12500000 >"$TMP/link.port" 3>&- &
 	BG_PIDS+=("$!")
 	poll 10 eval '[ -s "$TMP/link.port" ]'
 	HOST_URL=redis://127.0.0.1:$(cat "$TMP/link.port") host s1
