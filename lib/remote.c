@@ -1,7 +1,12 @@
 /* remote.c: entries in the Redis tier: connecting, fetching, uploading,
  * removing and listing them (the run lock is remote_lock.c, connections
  * and cluster routing rconn.c). */
-#include "remote_impl.h"
+#include "remote.h"
+
+#include "rconn.h"
+#include "redis_url.h"
+#include "remote_lock.h"
+#include "seal.h"
 
 #include "bytes.h"
 #include "entry.h"
@@ -23,14 +28,29 @@
 #define TMP_EXPIRY "60000"            /* an upload's temporary outlives its
                                          last chunk by a minute, no more */
 
+/* Room for a key: the prefix, "{", 32 hex digits, "}:t:" and a token. */
+#define PK_REMOTE_KEY_MAX (PK_REMOTE_MAX_PREFIX + 128)
+
+struct pk_remote {
+	pk_remote_opts o;
+	pk_redis_url u;
+	char shown[600];      /* the URL, redacted */
+	int sealed;
+	unsigned char seal_key[PK_SEAL_KEY];
+	pk_rconn *c;
+	pk_rlock lock;        /* the run lock (remote_lock.c) */
+};
+
 int pk_remote_parse_check(const char *url, pk_error *err)
 {
 	pk_redis_url u;
 	return pk_redis_url_parse(url, &u, "", err);
 }
 
-void pk_remote_key(const pk_remote *r, char *buf, size_t len, const char *kind,
-                   const pk_key *key)
+/* The Redis key of kind kind ("e", "l", "t:TOKEN"...) of key:
+ * PREFIX{HEX}:KIND, all of one entry in one cluster slot. */
+static void remote_key(const pk_remote *r, char *buf, size_t len, const char *kind,
+                       const pk_key *key)
 {
 	char hex[PK_KEY_HEX + 1];
 	pk_key_hex(key, hex);
@@ -76,8 +96,7 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 		return NULL;
 	}
 	r->o = *o;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	pk_rlock_init(&r->lock);
 	/* Keys are built in fixed buffers sized for this; a brace would put
 	 * the entry's keys in different cluster slots. */
 	if (o->prefix != NULL && strlen(o->prefix) > PK_REMOTE_MAX_PREFIX) {
@@ -129,7 +148,7 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_
 	redisReply *rep, *two[2];
 	long long size, off = 0;
 
-	pk_remote_key(r, k, sizeof(k), "e", key);
+	remote_key(r, k, sizeof(k), "e", key);
 	/* Its size and its expiry, in one round trip. */
 	const char *strlen_[2] = { "STRLEN", k }, *pttl[2] = { "PTTL", k };
 	const char **argv[2] = { strlen_, pttl };
@@ -187,18 +206,6 @@ int pk_remote_sealed(const pk_remote *r)
 	return r->sealed;
 }
 
-/* 32 random hex digits: a name or a lock that no other host can share,
- * whatever its pid (containers repeat them) and clock. */
-int pk_remote_token(char out[33])
-{
-	unsigned char raw[16];
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return -1;
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
-	return 0;
-}
 
 static int64_t mono_ms(void)
 {
@@ -243,11 +250,11 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 
 	if (r->o.read_only || size > r->o.max_entry)
 		return 0;
-	pk_remote_key(r, k, sizeof(k), "e", key);
-	if (pk_remote_token(token) < 0)
+	remote_key(r, k, sizeof(k), "e", key);
+	if (pk_rlock_token(token) < 0)
 		return pk_error_set(err, errno, "cannot make an upload name");
 	snprintf(kind, sizeof(kind), "t:%s", token);
-	pk_remote_key(r, tmp, sizeof(tmp), kind, key);
+	remote_key(r, tmp, sizeof(tmp), kind, key);
 	if (r->sealed && pk_seal_trailer(fd, size, r->seal_key, trailer, err) < 0)
 		return -1;
 	if ((buf = pk_io_alloc(CHUNK)) == NULL)
@@ -306,7 +313,7 @@ int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
 
 	if (r->o.read_only)
 		return 0;
-	pk_remote_key(r, k, sizeof(k), "e", key);
+	remote_key(r, k, sizeof(k), "e", key);
 	return run1(r, k, 2, (const char *[]){ "DEL", k }, NULL, err);
 }
 
@@ -382,7 +389,7 @@ int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const 
 		redisReply *rep;
 
 		pk_key_from_hex(prefix, &key);
-		pk_remote_key(r, match, sizeof(match), "e", &key);
+		remote_key(r, match, sizeof(match), "e", &key);
 		if ((rep = cmd_s(r, match, err, 2, (const char *[]){ "EXISTS", match })) == NULL)
 			return -1;
 		exists = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
@@ -487,6 +494,27 @@ int pk_remote_each(pk_remote *r,
 	return pk_remote_keys(r, "", each_one, &e, err);
 }
 
+int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
+{
+	char k[PK_REMOTE_KEY_MAX];
+
+	if (r->o.read_only)
+		return pk_error_set(err, 0, "remote cache is read-only");
+	remote_key(r, k, sizeof(k), "l", key);
+	r->lock.c = r->c;
+	r->lock.u = &r->u;
+	r->lock.shown = r->shown;
+	r->lock.seeds = r->o.seeds;
+	r->lock.timeout_ms = r->o.timeout_ms;
+	r->lock.lease_ms = r->o.lease_ms;
+	return pk_rlock_take(&r->lock, k, err);
+}
+
+int pk_remote_unlock(pk_remote *r, pk_error *err)
+{
+	return r == NULL ? 0 : pk_rlock_release(&r->lock, err);
+}
+
 void pk_remote_close(pk_remote *r)
 {
 	if (r == NULL)
@@ -494,7 +522,6 @@ void pk_remote_close(pk_remote *r)
 	pk_remote_unlock(r, NULL);
 	pk_rconn_close(r->c);
 	memset(r->u.pass, 0, sizeof(r->u.pass));
-	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
+	pk_rlock_destroy(&r->lock);
 	free(r);
 }

@@ -4,7 +4,11 @@
  * GET it, and only when it still holds our token, MULTI / PEXPIRE or DEL /
  * EXEC.  A change by anyone between the WATCH and the EXEC makes the EXEC
  * do nothing, so a lock another host took over is never touched. */
-#include "remote_impl.h"
+#include "remote_lock.h"
+
+#include <stdio.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -83,18 +87,18 @@ static int watched(pk_rconn *c, const char *lk, const char *ask,
  * lapses by itself) and is said at unlock. */
 static void *renew_loop(void *arg)
 {
-	pk_remote *r = arg;
+	pk_rlock *r = arg;
 	pk_error err = { 0 };
 	pk_rconn *c = NULL;
 	char lease[24];
 	int failed = 0;
 
-	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
+	snprintf(lease, sizeof(lease), "%lld", (long long)r->lease_ms);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t ns = (int64_t)ts.tv_nsec + (r->o.lease_ms / 3) * 1000000;
+		int64_t ns = (int64_t)ts.tv_nsec + (r->lease_ms / 3) * 1000000;
 		ts.tv_sec += (time_t)(ns / 1000000000);
 		ts.tv_nsec = (long)(ns % 1000000000);
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
@@ -102,15 +106,15 @@ static void *renew_loop(void *arg)
 			continue;
 		pthread_mutex_unlock(&r->mu);
 		if (c == NULL)
-			c = pk_rconn_open(&r->u, r->shown, r->o.seeds, r->o.timeout_ms, &err);
-		const char *what[3] = { "PEXPIRE", r->lock_key, lease };
+			c = pk_rconn_open(r->u, r->shown, r->seeds, r->timeout_ms, &err);
+		const char *what[3] = { "PEXPIRE", r->key, lease };
 		if (c == NULL ||
-		    watched(c, r->lock_key, "GET", holds, r->token, 3, what, &err) < 0)
+		    watched(c, r->key, "GET", holds, r->token, 3, what, &err) < 0)
 			failed = 1;
 		pthread_mutex_lock(&r->mu);
-		if (failed && !r->lock_failed) {
-			r->lock_err = err;
-			r->lock_failed = 1;
+		if (failed && !r->failed) {
+			r->err = err;
+			r->failed = 1;
 		}
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -118,22 +122,47 @@ static void *renew_loop(void *arg)
 	return NULL;
 }
 
-int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
+void pk_rlock_init(pk_rlock *l)
+{
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+}
+
+void pk_rlock_destroy(pk_rlock *l)
+{
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+}
+
+/* 32 random hex digits: a name or a lock that no other host can share,
+ * whatever its pid (containers repeat them) and clock. */
+int pk_rlock_token(char out[33])
+{
+	unsigned char raw[16];
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return -1;
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+int pk_rlock_take(pk_rlock *r, const char *key, pk_error *err)
 {
 	char lease[24];
 	redisReply *rep;
 	int taken;
 
-	if (r->o.read_only)
-		return pk_error_set(err, 0, "remote cache is read-only");
 	if (r->locked)
 		return 1;
-	pk_remote_key(r, r->lock_key, sizeof(r->lock_key), "l", key);
+	if (strlen(key) >= sizeof(r->key))
+		return pk_error_set(err, EINVAL, "remote lock name too long");
+	memcpy(r->key, key, strlen(key) + 1);
 	/* A token unique to this holder, so only it can renew or release. */
-	if (pk_remote_token(r->token) < 0)
+	if (pk_rlock_token(r->token) < 0)
 		return pk_error_set(err, errno, "cannot make a lock token");
-	snprintf(lease, sizeof(lease), "%lld", (long long)r->o.lease_ms);
-	rep = pk_rconn_cmd(r->c, r->lock_key, 6, (const char *[]){ "SET", r->lock_key, r->token,
+	snprintf(lease, sizeof(lease), "%lld", (long long)r->lease_ms);
+	rep = pk_rconn_cmd(r->c, r->key, 6, (const char *[]){ "SET", r->key, r->token,
 	                   "NX", "PX", lease }, NULL, err);
 	if (rep == NULL)
 		return -1;
@@ -142,20 +171,20 @@ int pk_remote_lock(pk_remote *r, const pk_key *key, pk_error *err)
 	/* Held with no expiry: not a live host's lock (they are all set with
 	 * PX and renewed), one that would make every host wait its whole
 	 * --lock-timeout.  Taken over. */
-	const char *set[5] = { "SET", r->lock_key, r->token, "PX", lease };
-	if (!taken && (taken = watched(r->c, r->lock_key, "PTTL", no_expiry, NULL, 5, set, err)) < 0)
+	const char *set[5] = { "SET", r->key, r->token, "PX", lease };
+	if (!taken && (taken = watched(r->c, r->key, "PTTL", no_expiry, NULL, 5, set, err)) < 0)
 		return -1;
 	if (!taken)
 		return 0;
 	r->locked = 1;
 	r->stop = 0;
-	r->lock_failed = 0;
+	r->failed = 0;
 	if (pthread_create(&r->renewer, NULL, renew_loop, r) != 0)
 		r->locked = 2;   /* held without renewal: it lapses after the lease */
 	return 1;
 }
 
-int pk_remote_unlock(pk_remote *r, pk_error *err)
+int pk_rlock_release(pk_rlock *r, pk_error *err)
 {
 	pk_error mine = { 0 };
 	int ret = 0;
@@ -170,14 +199,14 @@ int pk_remote_unlock(pk_remote *r, pk_error *err)
 		pthread_join(r->renewer, NULL);
 	}
 	r->locked = 0;
-	if (r->lock_failed) {
-		mine = r->lock_err;
+	if (r->failed) {
+		mine = r->err;
 		ret = -1;
 	}
-	const char *what[2] = { "DEL", r->lock_key };
+	const char *what[2] = { "DEL", r->key };
 	pk_error ignored;
 	if (!pk_rconn_broken(r->c) &&
-	    watched(r->c, r->lock_key, "GET", holds, r->token, 2, what,
+	    watched(r->c, r->key, "GET", holds, r->token, 2, what,
 	            ret < 0 ? &ignored : &mine) < 0)
 		ret = -1;
 	if (ret < 0 && err != NULL)
