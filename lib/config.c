@@ -145,6 +145,7 @@ void pk_config_remote(const pk_config *c, pk_remote_opts *o)
 	o->secret_file = c->remote_secret_file;
 	o->password_file = c->remote_password_file;
 	o->seeds = c->remote_seeds;
+	o->verify_hits = c->remote_verify_hits;
 	o->password = c->remote_password;
 }
 

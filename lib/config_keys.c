@@ -57,6 +57,9 @@ static const struct field remote_fields[] = {
 	 * URL's does not answer: "host:port, host:port". */
 	{ .name = "seeds", .id = PK_CFG_REMOTE_SEEDS, .type = T_STRING,
 	  .off = CFG(remote_seeds), .env = "PICKLED_REMOTE_SEEDS", .nullable = 1 },
+	/* One round trip per local hit, for `rm` on one host to reach all. */
+	{ .name = "verify_hits", .id = PK_CFG_REMOTE_VERIFY_HITS, .type = T_BOOL,
+	  .off = CFG(remote_verify_hits) },
 };
 
 static const struct field metrics_fields[] = {

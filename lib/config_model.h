@@ -23,7 +23,7 @@ enum pk_config_key {
 	PK_CFG_GC_AUTO, PK_CFG_GC_INTERVAL,
 	PK_CFG_REMOTE_URL, PK_CFG_REMOTE_MODE, PK_CFG_REMOTE_TIMEOUT, PK_CFG_REMOTE_PREFIX,
 	PK_CFG_REMOTE_MAX_ENTRY, PK_CFG_REMOTE_LEASE, PK_CFG_REMOTE_SECRET_FILE,
-	PK_CFG_REMOTE_PASSWORD_FILE, PK_CFG_REMOTE_SEEDS,
+	PK_CFG_REMOTE_PASSWORD_FILE, PK_CFG_REMOTE_SEEDS, PK_CFG_REMOTE_VERIFY_HITS,
 	PK_CFG_METRICS_TEXTFILE,
 	PK_CFG_NKEYS
 };
@@ -70,6 +70,7 @@ typedef struct pk_config {
 	char *remote_secret_file;  /* NULL: entries not authenticated */
 	char *remote_password_file;   /* NULL: the password, if any, is in the URL */
 	char *remote_seeds;        /* NULL: the URL's node only */
+	int remote_verify_hits;    /* a local hit checks for a fleet-wide rm */
 	char *remote_password;     /* PICKLED_REMOTE_PASSWORD; NULL: none */
 	char *metrics_textfile;    /* NULL: no textfile (see metrics.h) */
 	pk_origin origins[PK_CFG_NKEYS];

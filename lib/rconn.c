@@ -557,9 +557,10 @@ fail:
 }
 
 int pk_rconn_pipe(pk_rconn *c, const char *key, pk_rconn_route *rt, int n, const int *argc,
-                  const char **const argv[], redisReply **out, pk_error *err)
+                  const char **const argv[], const size_t *const *lens, redisReply **out,
+                  pk_error *err)
 {
-	return batch(c, route(c, key), rt, n, argc, argv, NULL, out, err);
+	return batch(c, route(c, key), rt, n, argc, argv, lens, out, err);
 }
 
 /* A reply of type ERROR as a failure. */

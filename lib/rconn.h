@@ -54,12 +54,14 @@ typedef struct pk_rconn_route {
 /* Runs n commands in one round trip on the node holding key's slot and
  * puts their replies in out (the caller frees each; error replies are
  * returned as replies).  A MOVED or ASK for the first command is
- * followed for the whole batch.  With rt (may be NULL): when rt->set, the
+ * followed for the whole batch.  lens: each command's argument lengths
+ * (NULL, or a NULL element: C strings).  With rt (may be NULL): when rt->set, the
  * batch goes where rt says and no redirection is followed; else rt is
  * set to where it went.  Returns 0, or -1 with err set (then no reply is
  * left in out). */
 int pk_rconn_pipe(pk_rconn *c, const char *key, pk_rconn_route *rt, int n, const int *argc,
-                  const char **const argv[], redisReply **out, pk_error *err);
+                  const char **const argv[], const size_t *const *lens, redisReply **out,
+                  pk_error *err);
 
 /* The primaries to SCAN: 1 for a single server, else every primary of
  * the cluster (its slot map loaded).  Returns the count, or -1 with err

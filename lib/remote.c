@@ -5,6 +5,7 @@
 
 #include "rconn.h"
 #include "redis_url.h"
+#include "remote_layout.h"
 #include "remote_lock.h"
 #include "seal.h"
 
@@ -22,14 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (4u * 1024 * 1024)      /* bounded memory for any entry size */
+#define CHUNK PK_RLAYOUT_CHUNK         /* bounded memory for any entry size */
 #define MIN_CHUNK (64u * 1024)        /* an upload's chunks fit the link: */
 #define FIRST_CHUNK (256u * 1024)     /* from here, doubled or halved */
 #define TMP_EXPIRY "60000"            /* an upload's temporary outlives its
                                          last chunk by a minute, no more */
 
 /* Room for a key: the prefix, "{", 32 hex digits, "}:t:" and a token. */
-#define PK_REMOTE_KEY_MAX (PK_REMOTE_MAX_PREFIX + 128)
+#define PK_REMOTE_KEY_MAX PK_RLAYOUT_KEY_MAX
+_Static_assert(PK_REMOTE_MAX_PREFIX + 128 <= PK_RLAYOUT_KEY_MAX, "key buffers too small");
 
 struct pk_remote {
 	pk_remote_opts o;
@@ -52,9 +54,7 @@ int pk_remote_parse_check(const char *url, pk_error *err)
 static void remote_key(const pk_remote *r, char *buf, size_t len, const char *kind,
                        const pk_key *key)
 {
-	char hex[PK_KEY_HEX + 1];
-	pk_key_hex(key, hex);
-	snprintf(buf, len, "%s{%s}:%s", r->o.prefix ? r->o.prefix : "", hex, kind);
+	pk_rlayout_key(r->o.prefix, key, kind, buf, len);
 }
 
 /* The command's arguments' lengths, all C strings. */
@@ -135,68 +135,32 @@ fail:
 	return NULL;
 }
 
-/* A failed command: a value of another type under an entry's key is no
- * entry (0); anything else, a refusal included, is the tier failing (-1). */
-static int failed(const pk_error *err)
+static int to_fd(void *ctx, const char *p, size_t n)
 {
-	return pk_rconn_wrongtype(err) ? 0 : -1;
+	return pk_write_all(*(int *)ctx, p, n);
 }
 
 int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_error *err)
 {
-	char k[PK_REMOTE_KEY_MAX], from[24], to[24];
-	redisReply *rep, *two[2];
-	long long size, off = 0;
+	pk_rlayout l;
+	int got;
 
-	remote_key(r, k, sizeof(k), "e", key);
-	/* Its size and its expiry, in one round trip. */
-	const char *strlen_[2] = { "STRLEN", k }, *pttl[2] = { "PTTL", k };
-	const char **argv[2] = { strlen_, pttl };
-	int argc[2] = { 2, 2 };
-	if (pk_rconn_pipe(r->c, k, NULL, 2, argc, argv, two, err) < 0)
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		if (two[i]->type == REDIS_REPLY_ERROR) {
-			pk_error_set(err, 0, "remote cache: %s", two[i]->str);
-			freeReplyObject(two[0]);
-			freeReplyObject(two[1]);
-			return failed(err);
-		}
-	}
-	size = two[0]->type == REDIS_REPLY_INTEGER ? two[0]->integer : 0;
-	*left_ms = two[1]->type == REDIS_REPLY_INTEGER && two[1]->integer >= 0 ? two[1]->integer : -1;
-	freeReplyObject(two[0]);
-	freeReplyObject(two[1]);
-	if (size <= 0)
-		return 0;
+	*left_ms = -1;
+	if ((got = pk_rlayout_read(r->c, r->o.prefix, key, &l, left_ms, err)) <= 0)
+		return got;
 	/* The size first: a value larger than this host would ever upload is
 	 * not fetched at all. */
-	if ((uint64_t)size > r->o.max_entry + (r->sealed ? PK_SEAL_TRAILER : 0)) {
+	if ((uint64_t)l.size > r->o.max_entry + (r->sealed ? PK_SEAL_TRAILER : 0)) {
 		pk_error_set(err, 0, "%lld bytes, more than remote.max_entry (%llu)",
-		             size, (unsigned long long)r->o.max_entry);
+		             l.size, (unsigned long long)r->o.max_entry);
 		return 2;
 	}
 	/* In ranges, so memory stays bounded; a value replaced meanwhile shows
 	 * up as a checksum failure, never as a wrong replay. */
-	while (off < size) {
-		long long end = off + CHUNK - 1 < size - 1 ? off + CHUNK - 1 : size - 1;
-		snprintf(from, sizeof(from), "%lld", off);
-		snprintf(to, sizeof(to), "%lld", end);
-		if ((rep = cmd_s(r, k, err, 4, (const char *[]){ "GETRANGE", k, from, to })) == NULL)
-			return failed(err);
-		if (rep->type != REDIS_REPLY_STRING || rep->len == 0) {
-			freeReplyObject(rep);
-			return 0;   /* expired or removed between calls */
-		}
-		if (pk_write_all(fd, rep->str, rep->len) < 0) {
-			freeReplyObject(rep);
-			return pk_error_set(err, errno, "cannot write remote entry");
-		}
-		off += (long long)rep->len;
-		freeReplyObject(rep);
-	}
+	if ((got = pk_rlayout_read_bytes(&l, 0, l.size, to_fd, &fd, err)) <= 0)
+		return got;
 	/* Checked before anything reads the entry. */
-	if (r->sealed && pk_seal_open(fd, (uint64_t)size, r->seal_key, err) < 0)
+	if (r->sealed && pk_seal_open(fd, (uint64_t)l.size, r->seal_key, err) < 0)
 		return err->errnum == 0 ? 2 : -1;
 	return 1;
 }
@@ -239,12 +203,51 @@ static int run1(pk_remote *r, const char *key, int argc, const char **argv, cons
 	return 0;
 }
 
+/* Gives key the entry's expiry: ttl_ms, at least a second (so that an
+ * entry is not gone before the hosts waiting for it look), plus extra; or
+ * none for PK_FOREVER.  Returns 0, or -1 with err set. */
+static int set_expiry(pk_remote *r, const char *key, int64_t ttl_ms, int64_t extra, pk_error *err)
+{
+	char ms[24];
+
+	if (ttl_ms == PK_FOREVER)
+		return run1(r, key, 2, (const char *[]){ "PERSIST", key }, NULL, err);
+	snprintf(ms, sizeof(ms), "%lld", (long long)((ttl_ms > 1000 ? ttl_ms : 1000) + extra));
+	return run1(r, key, 3, (const char *[]){ "PEXPIRE", key, ms }, NULL, err);
+}
+
+/* Writes n bytes at off of the upload: SET on a value's first bytes, then
+ * APPEND, each renewing the value's short expiry, in one round trip. */
+static int upload_piece(pk_remote *r, const char *key, int first, const void *p, size_t n,
+                        pk_error *err)
+{
+	redisReply *rep[2];
+	const char *set[5] = { "SET", key, p, "PX", TMP_EXPIRY };
+	const char *app[3] = { "APPEND", key, p }, *exp[3] = { "PEXPIRE", key, TMP_EXPIRY };
+	size_t setl[5] = { 3, strlen(key), n, 2, strlen(TMP_EXPIRY) };
+	size_t appl[3] = { 6, strlen(key), n };
+	const char **argv[2] = { first ? set : app, exp };
+	const size_t *lens[2] = { first ? setl : appl, NULL };
+	int argc[2] = { first ? 5 : 3, 3 };
+
+	if (pk_rconn_pipe(r->c, key, NULL, first ? 1 : 2, argc, argv, lens, rep, err) < 0)
+		return -1;
+	int bad = rep[0]->type == REDIS_REPLY_ERROR ? 0 : !first && rep[1]->type == REDIS_REPLY_ERROR ? 1 : -1;
+	if (bad >= 0)
+		pk_error_set(err, 0, "remote cache: %s", rep[bad]->str);
+	freeReplyObject(rep[0]);
+	if (!first)
+		freeReplyObject(rep[1]);
+	return bad >= 0 ? -1 : 0;
+}
+
 int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
                   int64_t ttl_ms, pk_error *err)
 {
-	char k[PK_REMOTE_KEY_MAX], tmp[PK_REMOTE_KEY_MAX], kind[40], ms[24], token[33];
+	char k[PK_REMOTE_KEY_MAX], tmp[PK_REMOTE_KEY_MAX], kind[40], token[33], target[PK_REMOTE_KEY_MAX];
 	unsigned char *buf = NULL, trailer[PK_SEAL_TRAILER];
 	size_t chunk = FIRST_CHUNK;
+	pk_rlayout l = { 0 }, old;
 	off_t off = 0;
 	int ret = -1;
 
@@ -255,66 +258,159 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 		return pk_error_set(err, errno, "cannot make an upload name");
 	snprintf(kind, sizeof(kind), "t:%s", token);
 	remote_key(r, tmp, sizeof(tmp), kind, key);
+	/* Larger than a part: parts under the entry's tag, then a manifest
+	 * naming them in the entry's key. */
+	l.c = r->c;
+	l.prefix = r->o.prefix;
+	l.key = key;
+	l.size = (long long)size + (r->sealed ? PK_SEAL_TRAILER : 0);
+	if (l.size > PK_RLAYOUT_PART) {
+		memcpy(l.token, token, sizeof(token));
+		l.nparts = (int)((size + PK_RLAYOUT_PART - 1) / PK_RLAYOUT_PART);
+	}
 	if (r->sealed && pk_seal_trailer(fd, size, r->seal_key, trailer, err) < 0)
 		return -1;
 	if ((buf = pk_io_alloc(CHUNK)) == NULL)
 		return pk_error_set(err, ENOMEM, "remote upload");
-	/* Upload under a temporary name in the entry's slot, then RENAME:
-	 * readers see all or none.  The temporary is born with a short expiry
-	 * (SET PX), renewed by each chunk, so that an upload cut short leaves
-	 * nothing for longer than a minute, whatever the entry's ttl. */
+	/* Uploaded under temporary names in the entry's slot, then published
+	 * by one RENAME: readers see all or none.  Each temporary (the value,
+	 * or every part) is born with a short expiry (SET PX), renewed by each
+	 * chunk, so that an upload cut short leaves nothing for longer than a
+	 * minute, whatever the entry's ttl. */
 	do {
-		size_t want = size - (uint64_t)off < chunk ? (size_t)(size - (uint64_t)off) : chunk;
+		int part = l.nparts > 0 ? (int)(off / PK_RLAYOUT_PART < l.nparts - 1 ? off / PK_RLAYOUT_PART : l.nparts - 1) : -1;
+		uint64_t stop = part < 0 || part == l.nparts - 1 ? size : (uint64_t)(part + 1) * PK_RLAYOUT_PART;
+		size_t want = stop - (uint64_t)off < chunk ? (size_t)(stop - (uint64_t)off) : chunk;
 		ssize_t n = pk_pread_full(fd, buf, want, off);
 		int64_t t0 = mono_ms();
 		if (n < 0 || (size_t)n != want) {
 			pk_error_set(err, n < 0 ? errno : EIO, "cannot read entry for upload");
 			goto out;
 		}
-		const char *argv[5] = { off == 0 ? "SET" : "APPEND", tmp, (const char *)buf, "PX",
-		                        TMP_EXPIRY };
-		size_t lens[5] = { strlen(argv[0]), strlen(tmp), want, 2, strlen(TMP_EXPIRY) };
-		if (run1(r, tmp, off == 0 ? 5 : 3, argv, lens, err) < 0)
-			goto out;
-		if (off != 0 && run1(r, tmp, 3, (const char *[]){ "PEXPIRE", tmp, TMP_EXPIRY }, NULL,
-		                     err) < 0)
+		if (part >= 0)
+			pk_rlayout_part_key(&l, part, target, sizeof(target));
+		else
+			snprintf(target, sizeof(target), "%s", tmp);
+		if (upload_piece(r, target, off == (part < 0 ? 0 : (off_t)part * PK_RLAYOUT_PART), buf, want, err) < 0)
 			goto out;
 		off += n;
 		chunk = next_chunk(r, chunk, mono_ms() - t0);
 	} while ((uint64_t)off < size);
-	if (r->sealed) {
-		const char *argv[3] = { "APPEND", tmp, (const char *)trailer };
-		size_t lens[3] = { 6, strlen(tmp), sizeof(trailer) };
-		if (run1(r, tmp, 3, argv, lens, err) < 0)
+	if (r->sealed && upload_piece(r, target, 0, trailer, sizeof(trailer), err) < 0)
+		goto out;
+	if (l.nparts > 0) {
+		char m[128], pk[PK_REMOTE_KEY_MAX];
+		/* The parts outlive the manifest a little: a reader that found
+		 * it finds them. */
+		for (int i = 0; i < l.nparts; i++) {
+			pk_rlayout_part_key(&l, i, pk, sizeof(pk));
+			if (set_expiry(r, pk, ttl_ms, 60000, err) < 0)
+				goto out;
+		}
+		pk_rlayout_manifest(&l, m, sizeof(m));
+		if (upload_piece(r, tmp, 1, m, strlen(m), err) < 0)
 			goto out;
 	}
-	/* Published, then given the entry's own expiry (forever: none).  A
-	 * host dying in between leaves an entry that expires with the
-	 * temporary's minute: early, never late.  At least a second, so that
-	 * an entry is not gone before the hosts waiting for it look. */
-	if (run1(r, k, 3, (const char *[]){ "RENAME", tmp, k }, NULL, err) < 0)
+	/* The value it replaces, whose parts go once it is replaced. */
+	if (pk_rlayout_read(r->c, r->o.prefix, key, &old, NULL, err) < 0)
 		goto out;
-	if (ttl_ms != PK_FOREVER) {
-		snprintf(ms, sizeof(ms), "%lld", (long long)(ttl_ms > 1000 ? ttl_ms : 1000));
-		if (run1(r, k, 3, (const char *[]){ "PEXPIRE", k, ms }, NULL, err) < 0)
-			goto out;
-	} else if (run1(r, k, 2, (const char *[]){ "PERSIST", k }, NULL, err) < 0) {
+	/* Published, then given the entry's own expiry.  A host dying in
+	 * between leaves an entry that expires with the temporary's minute:
+	 * early, never late. */
+	if (run1(r, k, 3, (const char *[]){ "RENAME", tmp, k }, NULL, err) < 0 ||
+	    set_expiry(r, k, ttl_ms, 0, err) < 0)
 		goto out;
-	}
+	if (old.nparts > 0 && strcmp(old.token, l.token) != 0)
+		pk_rlayout_drop_parts(&old);
 	ret = 1;
 out:
 	pk_io_free(buf);
 	return ret;
 }
 
+/* Two commands on key's node in one round trip, their replies checked
+ * (an error reply fails) and left in out.  Returns 0, or -1 with err set. */
+static int run2(pk_remote *r, const char *key, const char **a, int na, const char **b, int nb,
+                redisReply **out, pk_error *err)
+{
+	const char **argv[2] = { a, b };
+	int argc[2] = { na, nb };
+
+	if (pk_rconn_pipe(r->c, key, NULL, 2, argc, argv, NULL, out, err) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (out[i]->type == REDIS_REPLY_ERROR) {
+			pk_error_set(err, 0, "remote cache: %s", out[i]->str);
+			freeReplyObject(out[0]);
+			freeReplyObject(out[1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The server's clock, in Unix ms, from a TIME reply; -1 if not one. */
+static int64_t server_ms(const redisReply *t)
+{
+	if (t->type != REDIS_REPLY_ARRAY || t->elements != 2 ||
+	    t->element[0]->type != REDIS_REPLY_STRING || t->element[1]->type != REDIS_REPLY_STRING)
+		return -1;
+	return strtoll(t->element[0]->str, NULL, 10) * 1000 + strtoll(t->element[1]->str, NULL, 10) / 1000;
+}
+
 int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
 {
-	char k[PK_REMOTE_KEY_MAX];
+	char k[PK_REMOTE_KEY_MAX], x[PK_REMOTE_KEY_MAX], now[24], px[24];
+	redisReply *rep[2];
+	long long left;
+	int64_t t;
 
 	if (r->o.read_only)
 		return 0;
 	remote_key(r, k, sizeof(k), "e", key);
-	return run1(r, k, 2, (const char *[]){ "DEL", k }, NULL, err);
+	remote_key(r, x, sizeof(x), "x", key);
+	if (run2(r, k, (const char *[]){ "PTTL", k }, 2, (const char *[]){ "TIME" }, 1, rep, err) < 0)
+		return -1;
+	left = rep[0]->type == REDIS_REPLY_INTEGER ? rep[0]->integer : -2;
+	t = server_ms(rep[1]);
+	freeReplyObject(rep[0]);
+	freeReplyObject(rep[1]);
+	if (left == -2)
+		return 0;   /* not in Redis: every copy of it has expired too */
+	pk_rlayout l;
+	if (pk_rlayout_read(r->c, r->o.prefix, key, &l, NULL, err) < 0)
+		return -1;
+	/* The tombstone: when, by the server's clock, the entry went; it
+	 * lasts as long as the entry would have, so as long as any host may
+	 * hold a copy (see pk_remote_removed). */
+	snprintf(now, sizeof(now), "%lld", (long long)t);
+	snprintf(px, sizeof(px), "%lld", left > 0 ? left : 1);
+	if (run2(r, k, (const char *[]){ "DEL", k }, 2,
+	         (const char *[]){ "SET", x, now, "PX", px }, left == -1 ? 3 : 5, rep, err) < 0)
+		return -1;
+	freeReplyObject(rep[0]);
+	freeReplyObject(rep[1]);
+	pk_rlayout_drop_parts(&l);
+	return 0;
+}
+
+int pk_remote_removed(pk_remote *r, const pk_key *key, int64_t *age_ms, pk_error *err)
+{
+	char x[PK_REMOTE_KEY_MAX];
+	redisReply *rep[2];
+	int ret = 0;
+
+	remote_key(r, x, sizeof(x), "x", key);
+	if (run2(r, x, (const char *[]){ "GET", x }, 2, (const char *[]){ "TIME" }, 1, rep, err) < 0)
+		return -1;
+	if (rep[0]->type == REDIS_REPLY_STRING) {
+		int64_t now = server_ms(rep[1]), when = strtoll(rep[0]->str, NULL, 10);
+		*age_ms = now > when ? now - when : 0;
+		ret = 1;
+	}
+	freeReplyObject(rep[0]);
+	freeReplyObject(rep[1]);
+	return ret;
 }
 
 /* Appends s to buf (len bytes, *n used) with the glob characters of Redis
@@ -422,63 +518,48 @@ static int each_one(void *ctx, const char *hex)
 {
 	struct each *e = ctx;
 	pk_remote *r = e->r;
-	char k[700];
-	unsigned char *meta = NULL;
+	unsigned char *h = NULL, *t = NULL, *meta = NULL;
 	size_t meta_len = 0;
-	uint64_t size = 0;
-	redisReply *h;
-	int ret;
+	pk_rlayout l;
+	uint64_t size;
+	pk_key key;
+	int got, bad = 0, ret;
 
-	if (snprintf(k, sizeof(k), "%s{%s}:e", r->o.prefix ? r->o.prefix : "", hex) >= (int)sizeof(k))
-		return pk_error_set(e->err, 0, "remote cache: prefix too long");
-	h = cmd_s(r, k, e->err, 4, (const char *[]){ "GETRANGE", k, "0", "63" });
-	if (h == NULL)   /* a value of another type is listed as damaged */
-		return failed(e->err) < 0 ? -1 : e->fn(e->ctx, hex, NULL, 0, 0);
-	redisReply *sz = cmd_s(r, k, e->err, 2, (const char *[]){ "STRLEN", k });
-	if (sz == NULL) {
-		freeReplyObject(h);
+	pk_key_from_hex(hex, &key);
+	if ((got = pk_rlayout_read(r->c, r->o.prefix, &key, &l, NULL, e->err)) < 0)
 		return -1;
-	}
-	if (sz->type == REDIS_REPLY_INTEGER)
-		size = (uint64_t)sz->integer;
-	freeReplyObject(sz);
+	/* Gone since the scan, or a value of another type: listed as damaged. */
+	if (got == 0)
+		return e->fn(e->ctx, hex, NULL, 0, 0);
+	size = (uint64_t)l.size;
 	/* Sealed: the entry is what comes before the trailer, and only
 	 * metadata its seal covers is shown. */
-	unsigned char trailer[PK_SEAL_TRAILER];
-	int trailer_ok = !r->sealed;
-	if (r->sealed && size >= PK_ENTRY_HEADER + PK_SEAL_TRAILER) {
-		char from[24], to[24];
+	if (r->sealed) {
+		if (size < PK_ENTRY_HEADER + PK_SEAL_TRAILER)
+			goto done;
 		size -= PK_SEAL_TRAILER;
-		snprintf(from, sizeof(from), "%llu", (unsigned long long)size);
-		snprintf(to, sizeof(to), "%llu", (unsigned long long)(size + PK_SEAL_TRAILER - 1));
-		redisReply *t = cmd_s(r, k, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
-		if (t != NULL && t->type == REDIS_REPLY_STRING && t->len == PK_SEAL_TRAILER) {
-			memcpy(trailer, t->str, PK_SEAL_TRAILER);
-			trailer_ok = 1;
-		}
-		if (t)
-			freeReplyObject(t);
+		if ((t = pk_rlayout_bytes_at(&l, (long long)size, PK_SEAL_TRAILER, &bad, e->err)) == NULL)
+			goto done;
 	}
-	if (trailer_ok && h->type == REDIS_REPLY_STRING && h->len == PK_ENTRY_HEADER) {
-		uint64_t ml = pk_get_le((const unsigned char *)h->str + 32, 8);
-		if (ml > 0 && ml < size && ml < (64u << 20)) {
-			char from[24], to[24];
-			snprintf(from, sizeof(from), "%llu", (unsigned long long)(size - ml));
-			snprintf(to, sizeof(to), "%llu", (unsigned long long)(size - 1));
-			redisReply *m = cmd_s(r, k, e->err, 4, (const char *[]){ "GETRANGE", k, from, to });
-			if (m != NULL && m->type == REDIS_REPLY_STRING && m->len == ml &&
-			    (!r->sealed || pk_seal_check_meta((const unsigned char *)h->str,
-			                                      (const unsigned char *)m->str, ml,
-			                                      trailer, r->seal_key) == 0) &&
-			    (meta = malloc(ml)) != NULL) {
-				memcpy(meta, m->str, ml);
-				meta_len = ml;
-			}
-			if (m)
-				freeReplyObject(m);
-		}
+	if (size < PK_ENTRY_HEADER || (h = pk_rlayout_bytes_at(&l, 0, PK_ENTRY_HEADER, &bad, e->err)) == NULL)
+		goto done;
+	uint64_t ml = pk_get_le(h + 32, 8);
+	if (ml == 0 || ml >= size || ml >= (64u << 20) ||
+	    (meta = pk_rlayout_bytes_at(&l, (long long)(size - ml), (size_t)ml, &bad, e->err)) == NULL)
+		goto done;
+	if (r->sealed && pk_seal_check_meta(h, meta, ml, t, r->seal_key) != 0) {
+		free(meta);
+		meta = NULL;
+		goto done;
 	}
-	freeReplyObject(h);
+	meta_len = ml;
+done:
+	free(h);
+	free(t);
+	if (bad < 0) {
+		free(meta);
+		return -1;
+	}
 	ret = e->fn(e->ctx, hex, meta, meta_len, size);
 	free(meta);
 	return ret;

@@ -7,6 +7,9 @@
  *   PREFIX{KEY}:l   the per-key run lock (SET NX PX, renewed while running)
  *   PREFIX{KEY}:t:TOKEN   an upload in progress, renamed onto the entry when
  *                   whole; it expires a minute after its last chunk
+ *   PREFIX{KEY}:x   the tombstone of an entry `rm` removed (pk_remote_del)
+ *   PREFIX{KEY}:p:TOKEN:N   part N of an entry over 32 MiB, whose key then
+ *                   holds a manifest "PKLDPARTS1 TOKEN NPARTS SIZE"
  * No command needs scripting.  Every call is bounded by the timeout, which
  * bounds a stall (see rconn.h); after an error or a timeout every later
  * call fails at once, so a broken Redis costs one timeout at most.  Any
@@ -40,6 +43,8 @@ typedef struct pk_remote_opts {
 	                                (checked as the secret file is) */
 	const char *password;        /* NULL, or the password (from the
 	                                environment), when no password file */
+	int verify_hits;             /* a local hit first asks whether the
+	                                entry was removed fleet-wide since */
 } pk_remote_opts;
 
 typedef struct pk_remote pk_remote;
@@ -71,8 +76,18 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 /* Non-zero when entries are authenticated with a shared secret. */
 int pk_remote_sealed(const pk_remote *r);
 
-/* Removes the entry for key.  Returns 0, or -1 with err set. */
+/* Removes the entry for key, leaving in its place a tombstone,
+ * PREFIX{KEY}:x, holding the server's time of the removal and expiring
+ * when the entry would have (none for an entry with no expiry), so that
+ * hosts holding a copy can tell (pk_remote_removed).  Nothing is left for
+ * an entry Redis does not hold.  Returns 0, or -1 with err set. */
 int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err);
+
+/* Whether key's entry was removed from Redis (by `rm` on some host) since
+ * a copy of age age_ms was made: returns 1 with *age_ms set to how long
+ * ago, by the server's clock, the last removal was; 0 when there is none;
+ * -1 with err set.  One round trip. */
+int pk_remote_removed(pk_remote *r, const pk_key *key, int64_t *age_ms, pk_error *err);
 
 /* Tries to take the run lock for key; one held with no expiry is taken
  * over (no host sets one: it can only be squatted).  Returns 1 when taken

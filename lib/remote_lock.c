@@ -51,7 +51,7 @@ static int watched(pk_rconn *c, const char *lk, const char *ask,
 	const char **none[1] = { unwatch };
 	int firstc[2] = { 2, 2 }, secondc[3] = { 1, argc, 1 }, nonec = 1;
 
-	if (pk_rconn_pipe(c, lk, &rt, 2, firstc, first, rep, err) < 0)
+	if (pk_rconn_pipe(c, lk, &rt, 2, firstc, first, NULL, rep, err) < 0)
 		return -1;
 	if (rep[0]->type == REDIS_REPLY_ERROR || rep[1]->type == REDIS_REPLY_ERROR)
 		go = refused(rep[rep[0]->type == REDIS_REPLY_ERROR ? 0 : 1], err);
@@ -62,11 +62,11 @@ static int watched(pk_rconn *c, const char *lk, const char *ask,
 	if (go <= 0) {
 		/* the connection must not go on watching the key */
 		pk_error ignored;
-		if (pk_rconn_pipe(c, lk, &rt, 1, &nonec, none, rep, &ignored) == 0)
+		if (pk_rconn_pipe(c, lk, &rt, 1, &nonec, none, NULL, rep, &ignored) == 0)
 			freeReplyObject(rep[0]);
 		return go;
 	}
-	if (pk_rconn_pipe(c, lk, &rt, 3, secondc, second, rep, err) < 0)
+	if (pk_rconn_pipe(c, lk, &rt, 3, secondc, second, NULL, rep, err) < 0)
 		return -1;
 	/* EXEC: an array when it ran, nil when lk changed meanwhile, an error
 	 * when the server refused a command of it. */

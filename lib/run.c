@@ -236,6 +236,15 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "expired");
 		goto out;
 	}
+	if (!waited_for && u->o->remote.verify_hits &&
+	    run_share_removed(&u->share, &u->key.key, age)) {
+		/* Unlinked only: the run goes on as a miss, which may find a
+		 * newer entry in Redis, or stores a fresh result. */
+		pk_store_remove(&u->store, &u->key.key);
+		run_explain(&u->msg, "miss (removed from the shared cache since this copy was made)");
+		run_decide(&u->rec, -1, "removed fleet-wide");
+		goto out;
+	}
 	ret = o->stale_ms > 0 && age >= o->stale_ms && !waited_for ? STALE : HIT;
 	/* A background refresh would rewrite the declared output files after
 	 * pickled has returned, under a caller that may be reading them: with

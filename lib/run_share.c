@@ -76,6 +76,22 @@ void run_share_push(run_share *s, const pk_key *key, int fd, uint64_t size, int6
 		run_share_failed(s, &err);
 }
 
+int run_share_removed(run_share *s, const pk_key *key, int64_t age_ms)
+{
+	pk_error err = { 0 };
+	pk_remote *r = run_share_remote(s);
+	int64_t since;
+	int got;
+
+	if (r == NULL)
+		return 0;
+	if ((got = pk_remote_removed(r, key, &since, &err)) < 0) {
+		run_share_failed(s, &err);
+		return 0;
+	}
+	return got == 1 && age_ms >= since;
+}
+
 void run_share_unlock(run_share *s)
 {
 	pk_error err = { 0 };

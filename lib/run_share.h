@@ -47,6 +47,11 @@ void run_share_push(run_share *s, const pk_key *key, int fd, uint64_t size, int6
 
 /* Closes the connection (NULL: nothing); it is made anew on next use.  In
  * a forked child, closing the copy of the parent's socket sends nothing. */
+/* With remote.verify_hits: whether key's entry was removed from the
+ * shared tier (`rm` on any host) after this copy, age_ms old, was made.
+ * A shared tier that fails is said once, and the answer is no. */
+int run_share_removed(run_share *s, const pk_key *key, int64_t age_ms);
+
 /* Releases the remote lock; a renewal or release that failed (a refused
  * command included) is said, as run_share_failed does. */
 void run_share_unlock(run_share *s);

@@ -83,6 +83,7 @@ EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
 		line '  secret_file: null' default
 		line '  password_file: null' default
 		line '  seeds: null' default
+		line '  verify_hits: false' default
 		printf 'metrics:\n'
 		line '  textfile: null' default
 		line 'jobs: {}' default
@@ -164,6 +165,7 @@ EOF
 		line '  secret_file: null' default
 		line '  password_file: null' default
 		line '  seeds: null' default
+		line '  verify_hits: false' default
 		printf 'metrics:\n'
 		line '  textfile: null' default
 		printf 'jobs:\n'
@@ -377,6 +379,7 @@ EOF
 		line '  secret_file: /from/env/secret' PICKLED_REMOTE_SECRET_FILE
 		line '  password_file: /from/env/pw' PICKLED_REMOTE_PASSWORD_FILE
 		line '  seeds: "10.0.0.2:6379, [::1]:6380"' PICKLED_REMOTE_SEEDS
+		line '  verify_hits: false' default
 		printf 'metrics:\n'
 		line '  textfile: /var/lib/prometheus/node-exporter/pickled.prom' PICKLED_METRICS_FILE
 		line 'jobs: {}' default

@@ -1220,8 +1220,8 @@ secret() {
 # --- servers without scripting, and the least a user needs (#13 item 2) ------
 
 # The ACL lines of pickled.1, word for word (PASSWORD and the prefix aside).
-ACL_RW='on >PASSWORD ~PREFIX* resetchannels -@all +select +cluster|slots +asking +strlen +getrange +exists +scan +pttl +get +set +append +pexpire +persist +rename +del +watch +unwatch +multi +exec'
-ACL_RO='on >PASSWORD ~PREFIX* resetchannels -@all +select +cluster|slots +asking +strlen +getrange +exists +scan +pttl'
+ACL_RW='on >PASSWORD ~PREFIX* resetchannels -@all +select +cluster|slots +asking +strlen +getrange +exists +scan +pttl +get +time +set +append +pexpire +persist +rename +del +watch +unwatch +multi +exec'
+ACL_RO='on >PASSWORD ~PREFIX* resetchannels -@all +select +cluster|slots +asking +strlen +getrange +exists +scan +pttl +get +time'
 
 # acl_user NAME RULES: a user of the private Redis, RULES with PASSWORD
 # replaced by "pw-NAME" and PREFIX by this test's prefix.
@@ -1305,8 +1305,13 @@ acl_user() {
 	# in the valgrind lane.
 	local native=$PK k
 	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || native=$PK_VALGRIND_BIN_DIR/pickled
-	# (ahead of the rest of a loaded machine: the link must not stall)
-	nice -n -10 python3 "$BATS_TEST_DIRNAME/../slowlink.py" "$PPORT" 12500000 >"$TMP/link.port" 3>&- &
+	# The link, Redis and pickled ahead of the rest of a loaded machine
+	# (CI runs lanes in parallel): a 200 ms pause of any of them would be a
+	# real stall.  Real-time priority where allowed, else a better nice.
+	local fast=(nice -n -10)
+	chrt -f 1 true 2>/dev/null && fast=(chrt -f 1)
+	chrt -f -p 1 "$PPID_REDIS" 2>/dev/null || renice -n -10 -p "$PPID_REDIS" >/dev/null 2>&1 || true
+	"${fast[@]}" python3 "$BATS_TEST_DIRNAME/../slowlink.py" "$PPORT" 12500000 >"$TMP/link.port" 3>&- &
 	BG_PIDS+=("$!")
 	poll 10 eval '[ -s "$TMP/link.port" ]'
 	HOST_URL=redis://127.0.0.1:$(cat "$TMP/link.port") host s1
@@ -1314,11 +1319,11 @@ acl_user() {
 	head -c 20000000 /dev/urandom >"$TMP/big"
 	local cmd="$CNT"'; cat "$TMP/big"'
 	k=$(key sh -c "$cmd")
-	"$native" -c "$TMP/s1.conf" -C "$TMP/hosts/s1" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
+	"${fast[@]}" "$native" -c "$TMP/s1.conf" -C "$TMP/hosts/s1" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
 	assert_same "$TMP/big" "$TMP/io/out"
 	assert_bytes "$TMP/io/err" ''
 	[ "$(redis-cli -p "$PPORT" STRLEN "${PREFIX}{$k}:e")" -gt 20000000 ]
-	"$native" -c "$TMP/s2.conf" -C "$TMP/hosts/s2" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
+	"${fast[@]}" "$native" -c "$TMP/s2.conf" -C "$TMP/hosts/s2" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
 	assert_same "$TMP/big" "$TMP/io/out"
 	assert_bytes "$TMP/io/err" ''
 	assert_count 1
@@ -1420,4 +1425,109 @@ acl_user() {
 	PICKLED_REMOTE='unix:///nonexistent/r.sock?db=2&password=hunter2' pk config
 	! grep -q hunter2 "$TMP/io/out" "$TMP/io/err"
 	grep -q 'password=\*\*\*' "$TMP/io/out"
+}
+
+# --- fleet-wide invalidation (#13 item 5) ---------------------------------------
+
+@test "remote.verify_hits: rm --tag on one host reaches the local copies of the others" {
+	host b 'verify_hits: true'
+	host c
+	local cmd="$CNT"'; echo "run $(wc -l <"$TMP/count")"'
+	on a run --tag nightly sh -c "$cmd"
+	assert_out 'run 1\n'
+	on b run --tag nightly sh -c "$cmd"
+	on c run --tag nightly sh -c "$cmd"
+	assert_out 'run 1\n'
+	assert_count 1
+	# a local hit on b asks Redis, and there is nothing to say yet
+	on b run --explain --tag nightly sh -c "$cmd"
+	assert_out 'run 1\n'
+	grep -Eq '^pickled: hit \(age [0-9.]+m?s\)$' "$TMP/io/err"
+	on a rm --tag nightly
+	assert_status 0
+	assert_err ''
+	# b's copy predates the removal: dropped, the command runs again
+	on b run --explain --tag nightly sh -c "$cmd"
+	assert_out 'run 2\n'
+	grep -qx 'pickled: miss (removed from the shared cache since this copy was made)' "$TMP/io/err"
+	assert_count 2
+	# ... and b's new result is not taken for an old one
+	on b run --tag nightly sh -c "$cmd"
+	assert_out 'run 2\n'
+	assert_count 2
+	# c, without verify_hits, replays its copy for the rest of the ttl
+	on c run --tag nightly sh -c "$cmd"
+	assert_out 'run 1\n'
+	# a host whose copy predates the removal takes b's new result from Redis
+	host d 'verify_hits: true'
+	rm -rf "$TMP/hosts/d"
+	cp -a "$TMP/hosts/c" "$TMP/hosts/d"
+	on d run --tag nightly sh -c "$cmd"
+	assert_out 'run 2\n'
+	assert_err ''
+	assert_count 2
+	remote_stats b
+	assert_bytes "$TMP/io/remote" '"remote_hits":1,"remote_misses":1,"remote_errors":0,"remote_timeouts":0\n'
+}
+
+@test "remote.verify_hits with Redis down: the local copy is used, with one warning" {
+	HOST_URL=redis://127.0.0.1:1 host down 'verify_hits: true'
+	on down run --no-remote sh -c "$OUTERR"
+	assert_count 1
+	on down run sh -c "$OUTERR"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err 'err\npickled: remote cache unavailable, using the local cache: remote cache redis://127.0.0.1:1: Connection refused\n'
+	assert_count 1
+}
+
+# --- entries larger than a Redis value (#13 item 4) ------------------------------
+
+@test "an entry larger than a part (32 MiB) is stored as parts behind a manifest, shared, listed, removed" {
+	command -v /usr/bin/time >/dev/null || skip "GNU time is not installed"
+	# 70 MB through memcheck proves nothing more: the native binary in
+	# the valgrind lane.
+	local native=$PK k
+	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || native=$PK_VALGRIND_BIN_DIR/pickled
+	secret s
+	host a 'max_entry: 1G' "secret_file: $TMP/s.key"
+	host b 'max_entry: 1G' "secret_file: $TMP/s.key"
+	head -c 70000000 /dev/urandom >"$TMP/big"
+	local cmd="$CNT"'; cat "$TMP/big"'
+	k=$(key sh -c "$cmd")
+	/usr/bin/time -f %M -o "$TMP/up.kib" "$native" -c "$TMP/a.conf" -C "$TMP/hosts/a" run sh -c "$cmd" \
+		</dev/null >/dev/null 2>"$TMP/io/err" 3>&-
+	assert_bytes "$TMP/io/err" ''
+	# the manifest and three parts of at most 32 MiB (the last one with the
+	# seal), all expiring with the entry
+	rkeys >"$TMP/io/keys"
+	assert_lines "$TMP/io/keys" 4
+	grep -qx "${PREFIX}{$k}:e" "$TMP/io/keys"
+	[ "$(grep -c "^${PREFIX}{$k}:p:[0-9a-f]\{32\}:[012]$" "$TMP/io/keys")" = 3 ]
+	rcli --raw GET "${PREFIX}{$k}:e" >"$TMP/io/manifest"
+	grep -Eqx "PKLDPARTS1 [0-9a-f]{32} 3 [0-9]+" "$TMP/io/manifest"
+	local p
+	while IFS= read -r p; do
+		[ "$(rcli STRLEN "$p")" -le $((32 * 1048576 + 72)) ]
+		[ "$(rcli PTTL "$p")" -gt 0 ]
+	done < <(grep ':p:' "$TMP/io/keys")
+	/usr/bin/time -f %M -o "$TMP/down.kib" "$native" -c "$TMP/b.conf" -C "$TMP/hosts/b" run sh -c "$cmd" \
+		</dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
+	assert_same "$TMP/big" "$TMP/io/out"
+	assert_bytes "$TMP/io/err" ''
+	assert_count 1
+	# memory stays bounded: never the 70 MB entry, nor a 32 MiB part (the
+	# upload's run also compresses the output: zstd's workers)
+	echo "peak: upload $(cat "$TMP/up.kib") KiB, download $(cat "$TMP/down.kib") KiB"
+	[ "$(tail -n 1 "$TMP/up.kib")" -lt 49152 ]
+	[ "$(tail -n 1 "$TMP/down.kib")" -lt 32768 ]
+	on b ls --remote
+	assert_status 0
+	grep -q "^${k:0:12} " "$TMP/io/out"
+	on a rm "${k:0:12}"
+	assert_status 0
+	assert_err ''
+	# the parts went with the entry; the tombstone stays
+	assert_rkeys
+	[ "$(rcli EXISTS "${PREFIX}{$k}:x")" = 1 ]
 }
