@@ -152,4 +152,28 @@ int pk_manifest_each(const pk_store *s,
                      int (*fn)(void *ctx, const pk_key *key, const char *rel),
                      void *ctx, pk_error *err);
 
+/* What a traced entry records of its run in its metadata, for show: the
+ * key its manifest is under, its input set, the paths it wrote, and the
+ * network peers it connected to. */
+typedef struct pk_trace_note {
+	pk_key manifest;
+	int flags;                 /* PK_VARIANT_* */
+	size_t ninputs;
+	pk_mrec *inputs;
+	size_t nwritten;
+	char **written;
+	size_t npeers;
+	char **peers;
+} pk_trace_note;
+
+/* Encodes n (*buf malloc'd).  Returns 0, or -1 (ENOMEM). */
+int pk_trace_note_encode(const pk_trace_note *n, unsigned char **buf, size_t *len);
+
+/* Decodes len bytes into *n (free it either way).  Returns 0, or -1 with
+ * err set. */
+int pk_trace_note_decode(const unsigned char *buf, size_t len, pk_trace_note *n, pk_error *err);
+
+/* Frees what n owns; NULL is fine. */
+void pk_trace_note_free(pk_trace_note *n);
+
 #endif
