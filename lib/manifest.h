@@ -112,7 +112,8 @@ void pk_manifest_free(pk_manifest *m);
 int pk_manifest_encode(const pk_manifest *m, unsigned char **buf, size_t *len);
 
 /* Decodes len bytes into *m (free it either way).  Returns 0, or -1 with
- * err set when the bytes are not a sound manifest. */
+ * err set when the bytes are not a sound manifest (errnum 0, msg what is
+ * wrong: "checksum mismatch"...). */
 int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_error *err);
 
 /* Reads the manifest of key.  Returns 0, 1 when there is none, -1 with err
@@ -151,6 +152,21 @@ long pk_manifest_match(const pk_manifest *m, const char *statdir, const pk_mrec 
 int pk_manifest_each(const pk_store *s,
                      int (*fn)(void *ctx, const pk_key *key, const char *rel),
                      void *ctx, pk_error *err);
+
+/* Tidies the manifests of s: drops the input sets whose result entry is
+ * gone, and removes a manifest left with none, a damaged one, and a file
+ * under manifests/ that is not one (with dry_run, only says so).  fn (may
+ * be NULL) is called for each manifest or file removed: key NULL for a
+ * foreign file, rel its path in the cache, why "no result left",
+ * "damaged" or "foreign".  Best effort: a manifest that cannot be read or
+ * rewritten is left as it is.  Returns how many were removed. */
+size_t pk_manifest_tidy(const pk_store *s, int dry_run,
+                        void (*fn)(void *ctx, const pk_key *key, const char *rel, const char *why),
+                        void *ctx);
+
+/* The result keys every sound manifest of s names, sorted (*keys
+ * malloc'd; NULL when there is none).  Returns 0, or -1 with err set. */
+int pk_manifest_results(const pk_store *s, pk_key **keys, size_t *n, pk_error *err);
 
 /* What a traced entry records of its run in its metadata, for show: the
  * key its manifest is under, its input set, the paths it wrote, and the

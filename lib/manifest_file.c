@@ -112,7 +112,7 @@ static const unsigned char *take(struct reader *r, size_t n)
 static int damaged(pk_manifest *m, pk_error *err, const char *what)
 {
 	pk_manifest_free(m);
-	return pk_error_set(err, 0, "damaged manifest: %s", what);
+	return pk_error_set(err, 0, "%s", what);
 }
 
 int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_error *err)
@@ -222,7 +222,7 @@ int pk_manifest_load(const pk_store *s, const pk_key *key, pk_manifest *m, pk_er
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > MAX_BYTES) {
-		pk_error_set(err, 0, "damaged manifest: %s", S_ISREG(st.st_mode) ? "too large" : "not a file");
+		pk_error_set(err, 0, "%s", S_ISREG(st.st_mode) ? "too large" : "not a regular file");
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
