@@ -265,6 +265,18 @@ static void rec_digest(XXH3_state_t *xs, const pk_mrec *r)
 	pk_hash_update(xs, b + 8, sizeof(b) - 8);
 }
 
+void pk_manifest_key(const pk_key *run_key, pk_key *out)
+{
+	XXH3_state_t xs;
+	XXH128_canonical_t c;
+
+	XXH3_128bits_reset(&xs);
+	pk_hash_update(&xs, "pickled manifest 1", 18);
+	pk_hash_update(&xs, run_key->bytes, 16);
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
+	memcpy(out->bytes, c.digest, 16);
+}
+
 void pk_mrecs_result_key(const pk_key *key, const pk_mrec *recs, size_t n, pk_key *out)
 {
 	XXH3_state_t xs;

@@ -81,6 +81,11 @@ int pk_mrec_check(const pk_mrec *r, const char *statdir, const char **why);
 
 void pk_mrec_free(pk_mrec *r);
 
+/* The key a traced run's manifest is under, from the run's key (its
+ * arguments, program, declared inputs, working directory...): another
+ * than that key's, so that a traced and an untraced run never share. */
+void pk_manifest_key(const pk_key *run_key, pk_key *out);
+
 /* The result key of an input set: the digest of key and of each record's
  * path, kind and what it holds (not its stat).  recs must be sorted by
  * path (pk_mrecs_sort). */

@@ -333,13 +333,14 @@ static void rkey(const pk_remote *r, char *buf, size_t len, char kind, const pk_
 	snprintf(buf, len, "%s%c:%s", r->o.prefix ? r->o.prefix : "", kind, hex);
 }
 
-int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
+/* pk_remote_get for a value of kind ('e' an entry, 'm' a manifest). */
+static int get_value(pk_remote *r, char kind, const pk_key *key, int fd, pk_error *err)
 {
 	char k[300], from[24], to[24];
 	redisReply *rep;
 	long long size, off = 0;
 
-	rkey(r, k, sizeof(k), 'e', key);
+	rkey(r, k, sizeof(k), kind, key);
 	if ((rep = cmd_s(r, err, 2, (const char *[]){ "STRLEN", k })) == NULL)
 		return r->broken ? -1 : 0;   /* a value of another type: no entry */
 	size = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
@@ -378,6 +379,16 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
 	return 1;
 }
 
+int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err)
+{
+	return get_value(r, 'e', key, fd, err);
+}
+
+int pk_remote_get_manifest(pk_remote *r, const pk_key *key, int fd, pk_error *err)
+{
+	return get_value(r, 'm', key, fd, err);
+}
+
 int pk_remote_sealed(const pk_remote *r)
 {
 	return r->sealed;
@@ -396,8 +407,9 @@ static int random_token(char out[33])
 	return 0;
 }
 
-int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                  int64_t ttl_ms, pk_error *err)
+/* pk_remote_put for a value of kind ('e' an entry, 'm' a manifest). */
+static int put_value(pk_remote *r, char kind, const pk_key *key, int fd, uint64_t size,
+                     int64_t ttl_ms, pk_error *err)
 {
 	char k[300], tmp[400], ms[24], token[33];
 	unsigned char *buf = NULL, trailer[PK_SEAL_TRAILER];
@@ -407,7 +419,7 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 
 	if (r->o.read_only || size > r->o.max_entry)
 		return 0;
-	rkey(r, k, sizeof(k), 'e', key);
+	rkey(r, k, sizeof(k), kind, key);
 	if (random_token(token) < 0)
 		return pk_error_set(err, errno, "cannot make an upload name");
 	snprintf(tmp, sizeof(tmp), "%st:%s:%s", r->o.prefix ? r->o.prefix : "",
@@ -463,6 +475,18 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 out:
 	pk_io_free(buf);
 	return ret;
+}
+
+int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                  int64_t ttl_ms, pk_error *err)
+{
+	return put_value(r, 'e', key, fd, size, ttl_ms, err);
+}
+
+int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                           int64_t ttl_ms, pk_error *err)
+{
+	return put_value(r, 'm', key, fd, size, ttl_ms, err);
 }
 
 int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)

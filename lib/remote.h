@@ -3,7 +3,10 @@
  * and are checked like local ones before any use.  Keys in Redis:
  *   PREFIX e:KEY   the entry (expiring with the entry's lifetime)
  *   PREFIX l:KEY   the per-key run lock (SET NX PX, renewed while running)
- *   PREFIX t:KEY:TOKEN   an upload in progress, renamed onto e:KEY when whole
+ *   PREFIX m:KEY   the manifest of a traced key (manifest.h), sealed and
+ *                  expiring as entries are
+ *   PREFIX t:KEY:TOKEN   an upload in progress, renamed onto e:KEY (or m:KEY)
+ *                        when whole
  * Every call is bounded by the timeout; after an error or a timeout the
  * connection is dropped and every later call fails at once, so a broken
  * Redis costs one timeout at most. */
@@ -69,6 +72,12 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, pk_error *err);
  * or larger than max_entry), -1 with err set. */
 int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
                   int64_t ttl_ms, pk_error *err);
+
+/* The same for the manifest of a traced key (see manifest.h): its bytes,
+ * checked by the caller as a local manifest is. */
+int pk_remote_get_manifest(pk_remote *r, const pk_key *key, int fd, pk_error *err);
+int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                           int64_t ttl_ms, pk_error *err);
 
 /* Non-zero when entries are authenticated with a shared secret. */
 int pk_remote_sealed(const pk_remote *r);
