@@ -171,7 +171,9 @@ static int ts_ge(struct timespec a, struct timespec b)
  * end (a change by someone else while the run went on). */
 static int changed_meanwhile(const pk_trace_stat *f, const pk_mrec *rec)
 {
-	if (!f->exists)
+	/* Not even the tracer could look (EACCES, ELOOP): as absent, if it
+	 * still cannot be looked at. */
+	if (!f->exists || (f->mode & S_IFMT) == 0)
 		return rec->kind != PK_MK_ABSENT;
 	if (rec->kind == PK_MK_ABSENT || (f->mode & S_IFMT) != (rec->mode & S_IFMT))
 		return 1;

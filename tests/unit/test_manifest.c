@@ -206,7 +206,8 @@ static void test_judge(void **state)
 	char *dir = unit_tmpdir();
 	char *in = unit_path(dir, "in.txt"), *out = unit_path(dir, "out.txt");
 	char *lock = unit_path(dir, "x.lock"), *pyc = unit_path(dir, "__pycache__");
-	pk_trace_record recs[5] = { 0 };
+	char *hidden = unit_path(dir, "noaccess");
+	pk_trace_record recs[6] = { 0 };
 	pk_trace_result res = { 0 };
 	pk_judge_opts o = { .cwd = dir };
 	pk_judgement j;
@@ -228,17 +229,22 @@ static void test_judge(void **state)
 	recs[4] = (pk_trace_record){ .path = out, .flags = PK_TRACE_READ | PK_TRACE_WRITE,
 		                     .first_read_seq = 5, .first_write_seq = 6 };
 	stat_of(out, &recs[4].first);
+	/* The tracer could not stat it (EACCES): as absent, if still so. */
+	recs[5] = (pk_trace_record){ .path = hidden, .flags = PK_TRACE_STAT, .first_read_seq = 7,
+		                     .first = { .exists = 1 } };
 	unit_write_file(lock, "", 0, 0600);
 	res.records = recs;
-	res.nrecords = 5;
+	res.nrecords = 6;
 	assert_int_equal(pk_judge(&res, &o, &j, &err), 0);
 	assert_false(j.cacheable);
 	assert_int_equal(strncmp(j.why, "read, then written by the run: ", 31), 0);
-	assert_int_equal(j.ninputs, 2);
+	assert_int_equal(j.ninputs, 3);
 	assert_string_equal(j.inputs[0].path, pyc);
 	assert_int_equal(j.inputs[0].kind, PK_MK_ABSENT);
 	assert_string_equal(j.inputs[1].path, in);
 	assert_int_equal(j.inputs[1].kind, PK_MK_FILE);
+	assert_string_equal(j.inputs[2].path, hidden);
+	assert_int_equal(j.inputs[2].kind, PK_MK_ABSENT);
 	assert_int_equal(j.nwritten, 2);
 	pk_judgement_free(&j);
 	/* Declared with -o: allowed. */
@@ -249,9 +255,9 @@ static void test_judge(void **state)
 	assert_true(j.cacheable);
 	pk_judgement_free(&j);
 	/* Ignored by a glob: not an input. */
-	char *ign[] = { "__pycache__", "*.txt" };
+	char *ign[] = { "__pycache__", "*.txt", "noaccess" };
 	o.ignore = ign;
-	o.nignore = 2;
+	o.nignore = 3;
 	assert_int_equal(pk_judge(&res, &o, &j, &err), 0);
 	assert_int_equal(j.ninputs, 0);
 	pk_judgement_free(&j);
@@ -279,6 +285,7 @@ static void test_judge(void **state)
 	free(out);
 	free(lock);
 	free(pyc);
+	free(hidden);
 	unit_rmtree(dir);
 }
 
