@@ -185,7 +185,7 @@ static int same_stat(const pk_mrec *r, const struct stat *st)
 	       r->mtime_ns == pk_ns(st->st_mtim) && r->ctime_ns == pk_ns(st->st_ctim);
 }
 
-int pk_mrec_check(const pk_mrec *r, const char *statdir, const char **why)
+int pk_mrec_check(pk_mrec *r, const char *statdir, const char **why, int *refreshed)
 {
 	struct stat st;
 	pk_mrec now = { 0 };
@@ -217,6 +217,19 @@ int pk_mrec_check(const pk_mrec *r, const char *statdir, const char **why)
 	if (observe(&now, r->kind, statdir, &err) < 0)
 		return 1;
 	differs = now.kind != r->kind || memcmp(now.hash, r->hash, 16) != 0;
+	/* What it holds is the same: the new stat stands for it from now on
+	 * (the observation's own, taken with the hash). */
+	if (!differs && now.settled && !(r->settled && same_stat(r, &st))) {
+		r->mode = now.mode;
+		r->dev = now.dev;
+		r->ino = now.ino;
+		r->size = now.size;
+		r->mtime_ns = now.mtime_ns;
+		r->ctime_ns = now.ctime_ns;
+		r->settled = 1;
+		if (refreshed != NULL)
+			*refreshed = 1;
+	}
 	return differs;
 }
 
@@ -484,8 +497,8 @@ size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *re
 	return dropped;
 }
 
-long pk_manifest_match(const pk_manifest *m, const char *statdir, const pk_mrec **first,
-                       const char **why)
+long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **first,
+                       const char **why, int *refreshed)
 {
 	/* 0: not checked yet, 1: holds, 2: does not */
 	unsigned char *seen = calloc(m->nrecs + 1, 1);
@@ -503,7 +516,7 @@ long pk_manifest_match(const pk_manifest *m, const char *statdir, const pk_mrec 
 
 			/* The newest set checks each of its records first. */
 			if (seen[k] == 0)
-				seen[k] = pk_mrec_check(&m->recs[k], statdir, &w) ? 2 : 1;
+				seen[k] = pk_mrec_check(&m->recs[k], statdir, &w, refreshed) ? 2 : 1;
 			if (seen[k] == 1)
 				continue;
 			if (v == 0) {

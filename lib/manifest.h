@@ -14,12 +14,14 @@
  *
  *   DIR/manifests/XX/KEY   one manifest per traced key
  *
- * Layout, little-endian: "PKLDMAN\0", u32 version (1), u32 reserved, then
- * u32 count and that many records (u32 path length, path, u8 kind, u32
+ * Layout, little-endian: "PKLDMAN\0", u32 version (1), u32 reserved, u64
+ * the length of what follows unpacked, a zstd frame of it; last, a u64
+ * XXH3-64 of every byte before it.  Unpacked: u32 count and that many
+ * records (u32 path length, path, u8 kind, u32
  * mode, 16-byte hash, u64 dev, ino, size, i64 mtime, ctime, u8 settled),
  * u32 count and that many variants (16-byte result key, i64 created ms,
- * u8 flags, u32 count and that many record indexes); last, a u64 XXH3-64
- * of every byte before it.
+ * u8 flags, u32 count and that many record indexes).  Packed, the paths'
+ * shared prefixes cost little: a hit reads a tenth of the bytes.
  * A manifest that fails any check is a miss, never acted upon. */
 #ifndef PK_MANIFEST_H
 #define PK_MANIFEST_H
@@ -76,8 +78,11 @@ int pk_mrec_observe(pk_mrec *r, const char *path, int want, const char *statdir,
 /* Checks the record against the file system: the stat first, the content
  * (or listing, or target) only when the stat differs or was not settled.
  * Returns 0 when it still holds, 1 when not, with *why set to "input
- * changed", "now present" or "now absent". */
-int pk_mrec_check(const pk_mrec *r, const char *statdir, const char **why);
+ * changed", "now present" or "now absent".  A record that holds by its
+ * content while its stat moved (a touch) or was not settled takes the new
+ * stat, and *refreshed (may be NULL) is set to 1, so that the next check,
+ * once saved, needs no read. */
+int pk_mrec_check(pk_mrec *r, const char *statdir, const char **why, int *refreshed);
 
 void pk_mrec_free(pk_mrec *r);
 
@@ -146,9 +151,11 @@ size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *re
 /* Finds the newest variant whose every record still holds, checking each
  * distinct record once.  Returns its index, or -1; then, when there is a
  * variant, *first (may be NULL) is set to the newest one's first record
- * that does not hold, and *why to how it differs. */
-long pk_manifest_match(const pk_manifest *m, const char *statdir, const pk_mrec **first,
-                       const char **why);
+ * that does not hold, and *why to how it differs.  *refreshed (may be
+ * NULL) is set to 1 when a record took a new stat (see pk_mrec_check):
+ * m is then worth saving. */
+long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **first,
+                       const char **why, int *refreshed);
 
 /* Calls fn for every manifest file of s: with its key, or key NULL and
  * rel set for a file under manifests/ that is not one (pickled never makes
@@ -172,6 +179,15 @@ size_t pk_manifest_tidy(const pk_store *s, int dry_run,
 /* The result keys every sound manifest of s names, sorted (*keys
  * malloc'd; NULL when there is none).  Returns 0, or -1 with err set. */
 int pk_manifest_results(const pk_store *s, pk_key **keys, size_t *n, pk_error *err);
+
+/* Packs the n bytes at raw onto out: u64 n, then a zstd frame.  Returns
+ * 0, or -1 with out->failed set. */
+struct pk_buf;
+int pk_manifest_zip(const unsigned char *raw, size_t n, struct pk_buf *out);
+
+/* Unpacks what pk_manifest_zip made (n bytes at p) into *raw (malloc'd,
+ * *rawlen bytes).  Returns 0, or -1 when the bytes do not unpack. */
+int pk_manifest_unzip(const unsigned char *p, size_t n, unsigned char **raw, size_t *rawlen);
 
 /* What a traced entry records of its run in its metadata, for show: the
  * key its manifest is under, its input set, the paths it wrote, and the

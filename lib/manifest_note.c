@@ -2,7 +2,8 @@
  * pk_trace_note in manifest.h).  Layout, little-endian: 16-byte manifest
  * key, u8 flags; u32 count and that many inputs (u8 kind, u32 mode,
  * 16-byte hash, u64 size, i64 mtime, u32 length, path); u32 count and that
- * many written paths, then peers (u32 length, bytes each). */
+ * many written paths, then peers (u32 length, bytes each); all of it packed
+ * (pk_manifest_zip): a hit reads the entry's metadata whole. */
 #include "manifest.h"
 
 #include "buf.h"
@@ -59,13 +60,16 @@ int pk_trace_note_encode(const pk_trace_note *n, unsigned char **buf, size_t *le
 	put(&b, n->npeers, 4);
 	for (size_t i = 0; i < n->npeers; i++)
 		put_str(&b, n->peers[i]);
-	if (b.failed) {
+	pk_buf z = { 0 };
+	if (b.failed || pk_manifest_zip(b.p, b.len, &z) < 0) {
 		free(b.p);
+		free(z.p);
 		errno = ENOMEM;
 		return -1;
 	}
-	*buf = b.p;
-	*len = b.len;
+	free(b.p);
+	*buf = z.p;
+	*len = z.len;
 	return 0;
 }
 
@@ -125,14 +129,17 @@ static char **get_strs(struct rd *r, size_t *count)
 	return v;
 }
 
-int pk_trace_note_decode(const unsigned char *buf, size_t len, pk_trace_note *n, pk_error *err)
+int pk_trace_note_decode(const unsigned char *packed, size_t plen, pk_trace_note *n, pk_error *err)
 {
-	struct rd r = { buf, len, 0, 0 };
-	size_t count;
+	unsigned char *buf = NULL;
+	size_t len = 0, count;
 
 	memset(n, 0, sizeof(*n));
-	if (len < 17)
+	if (pk_manifest_unzip(packed, plen, &buf, &len) < 0 || len < 17) {
+		free(buf);
 		return pk_error_set(err, 0, "damaged trace record");
+	}
+	struct rd r = { buf, len, 0, 0 };
 	memcpy(n->manifest.bytes, buf, 16);
 	r.at = 16;
 	n->flags = (int)get(&r, 1);
@@ -156,6 +163,7 @@ int pk_trace_note_decode(const unsigned char *buf, size_t len, pk_trace_note *n,
 		n->written = get_strs(&r, &n->nwritten);
 	if (!r.bad)
 		n->peers = get_strs(&r, &n->npeers);
+	free(buf);
 	if (r.bad || r.at != r.len) {
 		pk_trace_note_free(n);
 		return pk_error_set(err, 0, "damaged trace record");

@@ -39,23 +39,49 @@ static void test_check_each_kind(void **state)
 
 	observe_three(dir, r);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(pk_mrec_check(&r[i], NULL, &why), 0);
+		assert_int_equal(pk_mrec_check(&r[i], NULL, &why, NULL), 0);
 	/* Same content, another stat: still holds (content decides). */
 	unit_write_file(r[0].path, "alpha", 5, 0600);
-	assert_int_equal(pk_mrec_check(&r[0], NULL, &why), 0);
+	assert_int_equal(pk_mrec_check(&r[0], NULL, &why, NULL), 0);
 	unit_write_file(r[0].path, "alphA", 5, 0600);
-	assert_int_equal(pk_mrec_check(&r[0], NULL, &why), 1);
+	assert_int_equal(pk_mrec_check(&r[0], NULL, &why, NULL), 1);
 	assert_string_equal(why, "input changed");
 	char *c = unit_path(dir, "sub/c.txt");
 	unit_write_file(c, "", 0, 0600);
-	assert_int_equal(pk_mrec_check(&r[1], NULL, &why), 1);
+	assert_int_equal(pk_mrec_check(&r[1], NULL, &why, NULL), 1);
 	unit_write_file(r[2].path, "", 0, 0600);
-	assert_int_equal(pk_mrec_check(&r[2], NULL, &why), 1);
+	assert_int_equal(pk_mrec_check(&r[2], NULL, &why, NULL), 1);
 	assert_string_equal(why, "now present");
 	unlink(r[0].path);
-	assert_int_equal(pk_mrec_check(&r[0], NULL, &why), 1);
+	assert_int_equal(pk_mrec_check(&r[0], NULL, &why, NULL), 1);
 	assert_string_equal(why, "now absent");
 	free(c);
+	for (int i = 0; i < 3; i++)
+		pk_mrec_free(&r[i]);
+	unit_rmtree(dir);
+}
+
+/* A record that holds by content after a touch takes the new stat, once
+ * the file is settled: the next check reads nothing. */
+static void test_check_refreshes_stat(void **state)
+{
+	char *dir = unit_tmpdir();
+	pk_mrec r[3];
+	const char *why;
+	int refreshed = 0;
+	struct timespec two = { 2, 100000000 };
+	(void)state;
+
+	observe_three(dir, r);
+	unit_write_file(r[0].path, "alpha", 5, 0600);   /* another inode, same content */
+	nanosleep(&two, NULL);
+	assert_int_equal(pk_mrec_check(&r[0], NULL, &why, &refreshed), 0);
+	assert_int_equal(refreshed, 1);
+	assert_int_equal(r[0].settled, 1);
+	/* Now the stat alone decides. */
+	refreshed = 0;
+	assert_int_equal(pk_mrec_check(&r[0], NULL, &why, &refreshed), 0);
+	assert_int_equal(refreshed, 0);
 	for (int i = 0; i < 3; i++)
 		pk_mrec_free(&r[i]);
 	unit_rmtree(dir);
@@ -86,7 +112,7 @@ static void test_roundtrip_and_damage(void **state)
 	assert_int_equal(pk_manifest_decode(buf, len, &back, &err), 0);
 	assert_int_equal(back.nvariants, 2);
 	assert_int_equal(back.variants[0].flags, PK_VARIANT_NETWORK);
-	assert_int_equal(pk_manifest_match(&back, NULL, NULL, NULL), 0);
+	assert_int_equal(pk_manifest_match(&back, NULL, NULL, NULL, NULL), 0);
 	pk_manifest_free(&back);
 	/* Any flipped byte is refused. */
 	for (size_t i = 0; i < len; i += 7) {
@@ -135,15 +161,15 @@ static void test_bound_match_prune(void **state)
 	assert_int_equal(m.nvariants, PK_MANIFEST_VARIANTS);
 	assert_int_equal(m.nrecs, PK_MANIFEST_VARIANTS);
 	/* The file holds the last content: the newest set. */
-	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why), 0);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), 0);
 	/* An older content again: that set. */
 	unit_write_file(f, "E", 1, 0600);
-	long v = pk_manifest_match(&m, NULL, &first, &why);
+	long v = pk_manifest_match(&m, NULL, &first, &why, NULL);
 	assert_true(v > 0);
 	assert_true(pk_key_equal(&m.variants[v].result, &keys[4]));
 	/* A content never seen: none, and the newest set's path is named. */
 	unit_write_file(f, "?", 1, 0600);
-	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why), -1);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), -1);
 	assert_string_equal(first->path, f);
 	assert_string_equal(why, "input changed");
 	assert_int_equal(pk_manifest_prune(&m, keep_none_but_first, &keys[4]),
@@ -305,6 +331,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_each_kind),
+		cmocka_unit_test(test_check_refreshes_stat),
 		cmocka_unit_test(test_roundtrip_and_damage),
 		cmocka_unit_test(test_bound_match_prune),
 		cmocka_unit_test(test_note_roundtrip),
