@@ -184,10 +184,10 @@ const char *pk_config_type_name(enum type t)
 	return "a value";
 }
 
-const char *pk_config_value_problem(const struct field *f, const void *base, char *buf,
+const char *pk_config_value_problem(const struct field *f, const void *value, char *buf,
                                     size_t len)
 {
-	const char *p = (const char *)base + f->off, *str;
+	const char *p = value, *str;
 	char lo[32], hi[32];
 	int64_t d;
 	uint64_t u;
@@ -354,12 +354,7 @@ int pk_config_set_scalar(const struct field *f, const char *s, void *base,
 		snprintf(msg, len, "%s must be %s", what, pk_config_type_name(f->type));
 		return -1;
 	}
-	{
-		struct field at = *f;   /* f, over v */
-		at.off = 0;
-		problem = pk_config_value_problem(&at, &v, why, sizeof(why));
-	}
-	if (problem != NULL) {
+	if ((problem = pk_config_value_problem(f, &v, why, sizeof(why))) != NULL) {
 		free(copy);
 		if (f->type == T_STRING)
 			snprintf(msg, len, "%s %s: '%s'", what, problem, shown);
