@@ -126,21 +126,6 @@ int pk_config_fields_each(const struct field *f, size_t n, const char *section,
 	return rc;
 }
 
-const char *pk_config_format_size(uint64_t b, char *buf, size_t len)
-{
-	static const char units[] = "TGMK";
-
-	for (int i = 0; i < 4 && b > 0; i++) {
-		uint64_t u = 1ULL << (10 * (4 - i));
-		if (b % u == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(b / u), units[i]);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)b);
-	return buf;
-}
-
 /* --- setting one scalar from its text ------------------------------------ */
 
 const char *pk_config_show(const char *s, char *buf, size_t len)

@@ -75,10 +75,6 @@ int pk_config_set_scalar(const struct field *f, const char *s, void *base,
 const char *pk_config_value_problem(const struct field *f, const void *value, char *buf,
                                     size_t len);
 
-/* The exact form of a size, which reads back the same: "1536K".  (A
- * duration's is pk_duration_format_exact, units.h.) */
-const char *pk_config_format_size(uint64_t b, char *buf, size_t len);
-
 /* A value as it can be quoted in a message: at most 60 bytes, control
  * characters as '?'. */
 const char *pk_config_show(const char *s, char *buf, size_t len);
