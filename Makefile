@@ -98,6 +98,15 @@ tests/unit/test_%: tests/unit/test_%.c lib/libpickled.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libpickled.a $(LIBS) \
 		$$($(PKG_CONFIG) --libs cmocka)
 
+# The tracer's fast path (lib/trace_shm.h): a shared object preloaded into
+# the traced programs, embedded in pickled by lib/trace_blob.c.  Built with
+# its own flags: CFLAGS may ask for sanitizers, whose runtime a program
+# that preloads it does not have.
+SHIM_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -fPIC -shared -fvisibility=hidden -Ilib $(WARNINGS)
+lib/trace-shim/shim.so: lib/trace-shim/shim.c lib/trace_path.c lib/trace_path.h lib/trace_shm.h lib/trace_record.h
+	$(CC) $(SHIM_CFLAGS) -o $@ lib/trace-shim/shim.c lib/trace_path.c
+lib/trace_blob.o: lib/trace-shim/shim.so
+
 # The tracer's test driver (tests/trace/trace-run.c): lib/trace through
 # lib/capture, as pickled run --trace runs it, writing the records.
 tests/trace/trace-run: tests/trace/trace-run.c lib/libpickled.a
@@ -238,7 +247,7 @@ fmt-check:
 	clang-format --dry-run --Werror $(FMT_FILES)
 
 clean:
-	rm -f pickled lib/libpickled.a lib/*.o lib/*.d cmd/*.o cmd/*.d \
+	rm -f pickled lib/libpickled.a lib/*.o lib/*.d lib/trace-shim/shim.so cmd/*.o cmd/*.d \
 	      $(UNIT_BIN) tests/unit/*.d tests/trace/trace-run tests/trace/*.d .build-flags $(FIU_HELPER)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:.c=.d) tests/trace/trace-run.d

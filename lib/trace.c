@@ -6,7 +6,14 @@
  * run; it never asks for the call's exit.  What the call found is judged
  * from the file system: the tracer stats a path the first time the tree
  * touches it, and the caller looks at it again after the run. */
-#include "trace_impl.h"
+#include "trace.h"
+
+#include "io.h"
+#include "sig.h"
+#include "trace_calls.h"
+#include "trace_fast.h"
+#include "trace_shm.h"
+#include "trace_table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,20 +27,20 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "io.h"
-#include "sig.h"
-
 struct pk_trace {
 	int memfd;                 /* the tracer's records, for pk_trace_finish */
 	struct sock_filter *prog;  /* the filter, built by libseccomp */
 	unsigned short prog_len;
 	size_t max_bytes;
+	int fast;                  /* preload the fast path (trace_shm.h) */
+	uint64_t magic;            /* r9 of the fast path's own calls */
 };
 
 /* Builds the filter in pickled, so that the command's process has only
@@ -41,7 +48,9 @@ struct pk_trace {
  * number), fail io_uring_setup with ENOSYS (the ring's I/O is not system
  * calls the filter could see), stop any call of another ABI (libseccomp's
  * bad-arch action; it also catches the x32 numbers on x86_64), and let
- * everything else run. */
+ * everything else run.  A watched call with the run's magic number in its
+ * sixth argument register (r9: no watched call has six arguments) is let
+ * through: the fast path's, already recorded. */
 static int build_filter(pk_trace *t, pk_error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -54,9 +63,11 @@ static int build_filter(pk_trace *t, pk_error *err)
 	                           SCMP_ACT_TRACE(TRACE_TAG_BADARCH))) < 0 ||
 	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0)
 		goto fail;
+	struct scmp_arg_cmp not_magic = { .arg = 5, .op = SCMP_CMP_NE, .datum_a = t->magic,
+	                                  .datum_b = 0 };
 	for (size_t i = 0; i < trace_nwatched; i++)
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE((uint32_t)trace_watched[i]),
-		                           trace_watched[i], 0)) < 0)
+		if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_TRACE((uint32_t)trace_watched[i]),
+		                                 trace_watched[i], 1, &not_magic)) < 0)
 			goto fail;
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0)) < 0)
 		goto fail;
@@ -100,6 +111,15 @@ pk_trace *pk_trace_create(const pk_trace_opts *opts, pk_error *err)
 		return NULL;
 	}
 	t->max_bytes = opts != NULL ? opts->max_bytes : 0;
+	t->fast = opts == NULL || !opts->no_fast_path;
+	/* Unguessable, so that no program passes it by chance; never 0, the
+	 * shim's "not active". */
+	while (t->magic == 0)
+		if (getrandom(&t->magic, sizeof(t->magic), 0) != (ssize_t)sizeof(t->magic)) {
+			pk_error_set(err, errno, "cannot trace: getrandom");
+			free(t);
+			return NULL;
+		}
 	if ((t->memfd = memfd_create("pickled-trace", MFD_CLOEXEC)) < 0) {
 		pk_error_set(err, errno, "cannot trace: memfd_create");
 		free(t);
@@ -234,7 +254,8 @@ static _Noreturn void mirror(int status)
 /* The command's process: waits for the tracer's word ('T': trace, 'U':
  * untraced), puts the filter in place, reports how that went, and starts
  * the command. */
-static _Noreturn void command(pk_trace *t, int go, int ack, void (*start)(void *), void *ctx)
+static _Noreturn void command(pk_trace *t, const struct trace_fast *fast, int go, int ack,
+                              void (*start)(void *), void *ctx)
 {
 	struct sock_fprog prog = { t->prog_len, t->prog };
 	int rep[2] = { 0, 0 };   /* errno, no_new_privs */
@@ -255,6 +276,8 @@ static _Noreturn void command(pk_trace *t, int go, int ack, void (*start)(void *
 	}
 	if (pk_write_all(ack, rep, sizeof(rep)) < 0)
 		_exit(127);
+	if (c == 'T' && rep[0] == 0)
+		trace_fast_env(fast);
 	close(ack);
 	close(go);
 	start(ctx);
@@ -321,6 +344,7 @@ static int follow(struct trace_table *tab, pid_t cmd)
 _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 {
 	struct trace_table tab;
+	struct trace_fast fast;
 	int go[2] = { -1, -1 }, ack[2] = { -1, -1 };
 	int rep[2] = { 0, 0 };
 	pid_t pid;
@@ -337,8 +361,14 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 		tab.state = PK_TRACE_UNTRACED;
 		run_untraced(t, &tab, start, ctx);
 	}
+	memset(&fast, 0, sizeof(fast));
+	if (t->fast && trace_fast_open(&fast, t->magic) == 0) {
+		tab.shared_seq = &fast.shm->seq;
+		tab.skip = fast.dir;
+	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0) {
 		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: pipe: %s", strerror(errno));
+		trace_fast_close(&fast);
 		run_untraced(t, &tab, start, ctx);
 	}
 	if ((pid = fork()) < 0) {
@@ -347,12 +377,13 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 		close(go[1]);
 		close(ack[0]);
 		close(ack[1]);
+		trace_fast_close(&fast);
 		run_untraced(t, &tab, start, ctx);
 	}
 	if (pid == 0) {
 		close(go[1]);
 		close(ack[0]);
-		command(t, go[0], ack[1], start, ctx);
+		command(t, &fast, go[0], ack[1], start, ctx);
 	}
 	command_pid = pid;
 	close(go[0]);
@@ -379,6 +410,9 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 		trace_table_fail(&tab, PK_TRACE_INCOMPLETE, "the command's end was not seen");
 		tab.wait_status = 125 << 8;
 	}
+	trace_fast_drain(&fast, &tab);
+	trace_fast_close(&fast);
+	tab.skip = NULL;
 	if (trace_table_write(&tab, t->memfd) < 0) {
 		/* pk_trace_finish then finds no table: INCOMPLETE. */
 	}

@@ -3,7 +3,9 @@
  * (PTRACE_GET_SYSCALL_INFO), its strings with process_vm_readv, and
  * resolves relative paths as the kernel would: against the calling
  * thread's cwd (/proc/TID/cwd) or its dirfd (/proc/TID/fd/N). */
-#include "trace_impl.h"
+#include "trace_calls.h"
+
+#include "trace_path.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,37 +106,6 @@ static ssize_t base_dir(pid_t pid, int dirfd, char *buf, size_t size)
 	return proc_link(pid, name, buf, size);
 }
 
-/* Joins base and path into out as the kernel walks them: "." and empty
- * components dropped, ".." kept (after a symbolic link it means the
- * link target's parent, which only the kernel knows).  Returns the length,
- * or -1 when it does not fit. */
-static ssize_t join(const char *base, const char *path, char *out, size_t size)
-{
-	size_t len = 0;
-
-	for (int part = 0; part < 2; part++) {
-		const char *p = part == 0 ? base : path;
-		while (*p != '\0') {
-			const char *e = strchr(p, '/');
-			size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
-			if (n > 0 && !(n == 1 && p[0] == '.')) {
-				if (len + 1 + n + 1 > size)
-					return -1;
-				out[len++] = '/';
-				memcpy(out + len, p, n);
-				len += n;
-			}
-			p += n;
-			if (*p == '/')
-				p++;
-		}
-	}
-	if (len == 0)
-		out[len++] = '/';
-	out[len] = '\0';
-	return (ssize_t)len;
-}
-
 /* Records flags on the path at addr, relative to dirfd. */
 static void on_path(struct trace_table *t, pid_t pid, int dirfd, uint64_t addr,
                     uint32_t flags, int nofollow)
@@ -150,9 +121,15 @@ static void on_path(struct trace_table *t, pid_t pid, int dirfd, uint64_t addr,
 		base[0] = '\0';
 	else if (base_dir(pid, dirfd, base, sizeof(base)) < 0)
 		return;
-	if ((len = join(base, path, full, sizeof(full))) < 0)
+	if ((len = pk_trace_join(base, path, full, sizeof(full))) < 0)
 		return;
-	trace_table_add(t, full, (size_t)len, flags, nofollow);
+	if (pk_trace_proc_fd(full, (long)pid, base, sizeof(base))) {
+		/* The descriptor's file, which an O_PATH open only looked up. */
+		if ((len = readlink(base, full, sizeof(full) - 1)) <= 0 || full[0] != '/')
+			return;
+		full[len] = '\0';
+	}
+	trace_table_add(t, t->seq, full, (size_t)len, flags, nofollow, NULL);
 }
 
 /* Records flags on what descriptor fd of pid names. */
@@ -162,7 +139,7 @@ static void on_fd(struct trace_table *t, pid_t pid, int fd, uint32_t flags)
 	ssize_t n = base_dir(pid, fd, path, sizeof(path));
 
 	if (n > 0)
-		trace_table_add(t, path, (size_t)n, flags, 0);
+		trace_table_add(t, t->seq, path, (size_t)n, flags, 0, NULL);
 }
 
 /* A path with *at flags: "" with AT_EMPTY_PATH is the descriptor itself
@@ -187,29 +164,9 @@ static void on_at(struct trace_table *t, pid_t pid, int dirfd, uint64_t addr, ui
 
 static void on_open(struct trace_table *t, pid_t pid, int dirfd, uint64_t addr, uint64_t fl)
 {
-	uint32_t f = 0;
-	int nofollow = (fl & O_NOFOLLOW) || ((fl & O_CREAT) && (fl & O_EXCL));
+	int nofollow;
+	uint32_t f = pk_trace_open_flags(fl, &nofollow);
 
-	if ((fl & O_TMPFILE) == O_TMPFILE) {
-		/* An unnamed file in that directory: nothing named is read. */
-		on_path(t, pid, dirfd, addr, PK_TRACE_LOOKUP, 0);
-		return;
-	}
-	if (fl & O_PATH) {
-		f = PK_TRACE_LOOKUP;
-	} else {
-		unsigned acc = (unsigned)(fl & O_ACCMODE);
-		if (acc != O_WRONLY)
-			f |= PK_TRACE_READ;
-		if (acc != O_RDONLY)
-			f |= PK_TRACE_WRITE;
-		if (fl & O_CREAT)
-			f |= PK_TRACE_CREATE;
-		if (fl & O_TRUNC)   /* Linux truncates even with O_RDONLY */
-			f |= PK_TRACE_TRUNC | PK_TRACE_WRITE;
-	}
-	if (fl & O_DIRECTORY)
-		f |= PK_TRACE_DIRECTORY;
 	on_path(t, pid, dirfd, addr, f, nofollow);
 }
 
@@ -226,10 +183,12 @@ static void on_openat2(struct trace_table *t, pid_t pid, int dirfd, uint64_t add
 		 * against it as if relative. */
 		char path[PATH_MAX + 1], base[PATH_MAX + 1], full[2 * PATH_MAX + 2];
 		ssize_t len;
+		int nofollow;
+		uint32_t f = pk_trace_open_flags(how.flags, &nofollow);
 		if (peek_string(t, pid, addr, path) <= 0 || base_dir(pid, dirfd, base, sizeof(base)) < 0 ||
-		    (len = join(base, path, full, sizeof(full))) < 0)
+		    (len = pk_trace_join(base, path, full, sizeof(full))) < 0)
 			return;
-		trace_table_add(t, full, (size_t)len, PK_TRACE_READ | PK_TRACE_WRITE, 0);
+		trace_table_add(t, t->seq, full, (size_t)len, f, nofollow, NULL);
 		return;
 	}
 	on_open(t, pid, dirfd, addr, how.flags);
@@ -277,7 +236,8 @@ int trace_call(struct trace_table *t, pid_t pid)
 	memset(&si, 0, sizeof(si));
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si), &si) < 0)
 		return -1;
-	t->seq++;
+	trace_table_next(t);
+	t->stops++;
 	if (si.op != PTRACE_SYSCALL_INFO_SECCOMP) {
 		trace_table_fail(t, PK_TRACE_INCOMPLETE, "an unexpected stop in process %d",
 		                 (int)pid);
@@ -429,7 +389,7 @@ void trace_exec_done(struct trace_table *t, pid_t pid)
 	ssize_t n = proc_link(pid, "exe", path, sizeof(path));
 
 	if (n > 0)
-		trace_table_add(t, path, (size_t)n, PK_TRACE_EXEC, 0);
+		trace_table_add(t, t->seq, path, (size_t)n, PK_TRACE_EXEC, 0, NULL);
 }
 
 const int trace_watched[] = {

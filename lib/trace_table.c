@@ -3,9 +3,10 @@
  * trip through the memory file from the tracer to pickled.  The file is
  * written and read by the same build of pickled, so it holds the structs
  * as they are, between a header and a trailer that say it is whole. */
-#include "trace_impl.h"
+#include "trace_table.h"
 
 #include "io.h"
+#include "trace_path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@ struct wire_head {
 	char magic[8];
 	uint32_t state;
 	int32_t no_new_privs;
-	uint64_t calls, processes;
+	uint64_t calls, stops, processes;
 	int32_t wait_status;
 	int32_t peers_truncated;
 	int64_t started_sec, started_nsec;
@@ -136,19 +137,6 @@ static int reserve(struct trace_table *t, size_t len)
 	return 0;
 }
 
-/* What the kernel shows under these is not the job's input. */
-static int pseudo(const char *path, size_t len)
-{
-	static const char *const roots[] = { "/proc", "/sys", "/dev" };
-
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		size_t n = strlen(roots[i]);
-		if (len >= n && memcmp(path, roots[i], n) == 0 && (len == n || path[n] == '/'))
-			return 1;
-	}
-	return 0;
-}
-
 static void first_stat(pk_trace_stat *ps, const char *path, int nofollow)
 {
 	struct stat st;
@@ -169,20 +157,45 @@ static void first_stat(pk_trace_stat *ps, const char *path, int nofollow)
 	ps->ctime = st.st_ctim;
 }
 
-void trace_table_add(struct trace_table *t, const char *path, size_t len, uint32_t flags,
-                     int nofollow)
+uint64_t trace_table_next(struct trace_table *t)
+{
+	if (t->shared_seq != NULL)
+		return t->seq = __atomic_add_fetch(t->shared_seq, 1, __ATOMIC_RELAXED);
+	return ++t->seq;
+}
+
+/* Lowers *at to seq (0: not set yet). */
+static void earliest(uint64_t *at, uint64_t seq)
+{
+	if (*at == 0 || seq < *at)
+		*at = seq;
+}
+
+void trace_table_add(struct trace_table *t, uint64_t seq, const char *path, size_t len,
+                     uint32_t flags, int nofollow, const pk_trace_stat *first)
 {
 	uint64_t h;
 	size_t j;
 	struct trace_rec *r;
 
-	if (pseudo(path, len))
+	if (pk_trace_pseudo(path, len))
 		return;
+	if (t->skip != NULL) {
+		size_t n = strlen(t->skip);
+		if (len > n && memcmp(path, t->skip, n) == 0 && path[n] == '/')
+			return;
+	}
 	h = XXH3_64bits(path, len);
 	for (j = h & (t->nslots - 1); t->slots[j] != 0; j = (j + 1) & (t->nslots - 1)) {
 		r = &t->recs[t->slots[j] - 1];
-		if (r->hash == h && r->len == len && memcmp(t->arena + r->off, path, len) == 0)
+		if (r->hash == h && r->len == len && memcmp(t->arena + r->off, path, len) == 0) {
+			if (seq < r->first_seq) {
+				r->first_seq = seq;
+				if (first != NULL)
+					r->first = *first;
+			}
 			goto update;
+		}
 	}
 	if (t->full || reserve(t, len) < 0)
 		return;
@@ -197,15 +210,18 @@ void trace_table_add(struct trace_table *t, const char *path, size_t len, uint32
 	memcpy(t->arena + t->arena_len, path, len);
 	t->arena[t->arena_len + len] = '\0';
 	t->arena_len += len + 1;
-	r->first_seq = t->seq;
-	first_stat(&r->first, t->arena + r->off, nofollow);
+	r->first_seq = seq;
+	if (first != NULL)
+		r->first = *first;
+	else
+		first_stat(&r->first, t->arena + r->off, nofollow);
 	t->slots[j] = (uint32_t)(++t->nrecs);
 update:
 	r->flags |= flags;
-	if ((flags & PK_TRACE_READS) && r->first_read_seq == 0)
-		r->first_read_seq = t->seq;
-	if ((flags & PK_TRACE_WRITES) && r->first_write_seq == 0)
-		r->first_write_seq = t->seq;
+	if (flags & PK_TRACE_READS)
+		earliest(&r->first_read_seq, seq);
+	if (flags & PK_TRACE_WRITES)
+		earliest(&r->first_write_seq, seq);
 }
 
 void trace_table_peer(struct trace_table *t, const char *addr)
@@ -220,16 +236,28 @@ void trace_table_peer(struct trace_table *t, const char *addr)
 	snprintf(t->peers[t->npeers++].addr, sizeof(t->peers[0].addr), "%s", addr);
 }
 
-int trace_table_write(const struct trace_table *t, int fd)
+static int by_first_seq(const void *a, const void *b)
+{
+	const struct trace_rec *x = a, *y = b;
+	return (x->first_seq > y->first_seq) - (x->first_seq < y->first_seq);
+}
+
+int trace_table_write(struct trace_table *t, int fd)
 {
 	struct wire_head h;
 	struct wire_tail tail;
+
+	/* In first-touch order (the fast path's records came in late).  The
+	 * hash slots point into recs: the table is not used after this. */
+	if (t->nrecs > 1)
+		qsort(t->recs, t->nrecs, sizeof(*t->recs), by_first_seq);
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, MAGIC, sizeof(h.magic));
 	h.state = (uint32_t)t->state;
 	h.no_new_privs = t->no_new_privs;
 	h.calls = t->seq;
+	h.stops = t->stops;
 	h.processes = t->processes;
 	h.wait_status = t->wait_status;
 	h.peers_truncated = t->peers_truncated;
@@ -317,6 +345,7 @@ int trace_table_read(int fd, pk_trace_result *res)
 	res->why[sizeof(res->why) - 1] = '\0';
 	res->no_new_privs = h.no_new_privs;
 	res->calls = h.calls;
+	res->stops = h.stops;
 	res->processes = h.processes;
 	res->wait_status = h.wait_status;
 	res->started.tv_sec = (time_t)h.started_sec;
@@ -342,17 +371,4 @@ out:
 	free(recs);
 	free(arena);
 	return ret;
-}
-
-void pk_trace_result_free(pk_trace_result *res)
-{
-	if (res == NULL)
-		return;
-	if (res->records != NULL)
-		free((char *)(uintptr_t)res->records[res->nrecords].path);
-	free(res->records);
-	free(res->peers);
-	res->records = NULL;
-	res->peers = NULL;
-	res->nrecords = res->npeers = 0;
 }

@@ -1,10 +1,12 @@
 /* trace-run.c: runs a command under lib/trace through lib/capture, as
  * pickled run --trace does, and writes what the tracer recorded, for the
  * tests in tests/trace/ and the bench.
- * Usage: trace-run [-o FILE] [-m MAX_BYTES] [-c] [-r] -- COMMAND [ARG...]
+ * Usage: trace-run [-o FILE] [-m MAX_BYTES] [-S] [-c] [-r] -- COMMAND [ARG...]
  *   -o FILE  the report goes there (default: stderr after the command's)
  *   -m N     the tracer's record bound in bytes
- *   -c       also report the number of watched calls and processes
+ *   -S       no fast path: every watched call stops the tree
+ *   -c       also report the number of watched calls, of those that
+ *            stopped the tree, and of processes
  *   -r       also report the peak resident memory of the tracer and of
  *            this process, in KiB
  * The command's stdout and stderr pass through; trace-run exits with its
@@ -88,17 +90,18 @@ int main(int argc, char **argv)
 	char flags[512];
 	FILE *out;
 
-	while ((opt = getopt(argc, argv, "+o:m:cr")) != -1) {
+	while ((opt = getopt(argc, argv, "+o:m:Scr")) != -1) {
 		switch (opt) {
 		case 'o': out_path = optarg; break;
 		case 'm': topts.max_bytes = strtoul(optarg, NULL, 10); break;
+		case 'S': topts.no_fast_path = 1; break;
 		case 'c': calls = 1; break;
 		case 'r': rss = 1; break;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: trace-run [-o FILE] [-m N] [-c] [-r] -- COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: trace-run [-o FILE] [-m N] [-S] [-c] [-r] -- COMMAND [ARG...]\n");
 		return 2;
 	}
 	pk_trace *t = pk_trace_create(&topts, &err);
@@ -137,7 +140,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < tr.npeers; i++)
 		fprintf(out, "peer: %s\n", tr.peers[i].addr);
 	if (calls)
-		fprintf(out, "calls: %llu\nprocesses: %llu\n", (unsigned long long)tr.calls,
+		fprintf(out, "calls: %llu\nstops: %llu\nprocesses: %llu\n",
+		        (unsigned long long)tr.calls, (unsigned long long)tr.stops,
 		        (unsigned long long)tr.processes);
 	if (rss) {
 		struct rusage ru;

@@ -10,7 +10,7 @@ setup_file() {
 	mkdir -p "$BIN"
 	chmod 755 "$BATS_FILE_TMPDIR" "$BIN"
 	local p
-	for p in threads fsops net uring int80 x32 spawn many euid; do
+	for p in threads fsops net uring int80 x32 spawn many euid procfd; do
 		cc -O2 -o "$BIN/$p" "$BATS_TEST_DIRNAME/progs/$p.c" -lpthread
 	done
 	cc -O2 -o "$BIN/deny" "$BATS_TEST_DIRNAME/progs/deny.c" $(pkg-config --libs libseccomp)
@@ -322,4 +322,60 @@ no_lsan() {
 	nnp: 0
 	status: 0
 	EOF
+}
+
+@test "fast path: the preloaded shim records exactly what the stops record" {
+	mkdir fast slow
+	for w in fast slow; do echo in >$w/in; echo in2 >$w/in2; echo rw >$w/rw; echo 3 >$w/in3; done
+	"$TRACE_RUN" -o "$D/fast.rep" -- "$BIN/fsops" "$D/fast"
+	"$TRACE_RUN" -S -o "$D/slow.rep" -- "$BIN/fsops" "$D/slow"
+	diff -u <(grep "^$D/slow[/	]" slow.rep | sed "s|^$D/slow|W|") \
+		<(grep "^$D/fast[/	]" fast.rep | sed "s|^$D/fast|W|")
+	[ "$(grep -c . <(grep "^$D/slow[/	]" slow.rep))" -eq 13 ]
+}
+
+@test "fast path: a dynamic program's 100,000 stat calls stop the tree a handful of times" {
+	touch n0
+	trace -c -- "$BIN/many" 100000 "$D" 1
+	[ "$(sed -n 's/^calls: //p' report)" -ge 100000 ]
+	[ "$(sed -n 's/^stops: //p' report)" -lt 100 ]
+	diff -u - <(mine) <<-EOF
+	$D/n0	stat	exists	read
+	EOF
+	trace -S -c -- "$BIN/many" 2000 "$D" 1
+	[ "$(sed -n 's/^stops: //p' report)" -ge 2000 ]
+}
+
+@test "fast path: a static binary, or a process started with env -i, goes the slow way, fully recorded" {
+	echo in >in
+	trace -c -- "$BIN/static" "$D"
+	[ "$(sed -n 's/^stops: //p' report)" -ge 4 ]
+	grep -qxF "$D/missing	stat	absent	read" report
+	touch n0
+	trace -c -- sh -c "env -i $BIN/many 2000 $D 1"
+	[ "$(sed -n 's/^stops: //p' report)" -ge 2000 ]
+	grep -qxF "$D/n0	stat	exists	read" report
+}
+
+@test "fast path: its folder is not recorded and is gone after the run" {
+	mkdir tmp
+	echo hello >a
+	TMPDIR=$D/tmp run "$TRACE_RUN" -o "$D/report" -- cat "$D/a"
+	[ "$output" = hello ]
+	[ -z "$(ls -A tmp)" ]
+	! grep -F "$D/tmp" report
+	diff -u - <(mine) <<-EOF
+	$D/a	read	exists	read
+	EOF
+}
+
+@test "a file opened with O_PATH and read through /proc/self/fd is recorded as read, both ways" {
+	echo secret >sec
+	for o in "" -S; do
+		run "$TRACE_RUN" $o -o "$D/report" -- "$BIN/procfd" "$D/sec"
+		[ "$output" = "read 7" ]
+		diff -u - <(mine) <<-EOF
+		$D/sec	read,lookup	exists	read
+		EOF
+	done
 }

@@ -1,10 +1,12 @@
-/* trace_impl.h: what the tracer's files share (trace.c runs the tree,
- * trace_calls.c decodes one watched call, trace_table.c keeps the records).
- * Internal to them; trace.h is the contract. */
-#ifndef PK_TRACE_IMPL_H
-#define PK_TRACE_IMPL_H
+/* trace_table.h: the tracer's records while it runs: one per path (a hash
+ * table over an arena of path strings, bounded in bytes), the network
+ * peers and the run-level facts, and their trip through the memory file to
+ * pickled (trace_table.c).  Internal to the tracer; trace.h is the
+ * contract. */
+#ifndef PK_TRACE_TABLE_H
+#define PK_TRACE_TABLE_H
 
-#include "trace.h"
+#include "trace_record.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,7 +35,12 @@ struct trace_table {
 	pk_trace_peer peers[PK_TRACE_MAX_PEERS];
 	size_t npeers;
 	int peers_truncated;
-	uint64_t seq;              /* watched calls seen */
+	uint64_t seq;              /* the last sequence number taken */
+	uint64_t *shared_seq;      /* the counter shared with the fast path
+	                              (trace_shm.h), or NULL: seq is it */
+	uint64_t stops;            /* calls that stopped the tree */
+	const char *skip;          /* a folder of the tracer's own (the fast
+	                              path's): not recorded; NULL: none */
 	uint64_t processes;
 	pk_trace_state state;
 	char why[256];
@@ -52,37 +59,30 @@ void trace_table_destroy(struct trace_table *t);
 void trace_table_fail(struct trace_table *t, pk_trace_state state, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Records that the call numbered t->seq did flags to path (absolute,
- * normalized, len bytes).  nofollow: a first stat of the path is an lstat.
- * Paths under /proc, /sys and /dev are not recorded. */
-void trace_table_add(struct trace_table *t, const char *path, size_t len, uint32_t flags,
-                     int nofollow);
+/* Takes the next sequence number, for a watched call. */
+uint64_t trace_table_next(struct trace_table *t);
+
+/* Records that the call numbered seq did flags to path (absolute,
+ * normalized, len bytes).  first: the path before the call, as its
+ * caller saw it; NULL: the tracer stats it now (lstat when nofollow), the
+ * call not having run yet.  Calls may come out of order (the fast path's
+ * are read at the end): the first sequence numbers are minimums, and the
+ * stat kept is the earliest call's.  Paths under /proc, /sys and /dev are
+ * not recorded. */
+void trace_table_add(struct trace_table *t, uint64_t seq, const char *path, size_t len,
+                     uint32_t flags, int nofollow, const pk_trace_stat *first);
 
 /* Records a network peer (already formatted), once. */
 void trace_table_peer(struct trace_table *t, const char *addr);
 
-/* Writes the whole table to fd (from offset 0).  Returns 0 or -1. */
-int trace_table_write(const struct trace_table *t, int fd);
+/* Writes the whole table to fd (from offset 0), records in first-touch
+ * order; the table is only for trace_table_destroy afterwards.  Returns 0
+ * or -1. */
+int trace_table_write(struct trace_table *t, int fd);
 
 /* Reads what trace_table_write wrote to fd into res.  A missing or cut
  * short table gives an INCOMPLETE res.  Returns 0, or -1 with errno
  * (ENOMEM). */
 int trace_table_read(int fd, pk_trace_result *res);
-
-/* Decodes the watched call that stopped process pid at its seccomp stop
- * and records what it does.  Returns 0, or -1 when the process is gone. */
-int trace_call(struct trace_table *t, pid_t pid);
-
-/* Records the program a process has just exec'd (/proc/PID/exe). */
-void trace_exec_done(struct trace_table *t, pid_t pid);
-
-/* The system calls the filter stops (native numbers): every one that
- * trace_call decodes. */
-extern const int trace_watched[];
-extern const size_t trace_nwatched;
-
-/* The seccomp filter's tags (SECCOMP_RET_DATA) for what is not a watched
- * call of the native ABI: any other tag is the call's number. */
-#define TRACE_TAG_BADARCH 0xfffe
 
 #endif
