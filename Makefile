@@ -17,7 +17,7 @@ ZSHCOMPDIR ?= /usr/share/zsh/vendor-completions
 CC        ?= cc
 AR        ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS       = yaml-0.1 libxxhash libzstd hiredis libsodium
+PKGS       = yaml-0.1 libxxhash libzstd hiredis libsodium libseccomp
 
 CFLAGS    ?= -O2 -g
 WARNINGS   = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -33,7 +33,7 @@ YAML_VERSION := $(shell $(PKG_CONFIG) --modversion yaml-0.1 2>/dev/null)
 # compression must run on zstd's workers to keep up with the command.
 # STATIC_DEPS=0 links everything dynamically.
 STATIC_DEPS ?= 1
-STATIC_PKGS = yaml-0.1 libxxhash hiredis libsodium
+STATIC_PKGS = yaml-0.1 libxxhash hiredis libsodium libseccomp
 ifeq ($(STATIC_DEPS),1)
 DEP_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic \
               $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null)
@@ -65,7 +65,7 @@ CMD_OBJ   = $(CMD_SRC:.c=.o)
 UNIT_BIN  = $(UNIT_SRC:.c=)
 FIU_HELPER = tests/faults/fiu_nth.so
 
-.PHONY: all check unit cli stress faults fuzz valgrind deps depcheck install uninstall clean demo bench fmt fmt-check lint-man deb
+.PHONY: all check unit cli trace stress faults fuzz valgrind deps depcheck install uninstall clean demo bench fmt fmt-check lint-man deb
 all: depcheck pickled
 
 depcheck:
@@ -98,6 +98,20 @@ tests/unit/test_%: tests/unit/test_%.c lib/libpickled.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libpickled.a $(LIBS) \
 		$$($(PKG_CONFIG) --libs cmocka)
 
+# The tracer's fast path (lib/trace_shm.h): a shared object preloaded into
+# the traced programs, embedded in pickled by lib/trace_blob.c.  Built with
+# its own flags: CFLAGS may ask for sanitizers, whose runtime a program
+# that preloads it does not have.
+SHIM_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -fPIC -shared -fvisibility=hidden -Ilib $(WARNINGS)
+lib/trace-shim/shim.so: lib/trace-shim/shim.c lib/trace_path.c lib/trace_path.h lib/trace_shm.h lib/trace_record.h
+	$(CC) $(SHIM_CFLAGS) -o $@ lib/trace-shim/shim.c lib/trace_path.c
+lib/trace_blob.o: lib/trace-shim/shim.so
+
+# The tracer's test driver (tests/trace/trace-run.c): lib/trace through
+# lib/capture, as pickled run --trace runs it, writing the records.
+tests/trace/trace-run: tests/trace/trace-run.c lib/libpickled.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< lib/libpickled.a $(LIBS)
+
 # `make check` first installs missing test tools when run as root (the
 # README's second command), checks that lib/ is still in layers (no include
 # cycle, nothing of cmd/: scripts/check-layers.sh), then runs both tiers
@@ -105,14 +119,19 @@ tests/unit/test_%: tests/unit/test_%.c lib/libpickled.a
 # (scripts/with-redis.sh).
 check: deps
 	@sh scripts/check-layers.sh
-	@$(MAKE) --no-print-directory pickled $(UNIT_BIN)
-	@sh scripts/with-redis.sh $(MAKE) --no-print-directory unit cli
+	@$(MAKE) --no-print-directory pickled $(UNIT_BIN) tests/trace/trace-run
+	@sh scripts/with-redis.sh $(MAKE) --no-print-directory unit cli trace
 
 unit: $(UNIT_BIN)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BIN)
 
 cli: pickled $(FIU_HELPER)
 	PICKLED_BIN=$(CURDIR)/pickled prove --exec 'bats --tap' tests/cli/*.bats
+
+# The tracer run against real programs (threads, static binaries, vfork,
+# pipelines, io_uring, int 0x80, strace, nobody, Python).
+trace: tests/trace/trace-run
+	TRACE_RUN=$(CURDIR)/tests/trace/trace-run prove --exec 'bats --tap' tests/trace/*.bats
 
 # Concurrency, crashes, corruption, full disks, hostile caches, signals.
 stress: pickled
@@ -184,8 +203,8 @@ demo: deps
 	@$(MAKE) --no-print-directory pickled
 	@sh scripts/demo.sh ./pickled
 
-bench: pickled
-	@sh bench/run.sh ./pickled
+bench: pickled tests/trace/trace-run
+	@TRACE_RUN=$(CURDIR)/tests/trace/trace-run sh bench/run.sh ./pickled
 
 install: pickled
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -228,7 +247,7 @@ fmt-check:
 	clang-format --dry-run --Werror $(FMT_FILES)
 
 clean:
-	rm -f pickled lib/libpickled.a lib/*.o lib/*.d cmd/*.o cmd/*.d \
-	      $(UNIT_BIN) tests/unit/*.d .build-flags $(FIU_HELPER)
+	rm -f pickled lib/libpickled.a lib/*.o lib/*.d lib/trace-shim/shim.so cmd/*.o cmd/*.d \
+	      $(UNIT_BIN) tests/unit/*.d tests/trace/trace-run tests/trace/*.d .build-flags $(FIU_HELPER)
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:.c=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:.c=.d) tests/trace/trace-run.d

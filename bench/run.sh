@@ -526,6 +526,9 @@ else
 	    "**FAIL** (pickled does not read a config file: neither -c nor PICKLED_CONFIG)"
 fi
 
+# --- traced runs (issue #15): bench/trace.sh ------------------------------------
+. "$BENCH/trace.sh"
+
 # --- the table -------------------------------------------------------------------
 OUT=$STORE/results.md
 {

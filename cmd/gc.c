@@ -55,6 +55,19 @@ static void print_foreign(void *ctx, const pk_foreign *f)
 	       pk_size_format(f->bytes, size, sizeof(size)));
 }
 
+static void print_manifest(void *ctx, const pk_key *key, const char *rel, const char *why)
+{
+	struct printer *p = ctx;
+	char hex[PK_KEY_HEX + 1];
+
+	if (key != NULL) {
+		pk_key_hex(key, hex);
+		printf("%s manifest %.12s %s\n", p->dry_run ? "would remove" : "removed", hex, why);
+	} else {
+		printf("%s %s %s\n", p->dry_run ? "would remove" : "removed", rel, why);
+	}
+}
+
 int cmd_gc(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -110,6 +123,7 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	if (o.dry_run || verbose) {
 		o.on_remove = print_removed;
 		o.on_foreign = print_foreign;
+		o.on_manifest = print_manifest;
 		o.ctx = &pr;
 	}
 	if (pk_gc_run(&s, &o, &rep, &err) < 0) {
@@ -123,8 +137,8 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 		       rep.entries_removed == 1 ? "entry" : "entries",
 		       pk_size_format(rep.bytes_freed, a, sizeof(a)), rep.entries_kept,
 		       pk_size_format(rep.bytes_kept, b, sizeof(b)),
-		       rep.temps_removed + rep.foreign_removed,
-		       rep.temps_removed + rep.foreign_removed == 1 ? "file" : "files");
+		       rep.temps_removed + rep.foreign_removed + rep.manifests_removed,
+		       rep.temps_removed + rep.foreign_removed + rep.manifests_removed == 1 ? "file" : "files");
 	if (rep.entries_failed > 0) {
 		fprintf(stderr, "pickled: gc: %s", pk_error_str(&rep.failure, buf, sizeof(buf)));
 		if (rep.entries_failed > 1)

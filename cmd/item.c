@@ -1,6 +1,8 @@
 /* item.c: an entry's fields for ls and show. */
 #include "item.h"
 
+#include "manifest.h"
+
 #include "format.h"
 #include "units.h"
 
@@ -54,6 +56,38 @@ static void json_strs(FILE *f, const char *name, char *const *v, size_t n)
 		fmt_json_str(f, v[i]);
 	}
 	putc(']', f);
+}
+
+/* "traced": null for an untraced entry, else its manifest key, its
+ * recorded inputs, written paths and network peers. */
+static void trace_json(FILE *f, const pk_meta *m)
+{
+	pk_trace_note n;
+	pk_error err = { 0 };
+	char h[33];
+
+	fputs(",\"traced\":", f);
+	if (m->trace == NULL || pk_trace_note_decode(m->trace, m->trace_len, &n, &err) < 0) {
+		fputs("null", f);
+		return;
+	}
+	pk_key_hex(&n.manifest, h);
+	fprintf(f, "{\"manifest\":\"%s\",\"inputs\":[", h);
+	for (size_t i = 0; i < n.ninputs; i++) {
+		fputs(i ? ",{\"path\":" : "{\"path\":", f);
+		fmt_json_str(f, n.inputs[i].path);
+		fprintf(f, ",\"kind\":\"%s\"", pk_mkind_name(n.inputs[i].kind));
+		hex16(n.inputs[i].hash, h);
+		if (n.inputs[i].kind == PK_MK_ABSENT || n.inputs[i].kind == PK_MK_STAT)
+			fputs(",\"xxh3\":null}", f);
+		else
+			fprintf(f, ",\"xxh3\":\"%s\"}", h);
+	}
+	fputc(']', f);
+	json_strs(f, "written", n.written, n.nwritten);
+	json_strs(f, "network", n.peers, n.npeers);
+	fputc('}', f);
+	pk_trace_note_free(&n);
 }
 
 void item_json(FILE *f, const pk_item *it, int64_t now)
@@ -146,5 +180,7 @@ void item_json(FILE *f, const pk_item *it, int64_t now)
 		        (unsigned long long)m->files[i].size);
 	}
 	fputs("]", f);
-	fprintf(f, ",\"cache_failures\":%s}", p->cache_failures ? "true" : "false");
+	fprintf(f, ",\"cache_failures\":%s", p->cache_failures ? "true" : "false");
+	trace_json(f, m);
+	fputc('}', f);
 }

@@ -3,6 +3,7 @@
 
 #include "catalog.h"
 #include "format.h"
+#include "manifest.h"
 #include "remote.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ void help_rm(void)
 "\n"
 "      --expired     entries past the ttl they were stored with\n"
 "      --all         every entry, and the files under v1/ that are none\n"
+"                    (and every manifest of traced runs)\n"
 "      --tag TAG     entries tagged TAG\n"
 "      --match GLOB  entries whose command line matches GLOB\n"
 "  -h, --help        show this help\n"
@@ -145,6 +147,9 @@ static int rm_keys(const struct cli *cli, pk_store *s, struct tier *t, char **ar
 		if (pk_remote_del(t->r, &keys[i], &err) < 0)
 			tier_fail(t, &err);
 	free(keys);
+	/* A traced result's input set goes from its manifest with it. */
+	if (s->dirfd >= 0)
+		pk_manifest_tidy(s, 0, NULL, NULL);
 	return ret;
 }
 
@@ -180,6 +185,9 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 			ret = 1;
 		}
 	pk_catalog_free(&cat);
+	/* The manifests follow: input sets whose result went, and (--all
+	 * leaving no result) every manifest. */
+	pk_manifest_tidy(s, 0, NULL, NULL);
 	tier_open(cli, t);
 	if (t->r != NULL && pk_catalog_load_remote(t->r, &cat, &err) < 0)
 		tier_fail(t, &err);

@@ -9,6 +9,7 @@
 #include "remote.h"
 #include "run.h"
 #include "runlog.h"
+#include "sig.h"
 #include "units.h"
 
 #include <errno.h>
@@ -99,24 +100,6 @@ static int run_direct(char **argv)
 	fprintf(stderr, "pickled: %s: %s\n", argv[0],
 	        e == ENOENT ? "command not found" : strerror(e));
 	return e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-}
-
-/* Ends pickled by sig, as its command ended: with the default disposition
- * (even for a signal ignored since the start: the command died of it
- * anyway) and unblocked.  No core file: the command's own is the one worth
- * keeping, and pickled's would land next to it, or over it.  Returns only
- * for a signal whose default action is not to end the process. */
-static void die_by(int sig)
-{
-	struct rlimit no_core = { 0, 0 };
-	sigset_t set;
-
-	setrlimit(RLIMIT_CORE, &no_core);
-	signal(sig, SIG_DFL);
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	raise(sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* Prints "pickled: MSG" on stderr (nothing for ""). After a stop signal,
@@ -406,6 +389,6 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 out:
 	run_setup_free(&s);
 	if (r.raise_signal != 0)
-		die_by(r.raise_signal);
+		pk_sig_die_by(r.raise_signal);
 	return ret;
 }

@@ -5,6 +5,7 @@
 #include "entry.h"
 #include "format.h"
 #include "item.h"
+#include "manifest.h"
 #include "units.h"
 
 #include <errno.h>
@@ -87,6 +88,52 @@ static void show_word(const char *w)
 	else
 		fmt_word(stdout, w);
 	putchar('\n');
+}
+
+/* A traced entry: the key of its manifest, the network peers it reached,
+ * each input it was seen to read (path, kind, the hash's first 12 digits)
+ * and each path it wrote. */
+static void print_trace(const pk_meta *m)
+{
+	pk_trace_note n;
+	pk_error err = { 0 };
+	char hex[PK_KEY_HEX + 1];
+
+	if (m->trace == NULL)
+		return;
+	if (pk_trace_note_decode(m->trace, m->trace_len, &n, &err) < 0) {
+		row("traced");
+		printf("%s\n", err.msg);
+		return;
+	}
+	pk_key_hex(&n.manifest, hex);
+	row("traced");
+	printf("manifest %s\n", hex);
+	if (n.npeers > 0) {
+		row("network");
+		fputs("used (", stdout);
+		for (size_t i = 0; i < n.npeers; i++)
+			printf("%s%s", i ? ", " : "", n.peers[i]);
+		puts(")");
+	}
+	for (size_t i = 0; i < n.ninputs; i++) {
+		const pk_mrec *r = &n.inputs[i];
+		pk_key h;
+		row("traced input");
+		fmt_word(stdout, r->path);
+		printf(" %s", pk_mkind_name(r->kind));
+		if (r->kind == PK_MK_FILE || r->kind == PK_MK_DIR || r->kind == PK_MK_LINK) {
+			memcpy(h.bytes, r->hash, 16);
+			pk_key_hex(&h, hex);
+			printf(" %.12s", hex);
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < n.nwritten; i++) {
+		row("written");
+		show_word(n.written[i]);
+	}
+	pk_trace_note_free(&n);
 }
 
 static void print_human(const pk_item *it, int64_t now)
@@ -196,6 +243,7 @@ static void print_human(const pk_item *it, int64_t now)
 	}
 	row("cache failures");
 	printf("%s\n", p->cache_failures ? "yes" : "no");
+	print_trace(m);
 }
 
 /* The key of the newest entry stored by a run named name, into hex.

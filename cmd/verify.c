@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "entry.h"
 #include "gc.h"
+#include "manifest.h"
 #include "units.h"
 
 #include <fcntl.h>
@@ -22,11 +23,13 @@ void help_verify(void)
 "Print one line per damaged entry (its key and what is wrong), and one per\n"
 "foreign file under v1/ (anything that is not an entry or its hit count:\n"
 "its path, what it is and its size), and one per temporary file a run that\n"
-"ended left in tmp/ (over an hour old, held by no run).  Exit 0 when all\n"
-"are sound, 1 when any is not.\n"
+"ended left in tmp/ (over an hour old, held by no run); and every manifest\n"
+"of traced runs (run --trace): one line per damaged one ('manifest KEY\n"
+"damaged: why') and per file under manifests/ that is none.  Exit 0 when\n"
+"all are sound, 1 when any is not.\n"
 "\n"
-"      --fix         remove the damaged entries, the foreign files and the\n"
-"                    temporaries left\n"
+"      --fix         remove the damaged entries and manifests, the foreign\n"
+"                    files and the temporaries left\n"
 "  -h, --help        show this help\n");
 }
 
@@ -36,6 +39,46 @@ static void print_temp(void *ctx, const char *dir, const char *name, uint64_t by
 
 	printf("%s/%s %s: temporary of a run that ended (%s)\n", dir, name,
 	       *(const int *)ctx ? "removed" : "leftover", pk_size_format(bytes, size, sizeof(size)));
+}
+
+struct mcheck {
+	const pk_store *s;
+	int fix, bad;
+};
+
+/* One file under manifests/: a manifest whose bytes are sound, or said. */
+static int check_manifest(void *ctx, const pk_key *key, const char *rel)
+{
+	struct mcheck *c = ctx;
+	pk_manifest m;
+	pk_error err = { 0 };
+	char hex[PK_KEY_HEX + 1], buf[700];
+	int removed, why;
+
+	if (key == NULL) {
+		pk_foreign f = { .what = "file" };
+		snprintf(f.rel, sizeof(f.rel), "%s", rel);
+		removed = c->fix && pk_catalog_remove_foreign(c->s, &f) == 0;
+		why = errno;
+		c->bad++;
+		printf("%s %s: not a manifest\n", rel, removed ? "removed" : "foreign");
+		if (c->fix && !removed)
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", rel, strerror(why));
+		return 0;
+	}
+	if (pk_manifest_load(c->s, key, &m, &err) >= 0) {
+		pk_manifest_free(&m);
+		return 0;
+	}
+	pk_key_hex(key, hex);
+	removed = c->fix && (pk_manifest_remove(c->s, key) == 0 || errno == ENOENT);
+	why = errno;
+	c->bad++;
+	printf("manifest %s %s: %s\n", hex, removed ? "removed" : "damaged",
+	       pk_error_str(&err, buf, sizeof(buf)));
+	if (c->fix && !removed)
+		fprintf(stderr, "pickled: cannot remove %s: %s\n", rel, strerror(why));
+	return 0;
 }
 
 int cmd_verify(struct cli *cli, int argc, char **argv)
@@ -103,6 +146,10 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		if (fix && !removed)
 			fprintf(stderr, "pickled: cannot remove %s: %s\n", f->rel, strerror(why));
 	}
+	struct mcheck mc = { &s, fix, 0 };
+	if (pk_manifest_each(&s, check_manifest, &mc, &err) < 0)
+		fprintf(stderr, "pickled: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+	bad += mc.bad;
 	bad += (int)pk_gc_stray_temps(&s, fix, print_temp, &fix);
 	ret = bad ? 1 : 0;
 	if (fflush(stdout) != 0)

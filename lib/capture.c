@@ -133,7 +133,7 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void child_exec(const pk_capture_opts *o, int out_w, int err_w, int report_w)
+static _Noreturn void child_exec(const pk_capture_opts *o, int out_w, int err_w, int report_w)
 {
 	sigset_t none;
 	int e;
@@ -176,6 +176,18 @@ fail:
 		/* the parent then sees a plain exit 127 */
 	}
 	_exit(127);
+}
+
+/* child_exec's arguments, for the tracer to start the command with. */
+struct exec_args {
+	const pk_capture_opts *o;
+	int out_w, err_w, report_w;
+};
+
+static void start_command(void *ctx)
+{
+	const struct exec_args *a = ctx;
+	child_exec(a->o, a->out_w, a->err_w, a->report_w);
 }
 
 /* pk_write_all_or's question, for forward: after a stop signal, has the
@@ -258,8 +270,12 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 		pk_error_set(err, errno, "cannot start command");
 		goto restore;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		struct exec_args a = { o, out_p[1], err_p[1], rep_p[1] };
+		if (o->trace != NULL)
+			pk_trace_exec(o->trace, start_command, &a);
 		child_exec(o, out_p[1], err_p[1], rep_p[1]);
+	}
 	child_pid = pid;
 	/* A signal that arrived before the pid was known is passed on now. */
 	if (got_signal)

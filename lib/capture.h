@@ -7,6 +7,7 @@
 #define PK_CAPTURE_H
 
 #include "error.h"
+#include "trace.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -25,6 +26,10 @@ typedef struct pk_capture_opts {
 	 * return stops further calls, not the command. NULL: no recording. */
 	int (*record)(void *ctx, int stream, const void *buf, size_t len);
 	void *record_ctx;
+	/* Non-NULL: the command runs under this tracer (trace.h), which stands
+	 * between pickled and the command; the wait status is still the
+	 * command's.  Read its records with pk_trace_finish afterwards. */
+	pk_trace *trace;
 } pk_capture_opts;
 
 typedef struct pk_capture_result {

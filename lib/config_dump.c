@@ -98,7 +98,7 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_SIZE: {
 		uint64_t v;
 		memcpy(&v, p, sizeof(v));
-		buf_str(b, pk_config_format_size(v, tmp, sizeof(tmp)));
+		buf_str(b, pk_size_format_exact(v, tmp, sizeof(tmp)));
 		break;
 	}
 	case T_INT: pk_buf_printf(b, "%d", *(const int *)(const void *)p); break;

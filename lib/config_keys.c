@@ -134,21 +134,6 @@ int pk_config_fields_each(const struct field *f, size_t n, const char *section,
 	return rc;
 }
 
-const char *pk_config_format_size(uint64_t b, char *buf, size_t len)
-{
-	static const char units[] = "TGMK";
-
-	for (int i = 0; i < 4 && b > 0; i++) {
-		uint64_t u = 1ULL << (10 * (4 - i));
-		if (b % u == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(b / u), units[i]);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)b);
-	return buf;
-}
-
 /* --- setting one scalar from its text ------------------------------------ */
 
 const char *pk_config_show(const char *s, char *buf, size_t len)
@@ -192,10 +177,10 @@ const char *pk_config_type_name(enum type t)
 	return "a value";
 }
 
-const char *pk_config_value_problem(const struct field *f, const void *base, char *buf,
+const char *pk_config_value_problem(const struct field *f, const void *value, char *buf,
                                     size_t len)
 {
-	const char *p = (const char *)base + f->off, *str;
+	const char *p = value, *str;
 	char lo[32], hi[32];
 	int64_t d;
 	uint64_t u;
@@ -373,12 +358,7 @@ int pk_config_set_scalar(const struct field *f, const char *s, void *base,
 		snprintf(msg, len, "%s must be %s", what, pk_config_type_name(f->type));
 		return -1;
 	}
-	{
-		struct field at = *f;   /* f, over v */
-		at.off = 0;
-		problem = pk_config_value_problem(&at, &v, why, sizeof(why));
-	}
-	if (problem != NULL) {
+	if ((problem = pk_config_value_problem(f, &v, why, sizeof(why))) != NULL) {
 		free(copy);
 		if (f->type == T_STRING)
 			snprintf(msg, len, "%s %s: '%s'", what, problem, shown);

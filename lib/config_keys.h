@@ -73,16 +73,12 @@ int pk_config_set_scalar(const struct field *f, const char *s, void *base,
  * unset), and is counted in *n; any other field is left as it was. */
 void pk_config_drop_url(const struct field *f, void *base, size_t *n);
 
-/* Whether the value of f in base is one a reader could have set (bounds,
- * words, an absolute path, a URL's syntax, a command that names a
- * program): NULL when it is, else why not, in buf.  The parsed copy
- * checks what it decodes with it. */
-const char *pk_config_value_problem(const struct field *f, const void *base, char *buf,
+/* Whether value (f's, as it is kept in a pk_config or pk_config_job) is
+ * one a reader could have set (bounds, words, an absolute path, a URL's
+ * syntax, a command that names a program): NULL when it is, else why
+ * not, in buf.  The readers and the parsed copy check with it. */
+const char *pk_config_value_problem(const struct field *f, const void *value, char *buf,
                                     size_t len);
-
-/* The exact form of a size, which reads back the same: "1536K".  (A
- * duration's is pk_duration_format_exact, units.h.) */
-const char *pk_config_format_size(uint64_t b, char *buf, size_t len);
 
 /* A value as it can be quoted in a message: at most 60 bytes, control
  * characters as '?'. */

@@ -245,7 +245,11 @@ void pk_config_hash_content(const void *buf, size_t len, unsigned char hash[16])
 	memcpy(hash, c.digest, 16);
 }
 
-int pk_config_source_missing(const struct pk_config_source *src, int errnum)
+/* 1 when opening src failed with errnum only because there is no file of
+ * the user's there: src is optional and the file is missing, a folder on
+ * the way is a file, or a folder on the way cannot be searched (a HOME
+ * not the user's own, as a job run with another user's HOME has). */
+static int source_missing(const struct pk_config_source *src, int errnum)
 {
 	struct stat st;
 
@@ -270,7 +274,7 @@ int pk_config_source_read(struct pk_config_source *src, char **buf, size_t *len,
 	fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);   /* a FIFO must not hang us */
 	if (fd < 0) {
 		int e = errno;
-		if (pk_config_source_missing(src, e))
+		if (source_missing(src, e))
 			return 1;
 		snprintf(why, whylen, "cannot open configuration file: %s: %s", src->path, strerror(e));
 		return -1;

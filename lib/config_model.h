@@ -147,18 +147,13 @@ struct pk_config_source {
  * descriptor: a regular file, owned by the user or root, not writable by
  * group or others, at most PK_CONFIG_MAX_FILE bytes.  Sets src->present,
  * st and hash.  Returns 0 with *buf (malloc'd, the caller's, NUL-terminated)
- * and *len; 1 when the file is missing and src is optional (see
- * pk_config_source_missing; nothing to read); or -1 with the message in
- * why, and *refused set when the file is refused for its kind, owner or
- * mode (why then says only why). */
+ * and *len; 1 when src is optional and there is no file of the user's
+ * there (missing, a folder on the way that is a file or cannot be
+ * searched, as in another user's HOME): nothing to read; or -1 with the
+ * message in why, and *refused set when the file is refused for its kind,
+ * owner or mode (why then says only why). */
 int pk_config_source_read(struct pk_config_source *src, char **buf, size_t *len,
                           char *why, size_t whylen, int *refused);
-
-/* 1 when opening src failed with errnum only because there is no file of
- * the user's there: src is optional and the file is missing, a folder on
- * the way is a file, or a folder on the way cannot be searched (a HOME
- * not the user's own, as a job run with another user's HOME has). */
-int pk_config_source_missing(const struct pk_config_source *src, int errnum);
 
 /* The XXH3-128 of a file's content, as the parsed copy's fingerprint
  * keeps it. */

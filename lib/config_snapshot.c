@@ -394,7 +394,7 @@ static int invalid_field(const struct field *f, const char *section, void *base)
 	char why[300];
 
 	(void)section;
-	return pk_config_value_problem(f, base, why, sizeof(why)) != NULL;
+	return pk_config_value_problem(f, (const char *)base + f->off, why, sizeof(why)) != NULL;
 }
 
 static int valid(pk_config *c)

@@ -222,7 +222,7 @@ static int read_list(struct parse *p, const struct field *f, pk_strv *l, const c
 	yaml_mark_t start = p->ev.start_mark;
 	pk_strv v = { 0 };
 	const char *why;
-	char shown[64];
+	char shown[64], msg[100];
 	int bad = 0;
 
 	if (f->type == T_LIST && is_null(&p->ev)) {
@@ -268,8 +268,8 @@ static int read_list(struct parse *p, const struct field *f, pk_strv *l, const c
 			bad = 1;
 		}
 	}
-	if (!bad && f->type == T_COMMAND && (v.n == 0 || v.v[0][0] == '\0')) {
-		perr(p, start, "%s must name a program", what);
+	if (!bad && (why = pk_config_value_problem(f, &v, msg, sizeof(msg))) != NULL) {
+		perr(p, start, "%s %s", what, why);
 		bad = 1;
 	}
 	if (bad) {

@@ -4,6 +4,7 @@
 #include "defaults.h"
 #include "io.h"
 #include "lock.h"
+#include "manifest.h"
 #include "runlog.h"
 
 #include <dirent.h>
@@ -188,6 +189,27 @@ static int just_stored(const pk_item *it, int64_t now)
 	       since_end < PK_JUST_STORED_MS;
 }
 
+/* 1 for a traced result that no manifest names: no run can reach it any
+ * more (its input set was pushed out by newer ones).  One stored in the
+ * last PK_JUST_STORED_MS may not be in its manifest yet. */
+static int unreachable(const pk_item *it, const pk_key *named, size_t n, int64_t now)
+{
+	if (it->meta.trace == NULL ||
+	    now - (it->meta.created_ms + it->meta.duration_ms) < PK_JUST_STORED_MS)
+		return 0;
+	for (size_t lo = 0, hi = n; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(named[mid].bytes, it->key.bytes, 16);
+		if (c == 0)
+			return 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 1;
+}
+
 static int cmp_last_use(const void *a, const void *b)
 {
 	int64_t x = pk_item_last_use(*(pk_item *const *)a);
@@ -236,7 +258,8 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 {
 	pk_catalog c = { 0 };
 	pk_item **live = NULL;
-	size_t nlive = 0;
+	pk_key *named = NULL;
+	size_t nlive = 0, nnamed = 0;
 	uint64_t total = 0, foreign_kept = 0;
 	int64_t now = pk_now_ms();
 	char path[4200];
@@ -250,7 +273,7 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 			pk_error_set(err, EWOULDBLOCK, "another gc is running in %s", s->dir);
 		return -1;
 	}
-	if (pk_catalog_load(s, &c, err) < 0)
+	if (pk_catalog_load(s, &c, err) < 0 || pk_manifest_results(s, &named, &nnamed, err) < 0)
 		goto out;
 	if ((live = calloc(c.n ? c.n : 1, sizeof(*live))) == NULL) {
 		pk_error_set(err, ENOMEM, "gc");
@@ -279,6 +302,8 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 			drop(s, o, rep, it, "expired");
 		else if (o->max_age_ms > 0 && pk_item_age(it, now) >= o->max_age_ms)
 			drop(s, o, rep, it, "max-age");
+		else if (unreachable(it, named, nnamed, now))
+			drop(s, o, rep, it, "unreachable");
 		else {
 			live[nlive++] = it;
 			total += it->stored;
@@ -294,6 +319,7 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 		if (drop(s, o, rep, live[i], "size") == 0)
 			total -= live[i]->stored;
 	}
+	rep->manifests_removed = pk_manifest_tidy(s, o->dry_run, o->on_manifest, o->ctx);
 	rep->temps_removed = remove_old(s, "tmp", TMP_NAMES, LEFTOVER_MS, o->dry_run) +
 	                     remove_old(s, "locks", LOCK_NAMES, LEFTOVER_MS, o->dry_run) +
 	                     remove_old(s, ".", COPY_NAMES, COPY_MAX_AGE_MS, o->dry_run) +
@@ -308,6 +334,7 @@ int pk_gc_run(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_erro
 	ret = 0;
 out:
 	free(live);
+	free(named);
 	pk_catalog_free(&c);
 	pk_lock_release(lock);
 	return ret;

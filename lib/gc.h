@@ -1,8 +1,9 @@
 /* gc.h: keeping the cache within its limits.  A collection removes the
  * foreign files under v1/ (see pk_foreign), damaged and expired entries,
- * then the least recently used ones until the cache fits its size limit
- * (a foreign file that could not be removed counts toward it), then
- * temporaries and locks left by crashed runs.
+ * traced results no manifest names any more, then the least recently used
+ * ones until the cache fits its size limit (a foreign file that could not
+ * be removed counts toward it), then the manifests' input sets whose
+ * result is gone, then temporaries and locks left by crashed runs.
  * Only one collection runs at a time (DIR/gc.lock). */
 #ifndef PK_GC_H
 #define PK_GC_H
@@ -22,12 +23,17 @@ typedef struct pk_gc_opts {
 	void (*on_remove)(void *ctx, const pk_item *it, const char *why);
 	/* The same for each foreign file. */
 	void (*on_foreign)(void *ctx, const pk_foreign *f);
+	/* The same for each manifest (or file under manifests/) removed: see
+	 * pk_manifest_tidy. */
+	void (*on_manifest)(void *ctx, const pk_key *key, const char *rel, const char *why);
 	void *ctx;
 } pk_gc_opts;
 
 typedef struct pk_gc_report {
 	size_t entries_removed, entries_kept, temps_removed;
 	size_t foreign_removed;    /* foreign files under v1/ */
+	size_t manifests_removed;  /* manifests with no result left, damaged
+	                              ones, foreign files under manifests/ */
 	uint64_t bytes_freed, bytes_kept;
 	size_t entries_failed;     /* entries or foreign files that could not be
 	                              removed; entries are counted as kept */

@@ -18,7 +18,12 @@ enum {
 	M_STDIN_LEFT,       /* after M_END's value: older entries stay as they were */
 	M_NAME,
 	M_ENV_DIGEST,       /* u8 set, u32 digest, name: one per M_ENV, in order */
+	M_TRACE,            /* a traced run's note (manifest.h), opaque here */
 };
+
+/* A traced run's note lists its few thousand paths: bounded all the
+ * same, as every field a forged entry could inflate. */
+#define MAX_TRACE (64u * 1024 * 1024)
 
 /* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
 static void field2(pk_buf *b, int tag, const void *head, size_t hlen,
@@ -112,6 +117,8 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 		pk_put_le(h + 1, p->env[i].digest, 4);
 		field2(&b, M_ENV_DIGEST, h, 5, p->env[i].name, strlen(p->env[i].name));
 	}
+	if (m->trace)
+		field2(&b, M_TRACE, m->trace, m->trace_len, NULL, 0);
 	/* Last: a cut between two fields is then still detected. */
 	field2(&b, M_END, NULL, 0, NULL, 0);
 	if (b.failed) {
@@ -229,6 +236,14 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (flen < 5 || f[0] > 1 || memchr(f + 5, '\0', flen - 5) != NULL)
 				return pk_error_set(err, 0, "bad metadata environment digest");
 			break;
+		case M_TRACE:
+			if (flen > MAX_TRACE || m->trace != NULL)
+				return pk_error_set(err, 0, "bad metadata trace note");
+			if ((m->trace = malloc(flen + 1)) == NULL)
+				goto nomem;
+			memcpy(m->trace, f, flen);
+			m->trace_len = flen;
+			continue;
 		default:
 			continue;
 		}
@@ -363,6 +378,7 @@ void pk_meta_free(pk_meta *m)
 	pk_key_parts_free(&m->parts);
 	free(m->run_cwd);
 	free(m->name);
+	free(m->trace);
 	for (size_t i = 0; i < m->ntags; i++)
 		free(m->tags[i]);
 	free(m->tags);

@@ -38,6 +38,10 @@ typedef struct pk_meta {
 	int stdin_at_end;         /* it read to the end */
 	uint64_t stdin_read;      /* else: bytes from where it started */
 	char *name;               /* the run's -j or --name, or NULL */
+	/* A traced run's note (pk_trace_note in manifest.h, encoded), or
+	 * NULL: an untraced run. */
+	unsigned char *trace;
+	size_t trace_len;
 } pk_meta;
 
 /* The age at now_ms of an entry created at created_ms (Unix ms).  A

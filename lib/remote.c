@@ -140,13 +140,15 @@ static int to_fd(void *ctx, const char *p, size_t n)
 	return pk_write_all(*(int *)ctx, p, n);
 }
 
-int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_error *err)
+/* pk_remote_get for a value of kind ("e" an entry, "m" a manifest). */
+static int get_value(pk_remote *r, const char *kind, const pk_key *key, int fd,
+                     int64_t *left_ms, pk_error *err)
 {
 	pk_rlayout l;
 	int got;
 
 	*left_ms = -1;
-	if ((got = pk_rlayout_read(r->c, r->o.prefix, key, &l, left_ms, err)) <= 0)
+	if ((got = pk_rlayout_read(r->c, r->o.prefix, key, kind, &l, left_ms, err)) <= 0)
 		return got;
 	/* The size first: a value larger than this host would ever upload is
 	 * not fetched at all. */
@@ -163,6 +165,17 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_
 	if (r->sealed && pk_seal_open(fd, (uint64_t)l.size, r->seal_key, err) < 0)
 		return err->errnum == 0 ? 2 : -1;
 	return 1;
+}
+
+int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_error *err)
+{
+	return get_value(r, "e", key, fd, left_ms, err);
+}
+
+int pk_remote_get_manifest(pk_remote *r, const pk_key *key, int fd, pk_error *err)
+{
+	int64_t left;
+	return get_value(r, "m", key, fd, &left, err);
 }
 
 int pk_remote_sealed(const pk_remote *r)
@@ -241,8 +254,9 @@ static int upload_piece(pk_remote *r, const char *key, int first, const void *p,
 	return bad >= 0 ? -1 : 0;
 }
 
-int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                  int64_t ttl_ms, pk_error *err)
+/* pk_remote_put for a value of vkind ("e" an entry, "m" a manifest). */
+static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd, uint64_t size,
+                     int64_t ttl_ms, pk_error *err)
 {
 	char k[PK_REMOTE_KEY_MAX], tmp[PK_REMOTE_KEY_MAX], kind[40], token[33], target[PK_REMOTE_KEY_MAX];
 	unsigned char *buf = NULL, trailer[PK_SEAL_TRAILER];
@@ -253,7 +267,7 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 
 	if (r->o.read_only || size > r->o.max_entry)
 		return 0;
-	remote_key(r, k, sizeof(k), "e", key);
+	remote_key(r, k, sizeof(k), vkind, key);
 	if (pk_rlock_token(token) < 0)
 		return pk_error_set(err, errno, "cannot make an upload name");
 	snprintf(kind, sizeof(kind), "t:%s", token);
@@ -312,7 +326,7 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 			goto out;
 	}
 	/* The value it replaces, whose parts go once it is replaced. */
-	if (pk_rlayout_read(r->c, r->o.prefix, key, &old, NULL, err) < 0)
+	if (pk_rlayout_read(r->c, r->o.prefix, key, vkind, &old, NULL, err) < 0)
 		goto out;
 	/* Published, then given the entry's own expiry.  A host dying in
 	 * between leaves an entry that expires with the temporary's minute:
@@ -326,6 +340,18 @@ int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
 out:
 	pk_io_free(buf);
 	return ret;
+}
+
+int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                  int64_t ttl_ms, pk_error *err)
+{
+	return put_value(r, "e", key, fd, size, ttl_ms, err);
+}
+
+int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                           int64_t ttl_ms, pk_error *err)
+{
+	return put_value(r, "m", key, fd, size, ttl_ms, err);
 }
 
 /* Two commands on key's node in one round trip, their replies checked
@@ -378,7 +404,7 @@ int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
 	if (left == -2)
 		return 0;   /* not in Redis: every copy of it has expired too */
 	pk_rlayout l;
-	if (pk_rlayout_read(r->c, r->o.prefix, key, &l, NULL, err) < 0)
+	if (pk_rlayout_read(r->c, r->o.prefix, key, "e", &l, NULL, err) < 0)
 		return -1;
 	/* The tombstone: when, by the server's clock, the entry went; it
 	 * lasts as long as the entry would have, so as long as any host may
@@ -526,7 +552,7 @@ static int each_one(void *ctx, const char *hex)
 	int got, bad = 0, ret;
 
 	pk_key_from_hex(hex, &key);
-	if ((got = pk_rlayout_read(r->c, r->o.prefix, &key, &l, NULL, e->err)) < 0)
+	if ((got = pk_rlayout_read(r->c, r->o.prefix, &key, "e", &l, NULL, e->err)) < 0)
 		return -1;
 	/* Gone since the scan, or a value of another type: listed as damaged. */
 	if (got == 0)

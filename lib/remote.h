@@ -5,6 +5,8 @@
  * (the hash tag {KEY}):
  *   PREFIX{KEY}:e   the entry (expiring with the entry's lifetime)
  *   PREFIX{KEY}:l   the per-key run lock (SET NX PX, renewed while running)
+ *   PREFIX{KEY}:m   the manifest of a traced key (manifest.h), sealed and
+ *                   expiring as entries are (stored as entries are)
  *   PREFIX{KEY}:t:TOKEN   an upload in progress, renamed onto the entry when
  *                   whole; it expires a minute after its last chunk
  *   PREFIX{KEY}:x   the tombstone of an entry `rm` removed (pk_remote_del)
@@ -72,6 +74,12 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_
  * or larger than max_entry), -1 with err set. */
 int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
                   int64_t ttl_ms, pk_error *err);
+
+/* The same for the manifest of a traced key (see manifest.h): its bytes,
+ * checked by the caller as a local manifest is. */
+int pk_remote_get_manifest(pk_remote *r, const pk_key *key, int fd, pk_error *err);
+int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size,
+                           int64_t ttl_ms, pk_error *err);
 
 /* Non-zero when entries are authenticated with a shared secret. */
 int pk_remote_sealed(const pk_remote *r);

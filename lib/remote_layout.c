@@ -66,8 +66,8 @@ static int parse_manifest(const char *s, size_t n, pk_rlayout *l)
 /* Reads key's layout, and the expiry its entry key has left (-1: none).
  * Returns 1, 0 when there is no entry (a value of another type neither),
  * -1 with err set. */
-int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, pk_rlayout *l,
-                    int64_t *left_ms, pk_error *err)
+int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, const char *kind,
+                    pk_rlayout *l, int64_t *left_ms, pk_error *err)
 {
 	redisReply *rep[3];
 	int ret = 1;
@@ -76,7 +76,7 @@ int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, pk_rlayo
 	l->c = c;
 	l->prefix = prefix;
 	l->key = key;
-	pk_rlayout_key(prefix, key, "e", l->k, sizeof(l->k));
+	pk_rlayout_key(prefix, key, kind, l->k, sizeof(l->k));
 	const char *a[2] = { "STRLEN", l->k }, *b[2] = { "PTTL", l->k };
 	const char *g[4] = { "GETRANGE", l->k, "0", "127" };
 	const char **argv[3] = { a, b, g };

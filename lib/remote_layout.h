@@ -41,11 +41,12 @@ void pk_rlayout_manifest(const pk_rlayout *l, char *buf, size_t len);
 /* 0 when err is a value of another type (no entry), else -1. */
 int pk_rlayout_failed(const pk_error *err);
 
-/* Reads the layout of key's entry, and the expiry its key has left
+/* Reads the layout of key's value of kind ("e" the entry, "m" its
+ * manifest of a traced run), and the expiry its key has left
  * (left_ms may be NULL; -1: none), in one round trip.  Returns 1, 0 when
  * there is no entry (nor for a value of another type), -1 with err set. */
-int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, pk_rlayout *l,
-                    int64_t *left_ms, pk_error *err);
+int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, const char *kind,
+                    pk_rlayout *l, int64_t *left_ms, pk_error *err);
 
 /* Calls fn with bytes [off, off + len) of l, range by range (fn returns
  * -1 with errno set to fail).  Returns 1, 0 when they are not all there

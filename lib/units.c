@@ -190,3 +190,18 @@ int pk_bool_parse(const char *s, int *v)
 	}
 	return -1;
 }
+
+const char *pk_size_format_exact(uint64_t b, char *buf, size_t len)
+{
+	static const char units[] = "TGMK";
+
+	for (int i = 0; i < 4 && b > 0; i++) {
+		uint64_t u = 1ULL << (10 * (4 - i));
+		if (b % u == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(b / u), units[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)b);
+	return buf;
+}

@@ -30,5 +30,8 @@ const char *pk_duration_format(int64_t ms, char *buf, size_t len);
  * the same: "1h30m15s", "250ms", "0s", "forever". */
 const char *pk_duration_format_exact(int64_t ms, char *buf, size_t len);
 const char *pk_size_format(uint64_t bytes, char *buf, size_t len);
+/* The exact form, as written back into a configuration and read back the
+ * same: "1536K", "1G", "1000". */
+const char *pk_size_format_exact(uint64_t bytes, char *buf, size_t len);
 
 #endif

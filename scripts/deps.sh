@@ -15,6 +15,7 @@ for set in "$@"; do
 		has_pc libzstd || need="$need libzstd-dev"
 		has_pc hiredis || need="$need libhiredis-dev"
 		has_pc libsodium || need="$need libsodium-dev"
+		has_pc libseccomp || need="$need libseccomp-dev"
 		;;
 	test)
 		has_pc cmocka || need="$need libcmocka-dev"

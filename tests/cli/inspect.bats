@@ -538,7 +538,7 @@ fields = ['key', 'damaged', 'command', 'program', 'cwd', 'created', 'created_ms'
           'age_ms', 'ttl_ms', 'stale_ms', 'state', 'exit_status', 'duration_ms',
           'stdout_bytes', 'stderr_bytes', 'raw_bytes', 'stored_bytes', 'hits',
           'last_hit', 'saved_ms', 'tags', 'name', 'inputs', 'env', 'env_digests', 'key_cwd',
-          'stdin_xxh3', 'key_text', 'outputs', 'cache_failures']
+          'stdin_xxh3', 'key_text', 'outputs', 'cache_failures', 'traced']
 assert len(d) == 2
 for e in d:
     assert list(e) == fields, list(e)
@@ -566,6 +566,7 @@ assert e['stdin_xxh3'] is None and e['cache_failures'] is True
 assert h['ttl_ms'] is None and h['stale_ms'] is None and h['hits'] == 0
 assert h['last_hit'] is None and h['saved_ms'] == 0 and h['tags'] == []
 assert h['key_cwd'] is None and h['key_text'] is None and h['cache_failures'] is False
+assert e['traced'] is None and h['traced'] is None
 "
 	pk_in <(echo piped) run --stdin cat
 	assert_out 'piped\n'

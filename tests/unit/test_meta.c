@@ -68,6 +68,9 @@ static void fixture_init(struct fixture *f)
 	f->m.ntags = 2;
 	f->m.tags = f->tags;
 	f->m.name = "nightly-report";
+	/* A traced run's note: opaque bytes to meta, NUL included. */
+	f->m.trace = (unsigned char *)(uintptr_t)"note\0bytes";
+	f->m.trace_len = 10;
 	f->files[0].path = "out/a.csv";
 	f->files[0].mode = 0640;
 	f->files[0].size = 123;
@@ -144,6 +147,8 @@ static void test_round_trip_every_field(void **state)
 	assert_string_equal(d.tags[0], "nightly");
 	assert_string_equal(d.tags[1], "team=ops");
 	assert_string_equal(d.name, "nightly-report");
+	assert_int_equal(d.trace_len, 10);
+	assert_memory_equal(d.trace, "note\0bytes", 10);
 	assert_int_equal(d.nfiles, 2);
 	assert_string_equal(d.files[0].path, "out/a.csv");
 	assert_int_equal(d.files[0].mode, 0640);

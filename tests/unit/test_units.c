@@ -150,6 +150,24 @@ static void test_duration_format_exact(void **state)
 	}
 }
 
+/* The exact form of a size, written into a configuration and read back. */
+static void test_size_format_exact(void **state)
+{
+	static const struct { uint64_t b; const char *s; } cases[] = {
+		{ 1572864, "1536K" }, { 1073741824, "1G" }, { 1536, "1536" },
+		{ 3ULL << 40, "3T" }, { 0, "0" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[32];
+		uint64_t back;
+		pk_size_format_exact(cases[i].b, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].s);
+		assert_int_equal(pk_size_parse(buf, &back), 0);
+		assert_true(back == cases[i].b);
+	}
+}
+
 static void test_size_format(void **state)
 {
 	/* The same figures as numfmt --to=iec and ls -h print. */
@@ -213,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_size_parse_rejects_c_float_syntax),
 		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_duration_format_exact),
+		cmocka_unit_test(test_size_format_exact),
 		cmocka_unit_test(test_size_format),
 		cmocka_unit_test(test_size_format_fits_16_bytes),
 		cmocka_unit_test(test_bool_parse),
