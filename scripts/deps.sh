@@ -37,6 +37,7 @@ for set in "$@"; do
 		has_cmd curl || need="$need curl"
 		has_pc libfiu || need="$need libfiu-dev"
 		has_cmd fiu-run || need="$need fiu-utils"
+		[ -x /usr/bin/time ] || need="$need time"
 		;;
 	esac
 done
