@@ -75,9 +75,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "pickled: no entry with key %s\n", hex);
 		goto out;
 	}
-	if ((e = pk_entry_open(fd, &err)) == NULL || pk_entry_verify(e, 0, &err) < 0 ||
-	    (!pk_key_equal(&pk_entry_meta(e)->key, &key) &&
-	     pk_error_set(&err, 0, "entry holds another key") < 0)) {
+	if ((e = pk_entry_open_key(fd, &key, 0, &err)) == NULL) {
 		fprintf(stderr, "pickled: corrupt cache entry %s: %s\n", hex,
 		        pk_error_str(&err, buf, sizeof(buf)));
 		goto out;

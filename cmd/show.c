@@ -60,13 +60,9 @@ int cli_load_item(pk_store *s, const char *arg, pk_item *it)
 		fprintf(stderr, "pickled: no entry with key %s\n", it->hex);
 		return 1;
 	}
-	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &err) < 0) {
+	if (pk_entry_read_meta_key(fd, &it->key, &it->meta, &it->stored, &err) < 0) {
 		it->damaged = 1;
 		snprintf(it->reason, sizeof(it->reason), "%.150s", err.msg);
-	} else if (!pk_key_equal(&it->meta.key, &it->key)) {
-		pk_meta_free(&it->meta);
-		it->damaged = 1;
-		snprintf(it->reason, sizeof(it->reason), "entry holds another key");
 	}
 	close(fd);
 	pk_store_hits(s, &it->key, &it->hits, &it->last_hit_ms);

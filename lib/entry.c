@@ -327,6 +327,35 @@ int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err)
 	return ret;
 }
 
+int pk_entry_read_meta_key(int fd, const pk_key *key, pk_meta *meta, uint64_t *stored,
+                           pk_error *err)
+{
+	if (pk_entry_read_meta(fd, meta, stored, err) < 0)
+		goto fail;
+	if (pk_key_equal(&meta->key, key))
+		return 0;
+	pk_error_set(err, 0, "entry holds another key");
+fail:
+	pk_meta_free(meta);
+	return -1;
+}
+
+pk_entry *pk_entry_open_key(int fd, const pk_key *key, int deep, pk_error *err)
+{
+	pk_entry *e = pk_entry_open(fd, err);
+
+	/* The checksum first: a damaged field must not pass for another
+	 * key's entry, or for an expired one, and go unreported. */
+	if (e == NULL || pk_entry_verify(e, deep, err) < 0)
+		goto fail;
+	if (pk_key_equal(&e->meta.key, key))
+		return e;
+	pk_error_set(err, 0, "entry holds another key");
+fail:
+	pk_entry_close(e);
+	return NULL;
+}
+
 pk_entry *pk_entry_open(int fd, pk_error *err)
 {
 	uint64_t len[3];

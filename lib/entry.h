@@ -71,6 +71,18 @@ pk_entry *pk_entry_open(int fd, pk_error *err);
  * listing needs, without reading the output.  Returns 0, or -1 with err. */
 int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err);
 
+/* The one way to read an entry found under key's name: pk_entry_open,
+ * pk_entry_verify (deep as there), and a check that the entry is key's
+ * (a file renamed or copied under another key's name is not).  Returns
+ * NULL with err set; errnum 0 and "entry holds another key" for the last. */
+pk_entry *pk_entry_open_key(int fd, const pk_key *key, int deep, pk_error *err);
+
+/* The same for the metadata alone (pk_entry_read_meta): the checksum is
+ * not checked.  On failure *meta is freed and zeroed.  Returns 0, or -1
+ * with err set. */
+int pk_entry_read_meta_key(int fd, const pk_key *key, pk_meta *meta, uint64_t *stored,
+                           pk_error *err);
+
 const pk_meta *pk_entry_meta(const pk_entry *e);
 uint64_t pk_entry_stored_bytes(const pk_entry *e);
 

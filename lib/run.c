@@ -190,6 +190,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	const pk_meta *m;
 	char age_s[32], buf[700];
 	enum lookup ret = MISS;
+	enum pk_freshness fresh;
 	int64_t age;
 	int fd;
 
@@ -199,22 +200,15 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "no entry");
 		return MISS;
 	}
-	if ((e = pk_entry_open(fd, &err)) == NULL)
-		goto corrupt;
-	/* The checksum first: a damaged creation time must not pass for an
-	 * expired entry and go unreported. */
-	if (pk_entry_verify(e, 0, &err) < 0)
+	if ((e = pk_entry_open_key(fd, &u->key.key, 0, &err)) == NULL)
 		goto corrupt;
 	m = pk_entry_meta(e);
-	if (!pk_key_equal(&m->key, &u->key.key)) {
-		pk_error_set(&err, 0, "entry holds another key");
-		goto corrupt;
-	}
 	if (!run_replay_matches(o, m)) {
 		pk_error_set(&err, 0, "entry restores files this run does not declare");
 		goto corrupt;
 	}
 	age = pk_meta_age(m->created_ms, pk_now_ms());
+	fresh = pk_meta_freshness(age, o->ttl_ms, o->stale_ms);
 	if (age < 0) {
 		run_explain(&u->msg, "miss (expired: created in the future, the clock was ahead)");
 		run_decide(&u->rec, -1, "expired");
@@ -231,12 +225,12 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "warm");
 		goto out;
 	}
-	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms && !waited_for) {
+	if (fresh == PK_EXPIRED && !waited_for) {
 		run_explain(&u->msg, "miss (expired, age %s)", age_s);
 		run_decide(&u->rec, -1, "expired");
 		goto out;
 	}
-	ret = o->stale_ms > 0 && age >= o->stale_ms && !waited_for ? STALE : HIT;
+	ret = fresh == PK_STALE && !waited_for ? STALE : HIT;
 	/* A background refresh would rewrite the declared output files after
 	 * pickled has returned, under a caller that may be reading them: with
 	 * outputs, a stale entry is refreshed in the foreground instead. */
@@ -259,7 +253,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	}
 	if (ret == STALE)
 		run_explain_hit(&u->msg, "stale hit (age %s, refreshing in background)", age_s);
-	else if (waited_for && o->ttl_ms != PK_FOREVER && age >= o->ttl_ms)
+	else if (fresh == PK_EXPIRED)
 		run_explain_hit(&u->msg, "hit (stored by the run waited for, age %s)", age_s);
 	else
 		run_explain_hit(&u->msg, "hit (age %s)", age_s);

@@ -14,13 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void hex16(const unsigned char h[16], char out[33])
-{
-	pk_key k;
-	memcpy(k.bytes, h, 16);
-	pk_key_hex(&k, out);
-}
-
 /* w quoted (quote.h), in b (emptied first); valid until the next call. */
 static const char *quoted(pk_buf *b, const char *w, int flags)
 {
@@ -50,11 +43,11 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 		            (long long)(p->program_mtime_ns / 1000000000),
 		            (long long)(p->program_mtime_ns % 1000000000));
 	else if (p->program_check == PK_PROGRAM_CONTENT) {
-		hex16(p->program_hash, h);
+		pk_key_digest_hex(p->program_hash, h);
 		run_explain(m, "  program %s xxh3 %s", quoted(&b, p->program, 0), h);
 	}
 	for (size_t i = 0; i < p->ninputs; i++) {
-		hex16(p->inputs[i].hash, h);
+		pk_key_digest_hex(p->inputs[i].hash, h);
 		run_explain(m, "  input %s %s%s", quoted(&b, p->inputs[i].path, 0),
 		            p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
 	}
@@ -64,7 +57,7 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 	if (p->cwd)
 		run_explain(m, "  cwd %s", quoted(&b, p->cwd, 0));
 	if (p->has_stdin) {
-		hex16(p->stdin_hash, h);
+		pk_key_digest_hex(p->stdin_hash, h);
 		run_explain(m, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)sp->size);
 	} else if (sp != NULL) {
 		run_explain(m, "  stdin empty (keyed as no stdin)");
