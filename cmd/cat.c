@@ -38,7 +38,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	pk_key key;
 	pk_entry *e = NULL;
 	pk_error err = { 0 };
-	char buf[700], hex[PK_KEY_HEX + 1];
+	char buf[PK_ERROR_STR_LEN], hex[PK_KEY_HEX + 1];
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {

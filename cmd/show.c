@@ -32,7 +32,7 @@ void help_show(void)
 
 int cli_lookup_failed(const pk_error *err)
 {
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int verdict = err->errnum == 0 || err->errnum == EINVAL || err->errnum == ENOENT;
 
 	fprintf(stderr, "pickled: %s\n", verdict ? err->msg : pk_error_str(err, buf, sizeof(buf)));
@@ -249,7 +249,7 @@ static int newest_named(pk_store *s, const char *name, char *hex)
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
 	const pk_item *best = NULL;
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int ret = 1;
 
 	if (pk_catalog_load(s, &cat, &err) < 0) {

@@ -91,7 +91,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	pk_store s;
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int c, fix = 0, bad = 0, ret = 1;
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {

@@ -23,6 +23,21 @@
 #define PK_ENTRY_VERSION 1
 #define PK_ENTRY_HEADER 64
 
+/* Where the header's fields are (the layout above), for the writer and
+ * every reader alike. */
+enum {
+	PK_ENTRY_AT_MAGIC = 0,          /* 8 bytes */
+	PK_ENTRY_AT_VERSION = 8,        /* u32 */
+	PK_ENTRY_AT_HEADER_SIZE = 12,   /* u32 */
+	PK_ENTRY_AT_STDIO_LEN = 16,     /* u64, then files and meta lengths */
+	PK_ENTRY_AT_FILES_LEN = 24,     /* u64 */
+	PK_ENTRY_AT_META_LEN = 32,      /* u64 */
+	PK_ENTRY_AT_CHECKSUM = 56       /* u64, over the bytes before it */
+};
+
+/* A stdio record's head: the stream (u8) then the length (u32). */
+enum { PK_RECORD_AT_LEN = 1, PK_RECORD_HEAD = 5 };
+
 enum { PK_STDOUT = 1, PK_STDERR = 2 };
 
 typedef struct pk_entry_writer pk_entry_writer;

@@ -10,6 +10,7 @@
 
 #include "entry.h"
 #include "error.h"
+#include "exitstatus.h"
 #include "gc.h"
 #include "lock.h"
 #include "meta.h"
@@ -148,7 +149,7 @@ static void miss(struct run *u)
 	run_store rs;
 	pk_capture_result cr;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	uint64_t stored;
 
 	if (run_store_begin(&rs, &sink, o, &u->key.key, &u->key.parts, &err) < 0) {
@@ -188,7 +189,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	pk_error err = { 0 };
 	pk_entry *e = NULL;
 	const pk_meta *m;
-	char age_s[32], buf[700];
+	char age_s[32], buf[PK_ERROR_STR_LEN];
 	enum lookup ret = MISS;
 	enum pk_freshness fresh;
 	int64_t age;
@@ -532,7 +533,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 {
 	pk_error err = { 0 };
 	char *dir = NULL;
-	char buf[700], path[4200];
+	char buf[PK_ERROR_STR_LEN], path[4200];
 	int rc;
 
 	memset(u, 0, sizeof(*u));
@@ -579,7 +580,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	if (rc == -2)
 		run_decide(&u->rec, -1, "no key");
 	if (rc == -1) {
-		r->status = err.errnum == EACCES ? 126 : 127;
+		r->status = err.errnum == EACCES ? PK_EXIT_NOEXEC : PK_EXIT_NOTFOUND;
 		snprintf(r->error, sizeof(r->error), "%s", err.msg);
 		run_decide(&u->rec, PK_DECISION_UNCACHED,
 		           err.errnum == EACCES ? "not executable" : "not found");
@@ -613,7 +614,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	}
 	if (o->warm) {
 		pk_error err = { 0 };
-		char buf[700];
+		char buf[PK_ERROR_STR_LEN];
 
 		/* Always a new run, fresh entry or not (lookup_local takes only a
 		 * result stored while this one waited for the lock). */

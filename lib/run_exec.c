@@ -2,6 +2,7 @@
 #include "run_exec.h"
 
 #include "error.h"
+#include "exitstatus.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,8 +58,8 @@ int run_exec_command(run_exec *x, run_msg *m, pk_capture_result *cr)
 	co.record_ctx = x;
 	int rc = pk_capture_run(&co, cr, &err);
 	if (rc < 0) {
-		char buf[700];
-		r->status = 125;
+		char buf[PK_ERROR_STR_LEN];
+		r->status = PK_EXIT_FAILURE;
 		snprintf(r->error, sizeof(r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
 		goto out;
 	}

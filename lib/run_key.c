@@ -140,7 +140,7 @@ int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const 
 		statdir = dir;
 	if (pk_program_describe(p, statdir, err) < 0 ||
 	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, err) < 0) {
-		char buf[700];
+		char buf[PK_ERROR_STR_LEN];
 		return no_key(k, m, "%s", pk_error_str(err, buf, sizeof(buf)));
 	}
 	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
@@ -168,7 +168,7 @@ int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *s
 	    (o->stdin_mode == PK_STDIN_AUTO && !pk_spool_wanted(0)))
 		return 0;
 	if (pk_spool_read(0, dir, o->stdin_limit, sp, &err) < 0) {
-		char buf[700];
+		char buf[PK_ERROR_STR_LEN];
 		return no_key(k, m, "%s", pk_error_str(&err, buf, sizeof(buf)));
 	}
 	*have_spool = 1;

@@ -5,6 +5,7 @@
 #ifndef PK_RUN_OPTS_H
 #define PK_RUN_OPTS_H
 
+#include "error.h"
 #include "remote.h"
 
 #include <signal.h>
@@ -55,8 +56,8 @@ typedef struct pk_run_result {
 	                              on to the command, or 0: pickled must
 	                              then end promptly, and say what it has to
 	                              say only where it can at once */
-	char error[700];           /* pickled's own failure (125/126/127), or "" */
-	char warning[700];         /* one warning for stderr, or "" */
+	char error[PK_ERROR_STR_LEN];           /* pickled's own failure (125/126/127), or "" */
+	char warning[PK_ERROR_STR_LEN];         /* one warning for stderr, or "" */
 } pk_run_result;
 
 #endif

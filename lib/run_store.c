@@ -110,7 +110,7 @@ static uint64_t entry_limit(const pk_run_opts *o, const char **which)
 /* Says why the entry could not be written. */
 static void entry_not_stored(run_store *s, const pk_error *err)
 {
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	const char *which;
 	uint64_t size, limit = entry_limit(s->o, &which);
 
@@ -176,7 +176,7 @@ static int add_outputs(run_store *s, pk_meta *m)
 {
 	const pk_run_opts *o = s->o;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 
 	if (o->noutputs == 0)
 		return 0;
@@ -225,7 +225,7 @@ int run_store_commit(run_store *s, const pk_capture_result *cr, int stdin_fd, of
 {
 	const pk_run_opts *o = s->o;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	pk_meta m;
 
 	if (!s->failed)
