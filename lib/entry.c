@@ -272,6 +272,21 @@ struct pk_entry {
 	int verified;
 };
 
+/* Reads exactly len bytes at off.  Returns 0, or -1 with err set: the
+ * system's error, or "entry truncated" (errnum 0) when the file ends
+ * sooner, as it does when it shrank since its size was taken; never an
+ * errno some earlier call left behind. */
+static int read_exact(int fd, void *buf, size_t len, off_t off, pk_error *err)
+{
+	ssize_t n = pk_pread_full(fd, buf, len, off);
+
+	if (n == (ssize_t)len)
+		return 0;
+	if (n < 0)
+		return pk_error_set(err, errno, "cannot read entry");
+	return pk_error_set(err, 0, "entry truncated");
+}
+
 /* Checks a header against the file size; fills the region lengths. */
 static int parse_header(const unsigned char *h, uint64_t size, uint64_t len[3],
                         pk_error *err)
@@ -308,22 +323,20 @@ int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err)
 		return pk_error_set(err, 0, "entry truncated");
 	/* A small entry in one read: listing a large cache is mostly this. */
 	if (*stored <= sizeof(small)) {
-		if (pk_pread_full(fd, small, (size_t)*stored, 0) != (ssize_t)*stored)
-			return pk_error_set(err, errno, "cannot read entry");
+		if (read_exact(fd, small, (size_t)*stored, 0, err) < 0)
+			return -1;
 		memcpy(h, small, sizeof(h));
 		if (parse_header(h, *stored, len, err) < 0)
 			return -1;
 		return pk_meta_decode(small + (*stored - len[2]), len[2], meta, err);
 	}
-	if (pk_pread_full(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		return pk_error_set(err, errno, "cannot read entry");
+	if (read_exact(fd, h, sizeof(h), 0, err) < 0)
+		return -1;
 	if (parse_header(h, *stored, len, err) < 0)
 		return -1;
 	if (len[2] > sizeof(small) && (mbuf = malloc(len[2])) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot read entry");
-	if (pk_pread_full(fd, mbuf, len[2], (off_t)(*stored - len[2])) != (ssize_t)len[2])
-		pk_error_set(err, errno, "cannot read entry");
-	else
+	if (read_exact(fd, mbuf, len[2], (off_t)(*stored - len[2]), err) == 0)
 		ret = pk_meta_decode(mbuf, len[2], meta, err);
 	if (mbuf != small)
 		free(mbuf);
@@ -365,7 +378,6 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 	pk_entry *e = calloc(1, sizeof(*e));
 	struct stat st;
 	unsigned char *mbuf = NULL;
-	ssize_t n;
 
 	if (e == NULL) {
 		pk_error_set(err, ENOMEM, "cannot open entry");
@@ -390,14 +402,10 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 			pk_error_set(err, ENOMEM, "cannot read entry");
 			goto fail;
 		}
-		n = pk_pread_full(fd, e->whole, e->size, 0);
-		if (n != (ssize_t)e->size) {
-			pk_error_set(err, n < 0 ? errno : 0, n < 0 ? "cannot read entry" : "entry truncated");
+		if (read_exact(fd, e->whole, e->size, 0, err) < 0)
 			goto fail;
-		}
 		memcpy(e->header, e->whole, PK_ENTRY_HEADER);
-	} else if (pk_pread_full(fd, e->header, PK_ENTRY_HEADER, 0) != PK_ENTRY_HEADER) {
-		pk_error_set(err, errno, "cannot read entry");
+	} else if (read_exact(fd, e->header, PK_ENTRY_HEADER, 0, err) < 0) {
 		goto fail;
 	}
 	if (parse_header(e->header, e->size, len, err) < 0)
@@ -413,9 +421,7 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 			pk_error_set(err, ENOMEM, "cannot read entry");
 			goto fail;
 		}
-		if (pk_pread_full(fd, mbuf, e->meta_len, (off_t)(e->size - e->meta_len)) !=
-		    (ssize_t)e->meta_len) {
-			pk_error_set(err, errno, "cannot read entry");
+		if (read_exact(fd, mbuf, e->meta_len, (off_t)(e->size - e->meta_len), err) < 0) {
 			free(mbuf);
 			goto fail;
 		}
@@ -454,11 +460,8 @@ static int read_region(pk_entry *e, uint64_t off, uint64_t len,
 		return pk_error_set(err, ENOMEM, "cannot read entry");
 	while (len > 0) {
 		size_t want = len > IO_BUF ? IO_BUF : (size_t)len;
-		ssize_t n = pk_pread_full(e->fd, e->inbuf, want, (off_t)off);
-		if (n < 0)
-			return pk_error_set(err, errno, "cannot read entry");
-		if ((size_t)n != want)
-			return pk_error_set(err, 0, "entry truncated");
+		if (read_exact(e->fd, e->inbuf, want, (off_t)off, err) < 0)
+			return -1;
 		if (fn(ctx, e->inbuf, want, err) < 0)
 			return -1;
 		off += want;

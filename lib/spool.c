@@ -156,7 +156,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 	memcpy(sp->hash, c.digest, 16);
 	ret = pk_spool_rewind(sp);
 	if (ret < 0)
-		pk_error_set(err, EIO, "cannot rewind stdin");
+		pk_error_set(err, errno, "cannot rewind stdin");
 out:
 	pk_io_free(buf);
 	if (ret < 0 && sp->fd >= 0) {

@@ -48,7 +48,8 @@ int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
  * be copied); sp is unchanged then. */
 int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err);
 
-/* Rewinds sp->fd to where the command must start reading.  Returns 0 or -1. */
+/* Rewinds sp->fd to where the command must start reading.  Returns 0, or
+ * -1 with errno set. */
 int pk_spool_rewind(pk_spool *sp);
 
 /* For an incomplete spool: returns a pipe's read end giving the spooled
