@@ -571,7 +571,14 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (u->stdin_start = lseek(0, 0, SEEK_CUR)) >= 0)
 		u->stdin_file = 1;
-	if (run_key_stdin(&u->key, o, spool_dir(u, path), &u->spool, &u->have_spool, &u->msg) < 0) {
+	rc = run_key_stdin(&u->key, o, spool_dir(u, path), &u->spool, &u->have_spool, &u->msg, &err);
+	if (rc == -1) {
+		r->status = PK_EXIT_FAILURE;
+		snprintf(r->error, sizeof(r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
+		run_decide(&u->rec, PK_DECISION_UNCACHED, "stdin");
+		return -1;
+	}
+	if (rc < 0) {
 		u->have_store = 0;
 		run_decide(&u->rec, -1, "stdin");
 	}

@@ -159,17 +159,17 @@ nomem:
 }
 
 int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp,
-                  int *have_spool, run_msg *m)
+                  int *have_spool, run_msg *m, pk_error *err)
 {
-	pk_error err = { 0 };
-
 	*have_spool = 0;
 	if (o->stdin_mode == PK_STDIN_NEVER ||
 	    (o->stdin_mode == PK_STDIN_AUTO && !pk_spool_wanted(0)))
 		return 0;
-	if (pk_spool_read(0, dir, o->stdin_limit, sp, &err) < 0) {
+	if (pk_spool_read(0, dir, o->stdin_limit, sp, err) < 0) {
 		char buf[PK_ERROR_STR_LEN];
-		return no_key(k, m, "%s", pk_error_str(&err, buf, sizeof(buf)));
+		if (sp->lost)
+			return -1;
+		return no_key(k, m, "%s", pk_error_str(err, buf, sizeof(buf)));
 	}
 	*have_spool = 1;
 	if (!sp->complete && sp->spool_errno != 0)

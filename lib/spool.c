@@ -68,7 +68,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 	XXH128_canonical_t c;
 	struct stat st;
 	unsigned char *buf;
-	int ret = -1;
+	int ret = -1, consumed = 0;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->fd = -1;
@@ -120,6 +120,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 				sp->complete = 1;
 				break;
 			}
+			consumed = 1;
 			if (pk_write_all(sp->fd, buf, (size_t)n) < 0) {
 				/* Keep the chunk: the command must get every byte. */
 				sp->spool_errno = errno;
@@ -141,6 +142,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 			ssize_t n;
 			while ((n = read(src, &one, 1)) < 0 && errno == EINTR)
 				;
+			consumed |= n == 1;
 			if (n == 0)
 				sp->complete = 1;
 			else if (n == 1 && (sp->pending = pk_io_alloc(1)) != NULL) {
@@ -163,6 +165,8 @@ out:
 		close(sp->fd);
 		sp->fd = -1;
 	}
+	if (ret < 0)
+		sp->lost = consumed;
 	return ret;
 }
 

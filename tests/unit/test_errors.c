@@ -1,7 +1,8 @@
 /* test_errors.c: errors reach the caller as they happened: a file that
  * ends early is "entry truncated", not the errno an earlier call left;
- * a failed lseek keeps its errno; a stdin that cannot be rewound stops the
- * run before the command reads a stdin cut short.  pread and lseek are
+ * a failed lseek keeps its errno; a stdin that cannot be rewound, or whose
+ * bytes read for the key are lost, stops the run before the command reads
+ * a stdin cut short.  pread and lseek are
  * replaced here for the library objects linked into this test (they call
  * these by name), and behave as the system's until a test arms them. */
 #include "unit.h"
@@ -16,9 +17,10 @@
 static off_t pread_end = -1;
 
 /* Armed (ino != 0): lseek(SEEK_SET) on that file fails with ESPIPE from
- * the fail_from'th call on (counting from 1). */
+ * the fail_from'th call on (counting from 1).  Armed lseek_unlinked: it
+ * fails on every file with no name left (the spool of a piped stdin). */
 static ino_t lseek_ino;
-static int lseek_fail_from, lseek_calls;
+static int lseek_fail_from, lseek_calls, lseek_unlinked;
 
 ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
@@ -35,8 +37,9 @@ off_t lseek(int fd, off_t off, int whence)
 {
 	struct stat st;
 
-	if (lseek_ino != 0 && whence == SEEK_SET && fstat(fd, &st) == 0 && st.st_ino == lseek_ino &&
-	    ++lseek_calls >= lseek_fail_from) {
+	if (whence == SEEK_SET && (lseek_ino != 0 || lseek_unlinked) && fstat(fd, &st) == 0 &&
+	    ((lseek_unlinked && S_ISREG(st.st_mode) && st.st_nlink == 0) ||
+	     (st.st_ino == lseek_ino && ++lseek_calls >= lseek_fail_from))) {
 		errno = ESPIPE;
 		return -1;
 	}
@@ -49,6 +52,7 @@ static int setup(void **state)
 	pread_end = -1;
 	lseek_ino = 0;
 	lseek_calls = 0;
+	lseek_unlinked = 0;
 	return 0;
 }
 
@@ -133,25 +137,17 @@ static void test_spool_rewind_errno(void **state)
 	free(path);
 }
 
-/* The stdin read for the key cannot be rewound for the command: the run
- * fails as pickled's own failure (125), saying why, and the command does
- * not run on a stdin that may not start at its first byte. */
-static void test_run_stdin_not_rewound(void **state)
+/* Runs cat through pk_run with in_fd as stdin (read whole for the key),
+ * its output into the file out; returns the result. */
+static void run_cat(const char *dir, int in_fd, const char *out, pk_run_result *r)
 {
-	char *in = unit_path(*state, "in"), *out = unit_path(*state, "out");
-	char *cache = unit_path(*state, "cache");
+	char *cache = unit_path(dir, "cache");
 	char *argv[] = { "cat", NULL };
 	pk_run_opts o;
-	pk_run_result r;
-	struct stat st;
-	size_t len;
-	int in_fd, out_fd, saved0 = dup(0), saved1 = dup(1);
+	int out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int saved0 = dup(0), saved1 = dup(1);
 
-	unit_write_file(in, "input\n", 6, 0600);
-	in_fd = open(in, O_RDONLY | O_CLOEXEC);
-	out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(in_fd >= 0 && out_fd >= 0 && saved0 >= 0 && saved1 >= 0);
-	assert_int_equal(fstat(in_fd, &st), 0);
+	assert_true(out_fd >= 0 && saved0 >= 0 && saved1 >= 0);
 	memset(&o, 0, sizeof(o));
 	o.argv = argv;
 	o.stdin_mode = PK_STDIN_ALWAYS;
@@ -161,24 +157,66 @@ static void test_run_stdin_not_rewound(void **state)
 	o.level = 1;
 	o.cache_dir = cache;
 	sigemptyset(&o.ignored);
+	assert_true(dup2(in_fd, 0) == 0 && dup2(out_fd, 1) == 1);
+	pk_run(&o, r);
+	assert_true(dup2(saved0, 0) == 0 && dup2(saved1, 1) == 1);
+	close(out_fd);
+	close(saved0);
+	close(saved1);
+	free(cache);
+}
+
+/* The stdin read for the key cannot be rewound for the command: the run
+ * fails as pickled's own failure (125), saying why, and the command does
+ * not run on a stdin that may not start at its first byte. */
+static void test_run_stdin_not_rewound(void **state)
+{
+	char *in = unit_path(*state, "in"), *out = unit_path(*state, "out");
+	pk_run_result r;
+	struct stat st;
+	size_t len;
+	int in_fd;
+
+	unit_write_file(in, "input\n", 6, 0600);
+	in_fd = open(in, O_RDONLY | O_CLOEXEC);
+	assert_true(in_fd >= 0);
+	assert_int_equal(fstat(in_fd, &st), 0);
 	/* The spool's own rewind (the first) works; the command's fails. */
 	lseek_ino = st.st_ino;
 	lseek_fail_from = 2;
-	assert_true(dup2(in_fd, 0) == 0 && dup2(out_fd, 1) == 1);
-	pk_run(&o, &r);
-	assert_true(dup2(saved0, 0) == 0 && dup2(saved1, 1) == 1);
+	run_cat(*state, in_fd, out, &r);
 	lseek_ino = 0;
 	assert_int_equal(r.status, 125);
 	assert_string_equal(r.error, "cannot rewind stdin: Illegal seek");
 	free(unit_read_file(out, &len));
 	assert_int_equal(len, 0);
 	close(in_fd);
-	close(out_fd);
-	close(saved0);
-	close(saved1);
 	free(in);
 	free(out);
-	free(cache);
+}
+
+/* A piped stdin spooled for the key, whose spool then cannot be rewound:
+ * the bytes read are gone from the pipe, so the command is not run on
+ * what is left of it (nothing); pickled fails with 125 and says why. */
+static void test_run_stdin_lost(void **state)
+{
+	char *out = unit_path(*state, "out");
+	pk_run_result r;
+	size_t len;
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "input\n", 6), 6);
+	close(p[1]);
+	lseek_unlinked = 1;
+	run_cat(*state, p[0], out, &r);
+	lseek_unlinked = 0;
+	assert_int_equal(r.status, 125);
+	assert_string_equal(r.error, "cannot rewind stdin: Illegal seek");
+	free(unit_read_file(out, &len));
+	assert_int_equal(len, 0);
+	close(p[0]);
+	free(out);
 }
 
 int main(void)
@@ -187,6 +225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_short_read_is_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_rewind_errno, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_stdin_not_rewound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_stdin_lost, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("errors", tests, NULL, NULL);
 }
