@@ -52,7 +52,7 @@ static int check_manifest(void *ctx, const pk_key *key, const char *rel)
 	struct mcheck *c = ctx;
 	pk_manifest m;
 	pk_error err = { 0 };
-	char hex[PK_KEY_HEX + 1], buf[700];
+	char hex[PK_KEY_HEX + 1], buf[PK_ERROR_STR_LEN];
 	int removed, why;
 
 	if (key == NULL) {
