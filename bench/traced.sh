@@ -73,7 +73,7 @@ traced_figures() {
 	done
 	touch -d '1 hour ago' "$T/many"/* "$T/many"
 	"$CC" -O2 -o "$T/statloop" "$BENCH/statloop.c" 2>> "$LOG" || return
-	cmd="find $T/many -type f -exec cat {} +"
+	cmd="find $T/many -type f -exec cat {} + >/dev/null"
 	$PK run --trace -- sh -c "$cmd" > /dev/null 2>> "$LOG"
 	$PK run -- sh -c "$cmd" > /dev/null 2>> "$LOG"
 	key=$($PK key --trace -- sh -c "$cmd" 2>> "$LOG")
@@ -108,3 +108,4 @@ traced_figures() {
 	    "-" "-" "$extra B" "-" "<= manifest + 64 KiB" "$ok"
 	unset PICKLED_CACHE_DIR
 }
+traced_figures

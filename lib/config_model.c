@@ -54,6 +54,7 @@ void pk_config_free(pk_config *c)
 	free(c->remote_secret_file);
 	free(c->remote_password_file);
 	free(c->metrics_textfile);
+	pk_config_strv_free(&c->trace_ignore);
 	for (size_t i = 0; i < c->njobs; i++)
 		pk_config_job_free(&c->jobs[i]);
 	free(c->jobs);

@@ -5,7 +5,7 @@
  * key), run_exec (running the command), run_store (recording and storing
  * its result), run_replay (a hit's output and files), run_share (the
  * remote tier), run_record (the run log and metrics), run_msg (what a run
- * says). */
+ * says), run_trace (a traced run's manifest, tracer and judgement). */
 #include "run.h"
 
 #include "entry.h"
@@ -21,6 +21,7 @@
 #include "run_replay.h"
 #include "run_share.h"
 #include "run_store.h"
+#include "run_trace.h"
 #include "spool.h"
 #include "stats.h"
 #include "store.h"
@@ -65,6 +66,10 @@ struct run {
 	 * until one is made (a background gc records nothing). */
 	pk_runlog_rec rec;
 	int64_t start_ms;
+	/* run --trace: the key names a manifest; key.key becomes the result
+	 * key of the input set found to hold, if any (see run_trace.h). */
+	int traced;
+	run_trace trace;
 };
 
 /* Where what cannot be stored is said and counted. */
@@ -81,6 +86,10 @@ static int execute(struct run *u, run_store *rs, pk_capture_result *cr)
 	run_exec x = { 0 };
 	int ret;
 
+	/* A traced miss runs under the tracer; one that cannot start runs
+	 * untraced, and its result is not stored (run_trace_judge). */
+	if (u->traced && rs != NULL)
+		x.trace = run_trace_start(&u->trace, &u->msg);
 	x.o = u->o;
 	x.path = u->key.parts.program;
 	x.spool = u->have_spool ? &u->spool : NULL;
@@ -168,11 +177,21 @@ static void miss(struct run *u)
 		refresh_failed(u, WEXITSTATUS(cr.wait_status));
 		goto out;
 	}
+	/* Traced: stored under the key of the input set it read. */
+	if (u->traced) {
+		if (run_trace_judge(&u->trace, &sink) < 0)
+			goto out;
+		rs.key = &u->trace.result;
+		rs.trace = u->trace.note;
+		rs.trace_len = u->trace.note_len;
+	}
 	if (run_store_commit(&rs, &cr, u->have_spool ? u->spool.fd : u->stdin_file ? 0 : -1,
 	                     u->have_spool ? u->spool.start : u->stdin_start, &stored) < 0)
 		goto out;
 	longer_than_ttl(u, cr.duration_ms);
-	run_share_push(&u->share, &u->key.key, rs.fd, stored, rs.created_ms, o->ttl_ms);
+	run_share_push(&u->share, rs.key, rs.fd, stored, rs.created_ms, o->ttl_ms);
+	if (u->traced)
+		run_trace_stored(&u->trace, &u->msg, &u->share, rs.created_ms);
 	pk_gc_note_store(&u->store, stored);
 	/* Started once the remote lock is released (see maybe_gc): a fork
 	 * must not copy a process with a renewal thread. */
@@ -282,10 +301,27 @@ out:
 	return ret;
 }
 
+/* Traced: the key becomes the result key of the newest input set of the
+ * manifest that still holds.  Returns 0 when none does (the key is then
+ * the manifest's, which the miss locks). */
+static int trace_resolve(struct run *u)
+{
+	pk_key result;
+	int found = run_trace_lookup(&u->trace, &u->msg, &u->share, &result);
+
+	u->key.key = found ? result : u->trace.manifest;
+	pk_key_hex(&u->key.key, u->key.hex);
+	if (!found)
+		run_decide(&u->rec, -1, "traced inputs");
+	return found;
+}
+
 /* Local first, then the remote tier, whose entry is stored locally and
  * replayed from there like any local one. */
 static enum lookup lookup(struct run *u, int replay)
 {
+	if (u->traced && !trace_resolve(u))
+		return MISS;
 	enum lookup l = lookup_local(u, replay);
 
 	/* After waiting, a remote entry of any age may be the one waited for
@@ -594,6 +630,13 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 		return -1;
 	}
 	u->cacheable = rc == 0 && u->have_store;
+	/* Traced: the run's key names its manifest. */
+	if (rc == 0 && o->trace) {
+		u->traced = 1;
+		run_trace_init(&u->trace, o, u->have_store ? &u->store : NULL, &u->key.key);
+		u->key.key = u->trace.manifest;
+		pk_key_hex(&u->key.key, u->key.hex);
+	}
 	if (rc == 0)
 		run_key_explain(&u->key, u->have_spool ? &u->spool : NULL, &u->msg);
 	return 0;
@@ -601,6 +644,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 
 static void finish(struct run *u)
 {
+	run_trace_free(&u->trace);
 	run_share_close(&u->share);
 	run_key_free(&u->key);
 	pk_spool_close(&u->spool);
@@ -681,6 +725,11 @@ int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
 		goto out;
 	}
 	*key = u.key.key;
+	/* --explain checks the manifest against the files as they are. */
+	if (u.traced && run_explaining(&u.msg)) {
+		pk_key result;
+		run_trace_lookup(&u.trace, &u.msg, NULL, &result);
+	}
 	ret = 0;
 out:
 	finish(&u);

@@ -70,6 +70,7 @@ int run_exec_command(run_exec *x, run_msg *m, pk_capture_result *cr)
 	co.err_fd = m->detached ? -1 : 2;
 	co.record = record_chunk;
 	co.record_ctx = x;
+	co.trace = x->trace;
 	int rc = pk_capture_run(&co, cr, &err);
 	if (rc < 0) {
 		char buf[PK_ERROR_STR_LEN];

@@ -22,6 +22,7 @@ typedef struct run_exec {
 	 * (see capture.h); NULL: nothing recorded. */
 	int (*record)(void *ctx, int stream, const void *buf, size_t len);
 	void *record_ctx;
+	pk_trace *trace;           /* the tracer to run it under, or NULL */
 	uint64_t out_bytes;        /* set: the output's size, for the run log */
 } run_exec;
 

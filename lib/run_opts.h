@@ -42,6 +42,12 @@ typedef struct pk_run_opts {
 	/* The shared tier (see remote.h); remote.url NULL: none. */
 	pk_remote_opts remote;
 	int no_cache;              /* run the command directly, store nothing */
+	/* run --trace: the inputs are found by watching the command (see
+	 * run_trace.h); trace_ignore: the trace.ignore globs; network
+	 * uncached: a run that reached another host is not stored. */
+	int trace;
+	char **trace_ignore;  size_t ntrace_ignore;
+	int trace_network_uncached;
 	sigset_t ignored;          /* ignored when pickled started: kept so in
 	                              the command (see capture.h) */
 	/* Called with each --explain line (without "pickled: "); NULL: none. */

@@ -259,6 +259,8 @@ int run_store_commit(run_store *s, const pk_capture_result *cr, int stdin_fd, of
 	m.ntags = o->ntags;
 	note_stdin(&m, stdin_fd, stdin_start);
 	m.name = (char *)(uintptr_t)o->name;
+	m.trace = (unsigned char *)(uintptr_t)s->trace;
+	m.trace_len = s->trace_len;
 	int ok = add_outputs(s, &m) == 0;
 	if (ok && pk_entry_writer_finish(s->w, &m, &err) < 0) {
 		entry_not_stored(s, &err);
