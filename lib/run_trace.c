@@ -163,8 +163,10 @@ int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 			run_explain(m, "remote manifest");
 			*result = var->result;
 			ret = 1;
-			/* Kept locally too: the next run needs no round trip. */
-			if (recs != NULL) {
+			/* Kept locally too: the next run needs no round trip
+			 * (unless another run is writing the manifest now). */
+			int lock = recs != NULL ? manifest_lock(t, 0, &err) : -1;
+			if (lock >= 0) {
 				for (size_t i = 0; i < var->n; i++)
 					recs[i] = far.recs[var->idx[i]];
 				if (rc != 0)
@@ -172,8 +174,9 @@ int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 				if (pk_manifest_add(&man, &var->result, var->created_ms, var->flags, recs,
 				                    var->n) == 0)
 					pk_manifest_save(t->store, &t->manifest, &man, &err);
-				free(recs);
+				pk_lock_release(lock);
 			}
+			free(recs);
 			goto out;
 		}
 		if (first == NULL) {
