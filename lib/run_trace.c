@@ -129,7 +129,7 @@ int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 	pk_error err = { 0 };
 	const pk_mrec *first = NULL;
 	const char *why = NULL;
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	char *cwd = getcwd(NULL, 0);
 	long v = -1;
 	int rc = 1, ret = 0, refreshed = 0;
@@ -203,7 +203,7 @@ out:
 pk_trace *run_trace_start(run_trace *t, run_msg *m)
 {
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 
 	if ((t->tracer = pk_trace_create(NULL, &err)) == NULL)
 		run_warn(m, "running uncached: cannot trace: %s", pk_error_str(&err, buf, sizeof(buf)));
@@ -217,7 +217,7 @@ int run_trace_judge(run_trace *t, const run_store_sink *sink)
 	pk_judge_opts jo = { 0 };
 	pk_trace_note note = { 0 };
 	pk_error err = { 0 };
-	char buf[700], *cwd = NULL;
+	char buf[PK_ERROR_STR_LEN], *cwd = NULL;
 	int ret = -1;
 
 	if (t->tracer == NULL)
@@ -310,7 +310,7 @@ void run_trace_stored(run_trace *t, run_msg *m, run_share *sh, int64_t created_m
 {
 	pk_manifest man;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int lock, rc;
 
 	if ((lock = manifest_lock(t, MANIFEST_LOCK_MS, &err)) < 0)
