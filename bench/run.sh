@@ -529,6 +529,9 @@ fi
 # --- traced runs (issue #15): bench/trace.sh ------------------------------------
 . "$BENCH/trace.sh"
 
+# --- traced runs above the tracer (issue #15): bench/traced.sh -------------------
+. "$BENCH/traced.sh"
+
 # --- the table -------------------------------------------------------------------
 OUT=$STORE/results.md
 {

@@ -38,7 +38,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	pk_key key;
 	pk_entry *e = NULL;
 	pk_error err = { 0 };
-	char buf[700], hex[PK_KEY_HEX + 1];
+	char buf[PK_ERROR_STR_LEN], hex[PK_KEY_HEX + 1];
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -75,9 +75,7 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "pickled: no entry with key %s\n", hex);
 		goto out;
 	}
-	if ((e = pk_entry_open(fd, &err)) == NULL || pk_entry_verify(e, 0, &err) < 0 ||
-	    (!pk_key_equal(&pk_entry_meta(e)->key, &key) &&
-	     pk_error_set(&err, 0, "entry holds another key") < 0)) {
+	if ((e = pk_entry_open_key(fd, &key, 0, &err)) == NULL) {
 		fprintf(stderr, "pickled: corrupt cache entry %s: %s\n", hex,
 		        pk_error_str(&err, buf, sizeof(buf)));
 		goto out;

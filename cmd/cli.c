@@ -86,7 +86,7 @@ int cli_open_store_or_none(struct cli *cli, pk_store *s, int none_ok)
 {
 	pk_error err = { 0 };
 	char *dir = NULL;
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int ret = 0;
 
 	s->dir = NULL;

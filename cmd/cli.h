@@ -6,12 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exitstatus.h"
 #include "remote.h"
 
-/* Exit statuses of pickled itself, as coreutils env and timeout use them. */
-#define EXIT_USAGE 125      /* pickled's own failure before the command ran */
-#define EXIT_NOEXEC 126     /* found but not executable */
-#define EXIT_NOTFOUND 127   /* not found */
+/* Exit statuses of pickled itself (exitstatus.h), under the front end's
+ * names: a usage error is one of pickled's own failures. */
+#define EXIT_USAGE PK_EXIT_FAILURE
+#define EXIT_NOEXEC PK_EXIT_NOEXEC
+#define EXIT_NOTFOUND PK_EXIT_NOTFOUND
 
 struct cli {
 	const char *cache_dir;   /* -C, or NULL */

@@ -283,20 +283,15 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 		goto out;
 	if ((fd = pk_store_open_entry(&s, &key)) < 0)
 		goto out;
-	if (pk_entry_read_meta(fd, &m, &stored, &err) < 0 ||
-	    !pk_key_equal(&m.key, &key))
+	if (pk_entry_read_meta_key(fd, &key, &m, &stored, &err) < 0)
 		goto out;
-	*age = pk_now_ms() - m.created_ms;
-	if (*age < 0)
-		*age = 0;
+	/* What a run would decide now: the job's ttl and stale time, as
+	 * configured today, not the ones the entry was stored with. */
+	int64_t a = pk_meta_age(m.created_ms, pk_now_ms());
+	state = pk_meta_freshness_name(pk_meta_freshness(a, o.ttl_ms, o.stale_ms));
+	*age = a < 0 ? 0 : a;
 	*expires_in = o.ttl_ms == PK_FOREVER ? PK_FOREVER : o.ttl_ms - *age;
 	*stale_in = o.stale_ms > 0 ? o.stale_ms - *age : 0;
-	if (o.ttl_ms != PK_FOREVER && *age >= o.ttl_ms)
-		state = "expired";
-	else if (o.stale_ms > 0 && *age >= o.stale_ms)
-		state = "stale";
-	else
-		state = "fresh";
 out:
 	pk_meta_free(&m);
 	if (fd >= 0)

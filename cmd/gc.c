@@ -83,7 +83,7 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	struct printer pr = { 0 };
 	pk_store s;
 	pk_error err = { 0 };
-	char buf[700], a[32], b[32];
+	char buf[PK_ERROR_STR_LEN], a[32], b[32];
 	int c, verbose = 0, ret = 0;
 
 	o.max_size = cli->max_size ? cli->max_size : PK_DEFAULT_MAX_SIZE;

@@ -6,19 +6,9 @@
 #include "format.h"
 #include "units.h"
 
-static void hex16(const unsigned char h[16], char out[33])
-{
-	pk_key k;
-	for (int i = 0; i < 16; i++)
-		k.bytes[i] = h[i];
-	pk_key_hex(&k, out);
-}
-
 const char *item_state(const pk_item *it, int64_t now_ms)
 {
-	if (pk_item_expired(it, now_ms))
-		return "expired";
-	return pk_item_stale(it, now_ms) ? "stale" : "fresh";
+	return pk_meta_freshness_name(pk_item_freshness(it, now_ms));
 }
 
 int64_t item_saved_ms(const pk_item *it)
@@ -77,7 +67,7 @@ static void trace_json(FILE *f, const pk_meta *m)
 		fputs(i ? ",{\"path\":" : "{\"path\":", f);
 		fmt_json_str(f, n.inputs[i].path);
 		fprintf(f, ",\"kind\":\"%s\"", pk_mkind_name(n.inputs[i].kind));
-		hex16(n.inputs[i].hash, h);
+		pk_key_digest_hex(n.inputs[i].hash, h);
 		if (n.inputs[i].kind == PK_MK_ABSENT || n.inputs[i].kind == PK_MK_STAT)
 			fputs(",\"xxh3\":null}", f);
 		else
@@ -132,7 +122,7 @@ void item_json(FILE *f, const pk_item *it, int64_t now)
 		fputs(i ? ",{\"path\":" : "{\"path\":", f);
 		fmt_json_str(f, p->inputs[i].path);
 		if (p->inputs[i].present) {
-			hex16(p->inputs[i].hash, h);
+			pk_key_digest_hex(p->inputs[i].hash, h);
 			fprintf(f, ",\"present\":true,\"xxh3\":\"%s\"}", h);
 		} else {
 			fputs(",\"present\":false,\"xxh3\":null}", f);
@@ -165,7 +155,7 @@ void item_json(FILE *f, const pk_item *it, int64_t now)
 	fmt_json_str(f, p->cwd);
 	fputs(",\"stdin_xxh3\":", f);
 	if (p->has_stdin) {
-		hex16(p->stdin_hash, h);
+		pk_key_digest_hex(p->stdin_hash, h);
 		fprintf(f, "\"%s\"", h);
 	} else {
 		fputs("null", f);

@@ -97,7 +97,7 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 	const char *job = NULL;
 	unsigned long limit = 20;
 	size_t nrows = 0, wdec = 8, wdur = 8, wout = 6;
-	char buf[700], *end;
+	char buf[PK_ERROR_STR_LEN], *end;
 	int c, json = 0, ret = 1;
 
 	while ((c = getopt_long(argc, argv, "+:n:h", longopts, NULL)) != -1) {

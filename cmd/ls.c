@@ -382,7 +382,7 @@ static int ls_run(struct cli *cli, int argc, char **argv, struct tagset *ts)
 	pk_store s;
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
-	char ebuf[700];
+	char ebuf[PK_ERROR_STR_LEN];
 
 	sort_by = SORT_AGE;
 	while ((c = getopt_long(argc, argv, "+:lh", longopts, NULL)) != -1) {

@@ -13,7 +13,7 @@ int stats_prometheus(struct cli *cli, const pk_store *s)
 {
 	pk_metrics *m = malloc(sizeof(*m));
 	pk_error err = { 0 };
-	char buf[700], *text = NULL;
+	char buf[PK_ERROR_STR_LEN], *text = NULL;
 	int ret = 1;
 
 	if (m == NULL) {

@@ -90,7 +90,7 @@ struct tier {
 
 static void tier_fail(struct tier *t, const pk_error *err)
 {
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 
 	fprintf(stderr, "pickled: remote cache unavailable: %s\n", pk_error_str(err, buf, sizeof(buf)));
 	pk_remote_close(t->r);
@@ -160,7 +160,7 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 {
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int64_t now = pk_now_ms();
 	int ret = 0;
 

@@ -45,6 +45,10 @@ void help_run(void)
 "  -e, --env NAME          an environment variable, or a glob such as 'LC_*'\n"
 "                          (repeatable)\n"
 "      --cwd               the working directory\n"
+"      --trace             also every file, folder and path the command is\n"
+"                          seen to look at (see TRACED INPUTS in pickled(1));\n"
+"                          the working directory is then in the key\n"
+"      --no-trace          do not trace, whatever the configuration says\n"
 "      --stdin             always read stdin into the key\n"
 "      --no-stdin          never read stdin; leave it to the command (needed\n"
 "                          in a loop that reads the same pipe: stdin is\n"
@@ -83,7 +87,7 @@ void help_run(void)
 
 enum {
 	OPT_CWD = 256, OPT_STDIN, OPT_NO_STDIN, OPT_STDIN_LIMIT, OPT_CACHE_FAILURES,
-	OPT_TAG, OPT_LOCK_TIMEOUT, OPT_EXPLAIN, OPT_NO_REMOTE, OPT_NAME,
+	OPT_TAG, OPT_LOCK_TIMEOUT, OPT_EXPLAIN, OPT_NO_REMOTE, OPT_NAME, OPT_TRACE, OPT_NO_TRACE,
 };
 
 static void print_explain(void *ctx, const char *line)
@@ -125,6 +129,8 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		{ "input", required_argument, NULL, 'i' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "cwd", no_argument, NULL, OPT_CWD },
+		{ "trace", no_argument, NULL, OPT_TRACE },
+		{ "no-trace", no_argument, NULL, OPT_NO_TRACE },
 		{ "stdin", no_argument, NULL, OPT_STDIN },
 		{ "no-stdin", no_argument, NULL, OPT_NO_STDIN },
 		{ "stdin-limit", required_argument, NULL, OPT_STDIN_LIMIT },
@@ -162,6 +168,8 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 			cli_push(&ov->tags.v, &ov->tags.n, optarg);
 			break;
 		case OPT_CWD: ov->use_cwd = 1; pk_overlay_give(ov, PK_SET_CWD); break;
+		case OPT_TRACE: ov->trace = 1; pk_overlay_give(ov, PK_SET_TRACE); break;
+		case OPT_NO_TRACE: ov->trace = 0; pk_overlay_give(ov, PK_SET_TRACE); break;
 		case OPT_STDIN: ov->stdin_mode = PK_STDIN_ALWAYS; pk_overlay_give(ov, PK_SET_STDIN); break;
 		case OPT_NO_STDIN: ov->stdin_mode = PK_STDIN_NEVER; pk_overlay_give(ov, PK_SET_STDIN); break;
 		case OPT_CACHE_FAILURES:
@@ -311,6 +319,10 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		fputs("pickled: out of memory\n", stderr);
 		return EXIT_USAGE;
 	}
+	/* Traced, relative paths are read from the working directory: it
+	 * decides which files those are. */
+	if (s->o.trace)
+		s->o.use_cwd = 1;
 	s->o.force = s->f.force;
 	s->o.warm = s->f.warm;
 	if (s->f.explain)

@@ -32,7 +32,7 @@ void help_show(void)
 
 int cli_lookup_failed(const pk_error *err)
 {
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int verdict = err->errnum == 0 || err->errnum == EINVAL || err->errnum == ENOENT;
 
 	fprintf(stderr, "pickled: %s\n", verdict ? err->msg : pk_error_str(err, buf, sizeof(buf)));
@@ -60,13 +60,9 @@ int cli_load_item(pk_store *s, const char *arg, pk_item *it)
 		fprintf(stderr, "pickled: no entry with key %s\n", it->hex);
 		return 1;
 	}
-	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &err) < 0) {
+	if (pk_entry_read_meta_key(fd, &it->key, &it->meta, &it->stored, &err) < 0) {
 		it->damaged = 1;
 		snprintf(it->reason, sizeof(it->reason), "%.150s", err.msg);
-	} else if (!pk_key_equal(&it->meta.key, &it->key)) {
-		pk_meta_free(&it->meta);
-		it->damaged = 1;
-		snprintf(it->reason, sizeof(it->reason), "entry holds another key");
 	}
 	close(fd);
 	pk_store_hits(s, &it->key, &it->hits, &it->last_hit_ms);
@@ -253,7 +249,7 @@ static int newest_named(pk_store *s, const char *name, char *hex)
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
 	const pk_item *best = NULL;
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int ret = 1;
 
 	if (pk_catalog_load(s, &cat, &err) < 0) {

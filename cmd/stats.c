@@ -42,7 +42,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	pk_stats st;
 	pk_error err = { 0 };
 	uint64_t stored = 0, raw = 0, foreign = 0;
-	char buf[700], a[32], b[32];
+	char buf[PK_ERROR_STR_LEN], a[32], b[32];
 	int c, json = 0, zero = 0, prometheus = 0, ret = 1;
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {

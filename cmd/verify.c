@@ -52,7 +52,7 @@ static int check_manifest(void *ctx, const pk_key *key, const char *rel)
 	struct mcheck *c = ctx;
 	pk_manifest m;
 	pk_error err = { 0 };
-	char hex[PK_KEY_HEX + 1], buf[700];
+	char hex[PK_KEY_HEX + 1], buf[PK_ERROR_STR_LEN];
 	int removed, why;
 
 	if (key == NULL) {
@@ -91,7 +91,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	pk_store s;
 	pk_catalog cat = { 0 };
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	int c, fix = 0, bad = 0, ret = 1;
 
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {

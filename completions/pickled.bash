@@ -8,7 +8,7 @@ _pickled_flags() {
 	case $1 in
 	'') echo '-C --cache-dir -c --config -h --help -V --version' ;;
 	run | key)
-		echo '-j --job -i --input -e --env --cwd --stdin --no-stdin --stdin-limit
+		echo '-j --job -i --input -e --env --cwd --trace --no-trace --stdin --no-stdin --stdin-limit
 			-k --key -o --output --cache-failures -t --ttl -s --stale -f --force
 			-w --warm --tag --lock-timeout --explain --no-remote --name -h --help' ;;
 	ls) echo '-l --long --json --header --no-header --sort --fresh --stale --expired --tag --name

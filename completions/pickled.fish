@@ -198,6 +198,8 @@ complete -c pickled -n $rk -s j -l job -x -a '(__pickled_jobs)' -d 'Run the job 
 complete -c pickled -n $rk -s i -l input -r -F -d 'A file, directory or quoted glob whose content counts'
 complete -c pickled -n $rk -s e -l env -x -a '(set --names --export)' -d 'An environment variable, or a glob'
 complete -c pickled -n $rk -l cwd -d 'The working directory is in the key'
+complete -c pickled -n $rk -l trace -d 'Also every file and path the command is seen to look at'
+complete -c pickled -n $rk -l no-trace -d 'Do not trace, whatever the configuration says'
 complete -c pickled -n $rk -l stdin -d 'Always read stdin into the key'
 complete -c pickled -n $rk -l no-stdin -d 'Never read stdin; leave it to the command'
 complete -c pickled -n $rk -l stdin-limit -x -d 'A larger stdin runs uncached (SIZE)'

@@ -1,6 +1,7 @@
 /* capture.c: fork/exec, pipe pumping and signal forwarding. */
 #include "capture.h"
 
+#include "exitstatus.h"
 #include "io.h"
 
 #include <errno.h>
@@ -175,7 +176,7 @@ fail:
 	if (write(report_w, &e, sizeof(e)) < 0) {
 		/* the parent then sees a plain exit 127 */
 	}
-	_exit(127);
+	_exit(PK_EXIT_NOTFOUND);
 }
 
 /* child_exec's arguments, for the tracer to start the command with. */
@@ -377,10 +378,11 @@ out:
 int pk_capture_status(const pk_capture_result *res)
 {
 	if (res->exec_errno != 0)
-		return res->exec_errno == ENOENT || res->exec_errno == ENOTDIR ? 127 : 126;
+		return res->exec_errno == ENOENT || res->exec_errno == ENOTDIR ? PK_EXIT_NOTFOUND
+		                                                               : PK_EXIT_NOEXEC;
 	if (WIFSIGNALED(res->wait_status))
 		return 128 + WTERMSIG(res->wait_status);
 	if (WIFEXITED(res->wait_status))
 		return WEXITSTATUS(res->wait_status);
-	return 125;
+	return PK_EXIT_FAILURE;
 }

@@ -312,9 +312,8 @@ static int load_one(void *ctx, int shardfd, const char *name, int has_hits)
 		l->c->n++;
 		return 0;
 	}
-	if (pk_entry_read_meta(fd, &it->meta, &it->stored, &e) < 0 ||
-	    !pk_key_equal(&it->meta.key, &it->key))
-		set_damaged(it, e.msg[0] ? e.msg : "entry holds another key");
+	if (pk_entry_read_meta_key(fd, &it->key, &it->meta, &it->stored, &e) < 0)
+		set_damaged(it, e.msg);
 	close(fd);
 	if (has_hits)
 		pk_store_hits(l->s, &it->key, &it->hits, &it->last_hit_ms);
@@ -460,16 +459,18 @@ int64_t pk_item_age(const pk_item *it, int64_t now_ms)
 	return age < 0 ? 0 : age;
 }
 
+enum pk_freshness pk_item_freshness(const pk_item *it, int64_t now_ms)
+{
+	return pk_meta_freshness(pk_meta_age(it->meta.created_ms, now_ms), it->meta.ttl_ms,
+	                         it->meta.stale_ms);
+}
+
 int pk_item_expired(const pk_item *it, int64_t now_ms)
 {
-	int64_t age = pk_meta_age(it->meta.created_ms, now_ms);
-
-	/* Created in the future: expired whatever its ttl (see pk_meta_age). */
-	return age < 0 || (it->meta.ttl_ms != PK_FOREVER && age >= it->meta.ttl_ms);
+	return pk_item_freshness(it, now_ms) == PK_EXPIRED;
 }
 
 int pk_item_stale(const pk_item *it, int64_t now_ms)
 {
-	return !pk_item_expired(it, now_ms) && it->meta.stale_ms > 0 &&
-	       pk_item_age(it, now_ms) >= it->meta.stale_ms;
+	return pk_item_freshness(it, now_ms) == PK_STALE;
 }

@@ -81,6 +81,10 @@ int64_t pk_item_last_use(const pk_item *it);
 /* The entry's age at now_ms (never negative). */
 int64_t pk_item_age(const pk_item *it, int64_t now_ms);
 
+/* The entry's freshness at now_ms under the ttl and stale time it was
+ * stored with (pk_meta_freshness). */
+enum pk_freshness pk_item_freshness(const pk_item *it, int64_t now_ms);
+
 /* 1 when the entry is older than the ttl it was stored with. */
 int pk_item_expired(const pk_item *it, int64_t now_ms);
 

@@ -172,6 +172,10 @@ int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 	o->auto_gc = c->auto_gc;
 	o->gc_interval_ms = c->gc_interval_ms;
 	o->metrics_file = c->metrics_textfile;
+	o->trace = c->trace;
+	o->trace_ignore = c->trace_ignore.v;
+	o->ntrace_ignore = c->trace_ignore.n;
+	o->trace_network_uncached = c->trace_network == 1;
 	pk_config_remote(c, &o->remote);
 	o->extra = NULL;
 	o->use_cwd = 0;

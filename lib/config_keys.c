@@ -25,6 +25,16 @@
 static const char *const stdin_words[] = { "auto", "always", "never", NULL };
 static const char *const check_words[] = { "none", "mtime", "content", NULL };
 static const char *const mode_words[] = { "read-write", "read-only", NULL };
+static const char *const network_words[] = { "cached", "uncached", NULL };
+
+/* trace: true is short for trace: {enabled: true} (see shorthand). */
+static const struct field trace_fields[] = {
+	{ .name = "enabled", .id = PK_CFG_TRACE, .type = T_BOOL, .off = CFG(trace),
+	  .env = "PICKLED_TRACE" },
+	{ .name = "ignore", .id = PK_CFG_TRACE_IGNORE, .type = T_LIST, .off = CFG(trace_ignore) },
+	{ .name = "network", .id = PK_CFG_TRACE_NETWORK, .type = T_ENUM, .off = CFG(trace_network),
+	  .words = network_words },
+};
 
 static const struct field gc_fields[] = {
 	{ .name = "auto", .id = PK_CFG_GC_AUTO, .type = T_BOOL, .off = CFG(auto_gc),
@@ -96,6 +106,8 @@ const struct field pk_config_top_fields[] = {
 	  .nsub = NELEM(remote_fields) },
 	{ .name = "metrics", .id = -1, .type = T_MAP, .sub = metrics_fields,
 	  .nsub = NELEM(metrics_fields) },
+	{ .name = "trace", .id = -1, .type = T_MAP, .sub = trace_fields,
+	  .nsub = NELEM(trace_fields), .shorthand = "enabled" },
 	{ .name = "jobs", .id = -1, .type = T_JOBS },
 };
 
@@ -115,6 +127,7 @@ const struct field pk_config_job_fields[] = {
 	  .off = OV(cache_failures) },
 	{ .name = "lock_timeout", .id = PK_SET_LOCK_TIMEOUT, .type = T_DURATION,
 	  .off = OV(lock_timeout_ms) },
+	{ .name = "trace", .id = PK_SET_TRACE, .type = T_BOOL, .off = OV(trace) },
 };
 
 const size_t pk_config_ntop = NELEM(pk_config_top_fields);

@@ -41,6 +41,8 @@ struct field {
 	size_t nsub;
 	int nullable;               /* null unsets a T_STRING or T_URL */
 	int tags;                   /* a T_LIST of tags (pk_meta_tag_problem) */
+	const char *shorthand;      /* T_MAP: a scalar given for the mapping
+	                               sets this sub key ("trace: true") */
 };
 
 /* Mappings and lists inside one another: the configuration needs 4

@@ -56,6 +56,7 @@ void pk_config_free(pk_config *c)
 	free(c->remote_seeds);
 	free(c->remote_password);
 	free(c->metrics_textfile);
+	pk_config_strv_free(&c->trace_ignore);
 	for (size_t i = 0; i < c->njobs; i++)
 		pk_config_job_free(&c->jobs[i]);
 	free(c->jobs);

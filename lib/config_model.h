@@ -25,6 +25,7 @@ enum pk_config_key {
 	PK_CFG_REMOTE_MAX_ENTRY, PK_CFG_REMOTE_LEASE, PK_CFG_REMOTE_SECRET_FILE,
 	PK_CFG_REMOTE_PASSWORD_FILE, PK_CFG_REMOTE_SEEDS, PK_CFG_REMOTE_VERIFY_HITS,
 	PK_CFG_METRICS_TEXTFILE,
+	PK_CFG_TRACE, PK_CFG_TRACE_IGNORE, PK_CFG_TRACE_NETWORK,
 	PK_CFG_NKEYS
 };
 
@@ -73,6 +74,9 @@ typedef struct pk_config {
 	int remote_verify_hits;    /* a local hit checks for a fleet-wide rm */
 	char *remote_password;     /* PICKLED_REMOTE_PASSWORD; NULL: none */
 	char *metrics_textfile;    /* NULL: no textfile (see metrics.h) */
+	int trace;                 /* trace.enabled: run --trace */
+	pk_strv trace_ignore;      /* trace.ignore: globs never inputs */
+	int trace_network;         /* trace.network: 0 cached, 1 uncached */
 	pk_origin origins[PK_CFG_NKEYS];
 
 	pk_config_job *jobs;       /* in the order they were defined */

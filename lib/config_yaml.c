@@ -295,6 +295,12 @@ static int read_value(struct parse *p, const struct field *f, void *base, pk_ori
 	case T_JOBS:
 		if (is_null(&p->ev))
 			return 0;
+		if (p->ev.type == YAML_SCALAR_EVENT && f->shorthand != NULL) {
+			for (size_t i = 0; i < f->nsub; i++)
+				if (strcmp(f->sub[i].name, f->shorthand) == 0)
+					return read_value(p, &f->sub[i], base, origins, set, what,
+					                  keymark);
+		}
 		if (p->ev.type != YAML_MAPPING_START_EVENT)
 			return wrong_shape(p, what, f->type) < 0 ? -1 : 1;
 		if (f->type == T_JOBS)

@@ -138,14 +138,14 @@ int pk_entry_writer_over_limit(const pk_entry_writer *w, uint64_t *size)
 int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
                           size_t len, pk_error *err)
 {
-	unsigned char hdr[5];
+	unsigned char hdr[PK_RECORD_HEAD];
 
 	if (w->in_files)
 		return pk_error_set(err, EINVAL, "output after files");
 	while (len > 0) {
 		size_t n = len > 0x40000000 ? 0x40000000 : len;
 		hdr[0] = (unsigned char)stream;
-		pk_put_le(hdr + 1, n, 4);
+		pk_put_le(hdr + PK_RECORD_AT_LEN, n, 4);
 		if (compress(w, hdr, sizeof(hdr), ZSTD_e_continue, err) < 0 ||
 		    compress(w, buf, n, ZSTD_e_continue, err) < 0)
 			return -1;
@@ -234,13 +234,14 @@ int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err)
 		goto out;
 	}
 	pk_hash_update(&w->xs, mbuf, mlen);
-	memcpy(hdr, MAGIC, 8);
-	pk_put_le(hdr + 8, PK_ENTRY_VERSION, 4);
-	pk_put_le(hdr + 12, PK_ENTRY_HEADER, 4);
-	pk_put_le(hdr + 16, w->stdio_len, 8);
-	pk_put_le(hdr + 24, w->files_len, 8);
-	pk_put_le(hdr + 32, mlen, 8);
-	pk_put_le(hdr + 56, XXH3_64bits_withSeed(hdr, 56, XXH3_64bits_digest(&w->xs)), 8);
+	memcpy(hdr + PK_ENTRY_AT_MAGIC, MAGIC, sizeof(MAGIC));
+	pk_put_le(hdr + PK_ENTRY_AT_VERSION, PK_ENTRY_VERSION, 4);
+	pk_put_le(hdr + PK_ENTRY_AT_HEADER_SIZE, PK_ENTRY_HEADER, 4);
+	pk_put_le(hdr + PK_ENTRY_AT_STDIO_LEN, w->stdio_len, 8);
+	pk_put_le(hdr + PK_ENTRY_AT_FILES_LEN, w->files_len, 8);
+	pk_put_le(hdr + PK_ENTRY_AT_META_LEN, mlen, 8);
+	pk_put_le(hdr + PK_ENTRY_AT_CHECKSUM,
+	          XXH3_64bits_withSeed(hdr, PK_ENTRY_AT_CHECKSUM, XXH3_64bits_digest(&w->xs)), 8);
 	if (pwrite(w->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
 		writer_fail(w, err, errno ? errno : EIO, "cannot write entry");
 		goto out;
@@ -271,17 +272,34 @@ struct pk_entry {
 	int verified;
 };
 
+/* Reads exactly len bytes at off.  Returns 0, or -1 with err set: the
+ * system's error, or "entry truncated" (errnum 0) when the file ends
+ * sooner, as it does when it shrank since its size was taken; never an
+ * errno some earlier call left behind. */
+static int read_exact(int fd, void *buf, size_t len, off_t off, pk_error *err)
+{
+	ssize_t n = pk_pread_full(fd, buf, len, off);
+
+	if (n == (ssize_t)len)
+		return 0;
+	if (n < 0)
+		return pk_error_set(err, errno, "cannot read entry");
+	return pk_error_set(err, 0, "entry truncated");
+}
+
 /* Checks a header against the file size; fills the region lengths. */
 static int parse_header(const unsigned char *h, uint64_t size, uint64_t len[3],
                         pk_error *err)
 {
-	if (memcmp(h, MAGIC, 8) != 0)
+	if (memcmp(h + PK_ENTRY_AT_MAGIC, MAGIC, sizeof(MAGIC)) != 0)
 		return pk_error_set(err, 0, "not a pickled entry");
-	if (pk_get_le(h + 8, 4) != PK_ENTRY_VERSION || pk_get_le(h + 12, 4) != PK_ENTRY_HEADER)
+	if (pk_get_le(h + PK_ENTRY_AT_VERSION, 4) != PK_ENTRY_VERSION ||
+	    pk_get_le(h + PK_ENTRY_AT_HEADER_SIZE, 4) != PK_ENTRY_HEADER)
 		return pk_error_set(err, 0, "entry version %u not supported",
-		                    (unsigned)pk_get_le(h + 8, 4));
-	for (int i = 0; i < 3; i++)
-		len[i] = pk_get_le(h + 16 + 8 * i, 8);
+		                    (unsigned)pk_get_le(h + PK_ENTRY_AT_VERSION, 4));
+	len[0] = pk_get_le(h + PK_ENTRY_AT_STDIO_LEN, 8);
+	len[1] = pk_get_le(h + PK_ENTRY_AT_FILES_LEN, 8);
+	len[2] = pk_get_le(h + PK_ENTRY_AT_META_LEN, 8);
 	if (len[2] > MAX_META || len[0] > size || len[1] > size ||
 	    PK_ENTRY_HEADER + len[0] + len[1] + len[2] != size)
 		return pk_error_set(err, 0, "entry truncated or damaged");
@@ -305,26 +323,53 @@ int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err)
 		return pk_error_set(err, 0, "entry truncated");
 	/* A small entry in one read: listing a large cache is mostly this. */
 	if (*stored <= sizeof(small)) {
-		if (pk_pread_full(fd, small, (size_t)*stored, 0) != (ssize_t)*stored)
-			return pk_error_set(err, errno, "cannot read entry");
+		if (read_exact(fd, small, (size_t)*stored, 0, err) < 0)
+			return -1;
 		memcpy(h, small, sizeof(h));
 		if (parse_header(h, *stored, len, err) < 0)
 			return -1;
 		return pk_meta_decode(small + (*stored - len[2]), len[2], meta, err);
 	}
-	if (pk_pread_full(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		return pk_error_set(err, errno, "cannot read entry");
+	if (read_exact(fd, h, sizeof(h), 0, err) < 0)
+		return -1;
 	if (parse_header(h, *stored, len, err) < 0)
 		return -1;
 	if (len[2] > sizeof(small) && (mbuf = malloc(len[2])) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot read entry");
-	if (pk_pread_full(fd, mbuf, len[2], (off_t)(*stored - len[2])) != (ssize_t)len[2])
-		pk_error_set(err, errno, "cannot read entry");
-	else
+	if (read_exact(fd, mbuf, len[2], (off_t)(*stored - len[2]), err) == 0)
 		ret = pk_meta_decode(mbuf, len[2], meta, err);
 	if (mbuf != small)
 		free(mbuf);
 	return ret;
+}
+
+int pk_entry_read_meta_key(int fd, const pk_key *key, pk_meta *meta, uint64_t *stored,
+                           pk_error *err)
+{
+	if (pk_entry_read_meta(fd, meta, stored, err) < 0)
+		goto fail;
+	if (pk_key_equal(&meta->key, key))
+		return 0;
+	pk_error_set(err, 0, "entry holds another key");
+fail:
+	pk_meta_free(meta);
+	return -1;
+}
+
+pk_entry *pk_entry_open_key(int fd, const pk_key *key, int deep, pk_error *err)
+{
+	pk_entry *e = pk_entry_open(fd, err);
+
+	/* The checksum first: a damaged field must not pass for another
+	 * key's entry, or for an expired one, and go unreported. */
+	if (e == NULL || pk_entry_verify(e, deep, err) < 0)
+		goto fail;
+	if (pk_key_equal(&e->meta.key, key))
+		return e;
+	pk_error_set(err, 0, "entry holds another key");
+fail:
+	pk_entry_close(e);
+	return NULL;
 }
 
 pk_entry *pk_entry_open(int fd, pk_error *err)
@@ -333,7 +378,6 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 	pk_entry *e = calloc(1, sizeof(*e));
 	struct stat st;
 	unsigned char *mbuf = NULL;
-	ssize_t n;
 
 	if (e == NULL) {
 		pk_error_set(err, ENOMEM, "cannot open entry");
@@ -358,14 +402,10 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 			pk_error_set(err, ENOMEM, "cannot read entry");
 			goto fail;
 		}
-		n = pk_pread_full(fd, e->whole, e->size, 0);
-		if (n != (ssize_t)e->size) {
-			pk_error_set(err, n < 0 ? errno : 0, n < 0 ? "cannot read entry" : "entry truncated");
+		if (read_exact(fd, e->whole, e->size, 0, err) < 0)
 			goto fail;
-		}
 		memcpy(e->header, e->whole, PK_ENTRY_HEADER);
-	} else if (pk_pread_full(fd, e->header, PK_ENTRY_HEADER, 0) != PK_ENTRY_HEADER) {
-		pk_error_set(err, errno, "cannot read entry");
+	} else if (read_exact(fd, e->header, PK_ENTRY_HEADER, 0, err) < 0) {
 		goto fail;
 	}
 	if (parse_header(e->header, e->size, len, err) < 0)
@@ -373,7 +413,7 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 	e->stdio_len = len[0];
 	e->files_len = len[1];
 	e->meta_len = len[2];
-	e->checksum = pk_get_le(e->header + 56, 8);
+	e->checksum = pk_get_le(e->header + PK_ENTRY_AT_CHECKSUM, 8);
 	if (e->whole) {
 		mbuf = e->whole + (e->size - e->meta_len);
 	} else {
@@ -381,9 +421,7 @@ pk_entry *pk_entry_open(int fd, pk_error *err)
 			pk_error_set(err, ENOMEM, "cannot read entry");
 			goto fail;
 		}
-		if (pk_pread_full(fd, mbuf, e->meta_len, (off_t)(e->size - e->meta_len)) !=
-		    (ssize_t)e->meta_len) {
-			pk_error_set(err, errno, "cannot read entry");
+		if (read_exact(fd, mbuf, e->meta_len, (off_t)(e->size - e->meta_len), err) < 0) {
 			free(mbuf);
 			goto fail;
 		}
@@ -422,11 +460,8 @@ static int read_region(pk_entry *e, uint64_t off, uint64_t len,
 		return pk_error_set(err, ENOMEM, "cannot read entry");
 	while (len > 0) {
 		size_t want = len > IO_BUF ? IO_BUF : (size_t)len;
-		ssize_t n = pk_pread_full(e->fd, e->inbuf, want, (off_t)off);
-		if (n < 0)
-			return pk_error_set(err, errno, "cannot read entry");
-		if ((size_t)n != want)
-			return pk_error_set(err, 0, "entry truncated");
+		if (read_exact(e->fd, e->inbuf, want, (off_t)off, err) < 0)
+			return -1;
 		if (fn(ctx, e->inbuf, want, err) < 0)
 			return -1;
 		off += want;
@@ -543,7 +578,7 @@ static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
 /* Parses stdio records across piece boundaries. */
 struct records {
 	int fds[3];
-	unsigned char hdr[5];
+	unsigned char hdr[PK_RECORD_HEAD];
 	size_t have;          /* header bytes collected */
 	uint64_t left;        /* payload bytes left in the current record */
 	int stream;
@@ -566,16 +601,16 @@ static int records_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 
 	while (n > 0) {
 		if (r->left == 0) {
-			size_t take = 5 - r->have < n ? 5 - r->have : n;
+			size_t take = PK_RECORD_HEAD - r->have < n ? PK_RECORD_HEAD - r->have : n;
 			memcpy(r->hdr + r->have, p, take);
 			r->have += take;
 			p += take;
 			n -= take;
-			if (r->have < 5)
+			if (r->have < PK_RECORD_HEAD)
 				break;
 			r->have = 0;
 			r->stream = r->hdr[0];
-			r->left = pk_get_le(r->hdr + 1, 4);
+			r->left = pk_get_le(r->hdr + PK_RECORD_AT_LEN, 4);
 			if (r->stream != PK_STDOUT && r->stream != PK_STDERR)
 				return pk_error_set(err, 0, "entry damaged: bad record");
 			continue;
@@ -624,7 +659,7 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 		XXH3_64bits_reset(&xs);
 		if (read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER, hash_piece, &xs, err) < 0)
 			return -1;
-		sum = XXH3_64bits_withSeed(e->header, 56, XXH3_64bits_digest(&xs));
+		sum = XXH3_64bits_withSeed(e->header, PK_ENTRY_AT_CHECKSUM, XXH3_64bits_digest(&xs));
 		if (sum != e->checksum)
 			return pk_error_set(err, 0, "entry checksum mismatch");
 		e->verified = 1;

@@ -23,6 +23,21 @@
 #define PK_ENTRY_VERSION 1
 #define PK_ENTRY_HEADER 64
 
+/* Where the header's fields are (the layout above), for the writer and
+ * every reader alike. */
+enum {
+	PK_ENTRY_AT_MAGIC = 0,          /* 8 bytes */
+	PK_ENTRY_AT_VERSION = 8,        /* u32 */
+	PK_ENTRY_AT_HEADER_SIZE = 12,   /* u32 */
+	PK_ENTRY_AT_STDIO_LEN = 16,     /* u64, then files and meta lengths */
+	PK_ENTRY_AT_FILES_LEN = 24,     /* u64 */
+	PK_ENTRY_AT_META_LEN = 32,      /* u64 */
+	PK_ENTRY_AT_CHECKSUM = 56       /* u64, over the bytes before it */
+};
+
+/* A stdio record's head: the stream (u8) then the length (u32). */
+enum { PK_RECORD_AT_LEN = 1, PK_RECORD_HEAD = 5 };
+
 enum { PK_STDOUT = 1, PK_STDERR = 2 };
 
 typedef struct pk_entry_writer pk_entry_writer;
@@ -70,6 +85,18 @@ pk_entry *pk_entry_open(int fd, pk_error *err);
  * it with pk_meta_free, even on failure) and its size into *stored: what
  * listing needs, without reading the output.  Returns 0, or -1 with err. */
 int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err);
+
+/* The one way to read an entry found under key's name: pk_entry_open,
+ * pk_entry_verify (deep as there), and a check that the entry is key's
+ * (a file renamed or copied under another key's name is not).  Returns
+ * NULL with err set; errnum 0 and "entry holds another key" for the last. */
+pk_entry *pk_entry_open_key(int fd, const pk_key *key, int deep, pk_error *err);
+
+/* The same for the metadata alone (pk_entry_read_meta): the checksum is
+ * not checked.  On failure *meta is freed and zeroed.  Returns 0, or -1
+ * with err set. */
+int pk_entry_read_meta_key(int fd, const pk_key *key, pk_meta *meta, uint64_t *stored,
+                           pk_error *err);
 
 const pk_meta *pk_entry_meta(const pk_entry *e);
 uint64_t pk_entry_stored_bytes(const pk_entry *e);

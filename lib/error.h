@@ -15,6 +15,10 @@ typedef struct pk_error {
 int pk_error_set(pk_error *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The size of a buffer for pk_error_str: the message (512 bytes) plus ": "
+ * and the longest strerror text, with room to spare. */
+#define PK_ERROR_STR_LEN 700
+
 /* Writes "msg: strerror(errnum)" (or just msg) into buf; returns buf. */
 const char *pk_error_str(const pk_error *err, char *buf, size_t len);
 

@@ -71,13 +71,15 @@ int pk_write_all_or(int fd, const void *buf, size_t len,
 	return 0;
 }
 
-ssize_t pk_read_full(int fd, void *buf, size_t len)
+/* The loop of both: off < 0 reads at the file position, else at off. */
+static ssize_t read_full(int fd, void *buf, size_t len, off_t off)
 {
 	char *p = buf;
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
+		ssize_t n = off < 0 ? read(fd, p + got, len - got)
+		                    : pread(fd, p + got, len - got, off + (off_t)got);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -90,23 +92,19 @@ ssize_t pk_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+ssize_t pk_read_full(int fd, void *buf, size_t len)
+{
+	return read_full(fd, buf, len, -1);
+}
+
 ssize_t pk_pread_full(int fd, void *buf, size_t len, off_t off)
 {
-	char *p = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	/* A negative offset is pread's EINVAL, not a read at the position. */
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
 	}
-	return (ssize_t)got;
+	return read_full(fd, buf, len, off);
 }
 
 #define SETTLED_NS 2000000000LL

@@ -224,7 +224,7 @@ static int judge_input(const pk_trace_record *r, const pk_judge_opts *o, char **
 {
 	pk_mrec rec;
 	pk_error oerr = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 
 	if (pk_mrec_observe(&rec, r->path, wanted_kind(r->flags), o->statdir, &oerr) < 0) {
 		if (oerr.errnum == ENOMEM)

@@ -97,14 +97,19 @@ void pk_key_compute(const pk_key_parts *p, pk_key *key)
 	memcpy(key->bytes, c.digest, sizeof(key->bytes));
 }
 
-void pk_key_hex(const pk_key *key, char hex[PK_KEY_HEX + 1])
+void pk_key_digest_hex(const unsigned char digest[16], char hex[PK_KEY_HEX + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 	for (int i = 0; i < 16; i++) {
-		hex[2 * i] = digits[key->bytes[i] >> 4];
-		hex[2 * i + 1] = digits[key->bytes[i] & 15];
+		hex[2 * i] = digits[digest[i] >> 4];
+		hex[2 * i + 1] = digits[digest[i] & 15];
 	}
 	hex[PK_KEY_HEX] = '\0';
+}
+
+void pk_key_hex(const pk_key *key, char hex[PK_KEY_HEX + 1])
+{
+	pk_key_digest_hex(key->bytes, hex);
 }
 
 int pk_key_equal(const pk_key *a, const pk_key *b)

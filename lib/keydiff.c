@@ -347,9 +347,7 @@ void pk_keydiff_show(pk_buf *b, const pk_key_parts *p, const char *run_cwd, int 
 			pk_buf_printf(b, "stdin:-");
 			return;
 		}
-		pk_key k;
-		memcpy(k.bytes, p->stdin_hash, 16);
-		pk_key_hex(&k, h);
+		pk_key_digest_hex(p->stdin_hash, h);
 		pk_buf_printf(b, "stdin:#%.8s", h);
 		return;
 	case PK_KD_KEY_TEXT:

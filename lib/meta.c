@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "bytes.h"
 #include "defaults.h"
+#include "units.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -395,4 +396,16 @@ int64_t pk_meta_age(int64_t created_ms, int64_t now_ms)
 	if (age >= 0)
 		return age;
 	return -age <= PK_CLOCK_SKEW_MS ? 0 : -1;
+}
+
+enum pk_freshness pk_meta_freshness(int64_t age_ms, int64_t ttl_ms, int64_t stale_ms)
+{
+	if (age_ms < 0 || (ttl_ms != PK_FOREVER && age_ms >= ttl_ms))
+		return PK_EXPIRED;
+	return stale_ms > 0 && age_ms >= stale_ms ? PK_STALE : PK_FRESH;
+}
+
+const char *pk_meta_freshness_name(enum pk_freshness f)
+{
+	return f == PK_EXPIRED ? "expired" : f == PK_STALE ? "stale" : "fresh";
 }

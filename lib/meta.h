@@ -51,6 +51,19 @@ typedef struct pk_meta {
  * as expired whatever the ttl. */
 int64_t pk_meta_age(int64_t created_ms, int64_t now_ms);
 
+/* The one freshness rule, for a run deciding whether to replay, and for
+ * ls, show, gc, rm and config reporting what a run would do. */
+enum pk_freshness { PK_FRESH, PK_STALE, PK_EXPIRED };
+
+/* What a result of age age_ms (from pk_meta_age; negative: created in the
+ * future) is under ttl_ms (PK_FOREVER: never expires) and stale_ms (0:
+ * never stale): expired from ttl_ms on, and whenever created in the
+ * future; stale from stale_ms on until then; fresh before. */
+enum pk_freshness pk_meta_freshness(int64_t age_ms, int64_t ttl_ms, int64_t stale_ms);
+
+/* "fresh", "stale" or "expired". */
+const char *pk_meta_freshness_name(enum pk_freshness f);
+
 /* Frees what meta owns; NULL is fine. */
 void pk_meta_free(pk_meta *meta);
 

@@ -42,6 +42,7 @@ static const struct {
 	{ PK_SET_STDIN, FIELD(stdin_mode, stdin_mode) },
 	{ PK_SET_CACHE_FAILURES, FIELD(cache_failures, cache_failures) },
 	{ PK_SET_CWD, FIELD(use_cwd, use_cwd) },
+	{ PK_SET_TRACE, FIELD(trace, trace) },
 	{ PK_SET_KEY, FIELD(key, extra) },
 };
 

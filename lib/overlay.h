@@ -19,7 +19,7 @@ enum pk_setting {
 	                              appends the command line's words) */
 	PK_SET_TTL, PK_SET_STALE, PK_SET_INPUTS, PK_SET_OUTPUTS, PK_SET_ENV,
 	PK_SET_TAGS, PK_SET_KEY, PK_SET_CWD, PK_SET_STDIN, PK_SET_CACHE_FAILURES,
-	PK_SET_LOCK_TIMEOUT,
+	PK_SET_LOCK_TIMEOUT, PK_SET_TRACE,
 	PK_SET_NJOB,
 	PK_SET_STDIN_LIMIT = PK_SET_NJOB,   /* the command line's only */
 };
@@ -39,6 +39,7 @@ typedef struct pk_overlay {
 	int stdin_mode;            /* enum pk_stdin_mode */
 	int cache_failures;
 	int use_cwd;
+	int trace;                 /* run --trace */
 	char *key;                 /* extra key text */
 	pk_strv inputs, outputs, env, tags;   /* added to what is below */
 } pk_overlay;

@@ -5,11 +5,12 @@
  * key), run_exec (running the command), run_store (recording and storing
  * its result), run_replay (a hit's output and files), run_share (the
  * remote tier), run_record (the run log and metrics), run_msg (what a run
- * says). */
+ * says), run_trace (a traced run's manifest, tracer and judgement). */
 #include "run.h"
 
 #include "entry.h"
 #include "error.h"
+#include "exitstatus.h"
 #include "gc.h"
 #include "lock.h"
 #include "meta.h"
@@ -20,6 +21,7 @@
 #include "run_replay.h"
 #include "run_share.h"
 #include "run_store.h"
+#include "run_trace.h"
 #include "spool.h"
 #include "stats.h"
 #include "store.h"
@@ -64,6 +66,10 @@ struct run {
 	 * until one is made (a background gc records nothing). */
 	pk_runlog_rec rec;
 	int64_t start_ms;
+	/* run --trace: the key names a manifest; key.key becomes the result
+	 * key of the input set found to hold, if any (see run_trace.h). */
+	int traced;
+	run_trace trace;
 };
 
 /* Where what cannot be stored is said and counted. */
@@ -80,6 +86,10 @@ static int execute(struct run *u, run_store *rs, pk_capture_result *cr)
 	run_exec x = { 0 };
 	int ret;
 
+	/* A traced miss runs under the tracer; one that cannot start runs
+	 * untraced, and its result is not stored (run_trace_judge). */
+	if (u->traced && rs != NULL)
+		x.trace = run_trace_start(&u->trace, &u->msg);
 	x.o = u->o;
 	x.path = u->key.parts.program;
 	x.spool = u->have_spool ? &u->spool : NULL;
@@ -148,7 +158,7 @@ static void miss(struct run *u)
 	run_store rs;
 	pk_capture_result cr;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	uint64_t stored;
 
 	if (run_store_begin(&rs, &sink, o, &u->key.key, &u->key.parts, &err) < 0) {
@@ -167,11 +177,21 @@ static void miss(struct run *u)
 		refresh_failed(u, WEXITSTATUS(cr.wait_status));
 		goto out;
 	}
+	/* Traced: stored under the key of the input set it read. */
+	if (u->traced) {
+		if (run_trace_judge(&u->trace, &sink) < 0)
+			goto out;
+		rs.key = &u->trace.result;
+		rs.trace = u->trace.note;
+		rs.trace_len = u->trace.note_len;
+	}
 	if (run_store_commit(&rs, &cr, u->have_spool ? u->spool.fd : u->stdin_file ? 0 : -1,
 	                     u->have_spool ? u->spool.start : u->stdin_start, &stored) < 0)
 		goto out;
 	longer_than_ttl(u, cr.duration_ms);
-	run_share_push(&u->share, &u->key.key, rs.fd, stored, rs.created_ms, o->ttl_ms);
+	run_share_push(&u->share, rs.key, rs.fd, stored, rs.created_ms, o->ttl_ms);
+	if (u->traced)
+		run_trace_stored(&u->trace, &u->msg, &u->share, rs.created_ms);
 	pk_gc_note_store(&u->store, stored);
 	/* Started once the remote lock is released (see maybe_gc): a fork
 	 * must not copy a process with a renewal thread. */
@@ -188,8 +208,9 @@ static enum lookup lookup_local(struct run *u, int replay)
 	pk_error err = { 0 };
 	pk_entry *e = NULL;
 	const pk_meta *m;
-	char age_s[32], buf[700];
+	char age_s[32], buf[PK_ERROR_STR_LEN];
 	enum lookup ret = MISS;
+	enum pk_freshness fresh;
 	int64_t age;
 	int fd;
 
@@ -199,22 +220,15 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "no entry");
 		return MISS;
 	}
-	if ((e = pk_entry_open(fd, &err)) == NULL)
-		goto corrupt;
-	/* The checksum first: a damaged creation time must not pass for an
-	 * expired entry and go unreported. */
-	if (pk_entry_verify(e, 0, &err) < 0)
+	if ((e = pk_entry_open_key(fd, &u->key.key, 0, &err)) == NULL)
 		goto corrupt;
 	m = pk_entry_meta(e);
-	if (!pk_key_equal(&m->key, &u->key.key)) {
-		pk_error_set(&err, 0, "entry holds another key");
-		goto corrupt;
-	}
 	if (!run_replay_matches(o, m)) {
 		pk_error_set(&err, 0, "entry restores files this run does not declare");
 		goto corrupt;
 	}
 	age = pk_meta_age(m->created_ms, pk_now_ms());
+	fresh = pk_meta_freshness(age, o->ttl_ms, o->stale_ms);
 	if (age < 0) {
 		run_explain(&u->msg, "miss (expired: created in the future, the clock was ahead)");
 		run_decide(&u->rec, -1, "expired");
@@ -231,7 +245,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "warm");
 		goto out;
 	}
-	if (o->ttl_ms != PK_FOREVER && age >= o->ttl_ms && !waited_for) {
+	if (fresh == PK_EXPIRED && !waited_for) {
 		run_explain(&u->msg, "miss (expired, age %s)", age_s);
 		run_decide(&u->rec, -1, "expired");
 		goto out;
@@ -245,7 +259,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "removed fleet-wide");
 		goto out;
 	}
-	ret = o->stale_ms > 0 && age >= o->stale_ms && !waited_for ? STALE : HIT;
+	ret = fresh == PK_STALE && !waited_for ? STALE : HIT;
 	/* A background refresh would rewrite the declared output files after
 	 * pickled has returned, under a caller that may be reading them: with
 	 * outputs, a stale entry is refreshed in the foreground instead. */
@@ -268,7 +282,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	}
 	if (ret == STALE)
 		run_explain_hit(&u->msg, "stale hit (age %s, refreshing in background)", age_s);
-	else if (waited_for && o->ttl_ms != PK_FOREVER && age >= o->ttl_ms)
+	else if (fresh == PK_EXPIRED)
 		run_explain_hit(&u->msg, "hit (stored by the run waited for, age %s)", age_s);
 	else
 		run_explain_hit(&u->msg, "hit (age %s)", age_s);
@@ -296,10 +310,27 @@ out:
 	return ret;
 }
 
+/* Traced: the key becomes the result key of the newest input set of the
+ * manifest that still holds.  Returns 0 when none does (the key is then
+ * the manifest's, which the miss locks). */
+static int trace_resolve(struct run *u)
+{
+	pk_key result;
+	int found = run_trace_lookup(&u->trace, &u->msg, &u->share, &result);
+
+	u->key.key = found ? result : u->trace.manifest;
+	pk_key_hex(&u->key.key, u->key.hex);
+	if (!found)
+		run_decide(&u->rec, -1, "traced inputs");
+	return found;
+}
+
 /* Local first, then the remote tier, whose entry is stored locally and
  * replayed from there like any local one. */
 static enum lookup lookup(struct run *u, int replay)
 {
+	if (u->traced && !trace_resolve(u))
+		return MISS;
 	enum lookup l = lookup_local(u, replay);
 
 	/* After waiting, a remote entry of any age may be the one waited for
@@ -547,7 +578,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 {
 	pk_error err = { 0 };
 	char *dir = NULL;
-	char buf[700], path[4200];
+	char buf[PK_ERROR_STR_LEN], path[4200];
 	int rc;
 
 	memset(u, 0, sizeof(*u));
@@ -585,7 +616,14 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (u->stdin_start = lseek(0, 0, SEEK_CUR)) >= 0)
 		u->stdin_file = 1;
-	if (run_key_stdin(&u->key, o, spool_dir(u, path), &u->spool, &u->have_spool, &u->msg) < 0) {
+	rc = run_key_stdin(&u->key, o, spool_dir(u, path), &u->spool, &u->have_spool, &u->msg, &err);
+	if (rc == -1) {
+		r->status = PK_EXIT_FAILURE;
+		snprintf(r->error, sizeof(r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
+		run_decide(&u->rec, PK_DECISION_UNCACHED, "stdin");
+		return -1;
+	}
+	if (rc < 0) {
 		u->have_store = 0;
 		run_decide(&u->rec, -1, "stdin");
 	}
@@ -594,13 +632,20 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	if (rc == -2)
 		run_decide(&u->rec, -1, "no key");
 	if (rc == -1) {
-		r->status = err.errnum == EACCES ? 126 : 127;
+		r->status = err.errnum == EACCES ? PK_EXIT_NOEXEC : PK_EXIT_NOTFOUND;
 		snprintf(r->error, sizeof(r->error), "%s", err.msg);
 		run_decide(&u->rec, PK_DECISION_UNCACHED,
 		           err.errnum == EACCES ? "not executable" : "not found");
 		return -1;
 	}
 	u->cacheable = rc == 0 && u->have_store;
+	/* Traced: the run's key names its manifest. */
+	if (rc == 0 && o->trace) {
+		u->traced = 1;
+		run_trace_init(&u->trace, o, u->have_store ? &u->store : NULL, &u->key.key);
+		u->key.key = u->trace.manifest;
+		pk_key_hex(&u->key.key, u->key.hex);
+	}
 	if (rc == 0)
 		run_key_explain(&u->key, u->have_spool ? &u->spool : NULL, &u->msg);
 	return 0;
@@ -608,6 +653,7 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 
 static void finish(struct run *u)
 {
+	run_trace_free(&u->trace);
 	run_share_close(&u->share);
 	run_key_free(&u->key);
 	pk_spool_close(&u->spool);
@@ -628,7 +674,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	}
 	if (o->warm) {
 		pk_error err = { 0 };
-		char buf[700];
+		char buf[PK_ERROR_STR_LEN];
 
 		/* Always a new run, fresh entry or not (lookup_local takes only a
 		 * result stored while this one waited for the lock). */
@@ -688,6 +734,11 @@ int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
 		goto out;
 	}
 	*key = u.key.key;
+	/* --explain checks the manifest against the files as they are. */
+	if (u.traced && run_explaining(&u.msg)) {
+		pk_key result;
+		run_trace_lookup(&u.trace, &u.msg, NULL, &result);
+	}
 	ret = 0;
 out:
 	finish(&u);

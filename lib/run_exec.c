@@ -2,6 +2,7 @@
 #include "run_exec.h"
 
 #include "error.h"
+#include "exitstatus.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,19 +12,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The command's stdin: the spool when there is one, else inherited. */
-static int command_stdin(run_exec *x, int detached, pid_t *feeder)
+/* The command's stdin: the spool when there is one, else inherited (-1;
+ * /dev/null when detached).  Returns -2 with err set when the spool cannot
+ * give the command its stdin from the first byte: the bytes read for the
+ * key are no longer in fd 0, and a command reading it would run on a
+ * stdin cut short. */
+static int command_stdin(run_exec *x, int detached, pid_t *feeder, pk_error *err)
 {
-	pk_error err = { 0 };
+	int fd;
 
 	*feeder = -1;
 	if (x->spool == NULL)
 		return detached ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
 	if (x->spool->complete || x->spool->in_place) {
-		pk_spool_rewind(x->spool);
+		if (pk_spool_rewind(x->spool) < 0) {
+			pk_error_set(err, errno, "cannot rewind stdin");
+			return -2;
+		}
 		return x->spool->fd;
 	}
-	return pk_spool_feed(x->spool, feeder, &err);
+	fd = pk_spool_feed(x->spool, feeder, err);
+	return fd < 0 ? -2 : fd;
 }
 
 /* The capture's recorder, on the thread that reads the pipes: counts the
@@ -43,10 +52,16 @@ int run_exec_command(run_exec *x, run_msg *m, pk_capture_result *cr)
 	pk_capture_opts co = { 0 };
 	pk_error err = { 0 };
 	pid_t feeder;
-	int in_fd = command_stdin(x, m->detached, &feeder);
+	int in_fd = command_stdin(x, m->detached, &feeder, &err);
 	int ret = -1;
 
 	x->out_bytes = 0;
+	if (in_fd == -2) {
+		char buf[PK_ERROR_STR_LEN];
+		r->status = PK_EXIT_FAILURE;
+		snprintf(r->error, sizeof(r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
+		return -1;
+	}
 	co.path = x->path ? x->path : x->o->argv[0];
 	co.argv = x->o->argv;
 	co.stdin_fd = in_fd;
@@ -55,10 +70,11 @@ int run_exec_command(run_exec *x, run_msg *m, pk_capture_result *cr)
 	co.err_fd = m->detached ? -1 : 2;
 	co.record = record_chunk;
 	co.record_ctx = x;
+	co.trace = x->trace;
 	int rc = pk_capture_run(&co, cr, &err);
 	if (rc < 0) {
-		char buf[700];
-		r->status = 125;
+		char buf[PK_ERROR_STR_LEN];
+		r->status = PK_EXIT_FAILURE;
 		snprintf(r->error, sizeof(r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
 		goto out;
 	}

@@ -22,11 +22,14 @@ typedef struct run_exec {
 	 * (see capture.h); NULL: nothing recorded. */
 	int (*record)(void *ctx, int stream, const void *buf, size_t len);
 	void *record_ctx;
+	pk_trace *trace;           /* the tracer to run it under, or NULL */
 	uint64_t out_bytes;        /* set: the output's size, for the run log */
 } run_exec;
 
 /* Runs the command, its output to 1 and 2 (nowhere when m->detached).
- * Sets m->r's status (125 when it could not be started, with r->error),
+ * Sets m->r's status (125 when it could not be started, with r->error;
+ * so too when the stdin read for the key cannot be given back to it in
+ * full: it is not run on a stdin cut short),
  * raise_signal and stop_signal.  Returns 0 when the command ran to an end
  * worth storing (not interrupted, its output read in full), else -1. */
 int run_exec_command(run_exec *x, run_msg *m, pk_capture_result *cr);

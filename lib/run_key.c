@@ -14,13 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void hex16(const unsigned char h[16], char out[33])
-{
-	pk_key k;
-	memcpy(k.bytes, h, 16);
-	pk_key_hex(&k, out);
-}
-
 /* w quoted (quote.h), in b (emptied first); valid until the next call. */
 static const char *quoted(pk_buf *b, const char *w, int flags)
 {
@@ -50,11 +43,11 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 		            (long long)(p->program_mtime_ns / 1000000000),
 		            (long long)(p->program_mtime_ns % 1000000000));
 	else if (p->program_check == PK_PROGRAM_CONTENT) {
-		hex16(p->program_hash, h);
+		pk_key_digest_hex(p->program_hash, h);
 		run_explain(m, "  program %s xxh3 %s", quoted(&b, p->program, 0), h);
 	}
 	for (size_t i = 0; i < p->ninputs; i++) {
-		hex16(p->inputs[i].hash, h);
+		pk_key_digest_hex(p->inputs[i].hash, h);
 		run_explain(m, "  input %s %s%s", quoted(&b, p->inputs[i].path, 0),
 		            p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
 	}
@@ -64,7 +57,7 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 	if (p->cwd)
 		run_explain(m, "  cwd %s", quoted(&b, p->cwd, 0));
 	if (p->has_stdin) {
-		hex16(p->stdin_hash, h);
+		pk_key_digest_hex(p->stdin_hash, h);
 		run_explain(m, "  stdin xxh3 %s (%llu bytes)", h, (unsigned long long)sp->size);
 	} else if (sp != NULL) {
 		run_explain(m, "  stdin empty (keyed as no stdin)");
@@ -147,7 +140,7 @@ int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const 
 		statdir = dir;
 	if (pk_program_describe(p, statdir, err) < 0 ||
 	    pk_inputs_expand(o->inputs, o->ninputs, statdir, &p->inputs, &p->ninputs, err) < 0) {
-		char buf[700];
+		char buf[PK_ERROR_STR_LEN];
 		return no_key(k, m, "%s", pk_error_str(err, buf, sizeof(buf)));
 	}
 	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
@@ -166,17 +159,17 @@ nomem:
 }
 
 int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp,
-                  int *have_spool, run_msg *m)
+                  int *have_spool, run_msg *m, pk_error *err)
 {
-	pk_error err = { 0 };
-
 	*have_spool = 0;
 	if (o->stdin_mode == PK_STDIN_NEVER ||
 	    (o->stdin_mode == PK_STDIN_AUTO && !pk_spool_wanted(0)))
 		return 0;
-	if (pk_spool_read(0, dir, o->stdin_limit, sp, &err) < 0) {
-		char buf[700];
-		return no_key(k, m, "%s", pk_error_str(&err, buf, sizeof(buf)));
+	if (pk_spool_read(0, dir, o->stdin_limit, sp, err) < 0) {
+		char buf[PK_ERROR_STR_LEN];
+		if (sp->lost)
+			return -1;
+		return no_key(k, m, "%s", pk_error_str(err, buf, sizeof(buf)));
 	}
 	*have_spool = 1;
 	if (!sp->complete && sp->spool_errno != 0)

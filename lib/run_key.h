@@ -21,11 +21,13 @@ typedef struct run_key {
 } run_key;
 
 /* Reads stdin into sp when the mode says so, spooling into dir (NULL:
- * $TMPDIR or /tmp); *have_spool says whether sp holds it.  Returns 0, or
- * -2 when the run must go uncached (stdin too large, or not readable),
- * with k->no_key saying why and a warning in m. */
+ * $TMPDIR or /tmp); *have_spool says whether sp holds it.  Returns 0; -2
+ * when the run must go uncached (stdin too large, or not readable), with
+ * k->no_key saying why and a warning in m; -1 with err set when bytes
+ * taken from stdin were lost (sp->lost): the command must not run then,
+ * since it would read a stdin cut short. */
 int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp,
-                  int *have_spool, run_msg *m);
+                  int *have_spool, run_msg *m, pk_error *err);
 
 /* Fills k->parts, k->key and k->hex.  store (NULL: none) keeps the input
  * hashes; sp (NULL: none) is the stdin read by run_key_stdin.  Returns 0;

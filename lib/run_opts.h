@@ -5,6 +5,7 @@
 #ifndef PK_RUN_OPTS_H
 #define PK_RUN_OPTS_H
 
+#include "error.h"
 #include "remote.h"
 
 #include <signal.h>
@@ -41,6 +42,12 @@ typedef struct pk_run_opts {
 	/* The shared tier (see remote.h); remote.url NULL: none. */
 	pk_remote_opts remote;
 	int no_cache;              /* run the command directly, store nothing */
+	/* run --trace: the inputs are found by watching the command (see
+	 * run_trace.h); trace_ignore: the trace.ignore globs; network
+	 * uncached: a run that reached another host is not stored. */
+	int trace;
+	char **trace_ignore;  size_t ntrace_ignore;
+	int trace_network_uncached;
 	sigset_t ignored;          /* ignored when pickled started: kept so in
 	                              the command (see capture.h) */
 	/* Called with each --explain line (without "pickled: "); NULL: none. */
@@ -55,8 +62,8 @@ typedef struct pk_run_result {
 	                              on to the command, or 0: pickled must
 	                              then end promptly, and say what it has to
 	                              say only where it can at once */
-	char error[700];           /* pickled's own failure (125/126/127), or "" */
-	char warning[700];         /* one warning for stderr, or "" */
+	char error[PK_ERROR_STR_LEN];           /* pickled's own failure (125/126/127), or "" */
+	char warning[PK_ERROR_STR_LEN];         /* one warning for stderr, or "" */
 } pk_run_result;
 
 #endif

@@ -39,7 +39,7 @@ void run_record(pk_runlog_rec *rec, const pk_store *store, const pk_run_opts *o,
 	pk_runlog_append(store, rec, &err);
 	if (pk_metrics_record(store, rec, o->max_size, o->metrics_file, &err) < 0 &&
 	    o->metrics_file != NULL) {
-		char buf[700];
+		char buf[PK_ERROR_STR_LEN];
 		run_warn(m, "metrics not written: %s", pk_error_str(&err, buf, sizeof(buf)));
 	}
 }

@@ -52,7 +52,7 @@ void run_replay_output(pk_entry *e, run_msg *m, int stdin_file, off_t stdin_star
 {
 	const pk_meta *meta = pk_entry_meta(e);
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 
 	m->r->status = meta->exit_status;
 	leave_stdin(meta, stdin_file, stdin_start);

@@ -8,7 +8,7 @@
 
 void run_share_failed(run_share *s, const pk_error *err)
 {
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 
 	s->rec->remote_errors++;
 	pk_stats_add(s->store, err->errnum == ETIMEDOUT ? PK_STAT_REMOTE_TIMEOUT

@@ -110,7 +110,7 @@ static uint64_t entry_limit(const pk_run_opts *o, const char **which)
 /* Says why the entry could not be written. */
 static void entry_not_stored(run_store *s, const pk_error *err)
 {
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	const char *which;
 	uint64_t size, limit = entry_limit(s->o, &which);
 
@@ -176,7 +176,7 @@ static int add_outputs(run_store *s, pk_meta *m)
 {
 	const pk_run_opts *o = s->o;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 
 	if (o->noutputs == 0)
 		return 0;
@@ -225,7 +225,7 @@ int run_store_commit(run_store *s, const pk_capture_result *cr, int stdin_fd, of
 {
 	const pk_run_opts *o = s->o;
 	pk_error err = { 0 };
-	char buf[700];
+	char buf[PK_ERROR_STR_LEN];
 	pk_meta m;
 
 	if (!s->failed)
@@ -259,6 +259,8 @@ int run_store_commit(run_store *s, const pk_capture_result *cr, int stdin_fd, of
 	m.ntags = o->ntags;
 	note_stdin(&m, stdin_fd, stdin_start);
 	m.name = (char *)(uintptr_t)o->name;
+	m.trace = (unsigned char *)(uintptr_t)s->trace;
+	m.trace_len = s->trace_len;
 	int ok = add_outputs(s, &m) == 0;
 	if (ok && pk_entry_writer_finish(s->w, &m, &err) < 0) {
 		entry_not_stored(s, &err);

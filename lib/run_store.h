@@ -50,6 +50,10 @@ typedef struct run_store {
 	char tmp[256];             /* its name in the store */
 	int unlinked;              /* the temporary is already gone */
 	int64_t created_ms;        /* when the run began: the entry's age */
+	/* A traced run's note for the entry's metadata (meta.h), or NULL;
+	 * set, with key (the input set's result key), before the commit. */
+	const unsigned char *trace;
+	size_t trace_len;
 } run_store;
 
 /* Starts an entry for key (parts) in sink.store.  Returns 0, or -1 with

@@ -70,7 +70,7 @@ static int tags(int fd, uint64_t size, const unsigned char key[PK_SEAL_KEY],
 		pk_error_set(err, errno, "cannot read entry");
 		goto out;
 	}
-	meta_len = pk_get_le(buf + 32, 8);
+	meta_len = pk_get_le(buf + PK_ENTRY_AT_META_LEN, 8);
 	if (meta_len > size - PK_ENTRY_HEADER) {
 		pk_error_set(err, 0, "entry damaged: bad metadata length");
 		goto out;

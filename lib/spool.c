@@ -68,7 +68,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 	XXH128_canonical_t c;
 	struct stat st;
 	unsigned char *buf;
-	int ret = -1;
+	int ret = -1, consumed = 0;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->fd = -1;
@@ -120,6 +120,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 				sp->complete = 1;
 				break;
 			}
+			consumed = 1;
 			if (pk_write_all(sp->fd, buf, (size_t)n) < 0) {
 				/* Keep the chunk: the command must get every byte. */
 				sp->spool_errno = errno;
@@ -141,6 +142,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 			ssize_t n;
 			while ((n = read(src, &one, 1)) < 0 && errno == EINTR)
 				;
+			consumed |= n == 1;
 			if (n == 0)
 				sp->complete = 1;
 			else if (n == 1 && (sp->pending = pk_io_alloc(1)) != NULL) {
@@ -156,13 +158,15 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 	memcpy(sp->hash, c.digest, 16);
 	ret = pk_spool_rewind(sp);
 	if (ret < 0)
-		pk_error_set(err, EIO, "cannot rewind stdin");
+		pk_error_set(err, errno, "cannot rewind stdin");
 out:
 	pk_io_free(buf);
 	if (ret < 0 && sp->fd >= 0) {
 		close(sp->fd);
 		sp->fd = -1;
 	}
+	if (ret < 0)
+		sp->lost = consumed;
 	return ret;
 }
 

@@ -22,6 +22,9 @@ typedef struct pk_spool {
 	                             could not take it): fed after fd's bytes */
 	size_t pending_len;
 	int spool_errno;          /* why the spool stopped short, or 0 */
+	int lost;                 /* pk_spool_read failed after taking bytes
+	                             from src_fd: the command cannot be given
+	                             its stdin whole */
 } pk_spool;
 
 /* Returns 1 when fd is a pipe, FIFO, socket or regular file: input worth
@@ -35,8 +38,10 @@ int pk_spool_wanted(int fd);
  * pk_spool_feed, or from sp->fd rewound when in_place.  A spool that cannot
  * be written (a full disk, ulimit -f) or a stdin that fails to read also
  * leaves complete 0, with spool_errno set: no byte read is ever lost, the
- * feed gives them all.  Returns 0, or -1 with err set (nothing has been
- * read then). */
+ * feed gives them all.  Returns 0, or -1 with err set: nothing has been
+ * read then, unless the spool failed at its very end (it cannot be
+ * rewound, the chunk it could not write cannot be kept), which sets
+ * sp->lost. */
 int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
                   pk_error *err);
 
@@ -48,7 +53,8 @@ int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
  * be copied); sp is unchanged then. */
 int pk_spool_own(pk_spool *sp, const char *dir, pk_error *err);
 
-/* Rewinds sp->fd to where the command must start reading.  Returns 0 or -1. */
+/* Rewinds sp->fd to where the command must start reading.  Returns 0, or
+ * -1 with errno set. */
 int pk_spool_rewind(pk_spool *sp);
 
 /* For an incomplete spool: returns a pipe's read end giving the spooled

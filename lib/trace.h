@@ -8,7 +8,7 @@
  * full speed.  A tracer process follows the whole tree with ptrace
  * (PTRACE_SEIZE with TRACESECCOMP, TRACECLONE/FORK/VFORK, TRACEEXEC,
  * EXITKILL): threads, vfork/posix_spawn and static binaries included.  It
- * takes one stop per watched call, at its entry: it reads the path
+ * takes at most one stop per watched call, at its entry: it reads the path
  * (process_vm_readv), resolves it as the kernel would (the caller's cwd, a
  * dirfd through /proc/PID/fd) and records it; what the call found is
  * judged from the file system (the tracer's own stat of the path when the
@@ -24,7 +24,9 @@
  * it off.
  * io_uring_setup fails with ENOSYS inside the tree, so programs fall back
  * to calls the filter sees.  A system call of another ABI (32-bit int 0x80,
- * x32) cannot be watched: it runs, and the run is marked incomplete.
+ * x32) cannot be watched: it runs, and the run is marked incomplete; so
+ * do chroot, pivot_root and open_by_handle_at (paths would no longer mean
+ * what the tracer resolves).
  *
  * The processes.  The caller sets pk_capture_opts.trace to the pk_trace
  * of pk_trace_create() (NULL: untraced) and calls pk_capture_run as usual.

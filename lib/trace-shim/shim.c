@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -106,7 +105,9 @@ static int first_time(uint64_t h)
  * the call must go the slow way. */
 static int note(int dirfd, const char *path, uint32_t flags, int nofollow)
 {
-	char base[PATH_MAX], full[PK_SHM_PATH];
+	/* Small buffers: the wrappers may run on a signal's alternate stack.
+	 * A longer path goes the slow way. */
+	char base[PK_SHM_PATH], full[PK_SHM_PATH];
 	uint64_t seq, slot, h;
 	ssize_t len;
 	struct stat st;
@@ -125,10 +126,17 @@ static int note(int dirfd, const char *path, uint32_t flags, int nofollow)
 			if (n <= 0 || base[0] != '/')
 				return -1;
 		} else {
-			char link[32];
-			snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+			char link[32] = "/proc/self/fd/", digits[12];
+			size_t at = strlen(link), k = 0;
+			if (dirfd < 0)
+				return -1;
+			for (unsigned v = (unsigned)dirfd; k == 0 || v > 0; v /= 10)
+				digits[k++] = (char)('0' + v % 10);
+			while (k > 0)
+				link[at++] = digits[--k];
+			link[at] = '\0';
 			n = sys5(SYS_readlinkat, AT_FDCWD, (long)link, (long)base, sizeof(base) - 1, 0);
-			if (n <= 0 || base[0] != '/')
+			if (n <= 0 || n >= (long)sizeof(base) - 1 || base[0] != '/')
 				return -1;   /* let the tracer judge it */
 			base[n] = '\0';
 		}

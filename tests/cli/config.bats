@@ -86,6 +86,10 @@ EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
 		line '  verify_hits: false' default
 		printf 'metrics:\n'
 		line '  textfile: null' default
+		printf 'trace:\n'
+		line '  enabled: false' default
+		line '  ignore: []' default
+		line '  network: cached' default
 		line 'jobs: {}' default
 	} >"$TMP/io/expected"
 	assert_same "$TMP/io/expected" "$TMP/io/out"
@@ -114,6 +118,10 @@ remote:
   mode: read-only
   timeout: 250ms
   prefix: "host1:"
+trace:
+  enabled: true
+  ignore: [__pycache__, '*.log']
+  network: uncached
 jobs:
   report:
     command: [/usr/local/bin/report, --all]
@@ -128,6 +136,7 @@ jobs:
     stdin: always
     cache_failures: false
     lock_timeout: 10m
+    trace: false
   backup:
     command:
       - /usr/sbin/backup
@@ -168,22 +177,27 @@ EOF
 		line '  verify_hits: false' default
 		printf 'metrics:\n'
 		line '  textfile: null' default
+		printf 'trace:\n'
+		line '  enabled: true' all.conf:21
+		line '  ignore: [__pycache__, "*.log"]' all.conf:22
+		line '  network: uncached' all.conf:23
 		printf 'jobs:\n'
-		line '  report:' all.conf:21
-		line '    command: [/usr/local/bin/report, --all]' all.conf:22
-		line '    ttl: 2h' all.conf:23
-		line '    stale: 1h' all.conf:24
-		line '    inputs: [/srv/data/*.csv, /etc/report.conf]' all.conf:25
-		line '    outputs: [out/report.html]' all.conf:26
-		line '    env: [LANG]' all.conf:27
-		line '    tags: [reports, nightly]' all.conf:28
-		line '    key: v2' all.conf:29
-		line '    cwd: true' all.conf:30
-		line '    stdin: always' all.conf:31
-		line '    cache_failures: false' all.conf:32
-		line '    lock_timeout: 10m' all.conf:33
-		line '  backup:' all.conf:34
-		line '    command: [/usr/sbin/backup, "--to=/mnt/backup dir"]' all.conf:35
+		line '  report:' all.conf:25
+		line '    command: [/usr/local/bin/report, --all]' all.conf:26
+		line '    ttl: 2h' all.conf:27
+		line '    stale: 1h' all.conf:28
+		line '    inputs: [/srv/data/*.csv, /etc/report.conf]' all.conf:29
+		line '    outputs: [out/report.html]' all.conf:30
+		line '    env: [LANG]' all.conf:31
+		line '    tags: [reports, nightly]' all.conf:32
+		line '    key: v2' all.conf:33
+		line '    cwd: true' all.conf:34
+		line '    stdin: always' all.conf:35
+		line '    cache_failures: false' all.conf:36
+		line '    lock_timeout: 10m' all.conf:37
+		line '    trace: false' all.conf:38
+		line '  backup:' all.conf:39
+		line '    command: [/usr/sbin/backup, "--to=/mnt/backup dir"]' all.conf:40
 	} >"$TMP/io/expected"
 	assert_same "$TMP/io/expected" "$TMP/io/out"
 }
@@ -349,7 +363,7 @@ EOF
 		PICKLED_MAX_ENTRY=20M PICKLED_METRICS_FILE=/var/lib/prometheus/node-exporter/pickled.prom \
 		PICKLED_REMOTE_SECRET_FILE=/from/env/secret PICKLED_REMOTE_PASSWORD_FILE=/from/env/pw \
 		PICKLED_REMOTE_SEEDS="10.0.0.2:6379, [::1]:6380" \
-		pk -c "$TMP/c.conf" config
+		PICKLED_TRACE=yes pk -c "$TMP/c.conf" config
 	assert_status 0
 	assert_err ''
 	sed -n '/^cache_dir/,/^jobs/p' "$TMP/io/out" >"$TMP/got"
@@ -382,6 +396,10 @@ EOF
 		line '  verify_hits: false' default
 		printf 'metrics:\n'
 		line '  textfile: /var/lib/prometheus/node-exporter/pickled.prom' PICKLED_METRICS_FILE
+		printf 'trace:\n'
+		line '  enabled: true' PICKLED_TRACE
+		line '  ignore: []' default
+		line '  network: cached' default
 		line 'jobs: {}' default
 	} >"$TMP/io/expected"
 	assert_same "$TMP/io/expected" "$TMP/got"

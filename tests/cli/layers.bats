@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # layers.bats: scripts/check-layers.sh, the check `make check` runs over
 # lib/'s #include lines: it passes on this tree, and fails, naming the
-# modules, on a planted include cycle and on a lib/ file that includes a
+# modules, on a planted include cycle (through a .c, through headers, through
+# a .c without a header of its own) and on a lib/ file that includes a
 # header of cmd/.
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
@@ -54,6 +55,17 @@ check() {
 	check "$TMP"
 	[ "$status" -eq 1 ]
 	[ "$(cat "$TMP/err")" = "check-layers: include cycle between lib/ modules: low -> mid -> low" ]
+}
+
+@test "a .c without a header of its own is part of the module it includes first" {
+	# low_extra.c implements more of low.h: its call up to top is low's.
+	printf '#include "low.h"\n' > "$TMP/lib/low_extra.c"
+	check "$TMP"
+	[ "$status" -eq 0 ]
+	printf '#include "low.h"\n#include "top.h"\n' > "$TMP/lib/low_extra.c"
+	check "$TMP"
+	[ "$status" -eq 1 ]
+	[ "$(cat "$TMP/err")" = "check-layers: include cycle between lib/ modules: low -> top -> mid -> low" ]
 }
 
 @test "lib/ including a header of cmd/ fails" {

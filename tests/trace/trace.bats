@@ -56,7 +56,7 @@ state() {
 	$D/in	read	exists	read
 	$D/d	read,list,chdir,mkdir,directory	absent	write<read
 	$D/d/f	write,create,rename-from	absent	write
-	$D/d/g	stat,rename-to,lookup	absent	write<read
+	$D/d/g	read,stat,rename-to,lookup	absent	write<read
 	$D/d/l	lstat,readlink,link-to	absent	write<read
 	$D/d/h	unlink,link-to	absent	write
 	$D/in2	write,trunc	exists	write

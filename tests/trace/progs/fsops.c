@@ -45,6 +45,8 @@ int main(int argc, char **argv)
 	while (readdir(dir) != NULL)
 		;
 	rename("d/f", "d/g");
+	fd = openat(dfd, "g", O_RDONLY);           /* through the dirfd */
+	close(fd);
 	symlink("g", "d/l");
 	ssize_t n = readlink("d/l", buf, sizeof(buf));
 	(void)n;
