@@ -32,7 +32,7 @@ fiu_exec() {
 		shift
 	done
 	shift
-	head -c 512 /dev/zero >"$st"
+	head -c 2048 /dev/zero >"$st"
 	env LD_PRELOAD="$PK_FIU_HELPER $PK_FIU_PRELOAD" PK_FIU_BIN="$PICKLED_BIN" \
 		PK_FIU_STATE="$st" "${vars[@]}" "$PICKLED_BIN" "$@"
 	rc=$?

@@ -10,8 +10,8 @@
  *                            from S and the call's number (fixed seeds give
  *                            the same faults for the same calls);
  *   neither                  nothing fails: the calls are only counted;
- *   PK_FIU_ONLY=POINT        only the calls of that point are counted (and
- *                            so can fail): the regression tests' one fault.
+ *   PK_FIU_ONLY=POINT[,POINT] only the calls of those points are counted (and
+ *                            so can fail): the regression tests' faults.
  * A crash of pickled prints its stack to stderr (offsets in the binary, for
  * addr2line -e pickled), as the signal would kill it anyway.
  * The command pickled runs is another program: nothing is enabled in it.
@@ -20,7 +20,8 @@
  * malloc, fork, waitpid, poll, the stdio calls and more.  The *at calls,
  * flock, fstat, readdir64, mkdir and the others below are not in its list
  * but are on pickled's store path: they are wrapped here, as failure points
- * named in libfiu's way.
+ * named in libfiu's way; so is openat2, which pickled calls through
+ * syscall(2).
  *
  * The state file (PK_FIU_STATE) holds struct pk_fiu_state; the helper
  * keeps a shared flock on it in every process of the tree (the descriptor
@@ -45,16 +46,22 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Read by the scripts here with od: keep the layout (8-byte fields). */
 struct pk_fiu_state {
 	uint64_t calls;     /* failable calls made by the tree */
 	uint64_t injected;  /* faults injected */
-	char points[4][112]; /* names of the first four points that failed */
+	char points[16][112]; /* the first 16 points that failed: "NAME PID" */
 };
 
 static struct pk_fiu_state *st;
+
+/* The first field of struct open_how (linux/openat2.h), all we look at. */
+struct open_how_prefix {
+	uint64_t flags;
+};
 static uint64_t nth, seed;
 static double prob;
 static const char *only;
@@ -126,6 +133,21 @@ static int from_pickled(void)
 	return 0;
 }
 
+/* Is name one of the comma-separated names in list? */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p != '\0';) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += len + (end != NULL);
+	}
+	return 0;
+}
+
 static int decide(const char *name, int *failnum, void **failinfo, unsigned int *flags)
 {
 	uint64_t i;
@@ -134,7 +156,7 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 	(void)failnum;
 	(void)failinfo;
 	(void)flags;
-	if (st == NULL || (only != NULL && strcmp(name, only) != 0) || !from_pickled())
+	if (st == NULL || (only != NULL && !listed(only, name)) || !from_pickled())
 		return 0;
 	i = __atomic_add_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);
 	if (nth > 0)
@@ -144,12 +166,9 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 		       (double)(splitmix64(seed ^ splitmix64(i)) >> 11) * 0x1p-53 < prob;
 	if (fail) {
 		uint64_t k = __atomic_add_fetch(&st->injected, 1, __ATOMIC_SEQ_CST);
-		if (k <= 4) {
-			size_t n = strlen(name);
-			if (n >= sizeof(st->points[0]))
-				n = sizeof(st->points[0]) - 1;
-			memcpy(st->points[k - 1], name, n);
-		}
+		if (k <= 16)
+			snprintf(st->points[k - 1], sizeof(st->points[0]), "%s %ld", name,
+			         (long)getpid());
 	}
 	return fail;
 }
@@ -300,6 +319,30 @@ int fdatasync(int fd)
 	return REAL(fdatasync)(fd);
 }
 
+/* openat2 has no libc wrapper: pickled calls it through syscall(2), which
+ * only this helper sees.  Other system calls pass through untouched. */
+long syscall(long nr, ...)
+{
+	static long (*r_syscall)(long, ...);
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (r_syscall == NULL)
+		r_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+#ifdef SYS_openat2
+	if (nr == SYS_openat2 && fiu_fail("posix/io/oc/openat2")) {
+		errno = (a[2] != 0 && (((const struct open_how_prefix *)a[2])->flags & O_CREAT))
+		                ? ENOSPC : EIO;
+		return -1;
+	}
+#endif
+	return r_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 /* close fails the Linux way: the descriptor is released all the same
  * (libfiu's close fails without closing, which Linux never does, and a
  * pipe's write end left open would hang a reader waiting for its end).
@@ -344,7 +387,7 @@ static int is_target(void)
  * (read from the file, so that a libfiu with more wrappers gets them all
  * enabled).  Each is enabled by name, so the callback learns which one. */
 static const char *const own_points[] = {
-	"posix/io/oc/openat", "posix/io/dir/renameat", "posix/io/dir/unlinkat",
+	"posix/io/oc/openat", "posix/io/oc/openat2", "posix/io/dir/renameat", "posix/io/dir/unlinkat",
 	"posix/io/dir/mkdirat", "posix/io/dir/mkdir", "posix/io/lock/flock",
 	"posix/io/stat/fstat", "posix/io/stat/fstatat", "posix/io/dir/readdir64",
 	"posix/io/oc/mkostemp", "libc/mm/posix_memalign", "posix/io/oc/pipe2",

@@ -91,7 +91,7 @@ class Soak:
             self.seq += 1
             p = os.path.join(self.w, "st.%d" % self.seq)
         with open(p, "wb") as f:
-            f.write(b"\0" * 512)
+            f.write(b"\0" * 2048)
         return p
 
     def fiu_env(self, st, seed):
@@ -106,9 +106,9 @@ class Soak:
         """Waits for every process of the run's tree; returns (calls, injected)."""
         with open(st, "rb") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
-            b = f.read(512)
+            b = f.read(2048)
         os.unlink(st)
-        names = [b[16 + 112 * k:16 + 112 * (k + 1)].split(b"\0")[0].decode() for k in range(4)]
+        names = [b[16 + 112 * k:16 + 112 * (k + 1)].split(b"\0")[0].decode() for k in range(16)]
         return (int.from_bytes(b[:8], "little"), int.from_bytes(b[8:16], "little"),
                 ",".join(n for n in names if n))
 
@@ -132,6 +132,12 @@ class Soak:
             self.n["faulted_runs"] += injected > 0
             self.last_point[threading.get_ident()] = (injected, point)
             self.pid_faults[p.pid] = "%s %s" % (" ".join(args[:1]), point or "no fault")
+            # a detached child's faults, under its own pid
+            for f in point.split(","):
+                name, _, pid = f.rpartition(" ")
+                if pid.isdigit() and int(pid) != p.pid:   # (a killed run may cut it short)
+                    self.pid_faults[int(pid)] = (self.pid_faults.get(int(pid), "detached") +
+                                                 " " + name)
         return p.returncode, out, err, killed, injected
 
     def run_args(self, j):
