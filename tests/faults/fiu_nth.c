@@ -12,6 +12,8 @@
  *   neither                  nothing fails: the calls are only counted;
  *   PK_FIU_ONLY=POINT[,POINT] only the calls of those points are counted (and
  *                            so can fail): the regression tests' faults.
+ *   PK_FIU_SKIP=FILE         "OFFSET SIZE" lines (hex, nm -S): functions of
+ *                            pickled whose allocations are not failed.
  * A crash of pickled prints its stack to stderr (offsets in the binary, for
  * addr2line -e pickled), as the signal would kill it anyway.
  * The command pickled runs is another program: nothing is enabled in it.
@@ -83,6 +85,44 @@ static struct range {
 	int kind;
 } ranges[256];
 static int nranges;
+static uintptr_t exe_base;
+
+/* Functions of the executable whose allocations are not failed (offsets
+ * and sizes, from PK_FIU_SKIP: hiredis's, see from_pickled). */
+static struct skip {
+	uintptr_t off, size;
+} skips[1024];
+static int nskips;
+
+static void load_skips(const char *path)
+{
+	char line[256];
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	size_t len = 0;
+	static char buf[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	for (char *p = buf; *p != '\0' && nskips < 1024;) {
+		char *nl = strchr(p, '\n');
+		size_t l = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (l < sizeof(line)) {
+			memcpy(line, p, l);
+			line[l] = '\0';
+			char *end;
+			skips[nskips].off = strtoull(line, &end, 16);
+			skips[nskips].size = strtoull(end, NULL, 16);
+			if (skips[nskips].size > 0)
+				nskips++;
+		}
+		p += l + (nl != NULL);
+	}
+}
 
 static int add_object(struct dl_phdr_info *info, size_t size, void *ctx)
 {
@@ -90,8 +130,11 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *ctx)
 
 	(void)size;
 	(void)ctx;
-	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0')
+	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') {
 		kind = nranges == 0 ? EXE : OTHER;   /* the first is the program */
+		if (kind == EXE)
+			exe_base = info->dlpi_addr;
+	}
 	else if (strstr(info->dlpi_name, "fiu") != NULL)
 		kind = FIU;
 	for (int i = 0; i < info->dlpi_phnum && nranges < 256; i++) {
@@ -120,15 +163,27 @@ static int kind_of(const void *addr)
  * libzstd makes (on its compression threads too) are not pickled's: a
  * failed allocation inside libzstd 1.5.4's multithreaded compressor
  * crashes it, in its own code. */
-static int from_pickled(void)
+static int from_pickled(const char *name)
 {
 	void *frames[12];
 	int n = backtrace(frames, 12);
 
 	for (int i = 1; i < n; i++) {
 		int k = kind_of(frames[i]);
-		if (k != FIU)
-			return k == EXE;
+		if (k == FIU)
+			continue;
+		if (k != EXE)
+			return 0;
+		/* An allocation by hiredis (linked in statically): hiredis 0.14
+		 * aborts when one fails (its out-of-memory policy), or crashes
+		 * further on, in its own code. */
+		if (strncmp(name, "libc/", 5) == 0) {
+			uintptr_t off = (uintptr_t)frames[i] - exe_base;
+			for (int j = 0; j < nskips; j++)
+				if (off >= skips[j].off && off < skips[j].off + skips[j].size)
+					return 0;
+		}
+		return 1;
 	}
 	return 0;
 }
@@ -156,7 +211,7 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 	(void)failnum;
 	(void)failinfo;
 	(void)flags;
-	if (st == NULL || (only != NULL && !listed(only, name)) || !from_pickled())
+	if (st == NULL || (only != NULL && !listed(only, name)) || !from_pickled(name))
 		return 0;
 	i = __atomic_add_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);
 	if (nth > 0)
@@ -487,6 +542,7 @@ __attribute__((constructor)) static void pk_fiu_start(void)
 		backtrace(prime, 1);   /* loads what it needs now, not in a crash */
 	}
 	dl_iterate_phdr(add_object, NULL);
+	load_skips(getenv("PK_FIU_SKIP"));
 	signal(SIGSEGV, crashed);
 	signal(SIGBUS, crashed);
 	if (enable_points() < 0)

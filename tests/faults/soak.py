@@ -69,6 +69,16 @@ class Soak:
             fp = os.path.join(self.w, j + ".expfile")
             p = subprocess.run([self.job, j, n, fp], capture_output=True, check=True)
             self.exp[j] = (n, p.stdout, p.stderr, open(fp, "rb").read())
+        # hiredis's functions, whose allocations are not failed (fiu_nth.c)
+        skip = os.path.join(self.w, "skip")
+        syms = subprocess.run(["nm", "-S", "--defined-only", BIN], capture_output=True,
+                              text=True, check=True).stdout
+        with open(skip, "w") as f:
+            for line in syms.splitlines():
+                p = line.split()
+                if len(p) == 4 and p[3].startswith(("redis", "__redis", "_redis", "sds", "hi_")):
+                    f.write("%s %s\n" % (p[0], p[1]))
+        self.skip = skip
         self.lock = threading.Lock()
         self.file_locks = {j: threading.Lock() for j in FILES}
         self.env = {k: v for k, v in os.environ.items()
@@ -96,7 +106,8 @@ class Soak:
 
     def fiu_env(self, st, seed):
         e = dict(self.env)
-        e.update(LD_PRELOAD=HELPER + " " + PRELOAD, PK_FIU_BIN=BIN, PK_FIU_STATE=st)
+        e.update(LD_PRELOAD=HELPER + " " + PRELOAD, PK_FIU_BIN=BIN, PK_FIU_STATE=st,
+                 PK_FIU_SKIP=self.skip)
         if seed is not None:
             e.update(PK_FIU_PROB=str(self.a.prob), PK_FIU_SEED=str(seed))
         return e
