@@ -38,6 +38,8 @@ struct pk_entry_writer {
 	uint64_t limit;        /* the entry file's bound, header included; 0: none */
 	uint64_t over;         /* non-zero: the size that passed it */
 	uint64_t stdout_bytes, stderr_bytes;
+	unsigned char (*sums)[16];   /* content hash of each output file */
+	size_t nsums;
 };
 
 static int writer_fail(pk_entry_writer *w, pk_error *err, int errnum, const char *what)
@@ -172,15 +174,23 @@ static int start_files(pk_entry_writer *w, pk_error *err)
 
 int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *err)
 {
-	unsigned char *buf;
+	unsigned char *buf, (*sums)[16];
 	uint64_t total = 0;
 	off_t off = 0;
+	XXH3_state_t xs;
+	XXH128_canonical_t c;
 	int ret = -1;
 
 	if (start_files(w, err) < 0)
 		return -1;
+	if ((sums = realloc(w->sums, (w->nsums + 1) * sizeof(*sums))) == NULL)
+		return writer_fail(w, err, ENOMEM, "cannot store output file");
+	w->sums = sums;
 	if ((buf = pk_io_alloc(IO_BUF)) == NULL)
 		return writer_fail(w, err, ENOMEM, "cannot store output file");
+	/* Hashed on the way: a hit that finds the file still holding this
+	 * content leaves it alone (see pk_entry_restore_files). */
+	XXH3_128bits_reset(&xs);
 	for (;;) {
 		ssize_t n = pread(fd, buf, IO_BUF, off);
 		if (n < 0 && errno == EINTR)
@@ -193,10 +203,13 @@ int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *e
 			break;
 		if (compress(w, buf, (size_t)n, ZSTD_e_continue, err) < 0)
 			goto out;
+		pk_hash_update(&xs, buf, (size_t)n);
 		off += n;
 		total += (uint64_t)n;
 	}
 	*size = total;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
+	memcpy(w->sums[w->nsums++], c.digest, 16);
 	ret = 0;
 out:
 	pk_io_free(buf);
@@ -222,6 +235,10 @@ int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err)
 	}
 	meta->stdout_bytes = w->stdout_bytes;
 	meta->stderr_bytes = w->stderr_bytes;
+	for (size_t i = 0; i < meta->nfiles && i < w->nsums; i++) {
+		meta->files[i].has_sum = 1;
+		memcpy(meta->files[i].sum, w->sums[i], 16);
+	}
 	if (pk_meta_encode(meta, &mbuf, &mlen) < 0)
 		return pk_error_set(err, ENOMEM, "cannot encode metadata");
 	if (w->limit > 0 && PK_ENTRY_HEADER + w->written + mlen > w->limit) {
@@ -258,6 +275,7 @@ void pk_entry_writer_free(pk_entry_writer *w)
 		return;
 	ZSTD_freeCCtx(w->cctx);
 	pk_io_free(w->out);
+	free(w->sums);
 	free(w);
 }
 
@@ -362,14 +380,18 @@ pk_entry *pk_entry_open_key(int fd, const pk_key *key, int deep, pk_error *err)
 
 	/* The checksum first: a damaged field must not pass for another
 	 * key's entry, or for an expired one, and go unreported. */
-	if (e == NULL || pk_entry_verify(e, deep, err) < 0)
-		goto fail;
+	if (e == NULL || pk_entry_verify(e, deep, err) < 0 || pk_entry_check_key(e, key, err) < 0) {
+		pk_entry_close(e);
+		return NULL;
+	}
+	return e;
+}
+
+int pk_entry_check_key(const pk_entry *e, const pk_key *key, pk_error *err)
+{
 	if (pk_key_equal(&e->meta.key, key))
-		return e;
-	pk_error_set(err, 0, "entry holds another key");
-fail:
-	pk_entry_close(e);
-	return NULL;
+		return 0;
+	return pk_error_set(err, 0, "entry holds another key");
 }
 
 pk_entry *pk_entry_open(int fd, pk_error *err)
@@ -485,6 +507,7 @@ struct inflate {
 	int (*sink)(void *, const unsigned char *, size_t, pk_error *);
 	void *sink_ctx;
 	size_t last;   /* last ZSTD_decompressStream result: 0 at frame end */
+	XXH3_state_t *xs;   /* non-NULL: the compressed pieces are hashed too */
 };
 
 static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
@@ -492,6 +515,8 @@ static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 	struct inflate *z = ctx;
 	ZSTD_inBuffer in = { p, n, 0 };
 
+	if (z->xs != NULL)
+		pk_hash_update(z->xs, p, n);
 	while (in.pos < in.size) {
 		ZSTD_outBuffer out = { z->e->outbuf, z->e->outcap, 0 };
 		size_t r = ZSTD_decompressStream(z->dctx, &out, &in);
@@ -522,11 +547,13 @@ static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 	return 0;
 }
 
+/* Decompresses [off, off+len) into sink; with xs, hashes what it reads
+ * into xs on the way. */
 static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
                           int (*sink)(void *, const unsigned char *, size_t, pk_error *),
-                          void *sink_ctx, pk_error *err)
+                          void *sink_ctx, XXH3_state_t *xs, pk_error *err)
 {
-	struct inflate z = { e, NULL, sink, sink_ctx, 1 };
+	struct inflate z = { e, NULL, sink, sink_ctx, 1, xs };
 	int ret;
 
 	if (len == 0)
@@ -638,13 +665,13 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 	if (deep) {
 		struct records r = { .fds = { -1, -1, -1 },
 		                     .rest = { 0, e->meta.stdout_bytes, e->meta.stderr_bytes } };
-		if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
+		if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) < 0)
 			return -1;
 		if (r.have != 0 || r.left != 0)
 			return pk_error_set(err, 0, "entry damaged: last record cut short");
 		uint64_t files = pk_meta_raw_bytes(&e->meta) - e->meta.stdout_bytes - e->meta.stderr_bytes;
 		if (inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
-		                   discard_piece, &files, err) < 0)
+		                   discard_piece, &files, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -660,7 +687,7 @@ int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err)
 	r.rest[PK_STDERR] = e->meta.stderr_bytes;
 	if (e->size > SMALL_ENTRY)
 		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
+	if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) < 0)
 		return -1;
 	if (r.have != 0 || r.left != 0)
 		return pk_error_set(err, 0, "entry damaged: last record cut short");
@@ -669,86 +696,128 @@ int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err)
 	return 0;
 }
 
-/* Splits the files frame into the declared files, in meta order. */
+int pk_entry_check_on_restore(const pk_entry *e)
+{
+	return !e->verified && e->whole == NULL && e->meta.nfiles > 0;
+}
+
+/* Splits the files frame into the declared files, in meta order; every
+ * one was begun before (outs[i]), and none is committed here. */
 struct splitter {
 	pk_entry *e;
+	pk_outpath *outs;
 	size_t index;          /* current file */
 	uint64_t left;         /* bytes left for it */
-	int open;              /* out is being written */
-	pk_outpath out;
-	pk_error *err;
+	int out_failed;        /* a write to a file failed (not the entry) */
 };
 
-static int split_open(struct splitter *s)
+/* Moves past the files with no bytes left. */
+static void split_advance(struct splitter *s)
 {
-	const pk_outfile *f = &s->e->meta.files[s->index];
-
-	if (pk_outpath_begin(&s->out, f->path, f->mode, s->err) < 0)
-		return -1;
-	s->open = 1;
-	s->left = f->size;
-	return 0;
-}
-
-static int split_close(struct splitter *s)
-{
-	s->open = 0;
-	if (pk_outpath_commit(&s->out, s->err) < 0)
-		return -1;
-	s->index++;
-	return 0;
-}
-
-/* Opens files in turn, skipping (creating) empty ones. */
-static int split_advance(struct splitter *s)
-{
-	while (!s->open && s->index < s->e->meta.nfiles) {
-		if (split_open(s) < 0)
-			return -1;
-		if (s->left == 0 && split_close(s) < 0)
-			return -1;
-	}
-	return 0;
+	while (s->index < s->e->meta.nfiles && s->left == 0)
+		if (++s->index < s->e->meta.nfiles)
+			s->left = s->e->meta.files[s->index].size;
 }
 
 static int split_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
 {
 	struct splitter *s = ctx;
 
-	(void)err;
 	while (n > 0) {
-		if (split_advance(s) < 0)
-			return -1;
-		if (!s->open)
-			return pk_error_set(s->err, 0, "entry damaged: extra file data");
+		split_advance(s);
+		if (s->index >= s->e->meta.nfiles)
+			return pk_error_set(err, 0, "entry damaged: extra file data");
 		size_t k = s->left < n ? (size_t)s->left : n;
-		if (pk_outpath_write(&s->out, p, k, s->err) < 0)
+		if (pk_outpath_write(&s->outs[s->index], p, k, err) < 0) {
+			s->out_failed = 1;
 			return -1;
+		}
 		p += k;
 		n -= k;
 		s->left -= k;
-		if (s->left == 0 && split_close(s) < 0)
-			return -1;
 	}
 	return 0;
 }
 
-int pk_entry_restore_files(pk_entry *e, pk_error *err)
+/* The restore's one pass over the entry: the checksum of every byte when
+ * it was not verified yet, and the files' content when some file needs
+ * writing.  Returns 0, -1 with err set, or -2 when the entry is damaged. */
+static int restore_pass(pk_entry *e, pk_outpath *outs, int write, pk_error *err)
 {
-	struct splitter s = { e, 0, 0, 0, { 0 }, err };
+	struct splitter s = { e, outs, 0, e->meta.files[0].size, 0 };
+	XXH3_state_t xs, *hx = e->verified ? NULL : &xs;
 	int ret;
 
-	if (e->meta.nfiles == 0)
+	if (hx != NULL) {
+		XXH3_64bits_reset(hx);
+		if (read_region(e, PK_ENTRY_HEADER, e->stdio_len, hash_piece, hx, err) < 0)
+			return -1;
+	}
+	if (write)
+		ret = inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, split_piece,
+		                     &s, hx, err);
+	else if (hx != NULL)
+		ret = read_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, hash_piece, hx, err);
+	else
+		ret = 0;
+	if (ret < 0 && err->errnum == 0 && !s.out_failed)
+		ret = -2;
+	if (ret == 0 && hx != NULL) {
+		ret = read_region(e, e->size - e->meta_len, e->meta_len, hash_piece, hx, err);
+		if (ret == 0 && XXH3_64bits_withSeed(e->header, 56, XXH3_64bits_digest(hx)) !=
+		                e->checksum) {
+			pk_error_set(err, 0, "entry checksum mismatch");
+			ret = -2;
+		}
+		if (ret == 0)
+			e->verified = 1;
+	}
+	if (ret == 0 && write) {
+		split_advance(&s);
+		if (s.index != e->meta.nfiles) {
+			pk_error_set(err, 0, "entry damaged: output file cut short");
+			ret = -2;
+		}
+	}
+	return ret;
+}
+
+int pk_entry_restore_files(pk_entry *e, const char *statdir, pk_error *err)
+{
+	size_t n = e->meta.nfiles, i;
+	pk_outpath *outs;
+	int write = 0, inplace = 0, ret = -1;
+
+	if (n == 0)
 		return 0;
-	if (!e->verified && pk_entry_verify(e, 0, err) < 0)
-		return -1;
-	ret = inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, split_piece, &s, err);
-	if (ret == 0)
-		ret = split_advance(&s);
-	if (ret == 0 && (s.open || s.index != e->meta.nfiles))
-		ret = pk_error_set(err, 0, "entry damaged: output file cut short");
-	if (s.open)
-		pk_outpath_abort(&s.out);
+	if ((outs = calloc(n, sizeof(*outs))) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot restore output");
+	for (i = 0; i < n; i++) {
+		const pk_outfile *f = &e->meta.files[i];
+		pk_outpath_want want = { f->size, f->has_sum ? f->sum : NULL, statdir };
+		if (pk_outpath_begin(&outs[i], f->path, f->mode, &want, err) < 0)
+			goto out;
+		write |= !outs[i].unchanged;
+		inplace |= outs[i].inplace;
+	}
+	/* A file rewritten in place cannot be taken back: the checksum first,
+	 * then. */
+	if (inplace && !e->verified && pk_entry_verify(e, 0, err) < 0) {
+		ret = -2;
+		goto out;
+	}
+	if (e->size > SMALL_ENTRY)
+		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((ret = restore_pass(e, outs, write, err)) < 0)
+		goto out;
+	/* Only now is the content known good: the files appear. */
+	for (i = 0; i < n; i++)
+		if (pk_outpath_commit(&outs[i], err) < 0 && ret == 0)
+			ret = -1;
+out:
+	for (i = 0; i < n; i++)
+		pk_outpath_abort(&outs[i]);
+	free(outs);
 	return ret;
 }
 

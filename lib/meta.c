@@ -20,6 +20,7 @@ enum {
 	M_NAME,
 	M_ENV_DIGEST,       /* u8 set, u32 digest, name: one per M_ENV, in order */
 	M_TRACE,            /* a traced run's note (manifest.h), opaque here */
+	M_FILE_SUM,         /* the content hash of the M_FILE before it */
 };
 
 /* A traced run's note lists its few thousand paths: bounded all the
@@ -101,6 +102,8 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 		pk_put_le(h, m->files[i].mode, 4);
 		pk_put_le(h + 4, m->files[i].size, 8);
 		field2(&b, M_FILE, h, 12, m->files[i].path, strlen(m->files[i].path));
+		if (m->files[i].has_sum)
+			field2(&b, M_FILE_SUM, m->files[i].sum, 16, NULL, 0);
 	}
 	if (m->stdin_known) {
 		unsigned char h[9];
@@ -221,6 +224,10 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (flen != 16)
 				return pk_error_set(err, 0, "bad metadata hash");
 			break;
+		case M_FILE_SUM:
+			if (flen != 16 || m->nfiles == 0)
+				return pk_error_set(err, 0, "bad metadata file hash");
+			break;
 		case M_INPUT:
 			if (flen < 17 || memchr(f + 17, '\0', flen - 17) != NULL)
 				return pk_error_set(err, 0, "bad metadata input");
@@ -328,10 +335,15 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (push_str(&m->tags, &m->ntags, f, flen) < 0)
 				goto nomem;
 			break;
+		case M_FILE_SUM:
+			m->files[m->nfiles - 1].has_sum = 1;
+			memcpy(m->files[m->nfiles - 1].sum, f, 16);
+			break;
 		case M_FILE: {
 			if (grow(&m->files, m->nfiles, sizeof(*m->files)) < 0)
 				goto nomem;
 			pk_outfile *nf = m->files;
+			nf[m->nfiles].has_sum = 0;
 			nf[m->nfiles].mode = (uint32_t)pk_get_le(f, 4) & 07777;
 			nf[m->nfiles].size = pk_get_le(f + 4, 8);
 			if ((nf[m->nfiles].path = dup_field(f + 12, flen - 12)) == NULL)

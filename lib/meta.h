@@ -15,6 +15,8 @@ typedef struct pk_outfile {
 	char *path;        /* as declared (relative to the run's directory) */
 	uint32_t mode;     /* permission bits */
 	uint64_t size;
+	int has_sum;       /* sum is known (entries before it was recorded: not) */
+	unsigned char sum[16];   /* XXH3-128 of the content */
 } pk_outfile;
 
 typedef struct pk_meta {

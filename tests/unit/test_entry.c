@@ -450,7 +450,7 @@ static void test_large_entry_streams(void **state)
 
 	assert_int_equal(mkdir(work, 0700), 0);
 	assert_int_equal(chdir(work), 0);
-	if (pk_entry_restore_files(e, &err) != 0)
+	if (pk_entry_restore_files(e, NULL, &err) != 0)
 		fail_msg("restore: %s", err.msg);
 	unit_assert_file("big.dat", fdata, flen);
 	pk_entry_close(e);
@@ -514,7 +514,7 @@ static void test_restore_files(void **state)
 	/* An older file of the same name is replaced, keeping its mode. */
 	unit_write_file("out.txt", "older and longer content", 24, 0666);
 	e = open_entry(path, &fd);
-	if (pk_entry_restore_files(e, &err) != 0)
+	if (pk_entry_restore_files(e, NULL, &err) != 0)
 		fail_msg("restore: %s", err.msg);
 	unit_assert_file("out.txt", "file\0content\n", 13);
 	assert_int_equal(mode_of("out.txt"), 0666);
@@ -541,7 +541,7 @@ static void test_restore_without_files(void **state)
 	write_entry(f->dir, path, small_chunks, NSMALL, NULL, 0, 0);
 	assert_int_equal(chdir(f->dir), 0);
 	e = open_entry(path, &fd);
-	assert_int_equal(pk_entry_restore_files(e, &err), 0);
+	assert_int_equal(pk_entry_restore_files(e, NULL, &err), 0);
 	{
 		static const char *const only[] = { "entry" };
 		assert_dir_holds(".", only, 1);
