@@ -1,5 +1,6 @@
 /* entry.c: writing and reading entry files. */
 #include "entry.h"
+#include "entry_impl.h"
 
 #include "bytes.h"
 #include "hash.h"
@@ -20,9 +21,6 @@ static const unsigned char MAGIC[8] = { 'P', 'K', 'L', 'D', 'E', 'N', 'T', 0 };
 #define OUT_BUF (256 * 1024)
 #define WRITEBACK_STEP (8u * 1024 * 1024)
 #define IO_BUF (1024 * 1024)
-/* Entries up to this size are read in one go; larger ones are streamed so
- * that memory stays bounded whatever the output size. */
-#define SMALL_ENTRY (1024 * 1024)
 /* No single metadata block is this large; a bigger length is corruption. */
 #define MAX_META (64 * 1024 * 1024)
 
@@ -38,8 +36,6 @@ struct pk_entry_writer {
 	uint64_t limit;        /* the entry file's bound, header included; 0: none */
 	uint64_t over;         /* non-zero: the size that passed it */
 	uint64_t stdout_bytes, stderr_bytes;
-	unsigned char (*sums)[16];   /* content hash of each output file */
-	size_t nsums;
 };
 
 static int writer_fail(pk_entry_writer *w, pk_error *err, int errnum, const char *what)
@@ -124,6 +120,11 @@ fail:
 	return NULL;
 }
 
+int pk_entry_writer_failed(const pk_entry_writer *w)
+{
+	return w->failed;
+}
+
 void pk_entry_writer_limit(pk_entry_writer *w, uint64_t limit)
 {
 	w->limit = limit;
@@ -172,9 +173,10 @@ static int start_files(pk_entry_writer *w, pk_error *err)
 	return 0;
 }
 
-int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *err)
+int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, unsigned char sum[16],
+                         pk_error *err)
 {
-	unsigned char *buf, (*sums)[16];
+	unsigned char *buf;
 	uint64_t total = 0;
 	off_t off = 0;
 	XXH3_state_t xs;
@@ -183,9 +185,6 @@ int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *e
 
 	if (start_files(w, err) < 0)
 		return -1;
-	if ((sums = realloc(w->sums, (w->nsums + 1) * sizeof(*sums))) == NULL)
-		return writer_fail(w, err, ENOMEM, "cannot store output file");
-	w->sums = sums;
 	if ((buf = pk_io_alloc(IO_BUF)) == NULL)
 		return writer_fail(w, err, ENOMEM, "cannot store output file");
 	/* Hashed on the way: a hit that finds the file still holding this
@@ -209,7 +208,7 @@ int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *e
 	}
 	*size = total;
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
-	memcpy(w->sums[w->nsums++], c.digest, 16);
+	memcpy(sum, c.digest, 16);
 	ret = 0;
 out:
 	pk_io_free(buf);
@@ -235,10 +234,6 @@ int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err)
 	}
 	meta->stdout_bytes = w->stdout_bytes;
 	meta->stderr_bytes = w->stderr_bytes;
-	for (size_t i = 0; i < meta->nfiles && i < w->nsums; i++) {
-		meta->files[i].has_sum = 1;
-		memcpy(meta->files[i].sum, w->sums[i], 16);
-	}
 	if (pk_meta_encode(meta, &mbuf, &mlen) < 0)
 		return pk_error_set(err, ENOMEM, "cannot encode metadata");
 	if (w->limit > 0 && PK_ENTRY_HEADER + w->written + mlen > w->limit) {
@@ -275,20 +270,9 @@ void pk_entry_writer_free(pk_entry_writer *w)
 		return;
 	ZSTD_freeCCtx(w->cctx);
 	pk_io_free(w->out);
-	free(w->sums);
 	free(w);
 }
 
-struct pk_entry {
-	int fd;
-	uint64_t size, stdio_len, files_len, meta_len, checksum;
-	unsigned char header[PK_ENTRY_HEADER];
-	unsigned char *whole;       /* the whole file, for small entries */
-	unsigned char *inbuf, *outbuf;
-	size_t outcap;
-	pk_meta meta;
-	int verified;
-};
 
 /* Reads exactly len bytes at off.  Returns 0, or -1 with err set: the
  * system's error, or "entry truncated" (errnum 0) when the file ends
@@ -472,9 +456,9 @@ uint64_t pk_entry_stored_bytes(const pk_entry *e)
 }
 
 /* Calls fn on successive pieces of the file region [off, off+len). */
-static int read_region(pk_entry *e, uint64_t off, uint64_t len,
-                       int (*fn)(void *, const unsigned char *, size_t, pk_error *),
-                       void *ctx, pk_error *err)
+int entry_read_region(pk_entry *e, uint64_t off, uint64_t len,
+                      int (*fn)(void *, const unsigned char *, size_t, pk_error *),
+                      void *ctx, pk_error *err)
 {
 	if (e->whole)
 		return fn(ctx, e->whole + off, (size_t)len, err);
@@ -492,7 +476,7 @@ static int read_region(pk_entry *e, uint64_t off, uint64_t len,
 	return 0;
 }
 
-static int hash_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
+int entry_hash_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
 {
 	(void)err;
 	pk_hash_update(ctx, p, n);
@@ -549,9 +533,9 @@ static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 
 /* Decompresses [off, off+len) into sink; with xs, hashes what it reads
  * into xs on the way. */
-static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
-                          int (*sink)(void *, const unsigned char *, size_t, pk_error *),
-                          void *sink_ctx, XXH3_state_t *xs, pk_error *err)
+int entry_inflate_region(pk_entry *e, uint64_t off, uint64_t len,
+                         int (*sink)(void *, const unsigned char *, size_t, pk_error *),
+                         void *sink_ctx, XXH3_state_t *xs, pk_error *err)
 {
 	struct inflate z = { e, NULL, sink, sink_ctx, 1, xs };
 	int ret;
@@ -566,7 +550,7 @@ static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
 	}
 	if ((z.dctx = ZSTD_createDCtx()) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot read entry");
-	ret = read_region(e, off, len, inflate_piece, &z, err);
+	ret = entry_read_region(e, off, len, inflate_piece, &z, err);
 	if (ret == 0 && z.last != 0)
 		ret = pk_error_set(err, 0, "entry damaged: frame truncated");
 	ZSTD_freeDCtx(z.dctx);
@@ -655,7 +639,8 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 
 	if (!e->verified) {
 		XXH3_64bits_reset(&xs);
-		if (read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER, hash_piece, &xs, err) < 0)
+		if (entry_read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER, entry_hash_piece,
+		                      &xs, err) < 0)
 			return -1;
 		sum = XXH3_64bits_withSeed(e->header, PK_ENTRY_AT_CHECKSUM, XXH3_64bits_digest(&xs));
 		if (sum != e->checksum)
@@ -665,12 +650,13 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 	if (deep) {
 		struct records r = { .fds = { -1, -1, -1 },
 		                     .rest = { 0, e->meta.stdout_bytes, e->meta.stderr_bytes } };
-		if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) < 0)
+		if (entry_inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL,
+		                         err) < 0)
 			return -1;
 		if (r.have != 0 || r.left != 0)
 			return pk_error_set(err, 0, "entry damaged: last record cut short");
 		uint64_t files = pk_meta_raw_bytes(&e->meta) - e->meta.stdout_bytes - e->meta.stderr_bytes;
-		if (inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
+		if (entry_inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
 		                   discard_piece, &files, NULL, err) < 0)
 			return -1;
 	}
@@ -687,138 +673,13 @@ int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err)
 	r.rest[PK_STDERR] = e->meta.stderr_bytes;
 	if (e->size > SMALL_ENTRY)
 		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) < 0)
+	if (entry_inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) < 0)
 		return -1;
 	if (r.have != 0 || r.left != 0)
 		return pk_error_set(err, 0, "entry damaged: last record cut short");
 	if (r.failed != 0)
 		return pk_error_set(err, r.failed, "cannot write output");
 	return 0;
-}
-
-int pk_entry_check_on_restore(const pk_entry *e)
-{
-	return !e->verified && e->whole == NULL && e->meta.nfiles > 0;
-}
-
-/* Splits the files frame into the declared files, in meta order; every
- * one was begun before (outs[i]), and none is committed here. */
-struct splitter {
-	pk_entry *e;
-	pk_outpath *outs;
-	size_t index;          /* current file */
-	uint64_t left;         /* bytes left for it */
-	int out_failed;        /* a write to a file failed (not the entry) */
-};
-
-/* Moves past the files with no bytes left. */
-static void split_advance(struct splitter *s)
-{
-	while (s->index < s->e->meta.nfiles && s->left == 0)
-		if (++s->index < s->e->meta.nfiles)
-			s->left = s->e->meta.files[s->index].size;
-}
-
-static int split_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
-{
-	struct splitter *s = ctx;
-
-	while (n > 0) {
-		split_advance(s);
-		if (s->index >= s->e->meta.nfiles)
-			return pk_error_set(err, 0, "entry damaged: extra file data");
-		size_t k = s->left < n ? (size_t)s->left : n;
-		if (pk_outpath_write(&s->outs[s->index], p, k, err) < 0) {
-			s->out_failed = 1;
-			return -1;
-		}
-		p += k;
-		n -= k;
-		s->left -= k;
-	}
-	return 0;
-}
-
-/* The restore's one pass over the entry: the checksum of every byte when
- * it was not verified yet, and the files' content when some file needs
- * writing.  Returns 0, -1 with err set, or -2 when the entry is damaged. */
-static int restore_pass(pk_entry *e, pk_outpath *outs, int write, pk_error *err)
-{
-	struct splitter s = { e, outs, 0, e->meta.files[0].size, 0 };
-	XXH3_state_t xs, *hx = e->verified ? NULL : &xs;
-	int ret;
-
-	if (hx != NULL) {
-		XXH3_64bits_reset(hx);
-		if (read_region(e, PK_ENTRY_HEADER, e->stdio_len, hash_piece, hx, err) < 0)
-			return -1;
-	}
-	if (write)
-		ret = inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, split_piece,
-		                     &s, hx, err);
-	else if (hx != NULL)
-		ret = read_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, hash_piece, hx, err);
-	else
-		ret = 0;
-	if (ret < 0 && err->errnum == 0 && !s.out_failed)
-		ret = -2;
-	if (ret == 0 && hx != NULL) {
-		ret = read_region(e, e->size - e->meta_len, e->meta_len, hash_piece, hx, err);
-		if (ret == 0 && XXH3_64bits_withSeed(e->header, 56, XXH3_64bits_digest(hx)) !=
-		                e->checksum) {
-			pk_error_set(err, 0, "entry checksum mismatch");
-			ret = -2;
-		}
-		if (ret == 0)
-			e->verified = 1;
-	}
-	if (ret == 0 && write) {
-		split_advance(&s);
-		if (s.index != e->meta.nfiles) {
-			pk_error_set(err, 0, "entry damaged: output file cut short");
-			ret = -2;
-		}
-	}
-	return ret;
-}
-
-int pk_entry_restore_files(pk_entry *e, const char *statdir, pk_error *err)
-{
-	size_t n = e->meta.nfiles, i;
-	pk_outpath *outs;
-	int write = 0, inplace = 0, ret = -1;
-
-	if (n == 0)
-		return 0;
-	if ((outs = calloc(n, sizeof(*outs))) == NULL)
-		return pk_error_set(err, ENOMEM, "cannot restore output");
-	for (i = 0; i < n; i++) {
-		const pk_outfile *f = &e->meta.files[i];
-		pk_outpath_want want = { f->size, f->has_sum ? f->sum : NULL, statdir };
-		if (pk_outpath_begin(&outs[i], f->path, f->mode, &want, err) < 0)
-			goto out;
-		write |= !outs[i].unchanged;
-		inplace |= outs[i].inplace;
-	}
-	/* A file rewritten in place cannot be taken back: the checksum first,
-	 * then. */
-	if (inplace && !e->verified && pk_entry_verify(e, 0, err) < 0) {
-		ret = -2;
-		goto out;
-	}
-	if (e->size > SMALL_ENTRY)
-		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if ((ret = restore_pass(e, outs, write, err)) < 0)
-		goto out;
-	/* Only now is the content known good: the files appear. */
-	for (i = 0; i < n; i++)
-		if (pk_outpath_commit(&outs[i], err) < 0 && ret == 0)
-			ret = -1;
-out:
-	for (i = 0; i < n; i++)
-		pk_outpath_abort(&outs[i]);
-	free(outs);
-	return ret;
 }
 
 void pk_entry_close(pk_entry *e)

@@ -64,13 +64,19 @@ int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
                           size_t len, pk_error *err);
 
 /* Appends the content of the open file fd (all of it, from offset 0) as the
- * next output file; *size is set to the bytes stored.  After the first file,
- * no more stdio chunks may be added.  Returns 0, or -1 with err set. */
-int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *err);
+ * next output file; *size is set to the bytes stored, sum to their
+ * XXH3-128 (what a hit compares a file on disk with).  After the first
+ * file, no more stdio chunks may be added.  Returns 0, or -1 with err
+ * set. */
+int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, unsigned char sum[16],
+                         pk_error *err);
 
 /* Completes the entry: meta (stdout/stderr byte counts are filled in by the
  * writer) and header.  Does not fsync.  Returns 0, or -1 with err set. */
 int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err);
+
+/* 1 once a call failed and made the writer unusable. */
+int pk_entry_writer_failed(const pk_entry_writer *w);
 
 /* Frees the writer (not the fd); NULL is fine. */
 void pk_entry_writer_free(pk_entry_writer *w);

@@ -97,8 +97,8 @@ int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err)
 		pk_error_set(err, errno, "%s", path);
 		goto out;
 	}
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		pk_error_set(err, 0, "%s: not a regular file", path);
+	if (fstat(fd, st) < 0 || !(S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))) {
+		pk_error_set(err, 0, "%s: not a regular file or directory", path);
 		close(fd);
 		fd = -1;
 	}
@@ -297,6 +297,63 @@ out:
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
+	if (ret < 0)
+		pk_outpath_abort(o);
+	return ret;
+}
+
+int pk_outpath_open_dir(const char *path, uint32_t mode, pk_error *err)
+{
+	const char *base;
+	int dfd = open_parent(path, &base, 1, err), fd;
+
+	if (dfd < 0)
+		return -1;
+	fd = openat(dfd, base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && mkdirat(dfd, base, (mode_t)(mode & 0777)) == 0)
+		fd = openat(dfd, base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		pk_error_set(err, errno, "cannot restore %s", path);
+	close(dfd);
+	return fd;
+}
+
+int pk_outpath_begin_at(pk_outpath *o, int dirfd, const char *name, const char *path,
+                        uint32_t mode, const pk_outpath_want *want, pk_error *err)
+{
+	char proc[64];
+	struct stat st;
+	int fd, ret = -1;
+
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	o->fd = -1;
+	if ((o->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0 || (o->name = strdup(name)) == NULL) {
+		pk_error_set(err, errno, "cannot restore %s", path);
+		goto out;
+	}
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && holds(fd, &st, want, path)) {
+		o->unchanged = 1;
+		/* The content is right; the mode is made so too. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if ((st.st_mode & 0777) != (mode & 0777) && chmod(proc, (mode_t)(mode & 0777)) < 0)
+			pk_error_set(err, errno, "cannot restore %s", path);
+		else
+			ret = 0;
+		close(fd);
+		goto out;
+	}
+	if (fd >= 0)
+		close(fd);
+	else
+		o->fresh = errno == ENOENT;
+	if (make_tmp(o, 0600) < 0 || fchmod(o->fd, (mode_t)(mode & 0777)) < 0) {
+		pk_error_set(err, errno, "cannot restore %s", path);
+		goto out;
+	}
+	ret = 0;
+out:
 	if (ret < 0)
 		pk_outpath_abort(o);
 	return ret;

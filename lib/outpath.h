@@ -29,11 +29,12 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-/* Opens the output file at path (relative to the current directory) for
- * reading, under the rule above, non-blocking (a FIFO never hangs).  *st
- * is its status.  Returns the fd, or -1 with err set: err->errnum ENOENT
- * when there is no file, EPERM when a link was refused; a path that is
- * not a regular file is an error with errnum 0. */
+/* Opens the output file or directory at path (relative to the current
+ * directory) for reading, under the rule above, non-blocking (a FIFO never
+ * hangs).  *st is its status.  Returns the fd, or -1 with err set:
+ * err->errnum ENOENT when there is no file, EPERM when a link was refused;
+ * a path that is neither a regular file nor a directory is an error with
+ * errnum 0. */
 int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err);
 
 /* What a restore is to write, so that a file already holding it is left
@@ -70,6 +71,20 @@ typedef struct pk_outpath {
  * directories created). */
 int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode,
                      const pk_outpath_want *want, pk_error *err);
+
+/* Opens (O_PATH) the declared directory at path as the command reaches it,
+ * making it (mode's permission bits, less the umask) and the directories
+ * on its way when missing.  Returns the fd, or -1 with err set (ENOTDIR:
+ * something else is there). */
+int pk_outpath_open_dir(const char *path, uint32_t mode, pk_error *err);
+
+/* The same for a member of a declared directory: the file name in the
+ * directory open as dirfd (path names it in messages), never through a
+ * link, given exactly mode's permission bits (not less the umask: the
+ * command's files had them), atomically (an existing file of another
+ * kind is the caller's to remove first).  Returns 0, or -1 with err set. */
+int pk_outpath_begin_at(pk_outpath *o, int dirfd, const char *name, const char *path,
+                        uint32_t mode, const pk_outpath_want *want, pk_error *err);
 
 /* Writes the next len bytes (nothing when o->unchanged).  Returns 0, or -1
  * with err set. */

@@ -198,3 +198,64 @@ rchar() {
 	assert_count 3
 	grep -qx 'pickled: cannot restore output, running the command: another run was writing ../out.txt past the lock timeout' "$TMP/io/err"
 }
+
+# tree DIR: every path below DIR with its type, mode, size (files) and link
+# text, sorted.
+tree() {
+	(cd "$1" && find . -mindepth 1 -printf '%p %y %m %s %l\n' | awk '$2 == "d" { $4 = "-" } 1' | sort)
+}
+
+# hit_holds_tree CMD: a hit of `run -o out/model sh -c CMD` leaves out/model
+# holding the tree in $TMP/stored.
+hit_holds_tree() {
+	pk run -o out/model sh -c "$1"
+	assert_status 0
+	assert_out 'trained\n'
+	assert_err ''
+	assert_count 1
+	tree out/model >"$TMP/got"
+	assert_same "$TMP/stored" "$TMP/got"
+}
+
+@test "-o DIR: the whole tree is stored, and a hit leaves the folder holding exactly it" {
+	local cmd="$CNT"'; rm -rf out/model; mkdir -p out/model/part=1 out/model/empty
+		printf "a\n" >out/model/part=1/a.parquet; printf "bb\n" >out/model/part=1/b.parquet
+		chmod 0640 out/model/part=1/b.parquet; chmod 0750 out/model/part=1
+		: >out/model/_SUCCESS; ln -s part=1/a.parquet out/model/latest
+		ln -s /etc/hostname out/model/host; echo trained'
+	pk run -o out/model sh -c "$cmd"
+	assert_status 0
+	assert_out 'trained\n'
+	assert_err ''
+	tree out/model >"$TMP/stored"
+	# Deleted, folder above included: made again, whole.
+	rm -rf out
+	hit_holds_tree "$cmd"
+	assert_bytes out/model/part=1/a.parquet 'a\n'
+	[ "$(readlink out/model/host)" = /etc/hostname ]
+	# Extra files go, changed ones come back, another kind under a member's
+	# name is replaced (a link where a folder was is not followed), and an
+	# unchanged file keeps its inode and mtime.
+	local kept
+	kept=$(inode_mtime out/model/part=1/b.parquet)
+	printf 'extra\n' >out/model/extra.parquet
+	mkdir -p out/model/old/deeper && printf 'x\n' >out/model/old/deeper/x
+	printf 'A\n' >out/model/part=1/a.parquet
+	rm out/model/latest && mkdir out/model/latest
+	mkdir "$TMP/elsewhere" && printf 'keep\n' >"$TMP/elsewhere/keep"
+	rm -r out/model/empty && ln -s "$TMP/elsewhere" out/model/empty
+	hit_holds_tree "$cmd"
+	assert_bytes out/model/part=1/a.parquet 'a\n'
+	[ "$(inode_mtime out/model/part=1/b.parquet)" = "$kept" ]
+	[ "$(ls -A "$TMP/elsewhere")" = keep ]
+	assert_bytes "$TMP/elsewhere/keep" 'keep\n'
+}
+
+@test "-o DIR holding a FIFO: not stored, said so" {
+	local cmd="$CNT"'; mkdir -p out; mkfifo out/pipe; printf "a\n" >out/a; echo ran'
+	pk run -o out sh -c "$cmd"
+	assert_status 0
+	assert_out 'ran\n'
+	assert_err 'pickled: result not stored: output cannot be stored: out/pipe is not a regular file, directory or link\n'
+	[ -z "$(entries)" ]
+}
