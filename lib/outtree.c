@@ -54,7 +54,8 @@ static int list_dir(int dfd, char ***names, size_t *n)
 	if (errno != 0)
 		goto fail;
 	closedir(d);
-	qsort(*names, *n, sizeof(**names), by_name);
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), by_name);
 	return 0;
 fail:;
 	int saved = errno ? errno : ENOMEM;
