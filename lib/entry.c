@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
+_Static_assert(PK_ENTRY_HEADER == 64, "entry_impl.h's header size");
+
 static const unsigned char MAGIC[8] = { 'P', 'K', 'L', 'D', 'E', 'N', 'T', 0 };
 
 #define OUT_BUF (256 * 1024)

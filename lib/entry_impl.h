@@ -3,8 +3,15 @@
 #ifndef PK_ENTRY_IMPL_H
 #define PK_ENTRY_IMPL_H
 
-#include "entry.h"
+#include "error.h"
 #include "hash.h"
+#include "meta.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* entry.h's, repeated so that this header needs nothing above it. */
+typedef struct pk_entry pk_entry;
 
 /* Entries up to this size are read in one go; larger ones are streamed so
  * that memory stays bounded whatever the output size. */
@@ -13,7 +20,7 @@
 struct pk_entry {
 	int fd;
 	uint64_t size, stdio_len, files_len, meta_len, checksum;
-	unsigned char header[PK_ENTRY_HEADER];
+	unsigned char header[64];   /* PK_ENTRY_HEADER */
 	unsigned char *whole;       /* the whole file, for small entries */
 	unsigned char *inbuf, *outbuf;
 	size_t outcap;

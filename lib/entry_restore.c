@@ -1,6 +1,7 @@
 /* entry_restore.c: writing an entry's output files and directories back
  * (pk_entry_restore_files in entry.h), checking the entry's checksum in
  * the same pass where that can still be taken back. */
+#include "entry.h"
 #include "entry_impl.h"
 
 #include "outpath.h"
