@@ -186,7 +186,7 @@ static const char *outlock_failure(const pk_error *err, char *buf, size_t len)
  * err set, or -2 when the entry is damaged. */
 static int restore_outputs(struct run *u, pk_entry *e, pk_error *err)
 {
-	char statdir[4096], buf[700];
+	char statdir[4096], buf[PK_ERROR_STR_LEN];
 	pk_outlock l;
 	int ret;
 
