@@ -202,6 +202,11 @@ rchar() {
 	sh -c '"$@" > /dev/null 2>&1; sed -n "s/^rchar: //p" /proc/$$/io' sh "$@"
 }
 
+# wchar CMD...: the same for the bytes written.
+wchar() {
+	sh -c '"$@" > /dev/null 2>&1; sed -n "s/^wchar: //p" /proc/$$/io' sh "$@"
+}
+
 # The processor the figures were taken on: the kernel's model name (x86),
 # else what it says of the processor (other architectures).
 CPU_MODEL=$(sed -n 's/^\(model name\|Model\|Processor\|cpu model\)[[:space:]]*: *//p' /proc/cpuinfo |
@@ -381,7 +386,31 @@ row "repeat run, $I input unchanged: bytes read (rchar)" "first run (hashes it)"
     "$(human "${first:-0}")" "$(human "${again:-0}")" \
     "$(awk -v a="$again" -v b="$first" 'BEGIN { printf (b > 0 ? "%.6f" : "-"), a / b }')" \
     "input not read again (< 1 MiB)" "$ok"
-rm -rf "$IN" "$W/input.bin"
+rm -rf "$IN"
+
+# The same bytes as a declared output file (issue #23 items 3 and 4): a hit
+# reads the entry once to restore it, and writes nothing when the file
+# already holds them.
+note "hits of a declared $I output file: bytes read and written"
+OC=$W/c-output
+mkdir -p "$W/od"
+out_run() { (cd "$W/od" && "$@" "$PK" -C "$OC" run -o out.bin -- cp "$W/input.bin" out.bin); }
+out_run
+esize=$(find "$OC/v1" -type f ! -name '*.hits' -exec stat -c %s {} +)
+rm "$W/od/out.bin"
+read_restore=$(out_run rchar)
+ok=$(awk -v r="$read_restore" -v e="$esize" 'BEGIN { print (r != "" && r <= 1.1 * e) ? "pass" : "**FAIL**" }')
+row "hit restoring a deleted $I \`-o\` file: bytes read (rchar)" "the entry's size" \
+    "$(human "${esize:-0}")" "$(human "${read_restore:-0}")" \
+    "$(awk -v a="$read_restore" -v b="$esize" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')" \
+    "<= 1.10x (the entry read once)" "$ok"
+sleep 2   # the restored file's stat is trusted once it is 2 s old
+out_run > /dev/null   # hashes the file, records its stat
+written=$(out_run wchar)
+ok=$(awk -v w="$written" 'BEGIN { print (w != "" && w < 1048576) ? "pass" : "**FAIL**" }')
+row "hit with the $I \`-o\` file unchanged: bytes written (wchar)" "-" "-" \
+    "$(human "${written:-0}")" "-" "file left alone (< 1 MiB)" "$ok"
+rm -rf "$OC" "$W/od" "$W/input.bin"
 
 # --- many entries ----------------------------------------------------------------
 E=$STORE/entries-$ENTRIES

@@ -166,8 +166,11 @@ void item_json(FILE *f, const pk_item *it, int64_t now)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		fputs(i ? ",{\"path\":" : "{\"path\":", f);
 		fmt_json_str(f, m->files[i].path);
-		fprintf(f, ",\"mode\":\"%04o\",\"size\":%llu}", (unsigned)m->files[i].mode,
+		fprintf(f, ",\"mode\":\"%04o\",\"size\":%llu", (unsigned)m->files[i].mode,
 		        (unsigned long long)m->files[i].size);
+		if (m->files[i].is_dir)
+			fprintf(f, ",\"directory\":true,\"entries\":%zu", m->files[i].nmembers);
+		fputs("}", f);
 	}
 	fputs("]", f);
 	fprintf(f, ",\"cache_failures\":%s", p->cache_failures ? "true" : "false");

@@ -204,8 +204,11 @@ static void print_human(const pk_item *it, int64_t now)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		row("output");
 		fmt_word(stdout, m->files[i].path);
-		printf(" (%04o, %s)\n", (unsigned)m->files[i].mode,
+		printf(" (%04o, %s", (unsigned)m->files[i].mode,
 		       pk_size_format(m->files[i].size, a, sizeof(a)));
+		if (m->files[i].is_dir)
+			printf(", a directory of %zu entries", m->files[i].nmembers);
+		puts(")");
 	}
 	for (size_t i = 0; i < p->ninputs; i++) {
 		pk_key h;

@@ -287,11 +287,18 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 	out_p[1] = err_p[1] = rep_p[1] = -1;
 
 	{
+		/* The child's errno, if it could not exec: read to the end, as a
+		 * short read must not turn "cannot execute" into the exit 127 the
+		 * child then makes, with nothing said. */
 		int e;
+		size_t got = 0;
 		ssize_t n;
-		while ((n = read(rep_p[0], &e, sizeof(e))) < 0 && errno == EINTR)
-			;
-		if (n == (ssize_t)sizeof(e))
+		while (got < sizeof(e) &&
+		       ((n = read(rep_p[0], (char *)&e + got, sizeof(e) - got)) > 0 ||
+		        (n < 0 && errno == EINTR)))
+			if (n > 0)
+				got += (size_t)n;
+		if (got == sizeof(e))
 			res->exec_errno = e;
 	}
 

@@ -1,5 +1,6 @@
 /* entry.c: writing and reading entry files. */
 #include "entry.h"
+#include "entry_impl.h"
 
 #include "bytes.h"
 #include "hash.h"
@@ -15,14 +16,13 @@
 #include <unistd.h>
 #include <zstd.h>
 
+_Static_assert(PK_ENTRY_HEADER == 64, "entry_impl.h's header size");
+
 static const unsigned char MAGIC[8] = { 'P', 'K', 'L', 'D', 'E', 'N', 'T', 0 };
 
 #define OUT_BUF (256 * 1024)
 #define WRITEBACK_STEP (8u * 1024 * 1024)
 #define IO_BUF (1024 * 1024)
-/* Entries up to this size are read in one go; larger ones are streamed so
- * that memory stays bounded whatever the output size. */
-#define SMALL_ENTRY (1024 * 1024)
 /* No single metadata block is this large; a bigger length is corruption. */
 #define MAX_META (64 * 1024 * 1024)
 
@@ -122,6 +122,11 @@ fail:
 	return NULL;
 }
 
+int pk_entry_writer_failed(const pk_entry_writer *w)
+{
+	return w->failed;
+}
+
 void pk_entry_writer_limit(pk_entry_writer *w, uint64_t limit)
 {
 	w->limit = limit;
@@ -170,17 +175,23 @@ static int start_files(pk_entry_writer *w, pk_error *err)
 	return 0;
 }
 
-int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *err)
+int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, unsigned char sum[16],
+                         pk_error *err)
 {
 	unsigned char *buf;
 	uint64_t total = 0;
 	off_t off = 0;
+	XXH3_state_t xs;
+	XXH128_canonical_t c;
 	int ret = -1;
 
 	if (start_files(w, err) < 0)
 		return -1;
 	if ((buf = pk_io_alloc(IO_BUF)) == NULL)
 		return writer_fail(w, err, ENOMEM, "cannot store output file");
+	/* Hashed on the way: a hit that finds the file still holding this
+	 * content leaves it alone (see pk_entry_restore_files). */
+	XXH3_128bits_reset(&xs);
 	for (;;) {
 		ssize_t n = pread(fd, buf, IO_BUF, off);
 		if (n < 0 && errno == EINTR)
@@ -193,10 +204,13 @@ int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *e
 			break;
 		if (compress(w, buf, (size_t)n, ZSTD_e_continue, err) < 0)
 			goto out;
+		pk_hash_update(&xs, buf, (size_t)n);
 		off += n;
 		total += (uint64_t)n;
 	}
 	*size = total;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
+	memcpy(sum, c.digest, 16);
 	ret = 0;
 out:
 	pk_io_free(buf);
@@ -261,16 +275,6 @@ void pk_entry_writer_free(pk_entry_writer *w)
 	free(w);
 }
 
-struct pk_entry {
-	int fd;
-	uint64_t size, stdio_len, files_len, meta_len, checksum;
-	unsigned char header[PK_ENTRY_HEADER];
-	unsigned char *whole;       /* the whole file, for small entries */
-	unsigned char *inbuf, *outbuf;
-	size_t outcap;
-	pk_meta meta;
-	int verified;
-};
 
 /* Reads exactly len bytes at off.  Returns 0, or -1 with err set: the
  * system's error, or "entry truncated" (errnum 0) when the file ends
@@ -362,14 +366,18 @@ pk_entry *pk_entry_open_key(int fd, const pk_key *key, int deep, pk_error *err)
 
 	/* The checksum first: a damaged field must not pass for another
 	 * key's entry, or for an expired one, and go unreported. */
-	if (e == NULL || pk_entry_verify(e, deep, err) < 0)
-		goto fail;
+	if (e == NULL || pk_entry_verify(e, deep, err) < 0 || pk_entry_check_key(e, key, err) < 0) {
+		pk_entry_close(e);
+		return NULL;
+	}
+	return e;
+}
+
+int pk_entry_check_key(const pk_entry *e, const pk_key *key, pk_error *err)
+{
 	if (pk_key_equal(&e->meta.key, key))
-		return e;
-	pk_error_set(err, 0, "entry holds another key");
-fail:
-	pk_entry_close(e);
-	return NULL;
+		return 0;
+	return pk_error_set(err, 0, "entry holds another key");
 }
 
 pk_entry *pk_entry_open(int fd, pk_error *err)
@@ -450,9 +458,9 @@ uint64_t pk_entry_stored_bytes(const pk_entry *e)
 }
 
 /* Calls fn on successive pieces of the file region [off, off+len). */
-static int read_region(pk_entry *e, uint64_t off, uint64_t len,
-                       int (*fn)(void *, const unsigned char *, size_t, pk_error *),
-                       void *ctx, pk_error *err)
+int entry_read_region(pk_entry *e, uint64_t off, uint64_t len,
+                      int (*fn)(void *, const unsigned char *, size_t, pk_error *),
+                      void *ctx, pk_error *err)
 {
 	if (e->whole)
 		return fn(ctx, e->whole + off, (size_t)len, err);
@@ -470,7 +478,7 @@ static int read_region(pk_entry *e, uint64_t off, uint64_t len,
 	return 0;
 }
 
-static int hash_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
+int entry_hash_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
 {
 	(void)err;
 	pk_hash_update(ctx, p, n);
@@ -514,6 +522,7 @@ struct inflate {
 	int (*sink)(void *, const unsigned char *, size_t, pk_error *);
 	void *sink_ctx;
 	size_t last;   /* last ZSTD_decompressStream result: 0 at frame end */
+	XXH3_state_t *xs;   /* non-NULL: the compressed pieces are hashed too */
 };
 
 static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
@@ -521,6 +530,8 @@ static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 	struct inflate *z = ctx;
 	ZSTD_inBuffer in = { p, n, 0 };
 
+	if (z->xs != NULL)
+		pk_hash_update(z->xs, p, n);
 	while (in.pos < in.size) {
 		ZSTD_outBuffer out = { z->e->outbuf, z->e->outcap, 0 };
 		size_t r = ZSTD_decompressStream(z->dctx, &out, &in);
@@ -551,11 +562,13 @@ static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *
 	return 0;
 }
 
-static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
-                          int (*sink)(void *, const unsigned char *, size_t, pk_error *),
-                          void *sink_ctx, pk_error *err)
+/* Decompresses [off, off+len) into sink; with xs, hashes what it reads
+ * into xs on the way. */
+int entry_inflate_region(pk_entry *e, uint64_t off, uint64_t len,
+                         int (*sink)(void *, const unsigned char *, size_t, pk_error *),
+                         void *sink_ctx, XXH3_state_t *xs, pk_error *err)
 {
-	struct inflate z = { e, NULL, sink, sink_ctx, 1 };
+	struct inflate z = { e, NULL, sink, sink_ctx, 1, xs };
 	int ret;
 
 	if (len == 0)
@@ -568,7 +581,7 @@ static int inflate_region(pk_entry *e, uint64_t off, uint64_t len,
 	}
 	if ((z.dctx = ZSTD_createDCtx()) == NULL)
 		return pk_error_set(err, ENOMEM, "cannot read entry");
-	ret = read_region(e, off, len, inflate_piece, &z, err);
+	ret = entry_read_region(e, off, len, inflate_piece, &z, err);
 	if (ret == 0 && z.last != 0)
 		ret = pk_error_set(err, 0, "entry damaged: frame truncated");
 	ZSTD_freeDCtx(z.dctx);
@@ -657,7 +670,8 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 
 	if (!e->verified) {
 		XXH3_64bits_reset(&xs);
-		if (read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER, hash_piece, &xs, err) < 0)
+		if (entry_read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER, entry_hash_piece,
+		                      &xs, err) < 0)
 			return -1;
 		sum = XXH3_64bits_withSeed(e->header, PK_ENTRY_AT_CHECKSUM, XXH3_64bits_digest(&xs));
 		if (sum != e->checksum)
@@ -667,13 +681,14 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 	if (deep) {
 		struct records r = { .fds = { -1, -1, -1 },
 		                     .rest = { 0, e->meta.stdout_bytes, e->meta.stderr_bytes } };
-		if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
+		if (entry_inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL,
+		                         err) < 0)
 			return -1;
 		if (r.have != 0 || r.left != 0)
 			return pk_error_set(err, 0, "entry damaged: last record cut short");
 		uint64_t files = pk_meta_raw_bytes(&e->meta) - e->meta.stdout_bytes - e->meta.stderr_bytes;
-		if (inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
-		                   discard_piece, &files, err) < 0)
+		if (entry_inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
+		                   discard_piece, &files, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -689,96 +704,13 @@ int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err)
 	r.rest[PK_STDERR] = e->meta.stderr_bytes;
 	if (e->size > SMALL_ENTRY)
 		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, err) < 0)
+	if (entry_inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) < 0)
 		return -1;
 	if (r.have != 0 || r.left != 0)
 		return pk_error_set(err, 0, "entry damaged: last record cut short");
 	if (r.failed != 0)
 		return pk_error_set(err, r.failed, "cannot write output");
 	return 0;
-}
-
-/* Splits the files frame into the declared files, in meta order. */
-struct splitter {
-	pk_entry *e;
-	size_t index;          /* current file */
-	uint64_t left;         /* bytes left for it */
-	int open;              /* out is being written */
-	pk_outpath out;
-	pk_error *err;
-};
-
-static int split_open(struct splitter *s)
-{
-	const pk_outfile *f = &s->e->meta.files[s->index];
-
-	if (pk_outpath_begin(&s->out, f->path, f->mode, s->err) < 0)
-		return -1;
-	s->open = 1;
-	s->left = f->size;
-	return 0;
-}
-
-static int split_close(struct splitter *s)
-{
-	s->open = 0;
-	if (pk_outpath_commit(&s->out, s->err) < 0)
-		return -1;
-	s->index++;
-	return 0;
-}
-
-/* Opens files in turn, skipping (creating) empty ones. */
-static int split_advance(struct splitter *s)
-{
-	while (!s->open && s->index < s->e->meta.nfiles) {
-		if (split_open(s) < 0)
-			return -1;
-		if (s->left == 0 && split_close(s) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int split_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
-{
-	struct splitter *s = ctx;
-
-	(void)err;
-	while (n > 0) {
-		if (split_advance(s) < 0)
-			return -1;
-		if (!s->open)
-			return pk_error_set(s->err, 0, "entry damaged: extra file data");
-		size_t k = s->left < n ? (size_t)s->left : n;
-		if (pk_outpath_write(&s->out, p, k, s->err) < 0)
-			return -1;
-		p += k;
-		n -= k;
-		s->left -= k;
-		if (s->left == 0 && split_close(s) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-int pk_entry_restore_files(pk_entry *e, pk_error *err)
-{
-	struct splitter s = { e, 0, 0, 0, { 0 }, err };
-	int ret;
-
-	if (e->meta.nfiles == 0)
-		return 0;
-	if (!e->verified && pk_entry_verify(e, 0, err) < 0)
-		return -1;
-	ret = inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len, split_piece, &s, err);
-	if (ret == 0)
-		ret = split_advance(&s);
-	if (ret == 0 && (s.open || s.index != e->meta.nfiles))
-		ret = pk_error_set(err, 0, "entry damaged: output file cut short");
-	if (s.open)
-		pk_outpath_abort(&s.out);
-	return ret;
 }
 
 void pk_entry_close(pk_entry *e)

@@ -10,7 +10,9 @@
  * A stdio record is: u8 stream (1 stdout, 2 stderr), u32 length, bytes.
  * The checksum is XXH3-64 over header bytes 0..55 seeded with the XXH3-64
  * of every byte after the header; it is verified before anything is
- * replayed, so a reader never acts on a torn or corrupt entry. */
+ * replayed, and before output files appear, so a reader never acts on a
+ * torn or corrupt entry.  Each output file's XXH3-128 is in the metadata
+ * (a hit leaves a file that still holds it alone). */
 #ifndef PK_ENTRY_H
 #define PK_ENTRY_H
 
@@ -62,13 +64,19 @@ int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
                           size_t len, pk_error *err);
 
 /* Appends the content of the open file fd (all of it, from offset 0) as the
- * next output file; *size is set to the bytes stored.  After the first file,
- * no more stdio chunks may be added.  Returns 0, or -1 with err set. */
-int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, pk_error *err);
+ * next output file; *size is set to the bytes stored, sum to their
+ * XXH3-128 (what a hit compares a file on disk with).  After the first
+ * file, no more stdio chunks may be added.  Returns 0, or -1 with err
+ * set. */
+int pk_entry_writer_file(pk_entry_writer *w, int fd, uint64_t *size, unsigned char sum[16],
+                         pk_error *err);
 
 /* Completes the entry: meta (stdout/stderr byte counts are filled in by the
  * writer) and header.  Does not fsync.  Returns 0, or -1 with err set. */
 int pk_entry_writer_finish(pk_entry_writer *w, pk_meta *meta, pk_error *err);
+
+/* 1 once a call failed and made the writer unusable. */
+int pk_entry_writer_failed(const pk_entry_writer *w);
 
 /* Frees the writer (not the fd); NULL is fine. */
 void pk_entry_writer_free(pk_entry_writer *w);
@@ -92,6 +100,12 @@ int pk_entry_read_meta(int fd, pk_meta *meta, uint64_t *stored, pk_error *err);
  * NULL with err set; errnum 0 and "entry holds another key" for the last. */
 pk_entry *pk_entry_open_key(int fd, const pk_key *key, int deep, pk_error *err);
 
+/* Its last check alone: 0 when the entry is key's, else -1 with err set as
+ * there.  For a hit that checks the checksum while restoring the files
+ * (pk_entry_check_on_restore): pk_entry_open, then this, and the checksum
+ * before anything is replayed or decided against the entry. */
+int pk_entry_check_key(const pk_entry *e, const pk_key *key, pk_error *err);
+
 /* The same for the metadata alone (pk_entry_read_meta): the checksum is
  * not checked.  On failure *meta is freed and zeroed.  Returns 0, or -1
  * with err set. */
@@ -105,10 +119,23 @@ uint64_t pk_entry_stored_bytes(const pk_entry *e);
  * compressed byte and record.  Returns 0, or -1 with err set. */
 int pk_entry_verify(pk_entry *e, int deep, pk_error *err);
 
-/* Writes the declared output files, each through a temporary file in its
- * own directory renamed into place, relative to the current directory.
- * Returns 0, or -1 with err set. */
-int pk_entry_restore_files(pk_entry *e, pk_error *err);
+/* 1 when the checksum is best checked by pk_entry_restore_files, in the
+ * pass that restores the files, rather than by pk_entry_verify first: a
+ * large entry (read in pieces) with output files, not verified yet.  Its
+ * files are then read once, not twice. */
+int pk_entry_check_on_restore(const pk_entry *e);
+
+/* Writes the declared output files (relative to the current directory,
+ * as pk_outpath_begin does each: missing folders made, through temporaries
+ * nobody sees before the end).  A file that already holds its content
+ * (size and hash, looked up in the stat cache statdir, NULL: none) is left
+ * alone.  When the entry was not verified yet, its checksum is checked in
+ * the same pass, and the files appear only when it holds (a file rewritten
+ * in place, where its folder forbids a temporary, is written only after a
+ * verify pass).  Returns 0; -1 with err set when a file cannot be
+ * written; -2 with err set when the entry is damaged.  Nothing is left
+ * behind on failure but folders made. */
+int pk_entry_restore_files(pk_entry *e, const char *statdir, pk_error *err);
 
 /* Writes the recorded stdout chunks to out_fd and stderr chunks to err_fd,
  * in recorded order; a negative fd skips that stream.  A stream whose

@@ -106,7 +106,7 @@ static int name_is_ours(const char *name, const char *const *shapes)
 
 /* What pickled names its leftovers in each folder gc clears. */
 static const char *const TMP_NAMES[] = { "9.9.9", "gc.stamp.9", NULL };
-static const char *const LOCK_NAMES[] = { "x", NULL };
+static const char *const LOCK_NAMES[] = { "x", "out-x", NULL };
 static const char *const COPY_NAMES[] = { "config-x.cache", NULL };
 static const char *const RECORD_NAMES[] = { "x-x", "x-x.9.tmp", NULL };
 

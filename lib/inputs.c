@@ -87,14 +87,54 @@ static void record_store(const char *statdir, const struct stat *st, const unsig
 		unlink(tmp);
 }
 
+/* Hashes the regular file open as fd (stat st) through the stat cache;
+ * kind and path name it in messages. */
+static int hash_fd(const char *statdir, int fd, const struct stat *st, const char *kind,
+                   const char *path, unsigned char hash[16], pk_error *err)
+{
+	XXH3_state_t xs;
+	XXH128_canonical_t c;
+	unsigned char *buf;
+	off_t off = 0;
+
+	if (record_lookup(statdir, st, hash) == 0)
+		return 0;
+	if ((buf = pk_io_alloc(HASH_BUF)) == NULL)
+		return pk_error_set(err, ENOMEM, "cannot hash %s", path);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	XXH3_128bits_reset(&xs);
+	for (;;) {
+		ssize_t n = pread(fd, buf, HASH_BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pk_error_set(err, errno, "cannot read %s%s", kind, path);
+			pk_io_free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		pk_hash_update(&xs, buf, (size_t)n);
+		off += n;
+	}
+	pk_io_free(buf);
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
+	memcpy(hash, c.digest, 16);
+	record_store(statdir, st, hash);
+	return 0;
+}
+
+int pk_hash_fd(const char *statdir, int fd, const struct stat *st, const char *path,
+               unsigned char hash[16], pk_error *err)
+{
+	return hash_fd(statdir, fd, st, "", path, hash, err);
+}
+
 /* pk_hash_file, also filling in's stat fields when in is not NULL. */
 static int hash_file(const char *statdir, const char *path, unsigned char hash[16],
                      pk_input *in, pk_error *err)
 {
 	struct stat st;
-	XXH3_state_t xs;
-	XXH128_canonical_t c;
-	unsigned char *buf = NULL;
 	int fd, ret = -1;
 
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
@@ -122,34 +162,8 @@ static int hash_file(const char *statdir, const char *path, unsigned char hash[1
 		in->ctime_ns = pk_ns(st.st_ctim);
 		in->settled = pk_stat_settled(&st);
 	}
-	if (record_lookup(statdir, &st, hash) == 0) {
-		ret = 0;
-		goto out;
-	}
-	if ((buf = pk_io_alloc(HASH_BUF)) == NULL) {
-		pk_error_set(err, ENOMEM, "cannot hash %s", path);
-		goto out;
-	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	XXH3_128bits_reset(&xs);
-	for (;;) {
-		ssize_t n = read(fd, buf, HASH_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			pk_error_set(err, errno, "cannot read input %s", path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		pk_hash_update(&xs, buf, (size_t)n);
-	}
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
-	memcpy(hash, c.digest, 16);
-	record_store(statdir, &st, hash);
-	ret = 0;
+	ret = hash_fd(statdir, fd, &st, "input ", path, hash, err);
 out:
-	pk_io_free(buf);
 	close(fd);
 	return ret;
 }

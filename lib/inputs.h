@@ -7,12 +7,19 @@
 #include "error.h"
 #include "key.h"
 
+#include <sys/stat.h>
+
 /* XXH3-128 of the file at path.  statdir (NULL: none) is a folder where
  * (device, inode, size, mtime, ctime) -> hash records are kept; a record
  * that matches the file's stat is used instead of reading it.
  * Returns 0, 1 when the file does not exist, or -1 with err set. */
 int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
                  pk_error *err);
+
+/* The same for the regular file open as fd, whose status is *st (path
+ * names it in messages): an output file a hit may find unchanged. */
+int pk_hash_fd(const char *statdir, int fd, const struct stat *st, const char *path,
+               unsigned char hash[16], pk_error *err);
 
 /* Checks again, after the command ran, every input in v (as filled by
  * pk_inputs_expand): one whose device, inode, size, mtime or ctime differ

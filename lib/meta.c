@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum {
 	M_KEY = 1, M_ARG, M_PROGRAM, M_PROGRAM_CHECK, M_PROGRAM_SIZE,
@@ -20,6 +21,9 @@ enum {
 	M_NAME,
 	M_ENV_DIGEST,       /* u8 set, u32 digest, name: one per M_ENV, in order */
 	M_TRACE,            /* a traced run's note (manifest.h), opaque here */
+	M_FILE_SUM,         /* the content hash of the M_FILE before it */
+	M_FILE_DIR,         /* the M_FILE before it is a directory... */
+	M_MEMBER,           /* ...and this is one member of its tree */
 };
 
 /* A traced run's note lists its few thousand paths: bounded all the
@@ -51,6 +55,26 @@ static void field_num(pk_buf *b, int tag, uint64_t v)
 	unsigned char n[8];
 	pk_put_le(n, v, 8);
 	field2(b, tag, n, 8, NULL, 0);
+}
+
+/* M_MEMBER: u32 mode, u64 size, 16-byte sum, u32 length of rel, rel, then
+ * a link's target. */
+static void member_field(pk_buf *b, const pk_outmember *mb)
+{
+	size_t rl = strlen(mb->rel);
+	unsigned char *h = malloc(32 + rl);
+
+	if (h == NULL) {
+		b->failed = 1;
+		return;
+	}
+	pk_put_le(h, mb->mode, 4);
+	pk_put_le(h + 4, mb->size, 8);
+	memcpy(h + 12, mb->sum, 16);
+	pk_put_le(h + 28, rl, 4);
+	memcpy(h + 32, mb->rel, rl);
+	field2(b, M_MEMBER, h, 32 + rl, mb->target, mb->target ? strlen(mb->target) : 0);
+	free(h);
 }
 
 int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
@@ -99,8 +123,16 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		unsigned char h[12];
 		pk_put_le(h, m->files[i].mode, 4);
-		pk_put_le(h + 4, m->files[i].size, 8);
+		/* 0 for a directory: a reader that predates them finds more file
+		 * data than declared, and runs the command. */
+		pk_put_le(h + 4, m->files[i].is_dir ? 0 : m->files[i].size, 8);
 		field2(&b, M_FILE, h, 12, m->files[i].path, strlen(m->files[i].path));
+		if (m->files[i].has_sum)
+			field2(&b, M_FILE_SUM, m->files[i].sum, 16, NULL, 0);
+		if (m->files[i].is_dir)
+			field2(&b, M_FILE_DIR, NULL, 0, NULL, 0);
+		for (size_t k = 0; m->files[i].is_dir && k < m->files[i].nmembers; k++)
+			member_field(&b, &m->files[i].members[k]);
 	}
 	if (m->stdin_known) {
 		unsigned char h[9];
@@ -174,6 +206,66 @@ static char *dup_field(const unsigned char *s, size_t len)
 	return strndup((const char *)s, len);
 }
 
+/* 1 when rel (len bytes) is a path below a directory: not empty, not
+ * absolute, no empty, "." or ".." component, no NUL. */
+static int rel_ok(const unsigned char *rel, size_t len)
+{
+	size_t i = 0;
+
+	if (len == 0 || memchr(rel, '\0', len) != NULL)
+		return 0;
+	while (i <= len) {
+		size_t j = i;
+		while (j < len && rel[j] != '/')
+			j++;
+		if (j == i || (j - i == 1 && rel[i] == '.') ||
+		    (j - i == 2 && rel[i] == '.' && rel[i + 1] == '.'))
+			return 0;
+		i = j + 1;
+	}
+	return 1;
+}
+
+/* 1 when f (flen bytes) is a well-formed M_MEMBER (see member_field). */
+static int member_ok(const unsigned char *f, size_t flen)
+{
+	uint32_t mode;
+	size_t rl;
+
+	if (flen < 32)
+		return 0;
+	mode = (uint32_t)pk_get_le(f, 4);
+	rl = (size_t)pk_get_le(f + 28, 4);
+	if (rl > flen - 32 || !rel_ok(f + 32, rl))
+		return 0;
+	if (S_ISLNK(mode))
+		return flen - 32 - rl > 0 && memchr(f + 32 + rl, '\0', flen - 32 - rl) == NULL;
+	return (S_ISREG(mode) || S_ISDIR(mode)) && flen == 32 + rl &&
+	       (S_ISREG(mode) || pk_get_le(f + 4, 8) == 0);
+}
+
+/* Appends the member in f (checked by member_ok) to file. */
+static int push_member(pk_outfile *file, const unsigned char *f, size_t flen)
+{
+	size_t rl = (size_t)pk_get_le(f + 28, 4);
+	pk_outmember *mb;
+
+	if (grow(&file->members, file->nmembers, sizeof(*file->members)) < 0)
+		return -1;
+	mb = &file->members[file->nmembers];
+	memset(mb, 0, sizeof(*mb));
+	mb->mode = (uint32_t)pk_get_le(f, 4);
+	mb->size = pk_get_le(f + 4, 8);
+	memcpy(mb->sum, f + 12, 16);
+	if ((mb->rel = dup_field(f + 32, rl)) == NULL)
+		return -1;
+	file->nmembers++;
+	if (S_ISLNK(mb->mode) && (mb->target = dup_field(f + 32 + rl, flen - 32 - rl)) == NULL)
+		return -1;
+	file->size += mb->size;
+	return 0;
+}
+
 int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *err)
 {
 	pk_key_parts *p = &m->parts;
@@ -221,6 +313,18 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (flen != 16)
 				return pk_error_set(err, 0, "bad metadata hash");
 			break;
+		case M_FILE_SUM:
+			if (flen != 16 || m->nfiles == 0)
+				return pk_error_set(err, 0, "bad metadata file hash");
+			break;
+		case M_FILE_DIR:
+			if (flen != 0 || m->nfiles == 0 || m->files[m->nfiles - 1].size != 0)
+				return pk_error_set(err, 0, "bad metadata directory");
+			break;
+		case M_MEMBER:
+			if (m->nfiles == 0 || !m->files[m->nfiles - 1].is_dir || !member_ok(f, flen))
+				return pk_error_set(err, 0, "bad metadata directory member");
+			break;
 		case M_INPUT:
 			if (flen < 17 || memchr(f + 17, '\0', flen - 17) != NULL)
 				return pk_error_set(err, 0, "bad metadata input");
@@ -248,14 +352,16 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		default:
 			continue;
 		}
-		if (flen > (tag == M_ARG || tag == M_EXTRA ? MAX_ARG_LEN : MAX_PATH_LEN + 17))
+		if (flen > (tag == M_ARG || tag == M_EXTRA ? MAX_ARG_LEN
+		            : tag == M_MEMBER ? 2 * MAX_PATH_LEN + 32 : MAX_PATH_LEN + 17))
 			return pk_error_set(err, 0, "metadata field too long");
 		if ((tag == M_ARG && p->argc >= MAX_ARGS) ||
 		    (tag == M_INPUT && p->ninputs >= MAX_LIST) ||
 		    (tag == M_ENV && p->nenv >= MAX_SMALL_LIST) ||
 		    (tag == M_OUTPUT && p->noutputs >= MAX_SMALL_LIST) ||
 		    (tag == M_TAG && m->ntags >= MAX_SMALL_LIST) ||
-		    (tag == M_FILE && m->nfiles >= MAX_SMALL_LIST))
+		    (tag == M_FILE && m->nfiles >= MAX_SMALL_LIST) ||
+		    (tag == M_MEMBER && m->files[m->nfiles - 1].nmembers >= MAX_LIST))
 			return pk_error_set(err, 0, "too many metadata fields");
 		switch (tag) {
 		case M_KEY: memcpy(m->key.bytes, f, 16); have_key = 1; break;
@@ -328,10 +434,25 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (push_str(&m->tags, &m->ntags, f, flen) < 0)
 				goto nomem;
 			break;
+		case M_FILE_DIR:
+			m->files[m->nfiles - 1].is_dir = 1;
+			break;
+		case M_MEMBER:
+			if (push_member(&m->files[m->nfiles - 1], f, flen) < 0)
+				goto nomem;
+			break;
+		case M_FILE_SUM:
+			m->files[m->nfiles - 1].has_sum = 1;
+			memcpy(m->files[m->nfiles - 1].sum, f, 16);
+			break;
 		case M_FILE: {
 			if (grow(&m->files, m->nfiles, sizeof(*m->files)) < 0)
 				goto nomem;
 			pk_outfile *nf = m->files;
+			nf[m->nfiles].has_sum = 0;
+			nf[m->nfiles].is_dir = 0;
+			nf[m->nfiles].nmembers = 0;
+			nf[m->nfiles].members = NULL;
 			nf[m->nfiles].mode = (uint32_t)pk_get_le(f, 4) & 07777;
 			nf[m->nfiles].size = pk_get_le(f + 4, 8);
 			if ((nf[m->nfiles].path = dup_field(f + 12, flen - 12)) == NULL)
@@ -372,6 +493,17 @@ uint64_t pk_meta_raw_bytes(const pk_meta *m)
 	return n;
 }
 
+void pk_outfile_free_members(pk_outfile *f)
+{
+	for (size_t k = 0; k < f->nmembers; k++) {
+		free(f->members[k].rel);
+		free(f->members[k].target);
+	}
+	free(f->members);
+	f->members = NULL;
+	f->nmembers = 0;
+}
+
 void pk_meta_free(pk_meta *m)
 {
 	if (m == NULL)
@@ -383,8 +515,10 @@ void pk_meta_free(pk_meta *m)
 	for (size_t i = 0; i < m->ntags; i++)
 		free(m->tags[i]);
 	free(m->tags);
-	for (size_t i = 0; i < m->nfiles; i++)
+	for (size_t i = 0; i < m->nfiles; i++) {
 		free(m->files[i].path);
+		pk_outfile_free_members(&m->files[i]);
+	}
 	free(m->files);
 	memset(m, 0, sizeof(*m));
 }

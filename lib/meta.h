@@ -11,10 +11,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A member of a declared output directory. */
+typedef struct pk_outmember {
+	char *rel;         /* its path below the directory: never empty,
+	                      absolute, nor holding an empty, "." or ".."
+	                      component */
+	uint32_t mode;     /* S_IFREG, S_IFDIR or S_IFLNK, and permission bits */
+	uint64_t size;     /* a regular file's bytes */
+	unsigned char sum[16];   /* a regular file's XXH3-128 */
+	char *target;      /* a symbolic link's text; NULL otherwise */
+} pk_outmember;
+
 typedef struct pk_outfile {
 	char *path;        /* as declared (relative to the run's directory) */
 	uint32_t mode;     /* permission bits */
-	uint64_t size;
+	uint64_t size;     /* a directory: its regular members' bytes */
+	int has_sum;       /* sum is known (entries before it was recorded: not) */
+	unsigned char sum[16];   /* XXH3-128 of the content */
+	/* A directory (-o DIR): its tree, each directory before what it holds;
+	 * the regular members' contents are stored in this order. */
+	int is_dir;
+	size_t nmembers;
+	pk_outmember *members;
 } pk_outfile;
 
 typedef struct pk_meta {
@@ -63,6 +81,9 @@ enum pk_freshness pk_meta_freshness(int64_t age_ms, int64_t ttl_ms, int64_t stal
 
 /* "fresh", "stale" or "expired". */
 const char *pk_meta_freshness_name(enum pk_freshness f);
+
+/* Frees a file's members (rel and target of each, and the array). */
+void pk_outfile_free_members(pk_outfile *f);
 
 /* Frees what meta owns; NULL is fine. */
 void pk_meta_free(pk_meta *meta);

@@ -2,6 +2,7 @@
  * descriptor (see outpath.h for the rule). */
 #include "outpath.h"
 
+#include "inputs.h"
 #include "io.h"
 #include "trust.h"
 
@@ -13,10 +14,27 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+/* mkdir -p dir: each missing directory on the way, mode 0777 less the
+ * umask, as the command's own mkdir -p would make them.  Returns 0, or -1
+ * with errno. */
+static int make_dirs(char *dir)
+{
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(dir, 0777);
+		*p = '/';
+		if (rc < 0 && errno != EEXIST)
+			return -1;
+	}
+	return mkdir(dir, 0777) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* Opens the directory of path (as the command would reach it, links and
- * all) and sets *base to its last component.  Returns the fd, or -1 with
- * err set. */
-static int open_parent(const char *path, const char **base, pk_error *err)
+ * all) and sets *base to its last component; with create, a missing one
+ * is made first.  Returns the fd, or -1 with err set. */
+static int open_parent(const char *path, const char **base, int create, pk_error *err)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir;
@@ -37,6 +55,10 @@ static int open_parent(const char *path, const char **base, pk_error *err)
 		return -1;
 	}
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* A folder the user deleted: the command would have made it again
+	 * (or failed, and not been stored). */
+	if (fd < 0 && errno == ENOENT && create && make_dirs(dir) == 0)
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		pk_error_set(err, errno, "%s", path);
 	free(dir);
@@ -47,7 +69,7 @@ int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err)
 {
 	const char *base;
 	struct stat lst, dst;
-	int dfd = open_parent(path, &base, err), fd;
+	int dfd = open_parent(path, &base, 0, err), fd;
 
 	if (dfd < 0)
 		return -1;
@@ -75,8 +97,8 @@ int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err)
 		pk_error_set(err, errno, "%s", path);
 		goto out;
 	}
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		pk_error_set(err, 0, "%s: not a regular file", path);
+	if (fstat(fd, st) < 0 || !(S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))) {
+		pk_error_set(err, 0, "%s: not a regular file or directory", path);
 		close(fd);
 		fd = -1;
 	}
@@ -85,19 +107,37 @@ out:
 	return fd;
 }
 
-/* Opens a new temporary in dirfd with mode (the umask applies). */
-static int make_tmp(pk_outpath *o, mode_t mode)
+/* Names a temporary in o->tmp, a random .pickled-XXXXXXXX. */
+static int tmp_name(pk_outpath *o)
 {
 	static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char r[8];
 
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	memcpy(o->tmp, ".pickled-", 9);
+	for (size_t i = 0; i < sizeof(r); i++)
+		o->tmp[9 + i] = digits[r[i] % (sizeof(digits) - 1)];
+	o->tmp[9 + sizeof(r)] = '\0';
+	return 0;
+}
+
+/* Opens a new temporary in dirfd with mode (the umask applies): unnamed
+ * where the file system has O_TMPFILE and /proc lets it be linked in
+ * later, else named. */
+static int make_tmp(pk_outpath *o, mode_t mode)
+{
+	o->fd = openat(o->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	if (o->fd >= 0) {
+		if (access("/proc/self/fd", X_OK) == 0) {
+			o->anon = 1;
+			return o->fd;
+		}
+		close(o->fd);
+	}
 	for (int tries = 0; tries < 100; tries++) {
-		unsigned char r[8];
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		if (tmp_name(o) < 0)
 			return -1;
-		memcpy(o->tmp, ".pickled-", 9);
-		for (size_t i = 0; i < sizeof(r); i++)
-			o->tmp[9 + i] = digits[r[i] % (sizeof(digits) - 1)];
-		o->tmp[9 + sizeof(r)] = '\0';
 		o->fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (o->fd >= 0 || errno != EEXIST)
 			return o->fd;
@@ -149,7 +189,30 @@ static int begin_inplace(pk_outpath *o, int fd, pk_error *err)
 	return 0;
 }
 
-int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, pk_error *err)
+/* 1 when the regular file open as fd (O_PATH, status st) already holds
+ * what want describes. */
+static int holds(int fd, const struct stat *st, const pk_outpath_want *want, const char *path)
+{
+	char proc[64];
+	unsigned char sum[16];
+	pk_error err = { 0 };
+	int rfd, same;
+
+	if (want == NULL || want->sum == NULL || (uint64_t)st->st_size != want->size)
+		return 0;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((rfd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return 0;
+	/* Through the stat cache: a file hashed before (as the next step's
+	 * input, or by the last hit) is not read again. */
+	same = pk_hash_fd(want->statdir, rfd, st, path, sum, &err) == 0 &&
+	       memcmp(sum, want->sum, 16) == 0;
+	close(rfd);
+	return same;
+}
+
+int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode,
+                     const pk_outpath_want *want, pk_error *err)
 {
 	const char *base;
 	struct stat st, lst;
@@ -158,7 +221,7 @@ int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, pk_error *e
 	memset(o, 0, sizeof(*o));
 	o->path = path;
 	o->dirfd = o->fd = -1;
-	if ((dfd = open_parent(path, &base, err)) < 0)
+	if ((dfd = open_parent(path, &base, 1, err)) < 0)
 		return -1;
 	/* As the command's open(2) resolves it: the kernel follows a final
 	 * link where fs.protected_symlinks lets it. */
@@ -180,6 +243,7 @@ int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, pk_error *e
 		 * to a file the command creates. */
 		o->dirfd = dfd;
 		dfd = -1;
+		o->fresh = 1;
 		if ((o->name = strdup(base)) == NULL || make_tmp(o, (mode_t)(mode & 0777)) < 0) {
 			pk_error_set(err, errno, "cannot restore %s", path);
 			goto out;
@@ -193,6 +257,11 @@ int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, pk_error *e
 	}
 	if (!S_ISREG(st.st_mode)) {
 		pk_error_set(err, 0, "cannot restore %s: not a regular file", path);
+		goto out;
+	}
+	if (holds(fd, &st, want, path)) {
+		o->unchanged = 1;
+		ret = 0;
 		goto out;
 	}
 	/* Where the file is: its own directory, or the target's of a link. */
@@ -216,8 +285,10 @@ int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, pk_error *e
 			}
 		}
 		close(o->fd);
-		unlinkat(o->dirfd, o->tmp, 0);
+		if (!o->anon)
+			unlinkat(o->dirfd, o->tmp, 0);
 		o->fd = -1;
+		o->anon = 0;
 	}
 	o->tmp[0] = '\0';
 	ret = begin_inplace(o, fd, err);
@@ -231,10 +302,98 @@ out:
 	return ret;
 }
 
+int pk_outpath_open_dir(const char *path, uint32_t mode, pk_error *err)
+{
+	const char *base;
+	int dfd = open_parent(path, &base, 1, err), fd;
+
+	if (dfd < 0)
+		return -1;
+	fd = openat(dfd, base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && mkdirat(dfd, base, (mode_t)(mode & 0777)) == 0)
+		fd = openat(dfd, base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		pk_error_set(err, errno, "cannot restore %s", path);
+	close(dfd);
+	return fd;
+}
+
+int pk_outpath_begin_at(pk_outpath *o, int dirfd, const char *name, const char *path,
+                        uint32_t mode, const pk_outpath_want *want, pk_error *err)
+{
+	char proc[64];
+	struct stat st;
+	int fd, ret = -1;
+
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	o->fd = -1;
+	if ((o->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0 || (o->name = strdup(name)) == NULL) {
+		pk_error_set(err, errno, "cannot restore %s", path);
+		goto out;
+	}
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && holds(fd, &st, want, path)) {
+		o->unchanged = 1;
+		/* The content is right; the mode is made so too. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if ((st.st_mode & 0777) != (mode & 0777) && chmod(proc, (mode_t)(mode & 0777)) < 0)
+			pk_error_set(err, errno, "cannot restore %s", path);
+		else
+			ret = 0;
+		close(fd);
+		goto out;
+	}
+	if (fd >= 0)
+		close(fd);
+	else
+		o->fresh = errno == ENOENT;
+	if (make_tmp(o, 0600) < 0 || fchmod(o->fd, (mode_t)(mode & 0777)) < 0) {
+		pk_error_set(err, errno, "cannot restore %s", path);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		pk_outpath_abort(o);
+	return ret;
+}
+
 int pk_outpath_write(pk_outpath *o, const void *buf, size_t len, pk_error *err)
 {
+	if (o->unchanged)
+		return 0;
 	if (pk_write_all(o->fd, buf, len) < 0)
 		return pk_error_set(err, errno, "cannot restore %s", o->path);
+	return 0;
+}
+
+/* Gives the unnamed temporary its place: linked in under the file's name
+ * when there was none, else under a temporary name renamed over it (a link
+ * cannot replace a file).  Returns 0, or -1 with errno. */
+static int link_anon(pk_outpath *o)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+	if (o->fresh && linkat(AT_FDCWD, proc, o->dirfd, o->name, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (o->fresh && errno != EEXIST)
+		return -1;
+	for (int tries = 0; tries < 100; tries++) {
+		if (tmp_name(o) < 0)
+			return -1;
+		if (linkat(AT_FDCWD, proc, o->dirfd, o->tmp, AT_SYMLINK_FOLLOW) == 0)
+			break;
+		o->tmp[0] = '\0';
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (o->tmp[0] == '\0')
+		return -1;
+	if (renameat(o->dirfd, o->tmp, o->dirfd, o->name) < 0)
+		return -1;   /* abort removes the temporary */
+	o->tmp[0] = '\0';
 	return 0;
 }
 
@@ -242,6 +401,19 @@ int pk_outpath_commit(pk_outpath *o, pk_error *err)
 {
 	int ret = 0;
 
+	if (o->unchanged) {
+		pk_outpath_abort(o);
+		return 0;
+	}
+	if (o->anon) {
+		if (link_anon(o) < 0)
+			ret = pk_error_set(err, errno, "cannot restore %s", o->path);
+		if (close(o->fd) < 0 && ret == 0)
+			ret = pk_error_set(err, errno, "cannot restore %s", o->path);
+		o->fd = -1;
+		pk_outpath_abort(o);
+		return ret;
+	}
 	if (close(o->fd) < 0)
 		ret = pk_error_set(err, errno, "cannot restore %s", o->path);
 	o->fd = -1;

@@ -14,6 +14,7 @@
 #include "gc.h"
 #include "lock.h"
 #include "meta.h"
+#include "outlock.h"
 #include "run_exec.h"
 #include "run_key.h"
 #include "run_msg.h"
@@ -70,6 +71,9 @@ struct run {
 	 * key of the input set found to hold, if any (see run_trace.h). */
 	int traced;
 	run_trace trace;
+	int outputs_busy;          /* another run held a declared output's lock
+	                              past the lock timeout: not waited for
+	                              again */
 };
 
 /* Where what cannot be stored is said and counted. */
@@ -149,6 +153,65 @@ static void longer_than_ttl(struct run *u, int64_t duration_ms)
 	         "runs that waited for it", d, t);
 }
 
+/* Takes the locks of the declared output files (see outlock.h), for a run
+ * from its command's start to the read-back, or for a restore: another run
+ * writing one is waited for, up to the lock timeout.  Returns 0, or -1
+ * with err set. */
+static int lock_outputs(struct run *u, pk_outlock *l, pk_error *err)
+{
+	const pk_run_opts *o = u->o;
+
+	if (pk_outlock_acquire(l, &u->store, o->outputs, o->noutputs, 0, err) == 0)
+		return 0;
+	if (err->errnum != EWOULDBLOCK || u->outputs_busy)
+		return -1;
+	run_explain(&u->msg, "waiting for another run writing %s", err->msg);
+	if (pk_outlock_acquire(l, &u->store, o->outputs, o->noutputs, o->lock_timeout_ms, err) == 0)
+		return 0;
+	if (err->errnum == EWOULDBLOCK)
+		u->outputs_busy = 1;
+	return -1;
+}
+
+/* Says why the output locks could not be had. */
+static const char *outlock_failure(const pk_error *err, char *buf, size_t len)
+{
+	if (err->errnum != EWOULDBLOCK)
+		return pk_error_str(err, buf, len);
+	snprintf(buf, len, "another run was writing %s past the lock timeout", err->msg);
+	return buf;
+}
+
+/* Restores the entry's output files under their locks.  Returns 0, -1 with
+ * err set, or -2 when the entry is damaged. */
+static int restore_outputs(struct run *u, pk_entry *e, pk_error *err)
+{
+	char statdir[4096], buf[PK_ERROR_STR_LEN];
+	pk_outlock l;
+	int ret;
+
+	if (lock_outputs(u, &l, err) < 0)
+		return pk_error_set(err, 0, "%s", outlock_failure(err, buf, sizeof(buf)));
+	/* The stat records of -i: an output file hashed there (or at an
+	 * earlier hit) is known unchanged without being read. */
+	ret = run_replay_files(e, pk_store_path(&u->store, statdir, sizeof(statdir), "inputs") == 0 &&
+	                       pk_store_subdir(&u->store, "inputs", err) == 0 ? statdir : NULL, err);
+	pk_outlock_release(&l);
+	return ret;
+}
+
+/* 1 when lookup_local would replay the entry m of age age, freshness
+ * fresh (the same conditions as there, in the same order). */
+static int would_hit(const struct run *u, const pk_meta *m, int64_t age,
+                     enum pk_freshness fresh)
+{
+	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
+
+	if (age < 0 || (u->o->warm && !waited_for))
+		return 0;
+	return waited_for || fresh == PK_FRESH || (fresh == PK_STALE && u->o->noutputs == 0);
+}
+
 /* Runs the command and stores its result.  The command's output reaches
  * the caller in full whatever happens to the store. */
 static void miss(struct run *u)
@@ -160,8 +223,18 @@ static void miss(struct run *u)
 	pk_error err = { 0 };
 	char buf[PK_ERROR_STR_LEN];
 	uint64_t stored;
+	pk_outlock olock;
 
+	/* Held until the files are read back: a run with another key writing
+	 * the same file meanwhile would have its file stored as ours. */
+	if (lock_outputs(u, &olock, &err) < 0) {
+		run_not_stored(&sink, "%s", outlock_failure(&err, buf, sizeof(buf)));
+		run_decide(&u->rec, PK_DECISION_MISS, "");
+		execute(u, NULL, &cr);
+		return;
+	}
 	if (run_store_begin(&rs, &sink, o, &u->key.key, &u->key.parts, &err) < 0) {
+		pk_outlock_release(&olock);
 		run_not_stored(&sink, "%s", pk_error_str(&err, buf, sizeof(buf)));
 		run_decide(&u->rec, PK_DECISION_MISS, "");
 		execute(u, NULL, &cr);
@@ -198,6 +271,7 @@ static void miss(struct run *u)
 	u->gc_due = o->auto_gc && pk_gc_due(&u->store, o->max_size, o->gc_interval_ms);
 out:
 	run_store_close(&rs);
+	pk_outlock_release(&olock);
 }
 
 /* Looks for a usable local entry and replays it.  Returns HIT or STALE
@@ -220,7 +294,15 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "no entry");
 		return MISS;
 	}
-	if ((e = pk_entry_open_key(fd, &u->key.key, 0, &err)) == NULL)
+	if ((e = pk_entry_open(fd, &err)) == NULL)
+		goto corrupt;
+	/* The checksum first (as pk_entry_open_key does): a damaged creation
+	 * time must not pass for an expired entry and go unreported.  A large
+	 * entry with output files is checked while they are restored (read
+	 * once, not twice), and before anything else is decided from it. */
+	int on_restore = replay && pk_entry_check_on_restore(e);
+	if ((!on_restore && pk_entry_verify(e, 0, &err) < 0) ||
+	    pk_entry_check_key(e, &u->key.key, &err) < 0)
 		goto corrupt;
 	m = pk_entry_meta(e);
 	if (!run_replay_matches(o, m)) {
@@ -229,6 +311,9 @@ static enum lookup lookup_local(struct run *u, int replay)
 	}
 	age = pk_meta_age(m->created_ms, pk_now_ms());
 	fresh = pk_meta_freshness(age, o->ttl_ms, o->stale_ms);
+	/* Not a hit after all: checked now, so that damage is said. */
+	if (on_restore && !would_hit(u, m, age, fresh) && pk_entry_verify(e, 0, &err) < 0)
+		goto corrupt;
 	if (age < 0) {
 		run_explain(&u->msg, "miss (expired: created in the future, the clock was ahead)");
 		run_decide(&u->rec, -1, "expired");
@@ -272,7 +357,10 @@ static enum lookup lookup_local(struct run *u, int replay)
 	}
 	if (!replay)
 		goto out;
-	if (m->nfiles > 0 && run_replay_files(e, &err) < 0) {
+	int restored = m->nfiles > 0 ? restore_outputs(u, e, &err) : 0;
+	if (restored == -2)
+		goto corrupt;
+	if (restored < 0) {
 		run_warn(&u->msg, "cannot restore output, running the command: %s",
 		         pk_error_str(&err, buf, sizeof(buf)));
 		run_explain(&u->msg, "miss (output not restored)");
@@ -298,6 +386,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	run_replay_output(e, &u->msg, u->stdin_file, u->stdin_start);
 	goto out;
 corrupt:
+	ret = MISS;
 	if (!u->msg.quiet)
 		pk_stats_add(&u->store, PK_STAT_CORRUPT, 0);
 	run_explain(&u->msg, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));

@@ -23,14 +23,14 @@ int run_replay_matches(const pk_run_opts *o, const pk_meta *m)
  * to the user's file, which nothing removes.  A signal that came meanwhile
  * acts once they are in place (a restore is as fast as the disk: a
  * fraction of a second for hundreds of megabytes). */
-int run_replay_files(pk_entry *e, pk_error *err)
+int run_replay_files(pk_entry *e, const char *statdir, pk_error *err)
 {
 	sigset_t stop, old;
 	int ret;
 
 	pk_capture_stop_signals(&stop);
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
-	ret = pk_entry_restore_files(e, err);
+	ret = pk_entry_restore_files(e, statdir, err);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
 }

@@ -17,9 +17,10 @@
  * entry forged in a shared tier must not be able to write anywhere. */
 int run_replay_matches(const pk_run_opts *o, const pk_meta *m);
 
-/* Restores the entry's output files, the stop signals held back meanwhile.
- * Returns 0, or -1 with err set. */
-int run_replay_files(pk_entry *e, pk_error *err);
+/* Restores the entry's output files, the stop signals held back meanwhile
+ * (statdir: the stat cache, see pk_entry_restore_files).  Returns 0, -1
+ * with err set, or -2 when the entry is damaged. */
+int run_replay_files(pk_entry *e, const char *statdir, pk_error *err);
 
 /* Replays the entry's stdout and stderr to 1 and 2 and sets m->r's status
  * to the stored one.  stdin_file: pickled's stdin is a regular file that

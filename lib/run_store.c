@@ -5,6 +5,7 @@
 #include "inputs.h"
 #include "meta.h"
 #include "outpath.h"
+#include "outtree.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -170,6 +171,12 @@ static void note_stdin(pk_meta *m, int fd, off_t start)
 	m->stdin_read = pos > start ? (uint64_t)(pos - start) : 0;
 }
 
+/* Stores a regular file of a declared directory (see pk_outtree_read). */
+static int store_member(void *ctx, int fd, pk_outmember *mb, pk_error *err)
+{
+	return pk_entry_writer_file(ctx, fd, &mb->size, mb->sum, err);
+}
+
 /* Adds the declared output files to the entry.  Returns 0, or -1 after a
  * warning. */
 static int add_outputs(run_store *s, pk_meta *m)
@@ -201,7 +208,8 @@ static int add_outputs(run_store *s, pk_meta *m)
 			else if (err.errnum == ENOENT)
 				run_not_stored(&s->sink, "output not produced: %s", path);
 			else if (err.errnum == 0)
-				run_not_stored(&s->sink, "output is not a regular file: %s", path);
+				run_not_stored(&s->sink, "output is not a regular file or directory: %s",
+				               path);
 			else
 				run_not_stored(&s->sink, "cannot read output: %s",
 				               pk_error_str(&err, buf, sizeof(buf)));
@@ -210,8 +218,20 @@ static int add_outputs(run_store *s, pk_meta *m)
 		m->files[i].path = o->outputs[i];
 		m->files[i].mode = (uint32_t)(st.st_mode & 0777);
 		m->nfiles = i + 1;
-		int rc = pk_entry_writer_file(s->w, fd, &m->files[i].size, &err);
+		int rc;
+		if (S_ISDIR(st.st_mode)) {
+			rc = pk_outtree_read(fd, path, &m->files[i], store_member, s->w, &err);
+		} else {
+			rc = pk_entry_writer_file(s->w, fd, &m->files[i].size, m->files[i].sum, &err);
+			m->files[i].has_sum = 1;
+		}
 		close(fd);
+		if (rc < 0 && err.errnum == 0 && !pk_entry_writer_failed(s->w)) {
+			/* A FIFO, socket or device in the tree: a hit could not
+			 * make it again. */
+			run_not_stored(&s->sink, "output cannot be stored: %s", err.msg);
+			return -1;
+		}
 		if (rc < 0) {
 			entry_not_stored(s, &err);
 			return -1;
@@ -266,6 +286,8 @@ int run_store_commit(run_store *s, const pk_capture_result *cr, int stdin_fd, of
 		entry_not_stored(s, &err);
 		ok = 0;
 	}
+	for (size_t i = 0; i < m.nfiles; i++)
+		pk_outfile_free_members(&m.files[i]);
 	free(m.files);
 	free(m.run_cwd);
 	if (!ok)

@@ -251,6 +251,18 @@ static _Noreturn void mirror(int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
 }
 
+/* Puts the filter in place: seccomp(2), or prctl(2) where seccomp(2) is
+ * not known (valgrind, which runs pickled's tests, passes prctl on).
+ * Returns 0, or -1 with errno set. */
+static int install(const struct sock_fprog *prog)
+{
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0);
+}
+
 /* The command's process: waits for the tracer's word ('T': trace, 'U':
  * untraced), puts the filter in place, reports how that went, and starts
  * the command. */
@@ -266,12 +278,12 @@ static _Noreturn void command(pk_trace *t, const struct trace_fast *fast, int go
 		;
 	if (n != 1)
 		_exit(127);   /* the tracer is gone */
-	if (c == 'T' && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+	if (c == 'T' && install(&prog) < 0) {
 		rep[0] = errno;
 		/* Without CAP_SYS_ADMIN the kernel wants no_new_privs first. */
 		if (errno == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
 			rep[1] = 1;
-			rep[0] = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? errno : 0;
+			rep[0] = install(&prog) < 0 ? errno : 0;
 		}
 	}
 	if (pk_write_all(ack, rep, sizeof(rep)) < 0)

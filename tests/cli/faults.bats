@@ -37,7 +37,7 @@ setup() {
 fault() {
 	local point=$1 n=$2 st=$TMP/fiu-state
 	shift 2
-	head -c 512 /dev/zero >"$st"
+	head -c 2048 /dev/zero >"$st"
 	status=0
 	env LD_PRELOAD="$FIU_HELPER $FIU_PRELOAD" PK_FIU_BIN="$NATIVE" PK_FIU_STATE="$st" \
 		PK_FIU_ONLY="$point" PK_FIU_NTH="$n" "$NATIVE" "$@" \
@@ -98,4 +98,20 @@ each_fault() {
 	each_fault libc/mm/realloc
 	each_fault libc/str/strdup
 	each_fault libc/mm/malloc
+}
+
+@test "a command that cannot be started is reported, even when its report comes in pieces" {
+	# every dup2 fails (in the child, before exec: the command cannot
+	# start) and every read returns less than asked (the child's errno
+	# arrives a byte at a time): exit 126 and one line, not a silent 127
+	local st=$TMP/fiu-state
+	head -c 2048 /dev/zero >"$st"
+	status=0
+	env LD_PRELOAD="$FIU_HELPER $FIU_PRELOAD" PK_FIU_BIN="$NATIVE" PK_FIU_STATE="$st" \
+		PK_FIU_ONLY=posix/io/oc/dup2,posix/io/rw/read/reduce PK_FIU_PROB=1 \
+		"$NATIVE" run -- "${JOB[@]}" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
+	flock -w 60 -x "$st" true
+	assert_status 126
+	assert_out ''
+	assert_err 'pickled: sh: Too many open files\n'
 }

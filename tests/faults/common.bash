@@ -19,6 +19,15 @@ while IFS='=' read -r _v _; do
 done < <(env)
 unset CACHE_DIRECTORY XDG_CACHE_HOME XDG_CONFIG_HOME
 
+# fiu_skips FILE: hiredis's functions in pickled (offset and size, from
+# nm), whose allocations the helper leaves alone (see fiu_nth.c), in FILE,
+# which PK_FIU_SKIP then names.
+fiu_skips() {
+	nm -S --defined-only "$PICKLED_BIN" |
+		awk 'NF == 4 && $4 ~ /^(redis|__redis|_redis|sds|hi_)/ { print $1, $2 }' >"$1"
+	export PK_FIU_SKIP=$1
+}
+
 # fiu_exec STATE VAR=VALUE... -- ARGS...: pickled ARGS with the helper
 # preloaded, its state in STATE (reset here), the VAR=VALUE settings for it
 # (PK_FIU_NTH, PK_FIU_PROB, PK_FIU_SEED; none: count only); then waits for
@@ -32,7 +41,7 @@ fiu_exec() {
 		shift
 	done
 	shift
-	head -c 512 /dev/zero >"$st"
+	head -c 2048 /dev/zero >"$st"
 	env LD_PRELOAD="$PK_FIU_HELPER $PK_FIU_PRELOAD" PK_FIU_BIN="$PICKLED_BIN" \
 		PK_FIU_STATE="$st" "${vars[@]}" "$PICKLED_BIN" "$@"
 	rc=$?

@@ -10,8 +10,10 @@
  *                            from S and the call's number (fixed seeds give
  *                            the same faults for the same calls);
  *   neither                  nothing fails: the calls are only counted;
- *   PK_FIU_ONLY=POINT        only the calls of that point are counted (and
- *                            so can fail): the regression tests' one fault.
+ *   PK_FIU_ONLY=POINT[,POINT] only the calls of those points are counted (and
+ *                            so can fail): the regression tests' faults.
+ *   PK_FIU_SKIP=FILE         "OFFSET SIZE" lines (hex, nm -S): functions of
+ *                            pickled whose allocations are not failed.
  * A crash of pickled prints its stack to stderr (offsets in the binary, for
  * addr2line -e pickled), as the signal would kill it anyway.
  * The command pickled runs is another program: nothing is enabled in it.
@@ -20,7 +22,8 @@
  * malloc, fork, waitpid, poll, the stdio calls and more.  The *at calls,
  * flock, fstat, readdir64, mkdir and the others below are not in its list
  * but are on pickled's store path: they are wrapped here, as failure points
- * named in libfiu's way.
+ * named in libfiu's way; so is openat2, which pickled calls through
+ * syscall(2).
  *
  * The state file (PK_FIU_STATE) holds struct pk_fiu_state; the helper
  * keeps a shared flock on it in every process of the tree (the descriptor
@@ -45,16 +48,22 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Read by the scripts here with od: keep the layout (8-byte fields). */
 struct pk_fiu_state {
 	uint64_t calls;     /* failable calls made by the tree */
 	uint64_t injected;  /* faults injected */
-	char points[4][112]; /* names of the first four points that failed */
+	char points[16][112]; /* the first 16 points that failed: "NAME PID" */
 };
 
 static struct pk_fiu_state *st;
+
+/* The first field of struct open_how (linux/openat2.h), all we look at. */
+struct open_how_prefix {
+	uint64_t flags;
+};
 static uint64_t nth, seed;
 static double prob;
 static const char *only;
@@ -76,6 +85,44 @@ static struct range {
 	int kind;
 } ranges[256];
 static int nranges;
+static uintptr_t exe_base;
+
+/* Functions of the executable whose allocations are not failed (offsets
+ * and sizes, from PK_FIU_SKIP: hiredis's, see from_pickled). */
+static struct skip {
+	uintptr_t off, size;
+} skips[1024];
+static int nskips;
+
+static void load_skips(const char *path)
+{
+	char line[256];
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	size_t len = 0;
+	static char buf[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	for (char *p = buf; *p != '\0' && nskips < 1024;) {
+		char *nl = strchr(p, '\n');
+		size_t l = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (l < sizeof(line)) {
+			memcpy(line, p, l);
+			line[l] = '\0';
+			char *end;
+			skips[nskips].off = strtoull(line, &end, 16);
+			skips[nskips].size = strtoull(end, NULL, 16);
+			if (skips[nskips].size > 0)
+				nskips++;
+		}
+		p += l + (nl != NULL);
+	}
+}
 
 static int add_object(struct dl_phdr_info *info, size_t size, void *ctx)
 {
@@ -83,8 +130,11 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *ctx)
 
 	(void)size;
 	(void)ctx;
-	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0')
+	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') {
 		kind = nranges == 0 ? EXE : OTHER;   /* the first is the program */
+		if (kind == EXE)
+			exe_base = info->dlpi_addr;
+	}
 	else if (strstr(info->dlpi_name, "fiu") != NULL)
 		kind = FIU;
 	for (int i = 0; i < info->dlpi_phnum && nranges < 256; i++) {
@@ -113,15 +163,42 @@ static int kind_of(const void *addr)
  * libzstd makes (on its compression threads too) are not pickled's: a
  * failed allocation inside libzstd 1.5.4's multithreaded compressor
  * crashes it, in its own code. */
-static int from_pickled(void)
+static int from_pickled(const char *name)
 {
 	void *frames[12];
 	int n = backtrace(frames, 12);
 
 	for (int i = 1; i < n; i++) {
 		int k = kind_of(frames[i]);
-		if (k != FIU)
-			return k == EXE;
+		if (k == FIU)
+			continue;
+		if (k != EXE)
+			return 0;
+		/* An allocation by hiredis (linked in statically): hiredis 0.14
+		 * aborts when one fails (its out-of-memory policy), or crashes
+		 * further on, in its own code. */
+		if (strncmp(name, "libc/", 5) == 0) {
+			uintptr_t off = (uintptr_t)frames[i] - exe_base;
+			for (int j = 0; j < nskips; j++)
+				if (off >= skips[j].off && off < skips[j].off + skips[j].size)
+					return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Is name one of the comma-separated names in list? */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p != '\0';) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += len + (end != NULL);
 	}
 	return 0;
 }
@@ -134,7 +211,7 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 	(void)failnum;
 	(void)failinfo;
 	(void)flags;
-	if (st == NULL || (only != NULL && strcmp(name, only) != 0) || !from_pickled())
+	if (st == NULL || (only != NULL && !listed(only, name)) || !from_pickled(name))
 		return 0;
 	i = __atomic_add_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);
 	if (nth > 0)
@@ -144,12 +221,9 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 		       (double)(splitmix64(seed ^ splitmix64(i)) >> 11) * 0x1p-53 < prob;
 	if (fail) {
 		uint64_t k = __atomic_add_fetch(&st->injected, 1, __ATOMIC_SEQ_CST);
-		if (k <= 4) {
-			size_t n = strlen(name);
-			if (n >= sizeof(st->points[0]))
-				n = sizeof(st->points[0]) - 1;
-			memcpy(st->points[k - 1], name, n);
-		}
+		if (k <= 16)
+			snprintf(st->points[k - 1], sizeof(st->points[0]), "%s %ld", name,
+			         (long)getpid());
 	}
 	return fail;
 }
@@ -300,6 +374,30 @@ int fdatasync(int fd)
 	return REAL(fdatasync)(fd);
 }
 
+/* openat2 has no libc wrapper: pickled calls it through syscall(2), which
+ * only this helper sees.  Other system calls pass through untouched. */
+long syscall(long nr, ...)
+{
+	static long (*r_syscall)(long, ...);
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (r_syscall == NULL)
+		r_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+#ifdef SYS_openat2
+	if (nr == SYS_openat2 && fiu_fail("posix/io/oc/openat2")) {
+		errno = (a[2] != 0 && (((const struct open_how_prefix *)a[2])->flags & O_CREAT))
+		                ? ENOSPC : EIO;
+		return -1;
+	}
+#endif
+	return r_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 /* close fails the Linux way: the descriptor is released all the same
  * (libfiu's close fails without closing, which Linux never does, and a
  * pipe's write end left open would hang a reader waiting for its end).
@@ -344,7 +442,7 @@ static int is_target(void)
  * (read from the file, so that a libfiu with more wrappers gets them all
  * enabled).  Each is enabled by name, so the callback learns which one. */
 static const char *const own_points[] = {
-	"posix/io/oc/openat", "posix/io/dir/renameat", "posix/io/dir/unlinkat",
+	"posix/io/oc/openat", "posix/io/oc/openat2", "posix/io/dir/renameat", "posix/io/dir/unlinkat",
 	"posix/io/dir/mkdirat", "posix/io/dir/mkdir", "posix/io/lock/flock",
 	"posix/io/stat/fstat", "posix/io/stat/fstatat", "posix/io/dir/readdir64",
 	"posix/io/oc/mkostemp", "libc/mm/posix_memalign", "posix/io/oc/pipe2",
@@ -444,6 +542,7 @@ __attribute__((constructor)) static void pk_fiu_start(void)
 		backtrace(prime, 1);   /* loads what it needs now, not in a crash */
 	}
 	dl_iterate_phdr(add_object, NULL);
+	load_skips(getenv("PK_FIU_SKIP"));
 	signal(SIGSEGV, crashed);
 	signal(SIGBUS, crashed);
 	if (enable_points() < 0)

@@ -11,7 +11,8 @@
 #   - a second clean run gives the right bytes (nothing wrong is replayed);
 #   - `pickled verify` finds the cache clean, or only with entries that
 #     `verify --fix` removes;
-#   - no temporary is left in DIR/tmp that no run holds.
+#   - no temporary is left in DIR/tmp that no run holds (unless the failed
+#     call was the unlink that removes it: counted, gc's after an hour).
 #
 # Usage: nth.sh [-k STRIDE] [-m MAX] [SCENARIO...]
 #   -k STRIDE  fault only every STRIDE-th point (1, 1+STRIDE, ...): CI's
@@ -44,6 +45,7 @@ trap 'rm -rf "$W"' EXIT
 export HOME=$W/home
 mkdir -p "$HOME"
 make_job "$W"
+fiu_skips "$W/skip"
 for n in a b c; do expected "$W" $n; done
 ST=$W/state
 violations=0
@@ -81,7 +83,12 @@ check_job() {
 	if [ "$rc" = 0 ] && cmp -s "$W/f.out" "$W/$name.out" &&
 		cmp -s "$W/f.cmderr" "$W/$name.err" &&
 		{ [ -z "$file" ] || cmp -s "$file" "$W/$name.file"; }; then
-		if [ "$own" -gt 1 ]; then
+		if [ "$own" = 2 ] && grep -q '^pickled: cannot [a-z]* configuration file: ' "$W/f.err" &&
+			grep -qx 'pickled: running uncached: the configuration has errors' "$W/f.err"; then
+			# a configuration file that cannot be read: the two lines
+			# pickled(1) documents (and config.bats tests) for it
+			sc_conf2=$((sc_conf2 + 1))
+		elif [ "$own" -gt 1 ]; then
 			bad "output complete, but pickled said $own lines"
 		elif [ "$own" = 1 ]; then
 			sc_warned=$((sc_warned + 1))
@@ -152,7 +159,13 @@ again() {
 settled() {
 	local c=$1 t rc
 	t=$(unlocked_temps "$c")
-	[ -z "$t" ] || bad "temporary left without a lock: $t"
+	if [ -n "$t" ] && [[ $(fiu_point "$ST") == posix/io/dir/unlink* ]]; then
+		# the failed call was the unlink that removes it: gc's leftover
+		# (an hour old, held by no run), as after a crash
+		sc_unlinked=$((sc_unlinked + 1))
+	elif [ -n "$t" ]; then
+		bad "temporary left without a lock: $t"
+	fi
 	[ -d "$c" ] || return 0
 	clean -C "$c" verify >"$W/v.out" 2>&1
 	rc=$?
@@ -282,7 +295,7 @@ redis_cleanup() {
 
 failed_any=0
 for sc in "$@"; do
-	sc_bad=0 sc_warned=0 sc_failed=0 sc_fixed=0 points=0 N=$start runs=0 calls=?
+	sc_bad=0 sc_warned=0 sc_failed=0 sc_fixed=0 sc_conf2=0 sc_unlinked=0 points=0 N=$start runs=0 calls=?
 	while :; do
 		scenario || { failed_any=1; break; }
 		runs=$((runs + 1))
@@ -302,7 +315,7 @@ for sc in "$@"; do
 		[[ $sc == redis-* ]] && { redis_cleanup; }
 	done
 	redis_cleanup
-	printf '%-13s %5s failable calls, %5s points faulted (stride %s): %s tolerated with one warning, %s failed in one line, %s left verify --fix work, %s violations\n' \
-		"$sc" "$calls" "$points" "$stride" "$sc_warned" "$sc_failed" "$sc_fixed" "$sc_bad"
+	printf '%-13s %5s failable calls, %5s points faulted (stride %s): %s tolerated with one warning, %s with the configuration file unreadable (two lines), %s failed in one line, %s left verify --fix work, %s left a temporary as the unlink that removes it failed, %s violations\n' \
+		"$sc" "$calls" "$points" "$stride" "$sc_warned" "$sc_conf2" "$sc_failed" "$sc_fixed" "$sc_unlinked" "$sc_bad"
 done
 [ $violations = 0 ] && [ $failed_any = 0 ]

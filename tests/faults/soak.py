@@ -69,6 +69,16 @@ class Soak:
             fp = os.path.join(self.w, j + ".expfile")
             p = subprocess.run([self.job, j, n, fp], capture_output=True, check=True)
             self.exp[j] = (n, p.stdout, p.stderr, open(fp, "rb").read())
+        # hiredis's functions, whose allocations are not failed (fiu_nth.c)
+        skip = os.path.join(self.w, "skip")
+        syms = subprocess.run(["nm", "-S", "--defined-only", BIN], capture_output=True,
+                              text=True, check=True).stdout
+        with open(skip, "w") as f:
+            for line in syms.splitlines():
+                p = line.split()
+                if len(p) == 4 and p[3].startswith(("redis", "__redis", "_redis", "sds", "hi_")):
+                    f.write("%s %s\n" % (p[0], p[1]))
+        self.skip = skip
         self.lock = threading.Lock()
         self.file_locks = {j: threading.Lock() for j in FILES}
         self.env = {k: v for k, v in os.environ.items()
@@ -91,12 +101,13 @@ class Soak:
             self.seq += 1
             p = os.path.join(self.w, "st.%d" % self.seq)
         with open(p, "wb") as f:
-            f.write(b"\0" * 512)
+            f.write(b"\0" * 2048)
         return p
 
     def fiu_env(self, st, seed):
         e = dict(self.env)
-        e.update(LD_PRELOAD=HELPER + " " + PRELOAD, PK_FIU_BIN=BIN, PK_FIU_STATE=st)
+        e.update(LD_PRELOAD=HELPER + " " + PRELOAD, PK_FIU_BIN=BIN, PK_FIU_STATE=st,
+                 PK_FIU_SKIP=self.skip)
         if seed is not None:
             e.update(PK_FIU_PROB=str(self.a.prob), PK_FIU_SEED=str(seed))
         return e
@@ -106,9 +117,9 @@ class Soak:
         """Waits for every process of the run's tree; returns (calls, injected)."""
         with open(st, "rb") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
-            b = f.read(512)
+            b = f.read(2048)
         os.unlink(st)
-        names = [b[16 + 112 * k:16 + 112 * (k + 1)].split(b"\0")[0].decode() for k in range(4)]
+        names = [b[16 + 112 * k:16 + 112 * (k + 1)].split(b"\0")[0].decode() for k in range(16)]
         return (int.from_bytes(b[:8], "little"), int.from_bytes(b[8:16], "little"),
                 ",".join(n for n in names if n))
 
@@ -132,6 +143,12 @@ class Soak:
             self.n["faulted_runs"] += injected > 0
             self.last_point[threading.get_ident()] = (injected, point)
             self.pid_faults[p.pid] = "%s %s" % (" ".join(args[:1]), point or "no fault")
+            # a detached child's faults, under its own pid
+            for f in point.split(","):
+                name, _, pid = f.rpartition(" ")
+                if pid.isdigit() and int(pid) != p.pid:   # (a killed run may cut it short)
+                    self.pid_faults[int(pid)] = (self.pid_faults.get(int(pid), "detached") +
+                                                 " " + name)
         return p.returncode, out, err, killed, injected
 
     def run_args(self, j):

@@ -212,6 +212,17 @@ no_lsan() {
 	EOF
 }
 
+@test "seccomp(2) unknown (as under valgrind): the filter goes in through prctl(2), traced" {
+	echo hello >a
+	run "$BIN/deny" seccomp-enosys "$TRACE_RUN" -o "$D/report" -- cat "$D/a"
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	diff -u - <(mine) <<-EOF
+	$D/a	read	exists	read
+	EOF
+	grep -qx 'state: complete' report
+}
+
 @test "as nobody: traced with no_new_privs" {
 	echo hello >a
 	chmod 777 "$D"

@@ -93,13 +93,15 @@ static uint64_t write_entry(const char *dir, const char *path, const struct chun
 		if (o[i].len > 0)
 			assert_int_equal(pwrite(src, o[i].data, o[i].len, 0), (ssize_t)o[i].len);
 		/* The writer reads from offset 0, wherever the file position is. */
-		assert_int_equal(pk_entry_writer_file(w, src, &size, &err), 0);
+		memset(&files[i], 0, sizeof(files[i]));
+		assert_int_equal(pk_entry_writer_file(w, src, &size, files[i].sum, &err), 0);
 		assert_true(size == o[i].len);
 		close(src);
 		files[i].path = strdup(o[i].path);
 		assert_non_null(files[i].path);
 		files[i].mode = o[i].mode;
 		files[i].size = size;
+		files[i].has_sum = 1;
 	}
 	memset(&m, 0, sizeof(m));
 	memset(m.key.bytes, 0x42, 16);
@@ -309,7 +311,8 @@ static void test_no_output_after_files(void **state)
 	w = pk_entry_writer_new(fd, 1, 0, &err);
 	assert_non_null(w);
 	assert_int_equal(pk_entry_writer_stdio(w, PK_STDOUT, "a", 1, &err), 0);
-	assert_int_equal(pk_entry_writer_file(w, src, &size, &err), 0);
+	unsigned char sum[16];
+	assert_int_equal(pk_entry_writer_file(w, src, &size, sum, &err), 0);
 	assert_true(size == 0);
 	assert_int_equal(pk_entry_writer_stdio(w, PK_STDOUT, "b", 1, &err), -1);
 	assert_int_equal(err.errnum, EINVAL);
@@ -450,7 +453,7 @@ static void test_large_entry_streams(void **state)
 
 	assert_int_equal(mkdir(work, 0700), 0);
 	assert_int_equal(chdir(work), 0);
-	if (pk_entry_restore_files(e, &err) != 0)
+	if (pk_entry_restore_files(e, NULL, &err) != 0)
 		fail_msg("restore: %s", err.msg);
 	unit_assert_file("big.dat", fdata, flen);
 	pk_entry_close(e);
@@ -514,7 +517,7 @@ static void test_restore_files(void **state)
 	/* An older file of the same name is replaced, keeping its mode. */
 	unit_write_file("out.txt", "older and longer content", 24, 0666);
 	e = open_entry(path, &fd);
-	if (pk_entry_restore_files(e, &err) != 0)
+	if (pk_entry_restore_files(e, NULL, &err) != 0)
 		fail_msg("restore: %s", err.msg);
 	unit_assert_file("out.txt", "file\0content\n", 13);
 	assert_int_equal(mode_of("out.txt"), 0666);
@@ -541,7 +544,7 @@ static void test_restore_without_files(void **state)
 	write_entry(f->dir, path, small_chunks, NSMALL, NULL, 0, 0);
 	assert_int_equal(chdir(f->dir), 0);
 	e = open_entry(path, &fd);
-	assert_int_equal(pk_entry_restore_files(e, &err), 0);
+	assert_int_equal(pk_entry_restore_files(e, NULL, &err), 0);
 	{
 		static const char *const only[] = { "entry" };
 		assert_dir_holds(".", only, 1);

@@ -174,6 +174,95 @@ static void test_round_trip_every_field(void **state)
 	free(buf);
 }
 
+/* A declared directory: its members, files' sums and link texts survive;
+ * its size is its files' bytes. */
+static void test_round_trip_directory(void **state)
+{
+	struct fixture f;
+	pk_outmember mb[4] = {
+		{ "part=1", S_IFDIR | 0750, 0, { 0 }, NULL },
+		{ "part=1/a.parquet", S_IFREG | 0640, 1000, { 7, 7, 7 }, NULL },
+		{ "latest", S_IFLNK | 0777, 0, { 0 }, "part=1/a.parquet" },
+		{ "host", S_IFLNK | 0777, 0, { 0 }, "/etc/hostname" },
+	};
+	unsigned char *buf, *again;
+	size_t len, alen;
+	pk_meta d;
+	pk_error err = { 0, "" };
+	(void)state;
+
+	fixture_init(&f);
+	f.files[1].is_dir = 1;
+	f.files[1].mode = 0755;
+	f.files[1].size = 1000;
+	f.files[1].nmembers = 4;
+	f.files[1].members = mb;
+	f.files[0].has_sum = 1;
+	memset(f.files[0].sum, 0x5a, 16);
+	encode(&f.m, &buf, &len);
+	assert_int_equal(pk_meta_decode(buf, len, &d, &err), 0);
+	assert_int_equal(d.files[0].is_dir, 0);
+	assert_int_equal(d.files[0].has_sum, 1);
+	assert_memory_equal(d.files[0].sum, f.files[0].sum, 16);
+	assert_int_equal(d.files[1].is_dir, 1);
+	assert_int_equal(d.files[1].nmembers, 4);
+	assert_true(d.files[1].size == 1000);
+	for (size_t k = 0; k < 4; k++) {
+		assert_string_equal(d.files[1].members[k].rel, mb[k].rel);
+		assert_int_equal(d.files[1].members[k].mode, mb[k].mode);
+		assert_true(d.files[1].members[k].size == mb[k].size);
+		assert_memory_equal(d.files[1].members[k].sum, mb[k].sum, 16);
+		if (mb[k].target)
+			assert_string_equal(d.files[1].members[k].target, mb[k].target);
+		else
+			assert_null(d.files[1].members[k].target);
+	}
+	assert_true(pk_meta_raw_bytes(&d) == 5000000000ULL + 17 + 123 + 1000);
+	encode(&d, &again, &alen);
+	assert_int_equal(alen, len);
+	assert_memory_equal(again, buf, len);
+	free(again);
+	pk_meta_free(&d);
+	free(buf);
+}
+
+/* A member path that would leave the directory, or a member of another
+ * kind, is refused: a forged entry must not write outside it. */
+static void test_directory_member_paths_refused(void **state)
+{
+	static const char *const bad[] = { "../x", "/etc/x", "a//b", "a/./b", "a/..", ".", "", "a/" };
+	struct fixture f;
+	unsigned char *buf;
+	size_t len;
+	pk_meta d;
+	pk_error err = { 0, "" };
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pk_outmember mb = { (char *)(uintptr_t)bad[i], S_IFREG | 0644, 0, { 0 }, NULL };
+		fixture_init(&f);
+		f.files[1].is_dir = 1;
+		f.files[1].nmembers = 1;
+		f.files[1].members = &mb;
+		encode(&f.m, &buf, &len);
+		assert_int_equal(pk_meta_decode(buf, len, &d, &err), -1);
+		assert_string_equal(err.msg, "bad metadata directory member");
+		pk_meta_free(&d);
+		free(buf);
+	}
+	{
+		pk_outmember mb = { "fifo", S_IFIFO | 0644, 0, { 0 }, NULL };
+		fixture_init(&f);
+		f.files[1].is_dir = 1;
+		f.files[1].nmembers = 1;
+		f.files[1].members = &mb;
+		encode(&f.m, &buf, &len);
+		assert_int_equal(pk_meta_decode(buf, len, &d, &err), -1);
+		pk_meta_free(&d);
+		free(buf);
+	}
+}
+
 /* The smallest meta a decoder accepts: a key and a command. */
 static void test_round_trip_minimal(void **state)
 {
@@ -525,6 +614,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_every_field),
+		cmocka_unit_test(test_round_trip_directory),
+		cmocka_unit_test(test_directory_member_paths_refused),
 		cmocka_unit_test(test_round_trip_minimal),
 		cmocka_unit_test(test_env_values_not_recorded),
 		cmocka_unit_test(test_env_digests_round_trip),
