@@ -497,7 +497,7 @@ int pk_entry_redate(pk_entry *e, int64_t created_ms, pk_error *err)
 	if (pk_meta_encode(&e->meta, &mbuf, &mlen) < 0)
 		return pk_error_set(err, ENOMEM, "cannot encode metadata");
 	XXH3_64bits_reset(&xs);
-	if (read_region(e, PK_ENTRY_HEADER, off - PK_ENTRY_HEADER, hash_piece, &xs, err) < 0)
+	if (entry_read_region(e, PK_ENTRY_HEADER, off - PK_ENTRY_HEADER, entry_hash_piece, &xs, err) < 0)
 		goto out;
 	pk_hash_update(&xs, mbuf, mlen);
 	pk_put_le(e->header + 32, mlen, 8);
