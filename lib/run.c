@@ -14,10 +14,10 @@
 #include "gc.h"
 #include "lock.h"
 #include "meta.h"
-#include "outlock.h"
 #include "run_exec.h"
 #include "run_key.h"
 #include "run_msg.h"
+#include "run_outputs.h"
 #include "run_record.h"
 #include "run_replay.h"
 #include "run_share.h"
@@ -71,9 +71,7 @@ struct run {
 	 * key of the input set found to hold, if any (see run_trace.h). */
 	int traced;
 	run_trace trace;
-	int outputs_busy;          /* another run held a declared output's lock
-	                              past the lock timeout: not waited for
-	                              again */
+	run_outputs outs;          /* the declared outputs' locks */
 };
 
 /* Where what cannot be stored is said and counted. */
@@ -153,51 +151,13 @@ static void longer_than_ttl(struct run *u, int64_t duration_ms)
 	         "runs that waited for it", d, t);
 }
 
-/* Takes the locks of the declared output files (see outlock.h), for a run
- * from its command's start to the read-back, or for a restore: another run
- * writing one is waited for, up to the lock timeout.  Returns 0, or -1
- * with err set. */
-static int lock_outputs(struct run *u, pk_outlock *l, pk_error *err)
+/* The run's output locks (see run_outputs.h). */
+static run_outputs *outputs(struct run *u)
 {
-	const pk_run_opts *o = u->o;
-
-	if (pk_outlock_acquire(l, &u->store, o->outputs, o->noutputs, 0, err) == 0)
-		return 0;
-	if (err->errnum != EWOULDBLOCK || u->outputs_busy)
-		return -1;
-	run_explain(&u->msg, "waiting for another run writing %s", err->msg);
-	if (pk_outlock_acquire(l, &u->store, o->outputs, o->noutputs, o->lock_timeout_ms, err) == 0)
-		return 0;
-	if (err->errnum == EWOULDBLOCK)
-		u->outputs_busy = 1;
-	return -1;
-}
-
-/* Says why the output locks could not be had. */
-static const char *outlock_failure(const pk_error *err, char *buf, size_t len)
-{
-	if (err->errnum != EWOULDBLOCK)
-		return pk_error_str(err, buf, len);
-	snprintf(buf, len, "another run was writing %s past the lock timeout", err->msg);
-	return buf;
-}
-
-/* Restores the entry's output files under their locks.  Returns 0, -1 with
- * err set, or -2 when the entry is damaged. */
-static int restore_outputs(struct run *u, pk_entry *e, pk_error *err)
-{
-	char statdir[4096], buf[PK_ERROR_STR_LEN];
-	pk_outlock l;
-	int ret;
-
-	if (lock_outputs(u, &l, err) < 0)
-		return pk_error_set(err, 0, "%s", outlock_failure(err, buf, sizeof(buf)));
-	/* The stat records of -i: an output file hashed there (or at an
-	 * earlier hit) is known unchanged without being read. */
-	ret = run_replay_files(e, pk_store_path(&u->store, statdir, sizeof(statdir), "inputs") == 0 &&
-	                       pk_store_subdir(&u->store, "inputs", err) == 0 ? statdir : NULL, err);
-	pk_outlock_release(&l);
-	return ret;
+	u->outs.o = u->o;
+	u->outs.store = &u->store;
+	u->outs.msg = &u->msg;
+	return &u->outs;
 }
 
 /* 1 when lookup_local would replay the entry m of age age, freshness
@@ -227,8 +187,8 @@ static void miss(struct run *u)
 
 	/* Held until the files are read back: a run with another key writing
 	 * the same file meanwhile would have its file stored as ours. */
-	if (lock_outputs(u, &olock, &err) < 0) {
-		run_not_stored(&sink, "%s", outlock_failure(&err, buf, sizeof(buf)));
+	if (run_outputs_lock(outputs(u), &olock, &err) < 0) {
+		run_not_stored(&sink, "%s", pk_error_str(&err, buf, sizeof(buf)));
 		run_decide(&u->rec, PK_DECISION_MISS, "");
 		execute(u, NULL, &cr);
 		return;
@@ -357,7 +317,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	}
 	if (!replay)
 		goto out;
-	int restored = m->nfiles > 0 ? restore_outputs(u, e, &err) : 0;
+	int restored = m->nfiles > 0 ? run_outputs_restore(outputs(u), e, &err) : 0;
 	if (restored == -2)
 		goto corrupt;
 	if (restored < 0) {
