@@ -44,6 +44,8 @@ int cmd_key(struct cli *cli, int argc, char **argv)
 		ret = r.status;
 		goto out;
 	}
+	if (r.notice[0] != '\0')
+		fprintf(stderr, "pickled: %s\n", r.notice);
 	pk_key_hex(&key, hex);
 	printf("%s\n", hex);
 	ret = fflush(stdout) == 0 ? 0 : 1;

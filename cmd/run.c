@@ -396,6 +396,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	pk_run(&s.o, &r);
 	fflush(stdout);
 	say(r.error, r.stop_signal);
+	say(r.notice, r.stop_signal);
 	say(r.warning, r.stop_signal);
 	ret = r.status;
 out:

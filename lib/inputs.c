@@ -354,8 +354,14 @@ int pk_inputs_expand(char *const *patterns, size_t npat, const char *statdir,
 			 * glob characters: "a[1].txt" that exists is that file or
 			 * folder, else it is recorded absent. */
 			if (r == GLOB_NOMATCH) {
+				size_t before = l.n;
+				struct stat st;
 				if (add_path(&l, pat, err) < 0)
 					goto fail;
+				/* Absent: most likely a typo or the wrong directory,
+				 * which the caller says (see nomatch). */
+				if (l.n == before + 1 && stat(pat, &st) < 0)
+					l.v[before].nomatch = 1;
 				continue;
 			}
 			if (r != 0) {
@@ -377,6 +383,7 @@ int pk_inputs_expand(char *const *patterns, size_t npat, const char *statdir,
 		qsort(l.v, l.n, sizeof(*l.v), cmp_input);
 	for (size_t i = 0; i < l.n; i++) {
 		if (w > 0 && strcmp(l.v[w - 1].path, l.v[i].path) == 0) {
+			l.v[w - 1].nomatch |= l.v[i].nomatch;
 			free(l.v[i].path);
 			continue;
 		}

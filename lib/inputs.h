@@ -34,7 +34,8 @@ int pk_inputs_changed(const pk_input *v, size_t n, char *const *skip, size_t n_s
 
 /* Expands patterns (paths, globs, directories) into regular files, sorted
  * by path, duplicates removed, each hashed as pk_hash_file does.  A path or
- * glob that matches nothing is recorded as absent.  Special files (FIFOs,
+ * glob that matches nothing is recorded as absent; a pattern with
+ * wildcards that matched no file at all has nomatch set.  Special files (FIFOs,
  * devices) are an error.  *out is the caller's (pk_key_parts_free frees it
  * as part of parts).  Returns 0, or -1 with err set. */
 int pk_inputs_expand(char *const *patterns, size_t n, const char *statdir,

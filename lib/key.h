@@ -30,6 +30,9 @@ typedef struct pk_input {
 	uint64_t dev, ino, size;
 	int64_t mtime_ns, ctime_ns;
 	int settled;
+	/* Not in the key: a pattern with wildcards that matched no file
+	 * (path is the pattern, present 0). */
+	int nomatch;
 } pk_input;
 
 typedef struct pk_envvar {

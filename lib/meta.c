@@ -378,6 +378,7 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (grow(&p->inputs, p->ninputs, sizeof(*p->inputs)) < 0)
 				goto nomem;
 			pk_input *ni = p->inputs;
+			memset(&ni[p->ninputs], 0, sizeof(ni[p->ninputs]));
 			ni[p->ninputs].present = f[0] != 0;
 			memcpy(ni[p->ninputs].hash, f + 1, 16);
 			if ((ni[p->ninputs].path = dup_field(f + 17, flen - 17)) == NULL)

@@ -27,11 +27,13 @@ static const char *quoted(pk_buf *b, const char *w, int flags)
 void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 {
 	const pk_key_parts *p = &k->parts;
-	pk_buf b = { 0 };
-	char h[33];
+	pk_buf b = { 0 }, b2 = { 0 };
+	char h[33], *cwd;
 
 	if (!run_explaining(m))
 		return;
+	/* Where relative inputs were looked for. */
+	cwd = getcwd(NULL, 0);
 	/* Every word from the command line or the file system is quoted as
 	 * ls and show quote it: a name can hold terminal escapes. */
 	run_explain(m, "key %s", k->hex);
@@ -47,9 +49,18 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 		run_explain(m, "  program %s xxh3 %s", quoted(&b, p->program, 0), h);
 	}
 	for (size_t i = 0; i < p->ninputs; i++) {
-		pk_key_digest_hex(p->inputs[i].hash, h);
-		run_explain(m, "  input %s %s%s", quoted(&b, p->inputs[i].path, 0),
-		            p->inputs[i].present ? "xxh3 " : "absent", p->inputs[i].present ? h : "");
+		const pk_input *in = &p->inputs[i];
+		pk_key_digest_hex(in->hash, h);
+		if (in->present)
+			run_explain(m, "  input %s xxh3 %s", quoted(&b, in->path, 0), h);
+		else if (in->nomatch)
+			run_explain(m, "  input %s absent: the pattern matched no file%s%s",
+			            quoted(&b, in->path, 0), in->path[0] == '/' ? "" : " in ",
+			            in->path[0] == '/' ? "" : quoted(&b2, cwd ? cwd : "?", 0));
+		else
+			run_explain(m, "  input %s absent%s%s", quoted(&b, in->path, 0),
+			            in->path[0] == '/' ? "" : ": no such file in ",
+			            in->path[0] == '/' ? "" : quoted(&b2, cwd ? cwd : "?", 0));
 	}
 	for (size_t i = 0; i < p->nenv; i++)
 		run_explain(m, "  env %s (%s)", quoted(&b, p->env[i].name, 0),
@@ -68,6 +79,8 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 		run_explain(m, "  output %s", quoted(&b, p->outputs[i], 0));
 	run_explain(m, "  cache-failures %s", p->cache_failures ? "yes" : "no");
 	free(b.p);
+	free(b2.p);
+	free(cwd);
 }
 
 static char **dup_strv(char *const *v, size_t n)
@@ -94,6 +107,32 @@ static int no_key(run_key *k, run_msg *m, const char *fmt, ...)
 	va_end(ap);
 	run_warn(m, "running uncached: %s", k->no_key);
 	return -2;
+}
+
+/* An input pattern with wildcards that matched no file is most likely a
+ * typo, or a relative path run from the wrong directory: keyed as absent,
+ * and said once, on every run, since the result is cached all the same. */
+static void note_nomatch(const run_key *k, run_msg *m)
+{
+	const pk_key_parts *p = &k->parts;
+	const char *first = NULL;
+	size_t n = 0;
+	pk_buf b = { 0 };
+
+	for (size_t i = 0; i < p->ninputs; i++)
+		if (p->inputs[i].nomatch && n++ == 0)
+			first = p->inputs[i].path;
+	if (n == 0 || m->r == NULL)
+		return;
+	pk_quote_word(&b, first, 0);
+	if (n == 1)
+		snprintf(m->r->notice, sizeof(m->r->notice), "no file matches the input %s",
+		         b.failed ? "?" : (const char *)b.p);
+	else
+		snprintf(m->r->notice, sizeof(m->r->notice),
+		         "no file matches the input %s, nor %zu other input pattern%s",
+		         b.failed ? "?" : (const char *)b.p, n - 1, n == 2 ? "" : "s");
+	free(b.p);
 }
 
 int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const pk_spool *sp,
@@ -143,6 +182,7 @@ int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const 
 		char buf[PK_ERROR_STR_LEN];
 		return no_key(k, m, "%s", pk_error_str(err, buf, sizeof(buf)));
 	}
+	note_nomatch(k, m);
 	if (pk_key_select_env(o->envs, o->nenvs, environ, &p->env, &p->nenv) < 0)
 		goto nomem;
 	/* An empty stdin keys as no stdin: cron's empty pipe, a terminal and

@@ -64,6 +64,9 @@ typedef struct pk_run_result {
 	                              say only where it can at once */
 	char error[PK_ERROR_STR_LEN];           /* pickled's own failure (125/126/127), or "" */
 	char warning[PK_ERROR_STR_LEN];         /* one warning for stderr, or "" */
+	char notice[PK_ERROR_STR_LEN];          /* said on stderr besides the warning,
+	                                           even on a hit: an input pattern with
+	                                           wildcards that matched no file; or "" */
 } pk_run_result;
 
 #endif

@@ -78,3 +78,43 @@ in_key_order() {
 	cut -c108- "$TMP/io/out" >"$TMP/io/got"
 	assert_bytes "$TMP/io/got" 'train  -     -        echo hi\n'
 }
+
+# --- globs that match nothing ----------------------------------------------------
+
+@test "an input pattern with wildcards that matches no file: said once on stderr and in --explain" {
+	mkdir raw
+	printf 'a,b\n' >raw/day1.csv
+	# the typo: .cvs
+	pk run -i 'raw/*.cvs' -- echo trained
+	assert_status 0
+	assert_out 'trained\n'
+	assert_err "pickled: no file matches the input 'raw/*.cvs'\n"
+	# said on a hit too: the typo stays in the crontab
+	pk run -i 'raw/*.cvs' -- echo trained
+	assert_status 0
+	assert_out 'trained\n'
+	assert_err "pickled: no file matches the input 'raw/*.cvs'\n"
+	# several: one line
+	pk run -i 'raw/*.cvs' -i '/nonexistent/*' -i 'raw/*.csv' -i plain-absent -- echo two
+	assert_status 0
+	assert_err "pickled: no file matches the input '/nonexistent/*', nor 1 other input pattern\n"
+	# --explain: where it was looked for; a plain path that is absent is
+	# said there only (an optional file is no mistake)
+	pk run --explain -i 'raw/*.cvs' -i plain-absent -i 'raw/*.csv' -- echo three
+	grep -E '^pickled:   input ' "$TMP/io/err" >"$TMP/io/got"
+	printf '%s\n' "pickled:   input plain-absent absent: no such file in $TMP/wd" \
+		"pickled:   input 'raw/*.cvs' absent: the pattern matched no file in $TMP/wd" \
+		"pickled:   input raw/day1.csv xxh3 $(xxhsum -H2 raw/day1.csv | cut -c1-32)" >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "--explain inputs"
+	tail -n 1 "$TMP/io/err" >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" "pickled: no file matches the input 'raw/*.cvs'\n"
+	# pickled key says it too, and still prints the key
+	pk key -i 'raw/*.cvs' echo trained
+	assert_status 0
+	assert_match "$TMP/io/out" '^[0-9a-f]{32}$'
+	assert_err "pickled: no file matches the input 'raw/*.cvs'\n"
+	# a pattern that matches, or a plain path that is absent: nothing said
+	pk run -i 'raw/*.csv' -i plain-absent -- echo fine
+	assert_status 0
+	assert_err ''
+}
