@@ -8,6 +8,7 @@
 #include "defaults.h"
 #include "entry.h"
 #include "format.h"
+#include "jobs_note.h"
 #include "meta.h"
 #include "run.h"
 #include "runlog.h"
@@ -15,6 +16,7 @@
 #include "units.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,7 +225,10 @@ void help_jobs(void)
 "command.  The state is fresh (a hit), stale (a hit refreshed in the\n"
 "background), expired (a miss: the entry is too old) or none (no entry\n"
 "for the job's key).  The key is computed as 'pickled run -j NAME' would\n"
-"compute it, inputs included, with an empty standard input.\n"
+"compute it, inputs included, with an empty standard input, in the job's\n"
+"dir when it has one.  After the table, a line says why a job with an\n"
+"earlier entry has none now: stored from another directory (relative\n"
+"paths), or a key that changed.\n"
 "\n"
 "  -h, --help  show this help\n"
 "\n"
@@ -234,6 +239,7 @@ void help_jobs(void)
 struct row {
 	const pk_config_job *job;
 	const char *state;
+	char why[1200];            /* why the state is none, or "" */
 	char age[32], ttl[32], stale_in[32], expires_in[32];
 	char last[32], decision[16], status[16];
 };
@@ -252,8 +258,10 @@ static void time_left(int64_t ms, char *buf, size_t len)
 /* The state of the job's entry: "fresh", "stale", "expired" or "none";
  * for an entry, the time left until it goes stale and expires. */
 static const char *job_state(struct cli *cli, const pk_config *c, const pk_config_job *j,
+                             struct jobs_entries *ents, struct row *row,
                              int64_t *age, int64_t *stale_in, int64_t *expires_in)
 {
+	int here = -1;
 	pk_run_opts o;
 	pk_run_result r;
 	pk_key key;
@@ -273,6 +281,13 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 	}
 	if (cli->cache_dir != NULL)
 		o.cache_dir = cli->cache_dir;
+	/* Its key where it runs (pickled run -j goes there). */
+	if (j->dir != NULL &&
+	    ((here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir(j->dir) < 0)) {
+		snprintf(row->why, sizeof(row->why), "cannot enter its dir %s: %s", j->dir,
+		         strerror(errno));
+		goto out;
+	}
 	if (pk_run_key(&o, &key, &r) < 0) {
 		fprintf(stderr, "pickled: job %s: %s\n", j->name, r.error);
 		goto out;
@@ -281,10 +296,13 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 		goto out;
 	if (pk_store_open_existing(&s, o.cache_dir ? o.cache_dir : dir, &err) < 0)
 		goto out;
-	if ((fd = pk_store_open_entry(&s, &key)) < 0)
+	if ((fd = pk_store_open_entry(&s, &key)) < 0 ||
+	    pk_entry_read_meta_key(fd, &key, &m, &stored, &err) < 0) {
+		char *cwd = getcwd(NULL, 0);
+		jobs_why_none(&s, ents, j, cwd, row->why, sizeof(row->why));
+		free(cwd);
 		goto out;
-	if (pk_entry_read_meta_key(fd, &key, &m, &stored, &err) < 0)
-		goto out;
+	}
 	/* What a run would decide now: the job's ttl and stale time, as
 	 * configured today, not the ones the entry was stored with. */
 	int64_t a = pk_meta_age(m.created_ms, pk_now_ms());
@@ -293,6 +311,11 @@ static const char *job_state(struct cli *cli, const pk_config *c, const pk_confi
 	*expires_in = o.ttl_ms == PK_FOREVER ? PK_FOREVER : o.ttl_ms - *age;
 	*stale_in = o.stale_ms > 0 ? o.stale_ms - *age : 0;
 out:
+	if (here >= 0) {
+		if (fchdir(here) < 0)
+			perror("pickled: cannot return to the working directory");
+		close(here);
+	}
 	pk_meta_free(&m);
 	if (fd >= 0)
 		close(fd);
@@ -372,6 +395,7 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	pk_config c;
+	struct jobs_entries ents = { .loaded = 0 };
 	struct row *rows = NULL;
 	size_t nrows = 0, wname = 4, wage = 3, wttl = 3, wstale = 8, wexp = 10, wlast = 8, wdec = 8;
 	int opt, ret = 0;
@@ -419,7 +443,7 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 		if (!wanted)
 			continue;
 		r->job = j;
-		r->state = job_state(cli, &c, j, &age, &stale_in, &expires_in);
+		r->state = job_state(cli, &c, j, &ents, r, &age, &stale_in, &expires_in);
 		if (age >= 0)
 			pk_duration_format(age, r->age, sizeof(r->age));
 		else
@@ -456,9 +480,13 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 		fmt_command(stdout, r->job->command.v, r->job->command.n, 0);
 		putchar('\n');
 	}
+	for (size_t i = 0; i < nrows; i++)
+		if (rows[i].why[0] != '\0')
+			printf("%s: %s\n", rows[i].job->name, rows[i].why);
 	if (fmt_flush_stdout() != 0)
 		ret = 1;
 out:
+	jobs_entries_free(&ents);
 	free(rows);
 	pk_config_free(&c);
 	return ret;

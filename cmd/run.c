@@ -338,6 +338,15 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		fprintf(stderr, "pickled: --stale must be shorter than --ttl\n");
 		return EXIT_USAGE;
 	}
+	/* The job runs where it says, whoever starts it from wherever: its
+	 * relative inputs and outputs, and those given here, are read there,
+	 * and --cwd keys that directory.  Not there: not run at all, as
+	 * `cd DIR && CMD` would not. */
+	if (job != NULL && job->dir != NULL && chdir(job->dir) < 0) {
+		fprintf(stderr, "pickled: job '%s': cannot enter its dir %s: %s\n", job->name,
+		        job->dir, strerror(errno));
+		return EXIT_USAGE;
+	}
 	s->ready = 1;
 	return 0;
 }

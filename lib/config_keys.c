@@ -128,6 +128,7 @@ const struct field pk_config_job_fields[] = {
 	{ .name = "lock_timeout", .id = PK_SET_LOCK_TIMEOUT, .type = T_DURATION,
 	  .off = OV(lock_timeout_ms) },
 	{ .name = "trace", .id = PK_SET_TRACE, .type = T_BOOL, .off = OV(trace) },
+	{ .name = "dir", .id = PK_SET_DIR, .type = T_PATH, .off = JOB(dir), .nullable = 1 },
 };
 
 const size_t pk_config_ntop = NELEM(pk_config_top_fields);

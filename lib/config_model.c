@@ -155,6 +155,7 @@ void pk_config_job_free(pk_config_job *j)
 	pk_config_strv_free(&j->ov.env);
 	pk_config_strv_free(&j->ov.tags);
 	free(j->ov.key);
+	free(j->dir);
 	memset(j, 0, sizeof(*j));
 }
 

@@ -46,6 +46,8 @@ typedef struct pk_config_job {
 	pk_origin origin;          /* where the job is defined */
 	pk_origin origins[PK_SET_NJOB];
 	pk_strv command;
+	char *dir;                 /* the working directory it runs in, or
+	                              NULL: the caller's (absolute) */
 	pk_overlay ov;             /* its strings and lists are the job's */
 } pk_config_job;
 

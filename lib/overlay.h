@@ -20,6 +20,8 @@ enum pk_setting {
 	PK_SET_TTL, PK_SET_STALE, PK_SET_INPUTS, PK_SET_OUTPUTS, PK_SET_ENV,
 	PK_SET_TAGS, PK_SET_KEY, PK_SET_CWD, PK_SET_STDIN, PK_SET_CACHE_FAILURES,
 	PK_SET_LOCK_TIMEOUT, PK_SET_TRACE,
+	PK_SET_DIR,                /* a job's dir (not merged: the caller
+	                              enters it before the run) */
 	PK_SET_NJOB,
 	PK_SET_STDIN_LIMIT = PK_SET_NJOB,   /* the command line's only */
 };
