@@ -118,3 +118,119 @@ in_key_order() {
 	assert_status 0
 	assert_err ''
 }
+
+# --- jobs: dir ----------------------------------------------------------------------
+
+@test "a job's dir: is where it runs: relative inputs and outputs there, from any directory" {
+	mkdir -p "$TMP/pipe/raw" elsewhere
+	printf '1\n2\n' >"$TMP/pipe/raw/a.csv"
+	cat >"$PICKLED_CONFIG" <<-EOF
+	jobs:
+	  prep:
+	    command: [sh, -c, 'echo x >>"\$TMP/count"; pwd; cat raw/*.csv >data.txt']
+	    dir: $TMP/pipe
+	    inputs: ['raw/*.csv']
+	    outputs: [data.txt]
+	  keyed:
+	    command: [pwd]
+	    dir: $TMP/pipe
+	    cwd: true
+	EOF
+	cd elsewhere
+	pk run -j prep
+	assert_status 0
+	assert_out '%s\n' "$TMP/pipe"
+	assert_err ''
+	assert_count 1
+	[ "$(cat "$TMP/pipe/data.txt")" = "$(printf '1\n2')" ]
+	[ ! -e data.txt ]
+	# from another directory: the same key, a hit that restores it there
+	rm "$TMP/pipe/data.txt"
+	cd "$TMP"
+	pk run -j prep
+	assert_status 0
+	assert_out '%s\n' "$TMP/pipe"
+	assert_count 1
+	[ "$(cat "$TMP/pipe/data.txt")" = "$(printf '1\n2')" ]
+	# an input changed there: a miss
+	printf '3\n' >"$TMP/pipe/raw/b.csv"
+	pk run -j prep
+	assert_count 2
+	# with cwd: true, the key holds the dir, wherever pickled starts
+	local k1 k2
+	k1=$(cd "$TMP/wd/elsewhere" && "$PK" key -j keyed)
+	k2=$(cd / && "$PK" key -j keyed)
+	[ "$k1" = "$k2" ]
+	pk key -j keyed --explain
+	grep -x "pickled:   cwd $TMP/pipe" "$TMP/io/err"
+	# jobs computes its keys there too
+	pk jobs
+	assert_status 0
+	assert_err ''
+	assert_match "$TMP/io/out" '^(NAME .*|prep +fresh .*|keyed +none .*)$'
+}
+
+@test "a job whose dir: is missing does not run (125); a relative dir: is a configuration error" {
+	cat >"$PICKLED_CONFIG" <<-EOF
+	jobs:
+	  j:
+	    command: [sh, -c, 'echo x >>"\$TMP/count"']
+	    dir: $TMP/nope
+	EOF
+	pk run -j j
+	assert_status 125
+	assert_out ''
+	assert_err "pickled: job 'j': cannot enter its dir $TMP/nope: No such file or directory\n"
+	assert_count 0
+	pk key -j j
+	assert_status 125
+	assert_err "pickled: job 'j': cannot enter its dir $TMP/nope: No such file or directory\n"
+	pk jobs
+	assert_status 0
+	assert_match "$TMP/io/out" '^(NAME .*|j +none .*)$|^j: cannot enter its dir .*/nope: No such file or directory$'
+	tail -n 1 "$TMP/io/out" >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" "j: cannot enter its dir $TMP/nope: No such file or directory\n"
+	printf 'jobs:\n  j:\n    command: [true]\n    dir: pipe\n' >"$PICKLED_CONFIG"
+	pk config --check
+	assert_status 1
+	assert_err "pickled: $PICKLED_CONFIG:4:10: invalid path for jobs.j.dir: 'pipe' (expected an absolute path, or one starting with ~/)\n"
+	printf 'jobs:\n  j:\n    command: [true]\n    dir: ~/pipe\n' >"$PICKLED_CONFIG"
+	pk config get jobs.j.dir
+	assert_status 0
+	assert_out '%s/pipe\n' "$HOME"
+}
+
+@test "jobs says why a job shows no entry when looked at from another directory" {
+	mkdir pipe other
+	printf '1\n' >pipe/data.csv
+	cat >"$PICKLED_CONFIG" <<-'EOF'
+	jobs:
+	  report:
+	    command: [cat, data.csv]
+	    inputs: [data.csv]
+	EOF
+	(cd pipe && pk run -j report)
+	assert_out '1\n'
+	local k
+	k=$(cd pipe && "$PK" key -j report)
+	cd other
+	pk jobs
+	assert_status 0
+	assert_err ''
+	assert_lines "$TMP/io/out" 3
+	sed -n 2p "$TMP/io/out" >"$TMP/io/got"
+	assert_match "$TMP/io/got" '^report +none +- '
+	sed -n 3p "$TMP/io/out" | sed -E 's/, [0-9.]+(ms|s) old\)/, AGE old)/' >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" 'report: no entry for its key computed in %s: its newest entry (%s, AGE old) was stored from %s, and its relative paths depend on the working directory: look from there, or give the job a dir:\n' \
+		"$TMP/wd/other" "${k:0:12}" "$TMP/wd/pipe"
+	# from there: fresh, nothing to say
+	cd ../pipe
+	pk jobs
+	assert_lines "$TMP/io/out" 2
+	assert_match "$TMP/io/out" '^(NAME .*|report +fresh .*)$'
+	# there, with the input changed: the key changed
+	printf '2\n' >data.csv
+	pk jobs
+	sed -n 3p "$TMP/io/out" | sed -E 's/, [0-9.]+(ms|s) old\)/, AGE old)/' >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" "report: its key has changed since its newest entry (%s, AGE old): 'pickled key -j report --explain' says what differs\n" "${k:0:12}"
+}
