@@ -3,6 +3,7 @@
 #include "run_key.h"
 
 #include "inputs.h"
+#include "interp.h"
 #include "program.h"
 #include "quote.h"
 #include "units.h"
@@ -22,6 +23,23 @@ static const char *quoted(pk_buf *b, const char *w, int flags)
 	b->len = 0;
 	pk_quote_word(b, w, flags);
 	return b->failed || b->p == NULL ? "?" : (const char *)b->p;
+}
+
+/* The program is an interpreter: its file is in the key, the script it
+ * runs is not unless an input names it. */
+static void explain_script(const pk_key_parts *p, run_msg *m, pk_buf *b, pk_buf *b2)
+{
+	size_t interp;
+	long script = pk_interp_script(p->argv, p->argc, &interp);
+
+	if (script < 0 || pk_interp_script_keyed(p, p->argv[script]))
+		return;
+	const char *prog = quoted(b, p->argv[interp], 0);
+	const char *path = quoted(b2, p->argv[script], 0);
+	run_explain(m, "  note: %s runs the script %s, which is not in the key (only the "
+	            "interpreter's file is): an edit of it, or of a module it imports, replays "
+	            "the old result; add -i %s (and -i for its modules, such as -i lib/)",
+	            prog, path, path);
 }
 
 void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
@@ -62,6 +80,7 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 			            in->path[0] == '/' ? "" : ": no such file in ",
 			            in->path[0] == '/' ? "" : quoted(&b2, cwd ? cwd : "?", 0));
 	}
+	explain_script(p, m, &b, &b2);
 	for (size_t i = 0; i < p->nenv; i++)
 		run_explain(m, "  env %s (%s)", quoted(&b, p->env[i].name, 0),
 		            p->env[i].value ? "set" : "unset");

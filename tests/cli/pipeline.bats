@@ -234,3 +234,42 @@ in_key_order() {
 	sed -n 3p "$TMP/io/out" | sed -E 's/, [0-9.]+(ms|s) old\)/, AGE old)/' >"$TMP/io/got"
 	assert_bytes "$TMP/io/got" "report: its key has changed since its newest entry (%s, AGE old): 'pickled key -j report --explain' says what differs\n" "${k:0:12}"
 }
+
+# --- interpreters ---------------------------------------------------------------------
+
+@test "python3 script.py keys on the interpreter: --explain says so unless -i names the script" {
+	mkdir lib
+	printf 'import sys\nsys.path.insert(0, "lib")\nimport helper\nprint(helper.V)\n' >train.py
+	printf 'V = 1\n' >lib/helper.py
+	pk run --explain -- python3 train.py
+	assert_status 0
+	assert_out '1\n'
+	grep -E '^pickled:   note: ' "$TMP/io/err" >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" "pickled:   note: python3 runs the script train.py, which is not in the key (only the interpreter's file is): an edit of it, or of a module it imports, replays the old result; add -i train.py (and -i for its modules, such as -i lib/)\n"
+	# what the note warns of: an edit of the module replays the old result
+	printf 'V = 2\n' >lib/helper.py
+	pk run -- python3 train.py
+	assert_out '1\n'
+	assert_err ''
+	# named, by any path: no note, and the edit counts
+	pk run --explain -i ./train.py -i lib/ -- python3 train.py
+	assert_out '2\n'
+	if grep -q 'note:' "$TMP/io/err"; then
+		echo "a note although -i names the script"
+		return 1
+	fi
+	printf 'V = 3\n' >lib/helper.py
+	pk run -i ./train.py -i lib/ -- python3 train.py
+	assert_out '3\n'
+	# code given with -c, or a program that is not an interpreter: no note
+	pk key --explain python3 -c 'print(1)'
+	assert_status 0
+	grep -c 'note:' "$TMP/io/err" | grep -qx 0
+	pk key --explain sh -ec true
+	grep -c 'note:' "$TMP/io/err" | grep -qx 0
+	# through env, a shell script
+	printf 'echo hi\n' >job.sh
+	pk key --explain env TZ=UTC sh job.sh
+	grep -E '^pickled:   note: ' "$TMP/io/err" >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" "pickled:   note: sh runs the script job.sh, which is not in the key (only the interpreter's file is): an edit of it, or of a module it imports, replays the old result; add -i job.sh (and -i for its modules, such as -i lib/)\n"
+}
