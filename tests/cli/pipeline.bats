@@ -273,3 +273,84 @@ in_key_order() {
 	grep -E '^pickled:   note: ' "$TMP/io/err" >"$TMP/io/got"
 	assert_bytes "$TMP/io/got" "pickled:   note: sh runs the script job.sh, which is not in the key (only the interpreter's file is): an edit of it, or of a module it imports, replays the old result; add -i job.sh (and -i for its modules, such as -i lib/)\n"
 }
+
+# --- the README's pipeline ---------------------------------------------------------
+
+# night ALPHA: runs ./nightly.sh as cron would (stdin empty) with ALPHA set;
+# its output into $TMP/io/out and err, its status in $status.
+night() {
+	status=0
+	ALPHA=$1 ./nightly.sh </dev/null >"$TMP/io/out" 2>"$TMP/io/err" || status=$?
+}
+
+# steps: the last three runs' decisions, oldest first, one word each
+# ("miss", "hit") with the step's script.
+steps() {
+	"$PK" log --json -n 3 | python3 -c '
+import json, sys
+for r in reversed(json.load(sys.stdin)):
+    print(r["decision"], r["command"][1])'
+}
+
+@test "the README's pipeline runs as shown: each step again only when what it depends on changed" {
+	local ex=$BATS_TEST_DIRNAME/../../examples/pipeline
+	cp "$ex"/prep.py "$ex"/train.py "$ex"/report.py "$ex"/nightly.sh .
+	# the README shows nightly.sh as it is
+	awk '/^## Pipelines/ { p = 1 } p && /^```sh$/ { f = 1; next } f && /^```$/ { exit } f' \
+		"$BATS_TEST_DIRNAME/../../README.md" >"$TMP/io/readme.sh"
+	assert_same nightly.sh "$TMP/io/readme.sh" "README's pipeline"
+	# `pickled` on the PATH is the binary under test
+	mkdir "$TMP/bin"
+	printf '#!/bin/sh\nexec "%s" "$@"\n' "$PK" >"$TMP/bin/pickled"
+	chmod 755 "$TMP/bin/pickled"
+	export PATH=$TMP/bin:$PATH
+	mkdir raw
+	printf '1,2\n3,4\n' >raw/day1.csv
+	# the first night: every step runs
+	night 0.5
+	assert_status 0
+	assert_out 'alpha 0.5: 1 1.5\n'
+	assert_err 'prep: 2 rows\ntrain: alpha 0.5\n'
+	steps >"$TMP/io/got"
+	printf 'miss prep.py\nmiss train.py\nmiss report.py\n' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "first night"
+	# nothing changed: three hits, the outputs restored byte for byte
+	cp data.pkl model.pkl "$TMP/io/"
+	rm data.pkl model.pkl
+	night 0.5
+	assert_status 0
+	assert_out 'alpha 0.5: 1 1.5\n'
+	assert_err 'prep: 2 rows\ntrain: alpha 0.5\n'
+	cmp data.pkl "$TMP/io/data.pkl"
+	cmp model.pkl "$TMP/io/model.pkl"
+	steps >"$TMP/io/got"
+	printf 'hit prep.py\nhit train.py\nhit report.py\n' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "nothing changed"
+	# another parameter: the preprocessing is a hit
+	night 2
+	assert_out 'alpha 2: 4 6\n'
+	steps >"$TMP/io/got"
+	printf 'hit prep.py\nmiss train.py\nmiss report.py\n' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "ALPHA=2"
+	# both parameters stay cached
+	night 0.5
+	assert_out 'alpha 0.5: 1 1.5\n'
+	steps >"$TMP/io/got"
+	printf 'hit prep.py\nhit train.py\nhit report.py\n' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "ALPHA=0.5 again"
+	# new data: everything runs again
+	printf '5,6\n' >raw/day2.csv
+	night 0.5
+	assert_out 'alpha 0.5: 1.5 2\n'
+	assert_err 'prep: 3 rows\ntrain: alpha 0.5\n'
+	steps >"$TMP/io/got"
+	printf 'miss prep.py\nmiss train.py\nmiss report.py\n' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "new data"
+	# an edit of the training script: the preprocessing is a hit
+	printf '# tuned\n' >>train.py
+	night 0.5
+	assert_out 'alpha 0.5: 1.5 2\n'
+	steps >"$TMP/io/got"
+	printf 'hit prep.py\nmiss train.py\nhit report.py\n' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "train.py edited: the same model, so the report is a hit"
+}
