@@ -4,6 +4,7 @@
 
 #include "inputs.h"
 #include "interp.h"
+#include "missdiff.h"
 #include "program.h"
 #include "quote.h"
 #include "units.h"
@@ -99,6 +100,25 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 	run_explain(m, "  cache-failures %s", p->cache_failures ? "yes" : "no");
 	free(b.p);
 	free(b2.p);
+	free(cwd);
+}
+
+static void explain_line(void *ctx, const char *line)
+{
+	run_explain(ctx, "  %s", line);
+}
+
+void run_key_explain_miss(const run_key *k, const pk_store *store, const pk_run_opts *o,
+                          run_msg *m)
+{
+	pk_error err = { 0 };
+	char *cwd;
+
+	if (!run_explaining(m) || m->quiet || store == NULL)
+		return;
+	cwd = getcwd(NULL, 0);
+	/* A cache that cannot be listed only leaves the miss unexplained. */
+	pk_missdiff_explain(store, &k->parts, &k->key, o->name, cwd, explain_line, m, &err);
 	free(cwd);
 }
 

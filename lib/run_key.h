@@ -41,6 +41,12 @@ int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const 
 /* --explain: the key and every part that went into it (sp as above). */
 void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m);
 
+/* --explain, after "no entry": the newest entry in store (NULL: none) of
+ * the same job (o->name), command or program, and what differs from it
+ * (missdiff.h).  Said unless quiet. */
+void run_key_explain_miss(const run_key *k, const pk_store *store, const pk_run_opts *o,
+                          run_msg *m);
+
 /* Frees the parts; a zeroed k is fine. */
 void run_key_free(run_key *k);
 
