@@ -36,13 +36,16 @@ struct relay {
 	void *ctx;
 };
 
+/* A difference, indented under the line naming the entry. */
 static void one_line(void *ctx, int part, const char *name, const char *line)
 {
 	const struct relay *r = ctx;
+	char buf[1300];
 
 	(void)part;
 	(void)name;
-	r->fn(r->ctx, line);
+	snprintf(buf, sizeof(buf), "  %s", line);
+	r->fn(r->ctx, buf);
 }
 
 int pk_missdiff_explain(const pk_store *s, const pk_key_parts *p, const pk_key *key,
@@ -83,9 +86,9 @@ int pk_missdiff_explain(const pk_store *s, const pk_key_parts *p, const pk_key *
 	size_t n = pk_keydiff(p, &best->meta.parts, cwd, best->meta.run_cwd, 5, one_line, &r,
 	                      &unknown);
 	if (unknown)
-		fn(ctx, "env values: not recorded by that entry (an older pickled stored it)");
+		fn(ctx, "  env values: not recorded by that entry (an older pickled stored it)");
 	else if (n == 0)
-		fn(ctx, "nothing that entry records (it was stored by another version of pickled)");
+		fn(ctx, "  nothing that entry records (it was stored by another version of pickled)");
 out:
 	pk_catalog_free(&cat);
 	return 0;

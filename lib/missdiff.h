@@ -15,8 +15,8 @@ typedef void pk_missdiff_fn(void *ctx, const char *line);
  * one of key, the newest: stored under the same name when name is not
  * NULL (-j or --name), else with the same arguments, else with the same
  * program (resolved path).  Calls fn with "newest entry of this command:
- * KEY12, stored AGE ago; what differs:" then one line per difference
- * (at most 5 per part), or with "no earlier entry of this command" when
+ * KEY12, stored AGE ago; what differs:" then one line per difference,
+ * indented by two spaces (at most 5 per part), or with "no earlier entry of this command" when
  * there is none.  cwd is the run's working directory (NULL: unknown).
  * Returns 0, or -1 with err set when the cache cannot be read (nothing
  * said then). */

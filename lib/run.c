@@ -59,6 +59,8 @@ struct run {
 	int gc_due;                /* a store made an automatic gc due */
 	int64_t since_ms;          /* when this run began (wall clock) */
 	int refreshing;            /* a --warm run or a stale refresh */
+	int waited;                /* waited on an identical run's lock: a hit
+	                              then says so */
 	int after_wait;            /* looking again after waiting for a run:
 	                              one stored since since_ms is taken, old
 	                              or not (and is the only kind --warm
@@ -251,6 +253,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	fd = pk_store_open_entry(&u->store, &u->key.key);
 	if (fd < 0) {
 		run_explain(&u->msg, "miss (no entry)");
+		run_key_explain_miss(&u->key, &u->store, u->o, &u->msg);
 		run_decide(&u->rec, -1, "no entry");
 		return MISS;
 	}
@@ -331,7 +334,10 @@ static enum lookup lookup_local(struct run *u, int replay)
 	if (ret == STALE)
 		run_explain_hit(&u->msg, "stale hit (age %s, refreshing in background)", age_s);
 	else if (fresh == PK_EXPIRED)
-		run_explain_hit(&u->msg, "hit (stored by the run waited for, age %s)", age_s);
+		run_explain_hit(&u->msg, "hit (waited for an identical run, which stored it: age %s, "
+		                "past the ttl)", age_s);
+	else if (u->waited)
+		run_explain_hit(&u->msg, "hit (waited for an identical run, age %s)", age_s);
 	else
 		run_explain_hit(&u->msg, "hit (age %s)", age_s);
 	pk_store_count_hit(&u->store, &u->key.key);
@@ -440,8 +446,10 @@ static int remote_single_flight(struct run *u, int *held)
 				refresh_in_background(u);
 			return 1;
 		}
-		if (!said++)
+		if (!said++) {
 			run_explain(&u->msg, "waiting for an identical run on another host");
+			u->waited = 1;
+		}
 		struct timespec ts = { 0, 100 * 1000000 };
 		nanosleep(&ts, NULL);
 		enum lookup l = waited_lookup(u);
@@ -467,6 +475,7 @@ static void locked_miss(struct run *u)
 		if (lock < 0 && err.errnum == EWOULDBLOCK) {
 			/* An identical run is in progress: wait for its result. */
 			run_explain(&u->msg, "waiting for an identical run");
+			u->waited = 1;
 			lock = pk_lock_acquire(path, u->o->lock_timeout_ms, &err);
 		}
 		/* The run we waited for, or one that ended between our lookup
@@ -789,6 +798,17 @@ int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
 		run_trace_lookup(&u.trace, &u.msg, NULL, &result);
 	}
 	ret = 0;
+	/* Whether a run would find an entry, and if not, why. */
+	if (o->explain != NULL && u.have_store) {
+		int fd = pk_store_open_entry(&u.store, &u.key.key);
+		if (fd >= 0) {
+			close(fd);
+			run_explain(&u.msg, "an entry exists for this key");
+		} else {
+			run_explain(&u.msg, "no entry for this key");
+			run_key_explain_miss(&u.key, &u.store, o, &u.msg);
+		}
+	}
 out:
 	finish(&u);
 	return ret;

@@ -354,3 +354,95 @@ for r in reversed(json.load(sys.stdin)):
 	printf 'hit prep.py\nmiss train.py\nhit report.py\n' >"$TMP/io/want"
 	assert_same "$TMP/io/want" "$TMP/io/got" "train.py edited: the same model, so the report is a hit"
 }
+
+# --- --explain on a miss ------------------------------------------------------------
+
+# explained: the --explain lines of the last run after "miss (no entry)".
+explained() {
+	sed -n '/^pickled: miss (no entry)$/,$p' "$TMP/io/err" | grep '^pickled: ' >"$TMP/io/got"
+}
+
+@test "--explain on a miss names what differs from the newest entry of the command, never an -e value" {
+	printf 'a\n' >data.csv
+	ALPHA=s3cret-one pk run --explain -e ALPHA -i data.csv -- echo trained
+	assert_out 'trained\n'
+	explained
+	assert_bytes "$TMP/io/got" 'pickled: miss (no entry)\npickled:   no earlier entry of this command\n'
+	local k1 d1 d2
+	k1=$(ALPHA=s3cret-one "$PK" key -e ALPHA -i data.csv echo trained)
+	d1=$(digest s3cret-one)
+	d2=$(digest s3cret-two)
+	# a variable
+	ALPHA=s3cret-two pk run --explain -e ALPHA -i data.csv -- echo trained
+	explained
+	sed -E 's/stored [0-9.]+(ms|s) ago/stored AGE ago/' "$TMP/io/got" >"$TMP/io/got2"
+	printf '%s\n' 'pickled: miss (no entry)' \
+		"pickled:   newest entry of this command: ${k1:0:12}, stored AGE ago; what differs:" \
+		"pickled:     env ALPHA: value changed (#$d2, was #$d1)" >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got2" "explain: env"
+	if grep -q s3cret "$TMP/io/err"; then
+		echo "an -e value in --explain"
+		return 1
+	fi
+	# an input, an unset variable, against the newest entry (ALPHA=s3cret-two)
+	local k2
+	k2=$(ALPHA=s3cret-two "$PK" key -e ALPHA -i data.csv echo trained)
+	printf 'b\n' >data.csv
+	pk run --explain -e ALPHA -i data.csv -- echo trained
+	explained
+	sed -E 's/stored [0-9.]+(ms|s) ago/stored AGE ago/' "$TMP/io/got" >"$TMP/io/got2"
+	printf '%s\n' 'pickled: miss (no entry)' \
+		"pickled:   newest entry of this command: ${k2:0:12}, stored AGE ago; what differs:" \
+		'pickled:     input data.csv: content changed' \
+		'pickled:     env ALPHA: unset now, was set' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got2" "explain: input and unset"
+	# an argument: the newest entry of the same program
+	local k3
+	k3=$("$PK" key -e ALPHA -i data.csv echo trained)
+	pk run --explain -e ALPHA -i data.csv -- echo 'trained twice'
+	explained
+	sed -E 's/stored [0-9.]+(ms|s) ago/stored AGE ago/' "$TMP/io/got" >"$TMP/io/got2"
+	printf '%s\n' 'pickled: miss (no entry)' \
+		"pickled:   newest entry of this program: ${k3:0:12}, stored AGE ago; what differs:" \
+		"pickled:     argument 1: now 'trained twice', was trained" >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got2" "explain: argument"
+	# pickled key --explain says the same without running anything
+	local k4
+	k4=$("$PK" key -e ALPHA -i data.csv echo 'trained twice')
+	printf 'c\n' >data.csv
+	pk key --explain -e ALPHA -i data.csv echo 'trained twice'
+	assert_status 0
+	sed -n '/^pickled: no entry for this key$/,$p' "$TMP/io/err" |
+		sed -E 's/stored [0-9.]+(ms|s) ago/stored AGE ago/' >"$TMP/io/got"
+	printf '%s\n' 'pickled: no entry for this key' \
+		"pickled:   newest entry of this command: ${k4:0:12}, stored AGE ago; what differs:" \
+		'pickled:     input data.csv: content changed' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "key --explain"
+}
+
+@test "--explain: a run that waited for an identical one and then hit says so" {
+	local cmd="$CNT; while [ ! -e '$TMP/go' ]; do sleep 0.05; done; echo done"
+	"$PK" run sh -c "$cmd" </dev/null >"$TMP/io/1.out" 2>"$TMP/io/1.err" 3>&- &
+	local p1=$!
+	BG_PIDS+=("$p1")
+	started() { [ "$(count)" = 1 ]; }
+	poll 20 started
+	"$PK" run --explain sh -c "$cmd" </dev/null >"$TMP/io/2.out" 2>"$TMP/io/2.err" 3>&- &
+	local p2=$!
+	BG_PIDS+=("$p2")
+	waiting() { grep -q 'waiting for an identical run' "$TMP/io/2.err"; }
+	poll 20 waiting
+	touch "$TMP/go"
+	wait "$p1" "$p2"
+	assert_count 1
+	assert_bytes "$TMP/io/2.out" 'done\n'
+	grep -v '^pickled:   ' "$TMP/io/2.err" | sed -E 's/age [0-9.]+(ms|s)\)$/age AGE)/' >"$TMP/io/got"
+	printf '%s\n' 'pickled: key '"$("$PK" key sh -c "$cmd")" 'pickled: miss (no entry)' \
+		'pickled: waiting for an identical run' \
+		'pickled: hit (waited for an identical run, age AGE)' >"$TMP/io/want"
+	assert_same "$TMP/io/want" "$TMP/io/got" "explain after waiting"
+	# a plain hit does not say so
+	pk run --explain sh -c "$cmd"
+	tail -n 1 "$TMP/io/err" | sed -E 's/age [0-9.]+(ms|s)\)$/age AGE)/' >"$TMP/io/got"
+	assert_bytes "$TMP/io/got" 'pickled: hit (age AGE)\n'
+}

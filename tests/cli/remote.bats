@@ -1214,7 +1214,7 @@ secret() {
 	assert_count 1
 	assert_bytes "$TMP/io/a.out" 'done\n'
 	assert_bytes "$TMP/io/b.out" 'done\n'
-	grep -Eq '^pickled: hit \(stored by the run waited for, age [0-9.]+s\)$' "$TMP/io/b.err"
+	grep -Eq '^pickled: hit \(waited for an identical run, which stored it: age [0-9.]+s, past the ttl\)$' "$TMP/io/b.err"
 }
 
 # --- servers without scripting, and the least a user needs (#13 item 2) ------

@@ -1599,7 +1599,7 @@ clockshift() {
 	assert_match "$TMP/io/1.err" '^pickled: the run took [0-9.]+s, longer than its ttl 1s: its result serves only the runs that waited for it$'
 	assert_lines "$TMP/io/1.err" 1
 	for i in 2 3; do
-		grep -Eq '^pickled: hit \(stored by the run waited for, age [0-9.]+s\)$' "$TMP/io/$i.err"
+		grep -Eq '^pickled: hit \(waited for an identical run, which stored it: age [0-9.]+s, past the ttl\)$' "$TMP/io/$i.err"
 	done
 	# A run that did not wait finds it expired (age counts from the start).
 	pk run -t 1s sh -c "$CNT; echo other"
