@@ -221,8 +221,15 @@ static void print_human(const pk_item *it, int64_t now)
 		       p->inputs[i].present ? hex : "");
 	}
 	for (size_t i = 0; i < p->nenv; i++) {
+		const pk_envvar *e = &p->env[i];
 		row("env");
-		show_word(p->env[i].name);
+		fmt_word(stdout, e->name);
+		/* Never the value: its digest (ls -l shows the same). */
+		if (e->has_digest && e->was_set)
+			printf(" #%08x", (unsigned)e->digest);
+		else if (e->has_digest)
+			fputs(" unset", stdout);
+		putchar('\n');
 	}
 	if (p->cwd) {
 		row("key cwd");

@@ -643,7 +643,7 @@ assert [e['key'] for e in d] == ['$kg', '$kb']"
 		printf 'name            -\n'
 		printf 'output          out.txt (0644, 2B)\n'
 		printf 'input           in.txt xxh3 %s\n' "$h"
-		printf 'env             MYVAR\n'
+		printf 'env             MYVAR #%s\n' "$(printf 'pickled-env\0001' | xxhsum -H3 | cut -c16-23)"
 		printf 'key cwd         %s\n' "$(pwd -P)"
 		printf 'key text        ns\n'
 		printf 'cache failures  yes\n'
