@@ -24,6 +24,7 @@ for set in "$@"; do
 		has_cmd mandoc || need="$need mandoc"
 		has_cmd python3 || need="$need python3"
 		has_cmd zstd || need="$need zstd"
+		has_cmd xxhsum || need="$need xxhash"
 		has_cmd setpriv || need="$need util-linux"
 		has_cmd strace || need="$need strace"
 		has_cmd redis-server || need="$need redis-server"
