@@ -368,12 +368,14 @@ open("f", "w").write("x")' "$TMP"
 	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
 	assert_status 0
 	assert_out 'none\n'
-	assert_err ''
+	# keyed as absent, and said (pipeline.bats has the details)
+	assert_err "pickled: no file matches the input '%s/g/*.csv'\n" "$TMP"
 	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
 	assert_count 1
 	printf '1\n' >"$TMP/g/a.csv"
 	pk run -i "$TMP/g/*.csv" sh -c "$cmd"
 	assert_out '1\n'
+	assert_err ''
 	assert_count 2
 }
 
