@@ -33,13 +33,15 @@ static void explain_script(const pk_key_parts *p, run_msg *m, pk_buf *b, pk_buf 
 	size_t interp;
 	long script = pk_interp_script(p->argv, p->argc, &interp);
 
-	if (script < 0 || pk_interp_script_keyed(p, p->argv[script]))
+	/* A traced run records the script and what it imports by itself. */
+	if (script < 0 || m->o->trace || pk_interp_script_keyed(p, p->argv[script]))
 		return;
 	const char *prog = quoted(b, p->argv[interp], 0);
 	const char *path = quoted(b2, p->argv[script], 0);
 	run_explain(m, "  note: %s runs the script %s, which is not in the key (only the "
 	            "interpreter's file is): an edit of it, or of a module it imports, replays "
-	            "the old result; add -i %s (and -i for its modules, such as -i lib/)",
+	            "the old result; add -i %s (and -i for its modules, such as -i lib/), or run "
+	            "with --trace",
 	            prog, path, path);
 }
 

@@ -245,7 +245,7 @@ in_key_order() {
 	assert_status 0
 	assert_out '1\n'
 	grep -E '^pickled:   note: ' "$TMP/io/err" >"$TMP/io/got"
-	assert_bytes "$TMP/io/got" "pickled:   note: python3 runs the script train.py, which is not in the key (only the interpreter's file is): an edit of it, or of a module it imports, replays the old result; add -i train.py (and -i for its modules, such as -i lib/)\n"
+	assert_bytes "$TMP/io/got" "pickled:   note: python3 runs the script train.py, which is not in the key (only the interpreter's file is): an edit of it, or of a module it imports, replays the old result; add -i train.py (and -i for its modules, such as -i lib/), or run with --trace\n"
 	# what the note warns of: an edit of the module replays the old result
 	printf 'V = 2\n' >lib/helper.py
 	pk run -- python3 train.py
@@ -261,6 +261,9 @@ in_key_order() {
 	printf 'V = 3\n' >lib/helper.py
 	pk run -i ./train.py -i lib/ -- python3 train.py
 	assert_out '3\n'
+	# traced, the script is recorded anyway: no note
+	pk key --explain --trace python3 train.py
+	grep -c 'note:' "$TMP/io/err" | grep -qx 0
 	# code given with -c, or a program that is not an interpreter: no note
 	pk key --explain python3 -c 'print(1)'
 	assert_status 0
@@ -271,7 +274,7 @@ in_key_order() {
 	printf 'echo hi\n' >job.sh
 	pk key --explain env TZ=UTC sh job.sh
 	grep -E '^pickled:   note: ' "$TMP/io/err" >"$TMP/io/got"
-	assert_bytes "$TMP/io/got" "pickled:   note: sh runs the script job.sh, which is not in the key (only the interpreter's file is): an edit of it, or of a module it imports, replays the old result; add -i job.sh (and -i for its modules, such as -i lib/)\n"
+	assert_bytes "$TMP/io/got" "pickled:   note: sh runs the script job.sh, which is not in the key (only the interpreter's file is): an edit of it, or of a module it imports, replays the old result; add -i job.sh (and -i for its modules, such as -i lib/), or run with --trace\n"
 }
 
 # --- the README's pipeline ---------------------------------------------------------
