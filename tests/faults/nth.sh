@@ -62,7 +62,7 @@ bad() {
 		"$*" "$(wc -c <"$W/f.out" 2>/dev/null)"
 	if [ -n "${PK_FAULTS_KEEP:-}" ]; then
 		mkdir -p "$PK_FAULTS_KEEP"
-		for f in f.out f.err a.out a.err o.file; do
+		for f in f.out f.err again.out again.err o.file; do
 			[ -f "$W/$f" ] && cp "$W/$f" "$PK_FAULTS_KEEP/$sc-$N-$f"
 		done
 	fi
@@ -146,12 +146,13 @@ again() {
 	f=$(outfile)
 	rm -f "$W/o.file"
 	jobargs "$name"
-	clean -C "$c" "${conf_args[@]}" run "${JA[@]}" >"$W/a.out" 2>"$W/a.err"
+	clean -C "$c" "${conf_args[@]}" run "${JA[@]}" >"$W/again.out" 2>"$W/again.err"
 	rc=$?
-	if [ $rc != 0 ] || ! cmp -s "$W/a.out" "$W/$name.out" || ! cmp -s "$W/a.err" "$W/$name.err" ||
+	if [ $rc != 0 ] || ! cmp -s "$W/again.out" "$W/$name.out" ||
+		! cmp -s "$W/again.err" "$W/$name.err" ||
 		{ [ -n "$f" ] && ! cmp -s "$f" "$W/$name.file"; }; then
 		bad "WRONG REPLAY: a clean run of $name after the fault gave other bytes (exit $rc)"
-		sed 's/^/    clean stderr: /' "$W/a.err" | head -3
+		sed 's/^/    clean stderr: /' "$W/again.err" | head -3
 	fi
 }
 
