@@ -1,6 +1,7 @@
 /* rconn.c: Redis connections, cluster routing and stall-bounded round
  * trips (hiredis, blocking sockets). */
 #include "rconn.h"
+#include "defaults.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -22,12 +23,12 @@ struct node {
 
 struct pk_rconn {
 	pk_redis_url u;
-	char shown[600];   /* the URL as messages show it */
+	char shown[600]; /* the URL as messages show it */
 	int64_t timeout_ms;
 	struct node nodes[MAX_NODES];
-	int nnodes, first;         /* first: the node that answered at open */
+	int nnodes, first; /* first: the node that answered at open */
 	unsigned char slot_node[SLOTS];
-	int cluster;               /* the server said it is one */
+	int cluster; /* the server said it is one */
 	int map_loaded;
 	int primaries[MAX_NODES], nprimaries;
 	int broken, timed_out;
@@ -91,8 +92,8 @@ static const char *node_name(const pk_rconn *c, int i, char *buf, size_t len)
 {
 	if (i == 0)
 		return c->shown;
-	snprintf(buf, len, strchr(c->nodes[i].host, ':') ? "[%s]:%d" : "%s:%d",
-	         c->nodes[i].host, c->nodes[i].port);
+	snprintf(buf, len, strchr(c->nodes[i].host, ':') ? "[%s]:%d" : "%s:%d", c->nodes[i].host,
+	         c->nodes[i].port);
 	return buf;
 }
 
@@ -105,7 +106,8 @@ static int io_failed(pk_rconn *c, int i, int timeout, pk_error *err)
 	c->broken = 1;
 	c->timed_out = timeout;
 	if (timeout)
-		pk_error_set(err, ETIMEDOUT, "remote cache %s", node_name(c, i, name, sizeof(name)));
+		pk_error_set(err, ETIMEDOUT, "remote cache %s",
+		             node_name(c, i, name, sizeof(name)));
 	else
 		pk_error_set(err, 0, "remote cache %s: %s", node_name(c, i, name, sizeof(name)),
 		             x != NULL && x->errstr[0] ? x->errstr : "connection lost");
@@ -158,8 +160,7 @@ static int read_reply(pk_rconn *c, int i, redisReply **out, pk_error *err)
 			}
 			return io_failed(c, i, 1, err);
 		}
-		if (redisBufferRead(x) != REDIS_OK ||
-		    redisGetReplyFromReader(x, &rep) != REDIS_OK)
+		if (redisBufferRead(x) != REDIS_OK || redisGetReplyFromReader(x, &rep) != REDIS_OK)
 			return io_failed(c, i, errno == EAGAIN || errno == EWOULDBLOCK, err);
 		if (rep != NULL) {
 			*out = rep;
@@ -286,8 +287,8 @@ static int parse_hostport(const char *s, size_t n, char *host, size_t cap, int *
 }
 
 /* Calls fn for each word of a seed list; stops at the first bad one. */
-static int each_seed(const char *seeds, int (*fn)(void *ctx, const char *host, int port),
-                     void *ctx, pk_error *err)
+static int each_seed(const char *seeds, int (*fn)(void *ctx, const char *host, int port), void *ctx,
+                     pk_error *err)
 {
 	const char *p = seeds;
 
@@ -299,7 +300,8 @@ static int each_seed(const char *seeds, int (*fn)(void *ctx, const char *host, i
 		if (n == 0)
 			break;
 		if (parse_hostport(p, n, host, sizeof(host), &port) < 0)
-			return pk_error_set(err, 0, "remote seeds: bad node '%.*s' (expected host:port)",
+			return pk_error_set(err, 0,
+			                    "remote seeds: bad node '%.*s' (expected host:port)",
 			                    (int)(n < 80 ? n : 80), p);
 		if (fn != NULL && fn(ctx, host, port) < 0)
 			return pk_error_set(err, 0, "remote seeds: too many nodes");
@@ -329,7 +331,7 @@ pk_rconn *pk_rconn_open(const pk_redis_url *u, const char *url_shown, const char
 		return NULL;
 	}
 	c->u = *u;
-	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : PK_DEFAULT_REMOTE_TIMEOUT_MS;
 	snprintf(c->shown, sizeof(c->shown), "%s", url_shown);
 	/* Node 0 is the URL's (for a socket, its path stands for the host). */
 	snprintf(c->nodes[0].host, sizeof(c->nodes[0].host), "%s", u->is_unix ? "" : u->host);
@@ -343,7 +345,7 @@ pk_rconn *pk_rconn_open(const pk_redis_url *u, const char *url_shown, const char
 			return c;
 		}
 	}
-	*err = first;   /* the URL's failure says most */
+	*err = first; /* the URL's failure says most */
 fail:
 	pk_rconn_close(c);
 	return NULL;
@@ -444,7 +446,7 @@ static enum redirect redirect_of(pk_rconn *c, int from, const redisReply *rep, i
 	if (*end != ' ' || s >= SLOTS)
 		return NONE;
 	p = end + 1;
-	if (*p == ':') {   /* the node does not know its address: ours for it */
+	if (*p == ':') { /* the node does not know its address: ours for it */
 		snprintf(host, sizeof(host), "%s", c->nodes[from].host);
 		port = atoi(p + 1);
 	} else if (parse_hostport(p, strlen(p), host, sizeof(host), &port) < 0) {
@@ -497,8 +499,8 @@ static int batch(pk_rconn *c, int node, pk_rconn_route *rt, int n, const int *ar
 		for (k = 0; k < n; k++) {
 			if (asking && redisAppendCommand(x, "ASKING") != REDIS_OK)
 				return io_failed(c, node, 0, err);
-			if (redisAppendCommandArgv(x, argc[k], argv[k],
-			                           lens ? lens[k] : NULL) != REDIS_OK)
+			if (redisAppendCommandArgv(x, argc[k], argv[k], lens ? lens[k] : NULL) !=
+			    REDIS_OK)
 				return io_failed(c, node, 0, err);
 		}
 		for (k = 0; k < n; k++) {
@@ -596,8 +598,8 @@ int pk_rconn_primaries(pk_rconn *c, pk_error *err)
 	return c->nprimaries;
 }
 
-redisReply *pk_rconn_cmd_at(pk_rconn *c, int i, int argc, const char **argv,
-                            const size_t *lens, pk_error *err)
+redisReply *pk_rconn_cmd_at(pk_rconn *c, int i, int argc, const char **argv, const size_t *lens,
+                            pk_error *err)
 {
 	redisReply *rep;
 	const char **av[1] = { argv };

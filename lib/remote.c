@@ -2,6 +2,7 @@
  * removing and listing them (the run lock is remote_lock.c, connections
  * and cluster routing rconn.c). */
 #include "remote.h"
+#include "defaults.h"
 
 #include "rconn.h"
 #include "redis_url.h"
@@ -23,11 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK PK_RLAYOUT_CHUNK         /* bounded memory for any entry size */
-#define MIN_CHUNK (64u * 1024)        /* an upload's chunks fit the link: */
-#define FIRST_CHUNK (256u * 1024)     /* from here, doubled or halved */
-#define TMP_EXPIRY "60000"            /* an upload's temporary outlives its
-                                         last chunk by a minute, no more */
+#define CHUNK PK_RLAYOUT_CHUNK    /* bounded memory for any entry size */
+#define MIN_CHUNK (64u * 1024)    /* an upload's chunks fit the link: */
+#define FIRST_CHUNK (256u * 1024) /* from here, doubled or halved */
+#define TMP_EXPIRY                                                                                 \
+	"60000" /* an upload's temporary outlives its                                              \
+	           last chunk by a minute, no more */
 
 /* Room for a key: the prefix, "{", 32 hex digits, "}:t:" and a token. */
 #define PK_REMOTE_KEY_MAX PK_RLAYOUT_KEY_MAX
@@ -36,11 +38,11 @@ _Static_assert(PK_REMOTE_MAX_PREFIX + 128 <= PK_RLAYOUT_KEY_MAX, "key buffers to
 struct pk_remote {
 	pk_remote_opts o;
 	pk_redis_url u;
-	char shown[600];      /* the URL, redacted */
+	char shown[600]; /* the URL, redacted */
 	int sealed;
 	unsigned char seal_key[PK_SEAL_KEY];
 	pk_rconn *c;
-	pk_rlock lock;        /* the run lock (remote_lock.c) */
+	pk_rlock lock; /* the run lock (remote_lock.c) */
 };
 
 int pk_remote_parse_check(const char *url, pk_error *err)
@@ -58,8 +60,7 @@ static void remote_key(const pk_remote *r, char *buf, size_t len, const char *ki
 }
 
 /* The command's arguments' lengths, all C strings. */
-static redisReply *cmd_s(pk_remote *r, const char *key, pk_error *err, int argc,
-                         const char **argv)
+static redisReply *cmd_s(pk_remote *r, const char *key, pk_error *err, int argc, const char **argv)
 {
 	return pk_rconn_cmd(r->c, key, argc, argv, NULL, err);
 }
@@ -79,7 +80,8 @@ static int read_password(const char *path, char *pass, size_t cap, pk_error *err
 		n--;
 	if (n == 0 || n >= cap || memchr(buf, '\0', n) != NULL || memchr(buf, '\n', n) != NULL) {
 		memset(buf, 0, sizeof(buf));
-		return pk_error_set(err, 0, "%s: not one line of 1 to %zu bytes, refused", path, cap - 1);
+		return pk_error_set(err, 0, "%s: not one line of 1 to %zu bytes, refused", path,
+		                    cap - 1);
 	}
 	memcpy(pass, buf, n);
 	pass[n] = '\0';
@@ -100,22 +102,25 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 	/* Keys are built in fixed buffers sized for this; a brace would put
 	 * the entry's keys in different cluster slots. */
 	if (o->prefix != NULL && strlen(o->prefix) > PK_REMOTE_MAX_PREFIX) {
-		pk_error_set(err, EINVAL, "remote prefix longer than %d bytes", PK_REMOTE_MAX_PREFIX);
+		pk_error_set(err, EINVAL, "remote prefix longer than %d bytes",
+		             PK_REMOTE_MAX_PREFIX);
 		goto fail;
 	}
 	if (o->prefix != NULL && strpbrk(o->prefix, "{}") != NULL) {
-		pk_error_set(err, EINVAL, "remote prefix holds '{' or '}' (they choose cluster slots)");
+		pk_error_set(err, EINVAL,
+		             "remote prefix holds '{' or '}' (they choose cluster slots)");
 		goto fail;
 	}
 	if (pk_redis_url_parse(o->url, &r->u, "remote url: ", err) < 0)
 		goto fail;
 	pk_redis_url_redact(o->url, r->shown, sizeof(r->shown));
-	if (o->password_file != NULL && read_password(o->password_file, r->u.pass,
-	                                              sizeof(r->u.pass), err) < 0)
+	if (o->password_file != NULL &&
+	    read_password(o->password_file, r->u.pass, sizeof(r->u.pass), err) < 0)
 		goto fail;
 	if (o->password_file == NULL && o->password != NULL) {
 		if (strlen(o->password) >= sizeof(r->u.pass)) {
-			pk_error_set(err, 0, "remote password longer than %zu bytes", sizeof(r->u.pass) - 1);
+			pk_error_set(err, 0, "remote password longer than %zu bytes",
+			             sizeof(r->u.pass) - 1);
 			goto fail;
 		}
 		snprintf(r->u.pass, sizeof(r->u.pass), "%s", o->password);
@@ -141,8 +146,8 @@ static int to_fd(void *ctx, const char *p, size_t n)
 }
 
 /* pk_remote_get for a value of kind ("e" an entry, "m" a manifest). */
-static int get_value(pk_remote *r, const char *kind, const pk_key *key, int fd,
-                     int64_t *left_ms, pk_error *err)
+static int get_value(pk_remote *r, const char *kind, const pk_key *key, int fd, int64_t *left_ms,
+                     pk_error *err)
 {
 	pk_rlayout l;
 	int got;
@@ -153,8 +158,8 @@ static int get_value(pk_remote *r, const char *kind, const pk_key *key, int fd,
 	/* The size first: a value larger than this host would ever upload is
 	 * not fetched at all. */
 	if ((uint64_t)l.size > r->o.max_entry + (r->sealed ? PK_SEAL_TRAILER : 0)) {
-		pk_error_set(err, 0, "%lld bytes, more than remote.max_entry (%llu)",
-		             l.size, (unsigned long long)r->o.max_entry);
+		pk_error_set(err, 0, "%lld bytes, more than remote.max_entry (%llu)", l.size,
+		             (unsigned long long)r->o.max_entry);
 		return 2;
 	}
 	/* In ranges, so memory stays bounded; a value replaced meanwhile shows
@@ -195,7 +200,7 @@ static int64_t mono_ms(void)
  * slow link never has a whole timeout's worth of bytes in flight. */
 static size_t next_chunk(const pk_remote *r, size_t chunk, int64_t took_ms)
 {
-	int64_t t = r->o.timeout_ms > 0 ? r->o.timeout_ms : 1000;
+	int64_t t = r->o.timeout_ms > 0 ? r->o.timeout_ms : PK_DEFAULT_REMOTE_TIMEOUT_MS;
 
 	if (took_ms * 10 < t && chunk < CHUNK)
 		return chunk * 2;
@@ -245,7 +250,9 @@ static int upload_piece(pk_remote *r, const char *key, int first, const void *p,
 
 	if (pk_rconn_pipe(r->c, key, NULL, first ? 1 : 2, argc, argv, lens, rep, err) < 0)
 		return -1;
-	int bad = rep[0]->type == REDIS_REPLY_ERROR ? 0 : !first && rep[1]->type == REDIS_REPLY_ERROR ? 1 : -1;
+	int bad = rep[0]->type == REDIS_REPLY_ERROR             ? 0
+	          : !first && rep[1]->type == REDIS_REPLY_ERROR ? 1
+	                                                        : -1;
 	if (bad >= 0)
 		pk_error_set(err, 0, "remote cache: %s", rep[bad]->str);
 	freeReplyObject(rep[0]);
@@ -258,7 +265,8 @@ static int upload_piece(pk_remote *r, const char *key, int first, const void *p,
 static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd, uint64_t size,
                      int64_t ttl_ms, pk_error *err)
 {
-	char k[PK_REMOTE_KEY_MAX], tmp[PK_REMOTE_KEY_MAX], kind[40], token[33], target[PK_REMOTE_KEY_MAX];
+	char k[PK_REMOTE_KEY_MAX], tmp[PK_REMOTE_KEY_MAX], kind[40], token[33],
+		target[PK_REMOTE_KEY_MAX];
 	unsigned char *buf = NULL, trailer[PK_SEAL_TRAILER];
 	size_t chunk = FIRST_CHUNK;
 	pk_rlayout l = { 0 }, old;
@@ -292,8 +300,13 @@ static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd,
 	 * chunk, so that an upload cut short leaves nothing for longer than a
 	 * minute, whatever the entry's ttl. */
 	do {
-		int part = l.nparts > 0 ? (int)(off / PK_RLAYOUT_PART < l.nparts - 1 ? off / PK_RLAYOUT_PART : l.nparts - 1) : -1;
-		uint64_t stop = part < 0 || part == l.nparts - 1 ? size : (uint64_t)(part + 1) * PK_RLAYOUT_PART;
+		int part = l.nparts > 0 ? (int)(off / PK_RLAYOUT_PART < l.nparts - 1
+		                                        ? off / PK_RLAYOUT_PART
+		                                        : l.nparts - 1)
+		                        : -1;
+		uint64_t stop = part < 0 || part == l.nparts - 1
+		                        ? size
+		                        : (uint64_t)(part + 1) * PK_RLAYOUT_PART;
 		size_t want = stop - (uint64_t)off < chunk ? (size_t)(stop - (uint64_t)off) : chunk;
 		ssize_t n = pk_pread_full(fd, buf, want, off);
 		int64_t t0 = mono_ms();
@@ -305,7 +318,8 @@ static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd,
 			pk_rlayout_part_key(&l, part, target, sizeof(target));
 		else
 			snprintf(target, sizeof(target), "%s", tmp);
-		if (upload_piece(r, target, off == (part < 0 ? 0 : (off_t)part * PK_RLAYOUT_PART), buf, want, err) < 0)
+		if (upload_piece(r, target, off == (part < 0 ? 0 : (off_t)part * PK_RLAYOUT_PART),
+		                 buf, want, err) < 0)
 			goto out;
 		off += n;
 		chunk = next_chunk(r, chunk, mono_ms() - t0);
@@ -342,14 +356,14 @@ out:
 	return ret;
 }
 
-int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                  int64_t ttl_ms, pk_error *err)
+int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size, int64_t ttl_ms,
+                  pk_error *err)
 {
 	return put_value(r, "e", key, fd, size, ttl_ms, err);
 }
 
-int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                           int64_t ttl_ms, pk_error *err)
+int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size, int64_t ttl_ms,
+                           pk_error *err)
 {
 	return put_value(r, "m", key, fd, size, ttl_ms, err);
 }
@@ -381,7 +395,8 @@ static int64_t server_ms(const redisReply *t)
 	if (t->type != REDIS_REPLY_ARRAY || t->elements != 2 ||
 	    t->element[0]->type != REDIS_REPLY_STRING || t->element[1]->type != REDIS_REPLY_STRING)
 		return -1;
-	return strtoll(t->element[0]->str, NULL, 10) * 1000 + strtoll(t->element[1]->str, NULL, 10) / 1000;
+	return strtoll(t->element[0]->str, NULL, 10) * 1000 +
+	       strtoll(t->element[1]->str, NULL, 10) / 1000;
 }
 
 int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
@@ -395,14 +410,15 @@ int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
 		return 0;
 	remote_key(r, k, sizeof(k), "e", key);
 	remote_key(r, x, sizeof(x), "x", key);
-	if (run2(r, k, (const char *[]){ "PTTL", k }, 2, (const char *[]){ "TIME" }, 1, rep, err) < 0)
+	if (run2(r, k, (const char *[]){ "PTTL", k }, 2, (const char *[]){ "TIME" }, 1, rep, err) <
+	    0)
 		return -1;
 	left = rep[0]->type == REDIS_REPLY_INTEGER ? rep[0]->integer : -2;
 	t = server_ms(rep[1]);
 	freeReplyObject(rep[0]);
 	freeReplyObject(rep[1]);
 	if (left == -2)
-		return 0;   /* not in Redis: every copy of it has expired too */
+		return 0; /* not in Redis: every copy of it has expired too */
 	pk_rlayout l;
 	if (pk_rlayout_read(r->c, r->o.prefix, key, "e", &l, NULL, err) < 0)
 		return -1;
@@ -411,8 +427,8 @@ int pk_remote_del(pk_remote *r, const pk_key *key, pk_error *err)
 	 * hold a copy (see pk_remote_removed). */
 	snprintf(now, sizeof(now), "%lld", (long long)t);
 	snprintf(px, sizeof(px), "%lld", left > 0 ? left : 1);
-	if (run2(r, k, (const char *[]){ "DEL", k }, 2,
-	         (const char *[]){ "SET", x, now, "PX", px }, left == -1 ? 3 : 5, rep, err) < 0)
+	if (run2(r, k, (const char *[]){ "DEL", k }, 2, (const char *[]){ "SET", x, now, "PX", px },
+	         left == -1 ? 3 : 5, rep, err) < 0)
 		return -1;
 	freeReplyObject(rep[0]);
 	freeReplyObject(rep[1]);
@@ -427,7 +443,8 @@ int pk_remote_removed(pk_remote *r, const pk_key *key, int64_t *age_ms, pk_error
 	int ret = 0;
 
 	remote_key(r, x, sizeof(x), "x", key);
-	if (run2(r, x, (const char *[]){ "GET", x }, 2, (const char *[]){ "TIME" }, 1, rep, err) < 0)
+	if (run2(r, x, (const char *[]){ "GET", x }, 2, (const char *[]){ "TIME" }, 1, rep, err) <
+	    0)
 		return -1;
 	if (rep[0]->type == REDIS_REPLY_STRING) {
 		int64_t now = server_ms(rep[1]), when = strtoll(rep[0]->str, NULL, 10);
@@ -466,8 +483,10 @@ static int scan_node(pk_remote *r, int node, const char *match,
 	int ret = 0;
 
 	do {
-		redisReply *rep = pk_rconn_cmd_at(r->c, node, 6, (const char *[]){ "SCAN", cursor,
-		                                  "MATCH", match, "COUNT", "1000" }, NULL, err);
+		redisReply *rep = pk_rconn_cmd_at(
+			r->c, node, 6,
+			(const char *[]){ "SCAN", cursor, "MATCH", match, "COUNT", "1000" }, NULL,
+			err);
 		if (rep == NULL)
 			return -1;
 		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
@@ -564,14 +583,17 @@ static int each_one(void *ctx, const char *hex)
 		if (size < PK_ENTRY_HEADER + PK_SEAL_TRAILER)
 			goto done;
 		size -= PK_SEAL_TRAILER;
-		if ((t = pk_rlayout_bytes_at(&l, (long long)size, PK_SEAL_TRAILER, &bad, e->err)) == NULL)
+		if ((t = pk_rlayout_bytes_at(&l, (long long)size, PK_SEAL_TRAILER, &bad, e->err)) ==
+		    NULL)
 			goto done;
 	}
-	if (size < PK_ENTRY_HEADER || (h = pk_rlayout_bytes_at(&l, 0, PK_ENTRY_HEADER, &bad, e->err)) == NULL)
+	if (size < PK_ENTRY_HEADER ||
+	    (h = pk_rlayout_bytes_at(&l, 0, PK_ENTRY_HEADER, &bad, e->err)) == NULL)
 		goto done;
 	uint64_t ml = pk_get_le(h + 32, 8);
 	if (ml == 0 || ml >= size || ml >= (64u << 20) ||
-	    (meta = pk_rlayout_bytes_at(&l, (long long)(size - ml), (size_t)ml, &bad, e->err)) == NULL)
+	    (meta = pk_rlayout_bytes_at(&l, (long long)(size - ml), (size_t)ml, &bad, e->err)) ==
+	            NULL)
 		goto done;
 	if (r->sealed && pk_seal_check_meta(h, meta, ml, t, r->seal_key) != 0) {
 		free(meta);
@@ -592,8 +614,8 @@ done:
 }
 
 int pk_remote_each(pk_remote *r,
-                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta,
-                             size_t meta_len, uint64_t size),
+                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta, size_t meta_len,
+                             uint64_t size),
                    void *ctx, pk_error *err)
 {
 	struct each e = { r, fn, ctx, err };
