@@ -12,17 +12,16 @@
 
 void help_cat(void)
 {
-	printf(
-"Usage: pickled cat [--stdout|--stderr] KEY\n"
-"\n"
-"Write an entry's stored stdout and stderr, in their recorded order, and\n"
-"exit with its stored status, without running anything (expired entries\n"
-"too).  KEY may be any unique prefix.\n"
-"\n"
-"      --stdout      the stored stdout\n"
-"      --stderr      the stored stderr\n"
-"Without either, or with both, both streams, interleaved as recorded.\n"
-"  -h, --help        show this help\n");
+	printf("Usage: pickled cat [--stdout|--stderr] KEY\n"
+	       "\n"
+	       "Write an entry's stored stdout and stderr, in their recorded order, and\n"
+	       "exit with its stored status, without running anything (expired entries\n"
+	       "too).  KEY may be any unique prefix.\n"
+	       "\n"
+	       "      --stdout      the stored stdout\n"
+	       "      --stderr      the stored stderr\n"
+	       "Without either, or with both, both streams, interleaved as recorded.\n"
+	       "  -h, --help        show this help\n");
 }
 
 int cmd_cat(struct cli *cli, int argc, char **argv)
@@ -69,8 +68,9 @@ int cmd_cat(struct cli *cli, int argc, char **argv)
 	 * entry tomorrow. */
 	pk_key_hex(&key, hex);
 	if ((fd = pk_store_open_entry(&s, &key)) < 0) {
-		if (errno == ELOOP || errno == EXDEV)   /* a link, never followed */
-			fprintf(stderr, "pickled: corrupt cache entry %s: entry is a symbolic link\n", hex);
+		if (errno == ELOOP || errno == EXDEV) /* a link, never followed */
+			fprintf(stderr,
+			        "pickled: corrupt cache entry %s: entry is a symbolic link\n", hex);
 		else
 			fprintf(stderr, "pickled: no entry with key %s\n", hex);
 		goto out;

@@ -18,8 +18,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'pickled%s%s --help' for more information.\n",
-	        cmd ? " " : "", cmd ? cmd : "");
+	fprintf(stderr, "\nTry 'pickled%s%s --help' for more information.\n", cmd ? " " : "",
+	        cmd ? cmd : "");
 	return EXIT_USAGE;
 }
 
@@ -101,7 +101,8 @@ int cli_open_store_or_none(struct cli *cli, pk_store *s, int none_ok)
 	else if (ret < 0 && err.errnum == ENOENT)
 		fprintf(stderr, "pickled: no cache at %s\n", cli->cache_dir ? cli->cache_dir : dir);
 	else if (ret < 0)
-		fprintf(stderr, "pickled: cache unavailable: %s\n", pk_error_str(&err, buf, sizeof(buf)));
+		fprintf(stderr, "pickled: cache unavailable: %s\n",
+		        pk_error_str(&err, buf, sizeof(buf)));
 	if (ret != 0)
 		pk_store_close(s);
 	free(dir);

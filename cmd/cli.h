@@ -16,12 +16,12 @@
 #define EXIT_NOTFOUND PK_EXIT_NOTFOUND
 
 struct cli {
-	const char *cache_dir;   /* -C, or NULL */
-	const char *config;      /* -c, or NULL */
-	uint64_t max_size;       /* the cache's size limit; 0: the default */
-	pk_remote_opts remote;   /* the shared tier; remote.url NULL: none */
-	int cache_off;           /* PICKLED_DISABLE=1: nothing is read from or
-	                            written to the cache folder */
+	const char *cache_dir; /* -C, or NULL */
+	const char *config;    /* -c, or NULL */
+	uint64_t max_size;     /* the cache's size limit; 0: the default */
+	pk_remote_opts remote; /* the shared tier; remote.url NULL: none */
+	int cache_off;         /* PICKLED_DISABLE=1: nothing is read from or
+	                          written to the cache folder */
 };
 
 struct subcommand {
@@ -33,8 +33,7 @@ struct subcommand {
 
 /* Prints "pickled: <msg>" and "Try 'pickled[ CMD] --help' ..." to stderr;
  * returns EXIT_USAGE. */
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reports a getopt_long failure (unknown option or missing value) for
  * cmd; returns EXIT_USAGE. */

@@ -65,7 +65,9 @@ int cli_read_config(struct cli *cli, pk_config *c)
 		dir = NULL;
 	pk_config_init(c);
 	rc = pk_config_load(c, cli->config, environ,
-	                    cli->cache_off ? NULL : cli->cache_dir ? cli->cache_dir : dir);
+	                    cli->cache_off   ? NULL
+	                    : cli->cache_dir ? cli->cache_dir
+	                                     : dir);
 	free(dir);
 	if (cli->cache_dir == NULL)
 		cli->cache_dir = c->cache_dir;
@@ -77,31 +79,30 @@ int cli_read_config(struct cli *cli, pk_config *c)
 
 void help_config(void)
 {
-	printf(
-"Usage: pickled config [--check] [FILE]\n"
-"       pickled config get [--show-origin] KEY\n"
-"\n"
-"Print the effective configuration as YAML: each setting with its value\n"
-"and, in a comment, where the value comes from (default, FILE:LINE or an\n"
-"environment variable), then the named jobs.  The files read are the\n"
-"system file and the user file, or the one named with -c or PICKLED_CONFIG,\n"
-"or FILE; then the PICKLED_* variables apply.\n"
-"\n"
-"  --check    print nothing; report every error and exit 1 if there is\n"
-"             one, else exit 0.  With FILE, check that file alone,\n"
-"             without the environment\n"
-"  -h, --help show this help\n"
-"\n"
-"'config get KEY' prints the effective value of one setting, for scripts:\n"
-"KEY as in pickled.conf, dotted (ttl, gc.auto, remote.url,\n"
-"jobs.NAME.ttl); a string as it is, a list as [a, b].\n"
-"  --show-origin  print where the value comes from first, then a tab:\n"
-"                 default, FILE:LINE or the variable's name\n"
-"\n"
-"Exit status: 0 sound (get: printed); 1 errors in the configuration (get:\n"
-"or the setting is not set); 125 bad usage (get: not a setting, no such\n"
-"job).\n"
-"See pickled.conf(5).\n");
+	printf("Usage: pickled config [--check] [FILE]\n"
+	       "       pickled config get [--show-origin] KEY\n"
+	       "\n"
+	       "Print the effective configuration as YAML: each setting with its value\n"
+	       "and, in a comment, where the value comes from (default, FILE:LINE or an\n"
+	       "environment variable), then the named jobs.  The files read are the\n"
+	       "system file and the user file, or the one named with -c or PICKLED_CONFIG,\n"
+	       "or FILE; then the PICKLED_* variables apply.\n"
+	       "\n"
+	       "  --check    print nothing; report every error and exit 1 if there is\n"
+	       "             one, else exit 0.  With FILE, check that file alone,\n"
+	       "             without the environment\n"
+	       "  -h, --help show this help\n"
+	       "\n"
+	       "'config get KEY' prints the effective value of one setting, for scripts:\n"
+	       "KEY as in pickled.conf, dotted (ttl, gc.auto, remote.url,\n"
+	       "jobs.NAME.ttl); a string as it is, a list as [a, b].\n"
+	       "  --show-origin  print where the value comes from first, then a tab:\n"
+	       "                 default, FILE:LINE or the variable's name\n"
+	       "\n"
+	       "Exit status: 0 sound (get: printed); 1 errors in the configuration (get:\n"
+	       "or the setting is not set); 125 bad usage (get: not a setting, no such\n"
+	       "job).\n"
+	       "See pickled.conf(5).\n");
 }
 
 /* `config get [--show-origin] KEY`: argv[0] is "get". */
@@ -144,7 +145,7 @@ static int config_get(struct cli *cli, int argc, char **argv)
 		} else if (errno != ENODATA) {
 			perror("pickled: config get");
 		}
-		goto out;   /* ENODATA: not set, nothing to print */
+		goto out; /* ENODATA: not set, nothing to print */
 	}
 	if (show_origin && o.where == NULL)
 		fputs("default\t", stdout);
@@ -193,7 +194,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 		pk_config_read(&c, file, 0);
 		pk_config_validate(&c);
 	} else {
-		pk_config_load(&c, file ? file : cli->config, environ, NULL);   /* parse, always */
+		pk_config_load(&c, file ? file : cli->config, environ, NULL); /* parse, always */
 	}
 	if (c.nerrors > 0) {
 		cli_config_errors(&c);
@@ -215,31 +216,30 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 
 void help_jobs(void)
 {
-	printf(
-"Usage: pickled jobs [NAME...]\n"
-"\n"
-"List the jobs of the configuration, or the named ones, one line each:\n"
-"name, state, age of the stored result, ttl, the time left until the\n"
-"result goes stale and until it expires, the last run's end, decision\n"
-"(hit, stale, miss, uncached) and exit status from the run log, and the\n"
-"command.  The state is fresh (a hit), stale (a hit refreshed in the\n"
-"background), expired (a miss: the entry is too old) or none (no entry\n"
-"for the job's key).  The key is computed as 'pickled run -j NAME' would\n"
-"compute it, inputs included, with an empty standard input, in the job's\n"
-"dir when it has one.  After the table, a line says why a job with an\n"
-"earlier entry has none now: stored from another directory (relative\n"
-"paths), or a key that changed.\n"
-"\n"
-"  -h, --help  show this help\n"
-"\n"
-"Exit status: 0 listed; 1 errors in the configuration or an unknown job;\n"
-"125 bad usage.  See pickled.conf(5).\n");
+	printf("Usage: pickled jobs [NAME...]\n"
+	       "\n"
+	       "List the jobs of the configuration, or the named ones, one line each:\n"
+	       "name, state, age of the stored result, ttl, the time left until the\n"
+	       "result goes stale and until it expires, the last run's end, decision\n"
+	       "(hit, stale, miss, uncached) and exit status from the run log, and the\n"
+	       "command.  The state is fresh (a hit), stale (a hit refreshed in the\n"
+	       "background), expired (a miss: the entry is too old) or none (no entry\n"
+	       "for the job's key).  The key is computed as 'pickled run -j NAME' would\n"
+	       "compute it, inputs included, with an empty standard input, in the job's\n"
+	       "dir when it has one.  After the table, a line says why a job with an\n"
+	       "earlier entry has none now: stored from another directory (relative\n"
+	       "paths), or a key that changed.\n"
+	       "\n"
+	       "  -h, --help  show this help\n"
+	       "\n"
+	       "Exit status: 0 listed; 1 errors in the configuration or an unknown job;\n"
+	       "125 bad usage.  See pickled.conf(5).\n");
 }
 
 struct row {
 	const pk_config_job *job;
 	const char *state;
-	char why[1200];            /* why the state is none, or "" */
+	char why[1200]; /* why the state is none, or "" */
 	char age[32], ttl[32], stale_in[32], expires_in[32];
 	char last[32], decision[16], status[16];
 };
@@ -258,8 +258,8 @@ static void time_left(int64_t ms, char *buf, size_t len)
 /* The state of the job's entry: "fresh", "stale", "expired" or "none";
  * for an entry, the time left until it goes stale and expires. */
 static const char *job_state(struct cli *cli, const pk_config *c, const pk_config_job *j,
-                             struct jobs_entries *ents, struct row *row,
-                             int64_t *age, int64_t *stale_in, int64_t *expires_in)
+                             struct jobs_entries *ents, struct row *row, int64_t *age,
+                             int64_t *stale_in, int64_t *expires_in)
 {
 	int here = -1;
 	pk_run_opts o;
@@ -377,7 +377,8 @@ static void last_runs(struct cli *cli, struct row *rows, size_t nrows)
 				fmt_time(f, r.end_ms, 0);
 				fclose(f);
 			}
-			snprintf(w->decision, sizeof(w->decision), "%s", pk_decision_name(r.decision));
+			snprintf(w->decision, sizeof(w->decision), "%s",
+			         pk_decision_name(r.decision));
 			snprintf(w->status, sizeof(w->status), "%d", r.exit_status);
 			left--;
 		}
@@ -420,7 +421,8 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 		if (pk_config_job_find(&c, argv[i], &near) != NULL)
 			continue;
 		if (near != NULL)
-			fprintf(stderr, "pickled: no job named '%s' (did you mean '%s'?)\n", argv[i], near);
+			fprintf(stderr, "pickled: no job named '%s' (did you mean '%s'?)\n",
+			        argv[i], near);
 		else
 			fprintf(stderr, "pickled: no job named '%s'\n", argv[i]);
 		ret = 1;
@@ -450,8 +452,8 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 			snprintf(r->age, sizeof(r->age), "-");
 		time_left(age >= 0 ? stale_in : 0, r->stale_in, sizeof(r->stale_in));
 		time_left(age >= 0 ? expires_in : 0, r->expires_in, sizeof(r->expires_in));
-		pk_duration_format(pk_overlay_has(&j->ov, PK_SET_TTL) ? j->ov.ttl_ms : c.ttl_ms, r->ttl,
-		                   sizeof(r->ttl));
+		pk_duration_format(pk_overlay_has(&j->ov, PK_SET_TTL) ? j->ov.ttl_ms : c.ttl_ms,
+		                   r->ttl, sizeof(r->ttl));
 		if (strlen(j->name) > wname)
 			wname = strlen(j->name);
 		if (strlen(r->age) > wage)
@@ -469,14 +471,16 @@ int cmd_jobs(struct cli *cli, int argc, char **argv)
 		wdec = strlen(r->decision) > wdec ? strlen(r->decision) : wdec;
 	}
 	if (nrows > 0)
-		printf("%-*s  %-7s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-6s  %s\n", (int)wname, "NAME",
-		       "STATE", (int)wage, "AGE", (int)wttl, "TTL", (int)wstale, "STALE IN", (int)wexp,
-		       "EXPIRES IN", (int)wlast, "LAST RUN", (int)wdec, "DECISION", "STATUS", "COMMAND");
+		printf("%-*s  %-7s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-6s  %s\n", (int)wname,
+		       "NAME", "STATE", (int)wage, "AGE", (int)wttl, "TTL", (int)wstale, "STALE IN",
+		       (int)wexp, "EXPIRES IN", (int)wlast, "LAST RUN", (int)wdec, "DECISION",
+		       "STATUS", "COMMAND");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
-		printf("%-*s  %-7s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-6s  ", (int)wname, r->job->name,
-		       r->state, (int)wage, r->age, (int)wttl, r->ttl, (int)wstale, r->stale_in, (int)wexp,
-		       r->expires_in, (int)wlast, r->last, (int)wdec, r->decision, r->status);
+		printf("%-*s  %-7s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-6s  ", (int)wname,
+		       r->job->name, r->state, (int)wage, r->age, (int)wttl, r->ttl, (int)wstale,
+		       r->stale_in, (int)wexp, r->expires_in, (int)wlast, r->last, (int)wdec,
+		       r->decision, r->status);
 		fmt_command(stdout, r->job->command.v, r->job->command.n, 0);
 		putchar('\n');
 	}

@@ -31,7 +31,7 @@ static void put_word(struct out *o, const char *w, int flags)
 	pk_buf b = { 0 };
 
 	pk_quote_word(&b, w, flags);
-	if (b.failed)   /* no memory: the word is not shown, never shown raw */
+	if (b.failed) /* no memory: the word is not shown, never shown raw */
 		put(o, "?", 1);
 	else
 		put(o, (const char *)b.p, b.len);

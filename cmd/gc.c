@@ -12,22 +12,21 @@
 
 void help_gc(void)
 {
-	printf(
-"Usage: pickled gc [--max-size SIZE] [--max-age DURATION] [--dry-run] [-v]\n"
-"\n"
-"Remove the files under v1/ that are not entries (foreign: pickled never\n"
-"makes them; their size counts until they go), damaged and expired\n"
-"entries, entries older than --max-age, then the least recently used until\n"
-"the cache is under --max-size, and temporary files and locks left by\n"
-"crashed runs over an hour ago and not held.  pickled also does\n"
-"this by itself, in the background, after storing a result once the cache\n"
-"is over its size limit or the last gc is a day old.\n"
-"\n"
-"      --max-size SIZE      size limit (default 1G)\n"
-"      --max-age DURATION   also remove entries older than this\n"
-"  -n, --dry-run            print what would be removed; remove nothing\n"
-"  -v, --verbose            print each entry removed and a summary\n"
-"  -h, --help               show this help\n");
+	printf("Usage: pickled gc [--max-size SIZE] [--max-age DURATION] [--dry-run] [-v]\n"
+	       "\n"
+	       "Remove the files under v1/ that are not entries (foreign: pickled never\n"
+	       "makes them; their size counts until they go), damaged and expired\n"
+	       "entries, entries older than --max-age, then the least recently used until\n"
+	       "the cache is under --max-size, and temporary files and locks left by\n"
+	       "crashed runs over an hour ago and not held.  pickled also does\n"
+	       "this by itself, in the background, after storing a result once the cache\n"
+	       "is over its size limit or the last gc is a day old.\n"
+	       "\n"
+	       "      --max-size SIZE      size limit (default 1G)\n"
+	       "      --max-age DURATION   also remove entries older than this\n"
+	       "  -n, --dry-run            print what would be removed; remove nothing\n"
+	       "  -v, --verbose            print each entry removed and a summary\n"
+	       "  -h, --help               show this help\n");
 }
 
 struct printer {
@@ -97,7 +96,9 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 			if (cli_size("gc", "--max-size", optarg, &o.max_size) < 0)
 				return EXIT_USAGE;
 			if (o.max_size == 0) {
-				fprintf(stderr, "pickled: invalid size for --max-size: '%s' (must be at least 1)\n", optarg);
+				fprintf(stderr,
+				        "pickled: invalid size for --max-size: '%s' (must be at least 1)\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -105,7 +106,9 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 			if (cli_duration("gc", "--max-age", optarg, &o.max_age_ms) < 0)
 				return EXIT_USAGE;
 			if (o.max_age_ms == 0) {
-				fprintf(stderr, "pickled: invalid duration for --max-age: '%s' (must be at least 1ms)\n", optarg);
+				fprintf(stderr,
+				        "pickled: invalid duration for --max-age: '%s' (must be at least 1ms)\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -138,7 +141,9 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 		       pk_size_format(rep.bytes_freed, a, sizeof(a)), rep.entries_kept,
 		       pk_size_format(rep.bytes_kept, b, sizeof(b)),
 		       rep.temps_removed + rep.foreign_removed + rep.manifests_removed,
-		       rep.temps_removed + rep.foreign_removed + rep.manifests_removed == 1 ? "file" : "files");
+		       rep.temps_removed + rep.foreign_removed + rep.manifests_removed == 1
+		               ? "file"
+		               : "files");
 	if (rep.entries_failed > 0) {
 		fprintf(stderr, "pickled: gc: %s", pk_error_str(&rep.failure, buf, sizeof(buf)));
 		if (rep.entries_failed > 1)

@@ -45,17 +45,21 @@ void jobs_why_none(const pk_store *s, struct jobs_entries *e, const pk_config_jo
 		pk_buf here = { 0 }, there = { 0 };
 		pk_quote_word(&here, cwd, 0);
 		pk_quote_word(&there, newest->meta.run_cwd, 0);
-		snprintf(why, len, "no entry for its key computed in %s: its newest entry (%.12s, "
+		snprintf(why, len,
+		         "no entry for its key computed in %s: its newest entry (%.12s, "
 		         "%s old) was stored from %s, and its relative paths%s depend on the "
 		         "working directory: look from there, or give the job a dir:",
 		         here.failed ? "?" : (char *)here.p, newest->hex, age,
-		         there.failed ? "?" : (char *)there.p, j->ov.use_cwd ? " and cwd: true" : "");
+		         there.failed ? "?" : (char *)there.p,
+		         j->ov.use_cwd ? " and cwd: true" : "");
 		free(here.p);
 		free(there.p);
 		return;
 	}
-	snprintf(why, len, "its key has changed since its newest entry (%.12s, %s old): "
-	         "'pickled key -j %s --explain' says what differs", newest->hex, age, j->name);
+	snprintf(why, len,
+	         "its key has changed since its newest entry (%.12s, %s old): "
+	         "'pickled key -j %s --explain' says what differs",
+	         newest->hex, age, j->name);
 }
 
 void jobs_entries_free(struct jobs_entries *e)

@@ -11,7 +11,7 @@
 /* The entries of a cache, read once for all the jobs that need them. */
 struct jobs_entries {
 	pk_catalog cat;
-	int loaded;                /* 1: cat holds them; -1: unreadable */
+	int loaded; /* 1: cat holds them; -1: unreadable */
 };
 
 /* Writes into why (len bytes) why the job j has no entry for the key

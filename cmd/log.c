@@ -12,21 +12,20 @@
 
 void help_log(void)
 {
-	printf(
-"Usage: pickled log [--json] [-n N] [JOB]\n"
-"\n"
-"List the latest runs, newest first: when each ended, its decision (hit,\n"
-"stale, miss or uncached, and why), duration, exit status, output bytes,\n"
-"the key's first 12 digits, and the job's name (-j or --name) or the\n"
-"command.  With JOB, only the runs of that name.  The log keeps the\n"
-"newest runs in at most 4 MiB (about 15,000 runs).\n"
-"\n"
-"  -n, --lines N  show the latest N runs (default 20; 0: all the log holds)\n"
-"      --json     print one JSON array\n"
-"  -h, --help     show this help\n"
-"\n"
-"Exit status: 0 listed (nothing, when there was no run); 1 the log cannot\n"
-"be read; 125 bad usage.\n");
+	printf("Usage: pickled log [--json] [-n N] [JOB]\n"
+	       "\n"
+	       "List the latest runs, newest first: when each ended, its decision (hit,\n"
+	       "stale, miss or uncached, and why), duration, exit status, output bytes,\n"
+	       "the key's first 12 digits, and the job's name (-j or --name) or the\n"
+	       "command.  With JOB, only the runs of that name.  The log keeps the\n"
+	       "newest runs in at most 4 MiB (about 15,000 runs).\n"
+	       "\n"
+	       "  -n, --lines N  show the latest N runs (default 20; 0: all the log holds)\n"
+	       "      --json     print one JSON array\n"
+	       "  -h, --help     show this help\n"
+	       "\n"
+	       "Exit status: 0 listed (nothing, when there was no run); 1 the log cannot\n"
+	       "be read; 125 bad usage.\n");
 }
 
 /* The record's command as an argv (pointing into r). */
@@ -105,7 +104,8 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 		case 'J': json = 1; break;
 		case 'n':
 			limit = strtoul(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || limit > 1000000000) {
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    limit > 1000000000) {
 				fprintf(stderr, "pickled: invalid number for -n: '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -169,7 +169,8 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 		if (r.job[0] != '\0') {
 			fputs(r.job, stdout);
 		} else {
-			fmt_command(stdout, cargv, rec_argv(&r, cargv, sizeof(cargv) / sizeof(cargv[0])), 0);
+			fmt_command(stdout, cargv,
+			            rec_argv(&r, cargv, sizeof(cargv) / sizeof(cargv[0])), 0);
 			if (r.truncated)
 				fputs(" ...", stdout);
 		}

@@ -17,36 +17,35 @@
 
 void help_ls(void)
 {
-	printf(
-"Usage: pickled ls [-l] [--json] [--header|--no-header]\n"
-"                  [--sort=age|size|hits|saved|command]\n"
-"                  [--fresh] [--stale] [--expired] [--tag TAG] [--name NAME]\n"
-"                  [--remote]\n"
-"\n"
-"List the cache's entries, one line each: short key, age, freshness (time\n"
-"left, 'stale' or 'expired'), exit status, raw and stored size, hits, time\n"
-"saved, the job (-j or --name) that stored it, its tags, and the command\n"
-"line.\n"
-"\n"
-"  -l, --long        also show creation time, last hit and, for entries of\n"
-"                    one command line, what tells them apart (DIFFERS:\n"
-"                    NAME=#digest for an -e variable, never its value;\n"
-"                    cwd:DIR; inputs:#digest...)\n"
-"      --json        print one JSON array with every recorded field\n"
-"      --header      print the line naming the columns (by default only\n"
-"                    when stdout is a terminal); not with --json\n"
-"      --no-header   never print it\n"
-"      --sort KEY    age (newest first, the default), size, hits, saved\n"
-"                    (largest first) or command (alphabetical)\n"
-"      --fresh       only entries neither stale nor expired\n"
-"      --stale       only entries past their stale time, not expired\n"
-"      --expired     only entries past their ttl\n"
-"                    (given together: the entries in any of those states)\n"
-"      --tag TAG     only entries tagged TAG (repeated: any of the tags)\n"
-"      --name NAME   only entries stored by runs named NAME (-j or --name)\n"
-"      --remote      list the shared (Redis) tier instead of the local\n"
-"                    cache (hits are counted per host, so they show 0)\n"
-"  -h, --help        show this help\n");
+	printf("Usage: pickled ls [-l] [--json] [--header|--no-header]\n"
+	       "                  [--sort=age|size|hits|saved|command]\n"
+	       "                  [--fresh] [--stale] [--expired] [--tag TAG] [--name NAME]\n"
+	       "                  [--remote]\n"
+	       "\n"
+	       "List the cache's entries, one line each: short key, age, freshness (time\n"
+	       "left, 'stale' or 'expired'), exit status, raw and stored size, hits, time\n"
+	       "saved, the job (-j or --name) that stored it, its tags, and the command\n"
+	       "line.\n"
+	       "\n"
+	       "  -l, --long        also show creation time, last hit and, for entries of\n"
+	       "                    one command line, what tells them apart (DIFFERS:\n"
+	       "                    NAME=#digest for an -e variable, never its value;\n"
+	       "                    cwd:DIR; inputs:#digest...)\n"
+	       "      --json        print one JSON array with every recorded field\n"
+	       "      --header      print the line naming the columns (by default only\n"
+	       "                    when stdout is a terminal); not with --json\n"
+	       "      --no-header   never print it\n"
+	       "      --sort KEY    age (newest first, the default), size, hits, saved\n"
+	       "                    (largest first) or command (alphabetical)\n"
+	       "      --fresh       only entries neither stale nor expired\n"
+	       "      --stale       only entries past their stale time, not expired\n"
+	       "      --expired     only entries past their ttl\n"
+	       "                    (given together: the entries in any of those states)\n"
+	       "      --tag TAG     only entries tagged TAG (repeated: any of the tags)\n"
+	       "      --name NAME   only entries stored by runs named NAME (-j or --name)\n"
+	       "      --remote      list the shared (Redis) tier instead of the local\n"
+	       "                    cache (hits are counted per host, so they show 0)\n"
+	       "  -h, --help        show this help\n");
 }
 
 enum { SORT_AGE, SORT_SIZE, SORT_HITS, SORT_SAVED, SORT_COMMAND };
@@ -88,7 +87,8 @@ static int cmp_argv(const pk_item *a, const pk_item *b)
 		if (c)
 			return c;
 	}
-	return a->meta.parts.argc < b->meta.parts.argc ? -1 : a->meta.parts.argc > b->meta.parts.argc;
+	return a->meta.parts.argc < b->meta.parts.argc ? -1
+	                                               : a->meta.parts.argc > b->meta.parts.argc;
 }
 
 static int cmp_items(const void *pa, const void *pb)
@@ -100,10 +100,14 @@ static int cmp_items(const void *pa, const void *pb)
 	if (a->damaged != b->damaged)
 		return a->damaged - b->damaged;
 	switch (sort_by) {
-	case SORT_AGE: c = cmp_u64_desc((uint64_t)a->meta.created_ms, (uint64_t)b->meta.created_ms); break;
+	case SORT_AGE:
+		c = cmp_u64_desc((uint64_t)a->meta.created_ms, (uint64_t)b->meta.created_ms);
+		break;
 	case SORT_SIZE: c = cmp_u64_desc(a->stored, b->stored); break;
 	case SORT_HITS: c = cmp_u64_desc(a->hits, b->hits); break;
-	case SORT_SAVED: c = cmp_u64_desc((uint64_t)item_saved_ms(a), (uint64_t)item_saved_ms(b)); break;
+	case SORT_SAVED:
+		c = cmp_u64_desc((uint64_t)item_saved_ms(a), (uint64_t)item_saved_ms(b));
+		break;
 	case SORT_COMMAND: c = cmp_argv(a, b); break;
 	}
 	return c ? c : strcmp(a->hex, b->hex);
@@ -147,8 +151,8 @@ static void print_line(FILE *f, const pk_item *it, const struct cols *c, const s
 	pk_size_format(pk_meta_raw_bytes(m), raw, sizeof(raw));
 	pk_size_format(it->stored, stored, sizeof(stored));
 	pk_duration_format(item_saved_ms(it), saved, sizeof(saved));
-	fprintf(f, "%.12s  %-7s %-8s %3d  %6s %6s %5llu %7s  ", it->hex, age, left,
-	        m->exit_status, raw, stored, (unsigned long long)it->hits, saved);
+	fprintf(f, "%.12s  %-7s %-8s %3d  %6s %6s %5llu %7s  ", it->hex, age, left, m->exit_status,
+	        raw, stored, (unsigned long long)it->hits, saved);
 	if (longfmt) {
 		fmt_time(f, m->created_ms, 0);
 		fputs("  ", f);
@@ -201,7 +205,7 @@ static char *render_job(const pk_item *it)
  * the parts (bits of 1 << PK_KD_x) and the variables' names. */
 struct groupdiff {
 	unsigned parts;
-	char **names;              /* borrowed from the entries */
+	char **names; /* borrowed from the entries */
 	size_t nnames;
 };
 
@@ -251,9 +255,11 @@ static int render_differs(pk_item **v, size_t n, struct cols *c)
 		const pk_item *first = byargv[i].it;
 
 		for (end = i + 1; end < n && !byargv[end].it->damaged && !first->damaged &&
-		                  cmp_argv(byargv[end].it, first) == 0; end++) {
+		                  cmp_argv(byargv[end].it, first) == 0;
+		     end++) {
 			const pk_meta *m = &byargv[end].it->meta;
-			pk_keydiff(&m->parts, &first->meta.parts, NULL, NULL, 0, note_diff, &g, NULL);
+			pk_keydiff(&m->parts, &first->meta.parts, NULL, NULL, 0, note_diff, &g,
+			           NULL);
 			if ((m->run_cwd == NULL) != (first->meta.run_cwd == NULL) ||
 			    (m->run_cwd && strcmp(m->run_cwd, first->meta.run_cwd) != 0))
 				g.parts |= 1u << PK_KD_CWD;
@@ -268,7 +274,8 @@ static int render_differs(pk_item **v, size_t n, struct cols *c)
 					for (size_t e = 0; e < g.nnames; e++) {
 						if (b.len)
 							pk_buf_add(&b, ",", 1);
-						pk_keydiff_show(&b, &m->parts, m->run_cwd, part, g.names[e]);
+						pk_keydiff_show(&b, &m->parts, m->run_cwd, part,
+						                g.names[e]);
 					}
 					continue;
 				}
@@ -296,13 +303,14 @@ out:
 static void print_lines(pk_item **v, size_t n, int64_t now, int longfmt, int header)
 {
 	struct cols *c = calloc(n ? n : 1, sizeof(*c));
-	size_t w[3] = { 3, 4, 7 };   /* JOB, TAGS, DIFFERS */
+	size_t w[3] = { 3, 4, 7 }; /* JOB, TAGS, DIFFERS */
 	size_t width = fmt_term_width();
 
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		if ((c[i].job = render_job(v[i])) == NULL || (c[i].tags = render_tags(v[i])) == NULL)
+		if ((c[i].job = render_job(v[i])) == NULL ||
+		    (c[i].tags = render_tags(v[i])) == NULL)
 			goto out;
 	}
 	if (longfmt && render_differs(v, n, c) < 0)
@@ -314,8 +322,8 @@ static void print_lines(pk_item **v, size_t n, int64_t now, int longfmt, int hea
 				w[k] = strlen(s[k]);
 	}
 	if (header == 1 || (header < 0 && width)) {
-		printf("%-12s  %-7s %-8s%4s  %6s %6s %5s %7s  %s", "KEY", "AGE", "LEFT", "EXIT", "RAW",
-		       "STORED", "HITS", "SAVED",
+		printf("%-12s  %-7s %-8s%4s  %6s %6s %5s %7s  %s", "KEY", "AGE", "LEFT", "EXIT",
+		       "RAW", "STORED", "HITS", "SAVED",
 		       longfmt ? "CREATED              LAST HIT             " : "");
 		print_col(stdout, "JOB", w[0]);
 		print_col(stdout, "TAGS", w[1]);
@@ -404,7 +412,10 @@ static int ls_run(struct cli *cli, int argc, char **argv, struct tagset *ts)
 			for (i = 0; i < 5 && strcmp(optarg, sorts[i]) != 0; i++)
 				;
 			if (i == 5)
-				return cli_usage_error("ls", "invalid value for --sort: '%s' (age, size, hits, saved or command)", optarg);
+				return cli_usage_error(
+					"ls",
+					"invalid value for --sort: '%s' (age, size, hits, saved or command)",
+					optarg);
 			sort_by = (int)i;
 			break;
 		}
@@ -421,7 +432,8 @@ static int ls_run(struct cli *cli, int argc, char **argv, struct tagset *ts)
 		s.dir = NULL;
 		s.dirfd = -1;
 		if (cli->remote.url == NULL) {
-			fputs("pickled: no remote cache configured (remote.url or PICKLED_REMOTE)\n", stderr);
+			fputs("pickled: no remote cache configured (remote.url or PICKLED_REMOTE)\n",
+			      stderr);
 			return 1;
 		}
 		r = pk_remote_connect(&cli->remote, &err);
@@ -451,7 +463,8 @@ static int ls_run(struct cli *cli, int argc, char **argv, struct tagset *ts)
 			continue;
 		if (ts->n > 0 && (it->damaged || !has_tag(it, ts->v, ts->n)))
 			continue;
-		if (name && (it->damaged || it->meta.name == NULL || strcmp(it->meta.name, name) != 0))
+		if (name &&
+		    (it->damaged || it->meta.name == NULL || strcmp(it->meta.name, name) != 0))
 			continue;
 		v[n++] = it;
 	}

@@ -132,13 +132,12 @@ int main(int argc, char **argv)
 		return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
 	argc -= optind;
 	argv += optind;
-	optind = 0;   /* glibc: 0 re-initialises getopt for the subcommand */
+	optind = 0; /* glibc: 0 re-initialises getopt for the subcommand */
 	/* run, key, config and jobs read the configuration themselves, each with
 	 * its own way with errors; the others take the cache's place and size
 	 * from it, and do not go on with a broken one. */
 	if (sub->fn != cmd_run && sub->fn != cmd_key && sub->fn != cmd_config &&
-	    sub->fn != cmd_jobs &&
-	    cli_load_config(&cli, &cfg) < 0) {
+	    sub->fn != cmd_jobs && cli_load_config(&cli, &cfg) < 0) {
 		pk_config_free(&cfg);
 		return 1;
 	}

@@ -15,28 +15,27 @@
 
 void help_rm(void)
 {
-	printf(
-"Usage: pickled rm KEY...\n"
-"       pickled rm --expired | --all | --tag TAG | --match GLOB\n"
-"\n"
-"Remove entries: the ones named (any unique key prefix), or every entry\n"
-"that is expired, tagged TAG (see run --tag), or whose command line\n"
-"(arguments joined by spaces) matches GLOB.  With a shared (Redis) tier in\n"
-"read-write mode, the entries are removed from it too: a KEY is looked up\n"
-"in both tiers, so it may name an entry only Redis holds, and the\n"
-"selectors apply to the entries there as well.  A read-only host looks up\n"
-"and removes local entries only.  Prints nothing on success.\n"
-"\n"
-"      --expired     entries past the ttl they were stored with\n"
-"      --all         every entry, and the files under v1/ that are none\n"
-"                    (and every manifest of traced runs)\n"
-"      --tag TAG     entries tagged TAG\n"
-"      --match GLOB  entries whose command line matches GLOB\n"
-"  -h, --help        show this help\n"
-"\n"
-"Exit status: 0 removed; 1 a KEY matching no entry or several (nothing is\n"
-"removed), or a cache that cannot be read, or Redis failing (one warning;\n"
-"the local entries are removed all the same); 125 bad usage.\n");
+	printf("Usage: pickled rm KEY...\n"
+	       "       pickled rm --expired | --all | --tag TAG | --match GLOB\n"
+	       "\n"
+	       "Remove entries: the ones named (any unique key prefix), or every entry\n"
+	       "that is expired, tagged TAG (see run --tag), or whose command line\n"
+	       "(arguments joined by spaces) matches GLOB.  With a shared (Redis) tier in\n"
+	       "read-write mode, the entries are removed from it too: a KEY is looked up\n"
+	       "in both tiers, so it may name an entry only Redis holds, and the\n"
+	       "selectors apply to the entries there as well.  A read-only host looks up\n"
+	       "and removes local entries only.  Prints nothing on success.\n"
+	       "\n"
+	       "      --expired     entries past the ttl they were stored with\n"
+	       "      --all         every entry, and the files under v1/ that are none\n"
+	       "                    (and every manifest of traced runs)\n"
+	       "      --tag TAG     entries tagged TAG\n"
+	       "      --match GLOB  entries whose command line matches GLOB\n"
+	       "  -h, --help        show this help\n"
+	       "\n"
+	       "Exit status: 0 removed; 1 a KEY matching no entry or several (nothing is\n"
+	       "removed), or a cache that cannot be read, or Redis failing (one warning;\n"
+	       "the local entries are removed all the same); 125 bad usage.\n");
 }
 
 /* The command line as --match sees it: arguments joined by spaces. */
@@ -60,8 +59,8 @@ static char *joined(const pk_item *it)
 	return s;
 }
 
-static int selected(const pk_item *it, int all, int expired, const char *tag,
-                    const char *match, int64_t now)
+static int selected(const pk_item *it, int all, int expired, const char *tag, const char *match,
+                    int64_t now)
 {
 	if (all)
 		return 1;
@@ -92,7 +91,8 @@ static void tier_fail(struct tier *t, const pk_error *err)
 {
 	char buf[PK_ERROR_STR_LEN];
 
-	fprintf(stderr, "pickled: remote cache unavailable: %s\n", pk_error_str(err, buf, sizeof(buf)));
+	fprintf(stderr, "pickled: remote cache unavailable: %s\n",
+	        pk_error_str(err, buf, sizeof(buf)));
 	pk_remote_close(t->r);
 	t->r = NULL;
 	t->failed = 1;
@@ -173,7 +173,8 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 		if (!selected(&cat.items[i], all, expired, tag, match, now))
 			continue;
 		if (pk_store_remove(s, &cat.items[i].key) < 0 && errno != ENOENT) {
-			fprintf(stderr, "pickled: cannot remove %s: %s\n", cat.items[i].hex, strerror(errno));
+			fprintf(stderr, "pickled: cannot remove %s: %s\n", cat.items[i].hex,
+			        strerror(errno));
 			ret = 1;
 		}
 	}
@@ -202,12 +203,9 @@ static int rm_selected(const struct cli *cli, pk_store *s, struct tier *t, int a
 int cmd_rm(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "expired", no_argument, NULL, 'E' },
-		{ "all", no_argument, NULL, 'A' },
-		{ "tag", required_argument, NULL, 't' },
-		{ "match", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "expired", no_argument, NULL, 'E' },   { "all", no_argument, NULL, 'A' },
+		{ "tag", required_argument, NULL, 't' }, { "match", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },      { NULL, 0, NULL, 0 },
 	};
 	const char *tag = NULL, *match = NULL;
 	int c, all = 0, expired = 0, ret;
@@ -221,12 +219,14 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 		/* One of each: a second would silently replace the first. */
 		case 't':
 			if (tag != NULL)
-				return cli_usage_error("rm", "give --tag once (rm --tag for each tag)");
+				return cli_usage_error("rm",
+				                       "give --tag once (rm --tag for each tag)");
 			tag = optarg;
 			break;
 		case 'm':
 			if (match != NULL)
-				return cli_usage_error("rm", "give --match once (a glob can match both)");
+				return cli_usage_error("rm",
+				                       "give --match once (a glob can match both)");
 			match = optarg;
 			break;
 		case 'h': help_rm(); return 0;

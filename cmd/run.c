@@ -25,72 +25,81 @@
 
 void help_run(void)
 {
-	printf(
-"Usage: pickled run [OPTIONS] [--] PROGRAM [ARG...]\n"
-"       pickled run -j NAME [OPTIONS] [--] [ARG...]\n"
-"\n"
-"Run PROGRAM, or replay its stored stdout, stderr, output files and exit\n"
-"status when a result with the same key is fresh enough.\n"
-"\n"
-"  -j, --job NAME          run the job NAME of the configuration (in its\n"
-"                          dir, when it has one); options given here\n"
-"                          replace its settings (lists add to them) and\n"
-"                          ARGs are appended to its command\n"
-"      --name NAME         label the run NAME in the run log and the metrics,\n"
-"                          as -j does (letters, digits, '.', '_', '-'; not\n"
-"                          with -j; not in the key)\n"
-"\n"
-"What goes into the key (besides every argument and the program file):\n"
-"  -i, --input PATH        a file, directory or quoted glob whose content\n"
-"                          counts (repeatable)\n"
-"  -e, --env NAME          an environment variable, or a glob such as 'LC_*'\n"
-"                          (repeatable)\n"
-"      --cwd               the working directory\n"
-"      --trace             also every file, folder and path the command is\n"
-"                          seen to look at (see TRACED INPUTS in pickled(1));\n"
-"                          the working directory is then in the key\n"
-"      --no-trace          do not trace, whatever the configuration says\n"
-"      --stdin             always read stdin into the key\n"
-"      --no-stdin          never read stdin; leave it to the command (needed\n"
-"                          in a loop that reads the same pipe: stdin is\n"
-"                          otherwise read to its end)\n"
-"      --stdin-limit SIZE  a larger stdin runs uncached (default 1G)\n"
-"  -k, --key TEXT          extra text, as a namespace\n"
-"  -o, --output PATH       a file or directory the command writes: stored, and\n"
-"                          restored on a hit (repeatable)\n"
-"      --cache-failures    store any exit status, not only 0\n"
-"\n"
-"Freshness (not part of the key):\n"
-"  -t, --ttl DURATION      replay results younger than this (default 1d)\n"
-"  -s, --stale DURATION    replay results older than this too, and refresh\n"
-"                          them in the background (shorter than --ttl;\n"
-"                          with -o, refresh in the foreground instead)\n"
-"  -f, --force             run even when a fresh result exists; replace it\n"
-"  -w, --warm              run again and store in the background even when\n"
-"                          fresh, print nothing, exit 0 at once (with -o:\n"
-"                          in the foreground)\n"
-"\n"
-"Other:\n"
-"      --tag TAG           record TAG on the entry (repeatable, one tag each:\n"
-"                          no commas)\n"
-"      --lock-timeout DURATION\n"
-"                          wait this long for an identical run in progress,\n"
-"                          then run anyway (default 1h)\n"
-"      --explain           print the key's parts and the decision to stderr;\n"
-"                          on a miss, what differs from the newest entry of\n"
-"                          the same command (never an -e value)\n"
-"      --no-remote         use only the local cache, not the shared one\n"
-"  -h, --help              show this help\n"
-"\n"
-"DURATION: 90s, 15m, 6h, 2d, 1w, 250ms, combinations such as 1h30m, a\n"
-"number of seconds, or forever.  SIZE: 512, 500K, 2M, 1.5G, 1T.\n"
-"Exit status: the command's; 125 pickled's own error before the command\n"
-"ran; 126 not executable; 127 not found; 128+N killed by signal N.\n");
+	printf("Usage: pickled run [OPTIONS] [--] PROGRAM [ARG...]\n"
+	       "       pickled run -j NAME [OPTIONS] [--] [ARG...]\n"
+	       "\n"
+	       "Run PROGRAM, or replay its stored stdout, stderr, output files and exit\n"
+	       "status when a result with the same key is fresh enough.\n"
+	       "\n"
+	       "  -j, --job NAME          run the job NAME of the configuration (in its\n"
+	       "                          dir, when it has one); options given here\n"
+	       "                          replace its settings (lists add to them) and\n"
+	       "                          ARGs are appended to its command\n"
+	       "      --name NAME         label the run NAME in the run log and the metrics,\n"
+	       "                          as -j does (letters, digits, '.', '_', '-'; not\n"
+	       "                          with -j; not in the key)\n"
+	       "\n"
+	       "What goes into the key (besides every argument and the program file):\n"
+	       "  -i, --input PATH        a file, directory or quoted glob whose content\n"
+	       "                          counts (repeatable)\n"
+	       "  -e, --env NAME          an environment variable, or a glob such as 'LC_*'\n"
+	       "                          (repeatable)\n"
+	       "      --cwd               the working directory\n"
+	       "      --trace             also every file, folder and path the command is\n"
+	       "                          seen to look at (see TRACED INPUTS in pickled(1));\n"
+	       "                          the working directory is then in the key\n"
+	       "      --no-trace          do not trace, whatever the configuration says\n"
+	       "      --stdin             always read stdin into the key\n"
+	       "      --no-stdin          never read stdin; leave it to the command (needed\n"
+	       "                          in a loop that reads the same pipe: stdin is\n"
+	       "                          otherwise read to its end)\n"
+	       "      --stdin-limit SIZE  a larger stdin runs uncached (default 1G)\n"
+	       "  -k, --key TEXT          extra text, as a namespace\n"
+	       "  -o, --output PATH       a file or directory the command writes: stored, and\n"
+	       "                          restored on a hit (repeatable)\n"
+	       "      --cache-failures    store any exit status, not only 0\n"
+	       "\n"
+	       "Freshness (not part of the key):\n"
+	       "  -t, --ttl DURATION      replay results younger than this (default 1d)\n"
+	       "  -s, --stale DURATION    replay results older than this too, and refresh\n"
+	       "                          them in the background (shorter than --ttl;\n"
+	       "                          with -o, refresh in the foreground instead)\n"
+	       "  -f, --force             run even when a fresh result exists; replace it\n"
+	       "  -w, --warm              run again and store in the background even when\n"
+	       "                          fresh, print nothing, exit 0 at once (with -o:\n"
+	       "                          in the foreground)\n"
+	       "\n"
+	       "Other:\n"
+	       "      --tag TAG           record TAG on the entry (repeatable, one tag each:\n"
+	       "                          no commas)\n"
+	       "      --lock-timeout DURATION\n"
+	       "                          wait this long for an identical run in progress,\n"
+	       "                          then run anyway (default 1h)\n"
+	       "      --explain           print the key's parts and the decision to stderr;\n"
+	       "                          on a miss, what differs from the newest entry of\n"
+	       "                          the same command (never an -e value)\n"
+	       "      --no-remote         use only the local cache, not the shared one\n"
+	       "  -h, --help              show this help\n"
+	       "\n"
+	       "DURATION: 90s, 15m, 6h, 2d, 1w, 250ms, combinations such as 1h30m, a\n"
+	       "number of seconds, or forever.  SIZE: 512, 500K, 2M, 1.5G, 1T.\n"
+	       "Exit status: the command's; 125 pickled's own error before the command\n"
+	       "ran; 126 not executable; 127 not found; 128+N killed by signal N.\n");
 }
 
 enum {
-	OPT_CWD = 256, OPT_STDIN, OPT_NO_STDIN, OPT_STDIN_LIMIT, OPT_CACHE_FAILURES,
-	OPT_TAG, OPT_LOCK_TIMEOUT, OPT_EXPLAIN, OPT_NO_REMOTE, OPT_NAME, OPT_TRACE, OPT_NO_TRACE,
+	OPT_CWD = 256,
+	OPT_STDIN,
+	OPT_NO_STDIN,
+	OPT_STDIN_LIMIT,
+	OPT_CACHE_FAILURES,
+	OPT_TAG,
+	OPT_LOCK_TIMEOUT,
+	OPT_EXPLAIN,
+	OPT_NO_REMOTE,
+	OPT_NAME,
+	OPT_TRACE,
+	OPT_NO_TRACE,
 };
 
 static void print_explain(void *ctx, const char *line)
@@ -161,20 +170,39 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		case 'j': f->job = optarg; break;
 		case 'i': cli_push(&ov->inputs.v, &ov->inputs.n, optarg); break;
 		case 'e': cli_push(&ov->env.v, &ov->env.n, optarg); break;
-		case 'k': ov->key = optarg; pk_overlay_give(ov, PK_SET_KEY); break;
+		case 'k':
+			ov->key = optarg;
+			pk_overlay_give(ov, PK_SET_KEY);
+			break;
 		case 'o': cli_push(&ov->outputs.v, &ov->outputs.n, optarg); break;
 		case OPT_TAG:
 			if ((why = pk_meta_tag_problem(optarg)) != NULL) {
-				fprintf(stderr, "pickled: invalid tag for --tag: '%s' (%s)\n", optarg, why);
+				fprintf(stderr, "pickled: invalid tag for --tag: '%s' (%s)\n",
+				        optarg, why);
 				return EXIT_USAGE;
 			}
 			cli_push(&ov->tags.v, &ov->tags.n, optarg);
 			break;
-		case OPT_CWD: ov->use_cwd = 1; pk_overlay_give(ov, PK_SET_CWD); break;
-		case OPT_TRACE: ov->trace = 1; pk_overlay_give(ov, PK_SET_TRACE); break;
-		case OPT_NO_TRACE: ov->trace = 0; pk_overlay_give(ov, PK_SET_TRACE); break;
-		case OPT_STDIN: ov->stdin_mode = PK_STDIN_ALWAYS; pk_overlay_give(ov, PK_SET_STDIN); break;
-		case OPT_NO_STDIN: ov->stdin_mode = PK_STDIN_NEVER; pk_overlay_give(ov, PK_SET_STDIN); break;
+		case OPT_CWD:
+			ov->use_cwd = 1;
+			pk_overlay_give(ov, PK_SET_CWD);
+			break;
+		case OPT_TRACE:
+			ov->trace = 1;
+			pk_overlay_give(ov, PK_SET_TRACE);
+			break;
+		case OPT_NO_TRACE:
+			ov->trace = 0;
+			pk_overlay_give(ov, PK_SET_TRACE);
+			break;
+		case OPT_STDIN:
+			ov->stdin_mode = PK_STDIN_ALWAYS;
+			pk_overlay_give(ov, PK_SET_STDIN);
+			break;
+		case OPT_NO_STDIN:
+			ov->stdin_mode = PK_STDIN_NEVER;
+			pk_overlay_give(ov, PK_SET_STDIN);
+			break;
 		case OPT_CACHE_FAILURES:
 			ov->cache_failures = 1;
 			pk_overlay_give(ov, PK_SET_CACHE_FAILURES);
@@ -185,8 +213,10 @@ static int parse_flags(const char *cmd, void (*help)(void), int argc, char **arg
 		case OPT_NO_REMOTE: f->no_remote = 1; break;
 		case OPT_NAME:
 			if (!pk_runlog_name_valid(optarg)) {
-				fprintf(stderr, "pickled: invalid name for --name: '%s' (1 to 64 letters, "
-				        "digits, '.', '_' and '-', not starting with '-')\n", optarg);
+				fprintf(stderr,
+				        "pickled: invalid name for --name: '%s' (1 to 64 letters, "
+				        "digits, '.', '_' and '-', not starting with '-')\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			f->name = optarg;
@@ -267,17 +297,20 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 	memset(s, 0, sizeof(*s));
 	pk_config_init(&s->cfg);
 	if ((ret = parse_flags(cmd, help, argc, argv, &s->f)) != 0)
-		return ret < 0 ? 0 : ret;   /* -1: --help */
+		return ret < 0 ? 0 : ret; /* -1: --help */
 	if (s->f.job == NULL && optind >= argc)
 		return cli_usage_error(cmd, "no command given");
 	if (s->f.job != NULL && s->f.name != NULL)
-		return cli_usage_error(cmd, "--name cannot be used with -j: the job's name labels the run");
+		return cli_usage_error(
+			cmd, "--name cannot be used with -j: the job's name labels the run");
 	/* The same booleans as every variable and key (an empty one is
 	 * unset); a bad one is a configuration error: reported, and the
 	 * command runs uncached. */
 	d = getenv("PICKLED_DISABLE");
 	if (d != NULL && d[0] != '\0' && pk_bool_parse(d, &s->disabled) < 0) {
-		fprintf(stderr, "pickled: invalid value for PICKLED_DISABLE: '%s' (expected true or false)\n", d);
+		fprintf(stderr,
+		        "pickled: invalid value for PICKLED_DISABLE: '%s' (expected true or false)\n",
+		        d);
 		s->disabled = 0;
 		bad_disable = 1;
 	}
@@ -291,8 +324,8 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 	/* A URL that cannot be parsed leaves out the shared tier alone. */
 	s->broken = (cli_read_config(cli, &s->cfg) < 0 && s->cfg.nerrors > s->cfg.nurl_errors) ||
 	            bad_disable;
-	if (s->f.job != NULL &&
-	    (job = pk_config_job_find(&s->cfg, s->f.job, NULL)) == NULL && s->cfg.nrefused > 0) {
+	if (s->f.job != NULL && (job = pk_config_job_find(&s->cfg, s->f.job, NULL)) == NULL &&
+	    s->cfg.nrefused > 0) {
 		/* The job may be in a file that was refused: say so, rather than
 		 * that it does not exist. */
 		job_refused(&s->cfg, s->f.job);
@@ -305,7 +338,8 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		const char *near = NULL;
 		if ((job = pk_config_job_find(&s->cfg, s->f.job, &near)) == NULL) {
 			if (near != NULL)
-				fprintf(stderr, "pickled: no job named '%s' (did you mean '%s'?)\n", s->f.job, near);
+				fprintf(stderr, "pickled: no job named '%s' (did you mean '%s'?)\n",
+				        s->f.job, near);
 			else
 				fprintf(stderr, "pickled: no job named '%s'\n", s->f.job);
 			return EXIT_USAGE;
@@ -315,7 +349,7 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		fputs("pickled: out of memory\n", stderr);
 		return EXIT_USAGE;
 	}
-	s->o.cache_dir = cli->cache_dir;   /* -C, else the configuration's */
+	s->o.cache_dir = cli->cache_dir; /* -C, else the configuration's */
 	/* The flags over the job and the configuration: scalars replace,
 	 * lists add. */
 	if (pk_overlay_apply(&s->f.ov, &s->o) < 0) {

@@ -17,17 +17,16 @@
 
 void help_show(void)
 {
-	printf(
-"Usage: pickled show [--json] KEY\n"
-"       pickled show [--json] --name NAME\n"
-"\n"
-"Show everything recorded about one entry.  KEY may be any unique prefix\n"
-"of the key (as ls prints it).\n"
-"\n"
-"      --json        print one JSON object (fields as in ls --json)\n"
-"      --name NAME   the newest entry stored by a run named NAME (-j or\n"
-"                    --name), instead of KEY\n"
-"  -h, --help        show this help\n");
+	printf("Usage: pickled show [--json] KEY\n"
+	       "       pickled show [--json] --name NAME\n"
+	       "\n"
+	       "Show everything recorded about one entry.  KEY may be any unique prefix\n"
+	       "of the key (as ls prints it).\n"
+	       "\n"
+	       "      --json        print one JSON object (fields as in ls --json)\n"
+	       "      --name NAME   the newest entry stored by a run named NAME (-j or\n"
+	       "                    --name), instead of KEY\n"
+	       "  -h, --help        show this help\n");
 }
 
 int cli_lookup_failed(const pk_error *err)

@@ -12,20 +12,19 @@
 
 void help_stats(void)
 {
-	printf(
-"Usage: pickled stats [--json | --prometheus] [--zero]\n"
-"\n"
-"Show entries, stored and raw bytes, the size limit (max_size) and how\n"
-"full the cache is, hits, misses, stale refreshes, hit rate, command time\n"
-"saved by hits, corrupt entries found, store failures, the shared (Redis)\n"
-"tier's hits, misses, errors and timeouts, and the last gc.\n"
-"\n"
-"      --json        print one JSON object\n"
-"      --prometheus  print the metrics in the Prometheus text format, as\n"
-"                    metrics.textfile gets them (see pickled.conf(5))\n"
-"      --zero        reset the counters (entries are kept); prints nothing,\n"
-"                    and not with --json\n"
-"  -h, --help        show this help\n");
+	printf("Usage: pickled stats [--json | --prometheus] [--zero]\n"
+	       "\n"
+	       "Show entries, stored and raw bytes, the size limit (max_size) and how\n"
+	       "full the cache is, hits, misses, stale refreshes, hit rate, command time\n"
+	       "saved by hits, corrupt entries found, store failures, the shared (Redis)\n"
+	       "tier's hits, misses, errors and timeouts, and the last gc.\n"
+	       "\n"
+	       "      --json        print one JSON object\n"
+	       "      --prometheus  print the metrics in the Prometheus text format, as\n"
+	       "                    metrics.textfile gets them (see pickled.conf(5))\n"
+	       "      --zero        reset the counters (entries are kept); prints nothing,\n"
+	       "                    and not with --json\n"
+	       "  -h, --help        show this help\n");
 }
 
 int cmd_stats(struct cli *cli, int argc, char **argv)
@@ -102,13 +101,13 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		       "\"remote_misses\":%llu,\"remote_errors\":%llu,\"remote_timeouts\":%llu,"
 		       "\"last_gc\":",
 		       cat.n, (unsigned long long)stored, (unsigned long long)raw, ratio,
-		       (unsigned long long)max, full,
-		       (unsigned long long)st.hits, (unsigned long long)st.misses,
-		       (unsigned long long)st.stale_refreshes, (unsigned long long)st.refresh_failures,
-		       rate / 100.0, rate, (long long)st.saved_ms,
-		       (unsigned long long)st.corrupt, (unsigned long long)st.store_failures,
-		       (unsigned long long)st.remote_hits, (unsigned long long)st.remote_misses,
-		       (unsigned long long)st.remote_errors, (unsigned long long)st.remote_timeouts);
+		       (unsigned long long)max, full, (unsigned long long)st.hits,
+		       (unsigned long long)st.misses, (unsigned long long)st.stale_refreshes,
+		       (unsigned long long)st.refresh_failures, rate / 100.0, rate,
+		       (long long)st.saved_ms, (unsigned long long)st.corrupt,
+		       (unsigned long long)st.store_failures, (unsigned long long)st.remote_hits,
+		       (unsigned long long)st.remote_misses, (unsigned long long)st.remote_errors,
+		       (unsigned long long)st.remote_timeouts);
 		if (st.last_gc_ms > 0) {
 			putchar('"');
 			fmt_time(stdout, st.last_gc_ms, 1);
@@ -119,9 +118,11 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		puts("}");
 	} else {
 		printf("entries          %zu\n", cat.n);
-		printf("stored           %s (raw %s, ratio %.2f)\n", pk_size_format(stored, a, sizeof(a)),
-		       pk_size_format(raw, b, sizeof(b)), ratio);
-		printf("max size         %s (%.1f%% full)\n", pk_size_format(max, a, sizeof(a)), full);
+		printf("stored           %s (raw %s, ratio %.2f)\n",
+		       pk_size_format(stored, a, sizeof(a)), pk_size_format(raw, b, sizeof(b)),
+		       ratio);
+		printf("max size         %s (%.1f%% full)\n", pk_size_format(max, a, sizeof(a)),
+		       full);
 		printf("hits             %llu\n", (unsigned long long)st.hits);
 		printf("misses           %llu\n", (unsigned long long)st.misses);
 		printf("stale refreshes  %llu\n", (unsigned long long)st.stale_refreshes);

@@ -16,21 +16,20 @@
 
 void help_verify(void)
 {
-	printf(
-"Usage: pickled verify [--fix]\n"
-"\n"
-"Check every entry: header, metadata, checksum and every compressed record.\n"
-"Print one line per damaged entry (its key and what is wrong), and one per\n"
-"foreign file under v1/ (anything that is not an entry or its hit count:\n"
-"its path, what it is and its size), and one per temporary file a run that\n"
-"ended left in tmp/ (over an hour old, held by no run); and every manifest\n"
-"of traced runs (run --trace): one line per damaged one ('manifest KEY\n"
-"damaged: why') and per file under manifests/ that is none.  Exit 0 when\n"
-"all are sound, 1 when any is not.\n"
-"\n"
-"      --fix         remove the damaged entries and manifests, the foreign\n"
-"                    files and the temporaries left\n"
-"  -h, --help        show this help\n");
+	printf("Usage: pickled verify [--fix]\n"
+	       "\n"
+	       "Check every entry: header, metadata, checksum and every compressed record.\n"
+	       "Print one line per damaged entry (its key and what is wrong), and one per\n"
+	       "foreign file under v1/ (anything that is not an entry or its hit count:\n"
+	       "its path, what it is and its size), and one per temporary file a run that\n"
+	       "ended left in tmp/ (over an hour old, held by no run); and every manifest\n"
+	       "of traced runs (run --trace): one line per damaged one ('manifest KEY\n"
+	       "damaged: why') and per file under manifests/ that is none.  Exit 0 when\n"
+	       "all are sound, 1 when any is not.\n"
+	       "\n"
+	       "      --fix         remove the damaged entries and manifests, the foreign\n"
+	       "                    files and the temporaries left\n"
+	       "  -h, --help        show this help\n");
 }
 
 static void print_temp(void *ctx, const char *dir, const char *name, uint64_t bytes)
@@ -38,7 +37,8 @@ static void print_temp(void *ctx, const char *dir, const char *name, uint64_t by
 	char size[32];
 
 	printf("%s/%s %s: temporary of a run that ended (%s)\n", dir, name,
-	       *(const int *)ctx ? "removed" : "leftover", pk_size_format(bytes, size, sizeof(size)));
+	       *(const int *)ctx ? "removed" : "leftover",
+	       pk_size_format(bytes, size, sizeof(size)));
 }
 
 struct mcheck {
@@ -118,7 +118,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			int fd = pk_store_open_entry(&s, &it->key);
 			pk_entry *en = fd >= 0 ? pk_entry_open(fd, &e) : NULL;
 			if (fd < 0)
-				continue;   /* removed meanwhile */
+				continue; /* removed meanwhile */
 			ok = en != NULL && pk_entry_verify(en, 1, &e) == 0;
 			pk_entry_close(en);
 			close(fd);

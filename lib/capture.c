@@ -50,17 +50,17 @@ static void reset_signal(int sig, const sigset_t *ignored)
 #define TICK_MS 50
 static timer_t tick;
 static volatile sig_atomic_t have_tick;
-static int alarm_ignored;      /* SIGALRM's disposition, for the command */
+static int alarm_ignored; /* SIGALRM's disposition, for the command */
 
 static void on_tick(int sig)
 {
-	(void)sig;   /* only there to interrupt a blocked write */
+	(void)sig; /* only there to interrupt a blocked write */
 }
 
 static void forward_signal(int sig, siginfo_t *info, void *uctx)
 {
 	static const struct itimerspec every = { { 0, TICK_MS * 1000000 },
-	                                         { 0, TICK_MS * 1000000 } };
+		                                 { 0, TICK_MS * 1000000 } };
 
 	(void)uctx;
 	got_signal = sig;
@@ -330,7 +330,8 @@ int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *e
 			if (fds[i].fd < 0 || fds[i].revents == 0)
 				continue;
 			ssize_t n = read(fds[i].fd, buf, CHUNK);
-			if (n < 0 && (errno == EINTR || errno == EAGAIN || ++read_fails[i] <= RETRIES))
+			if (n < 0 &&
+			    (errno == EINTR || errno == EAGAIN || ++read_fails[i] <= RETRIES))
 				continue;
 			if (n < 0)
 				lost_output(res, &recording, errno);
@@ -374,9 +375,12 @@ restore:
 	disarm_signals(old, &old_alarm);
 out:
 	for (int i = 0; i < 2; i++) {
-		if (out_p[i] >= 0) close(out_p[i]);
-		if (err_p[i] >= 0) close(err_p[i]);
-		if (rep_p[i] >= 0) close(rep_p[i]);
+		if (out_p[i] >= 0)
+			close(out_p[i]);
+		if (err_p[i] >= 0)
+			close(err_p[i]);
+		if (rep_p[i] >= 0)
+			close(rep_p[i]);
 	}
 	pk_io_free(buf);
 	return ret;

@@ -14,14 +14,14 @@
 #include <stdint.h>
 
 typedef struct pk_capture_opts {
-	const char *path;          /* program to execute (resolved) */
-	char *const *argv;         /* its argv, NULL-terminated */
-	int stdin_fd;              /* dup'd to the command's stdin; -1: inherit */
+	const char *path;  /* program to execute (resolved) */
+	char *const *argv; /* its argv, NULL-terminated */
+	int stdin_fd;      /* dup'd to the command's stdin; -1: inherit */
 	/* Signals to leave ignored in the command: those ignored when pickled
 	 * started, among the ones it changes for itself (SIGPIPE, SIGXFSZ);
 	 * the others start at their default action.  NULL: none. */
 	const sigset_t *ignored;
-	int out_fd, err_fd;        /* where chunks are forwarded; -1: nowhere */
+	int out_fd, err_fd; /* where chunks are forwarded; -1: nowhere */
 	/* Called with each chunk in arrival order (stream 1 or 2).  A non-zero
 	 * return stops further calls, not the command. NULL: no recording. */
 	int (*record)(void *ctx, int stream, const void *buf, size_t len);
@@ -33,14 +33,14 @@ typedef struct pk_capture_opts {
 } pk_capture_opts;
 
 typedef struct pk_capture_result {
-	int wait_status;           /* as from waitpid */
-	int exec_errno;            /* non-zero: the program could not be executed */
-	int signal_received;       /* a stop signal pickled received and passed on */
-	int forward_errno;         /* the first write to out_fd/err_fd that failed
-	                              (EPIPE...); that stream was given up, the
-	                              other went on.  After EPIPE the command's
-	                              output was not all read, nor recorded. */
-	int64_t duration_ms;       /* wall time from start to exit */
+	int wait_status;     /* as from waitpid */
+	int exec_errno;      /* non-zero: the program could not be executed */
+	int signal_received; /* a stop signal pickled received and passed on */
+	int forward_errno;   /* the first write to out_fd/err_fd that failed
+	                        (EPIPE...); that stream was given up, the
+	                        other went on.  After EPIPE the command's
+	                        output was not all read, nor recorded. */
+	int64_t duration_ms; /* wall time from start to exit */
 } pk_capture_result;
 
 /* Runs the command to completion (its exit and end of both pipes).

@@ -135,10 +135,12 @@ static int each_name(const pk_store *s, const char *prefix,
 	int v1, ret = 0;
 
 	if (s->dirfd < 0)
-		return 0;   /* a closed store: no cache, no entries */
+		return 0; /* a closed store: no cache, no entries */
 	v1 = openat(s->dirfd, "v1", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (v1 < 0)
-		return errno == ENOENT ? 0 : pk_error_set(err, errno, "cannot list the cache: %s/v1", s->dir);
+		return errno == ENOENT
+		               ? 0
+		               : pk_error_set(err, errno, "cannot list the cache: %s/v1", s->dir);
 	if ((top = fdopendir(v1)) == NULL) {
 		close(v1);
 		return pk_error_set(err, errno, "cannot list the cache: %s/v1", s->dir);
@@ -172,9 +174,11 @@ static int each_name(const pk_store *s, const char *prefix,
 			size_t len = strlen(de->d_name);
 			/* KEY.fail (a failed refresh, see store.h) is pickled's
 			 * own, read by show alone: neither foreign nor listed. */
-			int fail = len == PK_KEY_HEX + 5 && strcmp(de->d_name + PK_KEY_HEX, ".fail") == 0;
-			int named = (len == PK_KEY_HEX || fail || (len == PK_KEY_HEX + 5 &&
-			                                   strcmp(de->d_name + PK_KEY_HEX, ".hits") == 0)) &&
+			int fail = len == PK_KEY_HEX + 5 &&
+			           strcmp(de->d_name + PK_KEY_HEX, ".fail") == 0;
+			int named = (len == PK_KEY_HEX || fail ||
+			             (len == PK_KEY_HEX + 5 &&
+			              strcmp(de->d_name + PK_KEY_HEX, ".hits") == 0)) &&
 			            is_hex(de->d_name, PK_KEY_HEX) &&
 			            strncmp(de->d_name, sd->d_name, 2) == 0;
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -204,7 +208,8 @@ static int each_name(const pk_store *s, const char *prefix,
 		for (size_t i = 0; ret == 0 && i < n; i++) {
 			if (strlen(names[i]) != PK_KEY_HEX)
 				continue;
-			int has_hits = i + 1 < n && strncmp(names[i + 1], names[i], PK_KEY_HEX) == 0;
+			int has_hits =
+				i + 1 < n && strncmp(names[i + 1], names[i], PK_KEY_HEX) == 0;
 			ret = fn(ctx, dirfd(shard), names[i], has_hits);
 		}
 		for (size_t i = 0; i < n; i++)
@@ -234,9 +239,9 @@ static int load_foreign(void *ctx, int dirfd, const char *dir, const char *name)
 	f += l->c->nforeign;
 	memset(f, 0, sizeof(*f));
 	if (snprintf(f->rel, sizeof(f->rel), "%s/%s", dir, name) >= (int)sizeof(f->rel))
-		return 0;   /* longer than any name: cannot be there */
+		return 0; /* longer than any name: cannot be there */
 	f->what = kind_of(dirfd, name);
-	tree(dirfd, name, 0, &f->bytes, 0);   /* what can be read of it counts */
+	tree(dirfd, name, 0, &f->bytes, 0); /* what can be read of it counts */
 	l->c->nforeign++;
 	return 0;
 }
@@ -300,7 +305,7 @@ static int load_one(void *ctx, int shardfd, const char *name, int has_hits)
 		return -1;
 	fd = openat(shardfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return 0;   /* removed while we looked */
+		return 0; /* removed while we looked */
 	if (fd < 0) {
 		struct stat st;
 		int why = errno;
@@ -329,8 +334,8 @@ int pk_catalog_load(const pk_store *s, pk_catalog *c, pk_error *err)
 	return each_name(s, "", load_one, load_foreign, &l, err);
 }
 
-static int load_remote_one(void *ctx, const char *hex, const unsigned char *meta,
-                           size_t meta_len, uint64_t size)
+static int load_remote_one(void *ctx, const char *hex, const unsigned char *meta, size_t meta_len,
+                           uint64_t size)
 {
 	struct loader *l = ctx;
 	pk_item *it = add_item(l, hex);
@@ -379,7 +384,7 @@ struct finder {
 static int add_match(void *ctx, const char *hex)
 {
 	struct finder *f = ctx;
-	char (*nh)[PK_KEY_HEX + 1] = grow(f->hex, &f->cap, f->n, sizeof(*nh));
+	char(*nh)[PK_KEY_HEX + 1] = grow(f->hex, &f->cap, f->n, sizeof(*nh));
 
 	if (nh == NULL) {
 		f->oom = 1;
@@ -420,15 +425,16 @@ int pk_catalog_find_shared(const pk_store *s, pk_remote *r, const char *prefix, 
 	if (!pk_key_is_prefix(prefix))
 		return pk_error_set(err, EINVAL, "not a key: '%s'", prefix);
 	for (size_t i = 0; i <= n; i++)
-		lower[i] = (char)(prefix[i] >= 'A' && prefix[i] <= 'F' ? prefix[i] + 32 : prefix[i]);
+		lower[i] =
+			(char)(prefix[i] >= 'A' && prefix[i] <= 'F' ? prefix[i] + 32 : prefix[i]);
 	if (each_name(s, lower, add_local_match, NULL, &f, err) < 0)
 		goto out;
 	if (r != NULL) {
 		size_t local = f.n;
 		if (pk_remote_keys(r, lower, add_match, &f, remote_err) < 0) {
 			if (f.oom)
-				goto out;   /* err says so; remote_err is empty */
-			f.n = local;   /* the local cache alone decides */
+				goto out; /* err says so; remote_err is empty */
+			f.n = local;      /* the local cache alone decides */
 		}
 	}
 	if (f.n > 1)

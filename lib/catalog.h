@@ -14,8 +14,8 @@
 typedef struct pk_item {
 	pk_key key;
 	char hex[PK_KEY_HEX + 1];
-	pk_meta meta;              /* empty when damaged */
-	uint64_t stored;           /* bytes on disk */
+	pk_meta meta;    /* empty when damaged */
+	uint64_t stored; /* bytes on disk */
 	uint64_t hits;
 	int64_t last_hit_ms;       /* 0: never hit */
 	int64_t refresh_failed_ms; /* the last failed refresh (0: none), */
@@ -29,15 +29,15 @@ typedef struct pk_item {
  * it is reported by verify, removed by verify --fix, gc and rm --all, and
  * its size counts toward the cache's size until then. */
 typedef struct pk_foreign {
-	char rel[272];             /* "v1/ab/junk", relative to the cache */
-	const char *what;          /* "file", "symbolic link", "directory"... */
-	uint64_t bytes;            /* its size; a directory's files summed */
+	char rel[272];    /* "v1/ab/junk", relative to the cache */
+	const char *what; /* "file", "symbolic link", "directory"... */
+	uint64_t bytes;   /* its size; a directory's files summed */
 } pk_foreign;
 
 typedef struct pk_catalog {
 	pk_item *items;
 	size_t n;
-	pk_foreign *foreign;       /* local caches only */
+	pk_foreign *foreign; /* local caches only */
 	size_t nforeign;
 } pk_catalog;
 
@@ -72,8 +72,8 @@ int pk_catalog_find(const pk_store *s, const char *prefix, pk_key *key, pk_error
  * counts once.  When r fails, the entries of s alone decide and remote_err
  * (which may be NULL only when r is) says why; otherwise remote_err->msg is
  * empty.  Returns as pk_catalog_find. */
-int pk_catalog_find_shared(const pk_store *s, struct pk_remote *r, const char *prefix,
-                           pk_key *key, pk_error *err, pk_error *remote_err);
+int pk_catalog_find_shared(const pk_store *s, struct pk_remote *r, const char *prefix, pk_key *key,
+                           pk_error *err, pk_error *remote_err);
 
 /* When the entry was last used: its last hit, else its creation. */
 int64_t pk_item_last_use(const pk_item *it);

@@ -56,12 +56,12 @@ static void check_stale(pk_config *c, const char *job, int64_t ttl, const pk_ori
 	pk_duration_format_exact(ttl, b, sizeof(b));
 	if (blame_stale)
 		pk_config_add_error(c, "%s%s%sstale (%s) must be shorter than ttl (%s%s)",
-		          where(stale_o, w, sizeof(w)), job ? job : "", job ? ": " : "", a, b,
-		          from(ttl_o, stale_o, f, sizeof(f)));
+		                    where(stale_o, w, sizeof(w)), job ? job : "", job ? ": " : "",
+		                    a, b, from(ttl_o, stale_o, f, sizeof(f)));
 	else
 		pk_config_add_error(c, "%s%s%sttl (%s) must be longer than stale (%s%s)",
-		          where(ttl_o, w, sizeof(w)), job ? job : "", job ? ": " : "", b, a,
-		          from(stale_o, ttl_o, f, sizeof(f)));
+		                    where(ttl_o, w, sizeof(w)), job ? job : "", job ? ": " : "", b,
+		                    a, from(stale_o, ttl_o, f, sizeof(f)));
 }
 
 int pk_config_validate(pk_config *c)
@@ -77,7 +77,7 @@ int pk_config_validate(pk_config *c)
 		int has_stale = pk_overlay_has(&j->ov, PK_SET_STALE);
 
 		if (!has_ttl && !has_stale)
-			continue;   /* the top level's, checked above */
+			continue; /* the top level's, checked above */
 		snprintf(name, sizeof(name), "job '%s'", j->name);
 		check_stale(c, name, has_ttl ? j->ov.ttl_ms : c->ttl_ms,
 		            has_ttl ? &j->origins[PK_SET_TTL] : &c->origins[PK_CFG_TTL],
@@ -120,7 +120,7 @@ int pk_config_load(pk_config *c, const char *file, char *const *envp, const char
 	}
 	rc = snapshot_dir != NULL ? pk_config_snapshot_load(c, snapshot_dir, src, n) : -1;
 	for (size_t i = 0; rc == 1 && i < n; i++)
-		pk_config_add_file(c, src[i].path);   /* absent, as stat just said */
+		pk_config_add_file(c, src[i].path); /* absent, as stat just said */
 	if (rc < 0) {
 		for (size_t i = 0; i < n; i++)
 			pk_config_read_source(c, &src[i]);
@@ -151,7 +151,7 @@ void pk_config_remote(const pk_config *c, pk_remote_opts *o)
 
 int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 {
-	const pk_overlay top = { .env = c->env };   /* the top level's list */
+	const pk_overlay top = { .env = c->env }; /* the top level's list */
 
 	/* The configuration over the defaults: every setting an overlay may
 	 * give, so that the layers above replace a known value. */
@@ -163,7 +163,7 @@ int pk_config_apply(const pk_config *c, const pk_config_job *j, pk_run_opts *o)
 	o->max_size = c->max_size;
 	o->max_entry = c->max_entry;
 	o->level = c->level;
-	o->threads = c->threads;   /* 0: chosen by pk_run when it compresses */
+	o->threads = c->threads; /* 0: chosen by pk_run when it compresses */
 	o->cache_failures = c->cache_failures;
 	/* A named job is for cron: its input is what it declares, not whatever
 	 * stdin cron or a terminal happens to give it. */

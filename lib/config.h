@@ -35,8 +35,7 @@ int pk_config_validate(pk_config *c);
  * files are read without errors, the copy is written for next time, best
  * effort (a folder that does not exist or cannot be written only costs a
  * parse next time).  Returns 0, or -1 when c->errors is not empty. */
-int pk_config_load(pk_config *c, const char *file, char *const *envp,
-                   const char *snapshot_dir);
+int pk_config_load(pk_config *c, const char *file, char *const *envp, const char *snapshot_dir);
 
 /* The remote tier's settings in c (pointers into c). */
 void pk_config_remote(const pk_config *c, pk_remote_opts *o);

@@ -82,8 +82,8 @@ static void add_list(pk_buf *b, const pk_strv *l)
 }
 
 /* raw: a string as it is, for `config get`; else as YAML reads it back. */
-static void add_value(pk_buf *b, const struct field *f, const void *base,
-                      const char *default_dir, int raw)
+static void add_value(pk_buf *b, const struct field *f, const void *base, const char *default_dir,
+                      int raw)
 {
 	const char *p = (const char *)base + f->off;
 	char tmp[64];
@@ -106,7 +106,7 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_ENUM: buf_str(b, f->words[*(const int *)(const void *)p]); break;
 	case T_PATH: {
 		const char *v = *(char *const *)(const void *)p;
-		if (v == NULL && !f->nullable)   /* the cache: its default place */
+		if (v == NULL && !f->nullable) /* the cache: its default place */
 			v = default_dir;
 		if (raw)
 			buf_str(b, v ? v : "null");
@@ -118,8 +118,8 @@ static void add_value(pk_buf *b, const struct field *f, const void *base,
 	case T_URL: {
 		char *const url = *(char *const *)(const void *)p;
 		char hidden[4096];
-		(raw ? buf_str : add_scalar)(b, url ? pk_redis_url_redact(url, hidden, sizeof(hidden))
-		                                    : NULL);
+		(raw ? buf_str : add_scalar)(
+			b, url ? pk_redis_url_redact(url, hidden, sizeof(hidden)) : NULL);
 		break;
 	}
 	case T_LIST:
@@ -147,12 +147,12 @@ static void add_origin(pk_buf *b, size_t start, const pk_origin *o)
 
 struct dump {
 	pk_buf *b;
-	const void *base;          /* the pk_config or pk_config_job */
+	const void *base; /* the pk_config or pk_config_job */
 	const pk_origin *origins;
-	unsigned set;              /* a job's keys set (only_set) */
+	unsigned set; /* a job's keys set (only_set) */
 	int indent, only_set;
-	const char *default_dir;   /* the cache's when cache_dir is NULL */
-	const char *section;       /* the mapping written last */
+	const char *default_dir; /* the cache's when cache_dir is NULL */
+	const char *section;     /* the mapping written last */
 };
 
 static int dump_field(const struct field *f, const char *section, void *ctx)
@@ -181,7 +181,7 @@ int pk_config_dump(const pk_config *c, char **out)
 
 	*out = NULL;
 	if (c->cache_dir == NULL)
-		pk_store_default_dir(&dir, &err);   /* NULL when there is none: dumped as null */
+		pk_store_default_dir(&dir, &err); /* NULL when there is none: dumped as null */
 	top.default_dir = dir;
 	buf_str(&b, "# The effective configuration of pickled.  After each value, its origin:\n"
 	            "# the built-in default, FILE:LINE, or an environment variable.\n");
@@ -220,8 +220,8 @@ int pk_config_dump(const pk_config *c, char **out)
 /* --- one value ------------------------------------------------------------ */
 
 struct find {
-	const char *name;          /* dotted: "gc.auto" */
-	const struct field *f;     /* the field called so */
+	const char *name;      /* dotted: "gc.auto" */
+	const struct field *f; /* the field called so */
 };
 
 static int match(const struct field *f, const char *section, void *ctx)
@@ -276,13 +276,14 @@ int pk_config_get(const pk_config *c, const char *name, char **value, pk_origin 
 		o = &j->origins[f->id];
 		/* Not set in the job: what the job runs with, from the top. */
 		if (!pk_overlay_has(&j->ov, f->id)) {
-			const struct field *top = find_field(pk_config_top_fields, pk_config_ntop, f->name);
+			const struct field *top =
+				find_field(pk_config_top_fields, pk_config_ntop, f->name);
 			if (f->id == PK_SET_STDIN) {
 				/* never, whatever the top level says (pk_config_apply) */
 				*origin = dflt;
 				return (*value = strdup("never")) == NULL ? -1 : 0;
 			} else if (top == NULL || top->type == T_LIST) {
-				o = &dflt;   /* the job's default; a list: nothing added */
+				o = &dflt; /* the job's default; a list: nothing added */
 			} else {
 				f = top;
 				base = c;
@@ -301,7 +302,7 @@ int pk_config_get(const pk_config *c, const char *name, char **value, pk_origin 
 	if ((f->type == T_URL || f->type == T_STRING || f->type == T_PATH) &&
 	    *(char *const *)(const void *)((const char *)base + f->off) == NULL && dir == NULL) {
 		free(dir);
-		return errno = ENODATA, -1;   /* null: not set */
+		return errno = ENODATA, -1; /* null: not set */
 	}
 	add_value(&b, f, base, dir, 1);
 	free(dir);

@@ -22,9 +22,9 @@ const char *pk_config_env_get(char *const *envp, const char *name)
 
 struct env_read {
 	pk_config *c;
-	char *const *envp;         /* the variables to look in */
-	const char *value;         /* for the field named only_id, else NULL */
-	int only_id;               /* -1: every field with a variable */
+	char *const *envp; /* the variables to look in */
+	const char *value; /* for the field named only_id, else NULL */
+	int only_id;       /* -1: every field with a variable */
 };
 
 /* Sets the field f from its variable (or from r->value), with the
@@ -81,10 +81,12 @@ int pk_config_read_env(pk_config *c, char *const *envp)
 	 * own and set on purpose. */
 	v = pk_config_env_get(mine, "PICKLED_CACHE_DIR");
 	if (v == NULL || v[0] == '\0') {
-		if ((dir = pk_store_systemd_dir(pk_config_env_get(envp, "CACHE_DIRECTORY"))) != NULL) {
+		if ((dir = pk_store_systemd_dir(pk_config_env_get(envp, "CACHE_DIRECTORY"))) !=
+		    NULL) {
 			r.value = dir;
 			r.only_id = PK_CFG_CACHE_DIR;
-			pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, env_field, &r);
+			pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, env_field,
+			                      &r);
 			free(dir);
 		} else if (errno == ENOMEM) {
 			pk_config_add_error(c, "out of memory");

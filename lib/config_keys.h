@@ -13,36 +13,36 @@
 #include <stdint.h>
 
 enum type {
-	T_DURATION,   /* int64_t ms */
-	T_SIZE,       /* uint64_t bytes */
-	T_INT,        /* int in [min, max] */
-	T_BOOL,       /* int */
-	T_STRING,     /* char * */
-	T_PATH,       /* char *, absolute or ~/ in a file */
-	T_URL,        /* char *, redis://, rediss:// or unix:// */
-	T_ENUM,       /* int, index in words */
-	T_LIST,       /* pk_strv */
-	T_COMMAND,    /* pk_strv, not empty */
-	T_MAP,        /* a mapping of sub keys */
-	T_JOBS,       /* the jobs mapping */
+	T_DURATION, /* int64_t ms */
+	T_SIZE,     /* uint64_t bytes */
+	T_INT,      /* int in [min, max] */
+	T_BOOL,     /* int */
+	T_STRING,   /* char * */
+	T_PATH,     /* char *, absolute or ~/ in a file */
+	T_URL,      /* char *, redis://, rediss:// or unix:// */
+	T_ENUM,     /* int, index in words */
+	T_LIST,     /* pk_strv */
+	T_COMMAND,  /* pk_strv, not empty */
+	T_MAP,      /* a mapping of sub keys */
+	T_JOBS,     /* the jobs mapping */
 };
 
 struct field {
 	const char *name;
-	int id;                     /* index into origins; -1 for a mapping */
+	int id; /* index into origins; -1 for a mapping */
 	enum type type;
-	size_t off;                 /* in pk_config or pk_config_job */
-	const char *env;            /* its PICKLED_* variable, or NULL */
-	int min, max;               /* T_INT; min for T_SIZE too; for
-	                               T_DURATION, bounds in ms when max > 0;
-	                               max: the longest T_STRING (0: any) */
-	const char *const *words;   /* T_ENUM, NULL-terminated */
-	const struct field *sub;    /* T_MAP */
+	size_t off;               /* in pk_config or pk_config_job */
+	const char *env;          /* its PICKLED_* variable, or NULL */
+	int min, max;             /* T_INT; min for T_SIZE too; for
+	                             T_DURATION, bounds in ms when max > 0;
+	                             max: the longest T_STRING (0: any) */
+	const char *const *words; /* T_ENUM, NULL-terminated */
+	const struct field *sub;  /* T_MAP */
 	size_t nsub;
-	int nullable;               /* null unsets a T_STRING or T_URL */
-	int tags;                   /* a T_LIST of tags (pk_meta_tag_problem) */
-	const char *shorthand;      /* T_MAP: a scalar given for the mapping
-	                               sets this sub key ("trace: true") */
+	int nullable;          /* null unsets a T_STRING or T_URL */
+	int tags;              /* a T_LIST of tags (pk_meta_tag_problem) */
+	const char *shorthand; /* T_MAP: a scalar given for the mapping
+	                          sets this sub key ("trace: true") */
 };
 
 /* Mappings and lists inside one another: the configuration needs 4
@@ -67,8 +67,8 @@ int pk_config_fields_each(const struct field *f, size_t n, const char *section,
 /* Sets the scalar field f of base from s (NULL: a YAML null).  what names
  * the setting in messages; a file and a variable take the same values.
  * Returns 0, or -1 with the message in msg (the field is then unchanged). */
-int pk_config_set_scalar(const struct field *f, const char *s, void *base,
-                         const char *what, char *msg, size_t len);
+int pk_config_set_scalar(const struct field *f, const char *s, void *base, const char *what,
+                         char *msg, size_t len);
 
 /* After pk_config_set_scalar failed for f: a URL that cannot be parsed
  * leaves the shared tier out, whatever an earlier source set (the field is

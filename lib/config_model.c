@@ -40,7 +40,7 @@ void pk_config_init(pk_config *c)
 	c->remote_timeout_ms = PK_DEFAULT_REMOTE_TIMEOUT_MS;
 	c->remote_max_entry = PK_DEFAULT_REMOTE_MAX_ENTRY;
 	c->remote_lease_ms = PK_DEFAULT_REMOTE_LEASE_MS;
-	c->remote_prefix = strdup(PK_DEFAULT_REMOTE_PREFIX);   /* NULL: dumped as null */
+	c->remote_prefix = strdup(PK_DEFAULT_REMOTE_PREFIX); /* NULL: dumped as null */
 }
 
 void pk_config_free(pk_config *c)
@@ -78,10 +78,10 @@ void pk_config_add_error(pk_config *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);   /* a long message is cut, no harm */
+	vsnprintf(buf, sizeof(buf), fmt, ap); /* a long message is cut, no harm */
 	va_end(ap);
 	if ((v = realloc(c->errors, (c->nerrors + 1) * sizeof(*v))) == NULL)
-		return;   /* the errors seen so far still say the config is broken */
+		return; /* the errors seen so far still say the config is broken */
 	c->errors = v;
 	if ((v[c->nerrors] = strdup(buf)) == NULL)
 		v[c->nerrors] = oom_msg;
@@ -95,7 +95,7 @@ void pk_config_refuse(pk_config *c, const char *path, const char *why)
 	pk_config_add_error(c, "%s refused: %s", path, why);
 	if (c->nerrors == before ||
 	    (r = realloc(c->refused, (c->nrefused + 1) * sizeof(*r))) == NULL)
-		return;   /* still an error, only not known as a refusal */
+		return; /* still an error, only not known as a refusal */
 	c->refused = r;
 	r[c->nrefused++] = before;
 }
@@ -210,7 +210,8 @@ static unsigned distance(const char *a, const char *b)
 		d[0][j] = (unsigned)j;
 	for (size_t i = 1; i <= la; i++) {
 		for (size_t j = 1; j <= lb; j++) {
-			unsigned cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			unsigned cost = tolower((unsigned char)a[i - 1]) !=
+			                tolower((unsigned char)b[j - 1]);
 			unsigned v = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < v)
 				v = d[i][j - 1] + 1;
@@ -263,8 +264,8 @@ static int source_missing(const struct pk_config_source *src, int errnum)
 	return errnum == EACCES && stat(src->path, &st) < 0 && errno == EACCES;
 }
 
-int pk_config_source_read(struct pk_config_source *src, char **buf, size_t *len,
-                          char *why, size_t whylen, int *refused)
+int pk_config_source_read(struct pk_config_source *src, char **buf, size_t *len, char *why,
+                          size_t whylen, int *refused)
 {
 	struct stat *st = &src->st;
 	ssize_t n;
@@ -273,16 +274,19 @@ int pk_config_source_read(struct pk_config_source *src, char **buf, size_t *len,
 	*buf = NULL;
 	*refused = 0;
 	src->present = 0;
-	fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);   /* a FIFO must not hang us */
+	fd = open(src->path,
+	          O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not hang us */
 	if (fd < 0) {
 		int e = errno;
 		if (source_missing(src, e))
 			return 1;
-		snprintf(why, whylen, "cannot open configuration file: %s: %s", src->path, strerror(e));
+		snprintf(why, whylen, "cannot open configuration file: %s: %s", src->path,
+		         strerror(e));
 		return -1;
 	}
 	if (fstat(fd, st) < 0) {
-		snprintf(why, whylen, "cannot stat configuration file: %s: %s", src->path, strerror(errno));
+		snprintf(why, whylen, "cannot stat configuration file: %s: %s", src->path,
+		         strerror(errno));
 		goto out;
 	}
 	/* Whoever can write the file decides where the cache is and what a
@@ -296,9 +300,10 @@ int pk_config_source_read(struct pk_config_source *src, char **buf, size_t *len,
 	else if (st->st_uid != geteuid() && st->st_uid != 0)
 		snprintf(why, whylen, "owned by another user (uid %lu)", (unsigned long)st->st_uid);
 	else if (st->st_mode & (S_IWGRP | S_IWOTH))
-		snprintf(why, whylen, "%s", (st->st_mode & S_IWGRP) == 0 ? "writable by others"
-		                            : (st->st_mode & S_IWOTH) ? "writable by group and others"
-		                            : "writable by group");
+		snprintf(why, whylen, "%s",
+		         (st->st_mode & S_IWGRP) == 0 ? "writable by others"
+		         : (st->st_mode & S_IWOTH)    ? "writable by group and others"
+		                                      : "writable by group");
 	else
 		*refused = 0;
 	if (*refused)
@@ -312,7 +317,8 @@ int pk_config_source_read(struct pk_config_source *src, char **buf, size_t *len,
 		goto out;
 	}
 	if ((n = pk_read_full(fd, *buf, (size_t)st->st_size)) < 0) {
-		snprintf(why, whylen, "cannot read configuration file: %s: %s", src->path, strerror(errno));
+		snprintf(why, whylen, "cannot read configuration file: %s: %s", src->path,
+		         strerror(errno));
 		free(*buf);
 		*buf = NULL;
 		goto out;

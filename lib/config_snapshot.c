@@ -41,10 +41,10 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#define FORMAT 2                   /* 2: settings in the key table's order */
+#define FORMAT 2 /* 2: settings in the key table's order */
 #define MAGIC "pkconf\0\1"
-#define HEADER 16                  /* magic, checksum */
-#define MAX_COPY (4u << 20)        /* the files are at most 1M each */
+#define HEADER 16           /* magic, checksum */
+#define MAX_COPY (4u << 20) /* the files are at most 1M each */
 #define NO_STRING 0xffffffffu
 
 /* --- the body, both ways ---------------------------------------------------- */
@@ -87,7 +87,7 @@ struct codec {
 	pk_buf *o;
 	const unsigned char *p, *end;
 	int bad;
-	void *base;                /* the pk_config or pk_config_job of the fields */
+	void *base; /* the pk_config or pk_config_job of the fields */
 };
 
 static inline uint64_t get(struct codec *k, int n)
@@ -154,8 +154,8 @@ static void str(struct codec *k, char **s, int required)
 	n = (uint32_t)get(k, 4);
 	if (k->bad || (n == NO_STRING && !required)) {
 		return;
-	} else if (n == NO_STRING || (size_t)(k->end - k->p) < n ||
-	           memchr(k->p, '\0', n) != NULL || (*s = malloc((size_t)n + 1)) == NULL) {
+	} else if (n == NO_STRING || (size_t)(k->end - k->p) < n || memchr(k->p, '\0', n) != NULL ||
+	           (*s = malloc((size_t)n + 1)) == NULL) {
 		k->bad = 1;
 		return;
 	}
@@ -180,7 +180,7 @@ static void strv(struct codec *k, pk_strv *l)
 /* Origins point into c->files, kept as 0 (built-in) or 1 + the index;
  * anything else (an environment variable's name) did not come from a
  * file and has no place in the copy. */
-static void origin(struct codec *k, const pk_config *c, pk_origin *or)
+static void origin(struct codec *k, const pk_config *c, pk_origin * or)
 {
 	uint32_t i = 0;
 
@@ -195,8 +195,8 @@ static void origin(struct codec *k, const pk_config *c, pk_origin *or)
 		k->bad = 1;
 	if (k->o == NULL && !k->bad)
 		or->where = i == 0 ? NULL : c->files[i - 1];
-	fixed(k, &or->line, 4);
-	fixed(k, &or->column, 4);
+	fixed(k, & or->line, 4);
+	fixed(k, & or->column, 4);
 }
 
 static int field(const struct field *f, const char *section, void *ctx)
@@ -227,8 +227,9 @@ static void body(struct codec *k, pk_config *c)
 	int reading = k->o == NULL;
 	size_t n = count(k, c->nfiles, 8);
 
-	if (reading && n > 0 && ((c->files = calloc(n, sizeof(*c->files))) == NULL ||
-	                         (c->read = calloc(n, sizeof(*c->read))) == NULL))
+	if (reading && n > 0 &&
+	    ((c->files = calloc(n, sizeof(*c->files))) == NULL ||
+	     (c->read = calloc(n, sizeof(*c->read))) == NULL))
 		k->bad = 1;
 	for (size_t i = 0; i < n && !k->bad; i++) {
 		if (reading)
@@ -240,7 +241,7 @@ static void body(struct codec *k, pk_config *c)
 	pk_config_fields_each(pk_config_top_fields, pk_config_ntop, NULL, field, k);
 	for (int i = 0; i < PK_CFG_NKEYS; i++)
 		origin(k, c, &c->origins[i]);
-	n = count(k, c->njobs, 200);   /* a job takes over 200 bytes (its origins alone 156) */
+	n = count(k, c->njobs, 200); /* a job takes over 200 bytes (its origins alone 156) */
 	if (reading && n > 0 && (c->jobs = calloc(n, sizeof(*c->jobs))) == NULL)
 		k->bad = 1;
 	for (size_t i = 0; i < n && !k->bad; i++) {
@@ -309,7 +310,7 @@ static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
 			p += name + desc;
 		}
 	}
-	return 1;   /* only the program itself */
+	return 1; /* only the program itself */
 }
 
 /* Another build may parse otherwise (a new check, a new default) with the
@@ -342,7 +343,7 @@ static void put_fingerprint(pk_buf *o, const struct pk_config_source *src, size_
 	put_str(o, PK_VERSION);
 	put_binary(o);
 	put_u32(o, geteuid());
-	put_str(o, getenv("HOME"));   /* "~/" in a path was expanded with it */
+	put_str(o, getenv("HOME")); /* "~/" in a path was expanded with it */
 	put_u32(o, n);
 	for (size_t i = 0; i < n; i++) {
 		put_str(o, src[i].path);
@@ -358,22 +359,22 @@ static void put_fingerprint(pk_buf *o, const struct pk_config_source *src, size_
 	}
 }
 
-int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source *src,
-                              size_t n, unsigned char **out, size_t *len)
+int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source *src, size_t n,
+                              unsigned char **out, size_t *len)
 {
 	pk_buf o = { 0 };
 	struct codec k = { 0 };
 	size_t fp;
 
 	pk_buf_add(&o, MAGIC, 8);
-	put_u64(&o, 0);   /* the checksum, once the rest is known */
-	put_u32(&o, 0);   /* the fingerprint's length */
+	put_u64(&o, 0); /* the checksum, once the rest is known */
+	put_u32(&o, 0); /* the fingerprint's length */
 	fp = o.len;
 	put_fingerprint(&o, src, n);
 	if (!o.failed)
 		pk_put_le(o.p + fp - 4, o.len - fp, 4);
 	k.o = &o;
-	body(&k, (pk_config *)(uintptr_t)c);   /* writing: only read */
+	body(&k, (pk_config *)(uintptr_t)c); /* writing: only read */
 	if (o.failed || o.len > MAX_COPY) {
 		free(o.p);
 		return -1;
@@ -460,8 +461,7 @@ static int copy_path(char *buf, size_t len, const char *dir, const struct pk_con
 	return w < 0 || (size_t)w >= len ? -1 : 0;
 }
 
-int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src,
-                            size_t n)
+int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src, size_t n)
 {
 	unsigned char *buf = NULL;
 	char path[4096];
@@ -475,7 +475,7 @@ int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_sour
 		int refused, rc = pk_config_source_read(&src[i], &text, &textlen, why, sizeof(why),
 		                                        &refused);
 		if (rc < 0)
-			return -1;   /* reading it says what is wrong */
+			return -1; /* reading it says what is wrong */
 		if (rc == 0)
 			free(text);
 		any |= src[i].present;

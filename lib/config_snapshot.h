@@ -26,8 +26,7 @@
  * read; c is untouched); or -1 with c untouched: no copy, a stale or
  * damaged one, one not owned by the user, or a file that cannot be read
  * or is not a regular file (reading it will say why). */
-int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src,
-                            size_t n);
+int pk_config_snapshot_load(pk_config *c, const char *dir, struct pk_config_source *src, size_t n);
 
 /* Writes c, as the files of src (present, st and hash from their reading)
  * left it without errors, as the copy for that chain in the folder dir:
@@ -41,8 +40,8 @@ void pk_config_snapshot_save(const pk_config *c, const char *dir,
 /* The copy's bytes, as pk_config_snapshot_save writes them: *out is
  * malloc'd, the caller's.  Returns 0, or -1 (out of memory, or c holds a
  * value that did not come from a file of src). */
-int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source *src,
-                              size_t n, unsigned char **out, size_t *len);
+int pk_config_snapshot_encode(const pk_config *c, const struct pk_config_source *src, size_t n,
+                              unsigned char **out, size_t *len);
 
 /* Reads the bytes of a copy into c (which holds pk_config_init's defaults
  * and nothing else) if its fingerprint is the one of src.  Every length

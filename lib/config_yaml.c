@@ -35,13 +35,13 @@
 
 struct parse {
 	pk_config *c;
-	const char *file;          /* owned by c */
-	const char *buf;           /* the file's bytes */
+	const char *file; /* owned by c */
+	const char *buf;  /* the file's bytes */
 	size_t len;
 	yaml_parser_t yp;
-	yaml_event_t ev;           /* the current event */
-	int have;                  /* ev must be deleted */
-	int depth;                 /* mappings and lists open at ev */
+	yaml_event_t ev; /* the current event */
+	int have;        /* ev must be deleted */
+	int depth;       /* mappings and lists open at ev */
 };
 
 static void perr(struct parse *p, yaml_mark_t m, const char *fmt, ...)
@@ -110,7 +110,8 @@ static int next(struct parse *p)
 	if (p->ev.type == YAML_MAPPING_END_EVENT || p->ev.type == YAML_SEQUENCE_END_EVENT) {
 		p->depth--;
 	} else if ((p->ev.type == YAML_MAPPING_START_EVENT ||
-	            p->ev.type == YAML_SEQUENCE_START_EVENT) && ++p->depth > PK_CONFIG_MAX_DEPTH) {
+	            p->ev.type == YAML_SEQUENCE_START_EVENT) &&
+	           ++p->depth > PK_CONFIG_MAX_DEPTH) {
 		perr(p, p->ev.start_mark, "nested deeper than %d levels", PK_CONFIG_MAX_DEPTH);
 		return -1;
 	}
@@ -162,7 +163,8 @@ static int wrong_shape(struct parse *p, const char *what, enum type t)
 	if (p->ev.type == YAML_ALIAS_EVENT)
 		perr(p, p->ev.start_mark, "aliases are not supported (in %s)", what);
 	else
-		perr(p, p->ev.start_mark, "%s must be %s, not %s", what, pk_config_type_name(t), kind(&p->ev));
+		perr(p, p->ev.start_mark, "%s must be %s, not %s", what, pk_config_type_name(t),
+		     kind(&p->ev));
 	return skip(p);
 }
 
@@ -244,12 +246,13 @@ static int read_list(struct parse *p, const struct field *f, pk_strv *l, const c
 			break;
 		if (p->ev.type != YAML_SCALAR_EVENT || is_null(&p->ev)) {
 			if (p->ev.type == YAML_ALIAS_EVENT)
-				perr(p, p->ev.start_mark, "aliases are not supported (in %s)", what);
+				perr(p, p->ev.start_mark, "aliases are not supported (in %s)",
+				     what);
 			else if (p->ev.type == YAML_SCALAR_EVENT)
 				perr(p, p->ev.start_mark, "empty item in %s", what);
 			else
-				perr(p, p->ev.start_mark, "items of %s must be strings, not %s", what,
-				     kind(&p->ev));
+				perr(p, p->ev.start_mark, "items of %s must be strings, not %s",
+				     what, kind(&p->ev));
 			bad = 1;
 			if (skip(p) < 0) {
 				pk_config_strv_free(&v);
@@ -257,9 +260,12 @@ static int read_list(struct parse *p, const struct field *f, pk_strv *l, const c
 			}
 			continue;
 		}
-		if (f->tags && (why = pk_meta_tag_problem((const char *)p->ev.data.scalar.value)) != NULL) {
+		if (f->tags &&
+		    (why = pk_meta_tag_problem((const char *)p->ev.data.scalar.value)) != NULL) {
 			perr(p, p->ev.start_mark, "invalid tag in %s: '%s' (%s)", what,
-			     pk_config_show((const char *)p->ev.data.scalar.value, shown, sizeof(shown)), why);
+			     pk_config_show((const char *)p->ev.data.scalar.value, shown,
+			                    sizeof(shown)),
+			     why);
 			bad = 1;
 			continue;
 		}
@@ -314,8 +320,9 @@ static int read_value(struct parse *p, const struct field *f, void *base, pk_ori
 		if (p->ev.type != YAML_SCALAR_EVENT)
 			return wrong_shape(p, what, f->type) < 0 ? -1 : 1;
 		rc = 0;
-		if (pk_config_set_scalar(f, is_null(&p->ev) ? NULL : (const char *)p->ev.data.scalar.value,
-		               base, what, msg, sizeof(msg)) < 0) {
+		if (pk_config_set_scalar(
+			    f, is_null(&p->ev) ? NULL : (const char *)p->ev.data.scalar.value, base,
+			    what, msg, sizeof(msg)) < 0) {
 			perr(p, p->ev.start_mark, "%s", msg);
 			pk_config_drop_url(f, base, &p->c->nurl_errors);
 			rc = 1;
@@ -337,7 +344,7 @@ static int read_value(struct parse *p, const struct field *f, void *base, pk_ori
 static int walk_mapping(struct parse *p, const struct field *fields, size_t n, void *base,
                         pk_origin *origins, unsigned *set, const char *prefix)
 {
-	unsigned seen[32] = { 0 };   /* line of each key's first occurrence */
+	unsigned seen[32] = { 0 }; /* line of each key's first occurrence */
 	char what[300], shown[64];
 	int rc;
 
@@ -358,8 +365,11 @@ static int walk_mapping(struct parse *p, const struct field *fields, size_t n, v
 			pk_config_show(k, shown, sizeof(shown));
 			if (best != NULL)
 				perr(p, km, "unknown key '%s' (did you mean '%s'?)", shown, best);
-			else if (fields == pk_config_top_fields && pk_config_suggest_field(k, pk_config_job_fields, pk_config_njob))
-				perr(p, km, "unknown key '%s' (a job's settings go under jobs: NAME:)", shown);
+			else if (fields == pk_config_top_fields &&
+			         pk_config_suggest_field(k, pk_config_job_fields, pk_config_njob))
+				perr(p, km,
+				     "unknown key '%s' (a job's settings go under jobs: NAME:)",
+				     shown);
 			else
 				perr(p, km, "unknown key '%s'", shown);
 			if (next(p) < 0 || skip(p) < 0)
@@ -371,7 +381,8 @@ static int walk_mapping(struct parse *p, const struct field *fields, size_t n, v
 		else
 			snprintf(what, sizeof(what), "%s", f->name);
 		if (seen[f - fields] != 0) {
-			perr(p, km, "duplicate key '%s' (first at line %u)", f->name, seen[f - fields]);
+			perr(p, km, "duplicate key '%s' (first at line %u)", f->name,
+			     seen[f - fields]);
 			if (next(p) < 0 || skip(p) < 0)
 				return -1;
 			continue;
@@ -402,8 +413,10 @@ static int walk_jobs(struct parse *p)
 			perr(p, km, "out of memory");
 			keep = 0;
 		} else if (!pk_runlog_name_valid(j.name)) {
-			perr(p, km, "invalid job name '%s' (letters, digits, '.', '_' and '-', "
-			     "not starting with '-')", pk_config_show(j.name, shown, sizeof(shown)));
+			perr(p, km,
+			     "invalid job name '%s' (letters, digits, '.', '_' and '-', "
+			     "not starting with '-')",
+			     pk_config_show(j.name, shown, sizeof(shown)));
 			keep = 0;
 		} else {
 			for (size_t i = 0; i < p->c->njobs; i++) {
@@ -418,7 +431,8 @@ static int walk_jobs(struct parse *p)
 		j.origin.where = p->file;
 		j.origin.line = (unsigned)km.line + 1;
 		j.origin.column = (unsigned)km.column + 1;
-		snprintf(what, sizeof(what), "jobs.%s", j.name ? pk_config_show(j.name, shown, sizeof(shown)) : "?");
+		snprintf(what, sizeof(what), "jobs.%s",
+		         j.name ? pk_config_show(j.name, shown, sizeof(shown)) : "?");
 		if (next(p) < 0) {
 			pk_config_job_free(&j);
 			return -1;
@@ -430,12 +444,12 @@ static int walk_jobs(struct parse *p)
 				return -1;
 			}
 			keep = 0;
-		} else if (walk_mapping(p, pk_config_job_fields, pk_config_njob, &j, j.origins, &j.ov.set,
-		                        what) < 0) {
+		} else if (walk_mapping(p, pk_config_job_fields, pk_config_njob, &j, j.origins,
+		                        &j.ov.set, what) < 0) {
 			pk_config_job_free(&j);
 			return -1;
 		} else if (!pk_overlay_has(&j.ov, PK_SET_COMMAND)) {
-			if (p->c->nerrors == before)   /* not when its command was bad */
+			if (p->c->nerrors == before) /* not when its command was bad */
 				perr(p, km, "job '%s' has no command", j.name ? j.name : "?");
 			keep = 0;
 		}
@@ -450,22 +464,25 @@ static int walk_jobs(struct parse *p)
 
 static void parse_document(struct parse *p)
 {
-	if (next(p) < 0 || next(p) < 0)   /* stream start, document start */
+	if (next(p) < 0 || next(p) < 0) /* stream start, document start */
 		return;
 	if (p->ev.type == YAML_STREAM_END_EVENT)
-		return;   /* an empty file, or only comments */
+		return; /* an empty file, or only comments */
 	if (next(p) < 0)
 		return;
 	if (p->ev.type == YAML_MAPPING_START_EVENT) {
-		if (walk_mapping(p, pk_config_top_fields, pk_config_ntop, p->c, p->c->origins, NULL, NULL) < 0)
+		if (walk_mapping(p, pk_config_top_fields, pk_config_ntop, p->c, p->c->origins, NULL,
+		                 NULL) < 0)
 			return;
 	} else if (!is_null(&p->ev)) {
-		perr(p, p->ev.start_mark, "the configuration must be a mapping of keys to values, "
-		     "not %s", kind(&p->ev));
+		perr(p, p->ev.start_mark,
+		     "the configuration must be a mapping of keys to values, "
+		     "not %s",
+		     kind(&p->ev));
 		if (skip(p) < 0)
 			return;
 	}
-	if (next(p) < 0 || next(p) < 0)   /* document end, then stream end */
+	if (next(p) < 0 || next(p) < 0) /* document end, then stream end */
 		return;
 	if (p->ev.type == YAML_DOCUMENT_START_EVENT)
 		perr(p, p->ev.start_mark, "only one YAML document is allowed");

@@ -32,11 +32,11 @@ struct pk_entry_writer {
 	unsigned char *out;
 	XXH3_state_t xs;
 	uint64_t stdio_len, files_len;
-	int in_files;          /* the stdio frame has been ended */
-	uint64_t written, flushed;   /* bytes written, and handed to writeback */
+	int in_files;              /* the stdio frame has been ended */
+	uint64_t written, flushed; /* bytes written, and handed to writeback */
 	int failed;
-	uint64_t limit;        /* the entry file's bound, header included; 0: none */
-	uint64_t over;         /* non-zero: the size that passed it */
+	uint64_t limit; /* the entry file's bound, header included; 0: none */
+	uint64_t over;  /* non-zero: the size that passed it */
 	uint64_t stdout_bytes, stderr_bytes;
 };
 
@@ -72,8 +72,8 @@ static int emit(pk_entry_writer *w, const void *buf, size_t len, pk_error *err)
 	return 0;
 }
 
-static int compress(pk_entry_writer *w, const void *src, size_t len,
-                    ZSTD_EndDirective mode, pk_error *err)
+static int compress(pk_entry_writer *w, const void *src, size_t len, ZSTD_EndDirective mode,
+                    pk_error *err)
 {
 	ZSTD_inBuffer in = { src, len, 0 };
 
@@ -140,8 +140,8 @@ int pk_entry_writer_over_limit(const pk_entry_writer *w, uint64_t *size)
 	return 1;
 }
 
-int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
-                          size_t len, pk_error *err)
+int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf, size_t len,
+                          pk_error *err)
 {
 	unsigned char hdr[PK_RECORD_HEAD];
 
@@ -292,8 +292,7 @@ static int read_exact(int fd, void *buf, size_t len, off_t off, pk_error *err)
 }
 
 /* Checks a header against the file size; fills the region lengths. */
-static int parse_header(const unsigned char *h, uint64_t size, uint64_t len[3],
-                        pk_error *err)
+static int parse_header(const unsigned char *h, uint64_t size, uint64_t len[3], pk_error *err)
 {
 	if (memcmp(h + PK_ENTRY_AT_MAGIC, MAGIC, sizeof(MAGIC)) != 0)
 		return pk_error_set(err, 0, "not a pickled entry");
@@ -459,8 +458,8 @@ uint64_t pk_entry_stored_bytes(const pk_entry *e)
 
 /* Calls fn on successive pieces of the file region [off, off+len). */
 int entry_read_region(pk_entry *e, uint64_t off, uint64_t len,
-                      int (*fn)(void *, const unsigned char *, size_t, pk_error *),
-                      void *ctx, pk_error *err)
+                      int (*fn)(void *, const unsigned char *, size_t, pk_error *), void *ctx,
+                      pk_error *err)
 {
 	if (e->whole)
 		return fn(ctx, e->whole + off, (size_t)len, err);
@@ -497,7 +496,8 @@ int pk_entry_redate(pk_entry *e, int64_t created_ms, pk_error *err)
 	if (pk_meta_encode(&e->meta, &mbuf, &mlen) < 0)
 		return pk_error_set(err, ENOMEM, "cannot encode metadata");
 	XXH3_64bits_reset(&xs);
-	if (entry_read_region(e, PK_ENTRY_HEADER, off - PK_ENTRY_HEADER, entry_hash_piece, &xs, err) < 0)
+	if (entry_read_region(e, PK_ENTRY_HEADER, off - PK_ENTRY_HEADER, entry_hash_piece, &xs,
+	                      err) < 0)
 		goto out;
 	pk_hash_update(&xs, mbuf, mlen);
 	pk_put_le(e->header + 32, mlen, 8);
@@ -521,8 +521,8 @@ struct inflate {
 	ZSTD_DCtx *dctx;
 	int (*sink)(void *, const unsigned char *, size_t, pk_error *);
 	void *sink_ctx;
-	size_t last;   /* last ZSTD_decompressStream result: 0 at frame end */
-	XXH3_state_t *xs;   /* non-NULL: the compressed pieces are hashed too */
+	size_t last;      /* last ZSTD_decompressStream result: 0 at frame end */
+	XXH3_state_t *xs; /* non-NULL: the compressed pieces are hashed too */
 };
 
 static int inflate_piece(void *ctx, const unsigned char *p, size_t n, pk_error *err)
@@ -592,11 +592,11 @@ int entry_inflate_region(pk_entry *e, uint64_t off, uint64_t len,
 struct records {
 	int fds[3];
 	unsigned char hdr[PK_RECORD_HEAD];
-	size_t have;          /* header bytes collected */
-	uint64_t left;        /* payload bytes left in the current record */
+	size_t have;   /* header bytes collected */
+	uint64_t left; /* payload bytes left in the current record */
 	int stream;
-	uint64_t rest[3];     /* bytes of each stream not yet replayed */
-	int failed;           /* errno of the first write that failed */
+	uint64_t rest[3]; /* bytes of each stream not yet replayed */
+	int failed;       /* errno of the first write that failed */
 };
 
 /* 1 once a failed write leaves nothing more to replay anywhere. */
@@ -670,25 +670,27 @@ int pk_entry_verify(pk_entry *e, int deep, pk_error *err)
 
 	if (!e->verified) {
 		XXH3_64bits_reset(&xs);
-		if (entry_read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER, entry_hash_piece,
-		                      &xs, err) < 0)
+		if (entry_read_region(e, PK_ENTRY_HEADER, e->size - PK_ENTRY_HEADER,
+		                      entry_hash_piece, &xs, err) < 0)
 			return -1;
-		sum = XXH3_64bits_withSeed(e->header, PK_ENTRY_AT_CHECKSUM, XXH3_64bits_digest(&xs));
+		sum = XXH3_64bits_withSeed(e->header, PK_ENTRY_AT_CHECKSUM,
+		                           XXH3_64bits_digest(&xs));
 		if (sum != e->checksum)
 			return pk_error_set(err, 0, "entry checksum mismatch");
 		e->verified = 1;
 	}
 	if (deep) {
 		struct records r = { .fds = { -1, -1, -1 },
-		                     .rest = { 0, e->meta.stdout_bytes, e->meta.stderr_bytes } };
+			             .rest = { 0, e->meta.stdout_bytes, e->meta.stderr_bytes } };
 		if (entry_inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL,
 		                         err) < 0)
 			return -1;
 		if (r.have != 0 || r.left != 0)
 			return pk_error_set(err, 0, "entry damaged: last record cut short");
-		uint64_t files = pk_meta_raw_bytes(&e->meta) - e->meta.stdout_bytes - e->meta.stderr_bytes;
+		uint64_t files =
+			pk_meta_raw_bytes(&e->meta) - e->meta.stdout_bytes - e->meta.stderr_bytes;
 		if (entry_inflate_region(e, PK_ENTRY_HEADER + e->stdio_len, e->files_len,
-		                   discard_piece, &files, NULL, err) < 0)
+		                         discard_piece, &files, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -704,7 +706,8 @@ int pk_entry_replay(pk_entry *e, int out_fd, int err_fd, pk_error *err)
 	r.rest[PK_STDERR] = e->meta.stderr_bytes;
 	if (e->size > SMALL_ENTRY)
 		posix_fadvise(e->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (entry_inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) < 0)
+	if (entry_inflate_region(e, PK_ENTRY_HEADER, e->stdio_len, records_piece, &r, NULL, err) <
+	    0)
 		return -1;
 	if (r.have != 0 || r.left != 0)
 		return pk_error_set(err, 0, "entry damaged: last record cut short");

@@ -28,13 +28,13 @@
 /* Where the header's fields are (the layout above), for the writer and
  * every reader alike. */
 enum {
-	PK_ENTRY_AT_MAGIC = 0,          /* 8 bytes */
-	PK_ENTRY_AT_VERSION = 8,        /* u32 */
-	PK_ENTRY_AT_HEADER_SIZE = 12,   /* u32 */
-	PK_ENTRY_AT_STDIO_LEN = 16,     /* u64, then files and meta lengths */
-	PK_ENTRY_AT_FILES_LEN = 24,     /* u64 */
-	PK_ENTRY_AT_META_LEN = 32,      /* u64 */
-	PK_ENTRY_AT_CHECKSUM = 56       /* u64, over the bytes before it */
+	PK_ENTRY_AT_MAGIC = 0,        /* 8 bytes */
+	PK_ENTRY_AT_VERSION = 8,      /* u32 */
+	PK_ENTRY_AT_HEADER_SIZE = 12, /* u32 */
+	PK_ENTRY_AT_STDIO_LEN = 16,   /* u64, then files and meta lengths */
+	PK_ENTRY_AT_FILES_LEN = 24,   /* u64 */
+	PK_ENTRY_AT_META_LEN = 32,    /* u64 */
+	PK_ENTRY_AT_CHECKSUM = 56     /* u64, over the bytes before it */
 };
 
 /* A stdio record's head: the stream (u8) then the length (u32). */
@@ -60,8 +60,8 @@ int pk_entry_writer_over_limit(const pk_entry_writer *w, uint64_t *size);
 
 /* Appends a chunk of the command's output.  Returns 0, or -1 with err set
  * (then the entry is unusable; later calls fail at once). */
-int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf,
-                          size_t len, pk_error *err);
+int pk_entry_writer_stdio(pk_entry_writer *w, int stream, const void *buf, size_t len,
+                          pk_error *err);
 
 /* Appends the content of the open file fd (all of it, from offset 0) as the
  * next output file; *size is set to the bytes stored, sum to their

@@ -20,8 +20,8 @@ typedef struct pk_entry pk_entry;
 struct pk_entry {
 	int fd;
 	uint64_t size, stdio_len, files_len, meta_len, checksum;
-	unsigned char header[64];   /* PK_ENTRY_HEADER */
-	unsigned char *whole;       /* the whole file, for small entries */
+	unsigned char header[64]; /* PK_ENTRY_HEADER */
+	unsigned char *whole;     /* the whole file, for small entries */
 	unsigned char *inbuf, *outbuf;
 	size_t outcap;
 	pk_meta meta;
@@ -30,8 +30,8 @@ struct pk_entry {
 
 /* Calls fn on successive pieces of the file region [off, off+len). */
 int entry_read_region(pk_entry *e, uint64_t off, uint64_t len,
-                      int (*fn)(void *, const unsigned char *, size_t, pk_error *),
-                      void *ctx, pk_error *err);
+                      int (*fn)(void *, const unsigned char *, size_t, pk_error *), void *ctx,
+                      pk_error *err);
 
 /* A piece function for entry_read_region that hashes into ctx, an
  * XXH3_state_t. */

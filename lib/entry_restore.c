@@ -34,11 +34,11 @@ struct splitter {
 	pk_outtree *trees;
 	const char *statdir;
 	struct stream *v;
-	size_t n, j;           /* the streams, and the current one */
-	uint64_t left;         /* bytes left for it */
-	int open;              /* the current stream is started */
-	pk_outpath member;     /* the current directory member */
-	int out_failed;        /* a write to a file failed (not the entry) */
+	size_t n, j;       /* the streams, and the current one */
+	uint64_t left;     /* bytes left for it */
+	int open;          /* the current stream is started */
+	pk_outpath member; /* the current directory member */
+	int out_failed;    /* a write to a file failed (not the entry) */
 };
 
 static pk_outpath *current(struct splitter *s)
@@ -60,8 +60,8 @@ static int split_advance(struct splitter *s, pk_error *err)
 			}
 			continue;
 		}
-		if (st->member != SIZE_MAX &&
-		    pk_outtree_file(&s->trees[st->file], st->member, &s->member, s->statdir, err) < 0) {
+		if (st->member != SIZE_MAX && pk_outtree_file(&s->trees[st->file], st->member,
+		                                              &s->member, s->statdir, err) < 0) {
 			s->out_failed = err->errnum != 0;
 			return -1;
 		}
@@ -103,7 +103,8 @@ static int restore_pass(struct splitter *s, int write, pk_error *err)
 
 	if (hx != NULL) {
 		XXH3_64bits_reset(hx);
-		if (entry_read_region(e, PK_ENTRY_HEADER, e->stdio_len, entry_hash_piece, hx, err) < 0)
+		if (entry_read_region(e, PK_ENTRY_HEADER, e->stdio_len, entry_hash_piece, hx, err) <
+		    0)
 			return -1;
 	}
 	if (write)
@@ -117,9 +118,10 @@ static int restore_pass(struct splitter *s, int write, pk_error *err)
 	if (ret < 0 && err->errnum == 0 && !s->out_failed)
 		ret = -2;
 	if (ret == 0 && hx != NULL) {
-		ret = entry_read_region(e, e->size - e->meta_len, e->meta_len, entry_hash_piece, hx, err);
-		if (ret == 0 && XXH3_64bits_withSeed(e->header, 56, XXH3_64bits_digest(hx)) !=
-		                e->checksum) {
+		ret = entry_read_region(e, e->size - e->meta_len, e->meta_len, entry_hash_piece, hx,
+		                        err);
+		if (ret == 0 &&
+		    XXH3_64bits_withSeed(e->header, 56, XXH3_64bits_digest(hx)) != e->checksum) {
 			pk_error_set(err, 0, "entry checksum mismatch");
 			ret = -2;
 		}

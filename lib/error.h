@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 typedef struct pk_error {
-	int errnum;      /* errno value, or 0 when the failure is not a system error */
-	char msg[512];   /* what failed, e.g. "cannot create cache directory: /x" */
+	int errnum;    /* errno value, or 0 when the failure is not a system error */
+	char msg[512]; /* what failed, e.g. "cannot create cache directory: /x" */
 } pk_error;
 
 /* Sets err (may be NULL) to "fmt..." and errnum.  Returns -1 for chaining. */

@@ -4,8 +4,8 @@
 #ifndef PK_EXITSTATUS_H
 #define PK_EXITSTATUS_H
 
-#define PK_EXIT_FAILURE 125     /* pickled's own failure before the command ran */
-#define PK_EXIT_NOEXEC 126      /* the program was found but cannot be executed */
-#define PK_EXIT_NOTFOUND 127    /* the program was not found */
+#define PK_EXIT_FAILURE 125  /* pickled's own failure before the command ran */
+#define PK_EXIT_NOEXEC 126   /* the program was found but cannot be executed */
+#define PK_EXIT_NOTFOUND 127 /* the program was not found */
 
 #endif

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STAMP "gc.stamp"        /* mtime: last gc; content: u64 bytes kept */
-#define PENDING "gc.pending"    /* u64 per entry stored since */
-#define LEFTOVER_MS (3600LL * 1000)   /* temporaries older than this are dead */
+#define STAMP "gc.stamp"            /* mtime: last gc; content: u64 bytes kept */
+#define PENDING "gc.pending"        /* u64 per entry stored since */
+#define LEFTOVER_MS (3600LL * 1000) /* temporaries older than this are dead */
 /* Parsed configuration copies not written for this long: their files may
  * be gone; if not, the next run parses them and writes the copy again. */
 #define COPY_MAX_AGE_MS (30LL * 24 * 3600 * 1000)
@@ -49,12 +49,14 @@ int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
 	fd = pk_store_openat(s, STAMP, O_RDONLY, 0);
 	if (fd < 0)
 		return 1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || pk_read_full(fd, &kept, sizeof(kept)) != (ssize_t)sizeof(kept)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    pk_read_full(fd, &kept, sizeof(kept)) != (ssize_t)sizeof(kept)) {
 		close(fd);
 		return 1;
 	}
 	close(fd);
-	if (pk_now_ms() - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000) >= interval_ms)
+	if (pk_now_ms() - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000) >=
+	    interval_ms)
 		return 1;
 	if (max_size == 0)
 		return 0;
@@ -83,7 +85,9 @@ int pk_gc_due(const pk_store *s, uint64_t max_size, int64_t interval_ms)
 static int name_fits(const char *name, const char *shape)
 {
 	for (; *shape != '\0'; shape++) {
-		const char *set = *shape == 'x' ? "0123456789abcdef" : *shape == '9' ? "0123456789" : NULL;
+		const char *set = *shape == 'x'   ? "0123456789abcdef"
+		                  : *shape == '9' ? "0123456789"
+		                                  : NULL;
 		if (set != NULL) {
 			size_t n = strspn(name, set);
 			if (n == 0)
@@ -220,8 +224,8 @@ static int cmp_last_use(const void *a, const void *b)
 }
 
 /* Removes one entry.  Returns 0, or -1 when it is still there. */
-static int drop(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep,
-                pk_item *it, const char *why)
+static int drop(const pk_store *s, const pk_gc_opts *o, pk_gc_report *rep, pk_item *it,
+                const char *why)
 {
 	if (!o->dry_run && pk_store_remove(s, &it->key) < 0 && errno != ENOENT) {
 		if (rep->entries_failed++ == 0)

@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 typedef struct pk_gc_opts {
-	uint64_t max_size;         /* 0: no size limit */
-	int64_t max_age_ms;        /* 0: none; else remove entries older than this */
-	int dry_run;               /* decide, report, remove nothing */
-	int64_t wait_ms;           /* wait this long for a running gc (0: don't) */
+	uint64_t max_size;  /* 0: no size limit */
+	int64_t max_age_ms; /* 0: none; else remove entries older than this */
+	int dry_run;        /* decide, report, remove nothing */
+	int64_t wait_ms;    /* wait this long for a running gc (0: don't) */
 	/* Called for each entry removed (or that would be, in a dry run). */
 	void (*on_remove)(void *ctx, const pk_item *it, const char *why);
 	/* The same for each foreign file. */
@@ -31,13 +31,13 @@ typedef struct pk_gc_opts {
 
 typedef struct pk_gc_report {
 	size_t entries_removed, entries_kept, temps_removed;
-	size_t foreign_removed;    /* foreign files under v1/ */
-	size_t manifests_removed;  /* manifests with no result left, damaged
-	                              ones, foreign files under manifests/ */
+	size_t foreign_removed;   /* foreign files under v1/ */
+	size_t manifests_removed; /* manifests with no result left, damaged
+	                             ones, foreign files under manifests/ */
 	uint64_t bytes_freed, bytes_kept;
-	size_t entries_failed;     /* entries or foreign files that could not be
-	                              removed; entries are counted as kept */
-	pk_error failure;          /* why the first of them could not */
+	size_t entries_failed; /* entries or foreign files that could not be
+	                          removed; entries are counted as kept */
+	pk_error failure;      /* why the first of them could not */
 } pk_gc_report;
 
 /* Runs a collection.  Returns 0, or -1 with err set (err->errnum

@@ -13,8 +13,7 @@
  * (device, inode, size, mtime, ctime) -> hash records are kept; a record
  * that matches the file's stat is used instead of reading it.
  * Returns 0, 1 when the file does not exist, or -1 with err set. */
-int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16],
-                 pk_error *err);
+int pk_hash_file(const char *statdir, const char *path, unsigned char hash[16], pk_error *err);
 
 /* The same for the regular file open as fd, whose status is *st (path
  * names it in messages): an output file a hit may find unchanged. */
@@ -29,8 +28,7 @@ int pk_hash_fd(const char *statdir, int fd, const struct stat *st, const char *p
  * checked (the run's declared outputs: the command is meant to write them).
  * Returns 1 with *which set to the first input that changed, 0 when none
  * did. */
-int pk_inputs_changed(const pk_input *v, size_t n, char *const *skip, size_t n_skip,
-                      size_t *which);
+int pk_inputs_changed(const pk_input *v, size_t n, char *const *skip, size_t n_skip, size_t *which);
 
 /* Expands patterns (paths, globs, directories) into regular files, sorted
  * by path, duplicates removed, each hashed as pk_hash_file does.  A path or
@@ -38,7 +36,7 @@ int pk_inputs_changed(const pk_input *v, size_t n, char *const *skip, size_t n_s
  * wildcards that matched no file at all has nomatch set.  Special files (FIFOs,
  * devices) are an error.  *out is the caller's (pk_key_parts_free frees it
  * as part of parts).  Returns 0, or -1 with err set. */
-int pk_inputs_expand(char *const *patterns, size_t n, const char *statdir,
-                     pk_input **out, size_t *nout, pk_error *err);
+int pk_inputs_expand(char *const *patterns, size_t n, const char *statdir, pk_input **out,
+                     size_t *nout, pk_error *err);
 
 #endif

@@ -9,12 +9,12 @@
  * (-c, -e), letters that take the next word as their value when last in
  * the cluster (-W arg), and long options of each kind. */
 struct family {
-	const char *const *names;      /* exact names, or prefixes ending in '*' */
+	const char *const *names; /* exact names, or prefixes ending in '*' */
 	const char *code;
 	const char *value;
 	const char *const *long_code;
 	const char *const *long_value;
-	int plus;                      /* +o opt too (shells) */
+	int plus; /* +o opt too (shells) */
 };
 
 static const char *const python_names[] = { "python*", "pypy*", NULL };
@@ -24,7 +24,7 @@ static const char *const node_names[] = { "node", "nodejs", NULL };
 static const char *const sh_names[] = { "sh", "bash", "dash", "zsh", "ksh", "mksh", NULL };
 static const char *const node_long_code[] = { "--eval", "--print", NULL };
 static const char *const node_long_value[] = { "--require", "--loader", "--import",
-                                               "--experimental-loader", NULL };
+	                                       "--experimental-loader", NULL };
 static const char *const sh_long_value[] = { "--rcfile", "--init-file", NULL };
 static const char *const none[] = { NULL };
 
@@ -109,7 +109,7 @@ long pk_interp_script(char *const *argv, size_t argc, size_t *interp)
 			break;
 		}
 		if (strcmp(w, "-") == 0)
-			return -1;   /* the script on stdin */
+			return -1; /* the script on stdin */
 		if (w[0] == '-' && w[1] == '-') {
 			const char *eq = strchr(w, '=');
 			char name[64];
@@ -132,7 +132,7 @@ long pk_interp_script(char *const *argv, size_t argc, size_t *interp)
 				return -1;
 			if (strchr(f->value, *c) != NULL) {
 				if (c[1] == '\0')
-					i++;   /* its value is the next word */
+					i++; /* its value is the next word */
 				break;
 			}
 		}

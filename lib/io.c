@@ -10,7 +10,7 @@
 
 void *pk_io_alloc(size_t size)
 {
-	long ps = sysconf(_SC_PAGESIZE);   /* glibc's stored value: cheap */
+	long ps = sysconf(_SC_PAGESIZE); /* glibc's stored value: cheap */
 	size_t page = ps > 0 ? (size_t)ps : 4096;
 	void *p;
 	int e;
@@ -39,8 +39,8 @@ int pk_write_all(int fd, const void *buf, size_t len)
 	return pk_write_all_or(fd, buf, len, NULL, NULL);
 }
 
-int pk_write_all_or(int fd, const void *buf, size_t len,
-                    int (*give_up)(void *ctx, size_t moved), void *ctx)
+int pk_write_all_or(int fd, const void *buf, size_t len, int (*give_up)(void *ctx, size_t moved),
+                    void *ctx)
 {
 	const char *p = buf;
 	size_t moved = 0;

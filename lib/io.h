@@ -30,8 +30,8 @@ int pk_write_all(int fd, const void *buf, size_t len);
  * signal or would block, with the bytes written since the last time it was
  * asked: a non-zero answer ends the write with -1 and errno ETIMEDOUT.
  * give_up NULL: pk_write_all. */
-int pk_write_all_or(int fd, const void *buf, size_t len,
-                    int (*give_up)(void *ctx, size_t moved), void *ctx);
+int pk_write_all_or(int fd, const void *buf, size_t len, int (*give_up)(void *ctx, size_t moved),
+                    void *ctx);
 
 /* Reads until len bytes or end of file.  Returns the count read (less than
  * len only at end of file), or -1 with errno set. */

@@ -15,8 +15,8 @@
  * read this way, then written, was an input that the run itself changed. */
 #define CONTENT_READS (PK_TRACE_READ | PK_TRACE_LIST | PK_TRACE_READLINK | PK_TRACE_EXEC)
 /* Writes that change the listing of the folder holding the path. */
-#define LISTING_WRITES                                                           \
-	(PK_TRACE_CREATE | PK_TRACE_UNLINK | PK_TRACE_RENAME_FROM | PK_TRACE_RENAME_TO | \
+#define LISTING_WRITES                                                                             \
+	(PK_TRACE_CREATE | PK_TRACE_UNLINK | PK_TRACE_RENAME_FROM | PK_TRACE_RENAME_TO |           \
 	 PK_TRACE_LINK_TO | PK_TRACE_MKDIR)
 
 void pk_judgement_free(pk_judgement *j)
@@ -178,7 +178,7 @@ static int changed_meanwhile(const pk_trace_stat *f, const pk_mrec *rec)
 	if (rec->kind == PK_MK_ABSENT || (f->mode & S_IFMT) != (rec->mode & S_IFMT))
 		return 1;
 	if (S_ISDIR(f->mode) && rec->kind != PK_MK_DIR)
-		return 0;   /* a folder's existence is all that was seen */
+		return 0; /* a folder's existence is all that was seen */
 	return (uint64_t)f->dev != rec->dev || (uint64_t)f->ino != rec->ino ||
 	       (uint64_t)f->size != rec->size || pk_ns(f->mtime) != rec->mtime_ns ||
 	       pk_ns(f->ctime) != rec->ctime_ns;
@@ -219,8 +219,8 @@ static int declared(const char *path, char *const *abs_outputs, size_t n)
 }
 
 /* One input record into j (or a reason the result cannot be stored). */
-static int judge_input(const pk_trace_record *r, const pk_judge_opts *o, char **dirs,
-                       size_t ndirs, struct timespec started, pk_judgement *j, pk_error *err)
+static int judge_input(const pk_trace_record *r, const pk_judge_opts *o, char **dirs, size_t ndirs,
+                       struct timespec started, pk_judgement *j, pk_error *err)
 {
 	pk_mrec rec;
 	pk_error oerr = { 0 };
@@ -246,8 +246,7 @@ static int judge_input(const pk_trace_record *r, const pk_judge_opts *o, char **
 	return 0;
 }
 
-int pk_judge(const pk_trace_result *res, const pk_judge_opts *o, pk_judgement *j,
-             pk_error *err)
+int pk_judge(const pk_trace_result *res, const pk_judge_opts *o, pk_judgement *j, pk_error *err)
 {
 	char **outs = NULL, **dirs = NULL;
 	size_t ndirs = 0;

@@ -21,25 +21,25 @@
 #include <stddef.h>
 
 typedef struct pk_judge_opts {
-	const char *cache_dir;     /* never an input (NULL: none) */
-	char *const *ignore;       /* trace.ignore globs (see pk_judge_ignored) */
+	const char *cache_dir; /* never an input (NULL: none) */
+	char *const *ignore;   /* trace.ignore globs (see pk_judge_ignored) */
 	size_t nignore;
-	const char *cwd;           /* the run's working directory, absolute */
-	char *const *outputs;      /* declared -o paths, relative to cwd or not */
+	const char *cwd;      /* the run's working directory, absolute */
+	char *const *outputs; /* declared -o paths, relative to cwd or not */
 	size_t noutputs;
-	const char *statdir;       /* the input stat cache (NULL: none) */
-	int network_uncached;      /* trace.network: uncached */
+	const char *statdir;  /* the input stat cache (NULL: none) */
+	int network_uncached; /* trace.network: uncached */
 } pk_judge_opts;
 
 typedef struct pk_judgement {
 	int cacheable;
-	char why[600];             /* not cacheable: why, e.g. "input changed
-	                              during the run: /srv/a.csv" */
-	pk_mrec *inputs;           /* sorted by path */
+	char why[600];   /* not cacheable: why, e.g. "input changed
+	                    during the run: /srv/a.csv" */
+	pk_mrec *inputs; /* sorted by path */
 	size_t ninputs;
-	char **written;            /* sorted */
+	char **written; /* sorted */
 	size_t nwritten;
-	char **peers;              /* network peers, in first-connect order */
+	char **peers; /* network peers, in first-connect order */
 	size_t npeers;
 } pk_judgement;
 
@@ -47,8 +47,7 @@ typedef struct pk_judgement {
  * with res->why).  Returns 0 with *j filled (free it with
  * pk_judgement_free), or -1 with err set (no memory, an input that could
  * not be read). */
-int pk_judge(const pk_trace_result *res, const pk_judge_opts *o, pk_judgement *j,
-             pk_error *err);
+int pk_judge(const pk_trace_result *res, const pk_judge_opts *o, pk_judgement *j, pk_error *err);
 
 void pk_judgement_free(pk_judgement *j);
 

@@ -14,9 +14,24 @@
 #define KEY_VERSION 1
 
 enum {
-	T_ARG = 1, T_PROGRAM, T_PROGRAM_SIZE, T_PROGRAM_MTIME, T_PROGRAM_HASH,
-	T_INPUT, T_INPUT_ABSENT, T_INPUT_HASH, T_ENV, T_ENV_UNSET, T_ENV_VALUE,
-	T_CWD, T_STDIN, T_EXTRA, T_OUTPUT, T_CACHE_FAILURES, T_ARGC, T_CHECK,
+	T_ARG = 1,
+	T_PROGRAM,
+	T_PROGRAM_SIZE,
+	T_PROGRAM_MTIME,
+	T_PROGRAM_HASH,
+	T_INPUT,
+	T_INPUT_ABSENT,
+	T_INPUT_HASH,
+	T_ENV,
+	T_ENV_UNSET,
+	T_ENV_VALUE,
+	T_CWD,
+	T_STDIN,
+	T_EXTRA,
+	T_OUTPUT,
+	T_CACHE_FAILURES,
+	T_ARGC,
+	T_CHECK,
 };
 
 static void put_u64(XXH3_state_t *st, uint64_t v)
@@ -171,8 +186,8 @@ static int cmp_envvar(const void *a, const void *b)
 	return strcmp(((const pk_envvar *)a)->name, ((const pk_envvar *)b)->name);
 }
 
-static int add_var(pk_envvar **v, size_t *n, size_t *cap, const char *name,
-                   size_t namelen, const char *value)
+static int add_var(pk_envvar **v, size_t *n, size_t *cap, const char *name, size_t namelen,
+                   const char *value)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (strlen((*v)[i].name) == namelen && memcmp((*v)[i].name, name, namelen) == 0)
@@ -214,8 +229,8 @@ uint32_t pk_key_env_digest(const char *value)
 	return (uint32_t)(XXH3_64bits_digest(&st) >> 32);
 }
 
-int pk_key_select_env(char *const *names, size_t nnames, char *const *envp,
-                      pk_envvar **out, size_t *nout)
+int pk_key_select_env(char *const *names, size_t nnames, char *const *envp, pk_envvar **out,
+                      size_t *nout)
 {
 	pk_envvar *v = NULL;
 	size_t n = 0, cap = 0;

@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PK_KEY_HEX 32           /* hex digits in a full key */
+#define PK_KEY_HEX 32 /* hex digits in a full key */
 
 typedef struct pk_key {
-	unsigned char bytes[16];   /* XXH128 canonical (big-endian) form */
+	unsigned char bytes[16]; /* XXH128 canonical (big-endian) form */
 } pk_key;
 
 enum pk_program_check {
@@ -20,9 +20,9 @@ enum pk_program_check {
 };
 
 typedef struct pk_input {
-	char *path;                /* as expanded; relative stays relative */
-	int present;               /* 0: did not exist when the key was made */
-	unsigned char hash[16];    /* XXH3-128 of the content when present */
+	char *path;             /* as expanded; relative stays relative */
+	int present;            /* 0: did not exist when the key was made */
+	unsigned char hash[16]; /* XXH3-128 of the content when present */
 	/* Not in the key: the stat the hash was taken with, for
 	 * pk_inputs_changed.  settled: mtime and ctime were older than the
 	 * moment of the stat (with a margin for coarse timestamps), so an
@@ -37,7 +37,7 @@ typedef struct pk_input {
 
 typedef struct pk_envvar {
 	char *name;
-	char *value;               /* NULL: unset (differs from "") */
+	char *value; /* NULL: unset (differs from "") */
 	/* Not in the key: what an entry records in place of the value, so
 	 * that entries and runs can be told apart without the value (which
 	 * may be a secret): whether it was set, and pk_key_env_digest of it.
@@ -50,21 +50,21 @@ typedef struct pk_envvar {
 typedef struct pk_key_parts {
 	size_t argc;
 	char **argv;
-	char *program;             /* argv[0] resolved through PATH */
-	int program_check;         /* enum pk_program_check */
+	char *program;     /* argv[0] resolved through PATH */
+	int program_check; /* enum pk_program_check */
 	uint64_t program_size;
 	int64_t program_mtime_ns;
 	unsigned char program_hash[16];
 	size_t ninputs;
-	pk_input *inputs;          /* sorted by path, no duplicates */
+	pk_input *inputs; /* sorted by path, no duplicates */
 	size_t nenv;
-	pk_envvar *env;            /* sorted by name, no duplicates */
-	char *cwd;                 /* NULL unless the cwd is part of the key */
+	pk_envvar *env; /* sorted by name, no duplicates */
+	char *cwd;      /* NULL unless the cwd is part of the key */
 	int has_stdin;
 	unsigned char stdin_hash[16];
-	char *extra;               /* -k TEXT, or NULL */
+	char *extra; /* -k TEXT, or NULL */
 	size_t noutputs;
-	char **outputs;            /* declared output paths, in the order given */
+	char **outputs; /* declared output paths, in the order given */
 	int cache_failures;
 } pk_key_parts;
 
@@ -101,9 +101,9 @@ uint32_t pk_key_env_digest(const char *value);
 /* Selects environment variables for the key.  Each of names is a variable
  * name or a glob (fnmatch) over names in envp; a name that is not a glob is
  * recorded even when unset, a glob records what it matches.  Each gets
- * its digest (has_digest set).  The result is sorted and deduplicated; *out is owned by the caller (free with the
- * parts it goes into).  Returns 0, or -1 with errno ENOMEM. */
-int pk_key_select_env(char *const *names, size_t nnames, char *const *envp,
-                      pk_envvar **out, size_t *nout);
+ * its digest (has_digest set).  The result is sorted and deduplicated; *out is owned by the caller
+ * (free with the parts it goes into).  Returns 0, or -1 with errno ENOMEM. */
+int pk_key_select_env(char *const *names, size_t nnames, char *const *envp, pk_envvar **out,
+                      size_t *nout);
 
 #endif

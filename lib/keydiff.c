@@ -17,7 +17,7 @@ struct out {
 	size_t max;
 	size_t count[PK_KD_NPARTS];
 	size_t total;
-	pk_buf q[2];               /* quoted words for the line being made */
+	pk_buf q[2]; /* quoted words for the line being made */
 };
 
 /* w quoted into the i-th word buffer; valid until that buffer is reused. */
@@ -73,11 +73,14 @@ static void diff_args(struct out *o, const pk_key_parts *a, const pk_key_parts *
 		if (x != NULL && y != NULL && strcmp(x, y) == 0)
 			continue;
 		if (y == NULL)
-			emit(o, PK_KD_ARGS, NULL, "argument %zu: now %s, not in that entry", i, qw(o, 0, x));
+			emit(o, PK_KD_ARGS, NULL, "argument %zu: now %s, not in that entry", i,
+			     qw(o, 0, x));
 		else if (x == NULL)
-			emit(o, PK_KD_ARGS, NULL, "argument %zu: not given now, was %s", i, qw(o, 1, y));
+			emit(o, PK_KD_ARGS, NULL, "argument %zu: not given now, was %s", i,
+			     qw(o, 1, y));
 		else
-			emit(o, PK_KD_ARGS, NULL, "argument %zu: now %s, was %s", i, qw(o, 0, x), qw(o, 1, y));
+			emit(o, PK_KD_ARGS, NULL, "argument %zu: now %s, was %s", i, qw(o, 0, x),
+			     qw(o, 1, y));
 	}
 	more(o, PK_KD_ARGS, "arguments differ");
 }
@@ -124,15 +127,17 @@ static void diff_inputs(struct out *o, const pk_key_parts *a, const pk_key_parts
 			     qw(o, 0, x->path), x->present ? "" : " (absent now)");
 			i++;
 		} else if (c > 0) {
-			emit(o, PK_KD_INPUTS, NULL, "input %s: in that entry's key, not in this one",
-			     qw(o, 0, y->path));
+			emit(o, PK_KD_INPUTS, NULL,
+			     "input %s: in that entry's key, not in this one", qw(o, 0, y->path));
 			k++;
 		} else {
 			if (x->present != y->present)
 				emit(o, PK_KD_INPUTS, NULL, "input %s: %s", qw(o, 0, x->path),
-				     x->present ? "present now, was absent" : "absent now, was present");
+				     x->present ? "present now, was absent"
+				                : "absent now, was present");
 			else if (x->present && memcmp(x->hash, y->hash, 16) != 0)
-				emit(o, PK_KD_INPUTS, NULL, "input %s: content changed", qw(o, 0, x->path));
+				emit(o, PK_KD_INPUTS, NULL, "input %s: content changed",
+				     qw(o, 0, x->path));
 			i++;
 			k++;
 		}
@@ -165,8 +170,9 @@ static void diff_env(struct out *o, const pk_key_parts *a, const pk_key_parts *b
 				emit(o, PK_KD_ENV, x->name, "env %s: %s", qw(o, 0, x->name),
 				     x->was_set ? "set now, was unset" : "unset now, was set");
 			} else if (x->digest != y->digest) {
-				emit(o, PK_KD_ENV, x->name, "env %s: value changed (#%08x, was #%08x)",
-				     qw(o, 0, x->name), (unsigned)x->digest, (unsigned)y->digest);
+				emit(o, PK_KD_ENV, x->name,
+				     "env %s: value changed (#%08x, was #%08x)", qw(o, 0, x->name),
+				     (unsigned)x->digest, (unsigned)y->digest);
 			}
 			i++;
 			k++;
@@ -188,17 +194,19 @@ static int str_differ(const char *x, const char *y)
 	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
 }
 
-static void diff_cwd(struct out *o, const pk_key_parts *a, const pk_key_parts *b,
-                     const char *ra, const char *rb)
+static void diff_cwd(struct out *o, const pk_key_parts *a, const pk_key_parts *b, const char *ra,
+                     const char *rb)
 {
 	if (str_differ(a->cwd, b->cwd)) {
 		if (a->cwd == NULL)
-			emit(o, PK_KD_CWD, NULL, "working directory: not in this key, in that entry's");
+			emit(o, PK_KD_CWD, NULL,
+			     "working directory: not in this key, in that entry's");
 		else if (b->cwd == NULL)
-			emit(o, PK_KD_CWD, NULL, "working directory: in this key, not in that entry's");
+			emit(o, PK_KD_CWD, NULL,
+			     "working directory: in this key, not in that entry's");
 		else
-			emit(o, PK_KD_CWD, NULL, "working directory: now %s, was %s", qw(o, 0, a->cwd),
-			     qw(o, 1, b->cwd));
+			emit(o, PK_KD_CWD, NULL, "working directory: now %s, was %s",
+			     qw(o, 0, a->cwd), qw(o, 1, b->cwd));
 	} else if (a->cwd == NULL && ra != NULL && rb != NULL && strcmp(ra, rb) != 0 &&
 	           (has_relative_input(a) || has_relative_input(b))) {
 		/* Not in the key, but relative inputs are read from it. */
@@ -210,13 +218,15 @@ static void diff_cwd(struct out *o, const pk_key_parts *a, const pk_key_parts *b
 static void diff_rest(struct out *o, const pk_key_parts *a, const pk_key_parts *b)
 {
 	if (a->has_stdin != b->has_stdin)
-		emit(o, PK_KD_STDIN, NULL, "stdin: %s", a->has_stdin ? "read now, was empty or not read"
-		                                                    : "empty or not read now, was read");
+		emit(o, PK_KD_STDIN, NULL, "stdin: %s",
+		     a->has_stdin ? "read now, was empty or not read"
+		                  : "empty or not read now, was read");
 	else if (a->has_stdin && memcmp(a->stdin_hash, b->stdin_hash, 16) != 0)
 		emit(o, PK_KD_STDIN, NULL, "stdin: content changed");
 	if (str_differ(a->extra, b->extra))
 		emit(o, PK_KD_KEY_TEXT, NULL, "key text: now %s, was %s",
-		     a->extra ? qw(o, 0, a->extra) : "none", b->extra ? qw(o, 1, b->extra) : "none");
+		     a->extra ? qw(o, 0, a->extra) : "none",
+		     b->extra ? qw(o, 1, b->extra) : "none");
 	int outs = a->noutputs != b->noutputs;
 	for (size_t i = 0; !outs && i < a->noutputs; i++)
 		outs = strcmp(a->outputs[i], b->outputs[i]) != 0;
@@ -277,7 +287,7 @@ static void mix_str(XXH3_state_t *st, const char *s)
 	if (s == NULL)
 		mix(st, "", 0);
 	else
-		mix(st, s, strlen(s) + 1);   /* the NUL sets NULL and "" apart */
+		mix(st, s, strlen(s) + 1); /* the NUL sets NULL and "" apart */
 }
 
 /* A digest of one part of p, for telling entries apart at a glance. */
@@ -317,7 +327,8 @@ void pk_keydiff_show(pk_buf *b, const pk_key_parts *p, const char *run_cwd, int 
                      const char *name)
 {
 	static const char *const labels[PK_KD_NPARTS] = {
-		"args", "program", "inputs", "env", "cwd", "stdin", "key", "outputs", "cache-failures",
+		"args", "program", "inputs",         "env", "cwd", "stdin",
+		"key",  "outputs", "cache-failures",
 	};
 	char h[33];
 

@@ -13,8 +13,15 @@
 
 /* The parts of a key, in the order they enter it. */
 enum pk_keydiff_part {
-	PK_KD_ARGS, PK_KD_PROGRAM, PK_KD_INPUTS, PK_KD_ENV, PK_KD_CWD, PK_KD_STDIN,
-	PK_KD_KEY_TEXT, PK_KD_OUTPUTS, PK_KD_CACHE_FAILURES,
+	PK_KD_ARGS,
+	PK_KD_PROGRAM,
+	PK_KD_INPUTS,
+	PK_KD_ENV,
+	PK_KD_CWD,
+	PK_KD_STDIN,
+	PK_KD_KEY_TEXT,
+	PK_KD_OUTPUTS,
+	PK_KD_CACHE_FAILURES,
 	PK_KD_NPARTS
 };
 

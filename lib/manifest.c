@@ -64,7 +64,8 @@ static int listing_hash(const char *path, unsigned char hash[16])
 		if (type == DT_UNKNOWN) {
 			struct stat st;
 			type = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
-			       ? (unsigned char)(IFTODT(st.st_mode)) : DT_UNKNOWN;
+			               ? (unsigned char)(IFTODT(st.st_mode))
+			               : DT_UNKNOWN;
 		}
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -165,8 +166,7 @@ static int observe(pk_mrec *r, int want, const char *statdir, pk_error *err)
 	return 0;
 }
 
-int pk_mrec_observe(pk_mrec *r, const char *path, int want, const char *statdir,
-                    pk_error *err)
+int pk_mrec_observe(pk_mrec *r, const char *path, int want, const char *statdir, pk_error *err)
 {
 	memset(r, 0, sizeof(*r));
 	if ((r->path = strdup(path)) == NULL)
@@ -207,8 +207,8 @@ int pk_mrec_check(pk_mrec *r, const char *statdir, const char **why, int *refres
 	if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
 		return 1;
 	if (r->kind == PK_MK_STAT)
-		return S_ISREG(st.st_mode) && ((uint64_t)st.st_size != r->size ||
-		                               pk_ns(st.st_mtim) != r->mtime_ns);
+		return S_ISREG(st.st_mode) &&
+		       ((uint64_t)st.st_size != r->size || pk_ns(st.st_mtim) != r->mtime_ns);
 	if (r->settled && same_stat(r, &st))
 		return 0;
 	/* The stat moved (a touch, a copy put back, another inode) or proves
@@ -333,7 +333,7 @@ static void drop_unused(pk_manifest *m)
 	size_t w = 0;
 
 	if ((map = calloc(m->nrecs + 1, sizeof(*map))) == NULL)
-		return;    /* unused records only cost room */
+		return; /* unused records only cost room */
 	for (size_t v = 0; v < m->nvariants; v++)
 		for (size_t i = 0; i < m->variants[v].n; i++)
 			map[m->variants[v].idx[i]] = 1;
@@ -355,7 +355,8 @@ static void drop_unused(pk_manifest *m)
 static void drop_variant(pk_manifest *m, size_t v)
 {
 	free(m->variants[v].idx);
-	memmove(&m->variants[v], &m->variants[v + 1], (m->nvariants - v - 1) * sizeof(*m->variants));
+	memmove(&m->variants[v], &m->variants[v + 1],
+	        (m->nvariants - v - 1) * sizeof(*m->variants));
 	m->nvariants--;
 }
 
@@ -364,7 +365,7 @@ static void drop_variant(pk_manifest *m, size_t v)
  * quadratic, so the first record of each path is found by bisection over
  * an index sorted as it is built. */
 struct rec_index {
-	uint32_t *by_path;         /* record indexes sorted by path */
+	uint32_t *by_path; /* record indexes sorted by path */
 	size_t n, cap;
 };
 
@@ -481,8 +482,7 @@ out:
 	return ret;
 }
 
-size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *result),
-                         void *ctx)
+size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *result), void *ctx)
 {
 	size_t dropped = 0;
 
@@ -497,15 +497,15 @@ size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *re
 	return dropped;
 }
 
-long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **first,
-                       const char **why, int *refreshed)
+long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **first, const char **why,
+                       int *refreshed)
 {
 	/* 0: not checked yet, 1: holds, 2: does not */
 	unsigned char *seen = calloc(m->nrecs + 1, 1);
 	long found = -1;
 
 	if (seen == NULL)
-		return -1;   /* cannot check: a miss */
+		return -1; /* cannot check: a miss */
 	for (size_t v = 0; v < m->nvariants && found < 0; v++) {
 		const pk_variant *var = &m->variants[v];
 		size_t i;
@@ -516,7 +516,8 @@ long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **firs
 
 			/* The newest set checks each of its records first. */
 			if (seen[k] == 0)
-				seen[k] = pk_mrec_check(&m->recs[k], statdir, &w, refreshed) ? 2 : 1;
+				seen[k] =
+					pk_mrec_check(&m->recs[k], statdir, &w, refreshed) ? 2 : 1;
 			if (seen[k] == 1)
 				continue;
 			if (v == 0) {

@@ -46,22 +46,22 @@
 #define PK_MANIFEST_RECORDS 20000
 
 enum pk_mkind {
-	PK_MK_FILE = 1,    /* a regular file's content */
-	PK_MK_ABSENT,      /* nothing there (a failed lookup) */
-	PK_MK_DIR,         /* a directory's listing: sorted names and types */
-	PK_MK_LINK,        /* a symbolic link's target */
-	PK_MK_STAT,        /* existence only: type; a regular file's size and
-	                      mtime too (what a stat without an open shows) */
+	PK_MK_FILE = 1, /* a regular file's content */
+	PK_MK_ABSENT,   /* nothing there (a failed lookup) */
+	PK_MK_DIR,      /* a directory's listing: sorted names and types */
+	PK_MK_LINK,     /* a symbolic link's target */
+	PK_MK_STAT,     /* existence only: type; a regular file's size and
+	                   mtime too (what a stat without an open shows) */
 };
 
 typedef struct pk_mrec {
-	char *path;                /* absolute */
-	int kind;                  /* enum pk_mkind */
-	uint32_t mode;             /* st_mode when something was there */
-	unsigned char hash[16];    /* FILE: content; DIR: listing; LINK: target */
-	uint64_t dev, ino, size;   /* the stat the hash was taken with */
+	char *path;              /* absolute */
+	int kind;                /* enum pk_mkind */
+	uint32_t mode;           /* st_mode when something was there */
+	unsigned char hash[16];  /* FILE: content; DIR: listing; LINK: target */
+	uint64_t dev, ino, size; /* the stat the hash was taken with */
 	int64_t mtime_ns, ctime_ns;
-	int settled;               /* an equal stat later proves equal content */
+	int settled; /* an equal stat later proves equal content */
 } pk_mrec;
 
 /* What a path's kind is called in show and --explain ("file"...). */
@@ -72,8 +72,7 @@ const char *pk_mkind_name(int kind);
  * something else is recorded STAT).  Regular files are hashed through the
  * stat cache statdir (NULL: none).  r->path is set to a copy of path.
  * Returns 0, or -1 with err set (r is then empty). */
-int pk_mrec_observe(pk_mrec *r, const char *path, int want, const char *statdir,
-                    pk_error *err);
+int pk_mrec_observe(pk_mrec *r, const char *path, int want, const char *statdir, pk_error *err);
 
 /* Checks the record against the file system: the stat first, the content
  * (or listing, or target) only when the stat differs or was not settled.
@@ -99,21 +98,21 @@ void pk_mrecs_result_key(const pk_key *key, const pk_mrec *recs, size_t n, pk_ke
 /* Sorts by path and removes duplicates (the first of each path stays). */
 void pk_mrecs_sort(pk_mrec *recs, size_t *n);
 
-enum { PK_VARIANT_NETWORK = 1 };   /* the run connected to another host */
+enum { PK_VARIANT_NETWORK = 1 }; /* the run connected to another host */
 
 typedef struct pk_variant {
 	pk_key result;
 	int64_t created_ms;
 	int flags;
 	size_t n;
-	uint32_t *idx;             /* into the manifest's records */
+	uint32_t *idx; /* into the manifest's records */
 } pk_variant;
 
 typedef struct pk_manifest {
 	size_t nrecs;
-	pk_mrec *recs;             /* distinct records */
+	pk_mrec *recs; /* distinct records */
 	size_t nvariants;
-	pk_variant *variants;      /* newest first */
+	pk_variant *variants; /* newest first */
 } pk_manifest;
 
 void pk_manifest_free(pk_manifest *m);
@@ -145,8 +144,7 @@ int pk_manifest_add(pk_manifest *m, const pk_key *result, int64_t created_ms, in
 
 /* Drops the variants for which keep(ctx, result) returns 0, and the
  * records no variant uses any more.  Returns how many were dropped. */
-size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *result),
-                         void *ctx);
+size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *result), void *ctx);
 
 /* Finds the newest variant whose every record still holds, checking each
  * distinct record once.  Returns its index, or -1; then, when there is a
@@ -154,15 +152,14 @@ size_t pk_manifest_prune(pk_manifest *m, int (*keep)(void *ctx, const pk_key *re
  * that does not hold, and *why to how it differs.  *refreshed (may be
  * NULL) is set to 1 when a record took a new stat (see pk_mrec_check):
  * m is then worth saving. */
-long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **first,
-                       const char **why, int *refreshed);
+long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **first, const char **why,
+                       int *refreshed);
 
 /* Calls fn for every manifest file of s: with its key, or key NULL and
  * rel set for a file under manifests/ that is not one (pickled never makes
  * one).  fn returns 0 to go on, or -1 after setting err to stop.  A store
  * with no manifests has nothing to list.  Returns 0, or -1 with err set. */
-int pk_manifest_each(const pk_store *s,
-                     int (*fn)(void *ctx, const pk_key *key, const char *rel),
+int pk_manifest_each(const pk_store *s, int (*fn)(void *ctx, const pk_key *key, const char *rel),
                      void *ctx, pk_error *err);
 
 /* Tidies the manifests of s: drops the input sets whose result entry is
@@ -194,7 +191,7 @@ int pk_manifest_unzip(const unsigned char *p, size_t n, unsigned char **raw, siz
  * network peers it connected to. */
 typedef struct pk_trace_note {
 	pk_key manifest;
-	int flags;                 /* PK_VARIANT_* */
+	int flags; /* PK_VARIANT_* */
 	size_t ninputs;
 	pk_mrec *inputs;
 	size_t nwritten;

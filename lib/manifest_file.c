@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "PKLDMAN"          /* with its NUL: 8 bytes */
+#define MAGIC "PKLDMAN" /* with its NUL: 8 bytes */
 #define VERSION 1
-#define MAX_BYTES (256u * 1024 * 1024)   /* larger is damage */
+#define MAX_BYTES (256u * 1024 * 1024) /* larger is damage */
 /* A manifest's records, unpacked: 20,000 records of a long path each. */
 #define MAX_RAW (128u * 1024 * 1024)
 #define REC_FIXED (4 + 1 + 4 + 16 + 5 * 8 + 1)
@@ -293,7 +293,8 @@ int pk_manifest_load(const pk_store *s, const pk_key *key, pk_manifest *m, pk_er
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > MAX_BYTES) {
-		pk_error_set(err, 0, "%s", S_ISREG(st.st_mode) ? "too large" : "not a regular file");
+		pk_error_set(err, 0, "%s",
+		             S_ISREG(st.st_mode) ? "too large" : "not a regular file");
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -372,8 +373,7 @@ static int is_hex(const char *s, size_t n)
 
 /* Every file of one shard folder. */
 static int each_in_shard(const pk_store *s, const char *shard,
-                         int (*fn)(void *, const pk_key *, const char *), void *ctx,
-                         pk_error *err)
+                         int (*fn)(void *, const pk_key *, const char *), void *ctx, pk_error *err)
 {
 	char rel[300];
 	int fd, ret = 0;

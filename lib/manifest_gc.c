@@ -24,7 +24,7 @@ static int entry_exists(void *ctx, const pk_key *key)
 	int fd = pk_store_open_entry(ctx, key);
 
 	if (fd < 0)
-		return errno != ENOENT;   /* unreadable is not gone */
+		return errno != ENOENT; /* unreadable is not gone */
 	close(fd);
 	return 1;
 }
@@ -52,7 +52,7 @@ static int tidy_one(void *ctx, const pk_key *key, const char *rel)
 	}
 	rc = pk_manifest_load(t->s, key, &m, &err);
 	if (rc == 1)
-		return 0;   /* removed meanwhile */
+		return 0; /* removed meanwhile */
 	if (rc < 0) {
 		/* Damaged: a miss for every run, until it goes. */
 		if (err.errnum == 0 && (t->dry_run || pk_manifest_remove(t->s, key) == 0))

@@ -12,18 +12,38 @@
 #include <sys/stat.h>
 
 enum {
-	M_KEY = 1, M_ARG, M_PROGRAM, M_PROGRAM_CHECK, M_PROGRAM_SIZE,
-	M_PROGRAM_MTIME, M_PROGRAM_HASH, M_INPUT, M_ENV, M_CWD, M_STDIN,
-	M_EXTRA, M_OUTPUT, M_CACHE_FAILURES, M_RUN_CWD, M_EXIT, M_CREATED,
-	M_DURATION, M_TTL, M_STALE, M_STDOUT_BYTES, M_STDERR_BYTES, M_TAG,
-	M_FILE, M_END,
-	M_STDIN_LEFT,       /* after M_END's value: older entries stay as they were */
+	M_KEY = 1,
+	M_ARG,
+	M_PROGRAM,
+	M_PROGRAM_CHECK,
+	M_PROGRAM_SIZE,
+	M_PROGRAM_MTIME,
+	M_PROGRAM_HASH,
+	M_INPUT,
+	M_ENV,
+	M_CWD,
+	M_STDIN,
+	M_EXTRA,
+	M_OUTPUT,
+	M_CACHE_FAILURES,
+	M_RUN_CWD,
+	M_EXIT,
+	M_CREATED,
+	M_DURATION,
+	M_TTL,
+	M_STALE,
+	M_STDOUT_BYTES,
+	M_STDERR_BYTES,
+	M_TAG,
+	M_FILE,
+	M_END,
+	M_STDIN_LEFT, /* after M_END's value: older entries stay as they were */
 	M_NAME,
-	M_ENV_DIGEST,       /* u8 set, u32 digest, name: one per M_ENV, in order */
-	M_TRACE,            /* a traced run's note (manifest.h), opaque here */
-	M_FILE_SUM,         /* the content hash of the M_FILE before it */
-	M_FILE_DIR,         /* the M_FILE before it is a directory... */
-	M_MEMBER,           /* ...and this is one member of its tree */
+	M_ENV_DIGEST, /* u8 set, u32 digest, name: one per M_ENV, in order */
+	M_TRACE,      /* a traced run's note (manifest.h), opaque here */
+	M_FILE_SUM,   /* the content hash of the M_FILE before it */
+	M_FILE_DIR,   /* the M_FILE before it is a directory... */
+	M_MEMBER,     /* ...and this is one member of its tree */
 };
 
 /* A traced run's note lists its few thousand paths: bounded all the
@@ -31,8 +51,7 @@ enum {
 #define MAX_TRACE (64u * 1024 * 1024)
 
 /* A field: tag (1 byte), length (4 bytes), then a head and a tail. */
-static void field2(pk_buf *b, int tag, const void *head, size_t hlen,
-                   const void *tail, size_t tlen)
+static void field2(pk_buf *b, int tag, const void *head, size_t hlen, const void *tail, size_t tlen)
 {
 	if (pk_buf_reserve(b, 5 + hlen + tlen) < 0)
 		return;
@@ -168,11 +187,11 @@ int pk_meta_encode(const pk_meta *m, unsigned char **out, size_t *outlen)
  * run could record (Linux passes at most a few MB of arguments, each at
  * most 128 KiB): a forged entry must not make a reader allocate without
  * end, whatever its size. */
-#define MAX_ARGS (1u << 20)          /* arguments */
-#define MAX_LIST (1u << 20)          /* inputs */
-#define MAX_SMALL_LIST (1u << 16)    /* environment names, outputs, tags, files */
-#define MAX_ARG_LEN (128u * 1024)    /* one argument, --key text */
-#define MAX_PATH_LEN (64u * 1024)    /* a path, a name, a tag */
+#define MAX_ARGS (1u << 20)       /* arguments */
+#define MAX_LIST (1u << 20)       /* inputs */
+#define MAX_SMALL_LIST (1u << 16) /* environment names, outputs, tags, files */
+#define MAX_ARG_LEN (128u * 1024) /* one argument, --key text */
+#define MAX_PATH_LEN (64u * 1024) /* a path, a name, a tag */
 
 /* Room for one more element in an array of n (doubling as it grows, so
  * that a long list costs no quadratic copying). */
@@ -180,7 +199,7 @@ static int grow(void *arrp, size_t n, size_t size)
 {
 	void *arr, *na;
 
-	if (n & (n - 1))   /* not a power of two: room was made before */
+	if (n & (n - 1)) /* not a power of two: room was made before */
 		return 0;
 	memcpy(&arr, arrp, sizeof(arr));
 	if ((na = realloc(arr, (n ? 2 * n : 1) * size)) == NULL)
@@ -298,18 +317,35 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		}
 		/* Strings never hold NUL: one would cut them short silently. */
 		switch (tag) {
-		case M_ARG: case M_PROGRAM: case M_ENV: case M_CWD: case M_EXTRA:
-		case M_OUTPUT: case M_RUN_CWD: case M_TAG: case M_NAME:
+		case M_ARG:
+		case M_PROGRAM:
+		case M_ENV:
+		case M_CWD:
+		case M_EXTRA:
+		case M_OUTPUT:
+		case M_RUN_CWD:
+		case M_TAG:
+		case M_NAME:
 			if (memchr(f, '\0', flen) != NULL)
 				return pk_error_set(err, 0, "NUL in metadata string");
 			break;
-		case M_PROGRAM_CHECK: case M_PROGRAM_SIZE: case M_PROGRAM_MTIME:
-		case M_CACHE_FAILURES: case M_EXIT: case M_CREATED: case M_DURATION:
-		case M_TTL: case M_STALE: case M_STDOUT_BYTES: case M_STDERR_BYTES:
+		case M_PROGRAM_CHECK:
+		case M_PROGRAM_SIZE:
+		case M_PROGRAM_MTIME:
+		case M_CACHE_FAILURES:
+		case M_EXIT:
+		case M_CREATED:
+		case M_DURATION:
+		case M_TTL:
+		case M_STALE:
+		case M_STDOUT_BYTES:
+		case M_STDERR_BYTES:
 			if (flen != 8)
 				return pk_error_set(err, 0, "bad metadata number");
 			break;
-		case M_KEY: case M_PROGRAM_HASH: case M_STDIN:
+		case M_KEY:
+		case M_PROGRAM_HASH:
+		case M_STDIN:
 			if (flen != 16)
 				return pk_error_set(err, 0, "bad metadata hash");
 			break;
@@ -322,7 +358,8 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 				return pk_error_set(err, 0, "bad metadata directory");
 			break;
 		case M_MEMBER:
-			if (m->nfiles == 0 || !m->files[m->nfiles - 1].is_dir || !member_ok(f, flen))
+			if (m->nfiles == 0 || !m->files[m->nfiles - 1].is_dir ||
+			    !member_ok(f, flen))
 				return pk_error_set(err, 0, "bad metadata directory member");
 			break;
 		case M_INPUT:
@@ -349,11 +386,11 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			memcpy(m->trace, f, flen);
 			m->trace_len = flen;
 			continue;
-		default:
-			continue;
+		default: continue;
 		}
 		if (flen > (tag == M_ARG || tag == M_EXTRA ? MAX_ARG_LEN
-		            : tag == M_MEMBER ? 2 * MAX_PATH_LEN + 32 : MAX_PATH_LEN + 17))
+		            : tag == M_MEMBER              ? 2 * MAX_PATH_LEN + 32
+		                                           : MAX_PATH_LEN + 17))
 			return pk_error_set(err, 0, "metadata field too long");
 		if ((tag == M_ARG && p->argc >= MAX_ARGS) ||
 		    (tag == M_INPUT && p->ninputs >= MAX_LIST) ||
@@ -364,7 +401,10 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 		    (tag == M_MEMBER && m->files[m->nfiles - 1].nmembers >= MAX_LIST))
 			return pk_error_set(err, 0, "too many metadata fields");
 		switch (tag) {
-		case M_KEY: memcpy(m->key.bytes, f, 16); have_key = 1; break;
+		case M_KEY:
+			memcpy(m->key.bytes, f, 16);
+			have_key = 1;
+			break;
 		case M_ARG:
 			if (push_str(&p->argv, &p->argc, f, flen) < 0)
 				goto nomem;
@@ -397,7 +437,10 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			break;
 		}
 		case M_CWD: slot = &p->cwd; break;
-		case M_STDIN: p->has_stdin = 1; memcpy(p->stdin_hash, f, 16); break;
+		case M_STDIN:
+			p->has_stdin = 1;
+			memcpy(p->stdin_hash, f, 16);
+			break;
 		case M_EXTRA: slot = &p->extra; break;
 		case M_OUTPUT:
 			if (push_str(&p->outputs, &p->noutputs, f, flen) < 0)
@@ -435,9 +478,7 @@ int pk_meta_decode(const unsigned char *buf, size_t len, pk_meta *m, pk_error *e
 			if (push_str(&m->tags, &m->ntags, f, flen) < 0)
 				goto nomem;
 			break;
-		case M_FILE_DIR:
-			m->files[m->nfiles - 1].is_dir = 1;
-			break;
+		case M_FILE_DIR: m->files[m->nfiles - 1].is_dir = 1; break;
 		case M_MEMBER:
 			if (push_member(&m->files[m->nfiles - 1], f, flen) < 0)
 				goto nomem;

@@ -13,21 +13,21 @@
 
 /* A member of a declared output directory. */
 typedef struct pk_outmember {
-	char *rel;         /* its path below the directory: never empty,
-	                      absolute, nor holding an empty, "." or ".."
-	                      component */
-	uint32_t mode;     /* S_IFREG, S_IFDIR or S_IFLNK, and permission bits */
-	uint64_t size;     /* a regular file's bytes */
-	unsigned char sum[16];   /* a regular file's XXH3-128 */
-	char *target;      /* a symbolic link's text; NULL otherwise */
+	char *rel;             /* its path below the directory: never empty,
+	                          absolute, nor holding an empty, "." or ".."
+	                          component */
+	uint32_t mode;         /* S_IFREG, S_IFDIR or S_IFLNK, and permission bits */
+	uint64_t size;         /* a regular file's bytes */
+	unsigned char sum[16]; /* a regular file's XXH3-128 */
+	char *target;          /* a symbolic link's text; NULL otherwise */
 } pk_outmember;
 
 typedef struct pk_outfile {
-	char *path;        /* as declared (relative to the run's directory) */
-	uint32_t mode;     /* permission bits */
-	uint64_t size;     /* a directory: its regular members' bytes */
-	int has_sum;       /* sum is known (entries before it was recorded: not) */
-	unsigned char sum[16];   /* XXH3-128 of the content */
+	char *path;            /* as declared (relative to the run's directory) */
+	uint32_t mode;         /* permission bits */
+	uint64_t size;         /* a directory: its regular members' bytes */
+	int has_sum;           /* sum is known (entries before it was recorded: not) */
+	unsigned char sum[16]; /* XXH3-128 of the content */
 	/* A directory (-o DIR): its tree, each directory before what it holds;
 	 * the regular members' contents are stored in this order. */
 	int is_dir;
@@ -37,25 +37,25 @@ typedef struct pk_outfile {
 
 typedef struct pk_meta {
 	pk_key key;
-	pk_key_parts parts;       /* env[].value is always NULL here */
-	char *run_cwd;            /* working directory of the run that stored it */
-	int exit_status;          /* 0..255 */
-	int64_t created_ms;       /* Unix time in ms */
-	int64_t duration_ms;      /* the command's wall time */
-	int64_t ttl_ms;           /* as asked by the run that stored it */
-	int64_t stale_ms;         /* 0: none */
+	pk_key_parts parts;  /* env[].value is always NULL here */
+	char *run_cwd;       /* working directory of the run that stored it */
+	int exit_status;     /* 0..255 */
+	int64_t created_ms;  /* Unix time in ms */
+	int64_t duration_ms; /* the command's wall time */
+	int64_t ttl_ms;      /* as asked by the run that stored it */
+	int64_t stale_ms;    /* 0: none */
 	uint64_t stdout_bytes, stderr_bytes;
 	size_t ntags;
 	char **tags;
 	size_t nfiles;
-	pk_outfile *files;        /* restored before stdout is replayed */
+	pk_outfile *files; /* restored before stdout is replayed */
 	/* Where the command left a stdin it read from a file (the caller's,
 	 * or the copy of a pipe): a hit leaves a seekable stdin there too.
 	 * stdin_known 0: not recorded (no such stdin, an older entry). */
 	int stdin_known;
-	int stdin_at_end;         /* it read to the end */
-	uint64_t stdin_read;      /* else: bytes from where it started */
-	char *name;               /* the run's -j or --name, or NULL */
+	int stdin_at_end;    /* it read to the end */
+	uint64_t stdin_read; /* else: bytes from where it started */
+	char *name;          /* the run's -j or --name, or NULL */
 	/* A traced run's note (pk_trace_note in manifest.h, encoded), or
 	 * NULL: an untraced run. */
 	unsigned char *trace;

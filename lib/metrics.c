@@ -52,18 +52,20 @@ static void parse_line(pk_metrics *m, char *line)
 		m->cache_bytes = bytes;
 		m->cache_entries = entries;
 		m->scanned_ms = scanned;
-	} else if (sscanf(line, "runs %llu %llu %llu %llu %lld %llu %llu%n", &r[0], &r[1], &r[2], &r[3],
-	           &saved, &sf, &re, &n) == 7 && line[n] == '\0') {
+	} else if (sscanf(line, "runs %llu %llu %llu %llu %lld %llu %llu%n", &r[0], &r[1], &r[2],
+	                  &r[3], &saved, &sf, &re, &n) == 7 &&
+	           line[n] == '\0') {
 		for (int i = 0; i < PK_DECISION_N; i++)
 			m->runs[i] = r[i];
 		m->saved_ms = saved;
 		m->store_failures = sf;
 		m->remote_errors = re;
-	} else if (sscanf(line, "job %65s %llu %llu %llu %llu %lld %lld %lld %d %lld%n", name, &r[0],
-	                  &r[1], &r[2], &r[3], &saved, &end, &dur, &status, &ok, &n) == 10 &&
-	           line[n] == '\0' && pk_runlog_name_valid(name) && m->njobs < PK_METRICS_MAX_JOBS) {
+	} else if (sscanf(line, "job %65s %llu %llu %llu %llu %lld %lld %lld %d %lld%n", name,
+	                  &r[0], &r[1], &r[2], &r[3], &saved, &end, &dur, &status, &ok, &n) == 10 &&
+	           line[n] == '\0' && pk_runlog_name_valid(name) &&
+	           m->njobs < PK_METRICS_MAX_JOBS) {
 		pk_metrics_job *j = &m->jobs[m->njobs++];
-		memcpy(j->name, name, strlen(name) + 1);   /* valid: at most 64 bytes */
+		memcpy(j->name, name, strlen(name) + 1); /* valid: at most 64 bytes */
 		for (int i = 0; i < PK_DECISION_N; i++)
 			j->runs[i] = r[i];
 		j->saved_ms = saved;
@@ -91,7 +93,8 @@ static int load_fd(int fd, pk_metrics *m)
 	}
 	buf[n] = '\0';
 	if (strncmp(buf, "pickled-metrics 1\n", 18) == 0)
-		for (line = strtok_r(buf + 18, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		for (line = strtok_r(buf + 18, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
 			parse_line(m, line);
 	pk_io_free(buf);
 	return 0;
@@ -185,7 +188,8 @@ void pk_metrics_scan(const pk_store *s, pk_metrics *m)
 		while ((e = readdir(d)) != NULL) {
 			struct stat st;
 			if (is_key_name(e->d_name) &&
-			    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+			    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode)) {
 				m->cache_entries++;
 				m->cache_bytes += (uint64_t)st.st_size;
 			}
@@ -211,10 +215,10 @@ static void seconds(pk_buf *b, int64_t ms)
 static const struct job_series {
 	const char *name, *type, *help;
 	size_t off;
-	int is_ms;                 /* an int64_t of ms, shown in seconds; else an int */
+	int is_ms; /* an int64_t of ms, shown in seconds; else an int */
 } job_series[] = {
-	{ "pickled_job_saved_seconds_total", "counter",
-	  "Command time saved by a named job's hits.", offsetof(pk_metrics_job, saved_ms), 1 },
+	{ "pickled_job_saved_seconds_total", "counter", "Command time saved by a named job's hits.",
+	  offsetof(pk_metrics_job, saved_ms), 1 },
 	{ "pickled_job_last_run_timestamp_seconds", "gauge",
 	  "When a named job's last run ended, in seconds since the epoch.",
 	  offsetof(pk_metrics_job, last_end_ms), 1 },
@@ -260,8 +264,11 @@ char *pk_metrics_render(const pk_metrics *m)
 		       "Runs of a named job (-j or --name), by result.");
 		for (size_t k = 0; k < m->njobs; k++)
 			for (int i = 0; i < PK_DECISION_N; i++)
-				pk_buf_printf(&b, "pickled_job_runs_total{job=\"%s\",result=\"%s\"} %" PRIu64 "\n",
-				              m->jobs[k].name, results[i], m->jobs[k].runs[i]);
+				pk_buf_printf(
+					&b,
+					"pickled_job_runs_total{job=\"%s\",result=\"%s\"} %" PRIu64
+					"\n",
+					m->jobs[k].name, results[i], m->jobs[k].runs[i]);
 		for (size_t f = 0; f < sizeof(job_series) / sizeof(job_series[0]); f++) {
 			const struct job_series *js = &job_series[f];
 			family(&b, js->name, js->type, js->help);
@@ -294,15 +301,19 @@ static int save_fd(int fd, const pk_metrics *m)
 	pk_buf b = { 0 };
 	int ret = -1;
 
-	pk_buf_printf(&b, "pickled-metrics 1\nruns %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-	              " %" PRId64 " %" PRIu64 " %" PRIu64 "\n", m->runs[0], m->runs[1], m->runs[2],
-	              m->runs[3], m->saved_ms, m->store_failures, m->remote_errors);
+	pk_buf_printf(&b,
+	              "pickled-metrics 1\nruns %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+	              " %" PRId64 " %" PRIu64 " %" PRIu64 "\n",
+	              m->runs[0], m->runs[1], m->runs[2], m->runs[3], m->saved_ms,
+	              m->store_failures, m->remote_errors);
 	for (size_t k = 0; k < m->njobs; k++) {
 		const pk_metrics_job *j = &m->jobs[k];
-		pk_buf_printf(&b, "job %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64
-		              " %" PRId64 " %" PRId64 " %d %" PRId64 "\n", j->name, j->runs[0],
-		              j->runs[1], j->runs[2], j->runs[3], j->saved_ms, j->last_end_ms,
-		              j->last_duration_ms, j->last_status, j->last_success_ms);
+		pk_buf_printf(&b,
+		              "job %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64
+		              " %" PRId64 " %" PRId64 " %d %" PRId64 "\n",
+		              j->name, j->runs[0], j->runs[1], j->runs[2], j->runs[3], j->saved_ms,
+		              j->last_end_ms, j->last_duration_ms, j->last_status,
+		              j->last_success_ms);
 	}
 	if (m->scanned_ms > 0)
 		pk_buf_printf(&b, "cache %" PRIu64 " %" PRIu64 " %" PRId64 "\n", m->cache_bytes,

@@ -34,22 +34,22 @@
 
 typedef struct pk_metrics_job {
 	char name[PK_RUNLOG_NAME_MAX + 1];
-	uint64_t runs[PK_DECISION_N];   /* by enum pk_decision */
+	uint64_t runs[PK_DECISION_N]; /* by enum pk_decision */
 	int64_t saved_ms;
 	int64_t last_end_ms, last_duration_ms;
 	int last_status;
-	int64_t last_success_ms;        /* the last run that exited 0; 0: none */
+	int64_t last_success_ms; /* the last run that exited 0; 0: none */
 } pk_metrics_job;
 
 typedef struct pk_metrics {
-	uint64_t runs[PK_DECISION_N];   /* every run, named or not */
+	uint64_t runs[PK_DECISION_N]; /* every run, named or not */
 	int64_t saved_ms;
 	uint64_t store_failures, remote_errors;
 	pk_metrics_job jobs[PK_METRICS_MAX_JOBS];
 	size_t njobs;
 	/* The cache as pk_metrics_scan last found it, when, and its limit. */
 	uint64_t cache_bytes, cache_entries, max_size;
-	int64_t scanned_ms;             /* 0: never */
+	int64_t scanned_ms; /* 0: never */
 } pk_metrics;
 
 /* Reads s's counters into m (zeros when there are none yet, or they are

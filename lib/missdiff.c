@@ -26,7 +26,8 @@ static int kinship(const pk_meta *m, const pk_key_parts *p, const char *name)
 		return m->name != NULL && strcmp(m->name, name) == 0 ? 3 : 0;
 	if (same_argv(&m->parts, p))
 		return 2;
-	if (m->parts.program != NULL && p->program != NULL && strcmp(m->parts.program, p->program) == 0)
+	if (m->parts.program != NULL && p->program != NULL &&
+	    strcmp(m->parts.program, p->program) == 0)
 		return 1;
 	return 0;
 }
@@ -76,19 +77,24 @@ int pk_missdiff_explain(const pk_store *s, const pk_key_parts *p, const pk_key *
 		}
 	}
 	if (best == NULL) {
-		fn(ctx, name != NULL ? "no earlier entry of this job" : "no earlier entry of this command");
+		fn(ctx, name != NULL ? "no earlier entry of this job"
+		                     : "no earlier entry of this command");
 		goto out;
 	}
 	pk_duration_format(pk_item_age(best, pk_now_ms()), age, sizeof(age));
 	snprintf(line, sizeof(line), "newest entry of this %s: %.12s, stored %s ago; what differs:",
-	         name != NULL ? "job" : best_kin == 2 ? "command" : "program", best->hex, age);
+	         name != NULL    ? "job"
+	         : best_kin == 2 ? "command"
+	                         : "program",
+	         best->hex, age);
 	fn(ctx, line);
 	size_t n = pk_keydiff(p, &best->meta.parts, cwd, best->meta.run_cwd, 5, one_line, &r,
 	                      &unknown);
 	if (unknown)
 		fn(ctx, "  env values: not recorded by that entry (an older pickled stored it)");
 	else if (n == 0)
-		fn(ctx, "  nothing that entry records (it was stored by another version of pickled)");
+		fn(ctx,
+		   "  nothing that entry records (it was stored by another version of pickled)");
 out:
 	pk_catalog_free(&cat);
 	return 0;

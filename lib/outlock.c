@@ -83,7 +83,8 @@ int pk_outlock_acquire(pk_outlock *l, const pk_store *s, char *const *paths, siz
 	memset(l, 0, sizeof(*l));
 	if (n == 0)
 		return 0;
-	if ((names = calloc(n, sizeof(*names))) == NULL || (l->fds = calloc(n, sizeof(*l->fds))) == NULL) {
+	if ((names = calloc(n, sizeof(*names))) == NULL ||
+	    (l->fds = calloc(n, sizeof(*l->fds))) == NULL) {
 		pk_error_set(err, ENOMEM, "cannot lock output");
 		goto out;
 	}
@@ -107,7 +108,7 @@ int pk_outlock_acquire(pk_outlock *l, const pk_store *s, char *const *paths, siz
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(names[i].hex, names[i - 1].hex) == 0)
-			continue;   /* one file declared twice */
+			continue; /* one file declared twice */
 		int64_t left = timeout_ms - (mono_ms() - start);
 		if (pk_store_path(s, file, sizeof(file), "locks/out-%s", names[i].hex) < 0) {
 			pk_error_set(err, ENAMETOOLONG, "cannot lock output %s", names[i].path);

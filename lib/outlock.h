@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 typedef struct pk_outlock {
-	int *fds;          /* the locks held */
+	int *fds; /* the locks held */
 	size_t n;
 } pk_outlock;
 

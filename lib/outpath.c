@@ -82,13 +82,16 @@ int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err)
 			goto out;
 		}
 		if (!pk_trust_uid(lst.st_uid)) {
-			pk_error_set(err, EPERM, "%s: a link owned by another user (uid %u), not followed",
+			pk_error_set(err, EPERM,
+			             "%s: a link owned by another user (uid %u), not followed",
 			             path, (unsigned)lst.st_uid);
 			goto out;
 		}
 		if (!pk_trust_dir(&dst)) {
-			pk_error_set(err, EPERM, "%s: a link in a directory another user can change, "
-			             "not followed", path);
+			pk_error_set(err, EPERM,
+			             "%s: a link in a directory another user can change, "
+			             "not followed",
+			             path);
 			goto out;
 		}
 		fd = openat(dfd, base, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -138,7 +141,8 @@ static int make_tmp(pk_outpath *o, mode_t mode)
 	for (int tries = 0; tries < 100; tries++) {
 		if (tmp_name(o) < 0)
 			return -1;
-		o->fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		o->fd = openat(o->dirfd, o->tmp,
+		               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (o->fd >= 0 || errno != EEXIST)
 			return o->fd;
 	}
@@ -168,8 +172,8 @@ static int target_dir(pk_outpath *o, int fd, const struct stat *st)
 	o->dirfd = open(real[0] ? real : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (o->dirfd < 0)
 		return -1;
-	if (fstatat(o->dirfd, o->name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+	if (fstatat(o->dirfd, o->name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino)
 		return -1;
 	return 0;
 }
@@ -211,8 +215,8 @@ static int holds(int fd, const struct stat *st, const pk_outpath_want *want, con
 	return same;
 }
 
-int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode,
-                     const pk_outpath_want *want, pk_error *err)
+int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, const pk_outpath_want *want,
+                     pk_error *err)
 {
 	const char *base;
 	struct stat st, lst;
@@ -226,8 +230,8 @@ int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode,
 	/* As the command's open(2) resolves it: the kernel follows a final
 	 * link where fs.protected_symlinks lets it. */
 	fd = openat(dfd, base, O_PATH | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT &&
-	    fstatat(dfd, base, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
+	if (fd < 0 && errno == ENOENT && fstatat(dfd, base, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(lst.st_mode)) {
 		/* A dangling link: the command would create its target. */
 		int cfd = openat(dfd, base, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC,
 		                 (mode_t)(mode & 0777));
@@ -265,8 +269,8 @@ int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode,
 		goto out;
 	}
 	/* Where the file is: its own directory, or the target's of a link. */
-	if (fstatat(dfd, base, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    lst.st_dev == st.st_dev && lst.st_ino == st.st_ino) {
+	if (fstatat(dfd, base, &lst, AT_SYMLINK_NOFOLLOW) == 0 && lst.st_dev == st.st_dev &&
+	    lst.st_ino == st.st_ino) {
 		o->dirfd = dfd;
 		dfd = -1;
 		o->name = strdup(base);
@@ -318,8 +322,8 @@ int pk_outpath_open_dir(const char *path, uint32_t mode, pk_error *err)
 	return fd;
 }
 
-int pk_outpath_begin_at(pk_outpath *o, int dirfd, const char *name, const char *path,
-                        uint32_t mode, const pk_outpath_want *want, pk_error *err)
+int pk_outpath_begin_at(pk_outpath *o, int dirfd, const char *name, const char *path, uint32_t mode,
+                        const pk_outpath_want *want, pk_error *err)
 {
 	char proc[64];
 	struct stat st;
@@ -392,7 +396,7 @@ static int link_anon(pk_outpath *o)
 	if (o->tmp[0] == '\0')
 		return -1;
 	if (renameat(o->dirfd, o->tmp, o->dirfd, o->name) < 0)
-		return -1;   /* abort removes the temporary */
+		return -1; /* abort removes the temporary */
 	o->tmp[0] = '\0';
 	return 0;
 }

@@ -42,21 +42,21 @@ int pk_outpath_open_read(const char *path, struct stat *st, pk_error *err);
  * up in (see inputs.h; NULL: none). */
 typedef struct pk_outpath_want {
 	uint64_t size;
-	const unsigned char *sum;   /* NULL: unknown, the file is always written */
+	const unsigned char *sum; /* NULL: unknown, the file is always written */
 	const char *statdir;
 } pk_outpath_want;
 
 typedef struct pk_outpath {
-	const char *path;     /* as declared (not owned) */
-	int dirfd;            /* the directory the file is written in */
-	int fd;               /* what is being written */
-	int inplace;          /* fd is the file itself, not a temporary */
-	int anon;             /* fd is an unnamed temporary (O_TMPFILE) */
-	int fresh;            /* there was no file at the path */
-	int unchanged;        /* the file already holds the content: nothing
-	                         is written, and commit leaves it alone */
-	char tmp[32];         /* a named temporary's name in dirfd */
-	char *name;           /* the file's name in dirfd (malloc'd) */
+	const char *path; /* as declared (not owned) */
+	int dirfd;        /* the directory the file is written in */
+	int fd;           /* what is being written */
+	int inplace;      /* fd is the file itself, not a temporary */
+	int anon;         /* fd is an unnamed temporary (O_TMPFILE) */
+	int fresh;        /* there was no file at the path */
+	int unchanged;    /* the file already holds the content: nothing
+	                     is written, and commit leaves it alone */
+	char tmp[32];     /* a named temporary's name in dirfd */
+	char *name;       /* the file's name in dirfd (malloc'd) */
 } pk_outpath;
 
 /* Starts restoring path; mode is the recorded mode of the command's file.
@@ -69,8 +69,8 @@ typedef struct pk_outpath {
  * alone (o->unchanged: no temporary, no new inode, no new mtime).
  * Returns 0, or -1 with err set (nothing was changed then, except the
  * directories created). */
-int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode,
-                     const pk_outpath_want *want, pk_error *err);
+int pk_outpath_begin(pk_outpath *o, const char *path, uint32_t mode, const pk_outpath_want *want,
+                     pk_error *err);
 
 /* Opens (O_PATH) the declared directory at path as the command reaches it,
  * making it (mode's permission bits, less the umask) and the directories
@@ -83,8 +83,8 @@ int pk_outpath_open_dir(const char *path, uint32_t mode, pk_error *err);
  * link, given exactly mode's permission bits (not less the umask: the
  * command's files had them), atomically (an existing file of another
  * kind is the caller's to remove first).  Returns 0, or -1 with err set. */
-int pk_outpath_begin_at(pk_outpath *o, int dirfd, const char *name, const char *path,
-                        uint32_t mode, const pk_outpath_want *want, pk_error *err);
+int pk_outpath_begin_at(pk_outpath *o, int dirfd, const char *name, const char *path, uint32_t mode,
+                        const pk_outpath_want *want, pk_error *err);
 
 /* Writes the next len bytes (nothing when o->unchanged).  Returns 0, or -1
  * with err set. */

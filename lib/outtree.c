@@ -173,8 +173,8 @@ static int walk(struct reader *r, int dfd, const char *prefix, int depth)
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
-			pk_error_set(r->err, 0, "%s/%s is not a regular file, directory or link", r->path,
-			             rel);
+			pk_error_set(r->err, 0, "%s/%s is not a regular file, directory or link",
+			             r->path, rel);
 			free(rel);
 			goto out;
 		}
@@ -187,8 +187,9 @@ static int walk(struct reader *r, int dfd, const char *prefix, int depth)
 			}
 			continue;
 		}
-		fd = openat(dfd, names[i], (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK) |
-		            O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dfd, names[i],
+		            (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK) | O_RDONLY |
+		                    O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			pk_error_set(r->err, errno, "cannot read %s/%s", r->path, rel);
 			goto out;
@@ -315,7 +316,8 @@ static int prune(pk_outtree *t, int dfd, const char *prefix, int depth, pk_error
 	int ret = 0;
 
 	if (list_dir(dfd, &names, &n) < 0)
-		return pk_error_set(err, errno, "cannot restore %s", member_path(t, prefix ? prefix : "."));
+		return pk_error_set(err, errno, "cannot restore %s",
+		                    member_path(t, prefix ? prefix : "."));
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		char *rel = join(prefix, names[i]);
 		const pk_outmember *m = rel ? find(t, rel) : NULL;
@@ -327,14 +329,18 @@ static int prune(pk_outtree *t, int dfd, const char *prefix, int depth, pk_error
 		}
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
-				ret = pk_error_set(err, errno, "cannot restore %s", member_path(t, rel));
+				ret = pk_error_set(err, errno, "cannot restore %s",
+				                   member_path(t, rel));
 		} else if (m == NULL || (st.st_mode & S_IFMT) != (m->mode & S_IFMT)) {
 			if (remove_any(dfd, names[i], depth) < 0)
-				ret = pk_error_set(err, errno, "cannot remove %s", member_path(t, rel));
+				ret = pk_error_set(err, errno, "cannot remove %s",
+				                   member_path(t, rel));
 		} else if (S_ISDIR(st.st_mode)) {
-			int fd = openat(dfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int fd = openat(dfd, names[i],
+			                O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0)
-				ret = pk_error_set(err, errno, "cannot restore %s", member_path(t, rel));
+				ret = pk_error_set(err, errno, "cannot restore %s",
+				                   member_path(t, rel));
 			else {
 				ret = prune(t, fd, rel, depth + 1, err);
 				close(fd);
@@ -418,7 +424,8 @@ int pk_outtree_begin(pk_outtree *t, const pk_outfile *f, pk_error *err)
 	qsort_r(t->sorted, f->nmembers, sizeof(*t->sorted), by_rel, (void *)(uintptr_t)f);
 	for (size_t k = 1; k < f->nmembers; k++)
 		if (strcmp(f->members[t->sorted[k - 1]].rel, f->members[t->sorted[k]].rel) == 0) {
-			pk_error_set(err, 0, "entry damaged: %s listed twice", f->members[t->sorted[k]].rel);
+			pk_error_set(err, 0, "entry damaged: %s listed twice",
+			             f->members[t->sorted[k]].rel);
 			goto fail;
 		}
 	/* Made with owner access: its mode is given at the end. */
@@ -479,7 +486,8 @@ int pk_outtree_finish(pk_outtree *t, pk_error *err)
 		int dfd;
 		if (!S_ISDIR(m->mode))
 			continue;
-		if ((dfd = member_parent(t, m->rel, &base)) < 0 || chmod_dir(dfd, base, m->mode) < 0)
+		if ((dfd = member_parent(t, m->rel, &base)) < 0 ||
+		    chmod_dir(dfd, base, m->mode) < 0)
 			ret = pk_error_set(err, errno, "cannot restore %s", member_path(t, m->rel));
 		if (dfd >= 0)
 			close(dfd);

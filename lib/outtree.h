@@ -39,10 +39,10 @@ int pk_outtree_read(int fd, const char *path, pk_outfile *f,
                     pk_error *err);
 
 typedef struct pk_outtree {
-	const pk_outfile *f;  /* what to restore (not owned) */
-	int top;              /* the directory (O_PATH) */
-	size_t *sorted;       /* member indexes by rel, for lookups */
-	char *path;           /* for messages: path/rel of the current member */
+	const pk_outfile *f; /* what to restore (not owned) */
+	int top;             /* the directory (O_PATH) */
+	size_t *sorted;      /* member indexes by rel, for lookups */
+	char *path;          /* for messages: path/rel of the current member */
 } pk_outtree;
 
 /* Starts restoring the directory f (f->path, relative to the current

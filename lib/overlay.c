@@ -26,8 +26,11 @@ static int add(char ***v, size_t *n, const pk_strv *l)
 /* A pair of fields of the same size (an array of size -1, a compile
  * error, if not): the overlay's and the run options'. */
 #define SIZE(t, m) sizeof(((t *)0)->m)
-#define FIELD(ov_m, o_m) offsetof(pk_overlay, ov_m), offsetof(pk_run_opts, o_m), \
-	SIZE(pk_overlay, ov_m) + 0 * sizeof(char[SIZE(pk_overlay, ov_m) == SIZE(pk_run_opts, o_m) ? 1 : -1])
+#define FIELD(ov_m, o_m)                                                                           \
+	offsetof(pk_overlay, ov_m), offsetof(pk_run_opts, o_m),                                    \
+		SIZE(pk_overlay, ov_m) +                                                           \
+			0 * sizeof(char[SIZE(pk_overlay, ov_m) == SIZE(pk_run_opts, o_m) ? 1       \
+	                                                                                 : -1])
 
 /* Each setting given replaces the value below: where it is in the overlay,
  * where it lands in the run's options (the same type). */
@@ -54,8 +57,7 @@ int pk_overlay_apply(const pk_overlay *ov, pk_run_opts *o)
 			       scalars[i].size);
 	if (add(&o->inputs, &o->ninputs, &ov->inputs) < 0 ||
 	    add(&o->outputs, &o->noutputs, &ov->outputs) < 0 ||
-	    add(&o->envs, &o->nenvs, &ov->env) < 0 ||
-	    add(&o->tags, &o->ntags, &ov->tags) < 0)
+	    add(&o->envs, &o->nenvs, &ov->env) < 0 || add(&o->tags, &o->ntags, &ov->tags) < 0)
 		return -1;
 	return 0;
 }

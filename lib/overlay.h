@@ -15,15 +15,24 @@
 /* The settings of an overlay, as bits of pk_overlay.set; for a job, also
  * indexes into its origins (the first PK_SET_NJOB: a job's keys). */
 enum pk_setting {
-	PK_SET_COMMAND,            /* a job's command (not merged: the caller
-	                              appends the command line's words) */
-	PK_SET_TTL, PK_SET_STALE, PK_SET_INPUTS, PK_SET_OUTPUTS, PK_SET_ENV,
-	PK_SET_TAGS, PK_SET_KEY, PK_SET_CWD, PK_SET_STDIN, PK_SET_CACHE_FAILURES,
-	PK_SET_LOCK_TIMEOUT, PK_SET_TRACE,
-	PK_SET_DIR,                /* a job's dir (not merged: the caller
-	                              enters it before the run) */
+	PK_SET_COMMAND, /* a job's command (not merged: the caller
+	                   appends the command line's words) */
+	PK_SET_TTL,
+	PK_SET_STALE,
+	PK_SET_INPUTS,
+	PK_SET_OUTPUTS,
+	PK_SET_ENV,
+	PK_SET_TAGS,
+	PK_SET_KEY,
+	PK_SET_CWD,
+	PK_SET_STDIN,
+	PK_SET_CACHE_FAILURES,
+	PK_SET_LOCK_TIMEOUT,
+	PK_SET_TRACE,
+	PK_SET_DIR, /* a job's dir (not merged: the caller
+	               enters it before the run) */
 	PK_SET_NJOB,
-	PK_SET_STDIN_LIMIT = PK_SET_NJOB,   /* the command line's only */
+	PK_SET_STDIN_LIMIT = PK_SET_NJOB, /* the command line's only */
 };
 
 /* A list of strings, v NULL-terminated (v is NULL when n is 0). */
@@ -35,15 +44,15 @@ typedef struct pk_strv {
 /* Who owns the strings and lists is the layer's owner's business (a
  * pk_config owns its jobs'; the command line's point into argv). */
 typedef struct pk_overlay {
-	unsigned set;              /* bit (1u << PK_SET_x) for each one given */
+	unsigned set; /* bit (1u << PK_SET_x) for each one given */
 	int64_t ttl_ms, stale_ms, lock_timeout_ms;
 	uint64_t stdin_limit;
-	int stdin_mode;            /* enum pk_stdin_mode */
+	int stdin_mode; /* enum pk_stdin_mode */
 	int cache_failures;
 	int use_cwd;
-	int trace;                 /* run --trace */
-	char *key;                 /* extra key text */
-	pk_strv inputs, outputs, env, tags;   /* added to what is below */
+	int trace;                          /* run --trace */
+	char *key;                          /* extra key text */
+	pk_strv inputs, outputs, env, tags; /* added to what is below */
 } pk_overlay;
 
 /* 1 when ov gives the setting s. */

@@ -44,8 +44,7 @@ static char *absolute(char *rel)
 	return abs;
 }
 
-int pk_program_resolve(const char *name, const char *path_env, char **path,
-                       pk_error *err)
+int pk_program_resolve(const char *name, const char *path_env, char **path, pk_error *err)
 {
 	int eacces = 0;
 	char def[256];
@@ -57,7 +56,9 @@ int pk_program_resolve(const char *name, const char *path_env, char **path,
 	if (strchr(name, '/') != NULL) {
 		struct stat st;
 		if (stat(name, &st) < 0)
-			return pk_error_set(err, errno == ENOENT || errno == ENOTDIR ? ENOENT : errno, "%s", name);
+			return pk_error_set(err,
+			                    errno == ENOENT || errno == ENOTDIR ? ENOENT : errno,
+			                    "%s", name);
 		if (S_ISDIR(st.st_mode) || access(name, X_OK) < 0)
 			return pk_error_set(err, EACCES, "%s", name);
 		if ((*path = strdup(name)) == NULL || (*path = absolute(*path)) == NULL)

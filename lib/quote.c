@@ -12,10 +12,17 @@ size_t pk_utf8_len(const unsigned char *p)
 
 	if (p[0] < 0x80)
 		return 1;
-	if ((p[0] & 0xe0) == 0xc0) { n = 2; cp = p[0] & 0x1f; }
-	else if ((p[0] & 0xf0) == 0xe0) { n = 3; cp = p[0] & 0x0f; }
-	else if ((p[0] & 0xf8) == 0xf0) { n = 4; cp = p[0] & 0x07; }
-	else return 0;
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
@@ -53,7 +60,9 @@ static int plain(const char *s, int flags)
 		return 0;
 	for (; *s; s++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		            "0123456789_@%+=:,./-", *s) || ((flags & PK_QUOTE_LIST) && *s == ','))
+		            "0123456789_@%+=:,./-",
+		            *s) ||
+		    ((flags & PK_QUOTE_LIST) && *s == ','))
 			return 0;
 	return 1;
 }

@@ -13,8 +13,8 @@
 #include <stddef.h>
 
 enum {
-	PK_QUOTE_LIST = 1,     /* a comma is not plain (comma-separated lists) */
-	PK_QUOTE_ALWAYS = 2,   /* quote even a plain word */
+	PK_QUOTE_LIST = 1,   /* a comma is not plain (comma-separated lists) */
+	PK_QUOTE_ALWAYS = 2, /* quote even a plain word */
 };
 
 /* Appends w to b, quoted under the rule above (flags: PK_QUOTE_*). */

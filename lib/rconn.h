@@ -69,8 +69,8 @@ int pk_rconn_pipe(pk_rconn *c, const char *key, pk_rconn_route *rt, int n, const
 int pk_rconn_primaries(pk_rconn *c, pk_error *err);
 
 /* As pk_rconn_cmd, on the i-th primary (0 <= i < pk_rconn_primaries). */
-redisReply *pk_rconn_cmd_at(pk_rconn *c, int i, int argc, const char **argv,
-                            const size_t *lens, pk_error *err);
+redisReply *pk_rconn_cmd_at(pk_rconn *c, int i, int argc, const char **argv, const size_t *lens,
+                            pk_error *err);
 
 /* Non-zero once an I/O error or a stall made every call fail. */
 int pk_rconn_broken(const pk_rconn *c);

@@ -74,8 +74,10 @@ static int parse_query(const char *q, pk_redis_url *u, const char *label, pk_err
 			if (decode(u->user, sizeof(u->user), v, vlen) < 0)
 				return pk_error_set(err, 0, "%sbad user parameter", label);
 		} else {
-			return pk_error_set(err, 0, "%sunknown parameter '%.*s' (expected db, "
-			                    "user or password)", label, (int)(klen < 40 ? klen : 40), q);
+			return pk_error_set(err, 0,
+			                    "%sunknown parameter '%.*s' (expected db, "
+			                    "user or password)",
+			                    label, (int)(klen < 40 ? klen : 40), q);
 		}
 		q += n;
 		if (*q == '&')
@@ -102,25 +104,29 @@ int pk_redis_url_parse(const char *url, pk_redis_url *u, const char *label, pk_e
 		return q != NULL ? parse_query(q + 1, u, label, err) : 0;
 	}
 	if (strncmp(url, "redis://", 8) != 0)
-		return pk_error_set(err, 0, "remote url must start with redis://, redis+unix:// or unix://");
+		return pk_error_set(
+			err, 0, "remote url must start with redis://, redis+unix:// or unix://");
 	p = url + 8;
 	const char *at = strrchr(p, '@');
 	if (at != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
 		if (decode(u->user, sizeof(u->user), p, ulen) < 0)
-			return pk_error_set(err, 0, "%sbad user (too long, or a bad %%-escape)", label);
+			return pk_error_set(err, 0, "%sbad user (too long, or a bad %%-escape)",
+			                    label);
 		if (colon != NULL &&
 		    decode(u->pass, sizeof(u->pass), colon + 1, (size_t)(at - colon - 1)) < 0)
-			return pk_error_set(err, 0, "%sbad password (too long, or a bad %%-escape)", label);
+			return pk_error_set(err, 0, "%sbad password (too long, or a bad %%-escape)",
+			                    label);
 		p = at + 1;
 	}
 	size_t hostlen = strcspn(p, "/");
 	const char *hostend = p + hostlen, *portp = NULL;
-	if (*p == '[') {   /* [v6]:port */
+	if (*p == '[') { /* [v6]:port */
 		const char *close = memchr(p, ']', hostlen);
 		if (close == NULL || close == p + 1)
-			return pk_error_set(err, 0, "%sbad IPv6 address (expected [address])", label);
+			return pk_error_set(err, 0, "%sbad IPv6 address (expected [address])",
+			                    label);
 		if (copy(u->host, sizeof(u->host), p + 1, (size_t)(close - p - 1)) < 0)
 			return pk_error_set(err, 0, "%shost too long", label);
 		if (close + 1 < hostend && close[1] != ':')
@@ -137,7 +143,8 @@ int pk_redis_url_parse(const char *url, pk_redis_url *u, const char *label, pk_e
 		char port[16];
 		size_t n = (size_t)(hostend - portp);
 		/* Not digits: maybe a password typed without its '@'; not shown. */
-		if (n == 0 || copy(port, sizeof(port), portp, n) < 0 || strspn(port, "0123456789") != n)
+		if (n == 0 || copy(port, sizeof(port), portp, n) < 0 ||
+		    strspn(port, "0123456789") != n)
 			return pk_error_set(err, 0, "%sbad port", label);
 		long v = strtol(port, NULL, 10);
 		if (v < 1 || v > 65535)
@@ -174,7 +181,7 @@ static void put_query(char *buf, size_t len, size_t *o, const char *s, int mask)
 	}
 	put(buf, len, o, s, (size_t)(q - s));
 	int first = 1;
-	for (q++; ; ) {
+	for (q++;;) {
 		size_t n = strcspn(q, "&");
 		int pw = strncmp(q, "password=", 9) == 0 && n >= 9;
 		if (!pw || mask) {

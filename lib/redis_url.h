@@ -13,10 +13,10 @@
 #include <stddef.h>
 
 typedef struct pk_redis_url {
-	char host[256];   /* without the brackets of an IPv6 address */
-	char path[1024];  /* a Unix socket; "" for TCP */
-	char user[256];   /* "" for the default user */
-	char pass[256];   /* "" for none */
+	char host[256];  /* without the brackets of an IPv6 address */
+	char path[1024]; /* a Unix socket; "" for TCP */
+	char user[256];  /* "" for the default user */
+	char pass[256];  /* "" for none */
 	int port, db, is_unix;
 } pk_redis_url;
 

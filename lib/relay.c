@@ -31,18 +31,18 @@ struct seg {
 
 struct pk_relay {
 	pthread_mutex_t mu;
-	pthread_cond_t work;       /* the thread: a segment came, or the end */
-	pthread_cond_t room;       /* the reader: bytes were freed */
+	pthread_cond_t work; /* the thread: a segment came, or the end */
+	pthread_cond_t room; /* the reader: bytes were freed */
 	unsigned char *buf;
 	size_t cap;
-	size_t head, used;         /* the oldest byte, and how many are held */
+	size_t head, used; /* the oldest byte, and how many are held */
 	struct seg segs[NSEG];
 	size_t shead, nseg;
 	size_t peak;
 	int started, joined;
-	int closing;               /* pk_relay_finish: end once all is given */
-	int abandon;               /* pk_relay_free: end now */
-	int failed;                /* the sink failed: all is dropped */
+	int closing; /* pk_relay_finish: end once all is given */
+	int abandon; /* pk_relay_free: end now */
+	int failed;  /* the sink failed: all is dropped */
 	pthread_t thread;
 	pk_relay_sink sink;
 	void *ctx;
@@ -148,8 +148,8 @@ int pk_relay_put(pk_relay *r, int stream, const void *buf, size_t len, pk_error 
 		size_t tail;
 		for (;;) {
 			tail = (r->head + r->used) % r->cap;
-			if (r->failed || (r->used < r->cap &&
-			                  (r->nseg < NSEG || extends_last(r, stream, tail))))
+			if (r->failed ||
+			    (r->used < r->cap && (r->nseg < NSEG || extends_last(r, stream, tail))))
 				break;
 			pthread_cond_wait(&r->room, &r->mu);
 		}

@@ -28,25 +28,25 @@
 #define PK_REMOTE_MAX_PREFIX 200
 
 typedef struct pk_remote_opts {
-	const char *url;       /* see redis_url.h */
-	const char *seeds;     /* NULL, or more nodes to try first
-	                          ("host:port,host:port") */
-	int read_only;         /* never write entries or locks */
-	int64_t timeout_ms;    /* connect and each operation */
-	const char *prefix;    /* prepended to every key; at most
-	                          PK_REMOTE_MAX_PREFIX bytes */
-	uint64_t max_entry;    /* larger entries stay local only */
-	int64_t lease_ms;      /* lock lifetime; renewed every third of it */
-	const char *secret_file;  /* NULL: entries are not authenticated; else
-	                             every entry is sealed with it (seal.h) and
-	                             a value not sealed with it is refused */
-	const char *password_file;   /* NULL: the URL's password, if any; else
-	                                the password, read from this file
-	                                (checked as the secret file is) */
-	const char *password;        /* NULL, or the password (from the
-	                                environment), when no password file */
-	int verify_hits;             /* a local hit first asks whether the
-	                                entry was removed fleet-wide since */
+	const char *url;           /* see redis_url.h */
+	const char *seeds;         /* NULL, or more nodes to try first
+	                              ("host:port,host:port") */
+	int read_only;             /* never write entries or locks */
+	int64_t timeout_ms;        /* connect and each operation */
+	const char *prefix;        /* prepended to every key; at most
+	                              PK_REMOTE_MAX_PREFIX bytes */
+	uint64_t max_entry;        /* larger entries stay local only */
+	int64_t lease_ms;          /* lock lifetime; renewed every third of it */
+	const char *secret_file;   /* NULL: entries are not authenticated; else
+	                              every entry is sealed with it (seal.h) and
+	                              a value not sealed with it is refused */
+	const char *password_file; /* NULL: the URL's password, if any; else
+	                              the password, read from this file
+	                              (checked as the secret file is) */
+	const char *password;      /* NULL, or the password (from the
+	                              environment), when no password file */
+	int verify_hits;           /* a local hit first asks whether the
+	                              entry was removed fleet-wide since */
 } pk_remote_opts;
 
 typedef struct pk_remote pk_remote;
@@ -72,14 +72,14 @@ int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_
 /* Uploads size bytes of fd as the entry for key, expiring after ttl_ms
  * (PK_FOREVER: never).  Returns 1 when stored, 0 when skipped (read-only,
  * or larger than max_entry), -1 with err set. */
-int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                  int64_t ttl_ms, pk_error *err);
+int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size, int64_t ttl_ms,
+                  pk_error *err);
 
 /* The same for the manifest of a traced key (see manifest.h): its bytes,
  * checked by the caller as a local manifest is. */
 int pk_remote_get_manifest(pk_remote *r, const pk_key *key, int fd, pk_error *err);
-int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                           int64_t ttl_ms, pk_error *err);
+int pk_remote_put_manifest(pk_remote *r, const pk_key *key, int fd, uint64_t size, int64_t ttl_ms,
+                           pk_error *err);
 
 /* Non-zero when entries are authenticated with a shared secret. */
 int pk_remote_sealed(const pk_remote *r);
@@ -118,11 +118,11 @@ int pk_remote_keys(pk_remote *r, const char *prefix, int (*fn)(void *ctx, const 
 
 /* Calls fn with each entry key in Redis, as pk_remote_keys does, with the
  * entry's metadata bytes (NULL when the value is not a sound entry, or,
- * with a secret, when its seal does not cover them) and its size.  fn returns 0 to go on, 1 to stop, or -1 after setting err, which
- * makes the call fail.  Returns 0, or -1 with err set. */
+ * with a secret, when its seal does not cover them) and its size.  fn returns 0 to go on, 1 to
+ * stop, or -1 after setting err, which makes the call fail.  Returns 0, or -1 with err set. */
 int pk_remote_each(pk_remote *r,
-                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta,
-                             size_t meta_len, uint64_t size),
+                   int (*fn)(void *ctx, const char *hex, const unsigned char *meta, size_t meta_len,
+                             uint64_t size),
                    void *ctx, pk_error *err);
 
 /* Closes the connection (after pk_remote_unlock); NULL is fine. */

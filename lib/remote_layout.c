@@ -20,8 +20,7 @@ int pk_rlayout_failed(const pk_error *err)
 
 
 /* The key of part i of l. */
-void pk_rlayout_key(const char *prefix, const pk_key *key, const char *kind, char *buf,
-                    size_t len)
+void pk_rlayout_key(const char *prefix, const pk_key *key, const char *kind, char *buf, size_t len)
 {
 	char hex[PK_KEY_HEX + 1];
 	pk_key_hex(key, hex);
@@ -49,13 +48,15 @@ static int parse_manifest(const char *s, size_t n, pk_rlayout *l)
 	long long size;
 	int np;
 
-	if (n >= sizeof(buf) || n < sizeof(MANIFEST) - 1 || memcmp(s, MANIFEST, sizeof(MANIFEST) - 1) != 0)
+	if (n >= sizeof(buf) || n < sizeof(MANIFEST) - 1 ||
+	    memcmp(s, MANIFEST, sizeof(MANIFEST) - 1) != 0)
 		return 0;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	if (sscanf(buf + sizeof(MANIFEST) - 1, "%39s %d %lld", tok, &np, &size) != 3 ||
 	    strlen(tok) != 32 || strspn(tok, "0123456789abcdef") != 32 || np < 1 || np > 1000000 ||
-	    size < 0 || (unsigned long long)size > (unsigned long long)np * (PK_RLAYOUT_PART + PK_SEAL_TRAILER))
+	    size < 0 ||
+	    (unsigned long long)size > (unsigned long long)np * (PK_RLAYOUT_PART + PK_SEAL_TRAILER))
 		return 0;
 	memcpy(l->token, tok, 33);
 	l->nparts = np;
@@ -92,7 +93,8 @@ int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, const ch
 		l->size = rep[0]->type == REDIS_REPLY_INTEGER ? rep[0]->integer : 0;
 		if (left_ms != NULL)
 			*left_ms = rep[1]->type == REDIS_REPLY_INTEGER && rep[1]->integer >= 0
-			                   ? rep[1]->integer : -1;
+			                   ? rep[1]->integer
+			                   : -1;
 		if (l->size <= 0)
 			ret = 0;
 		else if (rep[2]->type == REDIS_REPLY_STRING)
@@ -106,15 +108,15 @@ int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, const ch
 /* Bytes [off, end] of l, within one value (never across parts): at most
  * PK_RLAYOUT_CHUNK of them.  Returns the reply (a string; empty when the value went
  * meanwhile), or NULL with err set. */
-static redisReply *layout_range(const pk_rlayout *l, long long off, long long end,
-                                pk_error *err)
+static redisReply *layout_range(const pk_rlayout *l, long long off, long long end, pk_error *err)
 {
 	char k[PK_RLAYOUT_KEY_MAX], from[24], to[24];
 	const char *key = l->k;
 	long long base = 0;
 
 	if (l->token[0] != '\0') {
-		int i = (int)(off / PK_RLAYOUT_PART < l->nparts - 1 ? off / PK_RLAYOUT_PART : l->nparts - 1);
+		int i = (int)(off / PK_RLAYOUT_PART < l->nparts - 1 ? off / PK_RLAYOUT_PART
+		                                                    : l->nparts - 1);
 		pk_rlayout_part_key(l, i, k, sizeof(k));
 		key = k;
 		base = (long long)i * PK_RLAYOUT_PART;
@@ -129,7 +131,8 @@ static long long range_end(const pk_rlayout *l, long long off)
 {
 	long long end = off + PK_RLAYOUT_CHUNK - 1;
 
-	if (l->token[0] != '\0' && off / PK_RLAYOUT_PART < l->nparts - 1 && end >= (off / PK_RLAYOUT_PART + 1) * PK_RLAYOUT_PART)
+	if (l->token[0] != '\0' && off / PK_RLAYOUT_PART < l->nparts - 1 &&
+	    end >= (off / PK_RLAYOUT_PART + 1) * PK_RLAYOUT_PART)
 		end = (off / PK_RLAYOUT_PART + 1) * PK_RLAYOUT_PART - 1;
 	return end < l->size - 1 ? end : l->size - 1;
 }
@@ -138,8 +141,7 @@ static long long range_end(const pk_rlayout *l, long long off)
  * 1, 0 when they are not all there (expired or replaced meanwhile), -1
  * with err set. */
 int pk_rlayout_read_bytes(const pk_rlayout *l, long long off, long long len,
-                          int (*fn)(void *ctx, const char *p, size_t n), void *ctx,
-                          pk_error *err)
+                          int (*fn)(void *ctx, const char *p, size_t n), void *ctx, pk_error *err)
 {
 	long long stop = off + len;
 
@@ -201,7 +203,8 @@ void pk_rlayout_drop_parts(const pk_rlayout *l)
 
 	for (int i = 0; i < l->nparts && !pk_rconn_broken(l->c); i++) {
 		pk_rlayout_part_key(l, i, k, sizeof(k));
-		redisReply *rep = pk_rconn_cmd(l->c, k, 2, (const char *[]){ "DEL", k }, NULL, &ignored);
+		redisReply *rep =
+			pk_rconn_cmd(l->c, k, 2, (const char *[]){ "DEL", k }, NULL, &ignored);
 		if (rep == NULL)
 			break;
 		freeReplyObject(rep);

@@ -14,23 +14,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PK_RLAYOUT_PART (32ll * 1024 * 1024)   /* Redis caps one value */
+#define PK_RLAYOUT_PART (32ll * 1024 * 1024) /* Redis caps one value */
 #define PK_RLAYOUT_CHUNK (4u * 1024 * 1024)
-#define PK_RLAYOUT_KEY_MAX 400                 /* a prefix of 200 bytes and more */
+#define PK_RLAYOUT_KEY_MAX 400 /* a prefix of 200 bytes and more */
 
 typedef struct pk_rlayout {
 	pk_rconn *c;
 	const char *prefix;
 	const pk_key *key;
-	char k[PK_RLAYOUT_KEY_MAX];   /* the entry's key */
-	char token[33];               /* the parts' token; "" for one value */
+	char k[PK_RLAYOUT_KEY_MAX]; /* the entry's key */
+	char token[33];             /* the parts' token; "" for one value */
 	int nparts;
-	long long size;               /* bytes in all, seal trailer included */
+	long long size; /* bytes in all, seal trailer included */
 } pk_rlayout;
 
 /* PREFIX{HEX}:KIND into buf: every key of one entry in one cluster slot. */
-void pk_rlayout_key(const char *prefix, const pk_key *key, const char *kind, char *buf,
-                    size_t len);
+void pk_rlayout_key(const char *prefix, const pk_key *key, const char *kind, char *buf, size_t len);
 
 /* The key of part i of l. */
 void pk_rlayout_part_key(const pk_rlayout *l, int i, char *buf, size_t len);
@@ -52,8 +51,7 @@ int pk_rlayout_read(pk_rconn *c, const char *prefix, const pk_key *key, const ch
  * -1 with errno set to fail).  Returns 1, 0 when they are not all there
  * (expired or replaced meanwhile), -1 with err set. */
 int pk_rlayout_read_bytes(const pk_rlayout *l, long long off, long long len,
-                          int (*fn)(void *ctx, const char *p, size_t n), void *ctx,
-                          pk_error *err);
+                          int (*fn)(void *ctx, const char *p, size_t n), void *ctx, pk_error *err);
 
 /* len bytes at off of l in a malloc'd buffer; NULL when they are not all
  * there (*failed -1 when Redis failed, with err set; else 0). */

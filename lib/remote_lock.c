@@ -75,7 +75,9 @@ static int watched(pk_rconn *c, const char *lk, const char *ask,
 	else if (rep[2]->type == REDIS_REPLY_NIL)
 		ret = 0;
 	else
-		refused(rep[rep[1]->type == REDIS_REPLY_ERROR ? 1 : rep[0]->type == REDIS_REPLY_ERROR ? 0 : 2],
+		refused(rep[rep[1]->type == REDIS_REPLY_ERROR   ? 1
+		            : rep[0]->type == REDIS_REPLY_ERROR ? 0
+		                                                : 2],
 		        err);
 	for (int i = 0; i < 3; i++)
 		freeReplyObject(rep[i]);
@@ -108,8 +110,7 @@ static void *renew_loop(void *arg)
 		if (c == NULL)
 			c = pk_rconn_open(r->u, r->shown, r->seeds, r->timeout_ms, &err);
 		const char *what[3] = { "PEXPIRE", r->key, lease };
-		if (c == NULL ||
-		    watched(c, r->key, "GET", holds, r->token, 3, what, &err) < 0)
+		if (c == NULL || watched(c, r->key, "GET", holds, r->token, 3, what, &err) < 0)
 			failed = 1;
 		pthread_mutex_lock(&r->mu);
 		if (failed && !r->failed) {
@@ -162,11 +163,12 @@ int pk_rlock_take(pk_rlock *r, const char *key, pk_error *err)
 	if (pk_rlock_token(r->token) < 0)
 		return pk_error_set(err, errno, "cannot make a lock token");
 	snprintf(lease, sizeof(lease), "%lld", (long long)r->lease_ms);
-	rep = pk_rconn_cmd(r->c, r->key, 6, (const char *[]){ "SET", r->key, r->token,
-	                   "NX", "PX", lease }, NULL, err);
+	rep = pk_rconn_cmd(r->c, r->key, 6,
+	                   (const char *[]){ "SET", r->key, r->token, "NX", "PX", lease }, NULL,
+	                   err);
 	if (rep == NULL)
 		return -1;
-	taken = rep->type == REDIS_REPLY_STATUS;   /* OK; nil when held */
+	taken = rep->type == REDIS_REPLY_STATUS; /* OK; nil when held */
 	freeReplyObject(rep);
 	/* Held with no expiry: not a live host's lock (they are all set with
 	 * PX and renewed), one that would make every host wait its whole
@@ -180,7 +182,7 @@ int pk_rlock_take(pk_rlock *r, const char *key, pk_error *err)
 	r->stop = 0;
 	r->failed = 0;
 	if (pthread_create(&r->renewer, NULL, renew_loop, r) != 0)
-		r->locked = 2;   /* held without renewal: it lapses after the lease */
+		r->locked = 2; /* held without renewal: it lapses after the lease */
 	return 1;
 }
 
@@ -206,8 +208,7 @@ int pk_rlock_release(pk_rlock *r, pk_error *err)
 	const char *what[2] = { "DEL", r->key };
 	pk_error ignored;
 	if (!pk_rconn_broken(r->c) &&
-	    watched(r->c, r->key, "GET", holds, r->token, 2, what,
-	            ret < 0 ? &ignored : &mine) < 0)
+	    watched(r->c, r->key, "GET", holds, r->token, 2, what, ret < 0 ? &ignored : &mine) < 0)
 		ret = -1;
 	if (ret < 0 && err != NULL)
 		*err = mine;

@@ -14,18 +14,18 @@
 
 typedef struct pk_rlock {
 	/* set by the caller before pk_rlock_take; the strings outlive it */
-	pk_rconn *c;                /* the run's connection (not owned) */
-	const pk_redis_url *u;      /* for the renewer's own connection */
+	pk_rconn *c;           /* the run's connection (not owned) */
+	const pk_redis_url *u; /* for the renewer's own connection */
 	const char *shown, *seeds;
 	int64_t timeout_ms, lease_ms;
 	/* the lock's state */
 	char key[512], token[33];
-	int locked;                 /* 1: renewed by renewer; 2: without renewal */
+	int locked; /* 1: renewed by renewer; 2: without renewal */
 	pthread_t renewer;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;
-	pk_error err;               /* the renewer's first failure */
+	pk_error err; /* the renewer's first failure */
 	int failed;
 } pk_rlock;
 

@@ -43,28 +43,28 @@ enum lookup { HIT, STALE, MISS };
 struct run {
 	const pk_run_opts *o;
 	pk_run_result *r;
-	run_msg msg;               /* msg.detached: a background warm or
-	                              refresh, no output; msg.quiet: a second
-	                              lookup, explain only a hit */
+	run_msg msg; /* msg.detached: a background warm or
+	                refresh, no output; msg.quiet: a second
+	                lookup, explain only a hit */
 	pk_store store;
 	int have_store;
-	int store_open;            /* the cache was opened (and accepted) */
-	int cacheable;             /* key computed and store usable */
+	int store_open; /* the cache was opened (and accepted) */
+	int cacheable;  /* key computed and store usable */
 	pk_spool spool;
 	int have_spool;
 	run_key key;
 	run_share share;
-	int stdin_file;            /* pickled's stdin is a regular file... */
-	off_t stdin_start;         /* ...at this offset when it started */
-	int gc_due;                /* a store made an automatic gc due */
-	int64_t since_ms;          /* when this run began (wall clock) */
-	int refreshing;            /* a --warm run or a stale refresh */
-	int waited;                /* waited on an identical run's lock: a hit
-	                              then says so */
-	int after_wait;            /* looking again after waiting for a run:
-	                              one stored since since_ms is taken, old
-	                              or not (and is the only kind --warm
-	                              takes) */
+	int stdin_file;    /* pickled's stdin is a regular file... */
+	off_t stdin_start; /* ...at this offset when it started */
+	int gc_due;        /* a store made an automatic gc due */
+	int64_t since_ms;  /* when this run began (wall clock) */
+	int refreshing;    /* a --warm run or a stale refresh */
+	int waited;        /* waited on an identical run's lock: a hit
+	                      then says so */
+	int after_wait;    /* looking again after waiting for a run:
+	                      one stored since since_ms is taken, old
+	                      or not (and is the only kind --warm
+	                      takes) */
 	/* What this run did, for the run log and the metrics: decision -1
 	 * until one is made (a background gc records nothing). */
 	pk_runlog_rec rec;
@@ -73,7 +73,7 @@ struct run {
 	 * key of the input set found to hold, if any (see run_trace.h). */
 	int traced;
 	run_trace trace;
-	run_outputs outs;          /* the declared outputs' locks */
+	run_outputs outs; /* the declared outputs' locks */
 };
 
 /* Where what cannot be stored is said and counted. */
@@ -147,10 +147,14 @@ static void longer_than_ttl(struct run *u, int64_t duration_ms)
 		return;
 	pk_duration_format(duration_ms, d, sizeof(d));
 	pk_duration_format(u->o->ttl_ms, t, sizeof(t));
-	run_explain(&u->msg, "the run took %s, longer than its ttl %s: stored for the runs that "
-	            "waited", d, t);
-	run_warn(&u->msg, "the run took %s, longer than its ttl %s: its result serves only the "
-	         "runs that waited for it", d, t);
+	run_explain(&u->msg,
+	            "the run took %s, longer than its ttl %s: stored for the runs that "
+	            "waited",
+	            d, t);
+	run_warn(&u->msg,
+	         "the run took %s, longer than its ttl %s: its result serves only the "
+	         "runs that waited for it",
+	         d, t);
 }
 
 /* The run's output locks (see run_outputs.h). */
@@ -164,8 +168,7 @@ static run_outputs *outputs(struct run *u)
 
 /* 1 when lookup_local would replay the entry m of age age, freshness
  * fresh (the same conditions as there, in the same order). */
-static int would_hit(const struct run *u, const pk_meta *m, int64_t age,
-                     enum pk_freshness fresh)
+static int would_hit(const struct run *u, const pk_meta *m, int64_t age, enum pk_freshness fresh)
 {
 	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
 
@@ -220,7 +223,10 @@ static void miss(struct run *u)
 		rs.trace = u->trace.note;
 		rs.trace_len = u->trace.note_len;
 	}
-	if (run_store_commit(&rs, &cr, u->have_spool ? u->spool.fd : u->stdin_file ? 0 : -1,
+	if (run_store_commit(&rs, &cr,
+	                     u->have_spool   ? u->spool.fd
+	                     : u->stdin_file ? 0
+	                                     : -1,
 	                     u->have_spool ? u->spool.start : u->stdin_start, &stored) < 0)
 		goto out;
 	longer_than_ttl(u, cr.duration_ms);
@@ -303,7 +309,8 @@ static enum lookup lookup_local(struct run *u, int replay)
 		/* Unlinked only: the run goes on as a miss, which may find a
 		 * newer entry in Redis, or stores a fresh result. */
 		pk_store_remove(&u->store, &u->key.key);
-		run_explain(&u->msg, "miss (removed from the shared cache since this copy was made)");
+		run_explain(&u->msg,
+		            "miss (removed from the shared cache since this copy was made)");
 		run_decide(&u->rec, -1, "removed fleet-wide");
 		goto out;
 	}
@@ -312,8 +319,10 @@ static enum lookup lookup_local(struct run *u, int replay)
 	 * pickled has returned, under a caller that may be reading them: with
 	 * outputs, a stale entry is refreshed in the foreground instead. */
 	if (ret == STALE && o->noutputs > 0) {
-		run_explain(&u->msg, "miss (stale, age %s: output files are declared, refreshing "
-		            "now)", age_s);
+		run_explain(&u->msg,
+		            "miss (stale, age %s: output files are declared, refreshing "
+		            "now)",
+		            age_s);
 		run_decide(&u->rec, -1, "stale, outputs refreshed now");
 		ret = MISS;
 		goto out;
@@ -334,8 +343,10 @@ static enum lookup lookup_local(struct run *u, int replay)
 	if (ret == STALE)
 		run_explain_hit(&u->msg, "stale hit (age %s, refreshing in background)", age_s);
 	else if (fresh == PK_EXPIRED)
-		run_explain_hit(&u->msg, "hit (waited for an identical run, which stored it: age %s, "
-		                "past the ttl)", age_s);
+		run_explain_hit(&u->msg,
+		                "hit (waited for an identical run, which stored it: age %s, "
+		                "past the ttl)",
+		                age_s);
 	else if (u->waited)
 		run_explain_hit(&u->msg, "hit (waited for an identical run, age %s)", age_s);
 	else
@@ -509,7 +520,7 @@ static void detach(struct run *u, void (*fn)(struct run *))
 	int null;
 
 	if (pid != 0)
-		return;    /* parent, or fork failed: nothing more to do */
+		return; /* parent, or fork failed: nothing more to do */
 	setsid();
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
@@ -579,7 +590,7 @@ static void refresh(struct run *u)
 		/* Counted here, where it happens: ten stale hits at once start
 		 * one refresh, not ten. */
 		pk_stats_add(&u->store, PK_STAT_STALE, 0);
-		miss(u);   /* the lock is ours, or Redis is out of the picture */
+		miss(u); /* the lock is ours, or Redis is out of the picture */
 	}
 	if (held == 1)
 		run_share_unlock(&u->share);
@@ -659,8 +670,8 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	} else if (o->cache_dir == NULL && pk_store_default_dir(&dir, &err) < 0) {
 		run_warn(&u->msg, "cache unavailable, running uncached: %s",
 		         pk_error_str(&err, buf, sizeof(buf)));
-	} else if ((create ? pk_store_open : pk_store_open_existing)(&u->store,
-	                    o->cache_dir ? o->cache_dir : dir, &err) < 0) {
+	} else if ((create ? pk_store_open : pk_store_open_existing)(
+			   &u->store, o->cache_dir ? o->cache_dir : dir, &err) < 0) {
 		if (create || err.errnum != ENOENT)
 			run_warn(&u->msg, "cache unavailable, running uncached: %s",
 			         pk_error_str(&err, buf, sizeof(buf)));
@@ -674,7 +685,8 @@ static int prepare(struct run *u, const pk_run_opts *o, pk_run_result *r, int cr
 	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (u->stdin_start = lseek(0, 0, SEEK_CUR)) >= 0)
 		u->stdin_file = 1;
-	rc = run_key_stdin(&u->key, o, spool_dir(u, path), &u->spool, &u->have_spool, &u->msg, &err);
+	rc = run_key_stdin(&u->key, o, spool_dir(u, path), &u->spool, &u->have_spool, &u->msg,
+	                   &err);
 	if (rc == -1) {
 		r->status = PK_EXIT_FAILURE;
 		snprintf(r->error, sizeof(r->error), "%s", pk_error_str(&err, buf, sizeof(buf)));
@@ -725,8 +737,8 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 	if (prepare(&u, o, r, 1) < 0)
 		goto out;
 	if (!u.cacheable) {
-		run_explain(&u.msg, "uncached%s%s",
-		            u.key.no_key[0] != '\0' ? ": " : "", u.key.no_key);
+		run_explain(&u.msg, "uncached%s%s", u.key.no_key[0] != '\0' ? ": " : "",
+		            u.key.no_key);
 		run_uncached(&u);
 		goto out;
 	}
@@ -761,13 +773,9 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		run_decide(&u.rec, -1, "forced");
 	} else {
 		switch (lookup(&u, 1)) {
-		case HIT:
-			goto out;
-		case STALE:
-			refresh_in_background(&u);
-			goto out;
-		case MISS:
-			break;
+		case HIT: goto out;
+		case STALE: refresh_in_background(&u); goto out;
+		case MISS: break;
 		}
 	}
 	locked_miss(&u);

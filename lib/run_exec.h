@@ -14,16 +14,16 @@
 #include <stdint.h>
 
 typedef struct run_exec {
-	const pk_run_opts *o;      /* argv, and the signals ignored at start */
-	const char *path;          /* the program resolved, or NULL: argv[0] */
-	pk_spool *spool;           /* stdin as read for the key, or NULL:
-	                              inherited (/dev/null when detached) */
+	const pk_run_opts *o; /* argv, and the signals ignored at start */
+	const char *path;     /* the program resolved, or NULL: argv[0] */
+	pk_spool *spool;      /* stdin as read for the key, or NULL:
+	                         inherited (/dev/null when detached) */
 	/* Called with each chunk of output on the thread reading the pipes
 	 * (see capture.h); NULL: nothing recorded. */
 	int (*record)(void *ctx, int stream, const void *buf, size_t len);
 	void *record_ctx;
-	pk_trace *trace;           /* the tracer to run it under, or NULL */
-	uint64_t out_bytes;        /* set: the output's size, for the run log */
+	pk_trace *trace;    /* the tracer to run it under, or NULL */
+	uint64_t out_bytes; /* set: the output's size, for the run log */
 } run_exec;
 
 /* Runs the command, its output to 1 and 2 (nowhere when m->detached).

@@ -38,7 +38,8 @@ static void explain_script(const pk_key_parts *p, run_msg *m, pk_buf *b, pk_buf 
 		return;
 	const char *prog = quoted(b, p->argv[interp], 0);
 	const char *path = quoted(b2, p->argv[script], 0);
-	run_explain(m, "  note: %s runs the script %s, which is not in the key (only the "
+	run_explain(m,
+	            "  note: %s runs the script %s, which is not in the key (only the "
 	            "interpreter's file is): an edit of it, or of a module it imports, replays "
 	            "the old result; add -i %s (and -i for its modules, such as -i lib/), or run "
 	            "with --trace",
@@ -61,8 +62,8 @@ void run_key_explain(const run_key *k, const pk_spool *sp, run_msg *m)
 	for (size_t i = 0; i < p->argc; i++)
 		run_explain(m, "  argv[%zu] %s", i, quoted(&b, p->argv[i], PK_QUOTE_ALWAYS));
 	if (p->program_check == PK_PROGRAM_MTIME)
-		run_explain(m, "  program %s size %llu mtime %lld.%09lld", quoted(&b, p->program, 0),
-		            (unsigned long long)p->program_size,
+		run_explain(m, "  program %s size %llu mtime %lld.%09lld",
+		            quoted(&b, p->program, 0), (unsigned long long)p->program_size,
 		            (long long)(p->program_mtime_ns / 1000000000),
 		            (long long)(p->program_mtime_ns % 1000000000));
 	else if (p->program_check == PK_PROGRAM_CONTENT) {
@@ -110,8 +111,7 @@ static void explain_line(void *ctx, const char *line)
 	run_explain(ctx, "  %s", line);
 }
 
-void run_key_explain_miss(const run_key *k, const pk_store *store, const pk_run_opts *o,
-                          run_msg *m)
+void run_key_explain_miss(const run_key *k, const pk_store *store, const pk_run_opts *o, run_msg *m)
 {
 	pk_error err = { 0 };
 	char *cwd;
@@ -131,7 +131,7 @@ static char **dup_strv(char *const *v, size_t n)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if ((d[i] = strdup(v[i])) == NULL)
-			return d;   /* freed with the parts; caller checks */
+			return d; /* freed with the parts; caller checks */
 	return d;
 }
 
@@ -186,8 +186,9 @@ int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const 
 	while (o->argv[argc] != NULL)
 		argc++;
 	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, err) < 0)
-		return pk_error_set(err, err->errnum == EACCES ? EACCES : ENOENT, "%s: %s", o->argv[0],
-		                    err->errnum == EACCES ? "permission denied" : "command not found");
+		return pk_error_set(
+			err, err->errnum == EACCES ? EACCES : ENOENT, "%s: %s", o->argv[0],
+			err->errnum == EACCES ? "permission denied" : "command not found");
 	p->argc = argc;
 	p->argv = dup_strv(o->argv, argc);
 	p->noutputs = o->noutputs;
@@ -239,8 +240,8 @@ nomem:
 	return no_key(k, m, "out of memory");
 }
 
-int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp,
-                  int *have_spool, run_msg *m, pk_error *err)
+int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp, int *have_spool,
+                  run_msg *m, pk_error *err)
 {
 	*have_spool = 0;
 	if (o->stdin_mode == PK_STDIN_NEVER ||

@@ -13,11 +13,11 @@
 #include "store.h"
 
 typedef struct run_key {
-	pk_key_parts parts;        /* owned: run_key_free */
+	pk_key_parts parts; /* owned: run_key_free */
 	pk_key key;
-	char hex[PK_KEY_HEX + 1];  /* "" until a key is made */
-	char no_key[600];          /* why no key applies and the run goes
-	                              uncached (stdin over the limit...), or "" */
+	char hex[PK_KEY_HEX + 1]; /* "" until a key is made */
+	char no_key[600];         /* why no key applies and the run goes
+	                             uncached (stdin over the limit...), or "" */
 } run_key;
 
 /* Reads stdin into sp when the mode says so, spooling into dir (NULL:
@@ -26,8 +26,8 @@ typedef struct run_key {
  * k->no_key saying why and a warning in m; -1 with err set when bytes
  * taken from stdin were lost (sp->lost): the command must not run then,
  * since it would read a stdin cut short. */
-int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp,
-                  int *have_spool, run_msg *m, pk_error *err);
+int run_key_stdin(run_key *k, const pk_run_opts *o, const char *dir, pk_spool *sp, int *have_spool,
+                  run_msg *m, pk_error *err);
 
 /* Fills k->parts, k->key and k->hex.  store (NULL: none) keeps the input
  * hashes; sp (NULL: none) is the stdin read by run_key_stdin.  Returns 0;

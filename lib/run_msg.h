@@ -8,10 +8,10 @@
 #include "run_opts.h"
 
 typedef struct run_msg {
-	pk_run_result *r;          /* the first warning goes to r->warning */
-	const pk_run_opts *o;      /* o->explain: where explain lines go */
-	int detached;              /* a background run: says nothing */
-	int quiet;                 /* a second lookup: explains only a hit */
+	pk_run_result *r;     /* the first warning goes to r->warning */
+	const pk_run_opts *o; /* o->explain: where explain lines go */
+	int detached;         /* a background run: says nothing */
+	int quiet;            /* a second lookup: explains only a hit */
 } run_msg;
 
 /* pickled says why once: the first warning is kept, later ones dropped. */

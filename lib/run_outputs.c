@@ -40,8 +40,12 @@ int run_outputs_restore(run_outputs *ro, pk_entry *e, pk_error *err)
 		return -1;
 	/* The stat records of -i: an output file hashed there (or at an
 	 * earlier hit) is known unchanged without being read. */
-	ret = run_replay_files(e, pk_store_path(ro->store, statdir, sizeof(statdir), "inputs") == 0 &&
-	                       pk_store_subdir(ro->store, "inputs", err) == 0 ? statdir : NULL, err);
+	ret = run_replay_files(e,
+	                       pk_store_path(ro->store, statdir, sizeof(statdir), "inputs") == 0 &&
+	                                       pk_store_subdir(ro->store, "inputs", err) == 0
+	                               ? statdir
+	                               : NULL,
+	                       err);
 	pk_outlock_release(&l);
 	return ret;
 }

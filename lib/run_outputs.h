@@ -17,9 +17,9 @@
 typedef struct run_outputs {
 	const pk_run_opts *o;
 	const pk_store *store;
-	run_msg *msg;              /* says the wait in --explain */
-	int busy;                  /* another run held one past the lock
-	                              timeout: not waited for again */
+	run_msg *msg; /* says the wait in --explain */
+	int busy;     /* another run held one past the lock
+	                 timeout: not waited for again */
 } run_outputs;
 
 /* Takes the locks of o->outputs into l.  Returns 0, or -1 with err saying

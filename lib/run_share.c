@@ -11,8 +11,8 @@ void run_share_failed(run_share *s, const pk_error *err)
 	char buf[PK_ERROR_STR_LEN];
 
 	s->rec->remote_errors++;
-	pk_stats_add(s->store, err->errnum == ETIMEDOUT ? PK_STAT_REMOTE_TIMEOUT
-	                                                : PK_STAT_REMOTE_ERROR, 0);
+	pk_stats_add(s->store,
+	             err->errnum == ETIMEDOUT ? PK_STAT_REMOTE_TIMEOUT : PK_STAT_REMOTE_ERROR, 0);
 	run_warn(s->msg, "remote cache unavailable, using the local cache: %s",
 	         pk_error_str(err, buf, sizeof(buf)));
 	run_explain(s->msg, "remote unavailable");

@@ -15,13 +15,13 @@
 #include <stdint.h>
 
 typedef struct run_share {
-	const pk_remote_opts *opts;  /* url NULL: no remote tier */
-	const pk_store *store;       /* its stats count the remote's hits */
+	const pk_remote_opts *opts; /* url NULL: no remote tier */
+	const pk_store *store;      /* its stats count the remote's hits */
 	run_msg *msg;
-	pk_runlog_rec *rec;          /* counts the remote's errors */
-	pk_remote *remote;           /* connected on first use */
-	int down;                    /* failed once: not tried again */
-	int rejected;                /* a refused remote value was reported */
+	pk_runlog_rec *rec; /* counts the remote's errors */
+	pk_remote *remote;  /* connected on first use */
+	int down;           /* failed once: not tried again */
+	int rejected;       /* a refused remote value was reported */
 } run_share;
 
 /* The connection, made on first use; NULL when there is no remote tier or

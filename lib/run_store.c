@@ -116,8 +116,8 @@ static void entry_not_stored(run_store *s, const pk_error *err)
 	uint64_t size, limit = entry_limit(s->o, &which);
 
 	if (pk_entry_writer_over_limit(s->w, &size))
-		run_not_stored(&s->sink, "%llu bytes is more than %s %llu", (unsigned long long)size,
-		               which, (unsigned long long)limit);
+		run_not_stored(&s->sink, "%llu bytes is more than %s %llu",
+		               (unsigned long long)size, which, (unsigned long long)limit);
 	else
 		run_not_stored(&s->sink, "%s", pk_error_str(err, buf, sizeof(buf)));
 }
@@ -146,8 +146,7 @@ int run_store_begin(run_store *s, const run_store_sink *sink, const pk_run_opts 
 		return -1;
 	s->w = pk_entry_writer_new(s->fd, o->level, o->threads > 0 ? o->threads : auto_threads(),
 	                           &s->err);
-	if (s->w == NULL ||
-	    (s->relay = pk_relay_new(RELAY_BYTES, record_sink, s, &s->err)) == NULL)
+	if (s->w == NULL || (s->relay = pk_relay_new(RELAY_BYTES, record_sink, s, &s->err)) == NULL)
 		recording_failed(s);
 	else
 		pk_entry_writer_limit(s->w, entry_limit(o, &which));
@@ -203,12 +202,13 @@ static int add_outputs(run_store *s, pk_meta *m)
 			 * runs do: not stored (a hit could not recreate the file's
 			 * absence), and nothing to warn about. */
 			if (err.errnum == ENOENT && m->exit_status != 0)
-				run_explain(s->sink.m,
-				            "not stored: the failed run produced no %s", path);
+				run_explain(s->sink.m, "not stored: the failed run produced no %s",
+				            path);
 			else if (err.errnum == ENOENT)
 				run_not_stored(&s->sink, "output not produced: %s", path);
 			else if (err.errnum == 0)
-				run_not_stored(&s->sink, "output is not a regular file or directory: %s",
+				run_not_stored(&s->sink,
+				               "output is not a regular file or directory: %s",
 				               path);
 			else
 				run_not_stored(&s->sink, "cannot read output: %s",
@@ -222,7 +222,8 @@ static int add_outputs(run_store *s, pk_meta *m)
 		if (S_ISDIR(st.st_mode)) {
 			rc = pk_outtree_read(fd, path, &m->files[i], store_member, s->w, &err);
 		} else {
-			rc = pk_entry_writer_file(s->w, fd, &m->files[i].size, m->files[i].sum, &err);
+			rc = pk_entry_writer_file(s->w, fd, &m->files[i].size, m->files[i].sum,
+			                          &err);
 			m->files[i].has_sum = 1;
 		}
 		close(fd);
@@ -309,7 +310,7 @@ int run_store_commit(run_store *s, const pk_capture_result *cr, int stdin_fd, of
 
 void run_store_close(run_store *s)
 {
-	pk_relay_free(s->relay);   /* first: its thread uses the writer */
+	pk_relay_free(s->relay); /* first: its thread uses the writer */
 	pk_entry_writer_free(s->w);
 	if (s->fd >= 0)
 		close(s->fd);

@@ -41,15 +41,15 @@ typedef struct run_store {
 	const pk_key *key;
 	const pk_key_parts *parts;
 	pk_entry_writer *w;
-	pk_relay *relay;           /* NULL: recording failed from the start */
+	pk_relay *relay; /* NULL: recording failed from the start */
 	pk_error err;
-	pk_error put_err;          /* the reader's */
+	pk_error put_err; /* the reader's */
 	int failed;
-	int put_failed;            /* the relay refused: record no more */
-	int fd;                    /* the temporary entry */
-	char tmp[256];             /* its name in the store */
-	int unlinked;              /* the temporary is already gone */
-	int64_t created_ms;        /* when the run began: the entry's age */
+	int put_failed;     /* the relay refused: record no more */
+	int fd;             /* the temporary entry */
+	char tmp[256];      /* its name in the store */
+	int unlinked;       /* the temporary is already gone */
+	int64_t created_ms; /* when the run began: the entry's age */
 	/* A traced run's note for the entry's metadata (meta.h), or NULL;
 	 * set, with key (the input set's result key), before the commit. */
 	const unsigned char *trace;

@@ -171,8 +171,8 @@ int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 					recs[i] = far.recs[var->idx[i]];
 				if (rc != 0)
 					memset(&man, 0, sizeof(man));
-				if (pk_manifest_add(&man, &var->result, var->created_ms, var->flags, recs,
-				                    var->n) == 0)
+				if (pk_manifest_add(&man, &var->result, var->created_ms, var->flags,
+				                    recs, var->n) == 0)
 					pk_manifest_save(t->store, &t->manifest, &man, &err);
 				pk_lock_release(lock);
 			}
@@ -206,7 +206,8 @@ pk_trace *run_trace_start(run_trace *t, run_msg *m)
 	char buf[PK_ERROR_STR_LEN];
 
 	if ((t->tracer = pk_trace_create(NULL, &err)) == NULL)
-		run_warn(m, "running uncached: cannot trace: %s", pk_error_str(&err, buf, sizeof(buf)));
+		run_warn(m, "running uncached: cannot trace: %s",
+		         pk_error_str(&err, buf, sizeof(buf)));
 	return t->tracer;
 }
 
@@ -221,7 +222,7 @@ int run_trace_judge(run_trace *t, const run_store_sink *sink)
 	int ret = -1;
 
 	if (t->tracer == NULL)
-		return -1;   /* said when it could not start */
+		return -1; /* said when it could not start */
 	if (pk_trace_finish(t->tracer, &res, &err) < 0) {
 		run_not_stored(sink, "%s", pk_error_str(&err, buf, sizeof(buf)));
 		return -1;
@@ -300,8 +301,8 @@ static void push_manifest(run_trace *t, run_share *sh)
 	snprintf(rel, sizeof(rel), "manifests/%.2s/%s", t->hex, t->hex);
 	if ((fd = pk_store_openat(t->store, rel, O_RDONLY, 0)) < 0)
 		return;
-	if (fstat(fd, &st) == 0 &&
-	    pk_remote_put_manifest(r, &t->manifest, fd, (uint64_t)st.st_size, t->o->ttl_ms, &err) < 0)
+	if (fstat(fd, &st) == 0 && pk_remote_put_manifest(r, &t->manifest, fd, (uint64_t)st.st_size,
+	                                                  t->o->ttl_ms, &err) < 0)
 		run_share_failed(sh, &err);
 	close(fd);
 }
@@ -317,7 +318,7 @@ void run_trace_stored(run_trace *t, run_msg *m, run_share *sh, int64_t created_m
 		goto fail;
 	rc = pk_manifest_load(t->store, &t->manifest, &man, &err);
 	if (rc < 0)
-		memset(&man, 0, sizeof(man));   /* damaged: this set starts anew */
+		memset(&man, 0, sizeof(man)); /* damaged: this set starts anew */
 	if (pk_manifest_add(&man, &t->result, created_ms, t->flags, t->inputs, t->ninputs) < 0) {
 		pk_error_set(&err, ENOMEM, "out of memory");
 		pk_manifest_free(&man);
@@ -332,5 +333,6 @@ void run_trace_stored(run_trace *t, run_msg *m, run_share *sh, int64_t created_m
 	return;
 fail:
 	pk_lock_release(lock);
-	run_warn(m, "cannot write manifest %.12s: %s", t->hex, pk_error_str(&err, buf, sizeof(buf)));
+	run_warn(m, "cannot write manifest %.12s: %s", t->hex,
+	         pk_error_str(&err, buf, sizeof(buf)));
 }

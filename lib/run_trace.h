@@ -23,17 +23,17 @@
 
 typedef struct run_trace {
 	const pk_run_opts *o;
-	const pk_store *store;     /* NULL: no cache (pickled key) */
-	const char *statdir;       /* the input stat cache (statbuf), or NULL */
+	const pk_store *store; /* NULL: no cache (pickled key) */
+	const char *statdir;   /* the input stat cache (statbuf), or NULL */
 	char statbuf[4200];
-	pk_key manifest;           /* the key the manifest is under */
+	pk_key manifest; /* the key the manifest is under */
 	char hex[PK_KEY_HEX + 1];
-	pk_trace *tracer;          /* during a miss */
-	pk_key result;             /* after run_trace_judge: the entry's key */
-	unsigned char *note;       /* ...and its trace note (manifest.h) */
+	pk_trace *tracer;    /* during a miss */
+	pk_key result;       /* after run_trace_judge: the entry's key */
+	unsigned char *note; /* ...and its trace note (manifest.h) */
 	size_t note_len;
-	int flags;                 /* PK_VARIANT_* */
-	pk_mrec *inputs;           /* the input set judged (owned) */
+	int flags;       /* PK_VARIANT_* */
+	pk_mrec *inputs; /* the input set judged (owned) */
 	size_t ninputs;
 } run_trace;
 

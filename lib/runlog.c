@@ -132,7 +132,7 @@ size_t pk_runlog_encode(const pk_runlog_rec *r, char *buf)
 		if (i > 0)
 			*at++ = ' ';
 		if (n == 0) {
-			memcpy(at, "\\x00", 4);   /* the empty word */
+			memcpy(at, "\\x00", 4); /* the empty word */
 			at += 4;
 		}
 		put_text(&at, end, w, n);
@@ -204,7 +204,8 @@ static int get_command(const char *s, size_t len, pk_runlog_rec *r)
 		long n;
 		if (wl == 4 && memcmp(s + start, "\\x00", 4) == 0)
 			n = 0, r->command[used] = '\0';
-		else if ((n = get_text(s + start, wl, r->command + used, sizeof(r->command) - used, 0)) <= 0)
+		else if ((n = get_text(s + start, wl, r->command + used, sizeof(r->command) - used,
+		                       0)) <= 0)
 			return -1;
 		used += (size_t)n + 1;
 		r->argc++;
@@ -254,8 +255,7 @@ int pk_runlog_decode(const char *line, size_t len, pk_runlog_rec *r)
 	for (r->decision = 0; r->decision < PK_DECISION_N; r->decision++)
 		if (strcmp(dec, decisions[r->decision]) == 0)
 			break;
-	if (r->decision == PK_DECISION_N ||
-	    get_text(f[4], fl[4], r->why, sizeof(r->why), 1) < 0 ||
+	if (r->decision == PK_DECISION_N || get_text(f[4], fl[4], r->why, sizeof(r->why), 1) < 0 ||
 	    get_text(f[10], fl[10], r->key, sizeof(r->key), 1) < 0 ||
 	    get_text(f[11], fl[11], r->job, sizeof(r->job), 1) < 0 ||
 	    get_command(f[12], fl[12], r) < 0 || fl[13] != 1 ||
@@ -287,7 +287,7 @@ static int open_append(const pk_store *s, pk_error *err)
 		if (fstatat(s->dirfd, LOG, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino &&
 		    a.st_dev == b.st_dev)
 			return fd;
-		close(fd);   /* trimmed meanwhile: the new file is the log */
+		close(fd); /* trimmed meanwhile: the new file is the log */
 	}
 	return pk_error_set(err, EAGAIN, "%s/%s: replaced again and again", s->dir, LOG);
 }
@@ -320,7 +320,7 @@ static char *read_tail(int fd, off_t size, size_t max, size_t *len)
 {
 	off_t from = size > (off_t)max ? size - (off_t)max : 0;
 	size_t want = (size_t)(size - from);
-	char *buf = pk_io_alloc(want + 1);   /* page-aligned, see io.h */
+	char *buf = pk_io_alloc(want + 1); /* page-aligned, see io.h */
 	ssize_t n;
 
 	if (buf == NULL)
@@ -354,7 +354,8 @@ static int index_lines(pk_runlog *log)
 		if (hash != NULL && nl != NULL &&
 		    pk_runlog_decode(hash, (size_t)(log->buf + end - hash), &r) == 0) {
 			if (log->n == cap) {
-				size_t *p = realloc(log->lines, (cap = cap ? 2 * cap : 256) * sizeof(*p));
+				size_t *p = realloc(log->lines,
+				                    (cap = cap ? 2 * cap : 256) * sizeof(*p));
 				if (p == NULL)
 					return -1;
 				log->lines = p;
@@ -382,7 +383,8 @@ int pk_runlog_load(const pk_store *s, pk_runlog *log, pk_error *err)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		int e = S_ISREG(st.st_mode) ? errno : 0;
 		close(fd);
-		return pk_error_set(err, e, "%s/%s%s", s->dir, LOG, e ? "" : ": not a regular file");
+		return pk_error_set(err, e, "%s/%s%s", s->dir, LOG,
+		                    e ? "" : ": not a regular file");
 	}
 	/* Never more than twice the bound, whatever the file has become. */
 	log->buf = read_tail(fd, st.st_size, 2 * (size_t)PK_RUNLOG_MAX, &log->len);
@@ -432,7 +434,7 @@ int pk_runlog_trim(const pk_store *s, pk_error *err)
 	ret = 0;
 	if (!S_ISREG(a.st_mode) || a.st_size <= (off_t)PK_RUNLOG_KEEP ||
 	    fstatat(s->dirfd, LOG, &b, AT_SYMLINK_NOFOLLOW) < 0 || a.st_ino != b.st_ino)
-		goto out;   /* small enough, or trimmed by someone else meanwhile */
+		goto out; /* small enough, or trimmed by someone else meanwhile */
 	ret = -1;
 	if ((log.buf = read_tail(fd, a.st_size, PK_RUNLOG_KEEP, &log.len)) == NULL ||
 	    index_lines(&log) < 0) {
@@ -460,6 +462,6 @@ out:
 	if (out >= 0)
 		close(out);
 	pk_runlog_free(&log);
-	close(fd);   /* releases the lock: waiting appenders find the new file */
+	close(fd); /* releases the lock: waiting appenders find the new file */
 	return ret;
 }

@@ -27,33 +27,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PK_RUNLOG_MAX (4u << 20)          /* the log's size bound */
-#define PK_RUNLOG_KEEP (2u << 20)         /* what a trim keeps */
-#define PK_RUNLOG_RECORD_MAX 4096         /* one record, newline included */
-#define PK_RUNLOG_COMMAND_MAX 1024        /* a command longer is cut */
-#define PK_RUNLOG_NAME_MAX 64             /* a job name (see pk_runlog_name_valid) */
+#define PK_RUNLOG_MAX (4u << 20)   /* the log's size bound */
+#define PK_RUNLOG_KEEP (2u << 20)  /* what a trim keeps */
+#define PK_RUNLOG_RECORD_MAX 4096  /* one record, newline included */
+#define PK_RUNLOG_COMMAND_MAX 1024 /* a command longer is cut */
+#define PK_RUNLOG_NAME_MAX 64      /* a job name (see pk_runlog_name_valid) */
 
 /* What pickled did with a run. */
 enum pk_decision {
-	PK_DECISION_HIT,         /* a fresh result replayed */
-	PK_DECISION_STALE,       /* a stale result replayed, refresh started */
-	PK_DECISION_MISS,        /* the command ran for the cache */
-	PK_DECISION_UNCACHED,    /* the command ran without the cache */
+	PK_DECISION_HIT,      /* a fresh result replayed */
+	PK_DECISION_STALE,    /* a stale result replayed, refresh started */
+	PK_DECISION_MISS,     /* the command ran for the cache */
+	PK_DECISION_UNCACHED, /* the command ran without the cache */
 	PK_DECISION_N
 };
 
 typedef struct pk_runlog_rec {
-	int64_t end_ms;            /* when the run ended, Unix ms */
-	int64_t duration_ms;       /* pickled's wall time for the run */
-	int decision;              /* enum pk_decision */
-	char why[64];              /* "expired", "forced"...; "" when plain */
-	int exit_status;           /* what pickled exited with (128+N: signal N) */
-	uint64_t out_bytes;        /* stdout + stderr bytes the caller received */
-	int64_t saved_ms;          /* a hit: the stored run's duration; else 0 */
-	unsigned store_failures;   /* results that could not be stored */
-	unsigned remote_errors;    /* failures and timeouts of the shared tier */
-	char key[PK_KEY_HEX + 1];  /* "" when the run had no key */
-	char job[PK_RUNLOG_NAME_MAX + 1];   /* -j or --name; "" when none */
+	int64_t end_ms;                   /* when the run ended, Unix ms */
+	int64_t duration_ms;              /* pickled's wall time for the run */
+	int decision;                     /* enum pk_decision */
+	char why[64];                     /* "expired", "forced"...; "" when plain */
+	int exit_status;                  /* what pickled exited with (128+N: signal N) */
+	uint64_t out_bytes;               /* stdout + stderr bytes the caller received */
+	int64_t saved_ms;                 /* a hit: the stored run's duration; else 0 */
+	unsigned store_failures;          /* results that could not be stored */
+	unsigned remote_errors;           /* failures and timeouts of the shared tier */
+	char key[PK_KEY_HEX + 1];         /* "" when the run had no key */
+	char job[PK_RUNLOG_NAME_MAX + 1]; /* -j or --name; "" when none */
 	/* The command's words, each ended by a NUL; argc of them.  A command
 	 * longer than PK_RUNLOG_COMMAND_MAX keeps its first words only and
 	 * truncated is set. */
@@ -83,11 +83,11 @@ int pk_runlog_trim(const pk_store *s, pk_error *err);
 
 /* The log read into memory: the sound records, oldest first. */
 typedef struct pk_runlog {
-	char *buf;                 /* the file's bytes */
+	char *buf; /* the file's bytes */
 	size_t len;
-	size_t *lines;             /* offsets of the sound records in buf */
+	size_t *lines; /* offsets of the sound records in buf */
 	size_t n;
-	size_t skipped;            /* damaged lines left out */
+	size_t skipped; /* damaged lines left out */
 } pk_runlog;
 
 /* Reads s's log into log (an absent log is an empty one).  Returns 0, or

@@ -26,8 +26,9 @@ int pk_seal_key_load(const char *path, unsigned char key[PK_SEAL_KEY], pk_error 
 		return pk_error_set(err, 0, "cannot start libsodium");
 	if (pk_trust_read_secret(path, secret, PK_SEAL_SECRET_MIN, sizeof(secret), &len, err) < 0)
 		return -1;
-	ret = crypto_generichash(key, PK_SEAL_KEY, secret, len, NULL, 0) == 0 ? 0 :
-	      pk_error_set(err, 0, "%s: cannot derive a key", path);
+	ret = crypto_generichash(key, PK_SEAL_KEY, secret, len, NULL, 0) == 0
+	              ? 0
+	              : pk_error_set(err, 0, "%s: cannot derive a key", path);
 	sodium_memzero(secret, sizeof(secret));
 	return ret;
 }

@@ -14,8 +14,8 @@
  * differing) is given the time by this host's clock. */
 #define REDATE_MS 1000
 
-int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t ttl_ms,
-                   char *why, size_t whylen, pk_error *err)
+int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t ttl_ms, char *why,
+                   size_t whylen, pk_error *err)
 {
 	char tmp[256];
 	pk_error e = { 0 };
@@ -62,7 +62,8 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 	} else {
 		age = pk_meta_age(m->created_ms, now);
 		if (age < 0) {
-			snprintf(why, whylen, "remote entry created in the future: its host's clock is ahead");
+			snprintf(why, whylen,
+			         "remote entry created in the future: its host's clock is ahead");
 			goto out;
 		}
 	}
@@ -92,8 +93,8 @@ out:
 	return ret;
 }
 
-int pk_share_push(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                  int64_t created_ms, int64_t ttl_ms, pk_error *err)
+int pk_share_push(pk_remote *r, const pk_key *key, int fd, uint64_t size, int64_t created_ms,
+                  int64_t ttl_ms, pk_error *err)
 {
 	int64_t left = PK_FOREVER;
 

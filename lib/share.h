@@ -17,13 +17,13 @@
  * store failed, 2 when the value was refused (too large, damaged, another
  * key: something a host would never upload; why says which), -1 when the
  * remote failed (err set). */
-int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t ttl_ms,
-                   char *why, size_t whylen, pk_error *err);
+int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t ttl_ms, char *why,
+                   size_t whylen, pk_error *err);
 
 /* Uploads the local entry for key (open as fd, size bytes) with an expiry
  * of the time it has left under its stored ttl.  Returns as
  * pk_remote_put. */
-int pk_share_push(pk_remote *r, const pk_key *key, int fd, uint64_t size,
-                  int64_t created_ms, int64_t ttl_ms, pk_error *err);
+int pk_share_push(pk_remote *r, const pk_key *key, int fd, uint64_t size, int64_t created_ms,
+                  int64_t ttl_ms, pk_error *err);
 
 #endif

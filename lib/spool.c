@@ -61,8 +61,7 @@ static int64_t hash_file(int src, off_t off, uint64_t limit, int dst, unsigned c
 	return (int64_t)total;
 }
 
-int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
-                  pk_error *err)
+int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp, pk_error *err)
 {
 	XXH3_state_t xs;
 	XXH128_canonical_t c;
@@ -113,7 +112,7 @@ int pk_spool_read(int src, const char *dir, uint64_t limit, pk_spool *sp,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				sp->spool_errno = errno;   /* what was read is still fed */
+				sp->spool_errno = errno; /* what was read is still fed */
 				break;
 			}
 			if (n == 0) {

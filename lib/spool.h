@@ -10,21 +10,21 @@
 #include <sys/types.h>
 
 typedef struct pk_spool {
-	int fd;                   /* what the command reads; -1: none */
-	off_t start;              /* where the command starts reading in fd */
-	int complete;             /* 1: hash covers all of stdin */
-	unsigned char hash[16];   /* XXH3-128 of stdin when complete */
-	uint64_t size;            /* bytes hashed */
-	int src_fd;               /* the original stdin, for the rest */
-	int in_place;             /* fd is stdin itself, a regular file: the
-	                             command reads it from start, complete or not */
-	unsigned char *pending;   /* read from stdin but not in fd (the spool
-	                             could not take it): fed after fd's bytes */
+	int fd;                 /* what the command reads; -1: none */
+	off_t start;            /* where the command starts reading in fd */
+	int complete;           /* 1: hash covers all of stdin */
+	unsigned char hash[16]; /* XXH3-128 of stdin when complete */
+	uint64_t size;          /* bytes hashed */
+	int src_fd;             /* the original stdin, for the rest */
+	int in_place;           /* fd is stdin itself, a regular file: the
+	                           command reads it from start, complete or not */
+	unsigned char *pending; /* read from stdin but not in fd (the spool
+	                           could not take it): fed after fd's bytes */
 	size_t pending_len;
-	int spool_errno;          /* why the spool stopped short, or 0 */
-	int lost;                 /* pk_spool_read failed after taking bytes
-	                             from src_fd: the command cannot be given
-	                             its stdin whole */
+	int spool_errno; /* why the spool stopped short, or 0 */
+	int lost;        /* pk_spool_read failed after taking bytes
+	                    from src_fd: the command cannot be given
+	                    its stdin whole */
 } pk_spool;
 
 /* Returns 1 when fd is a pipe, FIFO, socket or regular file: input worth
@@ -42,8 +42,7 @@ int pk_spool_wanted(int fd);
  * read then, unless the spool failed at its very end (it cannot be
  * rewound, the chunk it could not write cannot be kept), which sets
  * sp->lost. */
-int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp,
-                  pk_error *err);
+int pk_spool_read(int src_fd, const char *dir, uint64_t limit, pk_spool *sp, pk_error *err);
 
 /* Gives a complete in-place spool a copy of its own, in an unlinked file in
  * dir (NULL: $TMPDIR or /tmp), checked against sp->hash: for a command run

@@ -91,7 +91,8 @@ int pk_store_default_dir(char **dir, pk_error *err)
 	int rc;
 
 	if (v == NULL || *v == '\0') {
-		if ((first = pk_store_systemd_dir(getenv("CACHE_DIRECTORY"))) == NULL && errno == ENOMEM)
+		if ((first = pk_store_systemd_dir(getenv("CACHE_DIRECTORY"))) == NULL &&
+		    errno == ENOMEM)
 			return pk_error_set(err, ENOMEM, "cache directory");
 		v = first;
 		name = "CACHE_DIRECTORY";
@@ -99,9 +100,11 @@ int pk_store_default_dir(char **dir, pk_error *err)
 	if (v != NULL) {
 		rc = 0;
 		if (pk_store_dir_expand(v, dir) < 0)
-			rc = pk_error_set(err, errno == ENOMEM ? ENOMEM : 0, "%s: '%s': %s", name, v,
-			                  errno == ENOENT ? "cannot expand '~': HOME is not set"
-			                  : "expected an absolute path, or one starting with ~/");
+			rc = pk_error_set(
+				err, errno == ENOMEM ? ENOMEM : 0, "%s: '%s': %s", name, v,
+				errno == ENOENT
+					? "cannot expand '~': HOME is not set"
+					: "expected an absolute path, or one starting with ~/");
 		free(first);
 		return rc;
 	}
@@ -114,7 +117,8 @@ int pk_store_default_dir(char **dir, pk_error *err)
 			home = pw ? pw->pw_dir : NULL;
 		}
 		if (home == NULL)
-			return pk_error_set(err, 0, "no home directory for the cache (set PICKLED_CACHE_DIR)");
+			return pk_error_set(
+				err, 0, "no home directory for the cache (set PICKLED_CACHE_DIR)");
 		*dir = join(home, ".cache/pickled");
 	}
 	if (*dir == NULL)
@@ -126,7 +130,7 @@ static int open_store(pk_store *s, const char *dir, int create, pk_error *err)
 {
 	struct stat st;
 	static const char tag[] = "Signature: 8a477f597d28d172789f06886806bc55\n"
-	                          "# This file marks a pickled cache directory.\n";
+				  "# This file marks a pickled cache directory.\n";
 
 	s->dir = NULL;
 	s->dirfd = -1;
@@ -221,7 +225,8 @@ int pk_store_subdir(const pk_store *s, const char *rel, pk_error *err)
 	if (fstatat(s->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return pk_error_set(err, errno, "%s/%s", s->dir, rel);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-		return pk_error_set(err, 0, "%s/%s: not a directory of the cache, refused", s->dir, rel);
+		return pk_error_set(err, 0, "%s/%s: not a directory of the cache, refused", s->dir,
+		                    rel);
 	return 0;
 }
 
@@ -245,7 +250,8 @@ int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
 	for (int tries = 0; tries < 100; tries++) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		int n = snprintf(tmp, len, "tmp/%ld.%ld.%u", (long)getpid(), (long)ts.tv_nsec, counter++);
+		int n = snprintf(tmp, len, "tmp/%ld.%ld.%u", (long)getpid(), (long)ts.tv_nsec,
+		                 counter++);
 		if (n < 0 || (size_t)n >= len)
 			return pk_error_set(err, ENAMETOOLONG, "%s/tmp", s->dir);
 		int fd = pk_store_openat(s, tmp, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -267,8 +273,7 @@ int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
 }
 
 
-int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key,
-                    pk_error *err)
+int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key, pk_error *err)
 {
 	char rel[48], shard[8];
 
@@ -347,11 +352,13 @@ int pk_store_last_failure(const pk_store *s, const pk_key *key, int *status, int
 	entry_rel(key, rel, ".fail");
 	if ((fd = pk_store_openat(s, rel, O_RDONLY, 0)) < 0)
 		return 0;
-	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, b, sizeof(b)) == (ssize_t)sizeof(b);
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	     read(fd, b, sizeof(b)) == (ssize_t)sizeof(b);
 	close(fd);
 	if (!ok)
 		return 0;
-	*status = (int)((unsigned)b[0] | (unsigned)b[1] << 8 | (unsigned)b[2] << 16 | (unsigned)b[3] << 24);
+	*status = (int)((unsigned)b[0] | (unsigned)b[1] << 8 | (unsigned)b[2] << 16 |
+	                (unsigned)b[3] << 24);
 	*when_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 	return 1;
 }

@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 typedef struct pk_store {
-	char *dir;        /* the cache directory */
-	int dirfd;        /* open on dir */
+	char *dir; /* the cache directory */
+	int dirfd; /* open on dir */
 } pk_store;
 
 /* The cache directory to use when none is given: PICKLED_CACHE_DIR (as
@@ -87,8 +87,7 @@ int pk_store_tmp_create(const pk_store *s, char *tmp, size_t len, pk_error *err)
 /* Makes the temporary file the entry for key: fsync, then rename over any
  * older entry.  Readers see the old entry or the new one, never a part.
  * Returns 0, or -1 with err set (the temporary is removed either way). */
-int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key,
-                    pk_error *err);
+int pk_store_commit(const pk_store *s, int fd, const char *tmp, const pk_key *key, pk_error *err);
 
 /* Removes the entry for key and its hit counter (an empty directory in the
  * entry's place too).  Returns 0, or -1 with errno (ENOENT when there was

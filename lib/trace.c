@@ -35,12 +35,12 @@
 #include <unistd.h>
 
 struct pk_trace {
-	int memfd;                 /* the tracer's records, for pk_trace_finish */
-	struct sock_filter *prog;  /* the filter, built by libseccomp */
+	int memfd;                /* the tracer's records, for pk_trace_finish */
+	struct sock_filter *prog; /* the filter, built by libseccomp */
 	unsigned short prog_len;
 	size_t max_bytes;
-	int fast;                  /* preload the fast path (trace_shm.h) */
-	uint64_t magic;            /* r9 of the fast path's own calls */
+	int fast;       /* preload the fast path (trace_shm.h) */
+	uint64_t magic; /* r9 of the fast path's own calls */
 };
 
 /* Builds the filter in pickled, so that the command's process has only
@@ -63,8 +63,9 @@ static int build_filter(pk_trace *t, pk_error *err)
 	                           SCMP_ACT_TRACE(TRACE_TAG_BADARCH))) < 0 ||
 	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0)
 		goto fail;
-	struct scmp_arg_cmp not_magic = { .arg = 5, .op = SCMP_CMP_NE, .datum_a = t->magic,
-	                                  .datum_b = 0 };
+	struct scmp_arg_cmp not_magic = {
+		.arg = 5, .op = SCMP_CMP_NE, .datum_a = t->magic, .datum_b = 0
+	};
 	for (size_t i = 0; i < trace_nwatched; i++)
 		if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_TRACE((uint32_t)trace_watched[i]),
 		                                 trace_watched[i], 1, &not_magic)) < 0)
@@ -232,8 +233,8 @@ static void close_others(int keep)
 }
 
 /* Fail open: hands over an UNTRACED table and becomes the command. */
-static _Noreturn void run_untraced(pk_trace *t, struct trace_table *tab,
-                                   void (*start)(void *), void *ctx)
+static _Noreturn void run_untraced(pk_trace *t, struct trace_table *tab, void (*start)(void *),
+                                   void *ctx)
 {
 	trace_table_write(tab, t->memfd);
 	start(ctx);
@@ -270,14 +271,14 @@ static _Noreturn void command(pk_trace *t, const struct trace_fast *fast, int go
                               void (*start)(void *), void *ctx)
 {
 	struct sock_fprog prog = { t->prog_len, t->prog };
-	int rep[2] = { 0, 0 };   /* errno, no_new_privs */
+	int rep[2] = { 0, 0 }; /* errno, no_new_privs */
 	char c = 0;
 	ssize_t n;
 
 	while ((n = read(go, &c, 1)) < 0 && errno == EINTR)
 		;
 	if (n != 1)
-		_exit(127);   /* the tracer is gone */
+		_exit(127); /* the tracer is gone */
 	if (c == 'T' && install(&prog) < 0) {
 		rep[0] = errno;
 		/* Without CAP_SYS_ADMIN the kernel wants no_new_privs first. */
@@ -308,7 +309,7 @@ static int follow(struct trace_table *tab, pid_t cmd)
 		if (p < 0) {
 			if (errno == EINTR)
 				continue;
-			break;   /* ECHILD: no process of the tree is left */
+			break; /* ECHILD: no process of the tree is left */
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
 			if (p == cmd) {
@@ -322,17 +323,11 @@ static int follow(struct trace_table *tab, pid_t cmd)
 			continue;
 		int sig = WSTOPSIG(status), inject = 0;
 		switch ((unsigned)status >> 16) {
-		case PTRACE_EVENT_SECCOMP:
-			trace_call(tab, p);
-			break;
+		case PTRACE_EVENT_SECCOMP: trace_call(tab, p); break;
 		case PTRACE_EVENT_CLONE:
 		case PTRACE_EVENT_FORK:
-		case PTRACE_EVENT_VFORK:
-			tab->processes++;
-			break;
-		case PTRACE_EVENT_EXEC:
-			trace_exec_done(tab, p);
-			break;
+		case PTRACE_EVENT_VFORK: tab->processes++; break;
+		case PTRACE_EVENT_EXEC: trace_exec_done(tab, p); break;
 		case PTRACE_EVENT_STOP:
 			/* A group stop (SIGSTOP, SIGTSTP...) stays a stop until
 			 * SIGCONT, as without a tracer; other event stops (a new
@@ -343,10 +338,9 @@ static int follow(struct trace_table *tab, pid_t cmd)
 			}
 			break;
 		case 0:
-			inject = sig;   /* a signal for the tracee: deliver it */
+			inject = sig; /* a signal for the tracee: deliver it */
 			break;
-		default:
-			break;
+		default: break;
 		}
 		ptrace(PTRACE_CONT, p, 0, (void *)(intptr_t)inject);
 	}
@@ -379,12 +373,14 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 		tab.skip = fast.dir;
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0) {
-		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: pipe: %s", strerror(errno));
+		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: pipe: %s",
+		                 strerror(errno));
 		trace_fast_close(&fast);
 		run_untraced(t, &tab, start, ctx);
 	}
 	if ((pid = fork()) < 0) {
-		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: fork: %s", strerror(errno));
+		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: fork: %s",
+		                 strerror(errno));
 		close(go[0]);
 		close(go[1]);
 		close(ack[0]);
@@ -403,11 +399,13 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 	if (ptrace(PTRACE_SEIZE, pid, 0,
 	           PTRACE_O_TRACESECCOMP | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
 	                   PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) < 0)
-		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: ptrace: %s", strerror(errno));
+		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: ptrace: %s",
+		                 strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &tab.started);
 	if (pk_write_all(go[1], tab.state == PK_TRACE_COMPLETE ? "T" : "U", 1) < 0 ||
 	    pk_read_full(ack[0], rep, sizeof(rep)) != (ssize_t)sizeof(rep))
-		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: the command's process died");
+		trace_table_fail(&tab, PK_TRACE_UNTRACED,
+		                 "cannot trace: the command's process died");
 	else if (rep[0] != 0)
 		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: seccomp: %s",
 		                 strerror(rep[0]));

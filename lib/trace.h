@@ -72,12 +72,12 @@
 #define PK_TRACE_H
 
 #include "error.h"
-#include "trace_record.h"   /* the records and the result */
+#include "trace_record.h" /* the records and the result */
 
 typedef struct pk_trace_opts {
-	size_t max_bytes;          /* bound on the records' memory; 0: the default */
-	int no_fast_path;          /* every watched call stops the tree: no
-	                              preloaded shim (tests, measurements) */
+	size_t max_bytes; /* bound on the records' memory; 0: the default */
+	int no_fast_path; /* every watched call stops the tree: no
+	                     preloaded shim (tests, measurements) */
 } pk_trace_opts;
 
 typedef struct pk_trace pk_trace;

@@ -107,8 +107,8 @@ static ssize_t base_dir(pid_t pid, int dirfd, char *buf, size_t size)
 }
 
 /* Records flags on the path at addr, relative to dirfd. */
-static void on_path(struct trace_table *t, pid_t pid, int dirfd, uint64_t addr,
-                    uint32_t flags, int nofollow)
+static void on_path(struct trace_table *t, pid_t pid, int dirfd, uint64_t addr, uint32_t flags,
+                    int nofollow)
 {
 	char path[PATH_MAX + 1], base[PATH_MAX + 1], full[2 * PATH_MAX + 2];
 	ssize_t n, len;
@@ -116,7 +116,7 @@ static void on_path(struct trace_table *t, pid_t pid, int dirfd, uint64_t addr,
 	if ((n = peek_string(t, pid, addr, path)) < 0)
 		return;
 	if (n == 0)
-		return;   /* "" is ENOENT, or with AT_EMPTY_PATH the fd itself */
+		return; /* "" is ENOENT, or with AT_EMPTY_PATH the fd itself */
 	if (path[0] == '/')
 		base[0] = '\0';
 	else if (base_dir(pid, dirfd, base, sizeof(base)) < 0)
@@ -176,8 +176,9 @@ static void on_openat2(struct trace_table *t, pid_t pid, int dirfd, uint64_t add
 	struct open_how how;
 
 	memset(&how, 0, sizeof(how));
-	if (how_size < sizeof(how) || peek(pid, how_addr, &how, sizeof(how)) != (ssize_t)sizeof(how))
-		return;   /* EINVAL or EFAULT: nothing opened */
+	if (how_size < sizeof(how) ||
+	    peek(pid, how_addr, &how, sizeof(how)) != (ssize_t)sizeof(how))
+		return; /* EINVAL or EFAULT: nothing opened */
 	if (how.resolve & RESOLVE_IN_ROOT) {
 		/* Absolute paths and ".." stay inside dirfd: resolve the path
 		 * against it as if relative. */
@@ -185,7 +186,8 @@ static void on_openat2(struct trace_table *t, pid_t pid, int dirfd, uint64_t add
 		ssize_t len;
 		int nofollow;
 		uint32_t f = pk_trace_open_flags(how.flags, &nofollow);
-		if (peek_string(t, pid, addr, path) <= 0 || base_dir(pid, dirfd, base, sizeof(base)) < 0 ||
+		if (peek_string(t, pid, addr, path) <= 0 ||
+		    base_dir(pid, dirfd, base, sizeof(base)) < 0 ||
 		    (len = pk_trace_join(base, path, full, sizeof(full))) < 0)
 			return;
 		trace_table_add(t, t->seq, full, (size_t)len, f, nofollow, NULL);
@@ -207,7 +209,7 @@ static void on_connect(struct trace_table *t, pid_t pid, uint64_t addr, uint64_t
 	if (ss.ss_family == AF_INET && n >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
 		uint32_t a = ntohl(in->sin_addr.s_addr);
-		if ((a >> 24) == 127 || a == INADDR_ANY)   /* 0.0.0.0 is this host */
+		if ((a >> 24) == 127 || a == INADDR_ANY) /* 0.0.0.0 is this host */
 			return;
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
 		snprintf(peer, sizeof(peer), "%s:%u", host, ntohs(in->sin_port));
@@ -215,14 +217,14 @@ static void on_connect(struct trace_table *t, pid_t pid, uint64_t addr, uint64_t
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
 		const struct in6_addr *a = &in6->sin6_addr;
 		if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
-		    (IN6_IS_ADDR_V4MAPPED(a) && (a->s6_addr[12] == 127 ||
-		                                 (a->s6_addr[12] | a->s6_addr[13] |
-		                                  a->s6_addr[14] | a->s6_addr[15]) == 0)))
+		    (IN6_IS_ADDR_V4MAPPED(a) &&
+		     (a->s6_addr[12] == 127 ||
+		      (a->s6_addr[12] | a->s6_addr[13] | a->s6_addr[14] | a->s6_addr[15]) == 0)))
 			return;
 		inet_ntop(AF_INET6, a, host, sizeof(host));
 		snprintf(peer, sizeof(peer), "[%s]:%u", host, ntohs(in6->sin6_port));
 	} else {
-		return;   /* AF_UNIX, AF_UNSPEC (a UDP disconnect), netlink... */
+		return; /* AF_UNIX, AF_UNSPEC (a UDP disconnect), netlink... */
 	}
 	trace_table_peer(t, peer);
 }
@@ -260,59 +262,30 @@ int trace_call(struct trace_table *t, pid_t pid)
 	d0 = (int)a[0];
 	d2 = (int)a[2];
 	switch (si.seccomp.nr) {
-	case SYS_open:
-		on_open(t, pid, AT_FDCWD, a[0], a[1]);
-		break;
-	case SYS_openat:
-		on_open(t, pid, d0, a[1], a[2]);
-		break;
-	case SYS_openat2:
-		on_openat2(t, pid, d0, a[1], a[2], a[3]);
-		break;
+	case SYS_open: on_open(t, pid, AT_FDCWD, a[0], a[1]); break;
+	case SYS_openat: on_open(t, pid, d0, a[1], a[2]); break;
+	case SYS_openat2: on_openat2(t, pid, d0, a[1], a[2], a[3]); break;
 	case SYS_creat:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_WRITE | PK_TRACE_CREATE | PK_TRACE_TRUNC, 0);
+		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_WRITE | PK_TRACE_CREATE | PK_TRACE_TRUNC,
+		        0);
 		break;
 	case SYS_stat:
-	case SYS_access:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_STAT, 0);
-		break;
-	case SYS_lstat:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_LSTAT, 1);
-		break;
-	case SYS_newfstatat:
-		on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[3], 0);
-		break;
-	case SYS_statx:
-		on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[2], 0);
-		break;
-	case SYS_faccessat:
-		on_at(t, pid, d0, a[1], PK_TRACE_STAT, 0, 0);
-		break;
-	case SYS_faccessat2:
-		on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[3], 0);
-		break;
-	case SYS_readlink:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_READLINK, 1);
-		break;
+	case SYS_access: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_STAT, 0); break;
+	case SYS_lstat: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_LSTAT, 1); break;
+	case SYS_newfstatat: on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[3], 0); break;
+	case SYS_statx: on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[2], 0); break;
+	case SYS_faccessat: on_at(t, pid, d0, a[1], PK_TRACE_STAT, 0, 0); break;
+	case SYS_faccessat2: on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[3], 0); break;
+	case SYS_readlink: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_READLINK, 1); break;
 	case SYS_readlinkat:
 		on_at(t, pid, d0, a[1], PK_TRACE_READLINK, AT_SYMLINK_NOFOLLOW, 0);
 		break;
-	case SYS_execve:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_EXEC, 0);
-		break;
-	case SYS_execveat:
-		on_at(t, pid, d0, a[1], PK_TRACE_EXEC, a[4], 1);
-		break;
-	case SYS_chdir:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_CHDIR, 0);
-		break;
-	case SYS_fchdir:
-		on_fd(t, pid, d0, PK_TRACE_CHDIR);
-		break;
+	case SYS_execve: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_EXEC, 0); break;
+	case SYS_execveat: on_at(t, pid, d0, a[1], PK_TRACE_EXEC, a[4], 1); break;
+	case SYS_chdir: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_CHDIR, 0); break;
+	case SYS_fchdir: on_fd(t, pid, d0, PK_TRACE_CHDIR); break;
 	case SYS_getdents:
-	case SYS_getdents64:
-		on_fd(t, pid, d0, PK_TRACE_LIST);
-		break;
+	case SYS_getdents64: on_fd(t, pid, d0, PK_TRACE_LIST); break;
 	case SYS_rename:
 		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_RENAME_FROM, 1);
 		on_path(t, pid, AT_FDCWD, a[1], PK_TRACE_RENAME_TO, 1);
@@ -332,51 +305,34 @@ int trace_call(struct trace_table *t, pid_t pid)
 		break;
 	case SYS_linkat:
 		on_at(t, pid, d0, a[1], PK_TRACE_LOOKUP,
-		      (a[4] & AT_EMPTY_PATH) | ((a[4] & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW), 1);
+		      (a[4] & AT_EMPTY_PATH) |
+		              ((a[4] & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW),
+		      1);
 		on_path(t, pid, d2, a[3], PK_TRACE_LINK_TO, 1);
 		break;
-	case SYS_symlink:
-		on_path(t, pid, AT_FDCWD, a[1], PK_TRACE_LINK_TO, 1);
-		break;
-	case SYS_symlinkat:
-		on_path(t, pid, (int)a[1], a[2], PK_TRACE_LINK_TO, 1);
-		break;
+	case SYS_symlink: on_path(t, pid, AT_FDCWD, a[1], PK_TRACE_LINK_TO, 1); break;
+	case SYS_symlinkat: on_path(t, pid, (int)a[1], a[2], PK_TRACE_LINK_TO, 1); break;
 	case SYS_unlink:
-	case SYS_rmdir:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_UNLINK, 1);
-		break;
-	case SYS_unlinkat:
-		on_path(t, pid, d0, a[1], PK_TRACE_UNLINK, 1);
-		break;
-	case SYS_mkdir:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_MKDIR, 1);
-		break;
-	case SYS_mkdirat:
-		on_path(t, pid, d0, a[1], PK_TRACE_MKDIR, 1);
-		break;
-	case SYS_mknod:
-		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_CREATE, 1);
-		break;
-	case SYS_mknodat:
-		on_path(t, pid, d0, a[1], PK_TRACE_CREATE, 1);
-		break;
+	case SYS_rmdir: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_UNLINK, 1); break;
+	case SYS_unlinkat: on_path(t, pid, d0, a[1], PK_TRACE_UNLINK, 1); break;
+	case SYS_mkdir: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_MKDIR, 1); break;
+	case SYS_mkdirat: on_path(t, pid, d0, a[1], PK_TRACE_MKDIR, 1); break;
+	case SYS_mknod: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_CREATE, 1); break;
+	case SYS_mknodat: on_path(t, pid, d0, a[1], PK_TRACE_CREATE, 1); break;
 	case SYS_truncate:
 		on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_WRITE | PK_TRACE_TRUNC, 0);
 		break;
-	case SYS_connect:
-		on_connect(t, pid, a[1], a[2]);
-		break;
+	case SYS_connect: on_connect(t, pid, a[1], a[2]); break;
 	case SYS_chroot:
 	case SYS_pivot_root:
-		trace_table_fail(t, PK_TRACE_INCOMPLETE,
-		                 "process %d changed its root directory", (int)pid);
+		trace_table_fail(t, PK_TRACE_INCOMPLETE, "process %d changed its root directory",
+		                 (int)pid);
 		break;
 	case SYS_open_by_handle_at:
-		trace_table_fail(t, PK_TRACE_INCOMPLETE,
-		                 "process %d opened a file by handle", (int)pid);
+		trace_table_fail(t, PK_TRACE_INCOMPLETE, "process %d opened a file by handle",
+		                 (int)pid);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -393,12 +349,24 @@ void trace_exec_done(struct trace_table *t, pid_t pid)
 }
 
 const int trace_watched[] = {
-	SYS_open, SYS_openat, SYS_openat2, SYS_creat, SYS_stat, SYS_access, SYS_lstat,
-	SYS_newfstatat, SYS_statx, SYS_faccessat, SYS_faccessat2, SYS_readlink,
-	SYS_readlinkat, SYS_execve, SYS_execveat, SYS_chdir, SYS_fchdir, SYS_getdents,
-	SYS_getdents64, SYS_rename, SYS_renameat, SYS_renameat2, SYS_link, SYS_linkat,
-	SYS_symlink, SYS_symlinkat, SYS_unlink, SYS_rmdir, SYS_unlinkat, SYS_mkdir,
-	SYS_mkdirat, SYS_mknod, SYS_mknodat, SYS_truncate, SYS_connect, SYS_chroot,
+	SYS_open,       SYS_openat,
+	SYS_openat2,    SYS_creat,
+	SYS_stat,       SYS_access,
+	SYS_lstat,      SYS_newfstatat,
+	SYS_statx,      SYS_faccessat,
+	SYS_faccessat2, SYS_readlink,
+	SYS_readlinkat, SYS_execve,
+	SYS_execveat,   SYS_chdir,
+	SYS_fchdir,     SYS_getdents,
+	SYS_getdents64, SYS_rename,
+	SYS_renameat,   SYS_renameat2,
+	SYS_link,       SYS_linkat,
+	SYS_symlink,    SYS_symlinkat,
+	SYS_unlink,     SYS_rmdir,
+	SYS_unlinkat,   SYS_mkdir,
+	SYS_mkdirat,    SYS_mknod,
+	SYS_mknodat,    SYS_truncate,
+	SYS_connect,    SYS_chroot,
 	SYS_pivot_root, SYS_open_by_handle_at,
 };
 const size_t trace_nwatched = sizeof(trace_watched) / sizeof(trace_watched[0]);

@@ -61,7 +61,8 @@ int trace_fast_open(struct trace_fast *f, uint64_t magic)
 	}
 	/* Readable by every process of the tree, whatever user it becomes;
 	 * the shared memory stays the tracer's user's own. */
-	if (chmod(f->dir, 0755) < 0 || put(f, "shim.so", 0644, pk_trace_shim_so, so_len, NULL) < 0 ||
+	if (chmod(f->dir, 0755) < 0 ||
+	    put(f, "shim.so", 0644, pk_trace_shim_so, so_len, NULL) < 0 ||
 	    put(f, "shm", 0600, NULL, sizeof(struct pk_shm), &fd) < 0)
 		goto fail;
 	p = mmap(NULL, sizeof(struct pk_shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

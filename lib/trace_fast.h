@@ -11,10 +11,10 @@ struct pk_shm;
 
 /* The fast path for one run (trace_fast.c, trace_shm.h). */
 struct trace_fast {
-	char dir[256];             /* the private folder; "" when none */
-	char preload[1024];        /* LD_PRELOAD for the command */
-	char env[320];             /* PK_SHM_ENV for the command */
-	struct pk_shm *shm;        /* mapped; NULL: no fast path */
+	char dir[256];      /* the private folder; "" when none */
+	char preload[1024]; /* LD_PRELOAD for the command */
+	char env[320];      /* PK_SHM_ENV for the command */
+	struct pk_shm *shm; /* mapped; NULL: no fast path */
 };
 
 /* Sets up the fast path with the filter's magic number.  Returns 0, or

@@ -16,7 +16,7 @@ uint32_t pk_trace_open_flags(uint64_t fl, int *nofollow)
 	*nofollow = (fl & O_NOFOLLOW) || ((fl & O_CREAT) && (fl & O_EXCL));
 	if ((fl & O_TMPFILE) == O_TMPFILE) {
 		*nofollow = 0;
-		return PK_TRACE_LOOKUP;   /* an unnamed file in that directory */
+		return PK_TRACE_LOOKUP; /* an unnamed file in that directory */
 	}
 	if (fl & O_PATH) {
 		f = PK_TRACE_LOOKUP;
@@ -28,7 +28,7 @@ uint32_t pk_trace_open_flags(uint64_t fl, int *nofollow)
 			f |= PK_TRACE_WRITE;
 		if (fl & O_CREAT)
 			f |= PK_TRACE_CREATE;
-		if (fl & O_TRUNC)   /* Linux truncates even with O_RDONLY */
+		if (fl & O_TRUNC) /* Linux truncates even with O_RDONLY */
 			f |= PK_TRACE_TRUNC | PK_TRACE_WRITE;
 	}
 	if (fl & O_DIRECTORY)

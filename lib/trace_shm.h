@@ -24,28 +24,28 @@
 
 #include <stdint.h>
 
-#define PK_SHM_MAGIC 0x31746b6d68736b70ull   /* "pkshmkt1" */
+#define PK_SHM_MAGIC 0x31746b6d68736b70ull /* "pkshmkt1" */
 #define PK_SHM_SLOTS 16384
-#define PK_SHM_PATH 232                      /* longer paths go the slow way */
+#define PK_SHM_PATH 232 /* longer paths go the slow way */
 /* The environment variable that tells the shim where the memory is and
  * what the magic number is: "PATH:HEX". */
 #define PK_SHM_ENV "PICKLED_TRACE_SHM"
 
 struct pk_shm_slot {
-	uint32_t ready;            /* 1 once the rest is written (release) */
-	uint32_t flags;            /* PK_TRACE_* */
+	uint32_t ready; /* 1 once the rest is written (release) */
+	uint32_t flags; /* PK_TRACE_* */
 	uint32_t len;
 	uint32_t pad;
 	uint64_t seq;
-	pk_trace_stat first;       /* the path before the call */
+	pk_trace_stat first; /* the path before the call */
 	char path[PK_SHM_PATH];
 };
 
 struct pk_shm {
-	uint64_t magic;            /* PK_SHM_MAGIC */
-	uint64_t seq;              /* the last sequence number taken (atomic) */
-	uint64_t used;             /* slots taken (atomic; may exceed the count) */
-	uint64_t count;            /* PK_SHM_SLOTS */
+	uint64_t magic; /* PK_SHM_MAGIC */
+	uint64_t seq;   /* the last sequence number taken (atomic) */
+	uint64_t used;  /* slots taken (atomic; may exceed the count) */
+	uint64_t count; /* PK_SHM_SLOTS */
 	struct pk_shm_slot slot[PK_SHM_SLOTS];
 };
 

@@ -65,7 +65,7 @@ void trace_table_fail(struct trace_table *t, pk_trace_state state, const char *f
 		return;
 	t->state = state;
 	va_start(ap, fmt);
-	vsnprintf(t->why, sizeof(t->why), fmt, ap);   /* a cut reason still reads */
+	vsnprintf(t->why, sizeof(t->why), fmt, ap); /* a cut reason still reads */
 	va_end(ap);
 }
 

@@ -26,21 +26,21 @@ struct trace_rec {
 struct trace_table {
 	struct trace_rec *recs;
 	size_t nrecs, caprecs;
-	uint32_t *slots;           /* index + 1 into recs; 0: empty */
-	size_t nslots;             /* a power of two */
-	char *arena;               /* the paths, each NUL-terminated */
+	uint32_t *slots; /* index + 1 into recs; 0: empty */
+	size_t nslots;   /* a power of two */
+	char *arena;     /* the paths, each NUL-terminated */
 	size_t arena_len, arena_cap;
-	size_t max_bytes;          /* bound on recs + slots + arena */
-	int full;                  /* a new path was refused for the bound */
+	size_t max_bytes; /* bound on recs + slots + arena */
+	int full;         /* a new path was refused for the bound */
 	pk_trace_peer peers[PK_TRACE_MAX_PEERS];
 	size_t npeers;
 	int peers_truncated;
-	uint64_t seq;              /* the last sequence number taken */
-	uint64_t *shared_seq;      /* the counter shared with the fast path
-	                              (trace_shm.h), or NULL: seq is it */
-	uint64_t stops;            /* calls that stopped the tree */
-	const char *skip;          /* a folder of the tracer's own (the fast
-	                              path's): not recorded; NULL: none */
+	uint64_t seq;         /* the last sequence number taken */
+	uint64_t *shared_seq; /* the counter shared with the fast path
+	                         (trace_shm.h), or NULL: seq is it */
+	uint64_t stops;       /* calls that stopped the tree */
+	const char *skip;     /* a folder of the tracer's own (the fast
+	                         path's): not recorded; NULL: none */
 	uint64_t processes;
 	pk_trace_state state;
 	char why[256];

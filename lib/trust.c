@@ -25,7 +25,7 @@ int pk_trust_dir(const struct stat *d)
 }
 
 struct walk {
-	const char *path;    /* as asked for, for messages */
+	const char *path; /* as asked for, for messages */
 	int create;
 	int links;
 	pk_error *err;
@@ -110,8 +110,10 @@ static int walk(struct walk *w, int start, const char *rel)
 			 * read, and its directory is one nobody else can change. */
 			ssize_t len;
 			if (!pk_trust_uid(st.st_uid)) {
-				pk_error_set(w->err, 0, "%s: %s is a link owned by another user (uid %u), refused",
-				             w->path, shown, (unsigned)st.st_uid);
+				pk_error_set(
+					w->err, 0,
+					"%s: %s is a link owned by another user (uid %u), refused",
+					w->path, shown, (unsigned)st.st_uid);
 				close(next);
 				goto fail;
 			}
@@ -166,8 +168,8 @@ int pk_trust_open_dir(const char *path, int create, pk_error *err)
 	return fd;
 }
 
-int pk_trust_read_secret(const char *path, unsigned char *buf, size_t min, size_t cap,
-                         size_t *len, pk_error *err)
+int pk_trust_read_secret(const char *path, unsigned char *buf, size_t min, size_t cap, size_t *len,
+                         pk_error *err)
 {
 	struct stat st;
 	ssize_t n;
@@ -189,8 +191,10 @@ int pk_trust_read_secret(const char *path, unsigned char *buf, size_t min, size_
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		pk_error_set(err, 0, "%s: readable or writable by group or others (mode %04o), "
-		             "refused", path, (unsigned)(st.st_mode & 07777));
+		pk_error_set(err, 0,
+		             "%s: readable or writable by group or others (mode %04o), "
+		             "refused",
+		             path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if ((n = pk_read_full(fd, buf, cap)) < 0) {

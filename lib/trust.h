@@ -35,7 +35,7 @@ int pk_trust_open_dir(const char *path, int create, pk_error *err);
  * readable or writable by nobody else, of at least min and at most cap
  * bytes.  Its content goes to buf, its size to *len.  Returns 0, or -1
  * with err set saying which rule the file breaks. */
-int pk_trust_read_secret(const char *path, unsigned char *buf, size_t min, size_t cap,
-                         size_t *len, pk_error *err);
+int pk_trust_read_secret(const char *path, unsigned char *buf, size_t min, size_t cap, size_t *len,
+                         pk_error *err);
 
 #endif

@@ -9,9 +9,12 @@
 
 static int64_t unit_ms(const char *u, size_t n)
 {
-	static const struct { const char *name; int64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-		{ "d", 86400000 }, { "w", 604800000 },
+	static const struct {
+		const char *name;
+		int64_t ms;
+	} units[] = {
+		{ "ms", 1 },      { "s", 1000 },     { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 },
 	};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strlen(units[i].name) == n && strncmp(u, units[i].name, n) == 0)
@@ -83,10 +86,22 @@ int pk_size_parse(const char *s, uint64_t *bytes)
 	if (end != s + n)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': mult = 1ULL << 10; end++; break;
-	case 'M': mult = 1ULL << 20; end++; break;
-	case 'G': mult = 1ULL << 30; end++; break;
-	case 'T': mult = 1ULL << 40; end++; break;
+	case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 'T':
+		mult = 1ULL << 40;
+		end++;
+		break;
 	default: break;
 	}
 	if (mult > 1 && *end == 'i')
@@ -106,9 +121,12 @@ int pk_size_parse(const char *s, uint64_t *bytes)
  * seconds once there is a second, as people read an age: "3h12m". */
 static const char *duration_format(int64_t ms, int exact, char *buf, size_t len)
 {
-	static const struct { const char *unit; int64_t ms; } parts[] = {
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} parts[] = {
 		{ "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 },
-		{ "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+		{ "m", 60000 },     { "s", 1000 },     { "ms", 1 },
 	};
 	size_t used = 0;
 	int shown = 0;
@@ -121,14 +139,15 @@ static const char *duration_format(int64_t ms, int exact, char *buf, size_t len)
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && ms > 0; i++) {
 		int n;
 
-		if (!exact && (shown == 2 || (shown == 1 && (ms < parts[i].ms || parts[i].ms == 1))))
+		if (!exact &&
+		    (shown == 2 || (shown == 1 && (ms < parts[i].ms || parts[i].ms == 1))))
 			break;
 		if (ms < parts[i].ms)
 			continue;
 		n = snprintf(buf + used, len - used, "%lld%s", (long long)(ms / parts[i].ms),
 		             parts[i].unit);
 		if (n < 0 || (size_t)n >= len - used)
-			break;   /* cut short, as snprintf leaves it */
+			break; /* cut short, as snprintf leaves it */
 		used += (size_t)n;
 		ms %= parts[i].ms;
 		shown++;
@@ -162,7 +181,8 @@ const char *pk_size_format(uint64_t bytes, char *buf, size_t len)
 	for (;;) {
 		v /= 1024;
 		i++;
-		double shown = v < 9.95 ? (double)(uint64_t)(v * 10 + 0.5) / 10 : (double)(uint64_t)(v + 0.5);
+		double shown = v < 9.95 ? (double)(uint64_t)(v * 10 + 0.5) / 10
+		                        : (double)(uint64_t)(v + 0.5);
 		if (shown < 1024 || i == 5) {
 			if (shown < 10)
 				snprintf(buf, len, "%.1f%c", shown, units[i]);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PK_FOREVER INT64_MAX   /* a duration that never ends, in ms */
+#define PK_FOREVER INT64_MAX /* a duration that never ends, in ms */
 
 /* Parses s into milliseconds.  Returns 0, or -1 when s is not a duration
  * (empty, unknown unit, overflow, negative). */

@@ -27,7 +27,7 @@
 #endif
 
 struct soname_search {
-	const char *prefix;   /* "libhiredis.so." */
+	const char *prefix; /* "libhiredis.so." */
 	char *out;
 	size_t len;
 	int found;
@@ -106,7 +106,8 @@ size_t pk_version_libs(pk_libversion *out, size_t max)
 	if (PK_STATIC_DEPS) {
 		set(v[n].running, sizeof(v[n].running), tmp);
 	} else {
-		struct soname_search s = { "libhiredis.so.", v[n].running, sizeof(v[n].running), 0 };
+		struct soname_search s = { "libhiredis.so.", v[n].running, sizeof(v[n].running),
+			                   0 };
 		dl_iterate_phdr(find_soname, &s);
 		if (!s.found)
 			set(v[n].running, sizeof(v[n].running), "?");

@@ -22,13 +22,13 @@ static int teardown(void **state)
 
 /* What the record callback saw. */
 struct recording {
-	unsigned char *bytes[3];   /* per stream, [1] stdout, [2] stderr */
+	unsigned char *bytes[3]; /* per stream, [1] stdout, [2] stderr */
 	size_t len[3];
-	unsigned char *all;        /* both streams in arrival order */
+	unsigned char *all; /* both streams in arrival order */
 	size_t all_len;
 	size_t calls;
 	int bad_stream;
-	int stop_after;            /* non-zero: return 1 at this call */
+	int stop_after; /* non-zero: return 1 at this call */
 };
 
 static void append(unsigned char **buf, size_t *len, const void *p, size_t n)
@@ -129,8 +129,8 @@ static void test_order_and_nul_bytes(void **state)
 
 	memset(&rec, 0, sizeof(rec));
 	run_sh(*state,
-	       "printf 'a\\000b'; sleep 0.2; printf 'c\\000' >&2; sleep 0.2; printf d; exit 0",
-	       -1, &rec, &res, &out, &errf);
+	       "printf 'a\\000b'; sleep 0.2; printf 'c\\000' >&2; sleep 0.2; printf d; exit 0", -1,
+	       &rec, &res, &out, &errf);
 	assert_int_equal(pk_capture_status(&res), 0);
 	assert_int_equal(rec.all_len, 6);
 	assert_memory_equal(rec.all, "a\0bc\0d", 6);
@@ -251,8 +251,8 @@ static void test_record_stop(void **state)
 
 	memset(&rec, 0, sizeof(rec));
 	rec.stop_after = 1;
-	run_sh(*state, "printf a; sleep 0.1; printf b; sleep 0.1; printf c", -1, &rec, &res,
-	       &out, &errf);
+	run_sh(*state, "printf a; sleep 0.1; printf b; sleep 0.1; printf c", -1, &rec, &res, &out,
+	       &errf);
 	assert_int_equal(pk_capture_status(&res), 0);
 	assert_int_equal(rec.calls, 1);
 	assert_fd_holds(out, "abc", 3);
@@ -271,8 +271,8 @@ static void test_large_output(void **state)
 	unsigned char *fwd;
 
 	memset(&rec, 0, sizeof(rec));
-	run_sh(*state, "head -c 3000000 /dev/urandom; head -c 100000 /dev/zero >&2", -1, &rec,
-	       &res, &out, &errf);
+	run_sh(*state, "head -c 3000000 /dev/urandom; head -c 100000 /dev/zero >&2", -1, &rec, &res,
+	       &out, &errf);
 	assert_int_equal(pk_capture_status(&res), 0);
 	assert_int_equal(rec.len[1], 3000000);
 	assert_int_equal(rec.len[2], 100000);

@@ -10,52 +10,51 @@
 #include <dirent.h>
 #include <xxhash.h>
 
-static const char rich[] =
-	"# every kind of value\n"
-	"cache_dir: /var/cache/pickled-test\n"
-	"ttl: 6h\n"
-	"stale: 30m\n"
-	"max_size: 3G\n"
-	"compression_level: 7\n"
-	"compression_threads: 2\n"
-	"cache_failures: true\n"
-	"env: [TZ, LANG]\n"
-	"stdin: never\n"
-	"program_check: content\n"
-	"lock_timeout: 5m\n"
-	"gc:\n"
-	"  auto: false\n"
-	"  interval: 2d\n"
-	"remote:\n"
-	"  url: redis://:secret@127.0.0.1:6379/2\n"
-	"  mode: read-only\n"
-	"  timeout: 1s\n"
-	"  prefix: \"team:\"\n"
-	"  max_entry: 16M\n"
-	"  lease: 1m\n"
-	"jobs:\n"
-	"  report:\n"
-	"    command: [/usr/local/bin/report, --all, \"two words\"]\n"
-	"    ttl: 1h\n"
-	"    stale: 10m\n"
-	"    inputs: [/srv/data/*.csv, /srv/extra]\n"
-	"    outputs: [/srv/www/report.html]\n"
-	"    env: [TZ]\n"
-	"    tags: [reports, daily]\n"
-	"    key: v2\n"
-	"    cwd: true\n"
-	"    stdin: always\n"
-	"    cache_failures: false\n"
-	"    lock_timeout: 2m\n"
-	"  empty-lists:\n"
-	"    command: [true]\n"
-	"    inputs: []\n";
+static const char rich[] = "# every kind of value\n"
+			   "cache_dir: /var/cache/pickled-test\n"
+			   "ttl: 6h\n"
+			   "stale: 30m\n"
+			   "max_size: 3G\n"
+			   "compression_level: 7\n"
+			   "compression_threads: 2\n"
+			   "cache_failures: true\n"
+			   "env: [TZ, LANG]\n"
+			   "stdin: never\n"
+			   "program_check: content\n"
+			   "lock_timeout: 5m\n"
+			   "gc:\n"
+			   "  auto: false\n"
+			   "  interval: 2d\n"
+			   "remote:\n"
+			   "  url: redis://:secret@127.0.0.1:6379/2\n"
+			   "  mode: read-only\n"
+			   "  timeout: 1s\n"
+			   "  prefix: \"team:\"\n"
+			   "  max_entry: 16M\n"
+			   "  lease: 1m\n"
+			   "jobs:\n"
+			   "  report:\n"
+			   "    command: [/usr/local/bin/report, --all, \"two words\"]\n"
+			   "    ttl: 1h\n"
+			   "    stale: 10m\n"
+			   "    inputs: [/srv/data/*.csv, /srv/extra]\n"
+			   "    outputs: [/srv/www/report.html]\n"
+			   "    env: [TZ]\n"
+			   "    tags: [reports, daily]\n"
+			   "    key: v2\n"
+			   "    cwd: true\n"
+			   "    stdin: always\n"
+			   "    cache_failures: false\n"
+			   "    lock_timeout: 2m\n"
+			   "  empty-lists:\n"
+			   "    command: [true]\n"
+			   "    inputs: []\n";
 
 struct fixture {
 	char *dir, *path;
 	struct pk_config_source src;
-	pk_config c;             /* what the file says */
-	unsigned char *copy;     /* its encoding */
+	pk_config c;         /* what the file says */
+	unsigned char *copy; /* its encoding */
 	size_t len;
 };
 
@@ -145,23 +144,33 @@ static void test_refused_when_a_file_is_otherwise(void **state)
 	struct fixture *f = *state;
 	struct pk_config_source s;
 
-	s = f->src; s.hash[7] ^= 1;   /* the content */
+	s = f->src;
+	s.hash[7] ^= 1; /* the content */
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.st.st_size += 1;
+	s = f->src;
+	s.st.st_size += 1;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.st.st_mode |= S_IWGRP;
+	s = f->src;
+	s.st.st_mode |= S_IWGRP;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.st.st_uid += 1;
+	s = f->src;
+	s.st.st_uid += 1;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.present = 0;
+	s = f->src;
+	s.present = 0;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.optional = 1;
+	s = f->src;
+	s.optional = 1;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
-	s = f->src; s.path = "/etc/other.conf";
+	s = f->src;
+	s.path = "/etc/other.conf";
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), -1);
 	/* Times and inode do not decide: the content does (a copy of the
 	 * file, or one touched, parses the same). */
-	s = f->src; s.st.st_mtim.tv_sec -= 100; s.st.st_ctim.tv_nsec ^= 1; s.st.st_ino += 1;
+	s = f->src;
+	s.st.st_mtim.tv_sec -= 100;
+	s.st.st_ctim.tv_nsec ^= 1;
+	s.st.st_ino += 1;
 	assert_int_equal(decode(f, f->copy, f->len, &s, NULL), 0);
 }
 
@@ -196,7 +205,7 @@ static void test_every_truncation_is_refused(void **state)
 	for (size_t n = 0; n < f->len; n++) {
 		memcpy(b, f->copy, n);
 		if (n >= 16)
-			reseal(b, n);   /* past the checksum: the lengths must catch it */
+			reseal(b, n); /* past the checksum: the lengths must catch it */
 		if (decode(f, b, n, &f->src, NULL) != -1)
 			fail_msg("a copy cut to %zu of %zu bytes was accepted", n, f->len);
 	}
@@ -268,7 +277,7 @@ static void test_kept_where_the_cache_is_and_read_back(void **state)
 	char *cache = unit_path(f->dir, "cache");
 	char *envp[] = { NULL };
 	char *want = dump(&f->c), *got;
-	static const char edited[] = "ttl: 7h";   /* the size of "ttl: 6h" */
+	static const char edited[] = "ttl: 7h"; /* the size of "ttl: 6h" */
 	pk_config d;
 
 	/* No folder: none is created for the copy. */
@@ -345,14 +354,19 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reads_back_what_was_parsed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_when_a_file_is_otherwise, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_for_another_chain_of_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_every_truncation_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_bytes_are_refused_or_harmless, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_values_from_the_environment_are_not_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kept_where_the_cache_is_and_read_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_matching_copy_is_read_instead_of_the_file, setup,
+		cmocka_unit_test_setup_teardown(test_refused_when_a_file_is_otherwise, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_refused_for_another_chain_of_files, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_every_truncation_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_bytes_are_refused_or_harmless, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_values_from_the_environment_are_not_kept,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_where_the_cache_is_and_read_back, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_a_matching_copy_is_read_instead_of_the_file,
+		                                setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config_snapshot", tests, NULL, NULL);
 }

@@ -24,12 +24,9 @@ struct outspec {
 
 /* Interleaved output with NUL bytes in both streams. */
 static const struct chunk small_chunks[] = {
-	{ PK_STDOUT, "hello\n", 6 },
-	{ PK_STDERR, "warn\0ing\n", 9 },
-	{ PK_STDOUT, "\0\0\0", 3 },
-	{ PK_STDERR, "e2", 2 },
-	{ PK_STDOUT, "", 0 },
-	{ PK_STDOUT, "tail", 4 },
+	{ PK_STDOUT, "hello\n", 6 }, { PK_STDERR, "warn\0ing\n", 9 },
+	{ PK_STDOUT, "\0\0\0", 3 },  { PK_STDERR, "e2", 2 },
+	{ PK_STDOUT, "", 0 },        { PK_STDOUT, "tail", 4 },
 };
 #define NSMALL (sizeof(small_chunks) / sizeof(small_chunks[0]))
 
@@ -37,7 +34,7 @@ static const struct outspec small_file = { "out.txt", 0640, "file\0content\n", 1
 
 struct fixture {
 	char *dir;
-	int cwd;          /* where the test started, to return to */
+	int cwd; /* where the test started, to return to */
 };
 
 static int setup(void **state)
@@ -63,8 +60,8 @@ static int teardown(void **state)
 }
 
 /* Writes an entry into a new file at path; returns the file's size. */
-static uint64_t write_entry(const char *dir, const char *path, const struct chunk *c,
-                            size_t nc, const struct outspec *o, size_t no, int threads)
+static uint64_t write_entry(const char *dir, const char *path, const struct chunk *c, size_t nc,
+                            const struct outspec *o, size_t no, int threads)
 {
 	pk_error err = { 0, "" };
 	pk_outfile files[8];
@@ -280,11 +277,13 @@ static void test_replay_reader_gone(void **state)
 	for (int gone = PK_STDOUT; gone <= PK_STDERR; gone++) {
 		int other = unit_tmpfile(f->dir);
 		size_t len;
-		unsigned char *want = expected(small_chunks, NSMALL, gone == PK_STDOUT ? PK_STDERR : PK_STDOUT, &len);
+		unsigned char *want = expected(small_chunks, NSMALL,
+		                               gone == PK_STDOUT ? PK_STDERR : PK_STDOUT, &len);
 
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(pk_entry_replay(e, gone == PK_STDOUT ? p[1] : other,
-		                                 gone == PK_STDOUT ? other : p[1], &err), -1);
+		                                 gone == PK_STDOUT ? other : p[1], &err),
+		                 -1);
 		assert_int_equal(err.errnum, EPIPE);
 		assert_fd_holds(other, want, len);
 		free(want);
@@ -361,8 +360,8 @@ static void test_every_flipped_byte_refused(void **state)
 			unsigned char b = orig[i] ^ masks[m];
 			assert_int_equal(pwrite(fd, &b, 1, (off_t)i), 1);
 			if (open_and_verify(fd) == 0)
-				fail_msg("byte %zu of %zu flipped with 0x%02x: entry accepted", i, len,
-				         masks[m]);
+				fail_msg("byte %zu of %zu flipped with 0x%02x: entry accepted", i,
+				         len, masks[m]);
 			assert_int_equal(pwrite(fd, &orig[i], 1, (off_t)i), 1);
 		}
 	}
@@ -387,8 +386,8 @@ static void test_every_truncation_refused(void **state)
 	for (uint64_t len = size; len-- > 0;) {
 		assert_int_equal(ftruncate(fd, (off_t)len), 0);
 		if (open_and_verify(fd) == 0)
-			fail_msg("entry cut to %llu of %llu bytes accepted", (unsigned long long)len,
-			         (unsigned long long)size);
+			fail_msg("entry cut to %llu of %llu bytes accepted",
+			         (unsigned long long)len, (unsigned long long)size);
 	}
 	close(fd);
 	free(path);
@@ -398,7 +397,8 @@ static void test_every_truncation_refused(void **state)
  * stays larger than what is read in one go. */
 static void fill_text(unsigned char *buf, size_t len, uint64_t seed)
 {
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.,0123456789\n";
+	static const char alphabet[] =
+		"abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.,0123456789\n";
 	uint64_t x = seed;
 	for (size_t i = 0; i < len; i++) {
 		x ^= x << 13;

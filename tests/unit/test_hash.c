@@ -16,8 +16,8 @@ static void fill(unsigned char *b, size_t n, uint64_t seed)
 
 static void test_same_hashes_as_libxxhash(void **state)
 {
-	static const size_t sizes[] = { 0, 1, 3, 16, 17, 128, 129, 240, 241, 1024, 4095,
-	                                65536, 1000003, 4u << 20 };
+	static const size_t sizes[] = { 0,   1,   3,    16,   17,    128,     129,
+		                        240, 241, 1024, 4095, 65536, 1000003, 4u << 20 };
 	static const size_t cuts[] = { 1, 7, 64, 1000, 1500, 65536, 1u << 20 };
 	unsigned char *b = malloc(4u << 20);
 	(void)state;
@@ -41,9 +41,11 @@ static void test_same_hashes_as_libxxhash(void **state)
 			}
 			XXH128_hash_t got = XXH3_128bits_digest(&st);
 			if (!XXH128_isEqual(got, want))
-				fail_msg("128-bit hash of %zu bytes in pieces of %zu differs", n, cuts[c]);
+				fail_msg("128-bit hash of %zu bytes in pieces of %zu differs", n,
+				         cuts[c]);
 			if (XXH3_64bits_digest(&st64) != want64)
-				fail_msg("64-bit hash of %zu bytes in pieces of %zu differs", n, cuts[c]);
+				fail_msg("64-bit hash of %zu bytes in pieces of %zu differs", n,
+				         cuts[c]);
 		}
 	}
 	free(b);

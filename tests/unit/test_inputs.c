@@ -110,8 +110,8 @@ static void assert_files(const pk_input *v, size_t n, const char *const *names, 
 static void test_directory_sorted_regular_files(void **state)
 {
 	static const char *const want[] = {
-		"in/a.txt", "in/b.txt", "in/link", "in/sub/.hidden", "in/sub/c.txt",
-		"in/sub/deeper/d.dat",
+		"in/a.txt",       "in/b.txt",     "in/link",
+		"in/sub/.hidden", "in/sub/c.txt", "in/sub/deeper/d.dat",
 	};
 	char *pats[] = { "in" };
 	pk_input *v;
@@ -125,7 +125,8 @@ static void test_directory_sorted_regular_files(void **state)
 
 static void test_trailing_slash(void **state)
 {
-	static const char *const want[] = { "in/sub/.hidden", "in/sub/c.txt", "in/sub/deeper/d.dat" };
+	static const char *const want[] = { "in/sub/.hidden", "in/sub/c.txt",
+		                            "in/sub/deeper/d.dat" };
 	char *pats[] = { "in/sub/" };
 	pk_input *v;
 	size_t n;
@@ -147,7 +148,7 @@ static void test_missing_recorded_absent(void **state)
 	assert_int_equal(v[0].present, 0);
 	assert_string_equal(v[1].path, "in/a.txt");
 	assert_int_equal(v[1].present, 1);
-	assert_string_equal(v[2].path, "in/a.txt/x");   /* ENOTDIR: absent too */
+	assert_string_equal(v[2].path, "in/a.txt/x"); /* ENOTDIR: absent too */
 	assert_int_equal(v[2].present, 0);
 	assert_string_equal(v[3].path, "in/nope.txt");
 	assert_int_equal(v[3].present, 0);
@@ -177,8 +178,8 @@ static void test_glob(void **state)
 static void test_duplicates_removed(void **state)
 {
 	static const char *const want[] = {
-		"in/a.txt", "in/b.txt", "in/link", "in/sub/.hidden", "in/sub/c.txt",
-		"in/sub/deeper/d.dat",
+		"in/a.txt",       "in/b.txt",     "in/link",
+		"in/sub/.hidden", "in/sub/c.txt", "in/sub/deeper/d.dat",
 	};
 	char *pats[] = { "in/b.txt", "in/*.txt", "in", "in/a.txt", "in/sub", "in/b.txt" };
 	char *twice_absent[] = { "nope", "nope" };
@@ -439,7 +440,7 @@ static void test_unsettled_stat_is_not_trusted(void **state)
 	size_t n, which = 99;
 
 	assert_int_equal(pk_inputs_expand(pats, 1, NULL, &v, &n, &err), 0);
-	assert_int_equal(v[0].settled, 0);   /* written by setup just now */
+	assert_int_equal(v[0].settled, 0); /* written by setup just now */
 	/* Another content of the same size, and the stat made to match, as a
 	 * write within the same tick would leave it. */
 	unit_write_file(a, "IN/A.TXT", 8, 0600);
@@ -460,7 +461,8 @@ static void test_unsettled_stat_is_not_trusted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_directory_sorted_regular_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_directory_sorted_regular_files, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_trailing_slash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_recorded_absent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_glob, setup, teardown),
@@ -469,10 +471,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_special_file_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash_fifo_does_not_block, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stat_cache_skips_recent_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stat_cache_records_and_is_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stat_cache_skips_recent_files, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_stat_cache_records_and_is_used, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_changed_by_stat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsettled_stat_is_not_trusted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsettled_stat_is_not_trusted, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests_name("inputs", tests, NULL, NULL);
 }

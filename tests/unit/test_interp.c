@@ -9,7 +9,11 @@
  * script in it or -1, and the index of the interpreter. */
 static void test_script_argument(void **state)
 {
-	static const struct { const char *line; long script; size_t interp; } cases[] = {
+	static const struct {
+		const char *line;
+		long script;
+		size_t interp;
+	} cases[] = {
 		{ "python3 train.py --alpha 1", 1, 0 },
 		{ "/usr/bin/python3.11 -u -W ignore train.py", 4, 0 },
 		{ "python3 -Wignore train.py", 2, 0 },
@@ -38,7 +42,7 @@ static void test_script_argument(void **state)
 		{ "env python3", -1, 3 },
 		{ "./train.py", -1, 0 },
 		{ "shellcheck a.sh", -1, 0 },
-		{ "pythonista a.py", 1, 0 },   /* python*: a name beginning so */
+		{ "pythonista a.py", 1, 0 }, /* python*: a name beginning so */
 		{ "cat a.py", -1, 0 },
 	};
 	(void)state;
@@ -55,7 +59,8 @@ static void test_script_argument(void **state)
 		argv[argc] = NULL;
 		got = pk_interp_script(argv, argc, &interp);
 		if (got != cases[i].script)
-			fail_msg("%s: script at %ld, want %ld", cases[i].line, got, cases[i].script);
+			fail_msg("%s: script at %ld, want %ld", cases[i].line, got,
+			         cases[i].script);
 		if (got >= 0 && interp != cases[i].interp)
 			fail_msg("%s: interpreter at %zu, want %zu", cases[i].line, interp,
 			         cases[i].interp);

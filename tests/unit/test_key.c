@@ -90,10 +90,10 @@ static void test_argv_boundaries_count(void **state)
 	key_of_argv(without, 1, &k5);
 	key_of_argv(empty_only, 1, &k6);
 	key_of_argv(NULL, 0, &k7);
-	assert_false(key_equal(&k1, &k2));   /* ["a b"] vs ["a","b"] */
-	assert_false(key_equal(&k2, &k3));   /* ["a","b"] vs ["ab"] */
-	assert_false(key_equal(&k4, &k5));   /* a trailing empty argument counts */
-	assert_false(key_equal(&k6, &k7));   /* [""] vs [] */
+	assert_false(key_equal(&k1, &k2)); /* ["a b"] vs ["a","b"] */
+	assert_false(key_equal(&k2, &k3)); /* ["a","b"] vs ["ab"] */
+	assert_false(key_equal(&k4, &k5)); /* a trailing empty argument counts */
+	assert_false(key_equal(&k6, &k7)); /* [""] vs [] */
 }
 
 static void test_same_parts_same_key(void **state)
@@ -130,37 +130,112 @@ static void test_known_answer(void **state)
 	assert_string_equal(hex, "804e415d990afb78f12bb9b319a22f7e");
 }
 
-static void mut_argv(struct fixture *f) { f->argv[1] = "--al"; }
-static void mut_argc(struct fixture *f) { f->p.argc = 1; }
-static void mut_program(struct fixture *f) { f->p.program = "/usr/local/bin/backup"; }
-static void mut_program_size(struct fixture *f) { f->p.program_size++; }
-static void mut_program_mtime(struct fixture *f) { f->p.program_mtime_ns++; }
-static void mut_program_check(struct fixture *f) { f->p.program_check = PK_PROGRAM_CONTENT; }
-static void mut_program_none(struct fixture *f) { f->p.program_check = PK_PROGRAM_NONE; }
-static void mut_input_path(struct fixture *f) { f->inputs[1].path = "in/c.txt"; }
-static void mut_input_hash(struct fixture *f) { f->inputs[1].hash[15] ^= 1; }
-static void mut_input_absent(struct fixture *f) { f->inputs[0].present = 0; }
-static void mut_input_dropped(struct fixture *f) { f->p.ninputs = 1; }
-static void mut_env_name(struct fixture *f) { f->env[0].name = "LANGUAGE"; }
-static void mut_env_value(struct fixture *f) { f->env[0].value = "C.UTF-8"; }
-static void mut_env_unset_to_empty(struct fixture *f) { f->env[1].value = ""; }
-static void mut_env_empty_to_unset(struct fixture *f) { f->env[0].value = NULL; }
-static void mut_cwd(struct fixture *f) { f->p.cwd = "/srv/job"; }
-static void mut_cwd_none(struct fixture *f) { f->p.cwd = NULL; }
-static void mut_no_stdin(struct fixture *f) { f->p.has_stdin = 0; }
-static void mut_stdin_hash(struct fixture *f) { f->p.stdin_hash[0] ^= 0x80; }
-static void mut_extra(struct fixture *f) { f->p.extra = "nightlY"; }
-static void mut_extra_none(struct fixture *f) { f->p.extra = NULL; }
-static void mut_extra_empty(struct fixture *f) { f->p.extra = ""; }
-static void mut_output(struct fixture *f) { f->outputs[1] = "out/summary.txt2"; }
+static void mut_argv(struct fixture *f)
+{
+	f->argv[1] = "--al";
+}
+static void mut_argc(struct fixture *f)
+{
+	f->p.argc = 1;
+}
+static void mut_program(struct fixture *f)
+{
+	f->p.program = "/usr/local/bin/backup";
+}
+static void mut_program_size(struct fixture *f)
+{
+	f->p.program_size++;
+}
+static void mut_program_mtime(struct fixture *f)
+{
+	f->p.program_mtime_ns++;
+}
+static void mut_program_check(struct fixture *f)
+{
+	f->p.program_check = PK_PROGRAM_CONTENT;
+}
+static void mut_program_none(struct fixture *f)
+{
+	f->p.program_check = PK_PROGRAM_NONE;
+}
+static void mut_input_path(struct fixture *f)
+{
+	f->inputs[1].path = "in/c.txt";
+}
+static void mut_input_hash(struct fixture *f)
+{
+	f->inputs[1].hash[15] ^= 1;
+}
+static void mut_input_absent(struct fixture *f)
+{
+	f->inputs[0].present = 0;
+}
+static void mut_input_dropped(struct fixture *f)
+{
+	f->p.ninputs = 1;
+}
+static void mut_env_name(struct fixture *f)
+{
+	f->env[0].name = "LANGUAGE";
+}
+static void mut_env_value(struct fixture *f)
+{
+	f->env[0].value = "C.UTF-8";
+}
+static void mut_env_unset_to_empty(struct fixture *f)
+{
+	f->env[1].value = "";
+}
+static void mut_env_empty_to_unset(struct fixture *f)
+{
+	f->env[0].value = NULL;
+}
+static void mut_cwd(struct fixture *f)
+{
+	f->p.cwd = "/srv/job";
+}
+static void mut_cwd_none(struct fixture *f)
+{
+	f->p.cwd = NULL;
+}
+static void mut_no_stdin(struct fixture *f)
+{
+	f->p.has_stdin = 0;
+}
+static void mut_stdin_hash(struct fixture *f)
+{
+	f->p.stdin_hash[0] ^= 0x80;
+}
+static void mut_extra(struct fixture *f)
+{
+	f->p.extra = "nightlY";
+}
+static void mut_extra_none(struct fixture *f)
+{
+	f->p.extra = NULL;
+}
+static void mut_extra_empty(struct fixture *f)
+{
+	f->p.extra = "";
+}
+static void mut_output(struct fixture *f)
+{
+	f->outputs[1] = "out/summary.txt2";
+}
 static void mut_output_order(struct fixture *f)
 {
 	char *t = f->outputs[0];
 	f->outputs[0] = f->outputs[1];
 	f->outputs[1] = t;
 }
-static void mut_outputs_dropped(struct fixture *f) { f->p.noutputs = 0; }
-static void mut_cache_failures(struct fixture *f) { f->p.cache_failures = 1; }
+static void mut_outputs_dropped(struct fixture *f)
+{
+	f->p.noutputs = 0;
+}
+static void mut_cache_failures(struct fixture *f)
+{
+	f->p.cache_failures = 1;
+}
 
 static void test_every_field_changes_key(void **state)
 {
@@ -296,8 +371,8 @@ static void test_from_hex_rejects(void **state)
 {
 	static const char *const bad[] = {
 		"",
-		"0a1b2c3d4e5f708192a3b4c5d6e7f80",     /* 31 digits */
-		"0a1b2c3d4e5f708192a3b4c5d6e7f8090",   /* 33 digits */
+		"0a1b2c3d4e5f708192a3b4c5d6e7f80",   /* 31 digits */
+		"0a1b2c3d4e5f708192a3b4c5d6e7f8090", /* 33 digits */
 		"0a1b2c3d4e5f708192a3b4c5d6e7f80g",
 		"0a1b2c3d4e5f708192a3b4c5d6e7f80 ",
 		"../../../../../../../etc/passwd0",
@@ -313,11 +388,14 @@ static void test_from_hex_rejects(void **state)
 static void test_is_prefix(void **state)
 {
 	static const char *const good[] = {
-		"0a3F", "0", "f", "0a1b2c3d4e5f708192a3b4c5d6e7f809",
+		"0a3F",
+		"0",
+		"f",
+		"0a1b2c3d4e5f708192a3b4c5d6e7f809",
 	};
 	static const char *const bad[] = {
-		"", "xyz", "../", "0a1b2c3d4e5f708192a3b4c5d6e7f8090", "0a3F ", "-1",
-		"0a/3", "0x1f",
+		"",      "xyz", "../",  "0a1b2c3d4e5f708192a3b4c5d6e7f8090",
+		"0a3F ", "-1",  "0a/3", "0x1f",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -360,8 +438,8 @@ static void test_select_env_plain_names(void **state)
 static void test_select_env_glob(void **state)
 {
 	char *envp[] = {
-		"LC_TIME=C", "HOME=/root", "LC_ALL=en_US.UTF-8", "LANG=C",
-		"LC_CTYPE=", "NO_EQUALS_SIGN", "XLC_NUMERIC=1", "LC_X=a=b", NULL,
+		"LC_TIME=C",      "HOME=/root",    "LC_ALL=en_US.UTF-8", "LANG=C", "LC_CTYPE=",
+		"NO_EQUALS_SIGN", "XLC_NUMERIC=1", "LC_X=a=b",           NULL,
 	};
 	char *names[] = { "TZ", "LC_*", "LANG", "LC_ALL", "TZ", "NOMATCH_*" };
 	pk_envvar *v = NULL;
@@ -446,7 +524,7 @@ static void test_parts_free(void **state)
 	assert_null(p.argv);
 	assert_null(p.program);
 	assert_int_equal(p.has_stdin, 0);
-	pk_key_parts_free(&p);   /* a zeroed parts is fine */
+	pk_key_parts_free(&p); /* a zeroed parts is fine */
 }
 
 /* run_make_key sets the counts before the copies: when the argv or the

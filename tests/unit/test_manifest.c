@@ -73,7 +73,7 @@ static void test_check_refreshes_stat(void **state)
 	(void)state;
 
 	observe_three(dir, r);
-	unit_write_file(r[0].path, "alpha", 5, 0600);   /* another inode, same content */
+	unit_write_file(r[0].path, "alpha", 5, 0600); /* another inode, same content */
 	nanosleep(&two, NULL);
 	assert_int_equal(pk_mrec_check(&r[0], NULL, &why, &refreshed), 0);
 	assert_int_equal(refreshed, 1);
@@ -106,7 +106,7 @@ static void test_roundtrip_and_damage(void **state)
 	assert_false(pk_key_equal(&k1, &k2));
 	assert_int_equal(pk_manifest_add(&m, &k2, 2000, PK_VARIANT_NETWORK, r, 2), 0);
 	assert_int_equal(m.nvariants, 2);
-	assert_int_equal(m.nrecs, 3);      /* shared between the two sets */
+	assert_int_equal(m.nrecs, 3); /* shared between the two sets */
 	assert_true(pk_key_equal(&m.variants[0].result, &k2));
 	assert_int_equal(pk_manifest_encode(&m, &buf, &len), 0);
 	assert_int_equal(pk_manifest_decode(buf, len, &back, &err), 0);
@@ -186,8 +186,13 @@ static void test_note_roundtrip(void **state)
 	char *dir = unit_tmpdir();
 	pk_mrec r[3];
 	char *written[] = { "/tmp/out" }, *peers[] = { "192.0.2.1:443" };
-	pk_trace_note n = { .manifest = { { 9 } }, .flags = PK_VARIANT_NETWORK, .ninputs = 3,
-		            .inputs = r, .nwritten = 1, .written = written, .npeers = 1,
+	pk_trace_note n = { .manifest = { { 9 } },
+		            .flags = PK_VARIANT_NETWORK,
+		            .ninputs = 3,
+		            .inputs = r,
+		            .nwritten = 1,
+		            .written = written,
+		            .npeers = 1,
 		            .peers = peers },
 		      back;
 	unsigned char *buf;
@@ -247,16 +252,22 @@ static void test_judge(void **state)
 	recs[0] = (pk_trace_record){ .path = in, .flags = PK_TRACE_READ, .first_read_seq = 1 };
 	stat_of(in, &recs[0].first);
 	/* A lookup that found nothing, then a creation: an output. */
-	recs[1] = (pk_trace_record){ .path = lock, .flags = PK_TRACE_READ | PK_TRACE_CREATE,
-		                     .first_read_seq = 2, .first_write_seq = 3 };
+	recs[1] = (pk_trace_record){ .path = lock,
+		                     .flags = PK_TRACE_READ | PK_TRACE_CREATE,
+		                     .first_read_seq = 2,
+		                     .first_write_seq = 3 };
 	recs[2] = (pk_trace_record){ .path = "/proc/self/status", .flags = PK_TRACE_READ };
 	recs[3] = (pk_trace_record){ .path = pyc, .flags = PK_TRACE_STAT, .first_read_seq = 4 };
 	/* Read, then written. */
-	recs[4] = (pk_trace_record){ .path = out, .flags = PK_TRACE_READ | PK_TRACE_WRITE,
-		                     .first_read_seq = 5, .first_write_seq = 6 };
+	recs[4] = (pk_trace_record){ .path = out,
+		                     .flags = PK_TRACE_READ | PK_TRACE_WRITE,
+		                     .first_read_seq = 5,
+		                     .first_write_seq = 6 };
 	stat_of(out, &recs[4].first);
 	/* The tracer could not stat it (EACCES): as absent, if still so. */
-	recs[5] = (pk_trace_record){ .path = hidden, .flags = PK_TRACE_STAT, .first_read_seq = 7,
+	recs[5] = (pk_trace_record){ .path = hidden,
+		                     .flags = PK_TRACE_STAT,
+		                     .first_read_seq = 7,
 		                     .first = { .exists = 1 } };
 	unit_write_file(lock, "", 0, 0600);
 	res.records = recs;

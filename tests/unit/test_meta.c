@@ -23,14 +23,14 @@ static void fixture_init(struct fixture *f)
 	for (int i = 0; i < 16; i++)
 		f->m.key.bytes[i] = (unsigned char)(0xf0 - i);
 	f->argv[0] = "report";
-	f->argv[1] = "";                 /* empty arguments are kept */
+	f->argv[1] = ""; /* empty arguments are kept */
 	f->argv[2] = "--since=1 day";
 	p->argc = 3;
 	p->argv = f->argv;
 	p->program = "/usr/local/bin/report";
 	p->program_check = PK_PROGRAM_CONTENT;
 	p->program_size = 987654321;
-	p->program_mtime_ns = -5;        /* before 1970: the sign survives */
+	p->program_mtime_ns = -5; /* before 1970: the sign survives */
 	memset(p->program_hash, 0x3c, 16);
 	f->inputs[0].path = "data/absent.csv";
 	f->inputs[0].present = 0;
@@ -69,7 +69,7 @@ static void fixture_init(struct fixture *f)
 	f->m.tags = f->tags;
 	f->m.name = "nightly-report";
 	/* A traced run's note: opaque bytes to meta, NUL included. */
-	f->m.trace = (unsigned char *)(uintptr_t)"note\0bytes";
+	f->m.trace = (unsigned char *)(uintptr_t) "note\0bytes";
 	f->m.trace_len = 10;
 	f->files[0].path = "out/a.csv";
 	f->files[0].mode = 0640;
@@ -169,7 +169,7 @@ static void test_round_trip_every_field(void **state)
 	}
 	pk_meta_free(&d);
 	assert_null(d.parts.argv);
-	pk_meta_free(&d);   /* freed twice: zeroed the first time */
+	pk_meta_free(&d); /* freed twice: zeroed the first time */
 	pk_meta_free(NULL);
 	free(buf);
 }
@@ -230,7 +230,9 @@ static void test_round_trip_directory(void **state)
  * kind, is refused: a forged entry must not write outside it. */
 static void test_directory_member_paths_refused(void **state)
 {
-	static const char *const bad[] = { "../x", "/etc/x", "a//b", "a/./b", "a/..", ".", "", "a/" };
+	static const char *const bad[] = {
+		"../x", "/etc/x", "a//b", "a/./b", "a/..", ".", "", "a/"
+	};
 	struct fixture f;
 	unsigned char *buf;
 	size_t len;
@@ -277,7 +279,7 @@ static void test_round_trip_minimal(void **state)
 	m.parts.argc = 1;
 	m.parts.argv = argv;
 	m.parts.program_check = PK_PROGRAM_MTIME;
-	memset(m.parts.program_hash, 0xff, 16);   /* not stored under MTIME */
+	memset(m.parts.program_hash, 0xff, 16); /* not stored under MTIME */
 	encode(&m, &buf, &len);
 	assert_int_equal(pk_meta_decode(buf, len, &d, &err), 0);
 	assert_int_equal(d.parts.argc, 1);
@@ -378,8 +380,8 @@ static void test_run_facts_not_in_key(void **state)
 /* The end-of-metadata marker's tag in the encoding. */
 #define TAG_END 25
 
-static unsigned char *append_field(unsigned char *buf, size_t *len, int tag,
-                                   const void *data, uint32_t flen)
+static unsigned char *append_field(unsigned char *buf, size_t *len, int tag, const void *data,
+                                   uint32_t flen)
 {
 	unsigned char *nb = realloc(buf, *len + 5 + flen);
 	assert_non_null(nb);
@@ -403,7 +405,7 @@ static void test_unknown_tags_skipped(void **state)
 
 	fixture_init(&f);
 	encode(&f.m, &buf, &len);
-	len -= 5;   /* unknown fields go before the end marker */
+	len -= 5; /* unknown fields go before the end marker */
 	buf = append_field(buf, &len, 200, "from the future", 15);
 	buf = append_field(buf, &len, 255, NULL, 0);
 	buf = append_field(buf, &len, TAG_END, NULL, 0);
@@ -493,8 +495,8 @@ static void test_truncated_at_every_length(void **state)
 	}
 	free(buf);
 	if (accepted > 0)
-		fail_msg("%zu of the lengths 0..%zu decode (the first: %zu bytes)",
-		         accepted, len - 1, first);
+		fail_msg("%zu of the lengths 0..%zu decode (the first: %zu bytes)", accepted,
+		         len - 1, first);
 }
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -518,8 +520,9 @@ static void test_field_length_overrun(void **state)
 		size_t flen = (size_t)buf[off + 1] | (size_t)buf[off + 2] << 8 |
 		              (size_t)buf[off + 3] << 16 | (size_t)buf[off + 4] << 24;
 		uint32_t overruns[] = {
-			(uint32_t)(len - off - 5 + 1),   /* one byte past the end */
-			0x7fffffffu, 0xffffffffu,
+			(uint32_t)(len - off - 5 + 1), /* one byte past the end */
+			0x7fffffffu,
+			0xffffffffu,
 		};
 		for (size_t j = 0; j < 3; j++) {
 			pk_error err = { 0, "" };

@@ -10,18 +10,17 @@
 
 static void test_flags_over_job_over_config(void **state)
 {
-	static const char conf[] =
-		"ttl: 1d\n"
-		"stale: 1h\n"
-		"env: [TZ]\n"
-		"stdin: always\n"
-		"jobs:\n"
-		"  report:\n"
-		"    command: [report]\n"
-		"    ttl: 6h\n"
-		"    inputs: [/srv/a]\n"
-		"    env: [LANG]\n"
-		"    key: v2\n";
+	static const char conf[] = "ttl: 1d\n"
+				   "stale: 1h\n"
+				   "env: [TZ]\n"
+				   "stdin: always\n"
+				   "jobs:\n"
+				   "  report:\n"
+				   "    command: [report]\n"
+				   "    ttl: 6h\n"
+				   "    inputs: [/srv/a]\n"
+				   "    env: [LANG]\n"
+				   "    key: v2\n";
 	char *dir = unit_tmpdir(), *path = unit_path(dir, "pickled.conf");
 	char *in[] = { "/srv/b" };
 	pk_overlay flags = { 0 };
@@ -81,7 +80,7 @@ static void test_flags_over_job_over_config(void **state)
 
 	pk_config_free(&c);
 	free(path);
-	unit_rmtree(dir);   /* frees dir */
+	unit_rmtree(dir); /* frees dir */
 }
 
 int main(void)

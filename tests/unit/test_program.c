@@ -38,7 +38,8 @@ static void assert_fails(const char *name, const char *path_env, int errnum)
 	if (pk_program_resolve(name, path_env, &path, &err) != -1)
 		fail_msg("%s in %s: found %s", name, path_env ? path_env : "(default)", path);
 	if (err.errnum != errnum)
-		fail_msg("%s: errnum %d (%s), want %d", name, err.errnum, strerror(err.errnum), errnum);
+		fail_msg("%s: errnum %d (%s), want %d", name, err.errnum, strerror(err.errnum),
+		         errnum);
 	assert_null(path);
 }
 
@@ -79,8 +80,8 @@ static void test_not_executable(void **state)
 
 	unit_write_file(tool, "#!/bin/sh\n", 10, 0644);
 	assert_fails("tool", dir, EACCES);
-	assert_fails(tool, NULL, EACCES);    /* given with a '/' */
-	assert_fails(dir, NULL, EACCES);     /* a folder */
+	assert_fails(tool, NULL, EACCES); /* given with a '/' */
+	assert_fails(dir, NULL, EACCES);  /* a folder */
 	free(tool);
 }
 

@@ -10,7 +10,11 @@
 
 static void test_quote_words(void **state)
 {
-	static const struct { const char *in; int flags; const char *want; } cases[] = {
+	static const struct {
+		const char *in;
+		int flags;
+		const char *want;
+	} cases[] = {
 		{ "plain/path-1.txt", 0, "plain/path-1.txt" },
 		{ "two words", 0, "'two words'" },
 		{ "it's", 0, "'it'\\''s'" },
@@ -25,7 +29,7 @@ static void test_quote_words(void **state)
 		{ "c1\xc2\x9b", 0, "$'c1\\u009b'" },
 		{ "rlo\xe2\x80\xae", 0, "$'rlo\\u202e'" },
 		{ "q'\\\x01", 0, "$'q\\'\\\\\\x01'" },
-		{ "\xc0\xaf", 0, "$'\\xc0\\xaf'" },   /* overlong '/' */
+		{ "\xc0\xaf", 0, "$'\\xc0\\xaf'" }, /* overlong '/' */
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -40,7 +44,9 @@ static void test_quote_words(void **state)
 
 static void test_redact_never_shows_password(void **state)
 {
-	static const struct { const char *in, *want; } cases[] = {
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
 		{ "redis://:pw@host:6379/2", "redis://:***@host:6379/2" },
 		{ "redis://user:pw@host", "redis://user:***@host" },
 		{ "redis://pw@host", "redis://***@host" },
@@ -64,7 +70,9 @@ static void test_redact_never_shows_password(void **state)
 
 static void test_strip_password(void **state)
 {
-	static const struct { const char *in, *want; } cases[] = {
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
 		{ "redis://:pw@host:6379/2", "redis://host:6379/2" },
 		{ "redis://user:pw@host", "redis://user:@host" },
 		{ "redis://user@host", "redis://user@host" },

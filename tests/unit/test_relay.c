@@ -16,9 +16,9 @@ struct seen {
 	unsigned char *bytes, *streams;
 	size_t len, cap;
 	size_t calls;
-	int fail_at;               /* non-zero: fail at this call */
-	int slow;                  /* sleep a little in every call */
-	int signals_blocked;       /* SIGINT and SIGTERM blocked in every call */
+	int fail_at;         /* non-zero: fail at this call */
+	int slow;            /* sleep a little in every call */
+	int signals_blocked; /* SIGINT and SIGTERM blocked in every call */
 };
 
 static int sink(void *ctx, int stream, const void *buf, size_t len)
@@ -169,7 +169,7 @@ static void test_empty(void **state)
 	r = pk_relay_new(CAP, sink, &s, &err);
 	assert_non_null(r);
 	assert_int_equal(pk_relay_put(r, 1, "abc", 3, &err), 0);
-	pk_relay_free(r);   /* without finish: the thread is ended */
+	pk_relay_free(r); /* without finish: the thread is ended */
 	pk_relay_free(NULL);
 }
 

@@ -34,15 +34,33 @@ static pk_remote_opts opts(const char *prefix)
 static void test_url_syntax(void **state)
 {
 	static const char *good[] = {
-		"redis://localhost", "redis://127.0.0.1:6390", "redis://:secret@host:1/2",
-		"redis://user:pw@host/0", "redis+unix:///run/redis.sock", "redis+unix:///s?db=3",
-		"redis://[::1]:6379", "redis://[::1]", "unix:///s?db=2&password=x%26y", "redis://user@host",
+		"redis://localhost",
+		"redis://127.0.0.1:6390",
+		"redis://:secret@host:1/2",
+		"redis://user:pw@host/0",
+		"redis+unix:///run/redis.sock",
+		"redis+unix:///s?db=3",
+		"redis://[::1]:6379",
+		"redis://[::1]",
+		"unix:///s?db=2&password=x%26y",
+		"redis://user@host",
 		"redis://us%40er:p%3Aw@host",
 	};
 	static const char *bad[] = {
-		"http://x", "redis://", "redis://host:0", "redis://host:70000", "redis://host:x",
-		"redis://host/x", "redis+unix://relative", "redis+unix:///s?db=x", "",
-		"redis://[::1", "redis://[]:1", "redis://[::1]x", "unix:///s?pass=x", "redis://u:p%zz@host",
+		"http://x",
+		"redis://",
+		"redis://host:0",
+		"redis://host:70000",
+		"redis://host:x",
+		"redis://host/x",
+		"redis+unix://relative",
+		"redis+unix:///s?db=x",
+		"",
+		"redis://[::1",
+		"redis://[]:1",
+		"redis://[::1]x",
+		"unix:///s?pass=x",
+		"redis://u:p%zz@host",
 		"redis://u:p%00@host",
 	};
 	pk_error err;
@@ -80,7 +98,7 @@ static void test_overlong_prefix_refused(void **state)
 	memset(prefix, 'p', sizeof(prefix) - 1);
 	prefix[sizeof(prefix) - 1] = '\0';
 	o.prefix = prefix;
-	o.url = "redis://127.0.0.1:1";   /* refused before connecting */
+	o.url = "redis://127.0.0.1:1"; /* refused before connecting */
 	assert_null(pk_remote_connect(&o, &err));
 	assert_int_equal(err.errnum, EINVAL);
 	assert_string_equal(err.msg, "remote prefix longer than 200 bytes");
@@ -261,16 +279,21 @@ static void test_keys_match_prefixes_literally(void **state)
 	assert_int_equal(s.n, 1);
 	/* A whole key: found under its own prefix only. */
 	s.n = 0;
-	assert_int_equal(pk_remote_keys(r, "ac000000000000000000000000000000", count_key, &s, &err), 0);
+	assert_int_equal(pk_remote_keys(r, "ac000000000000000000000000000000", count_key, &s, &err),
+	                 0);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.hex, "ac000000000000000000000000000000");
 	s.n = 0;
-	assert_int_equal(pk_remote_keys(rx, "ac000000000000000000000000000000", count_key, &s, &err), 0);
+	assert_int_equal(
+		pk_remote_keys(rx, "ac000000000000000000000000000000", count_key, &s, &err), 0);
 	assert_int_equal(s.n, 0);
-	assert_int_equal(pk_remote_keys(r, "ad000000000000000000000000000000", count_key, &s, &err), 0);
+	assert_int_equal(pk_remote_keys(r, "ad000000000000000000000000000000", count_key, &s, &err),
+	                 0);
 	assert_int_equal(s.n, 0);
 	verdict = -1;
-	assert_int_equal(pk_remote_keys(r, "ac000000000000000000000000000000", stop_key, &verdict, &err), -1);
+	assert_int_equal(
+		pk_remote_keys(r, "ac000000000000000000000000000000", stop_key, &verdict, &err),
+		-1);
 	/* 1 stops without an error; -1 is the callback's failure. */
 	verdict = 1;
 	assert_int_equal(pk_remote_keys(r, "", stop_key, &verdict, &err), 0);

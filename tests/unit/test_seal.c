@@ -56,7 +56,8 @@ static void test_seal_round_trip_and_tamper(void **state)
 	assert_int_equal(pk_seal_key_load(s1, k1, &err), 0);
 	assert_int_equal(pk_seal_key_load(s2, k2, &err), 0);
 	assert_int_equal(pk_seal_trailer(fd, size, k1, trailer, &err), 0);
-	assert_int_equal(pwrite(fd, trailer, sizeof(trailer), (off_t)size), (ssize_t)sizeof(trailer));
+	assert_int_equal(pwrite(fd, trailer, sizeof(trailer), (off_t)size),
+	                 (ssize_t)sizeof(trailer));
 	/* Another key: refused, and the value is left as it was. */
 	assert_int_equal(pk_seal_open(fd, size + PK_SEAL_TRAILER, k2, &err), -1);
 	assert_int_equal(err.errnum, 0);

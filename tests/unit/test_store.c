@@ -43,7 +43,7 @@ static void test_open_creates_0700(void **state)
 	assert_string_equal(s.dir, cache);
 	assert_true(s.dirfd >= 0);
 	assert_int_equal(mode_of(cache), S_IFDIR | 0700);
-	assert_int_equal(mode_of(a), S_IFDIR | 0700);   /* missing parents too */
+	assert_int_equal(mode_of(a), S_IFDIR | 0700); /* missing parents too */
 	/* The marker backup tools look for starts with its signature. */
 	buf = unit_read_file(tag, &len);
 	assert_true(len >= sizeof(sig) - 1);
@@ -52,7 +52,7 @@ static void test_open_creates_0700(void **state)
 	pk_store_close(&s);
 	assert_int_equal(s.dirfd, -1);
 	assert_null(s.dir);
-	pk_store_close(&s);   /* closing twice is fine */
+	pk_store_close(&s); /* closing twice is fine */
 
 	/* Opening again keeps what is there. */
 	assert_int_equal(pk_store_open(&s, cache, &err), 0);
@@ -211,7 +211,7 @@ static void test_commit_open_remove(void **state)
 	assert_int_equal(pk_store_open_entry(&s, &k), -1);
 	assert_int_equal(errno, ENOENT);
 	pk_store_hits(&s, &k, &hits, &last);
-	assert_true(hits == 0);   /* the counter went with it */
+	assert_true(hits == 0); /* the counter went with it */
 	errno = 0;
 	assert_int_equal(pk_store_remove(&s, &k), -1);
 	assert_int_equal(errno, ENOENT);
@@ -316,11 +316,12 @@ static void test_default_dir(void **state)
 	dir = NULL;
 	assert_int_equal(pk_store_default_dir(&dir, &err), -1);
 	assert_null(dir);
-	assert_string_equal(err.msg, "PICKLED_CACHE_DIR: 'rel/c': expected an absolute path, or one "
-	                             "starting with ~/");
+	assert_string_equal(err.msg,
+	                    "PICKLED_CACHE_DIR: 'rel/c': expected an absolute path, or one "
+	                    "starting with ~/");
 
 	set_env("PICKLED_CACHE_DIR", NULL);
-	set_env("XDG_CACHE_HOME", "relative");   /* not absolute: ignored */
+	set_env("XDG_CACHE_HOME", "relative"); /* not absolute: ignored */
 	assert_int_equal(pk_store_default_dir(&dir, &err), 0);
 	assert_string_equal(dir, "/h/.cache/pickled");
 	free(dir);

@@ -11,7 +11,9 @@
 
 static void test_join(void **state)
 {
-	static const struct { const char *base, *path, *want; } cases[] = {
+	static const struct {
+		const char *base, *path, *want;
+	} cases[] = {
 		{ "", "/a/b", "/a/b" },
 		{ "/w", "in", "/w/in" },
 		{ "/w", "./d/../in", "/w/d/../in" },
@@ -25,7 +27,8 @@ static void test_join(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ssize_t n = pk_trace_join(cases[i].base, cases[i].path, out, sizeof(out));
 		if (n < 0 || strcmp(out, cases[i].want) != 0 || (size_t)n != strlen(cases[i].want))
-			fail_msg("case %zu: got %s, want %s", i, n < 0 ? "(none)" : out, cases[i].want);
+			fail_msg("case %zu: got %s, want %s", i, n < 0 ? "(none)" : out,
+			         cases[i].want);
 	}
 	assert_int_equal(pk_trace_join("/abc", "def", out, 8), -1);
 	assert_int_equal(pk_trace_join("/abc", "de", out, 8), 7);

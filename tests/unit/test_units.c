@@ -8,7 +8,10 @@
 
 static void test_duration_parse_units(void **state)
 {
-	static const struct { const char *s; int64_t ms; } cases[] = {
+	static const struct {
+		const char *s;
+		int64_t ms;
+	} cases[] = {
 		{ "90s", 90000 },
 		{ "15m", 900000 },
 		{ "6h", 21600000 },
@@ -28,17 +31,33 @@ static void test_duration_parse_units(void **state)
 		if (pk_duration_parse(cases[i].s, &ms) != 0)
 			fail_msg("\"%s\" rejected", cases[i].s);
 		if (ms != cases[i].ms)
-			fail_msg("\"%s\" -> %" PRId64 ", want %" PRId64, cases[i].s, ms, cases[i].ms);
+			fail_msg("\"%s\" -> %" PRId64 ", want %" PRId64, cases[i].s, ms,
+			         cases[i].ms);
 	}
 }
 
 static void test_duration_parse_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"", "abc", "1x", "-5s", "1.5h", "s", "99999999999999999999w",
-		"9223372036854775w",   /* fits as a number, overflows in ms */
-		"+5s", " 5s", "5s ", "5 s", "1h 30m", "h1", "1ms1", "5sec",
-		"forever1", "Forever", "1H",
+		"",
+		"abc",
+		"1x",
+		"-5s",
+		"1.5h",
+		"s",
+		"99999999999999999999w",
+		"9223372036854775w", /* fits as a number, overflows in ms */
+		"+5s",
+		" 5s",
+		"5s ",
+		"5 s",
+		"1h 30m",
+		"h1",
+		"1ms1",
+		"5sec",
+		"forever1",
+		"Forever",
+		"1H",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -50,17 +69,15 @@ static void test_duration_parse_rejects(void **state)
 
 static void test_size_parse_units(void **state)
 {
-	static const struct { const char *s; uint64_t bytes; } cases[] = {
-		{ "512", 512 },
-		{ "0", 0 },
-		{ "500K", 512000 },
-		{ "2M", 2097152 },
-		{ "1.5G", 1610612736 },
-		{ "1T", 1099511627776ULL },
-		{ "1KiB", 1024 },
-		{ "2MiB", 2097152 },
-		{ "1KB", 1024 },
-		{ "512B", 512 },
+	static const struct {
+		const char *s;
+		uint64_t bytes;
+	} cases[] = {
+		{ "512", 512 },         { "0", 0 },
+		{ "500K", 512000 },     { "2M", 2097152 },
+		{ "1.5G", 1610612736 }, { "1T", 1099511627776ULL },
+		{ "1KiB", 1024 },       { "2MiB", 2097152 },
+		{ "1KB", 1024 },        { "512B", 512 },
 		{ "0.5K", 512 },
 	};
 	(void)state;
@@ -77,8 +94,8 @@ static void test_size_parse_units(void **state)
 static void test_size_parse_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"", "K", "1.5", "-1", "1Q", "1.5B", "1iB", " 1", "1 K", "1KK",
-		"1KiBB", "+1", ".5K", "99999999999999999999T",
+		"",   "K",   "1.5", "-1",    "1Q", "1.5B", "1iB",
+		" 1", "1 K", "1KK", "1KiBB", "+1", ".5K",  "99999999999999999999T",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -103,13 +120,16 @@ static void test_size_parse_rejects_c_float_syntax(void **state)
 
 static void test_duration_format(void **state)
 {
-	static const struct { int64_t ms; const char *s; } cases[] = {
+	static const struct {
+		int64_t ms;
+		const char *s;
+	} cases[] = {
 		{ 11520000, "3h12m" },
 		{ 45000, "45s" },
 		{ 187200000, "2d4h" },
 		{ 604800000, "1w" },
 		{ 5400000, "1h30m" },
-		{ 90061000, "1d1h" },      /* two most significant units only */
+		{ 90061000, "1d1h" }, /* two most significant units only */
 		{ 1500, "1s" },
 		{ 250, "250ms" },
 		{ 0, "0ms" },
@@ -123,20 +143,20 @@ static void test_duration_format(void **state)
 		const char *r = pk_duration_format(cases[i].ms, buf, sizeof(buf));
 		assert_ptr_equal(r, buf);
 		if (strcmp(buf, cases[i].s) != 0)
-			fail_msg("%" PRId64 " -> \"%s\", want \"%s\"", cases[i].ms, buf, cases[i].s);
+			fail_msg("%" PRId64 " -> \"%s\", want \"%s\"", cases[i].ms, buf,
+			         cases[i].s);
 	}
 }
 
 /* The exact form, written into a configuration and read back the same. */
 static void test_duration_format_exact(void **state)
 {
-	static const struct { int64_t ms; const char *s; } cases[] = {
-		{ 90061000, "1d1h1m1s" },
-		{ 1500, "1s500ms" },
-		{ 86400000 + 5 * 60000, "1d5m" },
-		{ 250, "250ms" },
-		{ 0, "0s" },
-		{ PK_FOREVER, "forever" },
+	static const struct {
+		int64_t ms;
+		const char *s;
+	} cases[] = {
+		{ 90061000, "1d1h1m1s" }, { 1500, "1s500ms" }, { 86400000 + 5 * 60000, "1d5m" },
+		{ 250, "250ms" },         { 0, "0s" },         { PK_FOREVER, "forever" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -144,7 +164,8 @@ static void test_duration_format_exact(void **state)
 		int64_t back;
 		pk_duration_format_exact(cases[i].ms, buf, sizeof(buf));
 		if (strcmp(buf, cases[i].s) != 0)
-			fail_msg("%" PRId64 " -> \"%s\", want \"%s\"", cases[i].ms, buf, cases[i].s);
+			fail_msg("%" PRId64 " -> \"%s\", want \"%s\"", cases[i].ms, buf,
+			         cases[i].s);
 		assert_int_equal(pk_duration_parse(buf, &back), 0);
 		assert_true(back == cases[i].ms);
 	}
@@ -153,7 +174,10 @@ static void test_duration_format_exact(void **state)
 /* The exact form of a size, written into a configuration and read back. */
 static void test_size_format_exact(void **state)
 {
-	static const struct { uint64_t b; const char *s; } cases[] = {
+	static const struct {
+		uint64_t b;
+		const char *s;
+	} cases[] = {
 		{ 1572864, "1536K" }, { 1073741824, "1G" }, { 1536, "1536" },
 		{ 3ULL << 40, "3T" }, { 0, "0" },
 	};
@@ -171,16 +195,15 @@ static void test_size_format_exact(void **state)
 static void test_size_format(void **state)
 {
 	/* The same figures as numfmt --to=iec and ls -h print. */
-	static const struct { uint64_t bytes; const char *s; } cases[] = {
-		{ 512, "512B" },
-		{ 0, "0B" },
-		{ 1023, "1023B" },
-		{ 1536, "1.5K" },
-		{ 10240, "10K" },
-		{ 1073741824, "1.0G" },
-		{ 4404019, "4.2M" },       /* 4.19999981 MiB */
-		{ 10239, "10K" },          /* 9.999 KiB */
-		{ 1048575, "1.0M" },       /* 1023.999 KiB */
+	static const struct {
+		uint64_t bytes;
+		const char *s;
+	} cases[] = {
+		{ 512, "512B" },     { 0, "0B" },      { 1023, "1023B" },
+		{ 1536, "1.5K" },    { 10240, "10K" }, { 1073741824, "1.0G" },
+		{ 4404019, "4.2M" }, /* 4.19999981 MiB */
+		{ 10239, "10K" },    /* 9.999 KiB */
+		{ 1048575, "1.0M" }, /* 1023.999 KiB */
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -189,7 +212,8 @@ static void test_size_format(void **state)
 		const char *r = pk_size_format(cases[i].bytes, buf, sizeof(buf));
 		assert_ptr_equal(r, buf);
 		if (strcmp(buf, cases[i].s) != 0)
-			fail_msg("%" PRIu64 " -> \"%s\", want \"%s\"", cases[i].bytes, buf, cases[i].s);
+			fail_msg("%" PRIu64 " -> \"%s\", want \"%s\"", cases[i].bytes, buf,
+			         cases[i].s);
 	}
 }
 
