@@ -155,7 +155,12 @@ static _Noreturn void child_exec(const pk_capture_opts *o, int out_w, int err_w,
 		goto fail;
 	if (dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		goto fail;
-	execv(o->path, o->argv);
+	/* A bare name reaches here only when pickled could not look the
+	 * program up itself (the run is then uncached): exec searches PATH. */
+	if (strchr(o->path, '/') == NULL)
+		execvp(o->path, o->argv);
+	else
+		execv(o->path, o->argv);
 	if (errno == ENOEXEC) {
 		/* As execvp does: a file without a #! line is a shell script. */
 		size_t n = 0;

@@ -185,10 +185,17 @@ int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const 
 
 	while (o->argv[argc] != NULL)
 		argc++;
-	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, err) < 0)
-		return pk_error_set(
-			err, err->errnum == EACCES ? EACCES : ENOENT, "%s: %s", o->argv[0],
-			err->errnum == EACCES ? "permission denied" : "command not found");
+	if (pk_program_resolve(o->argv[0], getenv("PATH"), &p->program, err) < 0) {
+		/* Only a program that is not there or not executable stops the
+		 * run; pickled's own failure to look (out of memory, an I/O
+		 * error) leaves the command to run uncached, exec searching. */
+		if (err->errnum != ENOENT && err->errnum != EACCES)
+			return no_key(k, m, "cannot look up %s: %s", o->argv[0],
+			              strerror(err->errnum));
+		return pk_error_set(err, err->errnum, "%s: %s", o->argv[0],
+		                    err->errnum == EACCES ? "permission denied"
+		                                          : "command not found");
+	}
 	p->argc = argc;
 	p->argv = dup_strv(o->argv, argc);
 	p->noutputs = o->noutputs;

@@ -100,6 +100,16 @@ each_fault() {
 	each_fault libc/mm/malloc
 }
 
+@test "an allocation that fails while the program is looked up in PATH: the command runs" {
+	# pk_program_resolve's allocation failing was taken for "sh: command
+	# not found" (exit 127, the command never ran); now the run goes on
+	# uncached, exec searching PATH itself
+	local i
+	PATH=$(for i in $(seq 1 20); do printf '/nonexistent/%s:' "$i"; done)$PATH
+	export PATH
+	each_fault libc/mm/malloc
+}
+
 @test "a command that cannot be started is reported, even when its report comes in pieces" {
 	# every dup2 fails (in the child, before exec: the command cannot
 	# start) and every read returns less than asked (the child's errno
