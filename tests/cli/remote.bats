@@ -1519,8 +1519,12 @@ acl_user() {
 	# memory stays bounded: never the 70 MB entry, nor a 32 MiB part (the
 	# upload's run also compresses the output: zstd's workers)
 	echo "peak: upload $(cat "$TMP/up.kib") KiB, download $(cat "$TMP/down.kib") KiB"
-	[ "$(tail -n 1 "$TMP/up.kib")" -lt 49152 ]
-	[ "$(tail -n 1 "$TMP/down.kib")" -lt 32768 ]
+	# (an AddressSanitizer build's shadow memory and quarantine say
+	# nothing of pickled's own: the bound is checked on other builds)
+	if ! grep -q __asan_init "$native"; then
+		[ "$(tail -n 1 "$TMP/up.kib")" -lt 49152 ]
+		[ "$(tail -n 1 "$TMP/down.kib")" -lt 32768 ]
+	fi
 	on b ls --remote
 	assert_status 0
 	grep -q "^${k:0:12} " "$TMP/io/out"
