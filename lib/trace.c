@@ -12,6 +12,7 @@
 #include "sig.h"
 #include "trace_calls.h"
 #include "trace_fast.h"
+#include "trace_filter.h"
 #include "trace_shm.h"
 #include "trace_table.h"
 
@@ -19,7 +20,6 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,66 +42,6 @@ struct pk_trace {
 	int fast;       /* preload the fast path (trace_shm.h) */
 	uint64_t magic; /* r9 of the fast path's own calls */
 };
-
-/* Builds the filter in pickled, so that the command's process has only
- * one system call to make: stop the watched calls (tagged with their
- * number), fail io_uring_setup with ENOSYS (the ring's I/O is not system
- * calls the filter could see), stop any call of another ABI (libseccomp's
- * bad-arch action; it also catches the x32 numbers on x86_64), and let
- * everything else run.  A watched call with the run's magic number in its
- * sixth argument register (r9: no watched call has six arguments) is let
- * through: the fast path's, already recorded. */
-static int build_filter(pk_trace *t, pk_error *err)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	struct stat st;
-	int fd = -1, rc, ret = -1;
-
-	if (ctx == NULL)
-		return pk_error_set(err, ENOMEM, "cannot build the trace filter");
-	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	                           SCMP_ACT_TRACE(TRACE_TAG_BADARCH))) < 0 ||
-	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0)
-		goto fail;
-	struct scmp_arg_cmp not_magic = {
-		.arg = 5, .op = SCMP_CMP_NE, .datum_a = t->magic, .datum_b = 0
-	};
-	for (size_t i = 0; i < trace_nwatched; i++)
-		if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_TRACE((uint32_t)trace_watched[i]),
-		                                 trace_watched[i], 1, &not_magic)) < 0)
-			goto fail;
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0)) < 0)
-		goto fail;
-	if ((fd = memfd_create("pickled-filter", MFD_CLOEXEC)) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if ((rc = seccomp_export_bpf(ctx, fd)) < 0)
-		goto fail;
-	if (fstat(fd, &st) < 0 || st.st_size == 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
-	    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS) {
-		rc = -EINVAL;
-		goto fail;
-	}
-	if ((t->prog = malloc((size_t)st.st_size)) == NULL) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	if (pk_pread_full(fd, t->prog, (size_t)st.st_size, 0) != st.st_size) {
-		rc = -EIO;
-		goto fail;
-	}
-	t->prog_len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
-	ret = 0;
-	goto out;
-fail:
-	pk_error_set(err, -rc, "cannot build the trace filter");
-out:
-	if (fd >= 0)
-		close(fd);
-	seccomp_release(ctx);
-	return ret;
-}
 
 pk_trace *pk_trace_create(const pk_trace_opts *opts, pk_error *err)
 {
@@ -126,7 +66,7 @@ pk_trace *pk_trace_create(const pk_trace_opts *opts, pk_error *err)
 		free(t);
 		return NULL;
 	}
-	if (build_filter(t, err) < 0) {
+	if (pk_trace_filter_build(t->magic, &t->prog, &t->prog_len, err) < 0) {
 		pk_trace_free(t);
 		return NULL;
 	}
@@ -264,32 +204,42 @@ static int install(const struct sock_fprog *prog)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0);
 }
 
+/* What the command's process tells the tracer before it starts the
+ * command. */
+struct report {
+	int seccomp_errno; /* the filter could not be put in place */
+	int no_new_privs;  /* set to put it in place */
+	int word_errno;    /* the tracer's word could not be read */
+};
+
 /* The command's process: waits for the tracer's word ('T': trace, 'U':
  * untraced), puts the filter in place, reports how that went, and starts
- * the command. */
+ * the command, whatever went wrong: the job runs, untraced at worst. */
 static _Noreturn void command(pk_trace *t, const struct trace_fast *fast, int go, int ack,
                               void (*start)(void *), void *ctx)
 {
 	struct sock_fprog prog = { t->prog_len, t->prog };
-	int rep[2] = { 0, 0 }; /* errno, no_new_privs */
+	struct report rep = { 0, 0, 0 };
 	char c = 0;
 	ssize_t n;
 
 	while ((n = read(go, &c, 1)) < 0 && errno == EINTR)
 		;
-	if (n != 1)
-		_exit(127); /* the tracer is gone */
+	if (n != 1) {
+		rep.word_errno = n < 0 ? errno : EPIPE;
+		c = 'U';
+	}
 	if (c == 'T' && install(&prog) < 0) {
-		rep[0] = errno;
+		rep.seccomp_errno = errno;
 		/* Without CAP_SYS_ADMIN the kernel wants no_new_privs first. */
 		if (errno == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
-			rep[1] = 1;
-			rep[0] = install(&prog) < 0 ? errno : 0;
+			rep.no_new_privs = 1;
+			rep.seccomp_errno = install(&prog) < 0 ? errno : 0;
 		}
 	}
-	if (pk_write_all(ack, rep, sizeof(rep)) < 0)
-		_exit(127);
-	if (c == 'T' && rep[0] == 0)
+	/* Unsaid, the tracer takes the run for untraced. */
+	int said = pk_write_all(ack, &rep, sizeof(rep)) == 0;
+	if (said && c == 'T' && rep.seccomp_errno == 0)
 		trace_fast_env(fast);
 	close(ack);
 	close(go);
@@ -301,16 +251,23 @@ static _Noreturn void command(pk_trace *t, const struct trace_fast *fast, int go
  * the command's own exit was seen (its status in tab->wait_status). */
 static int follow(struct trace_table *tab, pid_t cmd)
 {
-	int status, seen = 0;
+	int status, seen = 0, errors = 0;
 	pid_t p;
 
 	for (;;) {
 		p = waitpid(-1, &status, __WALL);
 		if (p < 0) {
+			/* ECHILD: no process of the tree is left, unless the
+			 * command's own process (a child) is still there to be
+			 * reaped.  Other errors are tried again too, a while:
+			 * giving up kills the tree (PTRACE_O_EXITKILL). */
 			if (errno == EINTR)
 				continue;
-			break; /* ECHILD: no process of the tree is left */
+			if ((errno != ECHILD || (!seen && kill(cmd, 0) == 0)) && ++errors < 1000)
+				continue;
+			break;
 		}
+		errors = 0;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
 			if (p == cmd) {
 				tab->wait_status = status;
@@ -352,7 +309,7 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 	struct trace_table tab;
 	struct trace_fast fast;
 	int go[2] = { -1, -1 }, ack[2] = { -1, -1 };
-	int rep[2] = { 0, 0 };
+	struct report rep = { 0, 0, 0 };
 	pid_t pid;
 
 	arm_pass_on();
@@ -402,15 +359,20 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: ptrace: %s",
 		                 strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &tab.started);
-	if (pk_write_all(go[1], tab.state == PK_TRACE_COMPLETE ? "T" : "U", 1) < 0 ||
-	    pk_read_full(ack[0], rep, sizeof(rep)) != (ssize_t)sizeof(rep))
-		trace_table_fail(&tab, PK_TRACE_UNTRACED,
-		                 "cannot trace: the command's process died");
-	else if (rep[0] != 0)
-		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: seccomp: %s",
-		                 strerror(rep[0]));
-	tab.no_new_privs = rep[1];
+	if (pk_write_all(go[1], tab.state == PK_TRACE_COMPLETE ? "T" : "U", 1) < 0)
+		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: write: %s",
+		                 strerror(errno));
 	close(go[1]);
+	if (pk_read_full(ack[0], &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		trace_table_fail(&tab, PK_TRACE_UNTRACED,
+		                 "cannot trace: no word from the command's process");
+	else if (rep.word_errno != 0)
+		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: read: %s",
+		                 strerror(rep.word_errno));
+	else if (rep.seccomp_errno != 0)
+		trace_table_fail(&tab, PK_TRACE_UNTRACED, "cannot trace: seccomp: %s",
+		                 strerror(rep.seccomp_errno));
+	tab.no_new_privs = rep.no_new_privs;
 	close(ack[0]);
 	close_others(t->memfd);
 	if (pending_signal)

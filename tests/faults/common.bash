@@ -19,12 +19,31 @@ while IFS='=' read -r _v _; do
 done < <(env)
 unset CACHE_DIRECTORY XDG_CACHE_HOME XDG_CONFIG_HOME
 
-# fiu_skips FILE: hiredis's functions in pickled (offset and size, from
-# nm), whose allocations the helper leaves alone (see fiu_nth.c), in FILE,
-# which PK_FIU_SKIP then names.
-fiu_skips() {
+# seccomp_funcs: the names of libseccomp's functions (pickled links the
+# static archive).
+seccomp_funcs() {
+	local a
+	a=$(pkg-config --variable=libdir libseccomp)/libseccomp.a
+	nm --defined-only "$a" 2>/dev/null | awk 'NF == 3 && $2 ~ /^[tT]$/ { print $3 }'
+}
+
+# pickled_funcs NAMES: offset and size (from nm) of pickled's functions of
+# the names in the file NAMES (one a line), or hiredis's when NAMES is -.
+pickled_funcs() {
 	nm -S --defined-only "$PICKLED_BIN" |
-		awk 'NF == 4 && $4 ~ /^(redis|__redis|_redis|sds|hi_)/ { print $1, $2 }' >"$1"
+		awk -v names="$1" '
+			BEGIN { if (names != "-") while ((getline n < names) > 0) want[n] = 1 }
+			NF == 4 && (names == "-" ? $4 ~ /^(redis|__redis|_redis|sds|hi_)/ : $4 in want) {
+				print $1, $2
+			}'
+}
+
+# fiu_skips FILE: hiredis's and libseccomp's functions in pickled, whose
+# allocations the helper leaves alone (see fiu_nth.c), in FILE, which
+# PK_FIU_SKIP then names.
+fiu_skips() {
+	seccomp_funcs >"$1.names"
+	{ pickled_funcs -; pickled_funcs "$1.names"; } >"$1"
 	export PK_FIU_SKIP=$1
 }
 

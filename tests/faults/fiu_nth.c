@@ -13,7 +13,9 @@
  *   PK_FIU_ONLY=POINT[,POINT] only the calls of those points are counted (and
  *                            so can fail): the regression tests' faults.
  *   PK_FIU_SKIP=FILE         "OFFSET SIZE" lines (hex, nm -S): functions of
- *                            pickled whose allocations are not failed.
+ *                            pickled whose allocations are not failed;
+ *   PK_FIU_WITHIN=FILE       the same lines: only the allocations of those
+ *                            functions are counted (and so can fail).
  * A crash of pickled prints its stack to stderr (offsets in the binary, for
  * addr2line -e pickled), as the signal would kill it anyway.
  * The command pickled runs is another program: nothing is enabled in it.
@@ -88,13 +90,25 @@ static int nranges;
 static uintptr_t exe_base;
 
 /* Functions of the executable whose allocations are not failed (offsets
- * and sizes, from PK_FIU_SKIP: hiredis's, see from_pickled). */
-static struct skip {
-	uintptr_t off, size;
-} skips[1024];
-static int nskips;
+ * and sizes, from PK_FIU_SKIP: hiredis's and libseccomp's, see
+ * from_pickled), or the only ones that are (PK_FIU_WITHIN). */
+struct funcs {
+	struct skip {
+		uintptr_t off, size;
+	} f[1024];
+	int n;
+};
+static struct funcs skips, within;
 
-static void load_skips(const char *path)
+static int in_funcs(const struct funcs *fs, uintptr_t off)
+{
+	for (int j = 0; j < fs->n; j++)
+		if (off >= fs->f[j].off && off < fs->f[j].off + fs->f[j].size)
+			return 1;
+	return 0;
+}
+
+static void load_funcs(const char *path, struct funcs *fs)
 {
 	char line[256];
 	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -108,17 +122,17 @@ static void load_skips(const char *path)
 		len += (size_t)n;
 	close(fd);
 	buf[len] = '\0';
-	for (char *p = buf; *p != '\0' && nskips < 1024;) {
+	for (char *p = buf; *p != '\0' && fs->n < 1024;) {
 		char *nl = strchr(p, '\n');
 		size_t l = nl != NULL ? (size_t)(nl - p) : strlen(p);
 		if (l < sizeof(line)) {
 			memcpy(line, p, l);
 			line[l] = '\0';
 			char *end;
-			skips[nskips].off = strtoull(line, &end, 16);
-			skips[nskips].size = strtoull(end, NULL, 16);
-			if (skips[nskips].size > 0)
-				nskips++;
+			fs->f[fs->n].off = strtoull(line, &end, 16);
+			fs->f[fs->n].size = strtoull(end, NULL, 16);
+			if (fs->f[fs->n].size > 0)
+				fs->n++;
 		}
 		p += l + (nl != NULL);
 	}
@@ -176,14 +190,13 @@ static int from_pickled(const char *name)
 			return 0;
 		/* An allocation by hiredis (linked in statically): hiredis 0.14
 		 * aborts when one fails (its out-of-memory policy), or crashes
-		 * further on, in its own code. */
-		if (strncmp(name, "libc/", 5) == 0) {
-			uintptr_t off = (uintptr_t)frames[i] - exe_base;
-			for (int j = 0; j < nskips; j++)
-				if (off >= skips[j].off && off < skips[j].off + skips[j].size)
-					return 0;
-		}
-		return 1;
+		 * further on, in its own code.  One by libseccomp 2.5.4 may
+		 * make it loop for ever (pickled bounds it: lib/trace.c, but
+		 * at a cost of seconds per fault). */
+		uintptr_t off = (uintptr_t)frames[i] - exe_base;
+		if (within.n > 0)
+			return strncmp(name, "libc/", 5) == 0 && in_funcs(&within, off);
+		return strncmp(name, "libc/", 5) != 0 || !in_funcs(&skips, off);
 	}
 	return 0;
 }
@@ -542,7 +555,8 @@ __attribute__((constructor)) static void pk_fiu_start(void)
 		backtrace(prime, 1);   /* loads what it needs now, not in a crash */
 	}
 	dl_iterate_phdr(add_object, NULL);
-	load_skips(getenv("PK_FIU_SKIP"));
+	load_funcs(getenv("PK_FIU_SKIP"), &skips);
+	load_funcs(getenv("PK_FIU_WITHIN"), &within);
 	signal(SIGSEGV, crashed);
 	signal(SIGBUS, crashed);
 	if (enable_points() < 0)

@@ -19,7 +19,8 @@
 #              bounded run; the last N (nothing injected) is still reached
 #   -m MAX     stop a scenario after MAX faulted runs (default 20000)
 #   -s START   begin at N = START (to look at one point: -s N -m 1)
-# Scenarios: miss hit stale restore gc verify-fix redis-upload redis-fetch
+# Scenarios: miss hit stale restore trace trace-hit gc verify-fix
+# redis-upload redis-fetch
 # (the Redis pair needs PICKLED_TEST_REDIS_URL: scripts/with-redis.sh).
 # Prints a line per scenario; each violation on its own line with the point
 # that failed; exits 1 when any invariant was broken.
@@ -37,7 +38,7 @@ while getopts k:m:s: o; do
 	esac
 done
 shift $((OPTIND - 1))
-all=(miss hit stale restore gc verify-fix redis-upload redis-fetch)
+all=(miss hit stale restore trace trace-hit gc verify-fix redis-upload redis-fetch)
 [ $# -gt 0 ] || set -- "${all[@]}"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/pickled-faults.XXXXXX") || exit 1
@@ -233,6 +234,22 @@ scenario() {
 	restore)
 		# A hit whose -o file is gone: restored from the entry.
 		RUNARGS=(-o "$W/o.file")
+		setup_job "$c" a
+		faulted_job "$c" a
+		settled "$c"
+		again "$c" a
+		;;
+	trace)
+		# A traced miss: the tracer is a fork of pickled, faulted too
+		# (libseccomp's allocations are not: fiu_skips).
+		RUNARGS=(--trace)
+		faulted_job "$c" a
+		settled "$c"
+		again "$c" a
+		;;
+	trace-hit)
+		# A traced hit: the manifest read, its records checked.
+		RUNARGS=(--trace)
 		setup_job "$c" a
 		faulted_job "$c" a
 		settled "$c"
