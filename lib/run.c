@@ -166,15 +166,48 @@ static run_outputs *outputs(struct run *u)
 	return &u->outs;
 }
 
-/* 1 when lookup_local would replay the entry m of age age, freshness
- * fresh (the same conditions as there, in the same order). */
-static int would_hit(const struct run *u, const pk_meta *m, int64_t age, enum pk_freshness fresh)
+/* What lookup_local makes of an entry before the fleet is asked about it
+ * (remote.verify_hits) and its files are restored: a miss and why, or a
+ * replay.  One function for both of its uses: whether the entry is
+ * replayed decides when its checksum is checked. */
+enum verdict {
+	V_FUTURE,        /* created in the future: a miss */
+	V_WARM,          /* --warm, not the run waited for: a miss */
+	V_EXPIRED,       /* a miss */
+	V_STALE_OUTPUTS, /* stale, with declared outputs: refreshed now, a miss */
+	V_STALE,         /* replayed, then refreshed in the background */
+	V_HIT,           /* replayed */
+	V_WAITED         /* stored by the run waited for: replayed, whatever its age */
+};
+
+static enum verdict verdict(const struct run *u, const pk_meta *m, int64_t age,
+                            enum pk_freshness fresh)
 {
+	/* Stored by a run that ended while this one waited for it: taken
+	 * whatever its age, since age counts from the start of the run it
+	 * describes, and a run longer than the ttl would otherwise run again
+	 * for every waiter, one after the other. */
 	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
 
-	if (age < 0 || (u->o->warm && !waited_for))
-		return 0;
-	return waited_for || fresh == PK_FRESH || (fresh == PK_STALE && u->o->noutputs == 0);
+	if (age < 0)
+		return V_FUTURE;
+	if (waited_for)
+		return V_WAITED;
+	if (u->o->warm)
+		return V_WARM;
+	if (fresh == PK_EXPIRED)
+		return V_EXPIRED;
+	/* A background refresh would rewrite the declared output files after
+	 * pickled has returned, under a caller that may be reading them: with
+	 * outputs, a stale entry is refreshed in the foreground instead. */
+	if (fresh == PK_STALE)
+		return u->o->noutputs > 0 ? V_STALE_OUTPUTS : V_STALE;
+	return V_HIT;
+}
+
+static int replayed(enum verdict v)
+{
+	return v == V_STALE || v == V_HIT || v == V_WAITED;
 }
 
 /* Runs the command and stores its result.  The command's output reaches
@@ -253,6 +286,7 @@ static enum lookup lookup_local(struct run *u, int replay)
 	char age_s[32], buf[PK_ERROR_STR_LEN];
 	enum lookup ret = MISS;
 	enum pk_freshness fresh;
+	enum verdict v;
 	int64_t age;
 	int fd;
 
@@ -280,31 +314,27 @@ static enum lookup lookup_local(struct run *u, int replay)
 	}
 	age = pk_meta_age(m->created_ms, pk_now_ms());
 	fresh = pk_meta_freshness(age, o->ttl_ms, o->stale_ms);
+	v = verdict(u, m, age, fresh);
 	/* Not a hit after all: checked now, so that damage is said. */
-	if (on_restore && !would_hit(u, m, age, fresh) && pk_entry_verify(e, 0, &err) < 0)
+	if (on_restore && !replayed(v) && pk_entry_verify(e, 0, &err) < 0)
 		goto corrupt;
-	if (age < 0) {
+	if (v == V_FUTURE) {
 		run_explain(&u->msg, "miss (expired: created in the future, the clock was ahead)");
 		run_decide(&u->rec, -1, "expired");
 		goto out;
 	}
 	pk_duration_format(age, age_s, sizeof(age_s));
-	/* Stored by a run that ended while this one waited for it: taken
-	 * whatever its age, since age counts from the start of the run it
-	 * describes, and a run longer than the ttl would otherwise run again
-	 * for every waiter, one after the other. */
-	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
-	if (o->warm && !waited_for) {
+	if (v == V_WARM) {
 		run_explain(&u->msg, "miss (warm: refreshing, age %s)", age_s);
 		run_decide(&u->rec, -1, "warm");
 		goto out;
 	}
-	if (fresh == PK_EXPIRED && !waited_for) {
+	if (v == V_EXPIRED) {
 		run_explain(&u->msg, "miss (expired, age %s)", age_s);
 		run_decide(&u->rec, -1, "expired");
 		goto out;
 	}
-	if (!waited_for && u->o->remote.verify_hits &&
+	if (v != V_WAITED && u->o->remote.verify_hits &&
 	    run_share_removed(&u->share, &u->key.key, age)) {
 		/* Unlinked only: the run goes on as a miss, which may find a
 		 * newer entry in Redis, or stores a fresh result. */
@@ -314,19 +344,15 @@ static enum lookup lookup_local(struct run *u, int replay)
 		run_decide(&u->rec, -1, "removed fleet-wide");
 		goto out;
 	}
-	ret = fresh == PK_STALE && !waited_for ? STALE : HIT;
-	/* A background refresh would rewrite the declared output files after
-	 * pickled has returned, under a caller that may be reading them: with
-	 * outputs, a stale entry is refreshed in the foreground instead. */
-	if (ret == STALE && o->noutputs > 0) {
+	if (v == V_STALE_OUTPUTS) {
 		run_explain(&u->msg,
 		            "miss (stale, age %s: output files are declared, refreshing "
 		            "now)",
 		            age_s);
 		run_decide(&u->rec, -1, "stale, outputs refreshed now");
-		ret = MISS;
 		goto out;
 	}
+	ret = v == V_STALE ? STALE : HIT;
 	if (!replay)
 		goto out;
 	int restored = m->nfiles > 0 ? run_outputs_restore(outputs(u), e, &err) : 0;
