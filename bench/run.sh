@@ -159,6 +159,36 @@ compare() {
 	PK_CPU=$(awk '{ t += $1 } END { if (NR) print t / NR }' "$W/pk.cpu")
 }
 
+# rotate ROUNDS EXTRACT NAMES CMD...: times the commands (named by the
+# words of NAMES, in order) with hyperfine in ROUNDS rounds of 3 runs, the
+# order rotated by one each round, so that a change in the machine's load
+# falls on all alike; appends EXTRACT JSON K (run_times or run_cpu) of
+# each command to $W/t.NAME, emptied first.  Fails if a command failed.
+rotate() {
+	rot_n=$1 rot_x=$2 rot_names=$3 rot_i=0
+	shift 3
+	for rot_name in $rot_names; do : > "$W/t.$rot_name"; done
+	while [ "$rot_i" -lt "$rot_n" ]; do
+		rot_flags=
+		for rot_name in $rot_names; do rot_flags="$rot_flags -n $rot_name"; done
+		rm -f "$W/hf.json"
+		# shellcheck disable=SC2086 # the flags are words without spaces
+		hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$W/hf.json" \
+		    $rot_flags "$@" >> "$LOG" 2>&1 || return
+		rot_k=1
+		for rot_name in $rot_names; do
+			"$rot_x" "$W/hf.json" "$rot_k" >> "$W/t.$rot_name"
+			rot_k=$((rot_k + 1))
+		done
+		# The first to the end.
+		rot_names="${rot_names#* } ${rot_names%% *}"
+		rot_c=$1
+		shift
+		set -- "$@" "$rot_c"
+		rot_i=$((rot_i + 1))
+	done
+}
+
 # time_one WARMUP RUNS CMD [HYPERFINE_ARGS...]: prints the median.
 time_one() {
 	warm=$1 runs=$2 cmd=$3

@@ -1,6 +1,6 @@
 # trace.sh: the tracer's figures (issue #15), sourced by run.sh before the
 # table is printed; it uses run.sh's W, LOG, CC, ROOT, row, mem_row,
-# run_times and median.  TRACE_RUN is tests/trace/trace-run (lib/trace
+# rotate, run_cpu and median.  TRACE_RUN is tests/trace/trace-run (lib/trace
 # through lib/capture, as pickled run --trace runs a command).
 #
 # - cost per watched call: 100,000 stat calls (tests/trace/progs/many.c)
@@ -36,30 +36,11 @@ trace_figures() {
 	traced="$TRACE_RUN -o /dev/null -- $W/many $n $W/tr 1"
 	slow="$TRACE_RUN -S -o /dev/null -- $W/many $n $W/tr 1"
 	st="strace -f --seccomp-bpf -e trace=%file -o /dev/null $W/many $n $W/tr 1"
-	: > "$W/t.bare"; : > "$W/t.traced"; : > "$W/t.slow"; : > "$W/t.strace"
-	i=0
-	while [ "$i" -lt "$rounds" ]; do
-		case $((i % 4)) in
-		0) set -- -n bare "$bare" -n traced "$traced" -n slow "$slow" -n strace "$st"
-		   o="bare traced slow strace" ;;
-		1) set -- -n traced "$traced" -n slow "$slow" -n strace "$st" -n bare "$bare"
-		   o="traced slow strace bare" ;;
-		2) set -- -n slow "$slow" -n strace "$st" -n bare "$bare" -n traced "$traced"
-		   o="slow strace bare traced" ;;
-		*) set -- -n strace "$st" -n bare "$bare" -n traced "$traced" -n slow "$slow"
-		   o="strace bare traced slow" ;;
-		esac
-		rm -f "$W/hf.json"
-		hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$W/hf.json" "$@" \
-		    >> "$LOG" 2>&1 || { row "tracer: cost per watched call" "strace" "-" "-" "-" \
-		    "<= 0.25x" "**FAIL** (a command failed, see bench/.cache/bench.log)"; return; }
-		k=1
-		for name in $o; do
-			run_cpu "$W/hf.json" "$k" >> "$W/t.$name"
-			k=$((k + 1))
-		done
-		i=$((i + 1))
-	done
+	rotate "$rounds" run_cpu "bare traced slow strace" "$bare" "$traced" "$slow" "$st" || {
+		row "tracer: cost per watched call" "strace" "-" "-" "-" "<= 0.25x" \
+		    "**FAIL** (a command failed, see bench/.cache/bench.log)"
+		return
+	}
 	b=$(median "$W/t.bare") s=$(median "$W/t.strace")
 	sc=$(awk -v s="$s" -v b="$b" -v n="$n" 'BEGIN { print (s - b) / n }')
 	bare_us=$(us "$(awk -v b="$b" -v n="$n" 'BEGIN { print b / n }')")

@@ -1,6 +1,7 @@
 # traced.sh: the figures of pickled run --trace above the tracer (issue
 # #15), sourced by run.sh before the table is printed; it uses run.sh's W,
-# LOG, CC, BENCH, PK, row, secs, median, run_times and rchar.
+# LOG, CC, BENCH, PK, row, secs, median, rotate, run_times, run_cpu and
+# rchar.
 #
 # - the seed-like job: a Python script reading 200 CSV files (about a
 #   second bare), a traced miss against an untraced one (both forced, the
@@ -45,25 +46,11 @@ traced_figures() {
 	export PICKLED_CACHE_DIR="$T/cache"
 	plain="$PK run -f -- python3 $T/preprocess.py $T/csv"
 	traced="$PK run -f --trace -- python3 $T/preprocess.py $T/csv"
-	: > "$W/t.plain"; : > "$W/t.traced"
-	i=0
-	while [ "$i" -lt "$rounds" ]; do
-		if [ $((i % 2)) = 0 ]; then
-			set -- -n plain "$plain" -n traced "$traced"; o="plain traced"
-		else
-			set -- -n traced "$traced" -n plain "$plain"; o="traced plain"
-		fi
-		rm -f "$W/hf.json"
-		hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$W/hf.json" "$@" \
-		    >> "$LOG" 2>&1 || { row "seed-like job: traced miss" "untraced miss" "-" "-" "-" \
-		    "<= 1.10x" "**FAIL** (a command failed, see bench/.cache/bench.log)"; return; }
-		k=1
-		for name in $o; do
-			run_times "$W/hf.json" "$k" >> "$W/t.$name"
-			k=$((k + 1))
-		done
-		i=$((i + 1))
-	done
+	rotate "$rounds" run_times "plain traced" "$plain" "$traced" || {
+		row "seed-like job: traced miss" "untraced miss" "-" "-" "-" "<= 1.10x" \
+		    "**FAIL** (a command failed, see bench/.cache/bench.log)"
+		return
+	}
 	BASE_MED=$(median "$W/t.plain") PK_MED=$(median "$W/t.traced") PK_CPU= BASE_CPU=
 	ratio_row "seed-like job (Python, 200 CSV files): traced miss" "untraced miss" 1.10
 
