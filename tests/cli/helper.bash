@@ -64,6 +64,17 @@ pk_in() {
 	"$PK" "$@" <"$in" >"$TMP/io/out" 2>"$TMP/io/err" 3>&- || status=$?
 }
 
+# pk_bg NAME ARGS...: pickled in the background, stdin from /dev/null,
+# stdout and stderr into $TMP/io/NAME.out and NAME.err; its pid in $BG
+# (and in BG_PIDS, which teardown kills).
+pk_bg() {
+	local n=$1
+	shift
+	"$PK" "$@" </dev/null >"$TMP/io/$n.out" 2>"$TMP/io/$n.err" 3>&- &
+	BG=$!
+	BG_PIDS+=("$BG")
+}
+
 # pk_as_nobody [ENV_ARG...] -- ARGS...: like pk, as the user nobody (group
 # nogroup, no others) through `env ENV_ARG...`, running $TMP/pickled: a copy
 # of pickled that nobody may execute, which the test makes.

@@ -425,14 +425,12 @@ explained() {
 
 @test "--explain: a run that waited for an identical one and then hit says so" {
 	local cmd="$CNT; while [ ! -e '$TMP/go' ]; do sleep 0.05; done; echo done"
-	"$PK" run sh -c "$cmd" </dev/null >"$TMP/io/1.out" 2>"$TMP/io/1.err" 3>&- &
-	local p1=$!
-	BG_PIDS+=("$p1")
+	pk_bg 1 run sh -c "$cmd"
+	local p1=$BG
 	started() { [ "$(count)" = 1 ]; }
 	poll 20 started
-	"$PK" run --explain sh -c "$cmd" </dev/null >"$TMP/io/2.out" 2>"$TMP/io/2.err" 3>&- &
-	local p2=$!
-	BG_PIDS+=("$p2")
+	pk_bg 2 run --explain sh -c "$cmd"
+	local p2=$BG
 	waiting() { grep -q 'waiting for an identical run' "$TMP/io/2.err"; }
 	poll 20 waiting
 	touch "$TMP/go"

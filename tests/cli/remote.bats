@@ -1203,10 +1203,8 @@ secret() {
 	local pa=$BG
 	started() { [ "$(count)" = 1 ]; }
 	poll 20 started
-	"$PK" -c "$TMP/b.conf" -C "$TMP/hosts/b" run --explain -t 1s sh -c "$cmd" </dev/null \
-		>"$TMP/io/b.out" 2>"$TMP/io/b.err" 3>&- &
-	local pb=$!
-	BG_PIDS+=("$pb")
+	on_bg b b run --explain -t 1s sh -c "$cmd"
+	local pb=$BG
 	waiting() { grep -q 'waiting for an identical run on another host' "$TMP/io/b.err"; }
 	poll 20 waiting
 	touch "$TMP/go"

@@ -31,10 +31,7 @@ on() {
 on_bg() {
 	local h=$1 n=$2
 	shift 2
-	"$PK" -c "$TMP/$h.conf" -C "$TMP/hosts/$h" "$@" </dev/null \
-		>"$TMP/io/$n.out" 2>"$TMP/io/$n.err" 3>&- &
-	BG=$!
-	BG_PIDS+=("$BG")
+	pk_bg "$n" -c "$TMP/$h.conf" -C "$TMP/hosts/$h" "$@"
 }
 
 # key ARGS...: the key `pickled run ARGS...` uses.

@@ -1576,16 +1576,14 @@ clockshift() {
 
 @test "a run longer than its ttl: the runs that waited for it take its result; one warning" {
 	local cmd="$CNT; while [ ! -e '$TMP/go' ]; do sleep 0.05; done; sleep 1.2; echo done"
-	"$PK" run -t 1s sh -c "$cmd" </dev/null >"$TMP/io/1.out" 2>"$TMP/io/1.err" 3>&- &
-	local p1=$!
-	BG_PIDS+=("$p1")
+	pk_bg 1 run -t 1s sh -c "$cmd"
+	local p1=$BG
 	started() { [ "$(count)" = 1 ]; }
 	poll 20 started
-	"$PK" run --explain -t 1s sh -c "$cmd" </dev/null >"$TMP/io/2.out" 2>"$TMP/io/2.err" 3>&- &
-	local p2=$!
-	"$PK" run --explain -t 1s sh -c "$cmd" </dev/null >"$TMP/io/3.out" 2>"$TMP/io/3.err" 3>&- &
-	local p3=$!
-	BG_PIDS+=("$p2" "$p3")
+	pk_bg 2 run --explain -t 1s sh -c "$cmd"
+	local p2=$BG
+	pk_bg 3 run --explain -t 1s sh -c "$cmd"
+	local p3=$BG
 	waiting() {
 		grep -q 'waiting for an identical run' "$TMP/io/2.err" &&
 			grep -q 'waiting for an identical run' "$TMP/io/3.err"
