@@ -113,12 +113,10 @@ static void test_short_read_is_truncated(void **state)
 	close(fd);
 }
 
-/* A stdin whose rewind fails: the reason is lseek's own. */
-static void test_spool_rewind_errno(void **state)
+/* Opens path, written with "input\n", with lseek armed to fail on it from
+ * its fail_from'th rewind on; the caller disarms it (lseek_ino = 0). */
+static int open_unrewindable(const char *path, int fail_from)
 {
-	char *path = unit_path(*state, "in");
-	pk_error err = { 0, "" };
-	pk_spool sp;
 	struct stat st;
 	int fd;
 
@@ -127,7 +125,19 @@ static void test_spool_rewind_errno(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	lseek_ino = st.st_ino;
-	lseek_fail_from = 1;
+	lseek_fail_from = fail_from;
+	return fd;
+}
+
+/* A stdin whose rewind fails: the reason is lseek's own. */
+static void test_spool_rewind_errno(void **state)
+{
+	char *path = unit_path(*state, "in");
+	pk_error err = { 0, "" };
+	pk_spool sp;
+	int fd;
+
+	fd = open_unrewindable(path, 1);
 	assert_int_equal(pk_spool_read(fd, *state, 1 << 20, &sp, &err), -1);
 	assert_int_equal(err.errnum, ESPIPE);
 	assert_string_equal(err.msg, "cannot rewind stdin");
@@ -173,17 +183,11 @@ static void test_run_stdin_not_rewound(void **state)
 {
 	char *in = unit_path(*state, "in"), *out = unit_path(*state, "out");
 	pk_run_result r;
-	struct stat st;
 	size_t len;
 	int in_fd;
 
-	unit_write_file(in, "input\n", 6, 0600);
-	in_fd = open(in, O_RDONLY | O_CLOEXEC);
-	assert_true(in_fd >= 0);
-	assert_int_equal(fstat(in_fd, &st), 0);
 	/* The spool's own rewind (the first) works; the command's fails. */
-	lseek_ino = st.st_ino;
-	lseek_fail_from = 2;
+	in_fd = open_unrewindable(in, 2);
 	run_cat(*state, in_fd, out, &r);
 	lseek_ino = 0;
 	assert_int_equal(r.status, 125);
