@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -64,6 +65,19 @@ typedef struct pk_trace_stat {
 	off_t size;
 	struct timespec mtime, ctime;
 } pk_trace_stat;
+
+/* Fills ps from st, a path found there.  Inline: the preloaded shim, which
+ * links nothing of lib/, fills its slots with it too. */
+static inline void pk_trace_stat_from(pk_trace_stat *ps, const struct stat *st)
+{
+	ps->exists = 1;
+	ps->mode = st->st_mode;
+	ps->dev = st->st_dev;
+	ps->ino = st->st_ino;
+	ps->size = st->st_size;
+	ps->mtime = st->st_mtim;
+	ps->ctime = st->st_ctim;
+}
 
 /* One path the tree looked at.  Sequence numbers count the tree's watched
  * calls from 1 in the order the tracer saw them (one thread's calls in its

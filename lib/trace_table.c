@@ -148,13 +148,7 @@ static void first_stat(pk_trace_stat *ps, const char *path, int nofollow)
 		ps->exists = errno != ENOENT && errno != ENOTDIR;
 		return;
 	}
-	ps->exists = 1;
-	ps->mode = st.st_mode;
-	ps->dev = st.st_dev;
-	ps->ino = st.st_ino;
-	ps->size = st.st_size;
-	ps->mtime = st.st_mtim;
-	ps->ctime = st.st_ctim;
+	pk_trace_stat_from(ps, &st);
 }
 
 uint64_t trace_table_next(struct trace_table *t)

@@ -161,17 +161,10 @@ static int note(int dirfd, const char *path, uint32_t flags, int nofollow)
 	memset(&s->first, 0, sizeof(s->first));
 	long r = sys5(SYS_newfstatat, AT_FDCWD, (long)full, (long)&st,
 	              nofollow ? AT_SYMLINK_NOFOLLOW : 0, 0);
-	if (r < 0) {
+	if (r < 0)
 		s->first.exists = r != -ENOENT && r != -ENOTDIR;
-	} else {
-		s->first.exists = 1;
-		s->first.mode = st.st_mode;
-		s->first.dev = st.st_dev;
-		s->first.ino = st.st_ino;
-		s->first.size = st.st_size;
-		s->first.mtime = st.st_mtim;
-		s->first.ctime = st.st_ctim;
-	}
+	else
+		pk_trace_stat_from(&s->first, &st);
 	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 	return 0;
 }

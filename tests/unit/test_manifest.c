@@ -221,15 +221,8 @@ static void stat_of(const char *path, pk_trace_stat *s)
 	struct stat st;
 
 	memset(s, 0, sizeof(*s));
-	if (stat(path, &st) < 0)
-		return;
-	s->exists = 1;
-	s->mode = st.st_mode;
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	s->size = st.st_size;
-	s->mtime = st.st_mtim;
-	s->ctime = st.st_ctim;
+	if (stat(path, &st) == 0)
+		pk_trace_stat_from(s, &st);
 }
 
 static void test_judge(void **state)
