@@ -235,11 +235,6 @@ static int list_add(struct list *l, const char *path, pk_error *err)
 	return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Adds every regular file below dir.  Symbolic links to files count; links
  * to directories are not followed (they could loop, or reach /).  The
  * depth is bounded by the length of a path; each level holds no open
@@ -248,36 +243,21 @@ static int cmp_name(const void *a, const void *b)
 static int walk_dir(struct list *l, const char *dir, pk_error *err)
 {
 	DIR *d = opendir(dir);
-	struct dirent *de;
 	char **names = NULL, *path = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	int ret = -1;
 
 	if (d == NULL)
 		return pk_error_set(err, errno, "cannot read input directory %s", dir);
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			char **nn = realloc(names, ncap * sizeof(*nn));
-			if (nn == NULL)
-				goto nomem;
-			names = nn;
-			cap = ncap;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			goto nomem;
-		n++;
-	}
-	if (errno != 0) {
-		pk_error_set(err, errno, "cannot read input directory %s", dir);
+	if (pk_dir_names(d, 0, &names, &n) < 0) {
+		if (errno == ENOMEM)
+			pk_error_set(err, ENOMEM, "out of memory");
+		else
+			pk_error_set(err, errno, "cannot read input directory %s", dir);
 		goto out;
 	}
 	closedir(d);
 	d = NULL;
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_name);
 	if ((path = malloc(PATH_MAX)) == NULL)
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
@@ -305,9 +285,7 @@ static int walk_dir(struct list *l, const char *dir, pk_error *err)
 nomem:
 	pk_error_set(err, ENOMEM, "out of memory");
 out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	pk_dir_names_free(names, n);
 	free(path);
 	if (d != NULL)
 		closedir(d);

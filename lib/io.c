@@ -1,10 +1,12 @@
 /* io.c: read/write loops that survive signals and short transfers, and
- * their buffers. */
+ * their buffers; a directory's names. */
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,4 +119,67 @@ int pk_stat_settled(const struct stat *st)
 		return 0;
 	return pk_ns(now) - pk_ns(st->st_mtim) >= SETTLED_NS &&
 	       pk_ns(now) - pk_ns(st->st_ctim) >= SETTLED_NS;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int pk_dir_names(DIR *d, int types, char ***names, size_t *n)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t nv = 0, cap = 0;
+	int e;
+
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		unsigned char type = de->d_type;
+		if (types && type == DT_UNKNOWN) {
+			struct stat st;
+			type = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+			               ? (unsigned char)(IFTODT(st.st_mode))
+			               : DT_UNKNOWN;
+		}
+		if (nv == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **nn = realloc(v, ncap * sizeof(*nn));
+			if (nn == NULL)
+				goto nomem;
+			v = nn;
+			cap = ncap;
+		}
+		size_t len = strlen(de->d_name);
+		/* The type travels after the name's NUL, sorted with it. */
+		if ((v[nv] = malloc(len + 2)) == NULL)
+			goto nomem;
+		memcpy(v[nv], de->d_name, len + 1);
+		v[nv][len + 1] = (char)type;
+		nv++;
+	}
+	if (errno != 0)
+		goto fail;
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), cmp_name);
+	*names = v;
+	*n = nv;
+	return 0;
+nomem:
+	errno = ENOMEM;
+fail:
+	e = errno;
+	pk_dir_names_free(v, nv);
+	errno = e;
+	return -1;
+}
+
+void pk_dir_names_free(char **names, size_t n)
+{
+	if (names == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

@@ -1,9 +1,10 @@
 /* io.h: whole reads and writes over file descriptors, retrying on EINTR
- * and short transfers; the buffers large transfers go through; and when a
- * file's stat may stand for its content. */
+ * and short transfers; the buffers large transfers go through; when a
+ * file's stat may stand for its content; a directory's names, sorted. */
 #ifndef PK_IO_H
 #define PK_IO_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -51,5 +52,16 @@ static inline int64_t pk_ns(struct timespec ts)
  * the content: a file changed twice within one timestamp tick (a second on
  * some file systems) keeps its stat. */
 int pk_stat_settled(const struct stat *st);
+
+/* The names read from the open directory d ("." and ".." left out), sorted
+ * by strcmp, each followed past its NUL by its type: readdir's DT_* byte,
+ * or with types non-zero, where readdir gave DT_UNKNOWN, lstat's (still
+ * DT_UNKNOWN if that fails).  d stays open.  On success *names (*n of them)
+ * are the caller's, freed with pk_dir_names_free.  Returns 0, or -1 with
+ * errno set (ENOMEM, or readdir's) and nothing to free. */
+int pk_dir_names(DIR *d, int types, char ***names, size_t *n);
+
+/* Frees n names from pk_dir_names; NULL is fine. */
+void pk_dir_names_free(char **names, size_t n);
 
 #endif

@@ -38,67 +38,30 @@ void pk_mrec_free(pk_mrec *r)
 	r->path = NULL;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The hash of a directory's listing: its names, sorted, each with its
  * type, so that a file replaced by a folder of the same name counts. */
 static int listing_hash(const char *path, unsigned char hash[16])
 {
 	DIR *d = opendir(path);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int ret = -1;
+	char **names;
+	size_t n;
 	XXH3_state_t xs;
 	XXH128_canonical_t c;
+	int ret;
 
 	if (d == NULL)
 		return -1;
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		unsigned char type = de->d_type;
-		if (type == DT_UNKNOWN) {
-			struct stat st;
-			type = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
-			               ? (unsigned char)(IFTODT(st.st_mode))
-			               : DT_UNKNOWN;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, ncap * sizeof(*nn));
-			if (nn == NULL)
-				goto out;
-			names = nn;
-			cap = ncap;
-		}
-		size_t len = strlen(de->d_name);
-		/* The type travels after the name's NUL, sorted with it. */
-		if ((names[n] = malloc(len + 2)) == NULL)
-			goto out;
-		memcpy(names[n], de->d_name, len + 1);
-		names[n][len + 1] = (char)type;
-		n++;
-	}
-	if (errno != 0)
-		goto out;
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_str);
+	ret = pk_dir_names(d, 1, &names, &n);
+	closedir(d);
+	if (ret < 0)
+		return -1;
 	XXH3_128bits_reset(&xs);
 	for (size_t i = 0; i < n; i++)
 		pk_hash_update(&xs, names[i], strlen(names[i]) + 2);
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&xs));
 	memcpy(hash, c.digest, 16);
-	ret = 0;
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return ret;
+	pk_dir_names_free(names, n);
+	return 0;
 }
 
 static int link_hash(const char *path, unsigned char hash[16])
