@@ -1,6 +1,8 @@
 /* buf.c: the encoders' growing buffer. */
 #include "buf.h"
 
+#include "bytes.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,14 @@ void pk_buf_add(pk_buf *b, const void *s, size_t n)
 		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
+}
+
+void pk_buf_put_le(pk_buf *b, uint64_t v, int n)
+{
+	if (pk_buf_reserve(b, (size_t)n) < 0)
+		return;
+	pk_put_le(b->p + b->len, v, n);
+	b->len += (size_t)n;
 }
 
 void pk_buf_printf(pk_buf *b, const char *fmt, ...)

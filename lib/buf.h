@@ -6,6 +6,7 @@
 #define PK_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Zero-initialize; p is malloc'd, the owner frees it. */
 typedef struct pk_buf {
@@ -21,6 +22,9 @@ int pk_buf_reserve(pk_buf *b, size_t need);
 
 /* Appends the n bytes at s, followed by a NUL that len does not count. */
 void pk_buf_add(pk_buf *b, const void *s, size_t n);
+
+/* Appends v as n (1 to 8) little-endian bytes. */
+void pk_buf_put_le(pk_buf *b, uint64_t v, int n);
 
 /* Appends printf's output for fmt. */
 void pk_buf_printf(pk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

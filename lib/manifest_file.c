@@ -25,14 +25,6 @@
 #define MAX_RAW (128u * 1024 * 1024)
 #define REC_FIXED (4 + 1 + 4 + 16 + 5 * 8 + 1)
 
-static void put(pk_buf *b, uint64_t v, int n)
-{
-	if (pk_buf_reserve(b, (size_t)n) < 0)
-		return;
-	pk_put_le(b->p + b->len, v, n);
-	b->len += (size_t)n;
-}
-
 static void put_bytes(pk_buf *b, const void *p, size_t n)
 {
 	if (pk_buf_reserve(b, n) < 0)
@@ -45,7 +37,7 @@ int pk_manifest_zip(const unsigned char *raw, size_t n, pk_buf *out)
 {
 	size_t bound = ZSTD_compressBound(n), got;
 
-	put(out, n, 8);
+	pk_buf_put_le(out, n, 8);
 	if (pk_buf_reserve(out, bound) < 0)
 		return -1;
 	/* Level 3: paths share most of their bytes; a few thousand records
@@ -82,31 +74,31 @@ int pk_manifest_unzip(const unsigned char *p, size_t n, unsigned char **raw, siz
 /* The records and the sets, as the layout in manifest.h orders them. */
 static void encode_body(const pk_manifest *m, pk_buf *b)
 {
-	put(b, m->nrecs, 4);
+	pk_buf_put_le(b, m->nrecs, 4);
 	for (size_t i = 0; i < m->nrecs; i++) {
 		const pk_mrec *r = &m->recs[i];
 		size_t plen = strlen(r->path);
-		put(b, plen, 4);
+		pk_buf_put_le(b, plen, 4);
 		put_bytes(b, r->path, plen);
-		put(b, (uint64_t)r->kind, 1);
-		put(b, r->mode, 4);
+		pk_buf_put_le(b, (uint64_t)r->kind, 1);
+		pk_buf_put_le(b, r->mode, 4);
 		put_bytes(b, r->hash, 16);
-		put(b, r->dev, 8);
-		put(b, r->ino, 8);
-		put(b, r->size, 8);
-		put(b, (uint64_t)r->mtime_ns, 8);
-		put(b, (uint64_t)r->ctime_ns, 8);
-		put(b, r->settled != 0, 1);
+		pk_buf_put_le(b, r->dev, 8);
+		pk_buf_put_le(b, r->ino, 8);
+		pk_buf_put_le(b, r->size, 8);
+		pk_buf_put_le(b, (uint64_t)r->mtime_ns, 8);
+		pk_buf_put_le(b, (uint64_t)r->ctime_ns, 8);
+		pk_buf_put_le(b, r->settled != 0, 1);
 	}
-	put(b, m->nvariants, 4);
+	pk_buf_put_le(b, m->nvariants, 4);
 	for (size_t v = 0; v < m->nvariants; v++) {
 		const pk_variant *var = &m->variants[v];
 		put_bytes(b, var->result.bytes, 16);
-		put(b, (uint64_t)var->created_ms, 8);
-		put(b, (uint64_t)var->flags, 1);
-		put(b, var->n, 4);
+		pk_buf_put_le(b, (uint64_t)var->created_ms, 8);
+		pk_buf_put_le(b, (uint64_t)var->flags, 1);
+		pk_buf_put_le(b, var->n, 4);
 		for (size_t i = 0; i < var->n; i++)
-			put(b, var->idx[i], 4);
+			pk_buf_put_le(b, var->idx[i], 4);
 	}
 }
 
@@ -116,13 +108,13 @@ int pk_manifest_encode(const pk_manifest *m, unsigned char **buf, size_t *len)
 
 	encode_body(m, &raw);
 	put_bytes(&b, MAGIC, 8);
-	put(&b, VERSION, 4);
-	put(&b, 0, 4);
+	pk_buf_put_le(&b, VERSION, 4);
+	pk_buf_put_le(&b, 0, 4);
 	if (raw.failed || pk_manifest_zip(raw.p, raw.len, &b) < 0)
 		b.failed = 1;
 	free(raw.p);
 	if (!b.failed)
-		put(&b, XXH3_64bits(b.p, b.len), 8);
+		pk_buf_put_le(&b, XXH3_64bits(b.p, b.len), 8);
 	if (b.failed) {
 		free(b.p);
 		errno = ENOMEM;
@@ -133,44 +125,17 @@ int pk_manifest_encode(const pk_manifest *m, unsigned char **buf, size_t *len)
 	return 0;
 }
 
-struct reader {
-	const unsigned char *p;
-	size_t len, at;
-	int bad;
-};
-
-static uint64_t get(struct reader *r, int n)
-{
-	if (r->bad || r->len - r->at < (size_t)n) {
-		r->bad = 1;
-		return 0;
-	}
-	uint64_t v = pk_get_le(r->p + r->at, n);
-	r->at += (size_t)n;
-	return v;
-}
-
-static const unsigned char *take(struct reader *r, size_t n)
-{
-	if (r->bad || r->len - r->at < n) {
-		r->bad = 1;
-		return NULL;
-	}
-	r->at += n;
-	return r->p + r->at - n;
-}
-
 static int damaged(pk_manifest *m, pk_error *err, const char *what)
 {
 	pk_manifest_free(m);
 	return pk_error_set(err, 0, "%s", what);
 }
 
-static int decode_body(struct reader *rd, pk_manifest *m, pk_error *err);
+static int decode_body(pk_reader *rd, pk_manifest *m, pk_error *err);
 
 int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_error *err)
 {
-	struct reader r = { buf, len, 0, 0 };
+	pk_reader r = { buf, len, 0, 0 };
 	unsigned char *raw = NULL;
 	size_t rawlen = 0;
 	int ret;
@@ -182,9 +147,9 @@ int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_
 		return damaged(m, err, "checksum mismatch");
 	r.len = len - 8;
 	r.at = 8;
-	if (get(&r, 4) != VERSION)
+	if (pk_read_le(&r, 4) != VERSION)
 		return damaged(m, err, "unknown version");
-	get(&r, 4);
+	pk_read_le(&r, 4);
 	/* Checked, then unpacked: what follows is read from the records. */
 	if (pk_manifest_unzip(buf + r.at, r.len - r.at, &raw, &rawlen) < 0)
 		return damaged(m, err, "records do not unpack");
@@ -197,58 +162,58 @@ int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_
 }
 
 /* The records and sets of a manifest, unpacked, into *m. */
-static int decode_body(struct reader *rd, pk_manifest *m, pk_error *err)
+static int decode_body(pk_reader *rd, pk_manifest *m, pk_error *err)
 {
 	uint64_t n;
 
-	n = get(rd, 4);
+	n = pk_read_le(rd, 4);
 	if (n > (rd->len - rd->at) / REC_FIXED)
 		return damaged(m, err, "record count");
 	if (n > 0 && (m->recs = calloc(n, sizeof(*m->recs))) == NULL)
 		return pk_error_set(err, ENOMEM, "out of memory");
 	for (uint64_t i = 0; i < n; i++) {
 		pk_mrec *rec = &m->recs[i];
-		uint64_t plen = get(rd, 4);
-		const unsigned char *path = take(rd, plen);
+		uint64_t plen = pk_read_le(rd, 4);
+		const unsigned char *path = pk_read_take(rd, plen);
 		if (path == NULL || plen == 0 || memchr(path, '\0', plen) != NULL)
 			return damaged(m, err, "record path");
 		if ((rec->path = strndup((const char *)path, plen)) == NULL)
 			return pk_error_set(err, ENOMEM, "out of memory");
 		m->nrecs++;
-		rec->kind = (int)get(rd, 1);
-		rec->mode = (uint32_t)get(rd, 4);
-		const unsigned char *h = take(rd, 16);
+		rec->kind = (int)pk_read_le(rd, 1);
+		rec->mode = (uint32_t)pk_read_le(rd, 4);
+		const unsigned char *h = pk_read_take(rd, 16);
 		if (h != NULL)
 			memcpy(rec->hash, h, 16);
-		rec->dev = get(rd, 8);
-		rec->ino = get(rd, 8);
-		rec->size = get(rd, 8);
-		rec->mtime_ns = (int64_t)get(rd, 8);
-		rec->ctime_ns = (int64_t)get(rd, 8);
-		rec->settled = (int)get(rd, 1);
+		rec->dev = pk_read_le(rd, 8);
+		rec->ino = pk_read_le(rd, 8);
+		rec->size = pk_read_le(rd, 8);
+		rec->mtime_ns = (int64_t)pk_read_le(rd, 8);
+		rec->ctime_ns = (int64_t)pk_read_le(rd, 8);
+		rec->settled = (int)pk_read_le(rd, 1);
 		if (rd->bad || rec->kind < PK_MK_FILE || rec->kind > PK_MK_STAT)
 			return damaged(m, err, "record");
 	}
-	n = get(rd, 4);
+	n = pk_read_le(rd, 4);
 	if (rd->bad || n > PK_MANIFEST_VARIANTS || n > (rd->len - rd->at) / (16 + 8 + 1 + 4))
 		return damaged(m, err, "variant count");
 	if (n > 0 && (m->variants = calloc(n, sizeof(*m->variants))) == NULL)
 		return pk_error_set(err, ENOMEM, "out of memory");
 	for (uint64_t v = 0; v < n; v++) {
 		pk_variant *var = &m->variants[v];
-		const unsigned char *k = take(rd, 16);
+		const unsigned char *k = pk_read_take(rd, 16);
 		if (k != NULL)
 			memcpy(var->result.bytes, k, 16);
-		var->created_ms = (int64_t)get(rd, 8);
-		var->flags = (int)get(rd, 1);
-		uint64_t cnt = get(rd, 4);
+		var->created_ms = (int64_t)pk_read_le(rd, 8);
+		var->flags = (int)pk_read_le(rd, 1);
+		uint64_t cnt = pk_read_le(rd, 4);
 		m->nvariants++;
 		if (rd->bad || cnt > (rd->len - rd->at) / 4)
 			return damaged(m, err, "variant");
 		if (cnt > 0 && (var->idx = malloc(cnt * sizeof(*var->idx))) == NULL)
 			return pk_error_set(err, ENOMEM, "out of memory");
 		for (uint64_t i = 0; i < cnt; i++) {
-			uint64_t ix = get(rd, 4);
+			uint64_t ix = pk_read_le(rd, 4);
 			if (ix >= m->nrecs)
 				return damaged(m, err, "record index");
 			var->idx[var->n++] = (uint32_t)ix;

@@ -13,19 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put(pk_buf *b, uint64_t v, int n)
-{
-	if (pk_buf_reserve(b, (size_t)n) < 0)
-		return;
-	pk_put_le(b->p + b->len, v, n);
-	b->len += (size_t)n;
-}
-
 static void put_str(pk_buf *b, const char *s)
 {
 	size_t n = strlen(s);
 
-	put(b, n, 4);
+	pk_buf_put_le(b, n, 4);
 	if (pk_buf_reserve(b, n) < 0)
 		return;
 	memcpy(b->p + b->len, s, n);
@@ -40,24 +32,24 @@ int pk_trace_note_encode(const pk_trace_note *n, unsigned char **buf, size_t *le
 		memcpy(b.p, n->manifest.bytes, 16);
 		b.len = 16;
 	}
-	put(&b, (uint64_t)n->flags, 1);
-	put(&b, n->ninputs, 4);
+	pk_buf_put_le(&b, (uint64_t)n->flags, 1);
+	pk_buf_put_le(&b, n->ninputs, 4);
 	for (size_t i = 0; i < n->ninputs; i++) {
 		const pk_mrec *r = &n->inputs[i];
-		put(&b, (uint64_t)r->kind, 1);
-		put(&b, r->mode, 4);
+		pk_buf_put_le(&b, (uint64_t)r->kind, 1);
+		pk_buf_put_le(&b, r->mode, 4);
 		if (pk_buf_reserve(&b, 16) == 0) {
 			memcpy(b.p + b.len, r->hash, 16);
 			b.len += 16;
 		}
-		put(&b, r->size, 8);
-		put(&b, (uint64_t)r->mtime_ns, 8);
+		pk_buf_put_le(&b, r->size, 8);
+		pk_buf_put_le(&b, (uint64_t)r->mtime_ns, 8);
 		put_str(&b, r->path);
 	}
-	put(&b, n->nwritten, 4);
+	pk_buf_put_le(&b, n->nwritten, 4);
 	for (size_t i = 0; i < n->nwritten; i++)
 		put_str(&b, n->written[i]);
-	put(&b, n->npeers, 4);
+	pk_buf_put_le(&b, n->npeers, 4);
 	for (size_t i = 0; i < n->npeers; i++)
 		put_str(&b, n->peers[i]);
 	pk_buf z = { 0 };
@@ -73,26 +65,9 @@ int pk_trace_note_encode(const pk_trace_note *n, unsigned char **buf, size_t *le
 	return 0;
 }
 
-struct rd {
-	const unsigned char *p;
-	size_t len, at;
-	int bad;
-};
-
-static uint64_t get(struct rd *r, size_t n)
+static char *get_str(pk_reader *r)
 {
-	if (r->bad || r->len - r->at < n) {
-		r->bad = 1;
-		return 0;
-	}
-	uint64_t v = pk_get_le(r->p + r->at, (int)n);
-	r->at += n;
-	return v;
-}
-
-static char *get_str(struct rd *r)
-{
-	size_t n = (size_t)get(r, 4);
+	size_t n = (size_t)pk_read_le(r, 4);
 	char *s;
 
 	if (r->bad || r->len - r->at < n || memchr(r->p + r->at, '\0', n) != NULL) {
@@ -106,16 +81,16 @@ static char *get_str(struct rd *r)
 }
 
 /* A count of items of at least min bytes each, or 0 with r->bad. */
-static size_t get_count(struct rd *r, size_t min)
+static size_t get_count(pk_reader *r, size_t min)
 {
-	size_t n = (size_t)get(r, 4);
+	size_t n = (size_t)pk_read_le(r, 4);
 
 	if (n > (r->len - r->at) / min)
 		r->bad = 1;
 	return r->bad ? 0 : n;
 }
 
-static char **get_strs(struct rd *r, size_t *count)
+static char **get_strs(pk_reader *r, size_t *count)
 {
 	size_t n = get_count(r, 4);
 	char **v = n ? calloc(n, sizeof(*v)) : NULL;
@@ -139,23 +114,23 @@ int pk_trace_note_decode(const unsigned char *packed, size_t plen, pk_trace_note
 		free(buf);
 		return pk_error_set(err, 0, "damaged trace record");
 	}
-	struct rd r = { buf, len, 0, 0 };
+	pk_reader r = { buf, len, 0, 0 };
 	memcpy(n->manifest.bytes, buf, 16);
 	r.at = 16;
-	n->flags = (int)get(&r, 1);
+	n->flags = (int)pk_read_le(&r, 1);
 	count = get_count(&r, 1 + 4 + 16 + 8 + 8 + 4);
 	if (count && (n->inputs = calloc(count, sizeof(*n->inputs))) == NULL)
 		r.bad = 1;
 	for (size_t i = 0; i < count && !r.bad; i++) {
 		pk_mrec *m = &n->inputs[i];
-		m->kind = (int)get(&r, 1);
-		m->mode = (uint32_t)get(&r, 4);
+		m->kind = (int)pk_read_le(&r, 1);
+		m->mode = (uint32_t)pk_read_le(&r, 4);
 		if (r.bad || r.len - r.at < 16)
 			r.bad = 1;
 		else
 			memcpy(m->hash, r.p + r.at, 16), r.at += 16;
-		m->size = get(&r, 8);
-		m->mtime_ns = (int64_t)get(&r, 8);
+		m->size = pk_read_le(&r, 8);
+		m->mtime_ns = (int64_t)pk_read_le(&r, 8);
 		if ((m->path = get_str(&r)) != NULL)
 			n->ninputs++;
 	}
