@@ -5,21 +5,20 @@
  * key), run_exec (running the command), run_store (recording and storing
  * its result), run_replay (a hit's output and files), run_share (the
  * remote tier), run_record (the run log and metrics), run_msg (what a run
- * says), run_trace (a traced run's manifest, tracer and judgement). */
+ * says), run_trace (a traced run's manifest, tracer and judgement).  The
+ * lookup and the replay of what it finds are in run_lookup.c. */
 #include "run.h"
 
-#include "entry.h"
+#include "run_impl.h"
 #include "error.h"
 #include "exitstatus.h"
 #include "gc.h"
 #include "lock.h"
-#include "meta.h"
 #include "run_exec.h"
 #include "run_key.h"
 #include "run_msg.h"
 #include "run_outputs.h"
 #include "run_record.h"
-#include "run_replay.h"
 #include "run_share.h"
 #include "run_store.h"
 #include "run_trace.h"
@@ -38,43 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-enum lookup { HIT, STALE, MISS };
-
-struct run {
-	const pk_run_opts *o;
-	pk_run_result *r;
-	run_msg msg; /* msg.detached: a background warm or
-	                refresh, no output; msg.quiet: a second
-	                lookup, explain only a hit */
-	pk_store store;
-	int have_store;
-	int store_open; /* the cache was opened (and accepted) */
-	int cacheable;  /* key computed and store usable */
-	pk_spool spool;
-	int have_spool;
-	run_key key;
-	run_share share;
-	int stdin_file;    /* pickled's stdin is a regular file... */
-	off_t stdin_start; /* ...at this offset when it started */
-	int gc_due;        /* a store made an automatic gc due */
-	int64_t since_ms;  /* when this run began (wall clock) */
-	int refreshing;    /* a --warm run or a stale refresh */
-	int waited;        /* waited on an identical run's lock: a hit
-	                      then says so */
-	int after_wait;    /* looking again after waiting for a run:
-	                      one stored since since_ms is taken, old
-	                      or not (and is the only kind --warm
-	                      takes) */
-	/* What this run did, for the run log and the metrics: decision -1
-	 * until one is made (a background gc records nothing). */
-	pk_runlog_rec rec;
-	int64_t start_ms;
-	/* run --trace: the key names a manifest; key.key becomes the result
-	 * key of the input set found to hold, if any (see run_trace.h). */
-	int traced;
-	run_trace trace;
-	run_outputs outs; /* the declared outputs' locks */
-};
 
 /* Where what cannot be stored is said and counted. */
 static run_store_sink store_sink(struct run *u)
@@ -157,57 +119,12 @@ static void longer_than_ttl(struct run *u, int64_t duration_ms)
 	         d, t);
 }
 
-/* The run's output locks (see run_outputs.h). */
-static run_outputs *outputs(struct run *u)
+run_outputs *run_outs(struct run *u)
 {
 	u->outs.o = u->o;
 	u->outs.store = &u->store;
 	u->outs.msg = &u->msg;
 	return &u->outs;
-}
-
-/* What lookup_local makes of an entry before the fleet is asked about it
- * (remote.verify_hits) and its files are restored: a miss and why, or a
- * replay.  One function for both of its uses: whether the entry is
- * replayed decides when its checksum is checked. */
-enum verdict {
-	V_FUTURE,        /* created in the future: a miss */
-	V_WARM,          /* --warm, not the run waited for: a miss */
-	V_EXPIRED,       /* a miss */
-	V_STALE_OUTPUTS, /* stale, with declared outputs: refreshed now, a miss */
-	V_STALE,         /* replayed, then refreshed in the background */
-	V_HIT,           /* replayed */
-	V_WAITED         /* stored by the run waited for: replayed, whatever its age */
-};
-
-static enum verdict verdict(const struct run *u, const pk_meta *m, int64_t age,
-                            enum pk_freshness fresh)
-{
-	/* Stored by a run that ended while this one waited for it: taken
-	 * whatever its age, since age counts from the start of the run it
-	 * describes, and a run longer than the ttl would otherwise run again
-	 * for every waiter, one after the other. */
-	int waited_for = u->after_wait && m->created_ms + m->duration_ms >= u->since_ms;
-
-	if (age < 0)
-		return V_FUTURE;
-	if (waited_for)
-		return V_WAITED;
-	if (u->o->warm)
-		return V_WARM;
-	if (fresh == PK_EXPIRED)
-		return V_EXPIRED;
-	/* A background refresh would rewrite the declared output files after
-	 * pickled has returned, under a caller that may be reading them: with
-	 * outputs, a stale entry is refreshed in the foreground instead. */
-	if (fresh == PK_STALE)
-		return u->o->noutputs > 0 ? V_STALE_OUTPUTS : V_STALE;
-	return V_HIT;
-}
-
-static int replayed(enum verdict v)
-{
-	return v == V_STALE || v == V_HIT || v == V_WAITED;
 }
 
 /* Runs the command and stores its result.  The command's output reaches
@@ -225,7 +142,7 @@ static void miss(struct run *u)
 
 	/* Held until the files are read back: a run with another key writing
 	 * the same file meanwhile would have its file stored as ours. */
-	if (run_outputs_lock(outputs(u), &olock, &err) < 0) {
+	if (run_outputs_lock(run_outs(u), &olock, &err) < 0) {
 		run_not_stored(&sink, "%s", pk_error_str(&err, buf, sizeof(buf)));
 		run_decide(&u->rec, PK_DECISION_MISS, "");
 		execute(u, NULL, &cr);
@@ -275,181 +192,6 @@ out:
 	pk_outlock_release(&olock);
 }
 
-/* Looks for a usable local entry and replays it.  Returns HIT or STALE
- * when the entry was replayed, MISS otherwise (with the reason explained). */
-static enum lookup lookup_local(struct run *u, int replay)
-{
-	const pk_run_opts *o = u->o;
-	pk_error err = { 0 };
-	pk_entry *e = NULL;
-	const pk_meta *m;
-	char age_s[32], buf[PK_ERROR_STR_LEN];
-	enum lookup ret = MISS;
-	enum pk_freshness fresh;
-	enum verdict v;
-	int64_t age;
-	int fd;
-
-	fd = pk_store_open_entry(&u->store, &u->key.key);
-	if (fd < 0) {
-		run_explain(&u->msg, "miss (no entry)");
-		run_key_explain_miss(&u->key, &u->store, u->o, &u->msg);
-		run_decide(&u->rec, -1, "no entry");
-		return MISS;
-	}
-	if ((e = pk_entry_open(fd, &err)) == NULL)
-		goto corrupt;
-	/* The checksum first (as pk_entry_open_key does): a damaged creation
-	 * time must not pass for an expired entry and go unreported.  A large
-	 * entry with output files is checked while they are restored (read
-	 * once, not twice), and before anything else is decided from it. */
-	int on_restore = replay && pk_entry_check_on_restore(e);
-	if ((!on_restore && pk_entry_verify(e, 0, &err) < 0) ||
-	    pk_entry_check_key(e, &u->key.key, &err) < 0)
-		goto corrupt;
-	m = pk_entry_meta(e);
-	if (!run_replay_matches(o, m)) {
-		pk_error_set(&err, 0, "entry restores files this run does not declare");
-		goto corrupt;
-	}
-	age = pk_meta_age(m->created_ms, pk_now_ms());
-	fresh = pk_meta_freshness(age, o->ttl_ms, o->stale_ms);
-	v = verdict(u, m, age, fresh);
-	/* Not a hit after all: checked now, so that damage is said. */
-	if (on_restore && !replayed(v) && pk_entry_verify(e, 0, &err) < 0)
-		goto corrupt;
-	if (v == V_FUTURE) {
-		run_explain(&u->msg, "miss (expired: created in the future, the clock was ahead)");
-		run_decide(&u->rec, -1, "expired");
-		goto out;
-	}
-	pk_duration_format(age, age_s, sizeof(age_s));
-	if (v == V_WARM) {
-		run_explain(&u->msg, "miss (warm: refreshing, age %s)", age_s);
-		run_decide(&u->rec, -1, "warm");
-		goto out;
-	}
-	if (v == V_EXPIRED) {
-		run_explain(&u->msg, "miss (expired, age %s)", age_s);
-		run_decide(&u->rec, -1, "expired");
-		goto out;
-	}
-	if (v != V_WAITED && u->o->remote.verify_hits &&
-	    run_share_removed(&u->share, &u->key.key, age)) {
-		/* Unlinked only: the run goes on as a miss, which may find a
-		 * newer entry in Redis, or stores a fresh result. */
-		pk_store_remove(&u->store, &u->key.key);
-		run_explain(&u->msg,
-		            "miss (removed from the shared cache since this copy was made)");
-		run_decide(&u->rec, -1, "removed fleet-wide");
-		goto out;
-	}
-	if (v == V_STALE_OUTPUTS) {
-		run_explain(&u->msg,
-		            "miss (stale, age %s: output files are declared, refreshing "
-		            "now)",
-		            age_s);
-		run_decide(&u->rec, -1, "stale, outputs refreshed now");
-		goto out;
-	}
-	ret = v == V_STALE ? STALE : HIT;
-	if (!replay)
-		goto out;
-	int restored = m->nfiles > 0 ? run_outputs_restore(outputs(u), e, &err) : 0;
-	if (restored == -2)
-		goto corrupt;
-	if (restored < 0) {
-		run_warn(&u->msg, "cannot restore output, running the command: %s",
-		         pk_error_str(&err, buf, sizeof(buf)));
-		run_explain(&u->msg, "miss (output not restored)");
-		ret = MISS;
-		run_decide(&u->rec, -1, "output not restored");
-		goto out;
-	}
-	if (ret == STALE)
-		run_explain_hit(&u->msg, "stale hit (age %s, refreshing in background)", age_s);
-	else if (fresh == PK_EXPIRED)
-		run_explain_hit(&u->msg,
-		                "hit (waited for an identical run, which stored it: age %s, "
-		                "past the ttl)",
-		                age_s);
-	else if (u->waited)
-		run_explain_hit(&u->msg, "hit (waited for an identical run, age %s)", age_s);
-	else
-		run_explain_hit(&u->msg, "hit (age %s)", age_s);
-	pk_store_count_hit(&u->store, &u->key.key);
-	pk_stats_add(&u->store, PK_STAT_HIT, m->duration_ms);
-	/* A hit's reason is where it came from, not the misses before it. */
-	if (strcmp(u->rec.why, "remote") != 0)
-		snprintf(u->rec.why, sizeof(u->rec.why), "%s",
-		         u->msg.quiet || u->after_wait ? "after waiting" : "");
-	run_decide(&u->rec, ret == STALE ? PK_DECISION_STALE : PK_DECISION_HIT, "");
-	u->rec.saved_ms = m->duration_ms;
-	u->rec.out_bytes = m->stdout_bytes + m->stderr_bytes;
-	run_replay_output(e, &u->msg, u->stdin_file, u->stdin_start);
-	goto out;
-corrupt:
-	ret = MISS;
-	if (!u->msg.quiet)
-		pk_stats_add(&u->store, PK_STAT_CORRUPT, 0);
-	run_explain(&u->msg, "miss (corrupt: %s)", pk_error_str(&err, buf, sizeof(buf)));
-	run_decide(&u->rec, -1, "corrupt");
-	run_warn(&u->msg, "corrupt cache entry %.12s (%s), running the command", u->key.hex,
-	         pk_error_str(&err, buf, sizeof(buf)));
-out:
-	pk_entry_close(e);
-	close(fd);
-	return ret;
-}
-
-/* Traced: the key becomes the result key of the newest input set of the
- * manifest that still holds.  Returns 0 when none does (the key is then
- * the manifest's, which the miss locks). */
-static int trace_resolve(struct run *u)
-{
-	pk_key result;
-	int found = run_trace_lookup(&u->trace, &u->msg, &u->share, &result);
-
-	u->key.key = found ? result : u->trace.manifest;
-	pk_key_hex(&u->key.key, u->key.hex);
-	if (!found)
-		run_decide(&u->rec, -1, "traced inputs");
-	return found;
-}
-
-/* Local first, then the remote tier, whose entry is stored locally and
- * replayed from there like any local one. */
-static enum lookup lookup(struct run *u, int replay)
-{
-	if (u->traced && !trace_resolve(u))
-		return MISS;
-	enum lookup l = lookup_local(u, replay);
-
-	/* After waiting, a remote entry of any age may be the one waited for
-	 * (lookup_local decides). */
-	if (l != MISS ||
-	    !run_share_fetch(&u->share, &u->key.key, u->after_wait ? PK_FOREVER : u->o->ttl_ms))
-		return l;
-	run_explain(&u->msg, "remote hit");
-	u->rec.why[0] = '\0';
-	run_decide(&u->rec, -1, "remote");
-	return lookup_local(u, replay);
-}
-
-/* A quiet lookup after waiting for an identical run: its result is taken
- * whatever its age (see lookup_local). */
-static enum lookup waited_lookup(struct run *u)
-{
-	enum lookup l;
-
-	u->msg.quiet = 1;
-	u->after_wait = 1;
-	l = lookup(u, 1);
-	u->after_wait = 0;
-	u->msg.quiet = 0;
-	return l;
-}
-
 /* Distributed single-flight: hold the key's lock in Redis while running,
  * or wait for the host that holds it and replay its result.  Returns 1
  * when the result was replayed, 0 when this host must run the command
@@ -473,7 +215,7 @@ static int remote_single_flight(struct run *u, int *held)
 		if (got == 1) {
 			/* The host waited for may have stored its result and let
 			 * go of the lock since the last look. */
-			enum lookup l = said ? waited_lookup(u) : MISS;
+			enum lookup l = said ? run_waited_lookup(u) : MISS;
 			if (l == MISS) {
 				*held = 1;
 				return 0;
@@ -489,7 +231,7 @@ static int remote_single_flight(struct run *u, int *held)
 		}
 		struct timespec ts = { 0, 100 * 1000000 };
 		nanosleep(&ts, NULL);
-		enum lookup l = waited_lookup(u);
+		enum lookup l = run_waited_lookup(u);
 		if (l != MISS) {
 			if (l == STALE)
 				refresh_in_background(u);
@@ -518,7 +260,7 @@ static void locked_miss(struct run *u)
 		/* The run we waited for, or one that ended between our lookup
 		 * and the lock, may have stored the result. */
 		if (lock >= 0 && !u->o->force) {
-			enum lookup l = waited_lookup(u);
+			enum lookup l = run_waited_lookup(u);
 			if (l != MISS) {
 				pk_lock_release(lock);
 				if (l == STALE)
@@ -598,7 +340,7 @@ static void refresh(struct run *u)
 	/* A refresh that held the lock just before may have stored a fresh
 	 * result already: then there is nothing left to do. */
 	u->msg.quiet = 1;
-	if (lookup_local(u, 0) == HIT) {
+	if (run_lookup_local(u, 0) == HIT) {
 		pk_lock_release(lock);
 		return;
 	}
@@ -772,7 +514,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		pk_error err = { 0 };
 		char buf[PK_ERROR_STR_LEN];
 
-		/* Always a new run, fresh entry or not (lookup_local takes only a
+		/* Always a new run, fresh entry or not (run_lookup_local takes only a
 		 * result stored while this one waited for the lock). */
 		r->status = 0;
 		u.refreshing = 1;
@@ -798,7 +540,7 @@ void pk_run(const pk_run_opts *o, pk_run_result *r)
 		run_explain(&u.msg, "miss (forced)");
 		run_decide(&u.rec, -1, "forced");
 	} else {
-		switch (lookup(&u, 1)) {
+		switch (run_lookup(&u, 1)) {
 		case HIT: goto out;
 		case STALE: refresh_in_background(&u); goto out;
 		case MISS: break;
