@@ -356,10 +356,6 @@ int run_setup(struct cli *cli, const char *cmd, void (*help)(void), int argc, ch
 		fputs("pickled: out of memory\n", stderr);
 		return EXIT_USAGE;
 	}
-	/* Traced, relative paths are read from the working directory: it
-	 * decides which files those are. */
-	if (s->o.trace)
-		s->o.use_cwd = 1;
 	s->o.force = s->f.force;
 	s->o.warm = s->f.warm;
 	if (s->f.explain)

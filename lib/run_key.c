@@ -216,7 +216,9 @@ int run_key_make(run_key *k, const pk_run_opts *o, const pk_store *store, const 
 	 * worth nothing without it. */
 	if (k->no_key[0] != '\0')
 		return -2;
-	if (o->use_cwd && (p->cwd = getcwd(NULL, 0)) == NULL)
+	/* Traced, relative paths are read from the working directory: it
+	 * decides which files those are, so it is in the key. */
+	if ((o->use_cwd || o->trace) && (p->cwd = getcwd(NULL, 0)) == NULL)
 		return no_key(k, m, "cannot get the working directory: %s", strerror(errno));
 	/* The stat cache only where hashing happens, and only in a real
 	 * directory of the cache (its records decide what counts as unchanged). */

@@ -25,8 +25,8 @@ typedef struct pk_run_opts {
 	char **tags;
 	size_t ntags;
 	const char *extra; /* -k TEXT or NULL */
-	int use_cwd;
-	int stdin_mode; /* enum pk_stdin_mode */
+	int use_cwd;       /* the working directory is in the key (always when traced) */
+	int stdin_mode;    /* enum pk_stdin_mode */
 	uint64_t stdin_limit;
 	int program_check; /* enum pk_program_check */
 	int64_t ttl_ms, stale_ms, lock_timeout_ms;
