@@ -424,7 +424,10 @@ rm -rf "$IN"
 note "hits of a declared $I output file: bytes read and written"
 OC=$W/c-output
 mkdir -p "$W/od"
-out_run() { (cd "$W/od" && "$@" "$PK" -C "$OC" run -o out.bin -- cp "$W/input.bin" out.bin); }
+# The file is random bytes: its entry is over the default max_entry (1G).
+out_run() {
+	(cd "$W/od" && "$@" env PICKLED_MAX_ENTRY=2G "$PK" -C "$OC" run -o out.bin -- cp "$W/input.bin" out.bin)
+}
 out_run
 esize=$(find "$OC/v1" -type f ! -name '*.hits' -exec stat -c %s {} +)
 rm "$W/od/out.bin"
