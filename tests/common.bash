@@ -11,3 +11,30 @@ remove_tree() {
 	done
 	rm -rf "$1"
 }
+
+# kill_bg: kills what the test started in the background (BG_PIDS).
+kill_bg() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
+	done
+}
+
+# count: how many times a command using $CNT ran (lines of $TMP/count).
+count() {
+	if [ -f "$TMP/count" ]; then
+		wc -l <"$TMP/count" | tr -d ' '
+	else
+		echo 0
+	fi
+}
+
+# assert_count N: the counting command ran N times.
+assert_count() {
+	local n
+	n=$(count)
+	if [ "$n" != "$1" ]; then
+		echo "the command ran $n times, expected $1"
+		return 1
+	fi
+}

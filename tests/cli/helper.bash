@@ -36,11 +36,8 @@ setup() {
 }
 
 teardown() {
-	local pid
 	[ -n "${TMP:-}" ] || return 0
-	for pid in "${BG_PIDS[@]}"; do
-		kill -9 "$pid" 2>/dev/null || true
-	done
+	kill_bg
 	cd / || true
 	chmod -R u+rwX "$TMP" 2>/dev/null || true
 	remove_tree "$TMP"
@@ -94,24 +91,6 @@ pk_as_nobody() {
 pk_merged() {
 	status=0
 	"$PK" "$@" </dev/null >"$TMP/io/out" 2>&1 3>&- || status=$?
-}
-
-# count: how many times a command using $CNT ran.
-count() {
-	if [ -f "$TMP/count" ]; then
-		wc -l <"$TMP/count" | tr -d ' '
-	else
-		echo 0
-	fi
-}
-
-assert_count() {
-	local n
-	n=$(count)
-	if [ "$n" != "$1" ]; then
-		echo "the command ran $n times, expected $1"
-		return 1
-	fi
 }
 
 # assert_status N: pickled's last exit status (shows its stderr when not).

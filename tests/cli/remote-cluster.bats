@@ -38,9 +38,7 @@ setup() {
 
 teardown() {
 	local p k
-	for pid in "${BG_PIDS[@]}"; do
-		kill -9 "$pid" 2>/dev/null || true
-	done
+	kill_bg
 	for p in "${PORTS[@]}"; do
 		kill -CONT "$(cat "$CLUSTER_DIR"/n*/pid)" 2>/dev/null || true
 		redis-cli -p "$p" --scan --pattern "${PREFIX:-none}*" 2>/dev/null | while IFS= read -r k; do

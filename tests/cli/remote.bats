@@ -33,11 +33,9 @@ setup() {
 }
 
 teardown() {
-	local k pid
+	local k
 	# nothing may write to Redis after its keys are removed
-	for pid in "${BG_PIDS[@]}"; do
-		kill -9 "$pid" 2>/dev/null || true
-	done
+	kill_bg
 	if [ -n "${PREFIX:-}" ]; then
 		rkeys | while IFS= read -r k; do
 			rcli DEL "$k" >/dev/null

@@ -29,10 +29,8 @@ setup() {
 }
 
 teardown() {
-	local pid m
-	for pid in "${BG_PIDS[@]}"; do
-		kill -9 "$pid" 2>/dev/null || true
-	done
+	local m
+	kill_bg
 	cd / || true
 	for m in "${MOUNTS[@]}"; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
@@ -45,24 +43,6 @@ teardown() {
 script() {
 	printf '#!/bin/sh\n%s\n' "$2" >"$TMP/bin/$1"
 	chmod 0755 "$TMP/bin/$1"
-}
-
-# count: how many lines $TMP/count has (executions of a counting command).
-count() {
-	if [ -f "$TMP/count" ]; then
-		wc -l <"$TMP/count" | tr -d ' '
-	else
-		echo 0
-	fi
-}
-
-assert_count() {
-	local n
-	n=$(count)
-	if [ "$n" != "$1" ]; then
-		echo "the command ran $n times, expected $1"
-		return 1
-	fi
 }
 
 # pk NAME ARGS...: runs pickled with stdin from /dev/null, stdout and stderr
