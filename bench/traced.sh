@@ -27,7 +27,7 @@ traced_figures() {
 	fi
 	T=$W/traced
 	mkdir -p "$T/csv" "$T/many" || return
-	if [ "${BENCH_QUICK:-0}" = 1 ]; then rows=300 rounds=2; else rows=1000 rounds=3; fi
+	if [ "${BENCH_QUICK:-0}" = 1 ]; then rows=300 rounds=2; else rows=3000 rounds=4; fi
 	python3 - "$T/csv" "$rows" <<-'EOF' 2>> "$LOG" || return
 	import random, sys
 	random.seed(15)

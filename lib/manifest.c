@@ -148,12 +148,58 @@ static int same_stat(const pk_mrec *r, const struct stat *st)
 	       r->mtime_ns == pk_ns(st->st_mtim) && r->ctime_ns == pk_ns(st->st_ctim);
 }
 
+/* The folder of the records being checked, open: a hit stats every record,
+ * and records are sorted by path, so the files of one folder come together
+ * and each stat need not walk the whole path again. */
+struct folder {
+	int fd; /* -1: none */
+	size_t len;
+	char path[PATH_MAX];
+};
+
+/* Stats r's path, through f's folder when it is r's, or when the next
+ * record to check (next, may be NULL) is in r's folder too (then f is
+ * opened there).  As stat(2) or lstat(2) would: the folder is opened along
+ * the same path. */
+static int stat_rec(const pk_mrec *r, struct stat *st, struct folder *f, const char *next)
+{
+	int flags = r->kind == PK_MK_LINK ? AT_SYMLINK_NOFOLLOW : 0;
+	const char *slash = f != NULL ? strrchr(r->path, '/') : NULL;
+
+	if (slash != NULL && slash != r->path && slash[1] != '\0') {
+		size_t len = (size_t)(slash - r->path);
+		int here = f->fd >= 0 && f->len == len && memcmp(f->path, r->path, len) == 0;
+		if (!here && next != NULL && len < sizeof(f->path) &&
+		    strncmp(next, r->path, len + 1) == 0 && strchr(next + len + 1, '/') == NULL) {
+			if (f->fd >= 0)
+				close(f->fd);
+			memcpy(f->path, r->path, len);
+			f->path[len] = '\0';
+			f->len = len;
+			f->fd = open(f->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			here = f->fd >= 0;
+		}
+		if (here)
+			return fstatat(f->fd, slash + 1, st, flags);
+	}
+	return flags ? lstat(r->path, st) : stat(r->path, st);
+}
+
+static int check_rec(pk_mrec *r, const char *statdir, const char **why, int *refreshed,
+                     struct folder *f, const char *next);
+
 int pk_mrec_check(pk_mrec *r, const char *statdir, const char **why, int *refreshed)
+{
+	return check_rec(r, statdir, why, refreshed, NULL, NULL);
+}
+
+static int check_rec(pk_mrec *r, const char *statdir, const char **why, int *refreshed,
+                     struct folder *f, const char *next)
 {
 	struct stat st;
 	pk_mrec now = { 0 };
 	pk_error err = { 0 };
-	int rc = r->kind == PK_MK_LINK ? lstat(r->path, &st) : stat(r->path, &st);
+	int rc = stat_rec(r, &st, f, next);
 	int differs;
 
 	*why = "input changed";
@@ -465,6 +511,7 @@ long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **firs
 {
 	/* 0: not checked yet, 1: holds, 2: does not */
 	unsigned char *seen = calloc(m->nrecs + 1, 1);
+	struct folder f = { .fd = -1 };
 	long found = -1;
 
 	if (seen == NULL)
@@ -478,9 +525,13 @@ long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **firs
 			const char *w = "input changed";
 
 			/* The newest set checks each of its records first. */
-			if (seen[k] == 0)
-				seen[k] =
-					pk_mrec_check(&m->recs[k], statdir, &w, refreshed) ? 2 : 1;
+			if (seen[k] == 0) {
+				const char *next =
+					i + 1 < var->n ? m->recs[var->idx[i + 1]].path : NULL;
+				seen[k] = check_rec(&m->recs[k], statdir, &w, refreshed, &f, next)
+				                  ? 2
+				                  : 1;
+			}
 			if (seen[k] == 1)
 				continue;
 			if (v == 0) {
@@ -495,5 +546,7 @@ long pk_manifest_match(pk_manifest *m, const char *statdir, const pk_mrec **firs
 			found = (long)v;
 	}
 	free(seen);
+	if (f.fd >= 0)
+		close(f.fd);
 	return found;
 }

@@ -87,6 +87,70 @@ static void test_check_refreshes_stat(void **state)
 	unit_rmtree(dir);
 }
 
+/* A hit checks the records of one folder through that folder, opened
+ * once: the same answers as stat(2) of each whole path. */
+static void test_match_through_folder(void **state)
+{
+	char *dir = unit_tmpdir(), *d = unit_path(dir, "d"), *d2 = unit_path(dir, "d2");
+	char *paths[7];
+	pk_mrec r[7];
+	pk_manifest m = { 0 };
+	pk_key k = { { 1 } };
+	pk_error err = { 0 };
+	const pk_mrec *first = NULL;
+	const char *why = NULL;
+	(void)state;
+
+	mkdir(d, 0700);
+	for (int i = 0; i < 5; i++) {
+		char name[16], body[2] = { (char)('0' + i), 0 };
+		snprintf(name, sizeof(name), "d/f%d", i);
+		paths[i] = unit_path(dir, name);
+		unit_write_file(paths[i], body, 1, 0600);
+		assert_int_equal(pk_mrec_observe(&r[i], paths[i], PK_MK_FILE, NULL, &err), 0);
+	}
+	paths[5] = unit_path(dir, "d/link");
+	assert_int_equal(symlink("f0", paths[5]), 0);
+	assert_int_equal(pk_mrec_observe(&r[5], paths[5], PK_MK_LINK, NULL, &err), 0);
+	paths[6] = unit_path(dir, "d/none");
+	assert_int_equal(pk_mrec_observe(&r[6], paths[6], PK_MK_FILE, NULL, &err), 0);
+	assert_int_equal(pk_manifest_add(&m, &k, 1000, 0, r, 7), 0);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), 0);
+
+	unit_write_file(paths[3], "33", 2, 0600);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), -1);
+	assert_string_equal(first->path, paths[3]);
+	assert_string_equal(why, "input changed");
+	unit_write_file(paths[3], "3", 1, 0600); /* another inode, the same bytes */
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), 0);
+
+	unlink(paths[5]);
+	assert_int_equal(symlink("f1", paths[5]), 0);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), -1);
+	assert_string_equal(first->path, paths[5]);
+	unlink(paths[5]);
+	assert_int_equal(symlink("f0", paths[5]), 0);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), 0);
+
+	/* The folder behind a link to where it went: the same files. */
+	assert_int_equal(rename(d, d2), 0);
+	assert_int_equal(symlink("d2", d), 0);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), 0);
+	/* Gone: the first record is now absent. */
+	unlink(d);
+	assert_int_equal(pk_manifest_match(&m, NULL, &first, &why, NULL), -1);
+	assert_string_equal(why, "now absent");
+
+	pk_manifest_free(&m);
+	for (int i = 0; i < 7; i++) {
+		pk_mrec_free(&r[i]);
+		free(paths[i]);
+	}
+	free(d);
+	free(d2);
+	unit_rmtree(dir);
+}
+
 static void test_roundtrip_and_damage(void **state)
 {
 	char *dir = unit_tmpdir();
@@ -336,6 +400,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_each_kind),
 		cmocka_unit_test(test_check_refreshes_stat),
+		cmocka_unit_test(test_match_through_folder),
 		cmocka_unit_test(test_roundtrip_and_damage),
 		cmocka_unit_test(test_bound_match_prune),
 		cmocka_unit_test(test_note_roundtrip),
