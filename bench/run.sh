@@ -424,9 +424,10 @@ rm -rf "$IN"
 note "hits of a declared $I output file: bytes read and written"
 OC=$W/c-output
 mkdir -p "$W/od"
-# The file is random bytes: its entry is over the default max_entry (1G).
+# The file is random bytes: its entry is over the default max_entry and
+# max_size (1G each).
 out_run() {
-	(cd "$W/od" && "$@" env PICKLED_MAX_ENTRY=2G "$PK" -C "$OC" run -o out.bin -- cp "$W/input.bin" out.bin)
+	(cd "$W/od" && "$@" env PICKLED_MAX_ENTRY=2G PICKLED_MAX_SIZE=4G "$PK" -C "$OC" run -o out.bin -- cp "$W/input.bin" out.bin)
 }
 out_run
 esize=$(find "$OC/v1" -type f ! -name '*.hits' -exec stat -c %s {} +)
