@@ -257,13 +257,13 @@ static int follow(struct trace_table *tab, pid_t cmd)
 	for (;;) {
 		p = waitpid(-1, &status, __WALL);
 		if (p < 0) {
-			/* ECHILD: no process of the tree is left, unless the
-			 * command's own process (a child) is still there to be
+			/* ECHILD: no process of the tree is left, but never
+			 * before the command's own process (a child) was
 			 * reaped.  Other errors are tried again too, a while:
 			 * giving up kills the tree (PTRACE_O_EXITKILL). */
 			if (errno == EINTR)
 				continue;
-			if ((errno != ECHILD || (!seen && kill(cmd, 0) == 0)) && ++errors < 1000)
+			if ((errno != ECHILD || !seen) && ++errors < 1000)
 				continue;
 			break;
 		}

@@ -2,7 +2,7 @@
 """soak.py: random faults at scale (#20 item 2).
 
 RUNS operations on one cache, WORKERS at a time: runs of eight jobs (misses,
-hits, stale hits refreshed in the background, -o restores), bursts of
+hits, stale hits refreshed in the background, -o restores, traced runs), bursts of
 identical runs at once, gc and rm in parallel with them, and runs killed
 with SIGKILL at a random moment.  In every pickled process each failable
 call of pickled's own code fails with probability PROB (the preloaded
@@ -43,9 +43,11 @@ HELPER = os.environ["PK_FIU_HELPER"]
 PRELOAD = os.environ.get("PK_FIU_PRELOAD", "/usr/lib/fiu/fiu_posix_preload.so")
 JOBS = ["j%d" % i for i in range(8)]
 # j0-j2 plain, j3-j4 stale after 1ms (refreshed in the background),
-# j5-j7 with an -o file (restored on a hit when it is gone).
+# j5-j7 with an -o file (restored on a hit when it is gone); j2 and j7
+# with --trace.
 STALE = {"j3", "j4"}
 FILES = {"j5", "j6", "j7"}
+TRACED = {"j2", "j7"}
 
 JOB_SH = """#!/bin/sh
 seq -f "$1 line %g" 1 $2
@@ -69,14 +71,24 @@ class Soak:
             fp = os.path.join(self.w, j + ".expfile")
             p = subprocess.run([self.job, j, n, fp], capture_output=True, check=True)
             self.exp[j] = (n, p.stdout, p.stderr, open(fp, "rb").read())
-        # hiredis's functions, whose allocations are not failed (fiu_nth.c)
+        # hiredis's and libseccomp's functions, whose allocations are not
+        # failed (fiu_nth.c, README.md)
         skip = os.path.join(self.w, "skip")
         syms = subprocess.run(["nm", "-S", "--defined-only", BIN], capture_output=True,
                               text=True, check=True).stdout
+        libdir = subprocess.run(["pkg-config", "--variable=libdir", "libseccomp"],
+                                capture_output=True, text=True).stdout.strip()
+        seccomp = set()
+        if libdir:
+            a = subprocess.run(["nm", "--defined-only", os.path.join(libdir, "libseccomp.a")],
+                               capture_output=True, text=True).stdout
+            seccomp = {p[2] for p in (l.split() for l in a.splitlines())
+                       if len(p) == 3 and p[1] in ("t", "T")}
         with open(skip, "w") as f:
             for line in syms.splitlines():
                 p = line.split()
-                if len(p) == 4 and p[3].startswith(("redis", "__redis", "_redis", "sds", "hi_")):
+                if len(p) == 4 and (p[3].startswith(("redis", "__redis", "_redis", "sds", "hi_"))
+                                    or p[3] in seccomp):
                     f.write("%s %s\n" % (p[0], p[1]))
         self.skip = skip
         self.lock = threading.Lock()
@@ -156,6 +168,8 @@ class Soak:
         args = ["run"]
         if j in STALE:
             args += ["-t", "1h", "-s", "1ms"]
+        if j in TRACED:
+            args.append("--trace")
         words = [self.job, j, n]
         if j in FILES:
             f = os.path.join(self.w, j + ".out")
@@ -300,7 +314,8 @@ class Soak:
                 continue   # held by a run in progress
             finally:
                 os.close(fd)
-            pid = name.split(".")[0]
+            # PID.NS.N (lib/store.c), or gc.stamp.PID (lib/gc.c)
+            pid = name.rsplit(".", 1)[1] if name.startswith("gc.stamp.") else name.split(".")[0]
             ran = self.pid_faults.get(int(pid) if pid.isdigit() else 0, "")
             if pid.isdigit() and int(pid) in self.killed_pids:
                 self.n["killed_temps"] += 1
