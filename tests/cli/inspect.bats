@@ -1194,6 +1194,7 @@ gc_line() {
 
 @test "verify lists the temporaries of runs that ended, not those of runs going on; --fix removes them" {
 	pk run echo one
+	wait_gc   # it would remove the temporary two hours old planted below
 	local c=$PICKLED_CACHE_DIR
 	mkdir -p "$c/tmp"
 	head -c 3000 /dev/zero >"$c/tmp/4242.123456.0"
