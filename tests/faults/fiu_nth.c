@@ -6,6 +6,11 @@
  * call goes through one libfiu external callback, which counts it in a
  * state file shared by the whole process tree and decides:
  *   PK_FIU_NTH=N             the Nth failable call fails, no other;
+ *   PK_FIU_RUN=K             with PK_FIU_NTH: calls N to N+K-1 fail (a
+ *                            fault followed by another: a wait, then the
+ *                            check made when it failed);
+ *   PK_FIU_ERRNO=E           failed calls set errno E (libfiu's wrappers
+ *                            and FAIL below) rather than their own;
  *   PK_FIU_PROB=P PK_FIU_SEED=S  each call fails with probability P, drawn
  *                            from S and the call's number (fixed seeds give
  *                            the same faults for the same calls);
@@ -66,7 +71,8 @@ static struct pk_fiu_state *st;
 struct open_how_prefix {
 	uint64_t flags;
 };
-static uint64_t nth, seed;
+static uint64_t nth, seed, run = 1;
+static int fail_errno;
 static double prob;
 static const char *only;
 
@@ -222,17 +228,17 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 	int fail;
 
 	(void)failnum;
-	(void)failinfo;
 	(void)flags;
 	if (st == NULL || (only != NULL && !listed(only, name)) || !from_pickled(name))
 		return 0;
 	i = __atomic_add_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);
 	if (nth > 0)
-		fail = i == nth;
+		fail = i >= nth && i - nth < run;
 	else
 		fail = prob > 0 &&
 		       (double)(splitmix64(seed ^ splitmix64(i)) >> 11) * 0x1p-53 < prob;
 	if (fail) {
+		*failinfo = (void *)(intptr_t)fail_errno;   /* 0: libfiu draws one */
 		uint64_t k = __atomic_add_fetch(&st->injected, 1, __ATOMIC_SEQ_CST);
 		if (k <= 16)
 			snprintf(st->points[k - 1], sizeof(st->points[0]), "%s %ld", name,
@@ -269,12 +275,12 @@ static void *resolve(void **slot, const char *name)
 	return *slot;
 }
 
-#define FAIL(point, e, ret)                \
-	do {                               \
-		if (fiu_fail(point)) {     \
-			errno = (e);       \
-			return ret;        \
-		}                          \
+#define FAIL(point, e, ret)                                     \
+	do {                                                    \
+		if (fiu_fail(point)) {                          \
+			errno = fail_errno != 0 ? fail_errno : (e); \
+			return ret;                             \
+		}                                               \
 	} while (0)
 
 int openat64(int dir, const char *path, int flags, ...)
@@ -543,6 +549,10 @@ __attribute__((constructor)) static void pk_fiu_start(void)
 	}
 	if ((s = getenv("PK_FIU_NTH")) != NULL)
 		nth = strtoull(s, NULL, 10);
+	if ((s = getenv("PK_FIU_RUN")) != NULL)
+		run = strtoull(s, NULL, 10);
+	if ((s = getenv("PK_FIU_ERRNO")) != NULL)
+		fail_errno = atoi(s);
 	if ((s = getenv("PK_FIU_PROB")) != NULL)
 		prob = strtod(s, NULL);
 	only = getenv("PK_FIU_ONLY");
