@@ -34,7 +34,8 @@ void pk_mrec_free(pk_mrec *r)
 {
 	if (r == NULL)
 		return;
-	free(r->path);
+	if (!r->in_block)
+		free(r->path);
 	r->path = NULL;
 }
 
@@ -193,14 +194,41 @@ int pk_mrec_check(pk_mrec *r, const char *statdir, const char **why, int *refres
 	return check_rec(r, statdir, why, refreshed, NULL, NULL);
 }
 
+/* The stat moved (a touch, a copy put back, another inode) or proves
+ * nothing: what the command saw decides.  Apart from check_rec, whose
+ * every call (one per recorded path on a hit) would otherwise clear these
+ * locals. */
+static int recheck(pk_mrec *r, const struct stat *st, const char *statdir, int *refreshed)
+{
+	pk_mrec now = { 0 };
+	pk_error err = { 0 };
+	int differs;
+
+	now.path = r->path;
+	if (observe(&now, r->kind, statdir, &err) < 0)
+		return 1;
+	differs = now.kind != r->kind || memcmp(now.hash, r->hash, 16) != 0;
+	/* What it holds is the same: the new stat stands for it from now on
+	 * (the observation's own, taken with the hash). */
+	if (!differs && now.settled && !(r->settled && same_stat(r, st))) {
+		r->mode = now.mode;
+		r->dev = now.dev;
+		r->ino = now.ino;
+		r->size = now.size;
+		r->mtime_ns = now.mtime_ns;
+		r->ctime_ns = now.ctime_ns;
+		r->settled = 1;
+		if (refreshed != NULL)
+			*refreshed = 1;
+	}
+	return differs;
+}
+
 static int check_rec(pk_mrec *r, const char *statdir, const char **why, int *refreshed,
                      struct folder *f, const char *next)
 {
 	struct stat st;
-	pk_mrec now = { 0 };
-	pk_error err = { 0 };
 	int rc = stat_rec(r, &st, f, next);
-	int differs;
 
 	*why = "input changed";
 	if (rc < 0) {
@@ -220,26 +248,7 @@ static int check_rec(pk_mrec *r, const char *statdir, const char **why, int *ref
 		       ((uint64_t)st.st_size != r->size || pk_ns(st.st_mtim) != r->mtime_ns);
 	if (r->settled && same_stat(r, &st))
 		return 0;
-	/* The stat moved (a touch, a copy put back, another inode) or proves
-	 * nothing: what the command saw decides. */
-	now.path = r->path;
-	if (observe(&now, r->kind, statdir, &err) < 0)
-		return 1;
-	differs = now.kind != r->kind || memcmp(now.hash, r->hash, 16) != 0;
-	/* What it holds is the same: the new stat stands for it from now on
-	 * (the observation's own, taken with the hash). */
-	if (!differs && now.settled && !(r->settled && same_stat(r, &st))) {
-		r->mode = now.mode;
-		r->dev = now.dev;
-		r->ino = now.ino;
-		r->size = now.size;
-		r->mtime_ns = now.mtime_ns;
-		r->ctime_ns = now.ctime_ns;
-		r->settled = 1;
-		if (refreshed != NULL)
-			*refreshed = 1;
-	}
-	return differs;
+	return recheck(r, &st, statdir, refreshed);
 }
 
 static int cmp_rec(const void *a, const void *b)
@@ -323,6 +332,7 @@ void pk_manifest_free(pk_manifest *m)
 	for (size_t i = 0; i < m->nvariants; i++)
 		free(m->variants[i].idx);
 	free(m->variants);
+	free(m->paths);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -421,6 +431,7 @@ static long intern(pk_manifest *m, struct rec_index *ix, const pk_mrec *r, size_
 		ix->cap = ncap;
 	}
 	m->recs[m->nrecs] = *r;
+	m->recs[m->nrecs].in_block = 0;
 	if ((m->recs[m->nrecs].path = strdup(r->path)) == NULL)
 		return -1;
 	memmove(&ix->by_path[at + 1], &ix->by_path[at], (ix->n - at) * sizeof(*ix->by_path));

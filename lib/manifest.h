@@ -61,7 +61,8 @@ typedef struct pk_mrec {
 	unsigned char hash[16];  /* FILE: content; DIR: listing; LINK: target */
 	uint64_t dev, ino, size; /* the stat the hash was taken with */
 	int64_t mtime_ns, ctime_ns;
-	int settled; /* an equal stat later proves equal content */
+	int settled;  /* an equal stat later proves equal content */
+	int in_block; /* path is in its manifest's block (decoded), not its own */
 } pk_mrec;
 
 /* What a path's kind is called in show and --explain ("file"...). */
@@ -113,6 +114,7 @@ typedef struct pk_manifest {
 	pk_mrec *recs; /* distinct records */
 	size_t nvariants;
 	pk_variant *variants; /* newest first */
+	char *paths;          /* the decoded records' paths, one block */
 } pk_manifest;
 
 void pk_manifest_free(pk_manifest *m);

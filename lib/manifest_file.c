@@ -165,11 +165,16 @@ int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_
 static int decode_body(pk_reader *rd, pk_manifest *m, pk_error *err)
 {
 	uint64_t n;
+	size_t used = 0;
 
 	n = pk_read_le(rd, 4);
 	if (n > (rd->len - rd->at) / REC_FIXED)
 		return damaged(m, err, "record count");
-	if (n > 0 && (m->recs = calloc(n, sizeof(*m->recs))) == NULL)
+	/* A hit decodes thousands of records: their paths go in one block
+	 * (each is shorter than its record, NUL included), not one malloc
+	 * each. */
+	if (n > 0 && ((m->recs = calloc(n, sizeof(*m->recs))) == NULL ||
+	              (m->paths = malloc(rd->len - rd->at)) == NULL))
 		return pk_error_set(err, ENOMEM, "out of memory");
 	for (uint64_t i = 0; i < n; i++) {
 		pk_mrec *rec = &m->recs[i];
@@ -177,8 +182,11 @@ static int decode_body(pk_reader *rd, pk_manifest *m, pk_error *err)
 		const unsigned char *path = pk_read_take(rd, plen);
 		if (path == NULL || plen == 0 || memchr(path, '\0', plen) != NULL)
 			return damaged(m, err, "record path");
-		if ((rec->path = strndup((const char *)path, plen)) == NULL)
-			return pk_error_set(err, ENOMEM, "out of memory");
+		rec->path = m->paths + used;
+		rec->in_block = 1;
+		memcpy(rec->path, path, plen);
+		rec->path[plen] = '\0';
+		used += plen + 1;
 		m->nrecs++;
 		rec->kind = (int)pk_read_le(rd, 1);
 		rec->mode = (uint32_t)pk_read_le(rd, 4);
