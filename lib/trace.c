@@ -212,6 +212,27 @@ struct report {
 	int word_errno;    /* the tracer's word could not be read */
 };
 
+/* AddressSanitizer's leak checker stops the world with ptrace, which a
+ * process already traced cannot do (as under strace or gdb): it fails the
+ * job at its exit.  Its link-order check refuses the fast path's shim in
+ * LD_PRELOAD.  Both are turned off for the command, in front of its own
+ * ASAN_OPTIONS, whose flags come later and so win. */
+static void sanitizer_env(void)
+{
+	static const char ours[] = "detect_leaks=0:verify_asan_link_order=0";
+	const char *old = getenv("ASAN_OPTIONS");
+	char both[4096];
+	int n;
+
+	if (old == NULL || old[0] == '\0') {
+		setenv("ASAN_OPTIONS", ours, 1);
+		return;
+	}
+	n = snprintf(both, sizeof(both), "%s:%s", ours, old);
+	if (n > 0 && (size_t)n < sizeof(both))
+		setenv("ASAN_OPTIONS", both, 1);
+}
+
 /* The command's process: waits for the tracer's word ('T': trace, 'U':
  * untraced), puts the filter in place, reports how that went, and starts
  * the command, whatever went wrong: the job runs, untraced at worst. */
@@ -239,8 +260,10 @@ static _Noreturn void command(pk_trace *t, const struct trace_fast *fast, int go
 	}
 	/* Unsaid, the tracer takes the run for untraced. */
 	int said = pk_write_all(ack, &rep, sizeof(rep)) == 0;
-	if (said && c == 'T' && rep.seccomp_errno == 0)
+	if (said && c == 'T' && rep.seccomp_errno == 0) {
 		trace_fast_env(fast);
+		sanitizer_env();
+	}
 	close(ack);
 	close(go);
 	start(ctx);

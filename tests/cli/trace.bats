@@ -439,3 +439,35 @@ EOF
 	*) redis-cli -u "$url" --scan --pattern "${prefix}*" | xargs -r redis-cli -u "$url" DEL >/dev/null ;;
 	esac
 }
+
+@test "trace: a program built with AddressSanitizer runs traced: its leak checker and link-order check are off, unless its ASAN_OPTIONS says otherwise" {
+	# LeakSanitizer stops the world with ptrace, which a traced process
+	# cannot (exit 1 at the end, the output given); the link-order check
+	# refused the fast path's shim in LD_PRELOAD (exit 1 at the start)
+	traced
+	printf '%s\n' '#include <stdio.h>' \
+		'int main(int argc, char **argv) { char b[64] = ""; FILE *f = fopen(argv[1], "r");' \
+		'  if (f == NULL || fgets(b, sizeof(b), f) == NULL) return 3; fputs(b, stdout); return 0; }' >asan.c
+	cc -fsanitize=address -o asanprog asan.c 2>/dev/null && ASAN_OPTIONS= ./asanprog asan.c >/dev/null ||
+		skip "no AddressSanitizer here"
+	echo hello >in.txt
+	touch -d '1 hour ago' in.txt
+	ASAN_OPTIONS= pk run --trace -- ./asanprog in.txt
+	assert_status 0
+	assert_out 'hello\n'
+	assert_err ''
+	ASAN_OPTIONS= pk run --trace --explain -- ./asanprog in.txt
+	assert_status 0
+	assert_out 'hello\n'
+	grep -q '^pickled: hit (age ' "$TMP/io/err"
+	echo world >in.txt
+	ASAN_OPTIONS= pk run --trace --explain -- ./asanprog in.txt
+	assert_out 'world\n'
+	explained 'pickled: miss (input changed: in.txt)'
+	# the job's own flags come after pickled's, and so win
+	ASAN_OPTIONS=halt_on_error=1 pk run --trace -- sh -c 'printf "%s\n" "$ASAN_OPTIONS"'
+	assert_out 'detect_leaks=0:verify_asan_link_order=0:halt_on_error=1\n'
+	ASAN_OPTIONS=detect_leaks=1 pk run -f --trace -- ./asanprog in.txt
+	assert_status 1
+	grep -q 'LeakSanitizer does not work under ptrace' "$TMP/io/err"
+}
