@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PK_RLAYOUT_PART (32ll * 1024 * 1024) /* Redis caps one value */
+#define PK_RLAYOUT_PART (32ll * 1024 * 1024) /* well under Redis's 512 MB a value */
 #define PK_RLAYOUT_CHUNK (4u * 1024 * 1024)
 #define PK_RLAYOUT_KEY_MAX 400 /* a prefix of 200 bytes and more */
 
