@@ -360,6 +360,22 @@ EOF
 	[ -z "$(entries)" ]
 }
 
+@test "trace: the network: a later hit and key --trace --explain say the stored run used it" {
+	traced
+	local cmd="$CNT; python3 -c 'import socket; s = socket.socket(); s.setblocking(False); s.connect_ex((\"192.0.2.1\", 9))'"
+	pk run --trace -- sh -c "$cmd"
+	assert_status 0
+	pk run --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	assert_count 1
+	grep -q '^pickled: hit (age ' "$TMP/io/err"
+	explained 'pickled: the run used the network (192.0.2.1:9)'
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	explained 'pickled: the run used the network (192.0.2.1:9)'
+	assert_count 1
+}
+
 @test "trace: Python's __pycache__ is an output; the stale bytecode read and replaced after an edit is not stored" {
 	traced
 	unset PYTHONDONTWRITEBYTECODE
