@@ -380,6 +380,34 @@ setup_file() {
 	assert_count 2
 }
 
+@test "trace: key --trace --explain looks for the entry of the input set that holds, as a run would" {
+	traced
+	local cmd="$CNT; cat settings"
+	echo A >settings
+	touch -d '1 hour ago' settings
+	pk run --trace -- sh -c "$cmd"
+	local e
+	e=$(entries)
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	sed '1,/^pickled:   cache-failures /d' "$TMP/io/err" >"$TMP/io/verdict"
+	assert_bytes "$TMP/io/verdict" 'pickled: traced inputs unchanged: result %s\npickled: an entry exists for this key\n' "${e##*/}"
+	# Its entry gone, a run would miss: so says key.
+	rm "$e"
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	sed '1,/^pickled:   cache-failures /d' "$TMP/io/err" >"$TMP/io/verdict"
+	assert_bytes "$TMP/io/verdict" 'pickled: traced inputs unchanged: result %s\npickled: no entry for this key\npickled:   no earlier entry of this command\n' "${e##*/}"
+	# The manifest explains a miss; no entry of the run's key is looked for.
+	pk run --trace -- sh -c "$cmd"
+	echo B >settings
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	sed '1,/^pickled:   cache-failures /d' "$TMP/io/err" >"$TMP/io/verdict"
+	assert_bytes "$TMP/io/verdict" 'pickled: miss (input changed: settings)\n'
+	assert_count 2
+}
+
 @test "trace: a damaged manifest is a miss, said once; verify reports it, --fix removes it; gc and rm follow the entries" {
 	traced
 	# No background gc: one started by the first run (slow under
