@@ -568,14 +568,21 @@ int pk_run_key(const pk_run_opts *o, pk_key *key, pk_run_result *r)
 		goto out;
 	}
 	*key = u.key.key;
-	/* --explain checks the manifest against the files as they are. */
+	/* --explain checks the manifest against the files as they are.  A
+	 * run would then look for the entry of the input set that holds (the
+	 * manifest's key names none), and on a miss the manifest said why. */
+	int resolved = 1;
 	if (u.traced && run_explaining(&u.msg)) {
 		pk_key result;
-		run_trace_lookup(&u.trace, &u.msg, NULL, &result);
+		resolved = run_trace_lookup(&u.trace, &u.msg, NULL, &result);
+		if (resolved) {
+			u.key.key = result;
+			pk_key_hex(&u.key.key, u.key.hex);
+		}
 	}
 	ret = 0;
 	/* Whether a run would find an entry, and if not, why. */
-	if (o->explain != NULL && u.have_store) {
+	if (o->explain != NULL && u.have_store && resolved) {
 		int fd = pk_store_open_entry(&u.store, &u.key.key);
 		if (fd >= 0) {
 			close(fd);

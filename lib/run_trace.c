@@ -2,8 +2,10 @@
  * and the manifest's update (see run_trace.h). */
 #include "run_trace.h"
 
+#include "entry.h"
 #include "io.h"
 #include "lock.h"
+#include "meta.h"
 #include "remote.h"
 #include "stats.h"
 
@@ -123,6 +125,40 @@ static void save_refreshed(run_trace *t, const pk_manifest *m)
 	pk_lock_release(lock);
 }
 
+/* The --explain line of a run that connected to another host: the same
+ * words for the run that stores the result and for a hit that replays it
+ * (npeers 0: the peers are not known here). */
+static void explain_network(run_msg *m, char *const *peers, size_t npeers)
+{
+	if (npeers == 0)
+		run_explain(m, "the run used the network");
+	else
+		run_explain(m, "the run used the network (%s%s)", peers[0],
+		            npeers > 1 ? ", ..." : "");
+}
+
+/* For a hit on an input set whose run used the network: the manifest
+ * holds only that flag, the peers are in the result entry's note, read
+ * from its metadata when the entry is here (one found through the remote
+ * tier is not, yet). */
+static void explain_stored_network(run_trace *t, run_msg *m, const pk_key *result)
+{
+	pk_meta meta = { 0 };
+	pk_trace_note n = { 0 };
+	pk_error err = { 0 };
+	uint64_t stored;
+	int fd = t->store != NULL ? pk_store_open_entry(t->store, result) : -1;
+	int known = fd >= 0 && pk_entry_read_meta_key(fd, result, &meta, &stored, &err) == 0 &&
+	            meta.trace != NULL &&
+	            pk_trace_note_decode(meta.trace, meta.trace_len, &n, &err) == 0;
+
+	explain_network(m, known ? n.peers : NULL, known ? n.npeers : 0);
+	pk_trace_note_free(&n);
+	pk_meta_free(&meta);
+	if (fd >= 0)
+		close(fd);
+}
+
 int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 {
 	pk_manifest man = { 0 }, far = { 0 };
@@ -132,7 +168,7 @@ int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 	char buf[PK_ERROR_STR_LEN];
 	char *cwd = getcwd(NULL, 0);
 	long v = -1;
-	int rc = 1, ret = 0, refreshed = 0;
+	int rc = 1, ret = 0, refreshed = 0, flags = 0;
 
 	if (t->store != NULL && (rc = pk_manifest_load(t->store, &t->manifest, &man, &err)) < 0) {
 		run_explain(m, "manifest %.12s damaged: %s", t->hex,
@@ -145,6 +181,7 @@ int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 		v = pk_manifest_match(&man, t->statdir, &first, &why, &refreshed);
 	if (v >= 0) {
 		*result = man.variants[v].result;
+		flags = man.variants[v].flags;
 		ret = 1;
 		/* Files touched, or hashed while fresh, held by their content:
 		 * their new stats spare the next hit that reading. */
@@ -162,6 +199,7 @@ int run_trace_lookup(run_trace *t, run_msg *m, run_share *sh, pk_key *result)
 			pk_mrec *recs = calloc(var->n + 1, sizeof(*recs));
 			run_explain(m, "remote manifest");
 			*result = var->result;
+			flags = var->flags;
 			ret = 1;
 			/* Kept locally too: the next run needs no round trip
 			 * (unless another run is writing the manifest now). */
@@ -193,6 +231,8 @@ out:
 		char hex[PK_KEY_HEX + 1];
 		pk_key_hex(result, hex);
 		run_explain(m, "traced inputs unchanged: result %s", hex);
+		if (flags & PK_VARIANT_NETWORK)
+			explain_stored_network(t, m, result);
 	}
 	pk_manifest_free(&man);
 	pk_manifest_free(&far);
@@ -272,8 +312,7 @@ int run_trace_judge(run_trace *t, const run_store_sink *sink)
 		goto out;
 	}
 	if (j.npeers > 0)
-		run_explain(sink->m, "the run used the network (%s%s)", j.peers[0],
-		            j.npeers > 1 ? ", ..." : "");
+		explain_network(sink->m, j.peers, j.npeers);
 	/* The input set moves to t, for the manifest. */
 	t->inputs = j.inputs;
 	t->ninputs = j.ninputs;

@@ -2,7 +2,8 @@
 # trace.bats: pickled run --trace above the tracer: inputs found by watching
 # real programs (Python, sh, ls, cat), the manifest of input sets, what is
 # not stored and why, show/--explain/key, gc/verify/rm/ls over manifests,
-# configuration, and sharing through Redis.
+# configuration, declared inputs (-i, -e, the working directory, stdin)
+# with it, and sharing through Redis.
 
 load helper
 
@@ -239,6 +240,174 @@ setup_file() {
 	assert_count 1
 }
 
+@test "trace: a declared -i input the command does not read still keys the run: changed, a miss; back, a hit" {
+	traced
+	local cmd="$CNT; echo out"
+	echo A >declared
+	pk run --trace -i declared -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err ''
+	# The command was not seen to read it: only the declaration keys it.
+	local e
+	e=$(entries)
+	pk show "${e##*/}"
+	assert_status 0
+	grep -qx 'input           declared xxh3 [0-9a-f]\{32\}' "$TMP/io/out"
+	[ "$(grep -c '^traced input .*declared' "$TMP/io/out")" = 0 ]
+	pk run --trace -i declared -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err ''
+	assert_count 1
+	echo B >declared
+	pk run --trace --explain -i declared -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	explained 'pickled: miss (no manifest)'
+	assert_count 2
+	echo A >declared
+	pk run --trace -i declared -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err ''
+	assert_count 2
+}
+
+@test "trace: -e VAR keys a traced run: another value, a miss; the same, a hit; undeclared, not keyed" {
+	traced
+	local cmd="$CNT; printf '%s\n' \"\$PK_TRACE_VAR\""
+	PK_TRACE_VAR=one pk run --trace -e PK_TRACE_VAR -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'one\n'
+	assert_err ''
+	PK_TRACE_VAR=one pk run --trace -e PK_TRACE_VAR -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'one\n'
+	assert_err ''
+	assert_count 1
+	PK_TRACE_VAR=two pk run --trace --explain -e PK_TRACE_VAR -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'two\n'
+	explained 'pickled: miss (no manifest)'
+	assert_count 2
+	PK_TRACE_VAR=one pk run --trace -e PK_TRACE_VAR -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'one\n'
+	assert_err ''
+	assert_count 2
+	# Not declared, a variable is not seen (TRACED INPUTS): the stored
+	# value is replayed.
+	PK_TRACE_VAR=three pk run --trace -- sh -c "$cmd"
+	assert_out 'three\n'
+	assert_count 3
+	PK_TRACE_VAR=four pk run --trace -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'three\n'
+	assert_err ''
+	assert_count 3
+}
+
+@test "trace: the working directory keys a traced run, as --cwd does: another directory, a miss" {
+	traced
+	local cmd="$CNT; echo out"
+	mkdir other
+	pk run --trace -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	assert_err ''
+	cd other
+	pk run --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	assert_out 'out\n'
+	explained "pickled:   cwd $TMP/wd/other"
+	explained 'pickled: miss (no manifest)'
+	assert_count 2
+	pk run --trace -- sh -c "$cmd"
+	assert_out 'out\n'
+	assert_err ''
+	assert_count 2
+	cd "$TMP/wd"
+	pk run --trace -- sh -c "$cmd"
+	assert_out 'out\n'
+	assert_err ''
+	assert_count 2
+	# --cwd adds nothing to a traced key; untraced, the directory is not
+	# in the key without it.
+	local k
+	pk key --trace -- sh -c "$cmd"
+	k=$(cat "$TMP/io/out")
+	pk key --trace --cwd -- sh -c "$cmd"
+	assert_status 0
+	assert_out '%s\n' "$k"
+	pk key -- sh -c "$cmd"
+	k=$(cat "$TMP/io/out")
+	cd other
+	pk key -- sh -c "$cmd"
+	assert_status 0
+	assert_out '%s\n' "$k"
+}
+
+@test "trace: stdin keys a traced run (--stdin): other bytes, a miss; the same, a hit; the command reads it all" {
+	traced
+	local cmd="$CNT; cat"
+	# More than a pipe holds.
+	seq 100000 >in1
+	{
+		cat in1
+		echo 100001
+	} >in2
+	pk_in <(cat in1) run --trace --stdin -- sh -c "$cmd"
+	assert_status 0
+	assert_same in1 "$TMP/io/out"
+	assert_err ''
+	# The same bytes from a file: a hit.
+	pk_in in1 run --trace --stdin -- sh -c "$cmd"
+	assert_status 0
+	assert_same in1 "$TMP/io/out"
+	assert_err ''
+	assert_count 1
+	pk_in <(cat in2) run --trace --stdin --explain -- sh -c "$cmd"
+	assert_status 0
+	assert_same in2 "$TMP/io/out"
+	grep -qx 'pickled:   stdin xxh3 [0-9a-f]\{32\} (588902 bytes)' "$TMP/io/err"
+	explained 'pickled: miss (no manifest)'
+	assert_count 2
+	pk_in <(cat in1) run --trace --stdin -- sh -c "$cmd"
+	assert_status 0
+	assert_same in1 "$TMP/io/out"
+	assert_err ''
+	assert_count 2
+}
+
+@test "trace: key --trace --explain looks for the entry of the input set that holds, as a run would" {
+	traced
+	local cmd="$CNT; cat settings"
+	echo A >settings
+	touch -d '1 hour ago' settings
+	pk run --trace -- sh -c "$cmd"
+	local e
+	e=$(entries)
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	sed '1,/^pickled:   cache-failures /d' "$TMP/io/err" >"$TMP/io/verdict"
+	assert_bytes "$TMP/io/verdict" 'pickled: traced inputs unchanged: result %s\npickled: an entry exists for this key\n' "${e##*/}"
+	# Its entry gone, a run would miss: so says key.
+	rm "$e"
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	sed '1,/^pickled:   cache-failures /d' "$TMP/io/err" >"$TMP/io/verdict"
+	assert_bytes "$TMP/io/verdict" 'pickled: traced inputs unchanged: result %s\npickled: no entry for this key\npickled:   no earlier entry of this command\n' "${e##*/}"
+	# The manifest explains a miss; no entry of the run's key is looked for.
+	pk run --trace -- sh -c "$cmd"
+	echo B >settings
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	sed '1,/^pickled:   cache-failures /d' "$TMP/io/err" >"$TMP/io/verdict"
+	assert_bytes "$TMP/io/verdict" 'pickled: miss (input changed: settings)\n'
+	assert_count 2
+}
+
 @test "trace: a damaged manifest is a miss, said once; verify reports it, --fix removes it; gc and rm follow the entries" {
 	traced
 	# No background gc: one started by the first run (slow under
@@ -358,6 +527,22 @@ EOF
 	assert_status 0
 	assert_err 'pickled: result not stored: the run used the network (192.0.2.1:9), and trace.network is uncached\n'
 	[ -z "$(entries)" ]
+}
+
+@test "trace: the network: a later hit and key --trace --explain say the stored run used it" {
+	traced
+	local cmd="$CNT; python3 -c 'import socket; s = socket.socket(); s.setblocking(False); s.connect_ex((\"192.0.2.1\", 9))'"
+	pk run --trace -- sh -c "$cmd"
+	assert_status 0
+	pk run --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	assert_count 1
+	grep -q '^pickled: hit (age ' "$TMP/io/err"
+	explained 'pickled: the run used the network (192.0.2.1:9)'
+	pk key --trace --explain -- sh -c "$cmd"
+	assert_status 0
+	explained 'pickled: the run used the network (192.0.2.1:9)'
+	assert_count 1
 }
 
 @test "trace: Python's __pycache__ is an output; the stale bytecode read and replaced after an edit is not stored" {
