@@ -2,6 +2,7 @@
  * PICKLED_TEST_REDIS_URL (skipped when unset; .ci/run starts one). */
 #include "unit.h"
 
+#include "rconn.h"
 #include "remote.h"
 #include "units.h"
 
@@ -307,17 +308,54 @@ static void test_keys_match_prefixes_literally(void **state)
 	pk_remote_close(rx);
 }
 
+/* A wrong slot would go unseen against a cluster (MOVED sends every
+ * command to the right node anyway, one round trip later): the values are
+ * Redis's own (CLUSTER KEYSLOT), hash tags as its specification has them. */
+static void test_cluster_slot(void **state)
+{
+	static const struct {
+		const char *key, *same_as;
+		unsigned slot;
+	} cases[] = {
+		{ "123456789", NULL, 12739 }, /* CRC16/XMODEM check value 0x31c3 */
+		{ "foo", NULL, 12182 },
+		{ "bar", NULL, 5061 },
+		{ "somekey", NULL, 11058 },
+		{ "", NULL, 0 },
+		{ "{user1000}.following", "user1000", 3443 },
+		{ "{user1000}.followers", "user1000", 3443 },
+		{ "foo{}{bar}", "foo{}{bar}", 8363 }, /* an empty tag: the whole key */
+		{ "foo{{bar}}zap", "{bar", 4015 },    /* up to the first } */
+		{ "foo{bar}{zap}", "bar", 5061 },     /* the first tag only */
+		{ "pickled:{0123abcd}:e", "0123abcd", 0 },
+		{ "pickled:{0123abcd}:p:TOKEN:3", "0123abcd", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *k = cases[i].key, *same = cases[i].same_as;
+		unsigned got = pk_rconn_slot(k, strlen(k));
+		if (same != NULL)
+			assert_int_equal(got, pk_rconn_slot(same, strlen(same)));
+		if (cases[i].slot != 0 || k[0] == '\0')
+			assert_int_equal(got, cases[i].slot);
+		assert_true(got < 16384);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest offline[] = {
 		cmocka_unit_test(test_url_syntax),
 		cmocka_unit_test(test_refused_connection_fails_fast),
 		cmocka_unit_test(test_overlong_prefix_refused),
+		cmocka_unit_test(test_cluster_slot),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_syntax),
 		cmocka_unit_test(test_refused_connection_fails_fast),
 		cmocka_unit_test(test_overlong_prefix_refused),
+		cmocka_unit_test(test_cluster_slot),
 		cmocka_unit_test(test_put_get_round_trip),
 		cmocka_unit_test(test_lock_is_exclusive_and_released),
 		cmocka_unit_test(test_each_scans_prefix),
