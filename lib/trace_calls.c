@@ -276,6 +276,8 @@ int trace_call(struct trace_table *t, pid_t pid)
 	case SYS_statx: on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[2], 0); break;
 	case SYS_faccessat: on_at(t, pid, d0, a[1], PK_TRACE_STAT, 0, 0); break;
 	case SYS_faccessat2: on_at(t, pid, d0, a[1], PK_TRACE_STAT, a[3], 0); break;
+	/* Whether a path is there (libselinux asks statfs("/selinux")). */
+	case SYS_statfs: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_STAT, 0); break;
 	case SYS_readlink: on_path(t, pid, AT_FDCWD, a[0], PK_TRACE_READLINK, 1); break;
 	case SYS_readlinkat:
 		on_at(t, pid, d0, a[1], PK_TRACE_READLINK, AT_SYMLINK_NOFOLLOW, 0);
@@ -368,5 +370,6 @@ const int trace_watched[] = {
 	SYS_mknodat,    SYS_truncate,
 	SYS_connect,    SYS_chroot,
 	SYS_pivot_root, SYS_open_by_handle_at,
+	SYS_statfs,
 };
 const size_t trace_nwatched = sizeof(trace_watched) / sizeof(trace_watched[0]);

@@ -656,3 +656,21 @@ EOF
 	assert_status 1
 	grep -q 'LeakSanitizer does not work under ptrace' "$TMP/io/err"
 }
+
+@test "trace: a path looked at with statfs(2) is recorded: absent, then present, a miss" {
+	# libselinux asks statfs("/selinux") whether SELinux is mounted; such a
+	# lookup was not watched, and its path not in the key
+	traced
+	job=(sh -c "$CNT; if stat -f -c %T probe >/dev/null 2>&1; then echo there; else echo none; fi")
+	pk run --trace -- "${job[@]}"
+	assert_status 0
+	assert_out 'none\n'
+	pk run --trace -- "${job[@]}"
+	assert_out 'none\n'
+	assert_count 1
+	mkdir probe
+	pk run --trace --explain -- "${job[@]}"
+	assert_out 'there\n'
+	assert_count 2
+	explained 'pickled: miss (now present: probe)'
+}

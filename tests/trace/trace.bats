@@ -144,6 +144,10 @@ state() {
 }
 
 @test "a 32-bit system call (int 0x80) makes the run incomplete; the command still runs" {
+	# A kernel without IA-32 emulation (ia32_emulation=0) kills the
+	# process at int 0x80 (SIGSEGV): no system call is made to be missed.
+	[ "$("$BIN/int80" 2>/dev/null)" = "int 0x80: ran" ] ||
+		skip "this kernel runs no 32-bit system calls"
 	run trace -- "$BIN/int80"
 	[ "$status" -eq 0 ]
 	[ "$output" = "int 0x80: ran" ]
