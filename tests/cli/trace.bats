@@ -674,3 +674,41 @@ EOF
 	assert_count 2
 	explained 'pickled: miss (now present: probe)'
 }
+
+@test "trace: every file call of the command finds what its path's record says (strace's view): no exit stop is needed" {
+	# The tracer stops a call at its entry only and records what is at the
+	# path then; outcomes.py checks each call's result, as strace saw it in
+	# an untraced run, against the records: a call that found something,
+	# a record of it; one that found nothing (ENOENT, ENOTDIR), absent.
+	traced
+	command -v strace >/dev/null || skip "no strace"
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=$(command -v python3)
+	mkdir -p data lib
+	printf 'def total(rows):\n    return sum(float(r["v"]) for r in rows)\n' >lib/calc.py
+	printf '%s\n' 'import csv, glob, json, os, sys' 'sys.path.insert(0, "lib")' 'import calc' \
+		'rows = []' 'for p in sorted(glob.glob("data/*.csv")):' \
+		'    with open(p) as f: rows += list(csv.DictReader(f))' \
+		'print(json.dumps({"n": len(rows), "t": calc.total(rows), "cfg": os.path.exists("missing.cfg")}))' >main.py
+	for i in 1 2 3 4 5; do printf 'v\n%s\n%s\n' "$i" "$((i * 2))" >"data/p$i.csv"; done
+	touch -d '1 hour ago' data/* data lib/* lib main.py
+	local job=(sh -c "$py main.py; ls data | sed 's|^|data/|' | xargs -P4 -n2 cat | wc -l; test -e nope/x || echo none; stat -f -c %T . >/dev/null")
+	pk run --trace -- "${job[@]}"
+	assert_status 0
+	assert_out '{"n": 10, "t": 45.0, "cfg": false}\n15\nnone\n'
+	local key
+	key=$(cd "$PICKLED_CACHE_DIR/v1" && ls */ | grep -v : | grep -v '^$' | head -1)
+	pk show "$key"
+	assert_status 0
+	awk '$1 == "traced" && $2 == "input" { print $3, $4 } $1 == "written" { print $2, "written" }' \
+		"$TMP/io/out" >"$TMP/records"
+	strace -f -y -qq -e trace=%file -e signal=none -o "$TMP/strace" "${job[@]}" >"$TMP/io/bare"
+	assert_bytes "$TMP/io/bare" '{"n": 10, "t": 45.0, "cfg": false}\n15\nnone\n'
+	run python3 "$BATS_TEST_DIRNAME/../trace/outcomes.py" "$TMP/records" "$TMP/strace" "$PWD"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# and it looked at enough to mean something
+	local calls
+	calls=$(printf '%s\n' "$output" | sed -n 's/^calls \([0-9]*\),.*/\1/p')
+	[ "$calls" -ge 100 ]
+}
