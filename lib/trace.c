@@ -93,9 +93,6 @@ int pk_trace_finish(pk_trace *t, pk_trace_result *res, pk_error *err)
 
 /* ---- the tracer process ---- */
 
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-#define NSTOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
-
 /* Whom a stop signal is passed on to (0: not started yet: kept in
  * pending_signal until it is). */
 static volatile sig_atomic_t command_pid;
@@ -124,9 +121,9 @@ static void arm_pass_on(void)
 	sa.sa_sigaction = pass_on;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < NSTOP; i++)
-		if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-			sigaction(stop_signals[i], &sa, NULL);
+	for (size_t i = 0; i < PK_SIG_NSTOP; i++)
+		if (sigaction(pk_sig_stop[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(pk_sig_stop[i], &sa, NULL);
 }
 
 /* Non-zero when this process is itself traced (strace -f, gdb): the
