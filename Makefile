@@ -238,7 +238,7 @@ deb:
 lint-man:
 	mandoc -Tlint -Wwarning man/pickled.1 man/pickled.conf.5
 
-FMT_FILES = lib/*.c lib/*.h cmd/*.c cmd/*.h tests/unit/*.c
+FMT_FILES = lib/*.c lib/*.h lib/trace-shim/*.c cmd/*.c cmd/*.h tests/unit/*.c
 fmt:
 	clang-format -i $(FMT_FILES)
 

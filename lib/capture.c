@@ -3,6 +3,7 @@
 
 #include "exitstatus.h"
 #include "io.h"
+#include "sig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,18 +22,15 @@
 static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t got_signal;
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
-
 void pk_capture_stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaddset(set, forwarded[i]);
+	for (size_t i = 0; i < PK_SIG_NSTOP; i++)
+		sigaddset(set, pk_sig_stop[i]);
 }
 
 /* Which of them pickled ignores: no handler is put over those. */
-static int stop_ignored[NFORWARDED];
+static int stop_ignored[PK_SIG_NSTOP];
 
 /* Gives sig its default action in the command, unless it is in ignored. */
 static void reset_signal(int sig, const sigset_t *ignored)
@@ -76,7 +74,7 @@ static void forward_signal(int sig, siginfo_t *info, void *uctx)
 /* Puts the handlers in place: forward_signal over the stop signals that
  * pickled does not ignore (their old actions in old[]), on_tick over
  * SIGALRM (*old_alarm), and the timer, disarmed. */
-static void arm_signals(struct sigaction old[NFORWARDED], struct sigaction *old_alarm)
+static void arm_signals(struct sigaction old[PK_SIG_NSTOP], struct sigaction *old_alarm)
 {
 	struct sigaction sa;
 	struct sigevent ev;
@@ -95,26 +93,26 @@ static void arm_signals(struct sigaction old[NFORWARDED], struct sigaction *old_
 
 	sa.sa_sigaction = forward_signal;
 	sa.sa_flags = SA_SIGINFO;
-	for (size_t i = 0; i < NFORWARDED; i++) {
-		sigaction(forwarded[i], NULL, &old[i]);
+	for (size_t i = 0; i < PK_SIG_NSTOP; i++) {
+		sigaction(pk_sig_stop[i], NULL, &old[i]);
 		stop_ignored[i] = old[i].sa_handler == SIG_IGN;
 		if (!stop_ignored[i])
-			sigaction(forwarded[i], &sa, NULL);
+			sigaction(pk_sig_stop[i], &sa, NULL);
 	}
 }
 
 /* Puts the old actions back.  A tick still pending is taken first: once
  * SIGALRM has its old action back, it would end pickled. */
-static void disarm_signals(const struct sigaction old[NFORWARDED],
+static void disarm_signals(const struct sigaction old[PK_SIG_NSTOP],
                            const struct sigaction *old_alarm)
 {
 	static const struct timespec now = { 0, 0 };
 	sigset_t alarm_set, mask;
 
 	child_pid = 0;
-	for (size_t i = 0; i < NFORWARDED; i++)
+	for (size_t i = 0; i < PK_SIG_NSTOP; i++)
 		if (!stop_ignored[i])
-			sigaction(forwarded[i], &old[i], NULL);
+			sigaction(pk_sig_stop[i], &old[i], NULL);
 	sigemptyset(&alarm_set);
 	sigaddset(&alarm_set, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &alarm_set, &mask);
@@ -145,9 +143,9 @@ static _Noreturn void child_exec(const pk_capture_opts *o, int out_w, int err_w,
 	 * with the signal ignored, as env and nice pass it on. */
 	reset_signal(SIGPIPE, o->ignored);
 	reset_signal(SIGXFSZ, o->ignored);
-	for (size_t i = 0; i < NFORWARDED; i++)
+	for (size_t i = 0; i < PK_SIG_NSTOP; i++)
 		if (!stop_ignored[i])
-			signal(forwarded[i], SIG_DFL);
+			signal(pk_sig_stop[i], SIG_DFL);
 	signal(SIGALRM, alarm_ignored ? SIG_IGN : SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -249,7 +247,7 @@ static int forward(int *fd, const void *buf, size_t len, pk_capture_result *res)
 int pk_capture_run(const pk_capture_opts *o, pk_capture_result *res, pk_error *err)
 {
 	int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, rep_p[2] = { -1, -1 };
-	struct sigaction old[NFORWARDED], old_alarm;
+	struct sigaction old[PK_SIG_NSTOP], old_alarm;
 	char *buf = NULL;
 	int recording = o->record != NULL;
 	int64_t start;

@@ -78,8 +78,9 @@ void pk_key_compute(const pk_key_parts *parts, pk_key *key);
 /* 32 lowercase hex digits and a NUL into hex. */
 void pk_key_hex(const pk_key *key, char hex[PK_KEY_HEX + 1]);
 
-/* The same for any 16-byte digest (a part's XXH3-128: an input, the
- * program, stdin). */
+/* The same for any 16 bytes: a part's XXH3-128 (an input, the program,
+ * stdin), an output path's lock name (outlock), a random lock token
+ * (remote_lock). */
 void pk_key_digest_hex(const unsigned char digest[16], char hex[PK_KEY_HEX + 1]);
 
 /* 1 when a and b are the same key. */

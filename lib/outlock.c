@@ -2,6 +2,7 @@
 #include "outlock.h"
 
 #include "hash.h"
+#include "key.h"
 #include "lock.h"
 
 #include <errno.h>
@@ -55,7 +56,7 @@ done:
 }
 
 struct name {
-	char hex[33];
+	char hex[PK_KEY_HEX + 1];
 	const char *path;
 };
 
@@ -97,8 +98,7 @@ int pk_outlock_acquire(pk_outlock *l, const pk_store *s, char *const *paths, siz
 		}
 		XXH128_canonicalFromHash(&h, XXH3_128bits(c, strlen(c)));
 		free(c);
-		for (int b = 0; b < 16; b++)
-			snprintf(names[i].hex + 2 * b, 3, "%02x", h.digest[b]);
+		pk_key_digest_hex(h.digest, names[i].hex);
 		names[i].path = paths[i];
 	}
 	/* One order for every run: no two runs each hold what the other waits

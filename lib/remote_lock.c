@@ -6,6 +6,8 @@
  * do nothing, so a lock another host took over is never touched. */
 #include "remote_lock.h"
 
+#include "key.h"
+
 #include <stdio.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -143,8 +145,7 @@ int pk_rlock_token(char out[33])
 
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		return -1;
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	pk_key_digest_hex(raw, out);
 	return 0;
 }
 

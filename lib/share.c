@@ -67,7 +67,9 @@ int pk_share_fetch(const pk_store *s, pk_remote *r, const pk_key *key, int64_t t
 			goto out;
 		}
 	}
-	if (ttl_ms != PK_FOREVER && age >= ttl_ms) {
+	/* The one rule (meta.h), for expiry only: stale or not is the run's
+	 * to judge once the copy is here. */
+	if (pk_meta_freshness(age, ttl_ms, 0) == PK_EXPIRED) {
 		snprintf(why, whylen, "remote entry expired");
 		goto out;
 	}

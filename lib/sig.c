@@ -1,8 +1,10 @@
-/* sig.c: ending a process by its command's signal. */
+/* sig.c: the stop signals; ending a process by its command's signal. */
 #include "sig.h"
 
 #include <signal.h>
 #include <sys/resource.h>
+
+const int pk_sig_stop[PK_SIG_NSTOP] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 void pk_sig_die_by(int sig)
 {

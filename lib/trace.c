@@ -8,6 +8,7 @@
  * touches it, and the caller looks at it again after the run. */
 #include "trace.h"
 
+#include "exitstatus.h"
 #include "io.h"
 #include "sig.h"
 #include "trace_calls.h"
@@ -92,9 +93,6 @@ int pk_trace_finish(pk_trace *t, pk_trace_result *res, pk_error *err)
 
 /* ---- the tracer process ---- */
 
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-#define NSTOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
-
 /* Whom a stop signal is passed on to (0: not started yet: kept in
  * pending_signal until it is). */
 static volatile sig_atomic_t command_pid;
@@ -123,9 +121,9 @@ static void arm_pass_on(void)
 	sa.sa_sigaction = pass_on;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < NSTOP; i++)
-		if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-			sigaction(stop_signals[i], &sa, NULL);
+	for (size_t i = 0; i < PK_SIG_NSTOP; i++)
+		if (sigaction(pk_sig_stop[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(pk_sig_stop[i], &sa, NULL);
 }
 
 /* Non-zero when this process is itself traced (strace -f, gdb): the
@@ -178,7 +176,7 @@ static _Noreturn void run_untraced(pk_trace *t, struct trace_table *tab, void (*
 {
 	trace_table_write(tab, t->memfd);
 	start(ctx);
-	_exit(127);
+	_exit(PK_EXIT_NOTFOUND);
 }
 
 /* Ends the tracer as the command ended: the same exit code, or death by
@@ -189,7 +187,7 @@ static _Noreturn void mirror(int status)
 		pk_sig_die_by(WTERMSIG(status));
 		_exit(128 + WTERMSIG(status));
 	}
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : PK_EXIT_FAILURE);
 }
 
 /* Puts the filter in place: seccomp(2), or prctl(2) where seccomp(2) is
@@ -267,7 +265,7 @@ static _Noreturn void command(pk_trace *t, const struct trace_fast *fast, int go
 	close(ack);
 	close(go);
 	start(ctx);
-	_exit(127);
+	_exit(PK_EXIT_NOTFOUND);
 }
 
 /* Follows the tree until its last process is gone.  Returns non-zero when
@@ -403,7 +401,7 @@ _Noreturn void pk_trace_exec(pk_trace *t, void (*start)(void *ctx), void *ctx)
 
 	if (!follow(&tab, pid)) {
 		trace_table_fail(&tab, PK_TRACE_INCOMPLETE, "the command's end was not seen");
-		tab.wait_status = 125 << 8;
+		tab.wait_status = PK_EXIT_FAILURE << 8;
 	}
 	trace_fast_drain(&fast, &tab);
 	trace_fast_close(&fast);

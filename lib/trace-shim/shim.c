@@ -26,7 +26,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-static struct pk_shm *shm;     /* NULL: not active, every call goes the slow way */
+static struct pk_shm *shm; /* NULL: not active, every call goes the slow way */
 static uint64_t magic;
 /* What this process has recorded: hashes of (path, flags), 0 empty. */
 #define SEEN (1u << 16)
@@ -84,7 +84,8 @@ static uint64_t hash(const char *s, size_t n, uint32_t flags)
 /* Whether h is new to this process; adds it.  A full set says new. */
 static int first_time(uint64_t h)
 {
-	for (uint32_t i = (uint32_t)h & (SEEN - 1), n = 0; n < SEEN / 2; i = (i + 1) & (SEEN - 1), n++) {
+	for (uint32_t i = (uint32_t)h & (SEEN - 1), n = 0; n < SEEN / 2;
+	     i = (i + 1) & (SEEN - 1), n++) {
 		uint64_t cur = __atomic_load_n(&seen[i], __ATOMIC_RELAXED);
 		if (cur == h)
 			return 0;
@@ -117,7 +118,7 @@ static int note(int dirfd, const char *path, uint32_t flags, int nofollow)
 		return -1;
 	seq = __atomic_add_fetch(&shm->seq, 1, __ATOMIC_RELAXED);
 	if (path[0] == '\0')
-		return 0;   /* ENOENT, looks at nothing */
+		return 0; /* ENOENT, looks at nothing */
 	base[0] = '\0';
 	if (path[0] != '/') {
 		long n;
@@ -135,9 +136,10 @@ static int note(int dirfd, const char *path, uint32_t flags, int nofollow)
 			while (k > 0)
 				link[at++] = digits[--k];
 			link[at] = '\0';
-			n = sys5(SYS_readlinkat, AT_FDCWD, (long)link, (long)base, sizeof(base) - 1, 0);
+			n = sys5(SYS_readlinkat, AT_FDCWD, (long)link, (long)base, sizeof(base) - 1,
+			         0);
 			if (n <= 0 || n >= (long)sizeof(base) - 1 || base[0] != '/')
-				return -1;   /* let the tracer judge it */
+				return -1; /* let the tracer judge it */
 			base[n] = '\0';
 		}
 	}
@@ -152,7 +154,7 @@ static int note(int dirfd, const char *path, uint32_t flags, int nofollow)
 		return 0;
 	slot = __atomic_fetch_add(&shm->used, 1, __ATOMIC_RELAXED);
 	if (slot >= shm->count)
-		return -1;   /* full: the slow way from now on */
+		return -1; /* full: the slow way from now on */
 	s = &shm->slot[slot];
 	s->flags = flags;
 	s->len = (uint32_t)len;
@@ -194,8 +196,8 @@ __attribute__((constructor)) static void shim_init(void)
 	close((int)fd);
 	if (p == MAP_FAILED)
 		goto off;
-	q = mmap(NULL, SEEN * sizeof(*seen), PROT_READ | PROT_WRITE,
-	         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	q = mmap(NULL, SEEN * sizeof(*seen), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	         -1, 0);
 	if (q == MAP_FAILED || ((struct pk_shm *)p)->magic != PK_SHM_MAGIC ||
 	    ((struct pk_shm *)p)->count != PK_SHM_SLOTS) {
 		munmap(p, sizeof(struct pk_shm));
@@ -205,7 +207,7 @@ __attribute__((constructor)) static void shim_init(void)
 	shm = p;
 	return;
 off:
-	magic = 0;   /* every call the slow way */
+	magic = 0; /* every call the slow way */
 }
 
 /* ---- the wrappers ---- */
