@@ -14,6 +14,7 @@
 #include <linux/audit.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -228,6 +229,21 @@ static void on_connect(struct trace_table *t, pid_t pid, uint64_t addr, uint64_t
 	}
 	trace_table_peer(t, peer);
 }
+/* What a call that changes what paths mean did, for the reason a trace is
+ * incomplete; NULL when it changed nothing of the kind (an unshare of
+ * other namespaces). */
+static const char *unseen_change(long nr, uint64_t arg0)
+{
+	switch (nr) {
+	case SYS_chroot:
+	case SYS_pivot_root: return "changed its root directory";
+	case SYS_open_by_handle_at: return "opened a file by handle";
+	case SYS_setns: return "entered another namespace";
+	case SYS_unshare:
+		return arg0 & (CLONE_NEWNS | CLONE_NEWUSER) ? "left its mount namespace" : NULL;
+	default: return "changed (or tried to change) its mounts";
+	}
+}
 
 int trace_call(struct trace_table *t, pid_t pid)
 {
@@ -327,13 +343,20 @@ int trace_call(struct trace_table *t, pid_t pid)
 	case SYS_connect: on_connect(t, pid, a[1], a[2]); break;
 	case SYS_chroot:
 	case SYS_pivot_root:
-		trace_table_fail(t, PK_TRACE_INCOMPLETE, "process %d changed its root directory",
-		                 (int)pid);
-		break;
 	case SYS_open_by_handle_at:
-		trace_table_fail(t, PK_TRACE_INCOMPLETE, "process %d opened a file by handle",
-		                 (int)pid);
+	/* After these a path may name another file than the one the same
+	 * path names for the next run. */
+	case SYS_mount:
+	case SYS_umount2:
+	case SYS_move_mount:
+	case SYS_mount_setattr:
+	case SYS_setns:
+	case SYS_unshare: {
+		const char *what = unseen_change(si.seccomp.nr, a[0]);
+		if (what != NULL)
+			trace_table_fail(t, PK_TRACE_INCOMPLETE, "process %d %s", (int)pid, what);
 		break;
+	}
 	default: break;
 	}
 	return 0;
@@ -351,25 +374,28 @@ void trace_exec_done(struct trace_table *t, pid_t pid)
 }
 
 const int trace_watched[] = {
-	SYS_open,       SYS_openat,
-	SYS_openat2,    SYS_creat,
-	SYS_stat,       SYS_access,
-	SYS_lstat,      SYS_newfstatat,
-	SYS_statx,      SYS_faccessat,
-	SYS_faccessat2, SYS_readlink,
-	SYS_readlinkat, SYS_execve,
-	SYS_execveat,   SYS_chdir,
-	SYS_fchdir,     SYS_getdents,
-	SYS_getdents64, SYS_rename,
-	SYS_renameat,   SYS_renameat2,
-	SYS_link,       SYS_linkat,
-	SYS_symlink,    SYS_symlinkat,
-	SYS_unlink,     SYS_rmdir,
-	SYS_unlinkat,   SYS_mkdir,
-	SYS_mkdirat,    SYS_mknod,
-	SYS_mknodat,    SYS_truncate,
-	SYS_connect,    SYS_chroot,
-	SYS_pivot_root, SYS_open_by_handle_at,
-	SYS_statfs,
+	SYS_open,          SYS_openat,
+	SYS_openat2,       SYS_creat,
+	SYS_stat,          SYS_access,
+	SYS_lstat,         SYS_newfstatat,
+	SYS_statx,         SYS_faccessat,
+	SYS_faccessat2,    SYS_readlink,
+	SYS_readlinkat,    SYS_execve,
+	SYS_execveat,      SYS_chdir,
+	SYS_fchdir,        SYS_getdents,
+	SYS_getdents64,    SYS_rename,
+	SYS_renameat,      SYS_renameat2,
+	SYS_link,          SYS_linkat,
+	SYS_symlink,       SYS_symlinkat,
+	SYS_unlink,        SYS_rmdir,
+	SYS_unlinkat,      SYS_mkdir,
+	SYS_mkdirat,       SYS_mknod,
+	SYS_mknodat,       SYS_truncate,
+	SYS_connect,       SYS_chroot,
+	SYS_pivot_root,    SYS_open_by_handle_at,
+	SYS_statfs,        SYS_mount,
+	SYS_umount2,       SYS_move_mount,
+	SYS_mount_setattr, SYS_setns,
+	SYS_unshare,
 };
 const size_t trace_nwatched = sizeof(trace_watched) / sizeof(trace_watched[0]);

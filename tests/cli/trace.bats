@@ -712,3 +712,25 @@ EOF
 	calls=$(printf '%s\n' "$output" | sed -n 's/^calls \([0-9]*\),.*/\1/p')
 	[ "$calls" -ge 100 ]
 }
+
+@test "trace: a command that changes its mounts or leaves its mount namespace is not stored, said once" {
+	# after unshare -m or a mount, a path may name another file next run
+	traced
+	unshare -m true 2>/dev/null || skip "cannot unshare the mount namespace here"
+	echo A >in.txt
+	touch -d '1 hour ago' in.txt
+	pk run --trace -- unshare -m sh -c "$CNT; cat in.txt"
+	assert_status 0
+	assert_out 'A\n'
+	assert_match "$TMP/io/err" '^pickled: result not stored: the trace is incomplete: process [0-9]* left its mount namespace$'
+	[ "$(wc -l <"$TMP/io/err")" = 1 ]
+	pk run --trace -- unshare -m sh -c "$CNT; cat in.txt"
+	assert_out 'A\n'
+	assert_count 2
+	pk run --trace -- sh -c "$CNT; mount -t tmpfs none /nonexistent-pickled-test 2>/dev/null; cat in.txt"
+	assert_status 0
+	assert_out 'A\n'
+	assert_match "$TMP/io/err" '^pickled: result not stored: the trace is incomplete: process [0-9]* changed \(or tried to change\) its mounts$'
+	[ "$(wc -l <"$TMP/io/err")" = 1 ]
+	assert_count 3
+}
