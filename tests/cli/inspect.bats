@@ -1235,12 +1235,25 @@ gc_line() {
 	[ -f "$lock" ]
 }
 
+# expired_entry ARGS...: stores the entry of pk run ARGS already expired
+# (made with the clock two hours back, ttl 1h) and starts no gc, then
+# dates a gc a moment ago (its stamp: the bytes it kept).  A --ttl 1s run
+# and a sleep raced with that run's own background gc, which a loaded
+# machine started after the second (the ASan lane, once).
+expired_entry() {
+	cc -shared -fPIC -o "$TMP/clockshift.so" "$BATS_TEST_DIRNAME/../clockshift.c" -ldl ||
+		skip "cannot build clockshift.c"
+	PICKLED_GC=false LD_PRELOAD=$TMP/clockshift.so PK_TEST_CLOCK_SHIFT=-7200 \
+		pk run --ttl 1h "$@"
+	assert_status 0
+	head -c 8 /dev/zero >"$PICKLED_CACHE_DIR/gc.stamp"
+}
+
 @test "a store starts gc in the background when the last gc is a day old" {
-	pk run --ttl 1s echo expired
-	wait_gc
+	expired_entry echo expired
 	local ke
 	ke=$(key_of echo expired)
-	sleep 1.2
+	[ -f "$(entry_file "$ke")" ]
 	# The last gc is recent and the cache small: no gc.
 	pk run echo second
 	sleep 0.5
@@ -1257,11 +1270,9 @@ gc_line() {
 }
 
 @test "a store does not start a second gc while one runs" {
-	pk run --ttl 1s echo expired
-	wait_gc
+	expired_entry echo expired
 	local ke
 	ke=$(key_of echo expired)
-	sleep 1.2
 	touch -d '25 hours ago' "$PICKLED_CACHE_DIR/gc.stamp"
 	hold_lock "$PICKLED_CACHE_DIR/gc.lock"
 	local t0
