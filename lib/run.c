@@ -119,14 +119,6 @@ static void longer_than_ttl(struct run *u, int64_t duration_ms)
 	         d, t);
 }
 
-run_outputs *run_outs(struct run *u)
-{
-	u->outs.o = u->o;
-	u->outs.store = &u->store;
-	u->outs.msg = &u->msg;
-	return &u->outs;
-}
-
 /* Runs the command and stores its result.  The command's output reaches
  * the caller in full whatever happens to the store. */
 static void miss(struct run *u)

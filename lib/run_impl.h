@@ -55,8 +55,15 @@ struct run {
 	run_outputs outs; /* the declared outputs' locks */
 };
 
-/* The run's output locks (see run_outputs.h). */
-run_outputs *run_outs(struct run *u);
+/* The run's output locks (see run_outputs.h), filled from the run here so
+ * that run_lookup.c, below run.c, need not call up into it. */
+static inline run_outputs *run_outs(struct run *u)
+{
+	u->outs.o = u->o;
+	u->outs.store = &u->store;
+	u->outs.msg = &u->msg;
+	return &u->outs;
+}
 
 /* Looks for a usable local entry and, with replay, replays it.  Returns
  * HIT or STALE when the entry was (or, without replay, would be) replayed,
