@@ -1296,33 +1296,53 @@ acl_user() {
 # --- slow links (#13 item 3) -------------------------------------------------
 
 @test "a 20 MB entry is shared over a 12.5 MB/s link with the default 200ms timeout" {
+	# Under memcheck this test would run the native binary (40 MB through
+	# memcheck proves nothing more), so it would only repeat make check's
+	# run on the most loaded lane of CI.
+	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || skip "the native binary's test: make check runs it"
 	private_redis
-	# Moving 40 MB through memcheck proves nothing more: the native binary
-	# in the valgrind lane.
-	local native=$PK k
-	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || native=$PK_VALGRIND_BIN_DIR/pickled
 	# The link, Redis and pickled ahead of the rest of a loaded machine
 	# (CI runs lanes in parallel): a 200 ms pause of any of them would be a
 	# real stall.  Real-time priority where allowed, else a better nice.
-	local fast=(nice -n -10)
+	local fast=(nice -n -10) attempt k cmd link stall
 	chrt -f 1 true 2>/dev/null && fast=(chrt -f 1)
 	chrt -f -p 1 "$PPID_REDIS" 2>/dev/null || renice -n -10 -p "$PPID_REDIS" >/dev/null 2>&1 || true
 	"${fast[@]}" python3 "$BATS_TEST_DIRNAME/../slowlink.py" "$PPORT" 12500000 >"$TMP/link.port" 3>&- &
 	BG_PIDS+=("$!")
 	poll 10 eval '[ -s "$TMP/link.port" ]'
-	HOST_URL=redis://127.0.0.1:$(cat "$TMP/link.port") host s1
-	HOST_URL=redis://127.0.0.1:$(cat "$TMP/link.port") host s2
+	link=redis://127.0.0.1:$(cat "$TMP/link.port")
+	stall="pickled: remote cache unavailable, using the local cache: remote cache $link: Connection timed out"
 	head -c 20000000 /dev/urandom >"$TMP/big"
-	local cmd="$CNT"'; cat "$TMP/big"'
-	k=$(key sh -c "$cmd")
-	"${fast[@]}" "$native" -c "$TMP/s1.conf" -C "$TMP/hosts/s1" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
-	assert_same "$TMP/big" "$TMP/io/out"
-	assert_bytes "$TMP/io/err" ''
-	[ "$(redis-cli -p "$PPORT" STRLEN "${PREFIX}{$k}:e")" -gt 20000000 ]
-	"${fast[@]}" "$native" -c "$TMP/s2.conf" -C "$TMP/hosts/s2" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
-	assert_same "$TMP/big" "$TMP/io/out"
-	assert_bytes "$TMP/io/err" ''
-	assert_count 1
+	# A machine paused past 200 ms by others (a stall this test does not
+	# make) gets up to three tries, each with its own hosts and key; the
+	# chunk sizing this tests fails every try, and any other outcome fails
+	# at once.
+	for attempt in 1 2 3; do
+		HOST_URL=$link host "s1-$attempt"
+		HOST_URL=$link host "s2-$attempt"
+		cmd="$CNT"'; cat "$TMP/big"; : '"$attempt"
+		k=$(key sh -c "$cmd")
+		: >"$TMP/count"
+		"${fast[@]}" "$PK" -c "$TMP/s1-$attempt.conf" -C "$TMP/hosts/s1-$attempt" run sh -c "$cmd" \
+			</dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
+		assert_same "$TMP/big" "$TMP/io/out"
+		if [ "$attempt" -lt 3 ] && [ "$(cat "$TMP/io/err")" = "$stall" ]; then
+			echo "# try $attempt stalled on upload: $(cat "$TMP/io/err")" >&3
+			continue
+		fi
+		assert_bytes "$TMP/io/err" ''
+		[ "$(redis-cli -p "$PPORT" STRLEN "${PREFIX}{$k}:e")" -gt 20000000 ]
+		"${fast[@]}" "$PK" -c "$TMP/s2-$attempt.conf" -C "$TMP/hosts/s2-$attempt" run sh -c "$cmd" \
+			</dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
+		assert_same "$TMP/big" "$TMP/io/out"
+		if [ "$attempt" -lt 3 ] && [ "$(cat "$TMP/io/err")" = "$stall" ]; then
+			echo "# try $attempt stalled on download: $(cat "$TMP/io/err")" >&3
+			continue
+		fi
+		assert_bytes "$TMP/io/err" ''
+		assert_count 1
+		return 0
+	done
 }
 
 # --- URLs (#13 item 7) ----------------------------------------------------------
