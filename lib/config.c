@@ -142,6 +142,7 @@ void pk_config_remote(const pk_config *c, pk_remote_opts *o)
 	o->prefix = c->remote_prefix ? c->remote_prefix : "";
 	o->max_entry = c->remote_max_entry;
 	o->lease_ms = c->remote_lease_ms;
+	o->upload_expiry_ms = c->remote_upload_expiry_ms;
 	o->secret_file = c->remote_secret_file;
 	o->password_file = c->remote_password_file;
 	o->seeds = c->remote_seeds;

@@ -92,6 +92,14 @@ static const struct field remote_fields[] = {
 	  .off = CFG(remote_lease_ms),
 	  .min = 1000,
 	  .max = 86400000 },
+	/* How long an upload cut short leaves its pieces in Redis; renewed
+	 * every third while the upload moves, so the same bounds. */
+	{ .name = "upload_expiry",
+	  .id = PK_CFG_REMOTE_UPLOAD_EXPIRY,
+	  .type = T_DURATION,
+	  .off = CFG(remote_upload_expiry_ms),
+	  .min = 1000,
+	  .max = 86400000 },
 	{ .name = "secret_file",
 	  .id = PK_CFG_REMOTE_SECRET_FILE,
 	  .type = T_PATH,

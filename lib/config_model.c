@@ -40,6 +40,7 @@ void pk_config_init(pk_config *c)
 	c->remote_timeout_ms = PK_DEFAULT_REMOTE_TIMEOUT_MS;
 	c->remote_max_entry = PK_DEFAULT_REMOTE_MAX_ENTRY;
 	c->remote_lease_ms = PK_DEFAULT_REMOTE_LEASE_MS;
+	c->remote_upload_expiry_ms = PK_DEFAULT_REMOTE_UPLOAD_EXPIRY_MS;
 	c->remote_prefix = strdup(PK_DEFAULT_REMOTE_PREFIX); /* NULL: dumped as null */
 }
 

@@ -37,6 +37,7 @@ enum pk_config_key {
 	PK_CFG_REMOTE_PREFIX,
 	PK_CFG_REMOTE_MAX_ENTRY,
 	PK_CFG_REMOTE_LEASE,
+	PK_CFG_REMOTE_UPLOAD_EXPIRY,
 	PK_CFG_REMOTE_SECRET_FILE,
 	PK_CFG_REMOTE_PASSWORD_FILE,
 	PK_CFG_REMOTE_SEEDS,
@@ -89,6 +90,7 @@ typedef struct pk_config {
 	char *remote_prefix;
 	uint64_t remote_max_entry;
 	int64_t remote_lease_ms;
+	int64_t remote_upload_expiry_ms;
 	char *remote_secret_file;   /* NULL: entries not authenticated */
 	char *remote_password_file; /* NULL: the password, if any, is in the URL */
 	char *remote_seeds;         /* NULL: the URL's node only */

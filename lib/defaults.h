@@ -24,7 +24,8 @@
 #define PK_USER_CONFIG "pickled/pickled.conf" /* under $XDG_CONFIG_HOME or ~/.config */
 #define PK_DEFAULT_REMOTE_TIMEOUT_MS 200LL    /* remote: see remote.h */
 #define PK_DEFAULT_REMOTE_PREFIX "pickled:"
-#define PK_DEFAULT_REMOTE_MAX_ENTRY (64ULL << 20) /* 64M: larger stay local */
-#define PK_DEFAULT_REMOTE_LEASE_MS (30LL * 1000)  /* 30s, renewed every 10s */
+#define PK_DEFAULT_REMOTE_MAX_ENTRY (64ULL << 20)        /* 64M: larger stay local */
+#define PK_DEFAULT_REMOTE_LEASE_MS (30LL * 1000)         /* 30s, renewed every 10s */
+#define PK_DEFAULT_REMOTE_UPLOAD_EXPIRY_MS (60LL * 1000) /* renewed every 20s */
 
 #endif

@@ -27,9 +27,6 @@
 #define CHUNK PK_RLAYOUT_CHUNK    /* bounded memory for any entry size */
 #define MIN_CHUNK (64u * 1024)    /* an upload's chunks fit the link: */
 #define FIRST_CHUNK (256u * 1024) /* from here, doubled or halved */
-#define TMP_EXPIRY                                                                                 \
-	"60000" /* an upload's temporary outlives its                                              \
-	           last chunk by a minute, no more */
 
 /* Room for a key: the prefix, "{", 32 hex digits, "}:t:" and a token. */
 #define PK_REMOTE_KEY_MAX PK_RLAYOUT_KEY_MAX
@@ -43,6 +40,8 @@ struct pk_remote {
 	unsigned char seal_key[PK_SEAL_KEY];
 	pk_rconn *c;
 	pk_rlock lock; /* the run lock (remote_lock.c) */
+	int64_t upload_expiry_ms;
+	char upload_expiry[24]; /* the same, for PX and PEXPIRE */
 };
 
 int pk_remote_parse_check(const char *url, pk_error *err)
@@ -99,6 +98,10 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err)
 	}
 	r->o = *o;
 	pk_rlock_init(&r->lock);
+	r->upload_expiry_ms =
+		o->upload_expiry_ms > 0 ? o->upload_expiry_ms : PK_DEFAULT_REMOTE_UPLOAD_EXPIRY_MS;
+	snprintf(r->upload_expiry, sizeof(r->upload_expiry), "%lld",
+	         (long long)r->upload_expiry_ms);
 	/* Keys are built in fixed buffers sized for this; a brace would put
 	 * the entry's keys in different cluster slots. */
 	if (o->prefix != NULL && strlen(o->prefix) > PK_REMOTE_MAX_PREFIX) {
@@ -145,6 +148,27 @@ static int to_fd(void *ctx, const char *p, size_t n)
 	return pk_write_all(*(int *)ctx, p, n);
 }
 
+/* What a value whose bytes were not all there is: 0 (a miss) when it
+ * expired or was replaced meanwhile, 2 with err set when its manifest is
+ * still there but names a part that is not (an upload published with a
+ * part gone: no host should take it for a plain miss).  -1 when Redis
+ * failed. */
+static int incomplete(pk_remote *r, const char *kind, const pk_key *key, const pk_rlayout *l,
+                      pk_error *err)
+{
+	pk_rlayout now;
+	int got;
+
+	if (l->nparts == 0)
+		return 0;
+	if ((got = pk_rlayout_read(r->c, r->o.prefix, key, kind, &now, NULL, err)) <= 0)
+		return got;
+	if (strcmp(now.token, l->token) != 0)
+		return 0;
+	pk_error_set(err, 0, "incomplete: a part of its %d is missing", l->nparts);
+	return 2;
+}
+
 /* pk_remote_get for a value of kind ("e" an entry, "m" a manifest). */
 static int get_value(pk_remote *r, const char *kind, const pk_key *key, int fd, int64_t *left_ms,
                      pk_error *err)
@@ -164,8 +188,10 @@ static int get_value(pk_remote *r, const char *kind, const pk_key *key, int fd, 
 	}
 	/* In ranges, so memory stays bounded; a value replaced meanwhile shows
 	 * up as a checksum failure, never as a wrong replay. */
-	if ((got = pk_rlayout_read_bytes(&l, 0, l.size, to_fd, &fd, err)) <= 0)
+	if ((got = pk_rlayout_read_bytes(&l, 0, l.size, to_fd, &fd, err)) < 0)
 		return got;
+	if (got == 0)
+		return incomplete(r, kind, key, &l, err);
 	/* Checked before anything reads the entry. */
 	if (r->sealed && pk_seal_open(fd, (uint64_t)l.size, r->seal_key, err) < 0)
 		return err->errnum == 0 ? 2 : -1;
@@ -221,16 +247,26 @@ static int run1(pk_remote *r, const char *key, int argc, const char **argv, cons
 	return 0;
 }
 
-/* Gives key the entry's expiry: ttl_ms, at least a second (so that an
- * entry is not gone before the hosts waiting for it look), plus extra; or
- * none for PK_FOREVER.  Returns 0, or -1 with err set. */
+/* The expiry argument of PEXPIRE for the entry's expiry (ttl_ms, at
+ * least a second, so that an entry is not gone before the hosts waiting
+ * for it look) plus extra, into buf; NULL for PK_FOREVER (PERSIST). */
+static const char *expiry_arg(int64_t ttl_ms, int64_t extra, char *buf, size_t len)
+{
+	if (ttl_ms == PK_FOREVER)
+		return NULL;
+	snprintf(buf, len, "%lld", (long long)((ttl_ms > 1000 ? ttl_ms : 1000) + extra));
+	return buf;
+}
+
+/* Gives key the entry's expiry (expiry_arg).  Returns 0, or -1 with err
+ * set. */
 static int set_expiry(pk_remote *r, const char *key, int64_t ttl_ms, int64_t extra, pk_error *err)
 {
-	char ms[24];
+	char buf[24];
+	const char *ms = expiry_arg(ttl_ms, extra, buf, sizeof(buf));
 
-	if (ttl_ms == PK_FOREVER)
+	if (ms == NULL)
 		return run1(r, key, 2, (const char *[]){ "PERSIST", key }, NULL, err);
-	snprintf(ms, sizeof(ms), "%lld", (long long)((ttl_ms > 1000 ? ttl_ms : 1000) + extra));
 	return run1(r, key, 3, (const char *[]){ "PEXPIRE", key, ms }, NULL, err);
 }
 
@@ -240,9 +276,9 @@ static int upload_piece(pk_remote *r, const char *key, int first, const void *p,
                         pk_error *err)
 {
 	redisReply *rep[2];
-	const char *set[5] = { "SET", key, p, "PX", TMP_EXPIRY };
-	const char *app[3] = { "APPEND", key, p }, *exp[3] = { "PEXPIRE", key, TMP_EXPIRY };
-	size_t setl[5] = { 3, strlen(key), n, 2, strlen(TMP_EXPIRY) };
+	const char *set[5] = { "SET", key, p, "PX", r->upload_expiry };
+	const char *app[3] = { "APPEND", key, p }, *exp[3] = { "PEXPIRE", key, r->upload_expiry };
+	size_t setl[5] = { 3, strlen(key), n, 2, strlen(r->upload_expiry) };
 	size_t appl[3] = { 6, strlen(key), n };
 	const char **argv[2] = { first ? set : app, exp };
 	const size_t *lens[2] = { first ? setl : appl, NULL };
@@ -271,6 +307,7 @@ static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd,
 	size_t chunk = FIRST_CHUNK;
 	pk_rlayout l = { 0 }, old;
 	off_t off = 0;
+	int64_t renewed = mono_ms();
 	int ret = -1;
 
 	if (r->o.read_only || size > r->o.max_entry)
@@ -296,9 +333,11 @@ static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd,
 		return pk_error_set(err, ENOMEM, "remote upload");
 	/* Uploaded under temporary names in the entry's slot, then published
 	 * by one RENAME: readers see all or none.  Each temporary (the value,
-	 * or every part) is born with a short expiry (SET PX), renewed by each
-	 * chunk, so that an upload cut short leaves nothing for longer than a
-	 * minute, whatever the entry's ttl. */
+	 * or every part) is born with a short expiry (SET PX,
+	 * remote.upload_expiry), renewed by each chunk and, for the parts
+	 * already written, every third of it, so that an upload cut short
+	 * leaves nothing for longer than that, whatever the entry's ttl, and
+	 * one that keeps moving keeps every part however long it takes. */
 	do {
 		int part = l.nparts > 0 ? (int)(off / PK_RLAYOUT_PART < l.nparts - 1
 		                                        ? off / PK_RLAYOUT_PART
@@ -314,6 +353,11 @@ static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd,
 			pk_error_set(err, n < 0 ? errno : EIO, "cannot read entry for upload");
 			goto out;
 		}
+		if (part > 0 && mono_ms() - renewed >= r->upload_expiry_ms / 3) {
+			if (pk_rlayout_renew_parts(&l, part, r->upload_expiry, NULL, err) < 0)
+				goto out;
+			renewed = mono_ms();
+		}
 		if (part >= 0)
 			pk_rlayout_part_key(&l, part, target, sizeof(target));
 		else
@@ -327,14 +371,7 @@ static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd,
 	if (r->sealed && upload_piece(r, target, 0, trailer, sizeof(trailer), err) < 0)
 		goto out;
 	if (l.nparts > 0) {
-		char m[128], pk[PK_REMOTE_KEY_MAX];
-		/* The parts outlive the manifest a little: a reader that found
-		 * it finds them. */
-		for (int i = 0; i < l.nparts; i++) {
-			pk_rlayout_part_key(&l, i, pk, sizeof(pk));
-			if (set_expiry(r, pk, ttl_ms, 60000, err) < 0)
-				goto out;
-		}
+		char m[128];
 		pk_rlayout_manifest(&l, m, sizeof(m));
 		if (upload_piece(r, tmp, 1, m, strlen(m), err) < 0)
 			goto out;
@@ -342,12 +379,26 @@ static int put_value(pk_remote *r, const char *vkind, const pk_key *key, int fd,
 	/* The value it replaces, whose parts go once it is replaced. */
 	if (pk_rlayout_read(r->c, r->o.prefix, key, vkind, &old, NULL, err) < 0)
 		goto out;
-	/* Published, then given the entry's own expiry.  A host dying in
-	 * between leaves an entry that expires with the temporary's minute:
-	 * early, never late. */
-	if (run1(r, k, 3, (const char *[]){ "RENAME", tmp, k }, NULL, err) < 0 ||
-	    set_expiry(r, k, ttl_ms, 0, err) < 0)
+	if (l.nparts > 0) {
+		/* Every part checked there, with a fresh expiry, then all
+		 * published at once, on the node that answered. */
+		pk_rconn_route rt = { 0 };
+		char part_ms[24], entry_ms[24];
+		snprintf(l.k, sizeof(l.k), "%s", k);
+		/* The parts outlive the manifest a little: a reader that
+		 * found it finds them. */
+		if (pk_rlayout_renew_parts(&l, l.nparts, r->upload_expiry, &rt, err) < 0 ||
+		    pk_rlayout_publish(&l, tmp, expiry_arg(ttl_ms, 60000, part_ms, sizeof(part_ms)),
+		                       expiry_arg(ttl_ms, 0, entry_ms, sizeof(entry_ms)), &rt,
+		                       err) < 0)
+			goto out;
+	} else if (run1(r, k, 3, (const char *[]){ "RENAME", tmp, k }, NULL, err) < 0 ||
+	           set_expiry(r, k, ttl_ms, 0, err) < 0) {
+		/* Published, then given the entry's own expiry.  A host dying
+		 * in between leaves an entry that expires with the
+		 * temporary's: early, never late. */
 		goto out;
+	}
 	if (old.nparts > 0 && strcmp(old.token, l.token) != 0)
 		pk_rlayout_drop_parts(&old);
 	ret = 1;

@@ -37,6 +37,9 @@ typedef struct pk_remote_opts {
 	                              PK_REMOTE_MAX_PREFIX bytes */
 	uint64_t max_entry;        /* larger entries stay local only */
 	int64_t lease_ms;          /* lock lifetime; renewed every third of it */
+	int64_t upload_expiry_ms;  /* an upload's pieces outlive its last
+	                              progress by this (0: the default);
+	                              renewed every third of it */
 	const char *secret_file;   /* NULL: entries are not authenticated; else
 	                              every entry is sealed with it (seal.h) and
 	                              a value not sealed with it is refused */
@@ -65,13 +68,15 @@ pk_remote *pk_remote_connect(const pk_remote_opts *o, pk_error *err);
  * *left_ms is the time the value had left before it expires in Redis, by
  * the server's clock, when the download began (-1: no expiry).  Returns 1
  * when it was there, 0 when not, 2 when it was refused (larger than
- * max_entry, unread; or not sealed with the secret; err->msg says which),
- * -1 with err set. */
+ * max_entry, unread; not sealed with the secret; or in parts, one of them
+ * missing; err->msg says which), -1 with err set. */
 int pk_remote_get(pk_remote *r, const pk_key *key, int fd, int64_t *left_ms, pk_error *err);
 
 /* Uploads size bytes of fd as the entry for key, expiring after ttl_ms
- * (PK_FOREVER: never).  Returns 1 when stored, 0 when skipped (read-only,
- * or larger than max_entry), -1 with err set. */
+ * (PK_FOREVER: never).  An upload that fails leaves nothing in Redis for
+ * longer than upload_expiry_ms; one that moves is never cut short by it.
+ * Returns 1 when stored, 0 when skipped (read-only, or larger than
+ * max_entry), -1 with err set. */
 int pk_remote_put(pk_remote *r, const pk_key *key, int fd, uint64_t size, int64_t ttl_ms,
                   pk_error *err);
 

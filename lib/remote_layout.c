@@ -196,6 +196,156 @@ unsigned char *pk_rlayout_bytes_at(const pk_rlayout *l, long long off, size_t le
 	return m.p;
 }
 
+/* The commands of a batch on an upload's parts: each part's key and its
+ * argument vector, so that one round trip carries them all. */
+struct part_cmds {
+	int n;
+	char (*keys)[PK_RLAYOUT_KEY_MAX];
+	const char *(*argv)[3];
+	const char ***v;
+	int *argc;
+	redisReply **rep;
+};
+
+static void part_cmds_free(struct part_cmds *b)
+{
+	free(b->keys);
+	free(b->argv);
+	free(b->v);
+	free(b->argc);
+	free(b->rep);
+}
+
+/* Room for n part commands and extra more; each part's command is
+ * word ms (or PERSIST when ms is NULL) on its key. */
+static int part_cmds_init(struct part_cmds *b, const pk_rlayout *l, int n, int extra,
+                          const char *word, const char *ms, pk_error *err)
+{
+	size_t total = (size_t)n + (size_t)extra;
+
+	b->n = n;
+	b->keys = calloc((size_t)n + 1, sizeof(*b->keys));
+	b->argv = calloc((size_t)n + 1, sizeof(*b->argv));
+	b->v = calloc(total, sizeof(*b->v));
+	b->argc = calloc(total, sizeof(*b->argc));
+	b->rep = calloc(total, sizeof(*b->rep));
+	if (b->keys == NULL || b->argv == NULL || b->v == NULL || b->argc == NULL ||
+	    b->rep == NULL) {
+		part_cmds_free(b);
+		return pk_error_set(err, ENOMEM, "remote upload");
+	}
+	for (int i = 0; i < n; i++) {
+		pk_rlayout_part_key(l, i, b->keys[i], sizeof(b->keys[i]));
+		b->argv[i][0] = ms != NULL ? word : "PERSIST";
+		b->argv[i][1] = b->keys[i];
+		b->argv[i][2] = ms;
+		b->v[i] = b->argv[i];
+		b->argc[i] = ms != NULL ? 3 : 2;
+	}
+	return 0;
+}
+
+/* Whether the replies to part commands say every part was there (1 from
+ * PEXPIRE or PERSIST); else err says which was not. */
+static int parts_there(redisReply **rep, int n, int nparts, pk_error *err)
+{
+	for (int i = 0; i < n; i++) {
+		if (rep[i]->type == REDIS_REPLY_ERROR)
+			return pk_error_set(err, 0, "remote cache: %s", rep[i]->str);
+		if (rep[i]->type != REDIS_REPLY_INTEGER || rep[i]->integer != 1)
+			return pk_error_set(
+				err, 0,
+				"remote cache: part %d of %d of the upload expired before "
+				"it was published (see remote.upload_expiry)",
+				i + 1, nparts);
+	}
+	return 0;
+}
+
+int pk_rlayout_renew_parts(const pk_rlayout *l, int n, const char *expiry_ms, pk_rconn_route *rt,
+                           pk_error *err)
+{
+	struct part_cmds b;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	if (part_cmds_init(&b, l, n, 0, "PEXPIRE", expiry_ms, err) < 0)
+		return -1;
+	if (pk_rconn_pipe(l->c, b.keys[0], rt, n, b.argc, (const char **const *)b.v, NULL, b.rep,
+	                  err) < 0) {
+		part_cmds_free(&b);
+		return -1;
+	}
+	ret = parts_there(b.rep, n, l->nparts, err);
+	for (int i = 0; i < n; i++)
+		freeReplyObject(b.rep[i]);
+	part_cmds_free(&b);
+	return ret;
+}
+
+int pk_rlayout_publish(const pk_rlayout *l, const char *tmp, const char *part_ms,
+                       const char *entry_ms, pk_rconn_route *rt, pk_error *err)
+{
+	const char *pms = part_ms, *ems = entry_ms, *k = l->k;
+	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+	const char *ren[3] = { "RENAME", tmp, k },
+		   *exp[3] = { ems ? "PEXPIRE" : "PERSIST", k, ems };
+	struct part_cmds b;
+	int n = l->nparts, total = n + 4, ret = -1;
+
+	if (part_cmds_init(&b, l, n, 4, "PEXPIRE", pms, err) < 0)
+		return -1;
+	/* MULTI first: the parts' commands move up one. */
+	memmove(b.v + 1, b.v, (size_t)n * sizeof(*b.v));
+	memmove(b.argc + 1, b.argc, (size_t)n * sizeof(*b.argc));
+	b.v[0] = multi;
+	b.argc[0] = 1;
+	b.v[n + 1] = ren;
+	b.argc[n + 1] = 3;
+	b.v[n + 2] = exp;
+	b.argc[n + 2] = ems ? 3 : 2;
+	b.v[n + 3] = exec;
+	b.argc[n + 3] = 1;
+	if (pk_rconn_pipe(l->c, k, rt, total, b.argc, (const char **const *)b.v, NULL, b.rep, err) <
+	    0) {
+		part_cmds_free(&b);
+		return -1;
+	}
+	/* Sent ASKING (its slot moving here), each command had an ASKING
+	 * before it, queued too after MULTI's: every other result, and the
+	 * last, are theirs. */
+	redisReply *x = b.rep[total - 1], **res = NULL;
+	if (x->type == REDIS_REPLY_ARRAY && x->elements == (size_t)n + 2)
+		res = x->element;
+	else if (x->type == REDIS_REPLY_ARRAY && x->elements == 2 * ((size_t)n + 2) + 1 &&
+	         (res = calloc((size_t)n + 2, sizeof(*res))) != NULL)
+		for (int i = 0; i < n + 2; i++)
+			res[i] = x->element[2 * i + 1];
+	if (res != NULL) {
+		ret = parts_there(res, n, n, err);
+		if (ret == 0 && res[n]->type == REDIS_REPLY_ERROR)
+			ret = pk_error_set(err, 0, "remote cache: %s", res[n]->str);
+		if (res != x->element)
+			free(res);
+	} else {
+		/* A command refused as it was queued says why; else EXEC. */
+		int bad = total - 1;
+		for (int i = 0; i < total - 1; i++)
+			if (b.rep[i]->type == REDIS_REPLY_ERROR) {
+				bad = i;
+				break;
+			}
+		pk_error_set(err, 0, "remote cache: %s",
+		             b.rep[bad]->type == REDIS_REPLY_ERROR ? b.rep[bad]->str
+		                                                   : "publication not run");
+	}
+	for (int i = 0; i < total; i++)
+		freeReplyObject(b.rep[i]);
+	part_cmds_free(&b);
+	return ret;
+}
+
 void pk_rlayout_drop_parts(const pk_rlayout *l)
 {
 	char k[PK_RLAYOUT_KEY_MAX];

@@ -58,6 +58,22 @@ int pk_rlayout_read_bytes(const pk_rlayout *l, long long off, long long len,
 unsigned char *pk_rlayout_bytes_at(const pk_rlayout *l, long long off, size_t len, int *failed,
                                    pk_error *err);
 
+/* Renews the short expiry (expiry_ms, in ms as text) of parts [0, n) of
+ * an upload in one round trip (a part is renewed by its own chunks only
+ * while it is being written) and checks that each is still there: an
+ * upload stopped past its expiry fails, rather than publish a manifest
+ * naming a part that is gone.  rt: where the batch goes (see
+ * pk_rconn_pipe).  Returns 0, or -1 with err set (saying which part). */
+int pk_rlayout_renew_parts(const pk_rlayout *l, int n, const char *expiry_ms, pk_rconn_route *rt,
+                           pk_error *err);
+
+/* Publishes an upload in parts, on rt's node: in one MULTI/EXEC, the parts
+ * get part_ms, the manifest in tmp is renamed to l->k and gets entry_ms
+ * (ms as text; NULL: PERSIST).  Nothing of an upload that fails before the
+ * EXEC keeps more than its short expiry.  Returns 0, or -1 with err set. */
+int pk_rlayout_publish(const pk_rlayout *l, const char *tmp, const char *part_ms,
+                       const char *entry_ms, pk_rconn_route *rt, pk_error *err);
+
 /* Deletes l's parts (best effort: they expire with their entry anyway). */
 void pk_rlayout_drop_parts(const pk_rlayout *l);
 

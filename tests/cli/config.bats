@@ -80,6 +80,7 @@ EXAMPLE=$BATS_TEST_DIRNAME/../../pickled.conf.example
 		line '  prefix: "pickled:"' default
 		line '  max_entry: 64M' default
 		line '  lease: 30s' default
+		line '  upload_expiry: 1m' default
 		line '  secret_file: null' default
 		line '  password_file: null' default
 		line '  seeds: null' default
@@ -171,6 +172,7 @@ EOF
 		line '  prefix: "host1:"' all.conf:19
 		line '  max_entry: 64M' default
 		line '  lease: 30s' default
+		line '  upload_expiry: 1m' default
 		line '  secret_file: null' default
 		line '  password_file: null' default
 		line '  seeds: null' default
@@ -390,6 +392,7 @@ EOF
 		line '  prefix: "pickled:"' default
 		line '  max_entry: 64M' default
 		line '  lease: 30s' default
+		line '  upload_expiry: 1m' default
 		line '  secret_file: /from/env/secret' PICKLED_REMOTE_SECRET_FILE
 		line '  password_file: /from/env/pw' PICKLED_REMOTE_PASSWORD_FILE
 		line '  seeds: "10.0.0.2:6379, [::1]:6380"' PICKLED_REMOTE_SEEDS
@@ -793,14 +796,25 @@ EOF
 	assert_err "pickled: $TMP/c.conf:1:11: invalid size for max_size: '0' (must be at least 1)\n"
 }
 
-@test "remote.lease is 1s to 1d and remote.timeout 1ms to 1h" {
+@test "remote.lease and remote.upload_expiry are 1s to 1d and remote.timeout 1ms to 1h" {
 	local v
 	for v in 0 999ms 25h forever; do
 		printf 'remote:\n  lease: %s\n' "$v" | conf "$TMP/c.conf"
 		pk config --check "$TMP/c.conf"
 		assert_status 1
 		assert_err "pickled: $TMP/c.conf:2:10: invalid duration for remote.lease: '$v' (must be 1s to 1d)\n"
+		printf 'remote:\n  upload_expiry: %s\n' "$v" | conf "$TMP/c.conf"
+		pk config --check "$TMP/c.conf"
+		assert_status 1
+		assert_err "pickled: $TMP/c.conf:2:18: invalid duration for remote.upload_expiry: '$v' (must be 1s to 1d)\n"
 	done
+	printf 'remote:\n  upload_expiry: 1s\n' | conf "$TMP/c.conf"
+	pk config --check "$TMP/c.conf"
+	assert_status 0
+	printf 'remote:\n  upload_expiry: 1d\n' | conf "$TMP/c.conf"
+	pk -c "$TMP/c.conf" config get remote.upload_expiry
+	assert_status 0
+	assert_out '1d\n'
 	for v in 0 61m forever; do
 		printf 'remote:\n  timeout: %s\n' "$v" | conf "$TMP/c.conf"
 		pk config --check "$TMP/c.conf"

@@ -243,3 +243,28 @@ pid_of() {
 		redis-cli -p "$p" CLUSTER SETSLOT "$slot" NODE "$fromid" >/dev/null
 	done
 }
+
+@test "cluster: an entry in parts (over 32 MiB) is published on its slot's node and replayed through another node" {
+	local native=$PK k
+	[ -z "${PK_VALGRIND_BIN_DIR:-}" ] || native=$PK_VALGRIND_BIN_DIR/pickled
+	host a 'max_entry: 1G' 'timeout: 5s'
+	HOST_URL=redis://127.0.0.1:$P2 host b 'max_entry: 1G' 'timeout: 5s'
+	head -c $((32 * 1048576 + 1000)) /dev/urandom >"$TMP/big"
+	local cmd="$CNT"'; cat "$TMP/big"'
+	k=$(key sh -c "$cmd")
+	"$native" -c "$TMP/a.conf" -C "$TMP/hosts/a" run sh -c "$cmd" </dev/null >/dev/null 2>"$TMP/io/err" 3>&-
+	assert_bytes "$TMP/io/err" ''
+	# the manifest and its two parts, all on the primary of the entry's slot
+	rkeys >"$TMP/io/keys"
+	assert_lines "$TMP/io/keys" 3
+	local p e
+	e=$(owner "${PREFIX}{$k}:e")
+	while IFS= read -r p; do
+		[ "$(redis-cli -p "$e" EXISTS "$p")" = 1 ]
+		[ "$(redis-cli -p "$e" PTTL "$p")" -gt 0 ]
+	done <"$TMP/io/keys"
+	"$native" -c "$TMP/b.conf" -C "$TMP/hosts/b" run sh -c "$cmd" </dev/null >"$TMP/io/out" 2>"$TMP/io/err" 3>&-
+	assert_same "$TMP/big" "$TMP/io/out"
+	assert_bytes "$TMP/io/err" ''
+	assert_count 1
+}
