@@ -6,6 +6,7 @@
 #include "hash.h"
 #include "inputs.h"
 #include "io.h"
+#include "region.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -328,11 +329,12 @@ void pk_manifest_free(pk_manifest *m)
 		return;
 	for (size_t i = 0; i < m->nrecs; i++)
 		pk_mrec_free(&m->recs[i]);
-	free(m->recs);
+	if (!m->recs_in_region)
+		free(m->recs);
 	for (size_t i = 0; i < m->nvariants; i++)
 		free(m->variants[i].idx);
 	free(m->variants);
-	free(m->paths);
+	pk_region_free(m->region, m->region_len);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -416,9 +418,13 @@ static long intern(pk_manifest *m, struct rec_index *ix, const pk_mrec *r, size_
 		return found;
 	if (m->nrecs == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 256;
-		pk_mrec *nr = realloc(m->recs, ncap * sizeof(*nr));
+		pk_mrec *nr = m->recs_in_region ? malloc(ncap * sizeof(*nr))
+		                                : realloc(m->recs, ncap * sizeof(*nr));
 		if (nr == NULL)
 			return -1;
+		if (m->recs_in_region && m->nrecs > 0)
+			memcpy(nr, m->recs, m->nrecs * sizeof(*nr));
+		m->recs_in_region = 0;
 		m->recs = nr;
 		*cap = ncap;
 	}

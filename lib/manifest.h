@@ -114,7 +114,12 @@ typedef struct pk_manifest {
 	pk_mrec *recs; /* distinct records */
 	size_t nvariants;
 	pk_variant *variants; /* newest first */
-	char *paths;          /* the decoded records' paths, one block */
+	/* Decoded: the unpacked records (their paths used in place) and the
+	 * recs array, one region (region.h) of region_len bytes.  recs
+	 * leaves it when it grows (recs_in_region then 0). */
+	void *region;
+	size_t region_len;
+	int recs_in_region;
 } pk_manifest;
 
 void pk_manifest_free(pk_manifest *m);

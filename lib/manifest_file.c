@@ -6,6 +6,7 @@
 #include "bytes.h"
 #include "hash.h"
 #include "io.h"
+#include "region.h"
 
 #include <zstd.h>
 
@@ -51,18 +52,32 @@ int pk_manifest_zip(const unsigned char *raw, size_t n, pk_buf *out)
 	return 0;
 }
 
-int pk_manifest_unzip(const unsigned char *p, size_t n, unsigned char **raw, size_t *rawlen)
+/* The unpacked size of n packed bytes at p, or -1 when it cannot be. */
+static long long unzipped_size(const unsigned char *p, size_t n)
 {
 	uint64_t want;
-	size_t got;
 
-	*raw = NULL;
 	if (n < 8 || (want = pk_get_le(p, 8)) > MAX_RAW)
 		return -1;
-	if ((*raw = malloc(want + 1)) == NULL)
+	return (long long)want;
+}
+
+/* Unpacks n bytes at p, of unpacked size want, into raw.  0 or -1. */
+static int unzip_into(const unsigned char *p, size_t n, unsigned char *raw, size_t want)
+{
+	size_t got = ZSTD_decompress(raw, want, p + 8, n - 8);
+
+	return ZSTD_isError(got) || got != want ? -1 : 0;
+}
+
+int pk_manifest_unzip(const unsigned char *p, size_t n, unsigned char **raw, size_t *rawlen)
+{
+	long long want = unzipped_size(p, n);
+
+	*raw = NULL;
+	if (want < 0 || (*raw = malloc((size_t)want + 1)) == NULL)
 		return -1;
-	got = ZSTD_decompress(*raw, want, p + 8, n - 8);
-	if (ZSTD_isError(got) || got != want) {
+	if (unzip_into(p, n, *raw, (size_t)want) < 0) {
 		free(*raw);
 		*raw = NULL;
 		return -1;
@@ -136,8 +151,8 @@ static int decode_body(pk_reader *rd, pk_manifest *m, pk_error *err);
 int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_error *err)
 {
 	pk_reader r = { buf, len, 0, 0 };
-	unsigned char *raw = NULL;
-	size_t rawlen = 0;
+	long long want;
+	size_t rawlen, nmax;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
@@ -150,45 +165,53 @@ int pk_manifest_decode(const unsigned char *buf, size_t len, pk_manifest *m, pk_
 	if (pk_read_le(&r, 4) != VERSION)
 		return damaged(m, err, "unknown version");
 	pk_read_le(&r, 4);
-	/* Checked, then unpacked: what follows is read from the records. */
-	if (pk_manifest_unzip(buf + r.at, r.len - r.at, &raw, &rawlen) < 0)
+	/* Checked, then unpacked: what follows is read from the records.
+	 * The records' bytes and the array decoded from them share one
+	 * region, which the manifest keeps: paths are used in place. */
+	if ((want = unzipped_size(buf + r.at, r.len - r.at)) < 0)
 		return damaged(m, err, "records do not unpack");
-	r.p = raw;
-	r.len = rawlen;
+	rawlen = ((size_t)want + 1 + 15) / 16 * 16;
+	nmax = (size_t)want / REC_FIXED;
+	m->region_len = rawlen + nmax * sizeof(pk_mrec);
+	if ((m->region = pk_region_alloc(m->region_len)) == NULL)
+		return pk_error_set(err, ENOMEM, "out of memory");
+	if (unzip_into(buf + r.at, r.len - r.at, m->region, (size_t)want) < 0)
+		return damaged(m, err, "records do not unpack");
+	m->recs = nmax > 0 ? (pk_mrec *)((unsigned char *)m->region + rawlen) : NULL;
+	m->recs_in_region = 1;
+	r.p = m->region;
+	r.len = (size_t)want;
 	r.at = 0;
 	ret = decode_body(&r, m, err);
-	free(raw);
 	return ret;
 }
 
-/* The records and sets of a manifest, unpacked, into *m. */
+/* The records and sets of a manifest, unpacked in m->paths (rd reads
+ * it), into *m. */
 static int decode_body(pk_reader *rd, pk_manifest *m, pk_error *err)
 {
 	uint64_t n;
-	size_t used = 0;
 
+	/* (m->recs, zeroed, has room for as many records as fit) */
 	n = pk_read_le(rd, 4);
 	if (n > (rd->len - rd->at) / REC_FIXED)
 		return damaged(m, err, "record count");
-	/* A hit decodes thousands of records: their paths go in one block
-	 * (each is shorter than its record, NUL included), not one malloc
-	 * each. */
-	if (n > 0 && ((m->recs = calloc(n, sizeof(*m->recs))) == NULL ||
-	              (m->paths = malloc(rd->len - rd->at)) == NULL))
-		return pk_error_set(err, ENOMEM, "out of memory");
+	/* A hit decodes thousands of records: each path is used where it
+	 * was unpacked, ended by a NUL over its kind's byte once that is
+	 * read, not copied. */
 	for (uint64_t i = 0; i < n; i++) {
 		pk_mrec *rec = &m->recs[i];
 		uint64_t plen = pk_read_le(rd, 4);
 		const unsigned char *path = pk_read_take(rd, plen);
 		if (path == NULL || plen == 0 || memchr(path, '\0', plen) != NULL)
 			return damaged(m, err, "record path");
-		rec->path = m->paths + used;
-		rec->in_block = 1;
-		memcpy(rec->path, path, plen);
-		rec->path[plen] = '\0';
-		used += plen + 1;
-		m->nrecs++;
 		rec->kind = (int)pk_read_le(rd, 1);
+		if (rd->bad)
+			return damaged(m, err, "record");
+		rec->path = (char *)m->region + (path - rd->p);
+		rec->path[plen] = '\0';
+		rec->in_block = 1;
+		m->nrecs++;
 		rec->mode = (uint32_t)pk_read_le(rd, 4);
 		const unsigned char *h = pk_read_take(rd, 16);
 		if (h != NULL)

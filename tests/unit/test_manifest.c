@@ -196,6 +196,61 @@ static void test_roundtrip_and_damage(void **state)
 	unit_rmtree(dir);
 }
 
+/* A decoded manifest of thousands of records lives in one region (huge
+ * pages where allowed) with its paths used in place; a set added to it
+ * moves the records out as they grow, and it all round-trips. */
+static void test_large_decoded_grows(void **state)
+{
+	enum { N = 4000 };
+	pk_mrec *r = calloc(N + 2, sizeof(*r));
+	pk_manifest m = { 0 }, back = { 0 }, again = { 0 };
+	pk_key k1, k2, base = { { 2 } };
+	unsigned char *buf;
+	size_t len, n = N;
+	pk_error err = { 0 };
+	char path[200];
+	(void)state;
+
+	assert_non_null(r);
+	for (int i = 0; i < N + 2; i++) {
+		snprintf(path, sizeof(path),
+		         "/nonexistent-pickled-test/a-rather-long-folder-name-for-the-region/p%05d",
+		         i);
+		assert_int_equal(pk_mrec_observe(&r[i], path, PK_MK_FILE, NULL, &err), 0);
+		assert_int_equal(r[i].kind, PK_MK_ABSENT);
+	}
+	pk_mrecs_sort(r, &n);
+	pk_mrecs_result_key(&base, r, n, &k1);
+	assert_int_equal(pk_manifest_add(&m, &k1, 1000, 0, r, n), 0);
+	assert_int_equal(pk_manifest_encode(&m, &buf, &len), 0);
+	pk_manifest_free(&m);
+	assert_int_equal(pk_manifest_decode(buf, len, &back, &err), 0);
+	free(buf);
+	assert_int_equal(back.nrecs, N);
+	assert_true(back.region_len >= 256 * 1024);
+	assert_string_equal(back.recs[N - 1].path, r[N - 1].path);
+	assert_int_equal(pk_manifest_match(&back, NULL, NULL, NULL, NULL), 0);
+	/* Two more records: the array grows out of the region. */
+	n = N + 2;
+	pk_mrecs_result_key(&base, r, n, &k2);
+	assert_int_equal(pk_manifest_add(&back, &k2, 2000, 0, r, n), 0);
+	assert_int_equal(back.nrecs, N + 2);
+	assert_false(back.recs_in_region);
+	assert_int_equal(pk_manifest_encode(&back, &buf, &len), 0);
+	assert_int_equal(pk_manifest_decode(buf, len, &again, &err), 0);
+	free(buf);
+	assert_int_equal(again.nrecs, N + 2);
+	assert_int_equal(again.nvariants, 2);
+	assert_true(pk_key_equal(&again.variants[0].result, &k2));
+	for (int i = 0; i < N + 2; i++)
+		assert_string_equal(again.recs[i].path, back.recs[i].path);
+	pk_manifest_free(&back);
+	pk_manifest_free(&again);
+	for (int i = 0; i < N + 2; i++)
+		pk_mrec_free(&r[i]);
+	free(r);
+}
+
 static int keep_none_but_first(void *ctx, const pk_key *k)
 {
 	return pk_key_equal(ctx, k);
@@ -402,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_check_refreshes_stat),
 		cmocka_unit_test(test_match_through_folder),
 		cmocka_unit_test(test_roundtrip_and_damage),
+		cmocka_unit_test(test_large_decoded_grows),
 		cmocka_unit_test(test_bound_match_prune),
 		cmocka_unit_test(test_note_roundtrip),
 		cmocka_unit_test(test_judge),
